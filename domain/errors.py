@@ -1,0 +1,14 @@
+"""Error types carried by `ApplicationError(type=...)`. Stable names: the workflow branches on
+them and ops filter on them."""
+
+AUDIO_UNUSABLE = "AudioUnusable"
+MODEL_UNAVAILABLE = "ModelUnavailable"
+UNDERSTAND_FAILED = "UnderstandFailed"
+GAZETTEER_UNAVAILABLE = "GazetteerUnavailable"
+INVALID_ADDRESS = "InvalidAddress"
+BOOKING_REJECTED = "BookingRejected"
+SMS_REJECTED = "SmsRejected"  # the provider refused the message (4xx): never retried
+SMS_NOT_MOBILE = "SmsNotMobile"  # the number cannot receive SMS (landline, special number)
+SMS_TOO_LONG = "SmsTooLong"
+TEMPLATE_ERROR = "TemplateError"
+CONFIG_ERROR = "ConfigError"

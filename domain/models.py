@@ -1,0 +1,288 @@
+"""Dataclasses that cross the Temporal boundary (workflow <-> activity, client <-> workflow).
+
+Pure data: no I/O, no heavy imports. New fields always get defaults so that histories written
+by an older version of a workflow still deserialize.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Intent(StrEnum):
+    BOOKING = "booking"
+    QUESTION = "question"
+    CANCEL = "cancel"
+    OTHER = "other"
+
+
+class EscalationReason(StrEnum):
+    """Why a workflow waits for a person. Values end up in the `EscalationReason` search
+    attribute, so they are stable identifiers, never free text or personal data."""
+
+    AUDIO_UNUSABLE = "audio_unusable"
+    NO_ADDRESS = "no_address"
+    ADDRESS_NOT_FOUND = "address_not_found"
+    LOW_CONFIDENCE = "low_confidence"
+    OUT_OF_TERRITORY = "out_of_territory"
+    NO_ITEMS = "no_items"
+    TOO_MANY_ITEMS = "too_many_items"
+    NO_SLOT = "no_slot"
+    SMS_FAILED = "sms_failed"
+    NO_MOBILE_NUMBER = "no_mobile_number"
+    QUESTION = "question"
+    CANCEL_REQUEST = "cancel_request"
+    UNCLEAR_REQUEST = "unclear_request"
+
+
+class Status(StrEnum):
+    """Value of the `EncombotStatus` search attribute."""
+
+    RECEIVED = "received"
+    TRANSCRIBING = "transcribing"
+    UNDERSTANDING = "understanding"
+    GEOCODING = "geocoding"
+    BOOKING = "booking"
+    NOTIFYING = "notifying"
+    WAITING_AGENT = "waiting_agent"
+    BOOKED = "booked"
+    REFUSED = "refused"
+    ANSWERED = "answered"
+    CLOSED = "closed"
+
+
+class GeocodeStatus(StrEnum):
+    MATCHED = "matched"
+    AMBIGUOUS = "ambiguous"
+    NUMBER_NOT_FOUND = "number_not_found"
+    NOT_FOUND = "not_found"
+    OUT_OF_TERRITORY = "out_of_territory"
+
+
+class BookingStatus(StrEnum):
+    BOOKED = "booked"
+    ALREADY_BOOKED = "already_booked"
+    NO_SLOT = "no_slot"
+    TOO_MANY_ITEMS = "too_many_items"
+
+
+# --------------------------------------------------------------------------- workflow I/O
+
+
+@dataclass
+class VoicemailInput:
+    call_id: str
+    audio_path: str
+    caller_number: str
+    # ISO 8601 string rather than datetime: keeps the input trivially serializable and lets the
+    # workflow parse it deterministically.
+    received_at: str = ""
+
+
+@dataclass
+class VoicemailResult:
+    call_id: str
+    status: str
+    reason: str = ""
+    booking_reference: str = ""
+    pickup_date: str = ""
+    sector: str = ""
+    sms_text: str = ""
+    escalations: list[str] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- transcription
+
+
+@dataclass
+class TranscribeInput:
+    audio_path: str
+    call_id: str = ""
+    # Optional biasing for a second, targeted pass (gazetteer street names).
+    hotwords: str = ""
+    initial_prompt: str = ""
+
+
+@dataclass
+class Segment:
+    start: float
+    end: float
+    text: str
+    avg_logprob: float
+    no_speech_prob: float = 0.0
+
+
+@dataclass
+class TranscribeResult:
+    text: str
+    segments: list[Segment]
+    duration_s: float
+    language: str = "fr"
+    avg_logprob: float = 0.0
+    processing_s: float = 0.0
+    model: str = ""
+
+
+# --------------------------------------------------------------------------- understanding
+
+
+@dataclass
+class ItemCount:
+    item: str  # canonical catalogue name, e.g. "réfrigérateur"
+    count: int = 1
+
+
+@dataclass
+class SpokenAddress:
+    """The address as understood from the message, before any gazetteer lookup."""
+
+    housenumber: str = ""  # digits plus an optional suffix: "12", "12 bis"
+    street: str = ""  # as heard, e.g. "boulevard Hodoul"
+    postcode: str = ""  # "13009"
+    citycode: str = ""  # INSEE code when known: arrondissement (13209) or commune
+    city: str = ""  # "Marseille", "Aubagne"...
+
+    def is_empty(self) -> bool:
+        return not (self.street or self.housenumber)
+
+
+@dataclass
+class UnderstandInput:
+    text: str
+    caller_number: str = ""
+
+
+@dataclass
+class Understanding:
+    intent: str  # an Intent value
+    address: SpokenAddress | None = None
+    items: list[ItemCount] = field(default_factory=list)
+    refused_items: list[ItemCount] = field(default_factory=list)
+    callback_number: str = ""  # E.164
+    caller_name: str = ""
+    confidence: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- geocoding
+
+
+@dataclass
+class AddressMatch:
+    housenumber: str
+    street: str
+    postcode: str
+    citycode: str
+    city: str
+    lon: float
+    lat: float
+    score: float  # 0..1
+    sector: str = ""  # collection sector id ("" when the point is in none)
+    ban_id: str = ""
+
+    def label(self) -> str:
+        number = f"{self.housenumber} " if self.housenumber else ""
+        return f"{number}{self.street}, {self.postcode} {self.city}".strip()
+
+
+@dataclass
+class GeocodeInput:
+    address: SpokenAddress
+
+
+@dataclass
+class GeocodeResult:
+    status: str  # a GeocodeStatus value
+    match: AddressMatch | None = None
+    candidates: list[AddressMatch] = field(default_factory=list)
+    reason: str = ""
+
+
+# --------------------------------------------------------------------------- booking
+
+
+@dataclass
+class BookInput:
+    call_id: str  # idempotency key: one booking per call, whatever the retries
+    sector: str
+    address: AddressMatch
+    items: list[ItemCount]
+    caller_number: str = ""
+    # ISO date "YYYY-MM-DD" of the request; lead time counts from it.
+    requested_on: str = ""
+
+
+@dataclass
+class BookResult:
+    status: str  # a BookingStatus value
+    reference: str = ""
+    pickup_date: str = ""  # ISO date
+    sector: str = ""
+    items: list[ItemCount] = field(default_factory=list)
+    reason: str = ""
+
+
+# --------------------------------------------------------------------------- SMS
+
+
+@dataclass
+class NotifyInput:
+    idempotency_key: str  # e.g. "voicemail-42:confirmation"; a retry never sends twice
+    to: str  # E.164
+    template: str  # file name under corpus/templates/sms without ".j2"
+    context: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass
+class NotifyResult:
+    message_id: str
+    text: str
+    encoding: str  # "GSM-7" | "UCS-2"
+    segments: int
+    backend: str
+    duplicate: bool = False
+
+
+# --------------------------------------------------------------------------- agent queue
+
+
+@dataclass
+class TerritoryReference:
+    """What the `resolve` validator may check without I/O: the territory's postcodes and
+    INSEE codes, and the item catalogue."""
+
+    postcodes: list[str] = field(default_factory=list)
+    citycodes: list[str] = field(default_factory=list)
+    items: list[str] = field(default_factory=list)
+    refused_items: list[str] = field(default_factory=list)
+
+
+@dataclass
+class TerritoryReferenceInput:
+    pass
+
+
+@dataclass
+class ResolveInput:
+    """An agent's correction, sent as the `resolve` Update from the Temporal UI or the CLI.
+
+    action: "correct" (fill the fields below and resume), "cancel" (close the request with
+    `comment` as the reason) or "choose" (pick `candidate`, 1-based, among those shown)."""
+
+    agent_id: str
+    action: str = "correct"
+    housenumber: str = ""
+    street: str = ""
+    postcode: str = ""
+    city: str = ""
+    items: list[ItemCount] = field(default_factory=list)
+    callback_number: str = ""
+    candidate: int = 0
+    comment: str = ""
+
+
+@dataclass
+class ResolveResult:
+    accepted: bool
+    message: str
