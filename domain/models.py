@@ -29,6 +29,7 @@ class EscalationReason(StrEnum):
     NO_ITEMS = "no_items"
     TOO_MANY_ITEMS = "too_many_items"
     NO_SLOT = "no_slot"
+    BOOKING_REJECTED = "booking_rejected"
     SMS_FAILED = "sms_failed"
     NO_MOBILE_NUMBER = "no_mobile_number"
     QUESTION = "question"
@@ -78,6 +79,8 @@ class VoicemailInput:
     # ISO 8601 string rather than datetime: keeps the input trivially serializable and lets the
     # workflow parse it deterministically.
     received_at: str = ""
+    # Transcription runs on its own task queue (CPU-heavy workers); empty: the workflow's.
+    stt_task_queue: str = ""
 
 
 @dataclass
@@ -163,6 +166,8 @@ class Understanding:
     caller_name: str = ""
     confidence: float = 0.0
     notes: list[str] = field(default_factory=list)
+    # Where to take the refused items (French, from the catalogue), for the SMS.
+    refusal_advice: str = ""
 
 
 # --------------------------------------------------------------------------- geocoding

@@ -50,7 +50,6 @@ class BookingSettings(BaseModel):
     database_url: str = f"sqlite:///{DEFAULT_DATA_DIR / 'bookings.sqlite'}"
     calendar_file: Path = CORPUS_DIR / "calendar.yaml"
     items_file: Path = CORPUS_DIR / "items.yaml"
-    timezone: str = "Europe/Paris"
 
 
 class OvhSettings(BaseModel):

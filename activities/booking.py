@@ -1,0 +1,707 @@
+"""Booking store (SQLite embedded, PostgreSQL in production) and the `book_pickup` activity.
+
+Guarantees:
+- a call books at most once, whatever the retries: `call_id` is UNIQUE and a replay returns the
+  booking the first attempt made (status `booked`, same reference);
+- a day is never overbooked: a place is taken by a conditional `UPDATE ... used = used + 1
+  WHERE used < capacity` in the same transaction as the booking row, so two transactions can
+  never both take the last place (row lock on PostgreSQL, database write lock on SQLite);
+- a second call for an address that already has a pending pickup books nothing
+  (`already_booked`, the existing reference and date).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from typing import Any, cast
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Engine,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    create_engine,
+    event,
+    insert,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection, RowMapping, make_url
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.pool import StaticPool
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from domain.calendar import CalendarError, SectorRules, ServiceCalendar, UnknownSectorError
+from domain.errors import BOOKING_REJECTED
+from domain.models import BookingStatus, BookInput, BookResult, ItemCount
+
+# No 0/O, 1/I/L, 2/Z, 5/S, 8/B: read aloud or typed from an SMS, nothing can be confused.
+REFERENCE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
+REFERENCE_LENGTH = 6  # 25**6 ≈ 244 million references
+_REFERENCE_ATTEMPTS = 8
+_ACTOR_RE = re.compile(r"^(bot|caller|agent:[A-Za-z0-9._@-]{1,64})$")
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+# Execution option that makes the SQLite `begin` hook take the write lock up front.
+_WRITE_OPTION = "encombot_write"
+
+
+class BookingRejected(ValueError):
+    """The input cannot be booked as it is (unknown sector, no items...). Not retryable."""
+
+
+# --------------------------------------------------------------------------- schema
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Booking(Base):
+    __tablename__ = "bookings"
+    __table_args__ = (
+        CheckConstraint("status IN ('booked', 'cancelled', 'collected')", name="ck_booking_status"),
+        Index("ix_bookings_sector_date", "sector", "pickup_date"),
+        Index("ix_bookings_address_key", "address_key"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    reference: Mapped[str] = mapped_column(String(16), unique=True)
+    # Idempotency key: one booking per call, whatever the retries.
+    call_id: Mapped[str] = mapped_column(String(255), unique=True)
+    sector: Mapped[str] = mapped_column(String(32))
+    pickup_date: Mapped[date] = mapped_column(Date)
+    housenumber: Mapped[str] = mapped_column(String(32))
+    street: Mapped[str] = mapped_column(String(255))
+    postcode: Mapped[str] = mapped_column(String(10))
+    citycode: Mapped[str] = mapped_column(String(10))
+    city: Mapped[str] = mapped_column(String(255))
+    lon: Mapped[float | None] = mapped_column(Float)
+    lat: Mapped[float | None] = mapped_column(Float)
+    # Normalised "citycode|housenumber|street": the duplicate-address lookup key.
+    address_key: Mapped[str] = mapped_column(String(400))
+    items: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    caller_number: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SlotUsage(Base):
+    __tablename__ = "slot_usage"
+    __table_args__ = (CheckConstraint("used >= 0", name="ck_slot_used"),)
+
+    sector: Mapped[str] = mapped_column(String(32), primary_key=True)
+    pickup_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    capacity: Mapped[int] = mapped_column(Integer)
+    used: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class BookingEvent(Base):
+    __tablename__ = "booking_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(80))  # "bot", "caller", "agent:<id>"
+    action: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+def create_schema(engine: Engine) -> None:
+    """Create the tables if missing (no migrations yet: `create_all` leaves existing ones)."""
+    with engine.execution_options(**{_WRITE_OPTION: True}).begin() as conn:
+        Base.metadata.create_all(conn)
+
+
+# --------------------------------------------------------------------------- engine
+
+
+def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
+    # pysqlite's own transaction handling issues a deferred BEGIN lazily; turn it off so the
+    # `begin` hook below decides how a transaction starts.
+    dbapi_conn.isolation_level = None
+    cursor = dbapi_conn.cursor()
+    try:
+        # WAL: readers never block the writer and the writer never blocks readers.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+    finally:
+        cursor.close()
+
+
+def _sqlite_on_begin(conn: Connection) -> None:
+    # BEGIN IMMEDIATE takes the write lock at once, waiting up to busy_timeout: concurrent
+    # writers queue up. A deferred BEGIN would upgrade its lock at the first write and fail
+    # with SQLITE_BUSY instead of waiting when another writer got there first.
+    if conn.get_execution_options().get(_WRITE_OPTION):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        conn.exec_driver_sql("BEGIN")
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    if not event.contains(engine, "connect", _sqlite_on_connect):
+        event.listen(engine, "connect", _sqlite_on_connect)
+    if not event.contains(engine, "begin", _sqlite_on_begin):
+        event.listen(engine, "begin", _sqlite_on_begin)
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine for the booking store. SQLite: parent directory created, WAL, busy timeout,
+    write transactions with BEGIN IMMEDIATE. PostgreSQL (psycopg 3): pre-ping, so a restarted
+    server costs one retried activity rather than a broken pool. `kwargs` go to
+    `create_engine` (pool_size...)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        in_memory = database in ("", ":memory:") or "mode=memory" in database
+        if in_memory:
+            # One shared connection, or every connection would see its own empty database.
+            # Single-threaded use only (tests); files are the supported set-up.
+            kwargs.setdefault("poolclass", StaticPool)
+            kwargs.setdefault("connect_args", {"check_same_thread": False})
+        else:
+            Path(database.removeprefix("file:").split("?")[0]).parent.mkdir(
+                parents=True, exist_ok=True
+            )
+            kwargs.setdefault("connect_args", {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        engine = create_engine(url, **kwargs)
+        _configure_sqlite(engine)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(url, **kwargs)
+
+
+# --------------------------------------------------------------------------- calendar file
+
+
+def load_calendar(path: str | Path) -> ServiceCalendar:
+    """Read and validate the YAML calendar. Errors (`CalendarError`) start with the file name."""
+    path = Path(path)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = yaml.safe_load(handle)
+    except OSError as exc:
+        raise CalendarError(f"{path}: cannot read the calendar: {exc.strerror or exc}") from exc
+    except yaml.YAMLError as exc:
+        raise CalendarError(f"{path}: invalid YAML: {exc}") from exc
+    try:
+        calendar = ServiceCalendar.from_dict(data)
+    except CalendarError as exc:
+        raise CalendarError(f"{path}: {exc}") from exc
+    try:
+        ZoneInfo(calendar.timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise CalendarError(
+            f"{path}: timezone: {calendar.timezone!r} is not a known IANA time zone"
+        ) from exc
+    return calendar
+
+
+# --------------------------------------------------------------------------- store
+
+
+@dataclass(frozen=True)
+class StoredBooking:
+    id: int
+    reference: str
+    call_id: str
+    sector: str
+    pickup_date: date
+    housenumber: str
+    street: str
+    postcode: str
+    citycode: str
+    city: str
+    lon: float | None
+    lat: float | None
+    items: list[ItemCount] = field(default_factory=list)
+    caller_number: str = ""
+    status: str = "booked"
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class SlotState:
+    sector: str
+    pickup_date: date
+    capacity: int
+    used: int
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.capacity - self.used)
+
+
+class _DuplicateCall(Exception):
+    """Raised inside the booking transaction to roll it back (the place it took included)."""
+
+    def __init__(self, booking: StoredBooking) -> None:
+        super().__init__(booking.reference)
+        self.booking = booking
+
+
+def new_reference() -> str:
+    return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
+
+
+def normalise_reference(reference: str) -> str:
+    """Upper case without separators: "ac3 d-4f" and "AC3D4F" are the same reference."""
+    return re.sub(r"[\s\-_.]", "", reference).upper()
+
+
+def address_key(citycode: str, housenumber: str, street: str) -> str:
+    def norm(value: str) -> str:
+        return " ".join(value.casefold().split())
+
+    return f"{norm(citycode)}|{norm(housenumber)}|{norm(street)}"
+
+
+def _items_json(items: Sequence[ItemCount]) -> list[dict[str, Any]]:
+    return [{"item": i.item, "count": i.count} for i in items]
+
+
+def _items_from_json(raw: Any) -> list[ItemCount]:
+    return [ItemCount(item=str(i["item"]), count=int(i["count"])) for i in raw or []]
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    # SQLite drops the offset on the way back; the store always writes UTC.
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def _to_booking(row: RowMapping) -> StoredBooking:
+    return StoredBooking(
+        id=row["id"],
+        reference=row["reference"],
+        call_id=row["call_id"],
+        sector=row["sector"],
+        pickup_date=row["pickup_date"],
+        housenumber=row["housenumber"],
+        street=row["street"],
+        postcode=row["postcode"],
+        citycode=row["citycode"],
+        city=row["city"],
+        lon=row["lon"],
+        lat=row["lat"],
+        items=_items_from_json(row["items"]),
+        caller_number=row["caller_number"],
+        status=row["status"],
+        created_at=_utc(row["created_at"]),
+        updated_at=_utc(row["updated_at"]),
+    )
+
+
+# Core tables: the store runs explicit Core statements on a Connection (rowcount, savepoints).
+_BOOKINGS = cast(Table, Booking.__table__)
+_SLOTS = cast(Table, SlotUsage.__table__)
+_EVENTS = cast(Table, BookingEvent.__table__)
+
+
+class BookingStore:
+    """Bookings and per-day places. Thread-safe; one instance per worker process.
+
+    Give it an engine from `make_engine` (SQLite needs its connection hooks; they are added
+    here too, but only reach connections opened afterwards)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        calendar: ServiceCalendar,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.engine = engine
+        self.calendar = calendar
+        self.tz = ZoneInfo(calendar.timezone)
+        self._clock = clock  # audit timestamps only; booking rules use the request time
+        self._dialect = engine.dialect.name
+        if self._dialect not in ("sqlite", "postgresql"):
+            raise ValueError(f"unsupported database {self._dialect!r}: use sqlite or postgresql")
+        if self._dialect == "sqlite":
+            _configure_sqlite(engine)
+        self._writer = engine.execution_options(**{_WRITE_OPTION: True})
+
+    def create_schema(self) -> None:
+        create_schema(self.engine)
+
+    # ----------------------------------------------------------------- queries
+
+    def get_by_call(self, call_id: str) -> StoredBooking | None:
+        with self.engine.connect() as conn:
+            return self._find(conn, _BOOKINGS.c.call_id == call_id)
+
+    def get_by_reference(self, reference: str) -> StoredBooking | None:
+        with self.engine.connect() as conn:
+            return self._find(conn, _BOOKINGS.c.reference == normalise_reference(reference))
+
+    def slot(self, sector: str, pickup_date: date) -> SlotState | None:
+        with self.engine.connect() as conn:
+            row = (
+                conn.execute(
+                    select(_SLOTS).where(
+                        _SLOTS.c.sector == sector, _SLOTS.c.pickup_date == pickup_date
+                    )
+                )
+                .mappings()
+                .first()
+            )
+        if row is None:
+            return None
+        return SlotState(row["sector"], row["pickup_date"], row["capacity"], row["used"])
+
+    def events(self, booking_id: int) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(_EVENTS).where(_EVENTS.c.booking_id == booking_id).order_by(_EVENTS.c.id)
+            ).mappings()
+            return [dict(r) | {"at": _utc(r["at"])} for r in rows]
+
+    # ----------------------------------------------------------------- admin
+
+    def set_capacity(self, sector: str, pickup_date: date, capacity: int) -> None:
+        """Override the number of places of one sector-day (places already taken stay taken:
+        remaining = capacity - used)."""
+        if capacity < 0:
+            raise ValueError(f"capacity must be >= 0 (got {capacity})")
+        with self._writer.begin() as conn:
+            stmt = self._insert(_SLOTS).values(
+                sector=sector, pickup_date=pickup_date, capacity=capacity, used=0
+            )
+            conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=[_SLOTS.c.sector, _SLOTS.c.pickup_date],
+                    set_={"capacity": capacity},
+                )
+            )
+
+    # ----------------------------------------------------------------- booking
+
+    def book(self, inp: BookInput, now: datetime) -> BookResult:
+        """Book a pickup for `inp`, the request made at `now` (aware, or naive local time).
+
+        Raises `BookingRejected` for input that can never be booked; database errors
+        propagate (the caller retries)."""
+        rules = self._validate(inp)
+        local_now = now.astimezone(self.tz) if now.tzinfo else now
+        today = local_now.date()
+
+        # Fast path for a retried activity: no write lock needed to answer a replay.
+        existing = self.get_by_call(inp.call_id)
+        if existing is not None:
+            return self._replay(existing)
+
+        total = sum(i.count for i in inp.items)
+        candidates = list(self.calendar.candidate_dates(inp.sector, local_now))
+        key = address_key(inp.address.citycode, inp.address.housenumber, inp.address.street)
+        try:
+            with self._writer.begin() as conn:
+                return self._book_in_tx(conn, inp, rules, key, total, candidates, today)
+        except _DuplicateCall as dup:
+            return self._replay(dup.booking)
+
+    def _validate(self, inp: BookInput) -> SectorRules:
+        if not inp.call_id.strip():
+            raise BookingRejected("call_id is empty")
+        if not inp.items:
+            raise BookingRejected("no items to collect")
+        for item in inp.items:
+            if not item.item.strip() or item.count < 1:
+                raise BookingRejected(f"invalid item {item.item!r} x{item.count}")
+        if not inp.address.street.strip():
+            raise BookingRejected("the address has no street")
+        try:
+            return self.calendar.rules(inp.sector)
+        except UnknownSectorError as exc:
+            raise BookingRejected(str(exc)) from exc
+
+    def _book_in_tx(
+        self,
+        conn: Connection,
+        inp: BookInput,
+        rules: SectorRules,
+        key: str,
+        total: int,
+        candidates: list[date],
+        today: date,
+    ) -> BookResult:
+        check_address = bool(inp.address.housenumber.strip())
+        if self._dialect == "postgresql":
+            # Serialise the checks below per call and per address: without it, two different
+            # calls for one address could both see "no booking yet" under READ COMMITTED.
+            # Always call first, then address: one order, so no deadlock between the two.
+            self._advisory_lock(conn, f"encombot:call:{inp.call_id}")
+            if check_address:
+                self._advisory_lock(conn, f"encombot:address:{key}")
+
+        existing = self._find(conn, _BOOKINGS.c.call_id == inp.call_id)
+        if existing is not None:
+            raise _DuplicateCall(existing)
+
+        if check_address:
+            other = self._find(
+                conn,
+                (_BOOKINGS.c.address_key == key)
+                & (_BOOKINGS.c.status == "booked")
+                & (_BOOKINGS.c.pickup_date >= today),
+            )
+            if other is not None:
+                return BookResult(
+                    status=BookingStatus.ALREADY_BOOKED,
+                    reference=other.reference,
+                    pickup_date=other.pickup_date.isoformat(),
+                    sector=other.sector,
+                    items=other.items,
+                    reason="a pickup is already booked at this address",
+                )
+
+        if total > rules.max_items:
+            return BookResult(
+                status=BookingStatus.TOO_MANY_ITEMS,
+                sector=inp.sector,
+                items=list(inp.items),
+                reason=f"{total} items, at most {rules.max_items} per pickup in this sector",
+            )
+
+        for day in candidates:
+            if self._take_place(conn, inp.sector, day, rules.capacity):
+                booking = self._insert_booking(conn, inp, key, day)
+                return BookResult(
+                    status=BookingStatus.BOOKED,
+                    reference=booking.reference,
+                    pickup_date=day.isoformat(),
+                    sector=inp.sector,
+                    items=list(inp.items),
+                )
+        window = f"{candidates[0]}..{candidates[-1]}" if candidates else "no collection day"
+        return BookResult(
+            status=BookingStatus.NO_SLOT,
+            sector=inp.sector,
+            items=list(inp.items),
+            reason=f"no free place within {rules.horizon_days} days ({window})",
+        )
+
+    def _take_place(self, conn: Connection, sector: str, day: date, capacity: int) -> bool:
+        conn.execute(
+            self._insert(_SLOTS)
+            .values(sector=sector, pickup_date=day, capacity=capacity, used=0)
+            .on_conflict_do_nothing(index_elements=[_SLOTS.c.sector, _SLOTS.c.pickup_date])
+        )
+        # The WHERE is re-checked on the latest row version after a concurrent writer
+        # commits (PostgreSQL) or runs under the database write lock (SQLite): the last place
+        # goes to exactly one transaction.
+        result = conn.execute(
+            update(_SLOTS)
+            .where(
+                _SLOTS.c.sector == sector,
+                _SLOTS.c.pickup_date == day,
+                _SLOTS.c.used < _SLOTS.c.capacity,
+            )
+            .values(used=_SLOTS.c.used + 1)
+        )
+        return result.rowcount == 1
+
+    def _insert_booking(
+        self, conn: Connection, inp: BookInput, key: str, day: date
+    ) -> StoredBooking:
+        stamp = self._clock()
+        address = inp.address
+        values = {
+            "call_id": inp.call_id,
+            "sector": inp.sector,
+            "pickup_date": day,
+            "housenumber": address.housenumber,
+            "street": address.street,
+            "postcode": address.postcode,
+            "citycode": address.citycode,
+            "city": address.city,
+            "lon": address.lon,
+            "lat": address.lat,
+            "address_key": key,
+            "items": _items_json(inp.items),
+            "caller_number": inp.caller_number,
+            "status": "booked",
+            "created_at": stamp,
+            "updated_at": stamp,
+        }
+        for attempt in range(_REFERENCE_ATTEMPTS):
+            reference = new_reference()
+            try:
+                # Savepoint: a failed INSERT must not lose the place taken just before.
+                with conn.begin_nested():
+                    result = conn.execute(insert(_BOOKINGS).values(reference=reference, **values))
+                    primary_key = result.inserted_primary_key
+                    assert primary_key is not None
+                    booking_id = int(primary_key[0])
+            except IntegrityError:
+                existing = self._find(conn, _BOOKINGS.c.call_id == inp.call_id)
+                if existing is not None:
+                    # A concurrent attempt of the same call committed first.
+                    raise _DuplicateCall(existing) from None
+                taken = self._find(conn, _BOOKINGS.c.reference == reference)
+                if taken is None or attempt == _REFERENCE_ATTEMPTS - 1:
+                    raise
+                continue
+            self._audit(
+                conn,
+                booking_id,
+                "bot",
+                "booked",
+                {"call_id": inp.call_id, "pickup_date": day.isoformat(), "sector": inp.sector},
+            )
+            return StoredBooking(id=booking_id, reference=reference, **_stored_fields(values))
+        raise AssertionError("unreachable")
+
+    # ----------------------------------------------------------------- cancel
+
+    def cancel(self, reference: str, actor: str, reason: str = "") -> StoredBooking | None:
+        """Cancel a booking and free its place. Returns the booking as it is afterwards, or
+        None for an unknown reference. A booking that is not `booked` (already cancelled,
+        collected) is returned unchanged: cancelling twice is harmless."""
+        if not _ACTOR_RE.match(actor):
+            raise ValueError(f"actor must be 'bot', 'caller' or 'agent:<id>' (got {actor!r})")
+        ref = normalise_reference(reference)
+        with self._writer.begin() as conn:
+            row = (
+                conn.execute(
+                    select(_BOOKINGS).where(_BOOKINGS.c.reference == ref).with_for_update()
+                )
+                .mappings()
+                .first()
+            )
+            if row is None:
+                return None
+            booking = _to_booking(row)
+            if booking.status != "booked":
+                return booking
+            stamp = self._clock()
+            conn.execute(
+                update(_BOOKINGS)
+                .where(_BOOKINGS.c.id == booking.id)
+                .values(status="cancelled", updated_at=stamp)
+            )
+            conn.execute(
+                update(_SLOTS)
+                .where(
+                    _SLOTS.c.sector == booking.sector,
+                    _SLOTS.c.pickup_date == booking.pickup_date,
+                    _SLOTS.c.used > 0,
+                )
+                .values(used=_SLOTS.c.used - 1)
+            )
+            self._audit(conn, booking.id, actor, "cancelled", {"reason": reason} if reason else {})
+            found = self._find(conn, _BOOKINGS.c.id == booking.id)
+            assert found is not None
+            return found
+
+    # ----------------------------------------------------------------- helpers
+
+    def _insert(self, table: Any) -> Any:
+        # Dialect insert: the generic one has no ON CONFLICT.
+        return pg_insert(table) if self._dialect == "postgresql" else sqlite_insert(table)
+
+    @staticmethod
+    def _advisory_lock(conn: Connection, key: str) -> None:
+        # Transaction-scoped: released at commit or rollback, never leaked by a crash.
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": key})
+
+    @staticmethod
+    def _find(conn: Connection, where: Any) -> StoredBooking | None:
+        row = conn.execute(select(_BOOKINGS).where(where).limit(1)).mappings().first()
+        return _to_booking(row) if row is not None else None
+
+    def _audit(
+        self, conn: Connection, booking_id: int, actor: str, action: str, detail: dict[str, Any]
+    ) -> None:
+        conn.execute(
+            insert(_EVENTS).values(
+                booking_id=booking_id, at=self._clock(), actor=actor, action=action, detail=detail
+            )
+        )
+
+    @staticmethod
+    def _replay(booking: StoredBooking) -> BookResult:
+        # The same answer the first attempt gave, so a retried activity after a commit whose
+        # result was lost still reports `booked` with the same reference.
+        reason = "idempotent replay"
+        if booking.status != "booked":
+            reason += f"; the booking has since been {booking.status}"
+        return BookResult(
+            status=BookingStatus.BOOKED,
+            reference=booking.reference,
+            pickup_date=booking.pickup_date.isoformat(),
+            sector=booking.sector,
+            items=booking.items,
+            reason=reason,
+        )
+
+
+def _stored_fields(values: Mapping[str, Any]) -> dict[str, Any]:
+    fields = {k: v for k, v in values.items() if k != "address_key"}
+    fields["items"] = _items_from_json(values["items"])
+    return fields
+
+
+# --------------------------------------------------------------------------- activity
+
+
+def parse_requested_at(value: str, tz: ZoneInfo) -> datetime:
+    """`BookInput.requested_on` as a local datetime: "YYYY-MM-DD" is the start of that day
+    (before any cut-off); a full ISO datetime with an offset is converted to local time, so a
+    workflow may pass the time the voicemail was received and get the cut-off applied."""
+    text_value = value.strip()
+    if len(text_value) == 10:
+        return datetime.combine(date.fromisoformat(text_value), time(0, 0))
+    parsed = datetime.fromisoformat(text_value)
+    return parsed.astimezone(tz) if parsed.tzinfo else parsed
+
+
+class BookingActivities:
+    def __init__(
+        self, store: BookingStore, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    ) -> None:
+        self.store = store
+        self.clock = clock
+
+    @activity.defn(name="book_pickup")
+    def book(self, inp: BookInput) -> BookResult:
+        if inp.requested_on:
+            try:
+                requested_at = parse_requested_at(inp.requested_on, self.store.tz)
+            except ValueError:
+                raise ApplicationError(
+                    f"Date de demande invalide : {inp.requested_on!r} (attendu AAAA-MM-JJ).",
+                    type=BOOKING_REJECTED,
+                    non_retryable=True,
+                ) from None
+        else:
+            requested_at = self.clock()
+        try:
+            return self.store.book(inp, requested_at)
+        except BookingRejected as exc:
+            raise ApplicationError(
+                f"Réservation impossible : {exc}", type=BOOKING_REJECTED, non_retryable=True
+            ) from exc

@@ -1,0 +1,196 @@
+"""Validation of an agent's `resolve` Update and the Markdown an agent reads in the UI.
+
+Runs inside the workflow's Update validator: pure, deterministic, no I/O. What needs the
+gazetteer (does this street exist?) is checked by the Update handler through the geocode
+activity; what can be decided from the case and the territory reference is rejected here,
+before anything is written to the history."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from domain.models import (
+    AddressMatch,
+    EscalationReason,
+    ResolveInput,
+    TerritoryReference,
+    Understanding,
+)
+from domain.phone import to_e164
+
+ACTIONS = ("correct", "choose", "retry", "close")
+ADDRESS_REASONS = {
+    EscalationReason.AUDIO_UNUSABLE,
+    EscalationReason.NO_ADDRESS,
+    EscalationReason.ADDRESS_NOT_FOUND,
+    EscalationReason.LOW_CONFIDENCE,
+    EscalationReason.OUT_OF_TERRITORY,
+    EscalationReason.UNCLEAR_REQUEST,
+    EscalationReason.QUESTION,
+    EscalationReason.CANCEL_REQUEST,
+}
+HOUSENUMBER = re.compile(r"^\d{1,4}(\s?(bis|ter|quater|[a-d]))?$", re.IGNORECASE)
+POSTCODE = re.compile(r"^\d{5}$")
+
+
+def _fold(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def validate_resolution(
+    inp: ResolveInput,
+    *,
+    reason: str,
+    candidates: int,
+    has_items: bool,
+    has_match: bool,
+    reference: TerritoryReference | None,
+) -> str | None:
+    """Return a readable French reason to reject the correction, or None to accept it."""
+    if not inp.agent_id.strip():
+        return "Indiquez votre identifiant d'agent (agent_id)."
+    if inp.action not in ACTIONS:
+        return f"Action inconnue « {inp.action} » : choisissez parmi {', '.join(ACTIONS)}."
+    if inp.action == "close":
+        if not inp.comment.strip():
+            return "Pour clore le dossier, donnez la raison (comment)."
+        return None
+    if inp.action == "retry":
+        if reason in ADDRESS_REASONS:
+            return "Un nouvel essai ne changerait rien : corrigez l'adresse (action correct)."
+        return None
+    if inp.action == "choose":
+        if candidates == 0:
+            return "Aucun candidat à choisir pour ce dossier : utilisez l'action correct."
+        if not 1 <= inp.candidate <= candidates:
+            return f"Candidat {inp.candidate} inexistant : choisissez entre 1 et {candidates}."
+    address_given = any((inp.street, inp.housenumber, inp.postcode, inp.city))
+    if inp.action == "correct":
+        needs_address = reason in ADDRESS_REASONS and not has_match
+        if needs_address and not address_given:
+            return "Adresse manquante : renseignez housenumber, street et postcode (ou city)."
+        if address_given:
+            if not inp.street.strip():
+                return "Nom de voie manquant (street)."
+            if not inp.housenumber.strip():
+                return "Numéro de voie manquant (housenumber)."
+            if not HOUSENUMBER.match(inp.housenumber.strip()):
+                return f"Numéro de voie invalide « {inp.housenumber} » (ex. 12, 12 bis)."
+            if not inp.postcode.strip() and not inp.city.strip():
+                return "Code postal ou commune manquant (postcode ou city)."
+            if inp.postcode and not POSTCODE.match(inp.postcode.strip()):
+                return f"Code postal invalide « {inp.postcode} » (5 chiffres)."
+            if (
+                reference is not None
+                and reference.postcodes
+                and inp.postcode
+                and inp.postcode.strip() not in reference.postcodes
+            ):
+                return (
+                    f"Le code postal {inp.postcode} est hors de toute zone de collecte : "
+                    "adresse hors territoire."
+                )
+        if not has_items and not inp.items and reason != EscalationReason.SMS_FAILED:
+            return "Aucun objet : renseignez items (ex. [{\"item\": \"canapé\", \"count\": 1}])."
+    for item in inp.items:
+        if item.count < 1:
+            return f"Quantité invalide pour « {item.item} »."
+        if reference is not None and reference.items:
+            known = {_fold(name) for name in reference.items}
+            refused = {_fold(name) for name in reference.refused_items}
+            if _fold(item.item) in refused:
+                return f"« {item.item} » n'est pas collecté (déchèterie) : retirez-le."
+            if _fold(item.item) not in known:
+                return f"Objet inconnu du catalogue : « {item.item} »."
+    if inp.callback_number and to_e164(inp.callback_number) is None:
+        return f"Numéro de rappel invalide « {inp.callback_number} »."
+    return None
+
+
+def resolve_example(reason: str, candidates: int) -> str:
+    """The JSON an agent pastes into the UI's Update form for this kind of case."""
+    if candidates:
+        body: dict[str, object] = {"agent_id": "agent-42", "action": "choose", "candidate": 1}
+    elif reason in ADDRESS_REASONS:
+        body = {
+            "agent_id": "agent-42",
+            "action": "correct",
+            "housenumber": "12",
+            "street": "Boulevard Chave",
+            "postcode": "13005",
+            "items": [{"item": "canapé", "count": 1}],
+        }
+    else:
+        body = {"agent_id": "agent-42", "action": "retry"}
+    return json.dumps(body, ensure_ascii=False)
+
+
+REASON_LABELS_FR = {
+    EscalationReason.AUDIO_UNUSABLE: "audio inexploitable",
+    EscalationReason.NO_ADDRESS: "aucune adresse comprise",
+    EscalationReason.ADDRESS_NOT_FOUND: "adresse introuvable",
+    EscalationReason.LOW_CONFIDENCE: "adresse incertaine",
+    EscalationReason.OUT_OF_TERRITORY: "hors territoire",
+    EscalationReason.NO_ITEMS: "aucun objet compris",
+    EscalationReason.TOO_MANY_ITEMS: "trop d'objets",
+    EscalationReason.NO_SLOT: "aucun créneau disponible",
+    EscalationReason.BOOKING_REJECTED: "réservation refusée",
+    EscalationReason.SMS_FAILED: "SMS non délivré",
+    EscalationReason.NO_MOBILE_NUMBER: "numéro non mobile : rappeler",
+    EscalationReason.QUESTION: "question à traiter",
+    EscalationReason.CANCEL_REQUEST: "demande d'annulation",
+    EscalationReason.UNCLEAR_REQUEST: "demande non comprise",
+}
+
+
+def case_details_markdown(
+    *,
+    reason: str,
+    detail: str,
+    transcript: str,
+    understanding: Understanding | None,
+    match: AddressMatch | None,
+    candidates: list[AddressMatch],
+) -> str:
+    """What an agent reads in the Temporal UI (workflow "current details")."""
+    label = REASON_LABELS_FR.get(EscalationReason(reason), reason)
+    lines = [f"## À traiter : {label}", "", f"**Pourquoi** : {detail or label}", ""]
+    lines += ["**Message entendu**", "", f"> {transcript or '(pas de transcription)'}", ""]
+    if understanding is not None:
+        u = understanding
+        address = u.address
+        heard = (
+            f"{address.housenumber} {address.street}, {address.postcode} {address.city}".strip()
+            if address
+            else "(aucune)"
+        )
+        items = ", ".join(f"{i.count} × {i.item}" for i in u.items) or "(aucun)"
+        refused = ", ".join(f"{i.count} × {i.item}" for i in u.refused_items)
+        lines += [
+            "**Compris**",
+            "",
+            f"- intention : {u.intent}",
+            f"- adresse entendue : {heard}",
+            f"- objets : {items}",
+        ]
+        if refused:
+            lines.append(f"- objets refusés : {refused}")
+        lines += [f"- rappel : {u.callback_number or '(inconnu)'}", ""]
+    if match is not None:
+        lines += [f"**Adresse retenue** : {match.label()} (secteur {match.sector})", ""]
+    if candidates:
+        lines += ["**Candidats**", "", "| n° | adresse | secteur | score |", "|---|---|---|---|"]
+        for n, cand in enumerate(candidates, start=1):
+            lines.append(f"| {n} | {cand.label()} | {cand.sector or '-'} | {cand.score:.2f} |")
+        lines.append("")
+    lines += [
+        "**Pour reprendre** : More Actions → Send an Update → `resolve`, avec par exemple :",
+        "",
+        "```json",
+        resolve_example(reason, len(candidates)),
+        "```",
+        "",
+        "Autres actions : `retry` (nouvel essai de l'étape), `close` avec `comment`.",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,51 @@
+"""French wording for SMS and agent summaries. Pure functions, deterministic (usable in
+workflows)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from domain.models import AddressMatch, ItemCount
+
+WEEKDAYS_FR = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+MONTHS_FR = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
+
+
+def date_label(iso_day: str) -> str:
+    """'2026-12-08' -> 'mardi 8 décembre'."""
+    day = date.fromisoformat(iso_day)
+    number = "1er" if day.day == 1 else str(day.day)
+    return f"{WEEKDAYS_FR[day.weekday()]} {number} {MONTHS_FR[day.month - 1]}"
+
+
+def plural(word: str, count: int) -> str:
+    if count <= 1 or word.endswith(("s", "x", "z")):
+        return word
+    # French compound nouns of the catalogue ("lave-linge", "sèche-linge", "micro-ondes")
+    # are invariable: the verb+noun form takes no plural mark.
+    if "-" in word:
+        return word
+    if word.endswith(("eau", "au")):
+        return word + "x"
+    return word + "s"
+
+
+def items_label(items: list[ItemCount]) -> str:
+    return ", ".join(f"{it.count} {plural(it.item, it.count)}" for it in items)
+
+
+def address_label(match: AddressMatch) -> str:
+    return match.label()

@@ -1,0 +1,100 @@
+"""Session-wide fixtures: one real Temporal dev server and one loaded Whisper model per test
+session (not per test), a fake OVH API on 127.0.0.1, and settings pointing every file the
+project writes into a temporary directory."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from temporalio.client import Client
+
+from activities.transcribe import TranscribeActivities
+from workers.client import connect
+from workers.devserver import DevServer
+from workers.settings import Settings
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+ARTIFACTS = REPO / "tests" / "artifacts"
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    if not SHARED.is_dir():
+        pytest.skip(f"shared data not found at {SHARED}")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def session_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("encombot")
+
+
+@pytest.fixture(scope="session")
+def base_settings(session_tmp: Path) -> Settings:
+    """Defaults with every writable path moved under the session's temporary directory.
+    The Whisper model cache stays shared (assembling 140 MB per session would be waste)."""
+    data = session_tmp / "var"
+    settings = Settings()
+    return settings.model_copy(
+        update={
+            "data_dir": data,
+            "audio_dir": data / "audio",
+            "geo": settings.geo.model_copy(update={"cache_dir": data / "cache"}),
+            "booking": settings.booking.model_copy(
+                update={"database_url": f"sqlite:///{data / 'bookings.sqlite'}"}
+            ),
+            "sms": settings.sms.model_copy(
+                update={
+                    "outbox_path": data / "sms-outbox.jsonl",
+                    "ledger_path": data / "sms-ledger.sqlite",
+                }
+            ),
+        }
+    )
+
+
+@pytest.fixture(scope="session")
+def dev_server(session_tmp: Path) -> Iterator[DevServer]:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with DevServer(
+        db_file=session_tmp / "temporal.sqlite", log_file=ARTIFACTS / "temporal-dev.log"
+    ) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+async def client(dev_server: DevServer, base_settings: Settings) -> AsyncIterator[Client]:
+    settings = base_settings.model_copy(
+        update={
+            "temporal": base_settings.temporal.model_copy(update={"address": dev_server.address})
+        }
+    )
+    yield await connect(settings)
+
+
+@pytest.fixture(scope="session")
+def stt(base_settings: Settings) -> TranscribeActivities:
+    """The one Whisper model of the session, loaded on first use."""
+    return TranscribeActivities(base_settings.stt)
+
+
+@pytest.fixture
+def unique_queue() -> str:
+    return f"test-{uuid.uuid4().hex[:8]}"
+
+
+def postgres_url() -> str:
+    return os.environ.get(
+        "ENCOMBOT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    )
+
+
+@pytest.fixture(scope="session")
+def event_loop_policy() -> asyncio.AbstractEventLoopPolicy:
+    return asyncio.DefaultEventLoopPolicy()

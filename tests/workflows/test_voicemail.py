@@ -1,0 +1,248 @@
+"""VoicemailWorkflow against the real dev server, real Whisper, real activities."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFailedError
+
+from activities.booking import BookingStore, load_calendar, make_engine
+from activities.transcribe import TranscribeActivities
+from corpus import DEMO_DIR
+from domain.models import ItemCount, ResolveInput, ResolveResult, Status, VoicemailResult
+from domain.names import RESOLVE_UPDATE, STATE_QUERY
+from workers.client import submit_voicemail
+from workers.demo import wait_settled
+from workers.settings import Settings
+from workers.worker import build_workers, run_workers
+from workflows.voicemail import WorkflowState
+
+DEMO = {e["id"]: e for e in json.loads((DEMO_DIR / "voicemails.json").read_text("utf-8"))}
+CALLER = "+33612345678"
+
+
+def case_settings(base: Settings, tmp: Path, **sms: object) -> Settings:
+    """Per-test queues and files, so tests never see each other's workflows or SMS."""
+    queue = f"t-{uuid.uuid4().hex[:8]}"
+    return base.model_copy(
+        update={
+            "temporal": base.temporal.model_copy(
+                update={"task_queue": queue, "stt_task_queue": f"{queue}-stt"}
+            ),
+            "booking": base.booking.model_copy(
+                update={"database_url": f"sqlite:///{tmp / 'bookings.sqlite'}"}
+            ),
+            "sms": base.sms.model_copy(
+                update={
+                    "outbox_path": tmp / "outbox.jsonl",
+                    "ledger_path": tmp / "ledger.sqlite",
+                    **sms,
+                }
+            ),
+        }
+    )
+
+
+@asynccontextmanager
+async def running_worker(
+    client: Client, settings: Settings, stt: TranscribeActivities
+) -> AsyncIterator[None]:
+    workers = build_workers(client, settings, "all", stt_activities=[stt.transcribe])
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_workers(workers, stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
+
+
+def outbox(settings: Settings) -> list[dict[str, str]]:
+    path = settings.sms.outbox_path
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text("utf-8").splitlines()]
+
+
+def store(settings: Settings) -> BookingStore:
+    return BookingStore(
+        make_engine(settings.booking.database_url), load_calendar(settings.booking.calendar_file)
+    )
+
+
+async def submit(client: Client, settings: Settings, demo_id: str, call_id: str, audio: Path | None = None):
+    return await submit_voicemail(
+        client,
+        settings,
+        call_id=call_id,
+        audio_path=audio or DEMO_DIR / DEMO[demo_id]["audio"],
+        caller_number=CALLER,
+    )
+
+
+async def test_demo_voicemail_is_booked_and_confirmed_by_sms(
+    client: Client, base_settings: Settings, stt: TranscribeActivities, tmp_path: Path
+) -> None:
+    settings = case_settings(base_settings, tmp_path)
+    call_id = f"book-{uuid.uuid4().hex[:6]}"
+    async with running_worker(client, settings, stt):
+        handle, started = await submit(client, settings, "demo01", call_id)
+        assert started
+        result: VoicemailResult = await asyncio.wait_for(handle.result(), 240)
+    assert result.status == Status.BOOKED
+    assert result.sector == DEMO["demo01"]["expected"]["sector"]
+    booking = store(settings).get_by_call(call_id)
+    assert booking is not None
+    assert booking.reference == result.booking_reference
+    assert booking.pickup_date == result.pickup_date
+    sms = outbox(settings)
+    assert len(sms) == 1
+    assert sms[0]["to"] == CALLER
+    assert result.booking_reference in sms[0]["text"]
+    assert "Chave" in sms[0]["text"]
+
+
+async def test_same_call_id_twice_makes_one_workflow_one_booking_one_sms(
+    client: Client, base_settings: Settings, stt: TranscribeActivities, tmp_path: Path
+) -> None:
+    settings = case_settings(base_settings, tmp_path)
+    call_id = f"dup-{uuid.uuid4().hex[:6]}"
+    async with running_worker(client, settings, stt):
+        (first, started1), (second, started2) = await asyncio.gather(
+            submit(client, settings, "demo01", call_id),
+            submit(client, settings, "demo01", call_id),
+        )
+        assert sorted([started1, started2]) == [False, True]
+        result = await asyncio.wait_for(first.result(), 240)
+        # After completion too: the same workflow comes back, no second run.
+        third, started3 = await submit(client, settings, "demo01", call_id)
+        assert not started3
+        assert (await third.result()) == result
+        run_ids = {(await h.describe()).run_id for h in (first, second, third)}
+    assert len(run_ids) == 1
+    assert result.status == Status.BOOKED
+    assert len(outbox(settings)) == 1
+    with store(settings).engine.connect() as conn:
+        from sqlalchemy import text
+
+        count = conn.execute(
+            text("SELECT count(*) FROM bookings WHERE call_id = :c"), {"c": call_id}
+        ).scalar_one()
+    assert count == 1
+
+
+@pytest.mark.parametrize("payload", [b"", b"RIFF\x00\x00\x00\x00WAVEfmt garbage" + bytes(range(256)) * 8])
+async def test_corrupt_or_empty_audio_escalates_without_retry_loop(
+    client: Client,
+    base_settings: Settings,
+    stt: TranscribeActivities,
+    tmp_path: Path,
+    payload: bytes,
+) -> None:
+    settings = case_settings(base_settings, tmp_path)
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(payload)
+    async with running_worker(client, settings, stt):
+        handle, _ = await submit(client, settings, "demo01", f"bad-{uuid.uuid4().hex[:6]}", bad)
+        state, result = await wait_settled(handle, timeout_s=60)
+        assert result is None
+        assert state.escalation is not None
+        assert state.escalation.reason == "audio_unusable"
+        # One attempt only: the error is non-retryable.
+        history = await handle.fetch_history()
+        scheduled = [
+            e for e in history.events if e.HasField("activity_task_started_event_attributes")
+        ]
+        starts = [e.activity_task_started_event_attributes.attempt for e in scheduled]
+        assert starts and max(starts) == 1
+        desc = await handle.describe()
+        assert desc.status == WorkflowExecutionStatus.RUNNING
+        sa = desc.typed_search_attributes
+        assert any(p.key.name == "NeedsAgent" and p.value is True for p in sa)
+        assert any(p.key.name == "EscalationReason" and p.value == "audio_unusable" for p in sa)
+        # The agent listened to the message and types the request in: the workflow resumes.
+        res = await handle.execute_update(
+            RESOLVE_UPDATE,
+            ResolveInput(
+                agent_id="agent-7",
+                housenumber="12",
+                street="Boulevard Chave",
+                postcode="13005",
+                items=[ItemCount("canapé", 1)],
+            ),
+            result_type=ResolveResult,
+        )
+        assert res.accepted
+        final = await asyncio.wait_for(handle.result(), 60)
+    assert final.status == Status.BOOKED
+    assert final.escalations == ["audio_unusable"]
+
+
+async def test_unknown_street_escalates_and_agent_correction_books(
+    client: Client, base_settings: Settings, stt: TranscribeActivities, tmp_path: Path
+) -> None:
+    settings = case_settings(base_settings, tmp_path)
+    call_id = f"unk-{uuid.uuid4().hex[:6]}"
+    async with running_worker(client, settings, stt):
+        handle, _ = await submit(client, settings, "demo05", call_id)
+        state, result = await wait_settled(handle, timeout_s=240)
+        assert result is None and state.escalation is not None
+        assert state.escalation.reason in ("address_not_found", "low_confidence")
+        assert state.status == Status.WAITING_AGENT
+
+        # Invalid corrections are rejected by the validator, readable, and change nothing.
+        with pytest.raises(WorkflowUpdateFailedError) as missing_number:
+            await handle.execute_update(
+                RESOLVE_UPDATE,
+                ResolveInput(agent_id="agent-1", street="Boulevard Chave", postcode="13005"),
+                result_type=ResolveResult,
+            )
+        assert "Numéro de voie manquant" in str(missing_number.value.cause)
+        with pytest.raises(WorkflowUpdateFailedError) as outside:
+            await handle.execute_update(
+                RESOLVE_UPDATE,
+                ResolveInput(
+                    agent_id="agent-1", housenumber="3", street="Rue de Rivoli", postcode="75001"
+                ),
+                result_type=ResolveResult,
+            )
+        assert "hors de toute zone de collecte" in str(outside.value.cause)
+        # A street the gazetteer does not know is refused by the handler, after a lookup.
+        with pytest.raises(WorkflowUpdateFailedError) as unknown:
+            await handle.execute_update(
+                RESOLVE_UPDATE,
+                ResolveInput(
+                    agent_id="agent-1",
+                    housenumber="7",
+                    street="Impasse des Tilleuls",
+                    postcode="13005",
+                ),
+                result_type=ResolveResult,
+            )
+        assert "Adresse refusée" in str(unknown.value.cause)
+        still = await handle.query(STATE_QUERY, result_type=WorkflowState)
+        assert still.status == Status.WAITING_AGENT
+        assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
+
+        ok = await handle.execute_update(
+            RESOLVE_UPDATE,
+            ResolveInput(
+                agent_id="agent-1", housenumber="12", street="boulevard chave", postcode="13005"
+            ),
+            result_type=ResolveResult,
+        )
+        assert ok.accepted and "Boulevard Chave" in ok.message
+        final = await asyncio.wait_for(handle.result(), 60)
+    assert final.status == Status.BOOKED
+    assert final.sector == "13205"
+    texts = [m["text"] for m in outbox(settings)]
+    # The caller was told a person would call back, then got the confirmation.
+    assert len(texts) == 2
+    assert final.booking_reference in texts[-1]
+    assert store(settings).get_by_call(call_id) is not None

