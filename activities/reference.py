@@ -5,7 +5,7 @@ from __future__ import annotations
 from temporalio import activity
 
 from activities.geocode import GeocodeActivities
-from domain.catalogue import Catalogue
+from domain.catalogue import Catalogue, item_key
 from domain.models import TerritoryReference, TerritoryReferenceInput
 
 
@@ -19,4 +19,7 @@ class ReferenceActivities:
         ref = self._geocode.territory_reference(inp)
         ref.items = sorted(self._catalogue.accepted_names())
         ref.refused_items = sorted(self._catalogue.refused_names())
+        ref.item_aliases = {
+            item_key(form): item.name for item in self._catalogue.items for form in item.forms
+        }
         return ref

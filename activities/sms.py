@@ -57,17 +57,20 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from domain import names
-from domain.errors import CONFIG_ERROR, SMS_NOT_MOBILE, SMS_REJECTED, SMS_TOO_LONG, TEMPLATE_ERROR
+from domain.errors import (
+    CONFIG_ERROR,
+    SMS_NOT_MOBILE,
+    SMS_REJECTED,
+    SMS_TOO_LONG,
+    SMS_UNCERTAIN,
+    TEMPLATE_ERROR,
+)
 from domain.models import NotifyInput, NotifyResult
 from domain.phone import is_mobile_fr, to_e164
 from domain.sms import fit, is_gsm7, normalise_whitespace, sms_info
 from workers.settings import OvhSettings, SmsSettings
 
 log = logging.getLogger(__name__)
-
-# The message may or may not have left and nobody can tell: a person must check before any
-# resend. TODO(errors.py): move next to SMS_REJECTED once that file accepts it.
-SMS_UNCERTAIN = "SmsUncertain"
 
 _TEMPLATE_NAME = re.compile(r"^[a-z0-9_]+$")
 
@@ -463,7 +466,8 @@ class SmsLedger:
         with self._transaction() as conn:
             cur = conn.execute(
                 "UPDATE sms_ledger SET state = 'sending', backend = ?, attempts = attempts + 1,"
-                " updated_at = ? WHERE key = ? AND attempts = ? AND state IN ('sending', 'unknown')",
+                " updated_at = ? WHERE key = ? AND attempts = ?"
+                " AND state IN ('sending', 'unknown')",
                 (backend, time.time(), key, attempts),
             )
             return cur.rowcount == 1

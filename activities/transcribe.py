@@ -171,9 +171,7 @@ class TranscribeActivities:
                     cpu_threads=self._settings.cpu_threads,
                     local_files_only=True,
                 )
-                log.info(
-                    "whisper model loaded", extra={"seconds": time.perf_counter() - started}
-                )
+                log.info("whisper model loaded", extra={"seconds": time.perf_counter() - started})
             return self._model
 
     def transcribe_file(self, inp: TranscribeInput, heartbeat: bool = False) -> TranscribeResult:

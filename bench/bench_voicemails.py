@@ -95,8 +95,7 @@ async def bench_end_to_end(settings: Settings, entries: list[dict[str, Any]]) ->
                 stop.set()
                 await task
     rows = [
-        {"call_id": o.call_id, "status": o.status, "seconds": round(o.seconds, 3)}
-        for o in outcomes
+        {"call_id": o.call_id, "status": o.status, "seconds": round(o.seconds, 3)} for o in outcomes
     ]
     secs = [r["seconds"] for r in rows]
     return {
@@ -131,7 +130,9 @@ def main() -> None:
     tr = report["transcription"]
     print(f"model load {tr['model_load_s']} s; RTF mean {tr['rtf_mean']} p95 {tr['rtf_p95']}")
     for row in tr["per_voicemail"]:
-        print(f"  {row['id']}: {row['audio_s']:.1f} s audio, {row['wall_s']:.2f} s, RTF {row['rtf']}")
+        print(
+            f"  {row['id']}: {row['audio_s']:.1f} s audio, {row['wall_s']:.2f} s, RTF {row['rtf']}"
+        )
     if "end_to_end" in report:
         e2e = report["end_to_end"]
         print(f"end-to-end mean {e2e['e2e_mean_s']} s, p95 {e2e['e2e_p95_s']} s")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 
+from domain.catalogue import item_key
 from domain.models import (
     AddressMatch,
     EscalationReason,
@@ -34,8 +35,9 @@ HOUSENUMBER = re.compile(r"^\d{1,4}(\s?(bis|ter|quater|[a-d]))?$", re.IGNORECASE
 POSTCODE = re.compile(r"^\d{5}$")
 
 
-def _fold(text: str) -> str:
-    return " ".join(text.lower().split())
+def canonical_item(name: str, reference: TerritoryReference) -> str | None:
+    """The catalogue's name for what an agent typed ("frigos" -> "réfrigérateur")."""
+    return reference.item_aliases.get(item_key(name))
 
 
 def validate_resolution(
@@ -92,17 +94,16 @@ def validate_resolution(
                     "adresse hors territoire."
                 )
         if not has_items and not inp.items and reason != EscalationReason.SMS_FAILED:
-            return "Aucun objet : renseignez items (ex. [{\"item\": \"canapé\", \"count\": 1}])."
+            return 'Aucun objet : renseignez items (ex. [{"item": "canapé", "count": 1}]).'
     for item in inp.items:
         if item.count < 1:
             return f"Quantité invalide pour « {item.item} »."
-        if reference is not None and reference.items:
-            known = {_fold(name) for name in reference.items}
-            refused = {_fold(name) for name in reference.refused_items}
-            if _fold(item.item) in refused:
-                return f"« {item.item} » n'est pas collecté (déchèterie) : retirez-le."
-            if _fold(item.item) not in known:
+        if reference is not None and reference.item_aliases:
+            canonical = canonical_item(item.item, reference)
+            if canonical is None:
                 return f"Objet inconnu du catalogue : « {item.item} »."
+            if canonical in reference.refused_items:
+                return f"« {item.item} » n'est pas collecté (déchèterie) : retirez-le."
     if inp.callback_number and to_e164(inp.callback_number) is None:
         return f"Numéro de rappel invalide « {inp.callback_number} »."
     return None

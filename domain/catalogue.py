@@ -296,3 +296,12 @@ def _mention(
 ) -> ItemMention:
     start, stop = tokens[first].start, tokens[end - 1].end
     return ItemMention(item, start, stop, text[start:stop], first, end, fuzzy, plural)
+
+
+def item_key(name: str) -> str:
+    """Comparison key of an item name or synonym: folded, first word singular ("Frigos" and
+    "frigo" share one), so that a name typed by an agent finds its catalogue entry."""
+    words = _form_words(name)
+    if not words:
+        return ""
+    return " ".join([singular(words[0]), *words[1:]])

@@ -10,5 +10,7 @@ BOOKING_REJECTED = "BookingRejected"
 SMS_REJECTED = "SmsRejected"  # the provider refused the message (4xx): never retried
 SMS_NOT_MOBILE = "SmsNotMobile"  # the number cannot receive SMS (landline, special number)
 SMS_TOO_LONG = "SmsTooLong"
+# The provider may or may not have sent it and cannot tell: a person checks, no resend.
+SMS_UNCERTAIN = "SmsUncertain"
 TEMPLATE_ERROR = "TemplateError"
 CONFIG_ERROR = "ConfigError"

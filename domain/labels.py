@@ -31,12 +31,19 @@ def date_label(iso_day: str) -> str:
     return f"{WEEKDAYS_FR[day.weekday()]} {number} {MONTHS_FR[day.month - 1]}"
 
 
-def plural(word: str, count: int) -> str:
-    if count <= 1 or word.endswith(("s", "x", "z")):
-        return word
-    # French compound nouns of the catalogue ("lave-linge", "sèche-linge", "micro-ondes")
-    # are invariable: the verb+noun form takes no plural mark.
-    if "-" in word:
+def plural(name: str, count: int) -> str:
+    """French plural of a catalogue name: the head noun (first word) takes the mark
+    ("tables de chevet", "ballons d'eau chaude")."""
+    if count <= 1:
+        return name
+    head, sep, rest = name.partition(" ")
+    return _plural_word(head) + sep + rest
+
+
+def _plural_word(word: str) -> str:
+    # Verb+noun compounds of the catalogue ("lave-linge", "sèche-linge", "micro-ondes") are
+    # invariable.
+    if "-" in word or word.endswith(("s", "x", "z")):
         return word
     if word.endswith(("eau", "au")):
         return word + "x"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 
 class Intent(StrEnum):
@@ -236,7 +237,7 @@ class NotifyInput:
     idempotency_key: str  # e.g. "voicemail-42:confirmation"; a retry never sends twice
     to: str  # E.164
     template: str  # file name under corpus/templates/sms without ".j2"
-    context: dict[str, object] = field(default_factory=dict)
+    context: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -261,6 +262,8 @@ class TerritoryReference:
     citycodes: list[str] = field(default_factory=list)
     items: list[str] = field(default_factory=list)
     refused_items: list[str] = field(default_factory=list)
+    # item_key(name or synonym) -> canonical name, accepted and refused items alike.
+    item_aliases: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

@@ -19,6 +19,8 @@ __all__ = [
     "PhoneSpan",
     "PostcodeSpan",
     "Token",
+    "extract_phone_numbers",
+    "extract_postcode",
     "find_arrondissement",
     "find_numbers",
     "find_ordinals",
@@ -552,6 +554,18 @@ def find_postcodes(
                 k += 1
     found.sort(key=lambda p: p.start)
     return found
+
+
+def extract_phone_numbers(text: str) -> list[str]:
+    """The phone numbers said or written in the text, as digit strings ("0612345678", or
+    "+33612345678" when said with the prefix); pass them to `domain.phone.to_e164`."""
+    return [p.digits for p in find_phone_numbers(text)]
+
+
+def extract_postcode(text: str, *, in_address: bool = False) -> str | None:
+    """The first postcode in the text, if any (see `find_postcodes`)."""
+    found = find_postcodes(text, in_address=in_address)
+    return found[0].postcode if found else None
 
 
 # --------------------------------------------------------------------------- Marseille

@@ -12,6 +12,7 @@ a GSM-7 one, so the wording of every SMS is checked against these rules before i
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from typing import NamedTuple
@@ -147,7 +148,7 @@ def split_segments(text: str) -> list[str]:
     units = _units(text, encoding)
     single, part = (GSM7_SINGLE, GSM7_PART) if encoding == GSM7 else (UCS2_SINGLE, UCS2_PART)
     bounds = _pack(units, single, part)
-    return [text[a:b] for a, b in zip(bounds, bounds[1:], strict=False)] or [""]
+    return [text[a:b] for a, b in itertools.pairwise(bounds)] or [""]
 
 
 def normalise_whitespace(text: str) -> str:

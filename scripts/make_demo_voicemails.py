@@ -217,23 +217,38 @@ def sentences(say: str) -> list[str]:
 # ---------------------------------------------------------------------------------- phonemes
 # misaki's EspeakG2P merges of tie-barred pairs into Kokoro's single-letter diphthongs.
 E2M = {
-    "a^ɪ": "I", "a^ʊ": "W", "d^z": "ʣ", "d^ʒ": "ʤ", "e^ɪ": "A", "o^ʊ": "O",
-    "ə^ʊ": "Q", "s^s": "S", "t^s": "ʦ", "t^ʃ": "ʧ", "ɔ^ɪ": "Y",
+    "a^ɪ": "I",
+    "a^ʊ": "W",
+    "d^z": "ʣ",
+    "d^ʒ": "ʤ",
+    "e^ɪ": "A",
+    "o^ʊ": "O",
+    "ə^ʊ": "Q",
+    "s^s": "S",
+    "t^s": "ʦ",
+    "t^ʃ": "ʧ",
+    "ɔ^ɪ": "Y",
 }
 VOWELS = "aeiouyɑɐɒæɔəɛɜɪʊʌœøɨɯɤ"
 CONSONANTS = "bcdfghjklmnpqstvwxzçðŋɡɣɲʃʒθχβɥʁɾ"
 
 
-def fix_phonemes(ps: str) -> str:
+def fix_phonemes(ps: str, rmode: str = "onset") -> str:
     for old, new in E2M.items():
         ps = ps.replace(old, new)
     # espeak's "-" marks unstressed clitics, "^" ties: Kokoro has neither.
     ps = ps.replace("^", "").replace("-", "")
     # [ɥ] written as [y] before a vowel ("huit" yˈit, "suis" syˌi).
     ps = re.sub(rf"y(?=[ˈˌ]?[{VOWELS}])", "ɥ", ps)
-    # Syllable-initial /ʁ/ (word start or after a consonant) -> tap [ɾ]; coda /ʁ/ unchanged.
-    ps = re.sub(rf"(^|[\s,.;:!?ˈˌ{CONSONANTS}])ʁ", r"\1ɾ", ps)
-    ps = re.sub(rf"(^|[\s,.;:!?ˈˌ{CONSONANTS}])ʁ", r"\1ɾ", ps)
+    # /ʁ/ -> tap [ɾ]: "onset" only word-initially or after a consonant, "prevocalic" before any
+    # vowel too, "all" everywhere (coda included), "none" never.
+    if rmode == "all":
+        ps = ps.replace("ʁ", "ɾ")
+    elif rmode in ("onset", "prevocalic"):
+        ps = re.sub(rf"(^|[\s,.;:!?ˈˌ{CONSONANTS}])ʁ", r"\1ɾ", ps)
+        ps = re.sub(rf"(^|[\s,.;:!?ˈˌ{CONSONANTS}])ʁ", r"\1ɾ", ps)
+        if rmode == "prevocalic":
+            ps = re.sub(rf"ʁ(?=[ˈˌ]?[{VOWELS}̃])", "ɾ", ps)
     return re.sub(r"\s+", " ", ps).strip()
 
 
@@ -258,7 +273,7 @@ class Phonemizer:
             return ""
         return self.backend.phonemize([text], strip=True)[0]
 
-    def __call__(self, sentence: str) -> str:
+    def __call__(self, sentence: str, rmode: str = "onset") -> str:
         """Phonemes of one sentence: espeak for the plain parts, pinned phonemes verbatim."""
         out, pos = [], 0
         for m in OVERRIDE.finditer(sentence):
@@ -266,7 +281,7 @@ class Phonemizer:
             out.append(unicodedata.normalize("NFC", m.group(2)))
             pos = m.end()
         out.append(self.espeak(sentence[pos:]))
-        return fix_phonemes(" ".join(p for p in out if p))
+        return fix_phonemes(" ".join(p for p in out if p), rmode)
 
 
 # ------------------------------------------------------------------------------------ kokoro
@@ -332,7 +347,7 @@ def synthesize(demo: dict, g2p: Phonemizer, tts: Kokoro, pause_s: float = 0.3):
     parts = [np.zeros(int(0.25 * KOKORO_RATE), np.float32)]
     phonemes = []
     for s in sentences(demo["say"]):
-        ps = g2p(s)
+        ps = g2p(s, demo.get("rmode", "onset"))
         phonemes.append(ps)
         parts.append(tts(ps, demo["voice"], demo["speed"]))
         parts.append(np.zeros(int(pause_s * KOKORO_RATE), np.float32))
@@ -395,6 +410,7 @@ def whisper_model():
     from faster_whisper import WhisperModel
 
     if not (WHISPER_DIR / "model.bin").exists():
+
         def data(pkg: str) -> Path:
             spec = importlib.util.find_spec(pkg)
             assert spec and spec.submodule_search_locations, f"{pkg} is not installed"
@@ -417,7 +433,7 @@ def pipeline():
     """The project's understanding + geocoding of the demo territory, or None."""
     sys.path.insert(0, str(ROOT))
     try:
-        from activities.geocode import Geocoder, Gazetteer, SectorIndex
+        from activities.geocode import Gazetteer, Geocoder, SectorIndex
         from activities.understand import load_catalogue
         from domain.understanding import understand
         from workers.settings import Settings

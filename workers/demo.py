@@ -82,7 +82,10 @@ def sms_sent_to(outbox: Path, key_prefix: str) -> list[str]:
 
 
 async def process_voicemails(
-    client: Client, settings: Settings, entries: list[dict[str, str]], run_id: str,
+    client: Client,
+    settings: Settings,
+    entries: list[dict[str, str]],
+    run_id: str,
     console: Console,
 ) -> list[Outcome]:
     outcomes: list[Outcome] = []
@@ -129,7 +132,9 @@ def print_outcomes(console: Console, outcomes: list[Outcome]) -> None:
     for column in ("appel", "résultat", "détail", "SMS envoyé", "s"):
         table.add_column(column)
     for o in outcomes:
-        table.add_row(o.call_id, o.status, o.detail, "\n---\n".join(o.sms) or "-", f"{o.seconds:.1f}")
+        table.add_row(
+            o.call_id, o.status, o.detail, "\n---\n".join(o.sms) or "-", f"{o.seconds:.1f}"
+        )
     console.print(table)
 
 

@@ -35,7 +35,7 @@ class Dependencies:
 
 def build_default_activities(settings: Settings) -> list[Callable[..., Any]]:
     from activities.booking import BookingActivities, BookingStore, load_calendar, make_engine
-    from activities.geocode import GeocodeActivities, Gazetteer, SectorIndex
+    from activities.geocode import Gazetteer, GeocodeActivities, SectorIndex
     from activities.reference import ReferenceActivities
     from activities.sms import SmsActivities, build_sms_backend
     from activities.understand import UnderstandActivities, load_catalogue
@@ -99,8 +99,8 @@ def build_workers(
             )
         )
     if role in ("stt", "all"):
-        acts = list(stt_activities) if stt_activities is not None else build_stt_activities(
-            settings
+        acts = (
+            list(stt_activities) if stt_activities is not None else build_stt_activities(settings)
         )
         workers.append(
             Worker(

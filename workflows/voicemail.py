@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributeUpdate
@@ -17,7 +18,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain import errors, names
-    from domain.agent import case_details_markdown, validate_resolution
+    from domain.agent import canonical_item, case_details_markdown, validate_resolution
     from domain.labels import date_label, items_label
     from domain.models import (
         AddressMatch,
@@ -40,8 +41,8 @@ with workflow.unsafe.imports_passed_through():
         TerritoryReferenceInput,
         TranscribeInput,
         TranscribeResult,
-        UnderstandInput,
         Understanding,
+        UnderstandInput,
         VoicemailInput,
         VoicemailResult,
     )
@@ -220,7 +221,9 @@ class VoicemailWorkflow:
         result = await self._run_geocode(u.address)
         if result.status == GeocodeStatus.MATCHED and result.match is not None:
             self._match = result.match
-            self._log(f"adresse trouvée (score {result.match.score:.2f}), secteur {self._match.sector}")
+            self._log(
+                f"adresse trouvée (score {result.match.score:.2f}), secteur {self._match.sector}"
+            )
             await self._upsert(SA_SECTOR.value_set(self._match.sector))
             self._step = BOOK
             return None
@@ -277,20 +280,28 @@ class VoicemailWorkflow:
         u = self._understanding
         refused = items_label(u.refused_items)
         if self._booking is not None:
-            template, context = "confirmation", {
-                "reference": self._booking.reference,
-                "pickup_date_label": date_label(self._booking.pickup_date),
-                "address_label": self._match.label() if self._match else "",
-                "items_label": items_label(self._booking.items or u.items),
-                "refused_label": refused,
-                "refused_destination": (u.refusal_advice or "une déchèterie") if refused else "",
-                "cancel_hint": "Pour annuler, répondez ANNULER.",
-            }
+            template, context = (
+                "confirmation",
+                {
+                    "reference": self._booking.reference,
+                    "pickup_date_label": date_label(self._booking.pickup_date),
+                    "address_label": self._match.label() if self._match else "",
+                    "items_label": items_label(self._booking.items or u.items),
+                    "refused_label": refused,
+                    "refused_destination": (u.refusal_advice or "une déchèterie")
+                    if refused
+                    else "",
+                    "cancel_hint": "Pour annuler, répondez ANNULER.",
+                },
+            )
         else:
-            template, context = "refusal", {
-                "refused_label": refused,
-                "refused_destination": u.refusal_advice or "une déchèterie",
-            }
+            template, context = (
+                "refusal",
+                {
+                    "refused_label": refused,
+                    "refused_destination": u.refusal_advice or "une déchèterie",
+                },
+            )
         try:
             self._sms = await self._send_sms("confirmation", template, context)
         except ActivityError as err:
@@ -308,9 +319,7 @@ class VoicemailWorkflow:
         self._step = DONE
         return None
 
-    async def _send_sms(
-        self, purpose: str, template: str, context: dict[str, object]
-    ) -> NotifyResult:
+    async def _send_sms(self, purpose: str, template: str, context: dict[str, Any]) -> NotifyResult:
         assert self._inp is not None
         to = self._inp.caller_number
         if self._understanding is not None and self._understanding.callback_number:
@@ -342,13 +351,18 @@ class VoicemailWorkflow:
             SA_WAITING_SINCE.value_set(workflow.now()),
         )
         if self._reference is None:
-            self._reference = await workflow.execute_activity(
-                names.TERRITORY_REFERENCE,
-                TerritoryReferenceInput(),
-                result_type=TerritoryReference,
-                start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=SHORT_RETRY,
-            )
+            try:
+                self._reference = await workflow.execute_activity(
+                    names.TERRITORY_REFERENCE,
+                    TerritoryReferenceInput(),
+                    result_type=TerritoryReference,
+                    start_to_close_timeout=timedelta(seconds=30),
+                    retry_policy=SHORT_RETRY,
+                )
+            except ActivityError as err:
+                # The case must reach the agent regardless; without the reference the
+                # Update handler's gazetteer lookup still guards the corrections.
+                self._log(f"référentiel du territoire indisponible: {_error_message(err)}")
         await self._acknowledge(escalation)
         workflow.set_current_details(
             case_details_markdown(
@@ -489,7 +503,13 @@ class VoicemailWorkflow:
         if u.intent != Intent.BOOKING and (inp.street or inp.items):
             u.intent = Intent.BOOKING.value
         if inp.items:
-            u.items = [ItemCount(item=i.item, count=i.count) for i in inp.items]
+            ref = self._reference
+            u.items = [
+                ItemCount(
+                    item=(canonical_item(i.item, ref) if ref else None) or i.item, count=i.count
+                )
+                for i in inp.items
+            ]
         if inp.callback_number:
             u.callback_number = to_e164(inp.callback_number) or u.callback_number
 
@@ -554,4 +574,3 @@ class VoicemailWorkflow:
             sms_text=self._sms.text if self._sms else "",
             escalations=list(self._escalations),
         )
-

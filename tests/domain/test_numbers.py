@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from domain.numbers import (
+    extract_phone_numbers,
+    extract_postcode,
     find_arrondissement,
     find_numbers,
     find_phone_numbers,
@@ -267,3 +269,12 @@ def test_spoken_to_digits_leaves_words_that_are_not_numbers() -> None:
 
 def test_fold() -> None:
     assert fold("Zéro Œuvre’s ÉTÉ") == "zero oeuvre's ete"
+
+
+def test_extract_helpers() -> None:
+    text = "Au 5 rue Longue, treize zéro zéro quatre. Mon numéro : zéro six, douze, "
+    text += "trente-quatre, cinquante-six, soixante-dix-huit."
+    assert extract_postcode(text) == "13004"
+    assert extract_phone_numbers(text) == ["0612345678"]
+    assert extract_postcode("rien ici") is None
+    assert extract_phone_numbers("rien ici") == []

@@ -142,7 +142,7 @@ def test_normalise_whitespace() -> None:
 def test_typography_becomes_gsm7() -> None:
     text = "L\u2019enlèvement\u00a0: «\u202fdemain\u202f» \u2013 c\u0153ur\u2026"
     out = normalise_typography(text)
-    assert out == "L'enlèvement : \" demain \" - coeur..."
+    assert out == 'L\'enlèvement : " demain " - coeur...'
     assert is_gsm7(out)
 
 

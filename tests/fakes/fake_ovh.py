@@ -308,9 +308,9 @@ class FakeOvhApi:
         if not timestamp.isdigit() or abs(int(timestamp) - self.now()) > self.max_skew_s:
             raise _error(400, "Query out of time", "QUERY_TIME_OUT")
         expected = hashlib.sha1(
-            "+".join(
-                [self.application_secret, consumer, method, url, body, timestamp]
-            ).encode("utf-8")
+            "+".join([self.application_secret, consumer, method, url, body, timestamp]).encode(
+                "utf-8"
+            )
         ).hexdigest()
         if headers.get("X-Ovh-Signature") != "$1$" + expected:
             raise _error(403, "Invalid signature", "INVALID_SIGNATURE")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -17,6 +17,7 @@ from activities.transcribe import TranscribeActivities
 from corpus import DEMO_DIR
 from domain.models import ItemCount, ResolveInput, ResolveResult, Status, VoicemailResult
 from domain.names import RESOLVE_UPDATE, STATE_QUERY
+from tests.fakes.fake_ovh import FakeOvhApi
 from workers.client import submit_voicemail
 from workers.demo import wait_settled
 from workers.settings import Settings
@@ -76,7 +77,9 @@ def store(settings: Settings) -> BookingStore:
     )
 
 
-async def submit(client: Client, settings: Settings, demo_id: str, call_id: str, audio: Path | None = None):
+async def submit(
+    client: Client, settings: Settings, demo_id: str, call_id: str, audio: Path | None = None
+):
     return await submit_voicemail(
         client,
         settings,
@@ -100,7 +103,7 @@ async def test_demo_voicemail_is_booked_and_confirmed_by_sms(
     booking = store(settings).get_by_call(call_id)
     assert booking is not None
     assert booking.reference == result.booking_reference
-    assert booking.pickup_date == result.pickup_date
+    assert booking.pickup_date.isoformat() == result.pickup_date
     sms = outbox(settings)
     assert len(sms) == 1
     assert sms[0]["to"] == CALLER
@@ -137,7 +140,9 @@ async def test_same_call_id_twice_makes_one_workflow_one_booking_one_sms(
     assert count == 1
 
 
-@pytest.mark.parametrize("payload", [b"", b"RIFF\x00\x00\x00\x00WAVEfmt garbage" + bytes(range(256)) * 8])
+@pytest.mark.parametrize(
+    "payload", [b"", b"RIFF\x00\x00\x00\x00WAVEfmt garbage" + bytes(range(256)) * 8]
+)
 async def test_corrupt_or_empty_audio_escalates_without_retry_loop(
     client: Client,
     base_settings: Settings,
@@ -246,3 +251,56 @@ async def test_unknown_street_escalates_and_agent_correction_books(
     assert len(texts) == 2
     assert final.booking_reference in texts[-1]
     assert store(settings).get_by_call(call_id) is not None
+
+
+@pytest.fixture
+def fake_ovh() -> Iterator[FakeOvhApi]:
+    with FakeOvhApi() as fake:
+        yield fake
+
+
+def job_posts(fake: FakeOvhApi) -> int:
+    return sum(1 for method, path in fake.requests if method == "POST" and "/jobs" in path)
+
+
+async def test_ovh_503_twice_is_retried_and_the_sms_leaves_once(
+    client: Client,
+    base_settings: Settings,
+    stt: TranscribeActivities,
+    tmp_path: Path,
+    fake_ovh: FakeOvhApi,
+) -> None:
+    settings = case_settings(base_settings, tmp_path, backend="ovh", ovh=fake_ovh.settings())
+    fake_ovh.fail_next(503, times=2)
+    async with running_worker(client, settings, stt):
+        handle, _ = await submit(client, settings, "demo01", f"ovh503-{uuid.uuid4().hex[:6]}")
+        result = await asyncio.wait_for(handle.result(), 240)
+    assert result.status == Status.BOOKED
+    assert job_posts(fake_ovh) == 3
+    assert len(fake_ovh.jobs) == 1
+    job = fake_ovh.jobs[0]
+    assert job.receiver == CALLER
+    assert job.body["noStopClause"] is True
+    assert job.body["senderForResponse"] is True
+    assert result.booking_reference in job.message
+
+
+async def test_ovh_400_escalates_without_retry_loop(
+    client: Client,
+    base_settings: Settings,
+    stt: TranscribeActivities,
+    tmp_path: Path,
+    fake_ovh: FakeOvhApi,
+) -> None:
+    settings = case_settings(base_settings, tmp_path, backend="ovh", ovh=fake_ovh.settings())
+    fake_ovh.fail_next(400, times=100, message="Invalid receiver")
+    async with running_worker(client, settings, stt):
+        handle, _ = await submit(client, settings, "demo01", f"ovh400-{uuid.uuid4().hex[:6]}")
+        state, result = await wait_settled(handle, timeout_s=240)
+        assert result is None and state.escalation is not None
+        assert state.escalation.reason == "sms_failed"
+        # The booking is kept: the agent only has to reach the caller.
+        assert state.booking is not None and state.booking.reference
+        await asyncio.sleep(2)  # a retry loop would show up as more posts by now
+    assert job_posts(fake_ovh) == 1
+    assert fake_ovh.jobs == []
