@@ -699,6 +699,12 @@ class BookingActivities:
                 ) from None
         else:
             requested_at = self.clock()
+        # A message handled late (an agent resolving it days after, a backlog after an
+        # outage) counts from now: a slot must never be offered in the past.
+        now_local = self.clock().astimezone(self.store.tz)
+        if requested_at.tzinfo is None:
+            requested_at = requested_at.replace(tzinfo=self.store.tz)
+        requested_at = max(requested_at, now_local)
         try:
             return self.store.book(inp, requested_at)
         except BookingRejected as exc:

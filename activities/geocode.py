@@ -493,6 +493,7 @@ def _write_cache(path: Path, index: _Index) -> None:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".gazetteer-", suffix=".tmp")
         with os.fdopen(fd, "wb") as handle:
             pickle.dump(index, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; other worker users read it too
         os.replace(tmp, path)
     except OSError as exc:
         log.warning("could not write gazetteer cache %s: %s", path, exc)
@@ -747,6 +748,7 @@ class Geocoder:
         self.max_candidates = max_candidates
         self._known_cities = self._territory_city_keys()
         self._known_city_list = sorted(self._known_cities)
+        self._known_city_phonetics = [geotext.phonetic(k) for k in self._known_city_list]
         self._local_cache: dict[bytes, tuple[list[int], list[str], list[str]]] = {}
 
     def _territory_city_keys(self) -> dict[str, str]:
@@ -777,6 +779,14 @@ class Geocoder:
         if outside:
             return GeocodeResult(status=GeocodeStatus.OUT_OF_TERRITORY.value, reason=outside)
         locality = self._locality(spoken)
+        uncovered_city = self._city_without_addresses(spoken, locality)
+        if uncovered_city:
+            # A commune of the territory the gazetteer has no address for: a street of the
+            # same name elsewhere would be a wrong guess.
+            return GeocodeResult(
+                status=GeocodeStatus.NOT_FOUND.value,
+                reason=f"the gazetteer has no address in {uncovered_city}",
+            )
 
         candidates = self._rank(query, locality)
         if not candidates or candidates[0].rank < self.floor:
@@ -796,13 +806,26 @@ class Geocoder:
     # ------------------------------------------------------------------ territory
 
     def _known_city(self, city: str) -> str | None:
+        """The territory city key the heard city stands for, if any. Lenient on purpose: an
+        unknown city sends the call out of the territory, so a garbled "Marseille" or one
+        with words around it ("Marseille dans le") must still be recognised."""
         key = geotext.city_key(city)
         if not key:
             return None
         if key in self._known_cities:
             return key
         hit = process.extractOne(key, self._known_city_list, scorer=fuzz.ratio, score_cutoff=85)
-        return hit[0] if hit else None
+        if hit:
+            return str(hit[0])
+        padded = f" {key} "
+        inside = [k for k in self._known_city_list if len(k) >= 4 and f" {k} " in padded]
+        if inside:
+            return max(inside, key=len)
+        sound = geotext.phonetic(key)
+        hit = process.extractOne(
+            sound, self._known_city_phonetics, scorer=fuzz.ratio, score_cutoff=85
+        )
+        return self._known_city_list[hit[2]] if hit else None
 
     def _outside_territory(self, spoken: SpokenAddress) -> str:
         city_heard = geotext.city_key(spoken.city or "")
@@ -822,6 +845,13 @@ class Geocoder:
             ):
                 return f"{label} {code} is not in the territory"
         return ""
+
+    def _city_without_addresses(self, spoken: SpokenAddress, loc: _Locality) -> str:
+        if not loc.city_keys or loc.postcode or loc.citycode:
+            return ""  # no city, or a known postcode says where to look
+        if any(k in self.gz.by_city for k in loc.city_keys):
+            return ""
+        return spoken.city.strip()
 
     def _uncovered_code(self, spoken: SpokenAddress) -> str:
         """A well-formed postcode or INSEE code heard that the gazetteer does not know."""
@@ -902,6 +932,10 @@ class Geocoder:
             (q.name_phonetic, gz.phon_names),
             (q.phonetic, gz.phons),
         ]
+        if exact is not None and loc.local is not None and np.isin(exact, loc.local).any():
+            # Heard verbatim, in the area heard: nothing elsewhere can come within the margin
+            # (the area bonus outweighs it), so only the area itself is searched.
+            probes = []
         for text, choices in probes:
             if text:
                 for _, _, i in process.extract(

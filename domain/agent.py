@@ -44,7 +44,7 @@ def validate_resolution(
     inp: ResolveInput,
     *,
     reason: str,
-    candidates: int,
+    candidates: list[AddressMatch],
     has_items: bool,
     has_match: bool,
     reference: TerritoryReference | None,
@@ -63,11 +63,21 @@ def validate_resolution(
             return "Un nouvel essai ne changerait rien : corrigez l'adresse (action correct)."
         return None
     if inp.action == "choose":
-        if candidates == 0:
+        if not candidates:
             return "Aucun candidat à choisir pour ce dossier : utilisez l'action correct."
-        if not 1 <= inp.candidate <= candidates:
-            return f"Candidat {inp.candidate} inexistant : choisissez entre 1 et {candidates}."
-    address_given = any((inp.street, inp.housenumber, inp.postcode, inp.city))
+        if not 1 <= inp.candidate <= len(candidates):
+            return (
+                f"Candidat {inp.candidate} inexistant : choisissez entre 1 et {len(candidates)}."
+            )
+        if not candidates[inp.candidate - 1].housenumber and not inp.housenumber.strip():
+            return "Ce candidat est une voie sans numéro : précisez le numéro (housenumber)."
+        if not candidates[inp.candidate - 1].sector:
+            return "Ce candidat est hors de toute zone de collecte."
+    address_given = any((inp.street, inp.postcode, inp.city)) or (
+        inp.action == "correct" and bool(inp.housenumber)
+    )
+    if inp.action == "choose" and inp.housenumber and not HOUSENUMBER.match(inp.housenumber):
+        return f"Numéro de voie invalide « {inp.housenumber} » (ex. 12, 12 bis)."
     if inp.action == "correct":
         needs_address = reason in ADDRESS_REASONS and not has_match
         if needs_address and not address_given:

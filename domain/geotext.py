@@ -328,13 +328,6 @@ def _misspelt_type(word: str) -> str:
     return best if best_ratio >= 0.85 else ""
 
 
-def strip_articles(words: list[str]) -> list[str]:
-    kept = [w for w in words if w not in ARTICLES]
-    # A name made only of particles ("Rue de la Loi" keeps "loi"; "Impasse du Lac" keeps "lac")
-    # should never vanish entirely.
-    return kept or words
-
-
 @lru_cache(maxsize=65536)
 def street_key(text: str) -> StreetKey:
     words, accented = _aligned_tokens(text)
@@ -375,7 +368,8 @@ def type_similarity(heard: str, official: str) -> float:
 
 # Rules applied in order on one folded word. Upper-case letters are phonemes produced by
 # earlier rules so later rules do not rewrite them: C = "ch", N = "gn", U = "ou", A = "an",
-# I = "in", O = "on", E = "é/è/ai", W = "oi".
+# I = "in", O = "on", E = "é/è/ai" (also the accented e kept by `fold`), W = "oi"; "0" marks a
+# mute final e until the end.
 _WORD_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern), repl)
     for pattern, repl in (

@@ -82,6 +82,8 @@ class VoicemailInput:
     received_at: str = ""
     # Transcription runs on its own task queue (CPU-heavy workers); empty: the workflow's.
     stt_task_queue: str = ""
+    # How long the caller has to answer an "which address?" SMS before a person takes over.
+    confirm_timeout_s: int = 12 * 3600
 
 
 @dataclass
@@ -288,6 +290,15 @@ class ResolveInput:
     callback_number: str = ""
     candidate: int = 0
     comment: str = ""
+
+
+@dataclass
+class SmsReplyInput:
+    """A text message from the caller (2-way SMS), signalled to the waiting workflow."""
+
+    text: str
+    sender: str = ""
+    received_at: str = ""
 
 
 @dataclass

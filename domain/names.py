@@ -23,6 +23,7 @@ def voicemail_workflow_id(call_id: str) -> str:
 
 # Updates, queries.
 RESOLVE_UPDATE = "resolve"
+SMS_REPLY_SIGNAL = "sms_reply"
 STATE_QUERY = "state"
 
 # Search attributes (never personal data in them), with their Temporal types.

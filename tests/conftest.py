@@ -14,7 +14,9 @@ from temporalio.client import Client
 
 from activities.transcribe import TranscribeActivities
 from workers.client import connect
-from workers.devserver import DevServer
+from workers.codec import codec_from_settings
+from workers.codec_server import CodecServerConfig, RunningCodecServer, make_app
+from workers.devserver import DevServer, free_port
 from workers.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -59,10 +61,30 @@ def base_settings(session_tmp: Path) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def dev_server(session_tmp: Path) -> Iterator[DevServer]:
+def ui_port() -> int:
+    return free_port()
+
+
+@pytest.fixture(scope="session")
+def codec_server(base_settings: Settings, ui_port: int) -> Iterator[RunningCodecServer]:
+    """The codec server that the session dev server's Web UI decodes payloads with (same keys
+    as every client of the session: `connect` encrypts)."""
+    origins = [f"http://127.0.0.1:{ui_port}", f"http://localhost:{ui_port}"]
+    app = make_app(codec_from_settings(base_settings), CodecServerConfig(cors_origins=origins))
+    with RunningCodecServer(app) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def dev_server(
+    session_tmp: Path, ui_port: int, codec_server: RunningCodecServer
+) -> Iterator[DevServer]:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with DevServer(
-        db_file=session_tmp / "temporal.sqlite", log_file=ARTIFACTS / "temporal-dev.log"
+        db_file=session_tmp / "temporal.sqlite",
+        log_file=ARTIFACTS / "temporal-dev.log",
+        ui_port=ui_port,
+        ui_codec_endpoint=codec_server.url,
     ) as server:
         yield server
 

@@ -1,5 +1,5 @@
 """`encombot` command line: worker, submit, status, demo, import-ban, stt prepare, db upgrade,
-healthcheck."""
+healthcheck, agent list|show|resolve, codec-server, codec-key, schedules ensure."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from workers.agent_cli import agent_app
 from workers.settings import Settings
 
 app = typer.Typer(help="encombot — callbot des encombrants (Temporal).", no_args_is_help=True)
@@ -23,6 +24,9 @@ stt_app = typer.Typer(help="Speech-to-text model management.", no_args_is_help=T
 db_app = typer.Typer(help="Bookings database.", no_args_is_help=True)
 app.add_typer(stt_app, name="stt")
 app.add_typer(db_app, name="db")
+schedules_app = typer.Typer(help="Temporal Schedules (daily purge).", no_args_is_help=True)
+app.add_typer(schedules_app, name="schedules")
+app.add_typer(agent_app, name="agent")
 console = Console()
 
 
@@ -46,6 +50,11 @@ def worker(
     async def main() -> None:
         client = await connect(settings)
         await ensure_search_attributes(client, settings.temporal.namespace)
+        if role in ("default", "all") and settings.retention.schedule_enabled:
+            from workers.schedules import ensure_purge_schedule
+
+            done = await ensure_purge_schedule(client, settings)
+            console.print(f"purge schedule {settings.retention.schedule_id} {done}")
         workers = build_workers(client, settings, role)  # type: ignore[arg-type]
         console.print(f"[green]worker {role}[/] on {settings.temporal.address}")
         # SIGTERM (docker stop, k8s) drains: running activities finish or hand back their
@@ -169,6 +178,62 @@ def db_upgrade() -> None:
     settings = _settings()
     create_schema(make_engine(settings.booking.database_url))
     console.print("schema up to date")
+
+
+@app.command("codec-server")
+def codec_server(
+    host: Annotated[str | None, typer.Option(help="default: ENCOMBOT_CODEC__SERVER__HOST")] = None,
+    port: Annotated[int | None, typer.Option(help="default: ENCOMBOT_CODEC__SERVER__PORT")] = None,
+) -> None:
+    """Serve /encode and /decode for the Temporal UI and CLI (payload encryption keys)."""
+    from workers.codec import codec_from_settings
+    from workers.codec_server import CodecServerConfig, run_codec_server
+
+    settings = _settings()
+    cfg = settings.codec.server
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    codec = codec_from_settings(settings)
+    bind_host, bind_port = host or cfg.host, port or cfg.port
+    console.print(
+        f"codec server on http://{bind_host}:{bind_port} (keys: {', '.join(codec.key_ids)}; "
+        f"active: {codec.active_key_id}; token: {'yes' if cfg.token.get_secret_value() else 'no'})"
+    )
+    run_codec_server(
+        codec,
+        bind_host,
+        bind_port,
+        CodecServerConfig(token=cfg.token.get_secret_value(), cors_origins=cfg.cors_origins),
+    )
+
+
+@app.command("codec-key")
+def codec_key(key_id: Annotated[str, typer.Option(help="id of the new key")] = "") -> None:
+    """Print a new random AES-256 key for ENCOMBOT_CODEC__KEYS (add it, then make it active)."""
+    from datetime import date
+
+    from workers.codec import new_key
+
+    kid = key_id or date.today().strftime("%Y-%m")
+    print(json.dumps({kid: new_key()}))
+
+
+@schedules_app.command("ensure")
+def schedules_ensure() -> None:
+    """Create or update the daily purge Schedule (idempotent; workers also do it at start)."""
+    from workers.client import connect
+    from workers.schedules import ensure_purge_schedule
+
+    settings = _settings()
+
+    async def main() -> str:
+        return await ensure_purge_schedule(await connect(settings), settings)
+
+    done = asyncio.run(main())
+    r = settings.retention
+    console.print(
+        f"schedule {r.schedule_id} {done}: daily at {r.run_at} {r.time_zone}, bookings "
+        f"{r.booking_days} d after pickup, audio {r.audio_days} d"
+    )
 
 
 @app.command()

@@ -17,6 +17,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from domain.models import VoicemailInput, VoicemailResult
 from domain.names import SEARCH_ATTRIBUTES, VOICEMAIL_WORKFLOW, voicemail_workflow_id
+from workers.codec import data_converter
 from workers.settings import Settings
 
 _SA_TYPES = {
@@ -31,7 +32,13 @@ _SA_TYPES = {
 
 
 async def connect(settings: Settings) -> Client:
-    return await Client.connect(settings.temporal.address, namespace=settings.temporal.namespace)
+    """A client whose payloads (and failure messages) are encrypted with the settings' keys;
+    workers built on it inherit its data converter."""
+    return await Client.connect(
+        settings.temporal.address,
+        namespace=settings.temporal.namespace,
+        data_converter=data_converter(settings),
+    )
 
 
 async def ensure_search_attributes(client: Client, namespace: str) -> list[str]:
@@ -62,6 +69,7 @@ async def submit_voicemail(
     audio_path: Path,
     caller_number: str,
     received_at: datetime | None = None,
+    confirm_timeout_s: int | None = None,
 ) -> tuple[WorkflowHandle[object, VoicemailResult], bool]:
     """Start the workflow for a call; returns (handle, started).
 
@@ -74,6 +82,8 @@ async def submit_voicemail(
         received_at=(received_at or datetime.now(UTC)).isoformat(),
         stt_task_queue=settings.temporal.stt_task_queue,
     )
+    if confirm_timeout_s is not None:
+        inp.confirm_timeout_s = confirm_timeout_s
     workflow_id = voicemail_workflow_id(call_id)
     try:
         handle: WorkflowHandle[object, VoicemailResult] = await client.start_workflow(

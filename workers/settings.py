@@ -74,6 +74,51 @@ class SmsSettings(BaseModel):
     ovh: OvhSettings = Field(default_factory=OvhSettings)
 
 
+class CodecServerSettings(BaseModel):
+    """`encombot codec-server`: lets the Temporal UI (and CLI) decode payloads for agents."""
+
+    host: str = "127.0.0.1"
+    port: int = 8234
+    # Empty: no token asked. Set one when the server is reachable beyond the agents' network;
+    # the CLI sends it with `--codec-auth "Bearer …"`.
+    token: SecretStr = SecretStr("")
+    # Origins of the Temporal UI, whose pages call the codec server from the browser.
+    cors_origins: list[str] = Field(
+        default_factory=lambda: ["http://localhost:8233", "http://127.0.0.1:8233"]
+    )
+
+
+class CodecSettings(BaseModel):
+    """Payload encryption (AES-GCM). `keys`: key id -> base64 key (16, 24 or 32 bytes), e.g.
+    ENCOMBOT_CODEC__KEYS='{"2025-01": "…"}' (`encombot codec-key` makes one). Every key
+    decrypts; `active_key_id` (needed when there are several) encrypts: add a new key, make it
+    active, keep the old ones as long as histories written with them are kept.
+
+    With no key at all, a random development key is created once in
+    `<data_dir>/codec-dev.key` (mode 0600) and used by every process sharing that directory:
+    for the demo and tests only; production sets `keys` and `allow_dev_key=false`."""
+
+    keys: dict[str, SecretStr] = Field(default_factory=dict)
+    active_key_id: str = ""
+    allow_dev_key: bool = True
+    dev_key_file: Path | None = None  # default: <data_dir>/codec-dev.key
+    server: CodecServerSettings = Field(default_factory=CodecServerSettings)
+
+
+class RetentionSettings(BaseModel):
+    """Personal-data retention, enforced daily by the purge workflow's Temporal Schedule."""
+
+    # Bookings whose pickup date is older than this lose their address and phone number.
+    booking_days: int = Field(default=30, ge=1)
+    # Stored voicemail audio (Settings.audio_dir) older than this is deleted.
+    audio_days: int = Field(default=30, ge=1)
+    schedule_id: str = "encombot-purge"
+    schedule_enabled: bool = True  # workers (role default/all) create/update it at start
+    # Local time of the daily run (HH:MM) in `time_zone`.
+    run_at: str = Field(default="03:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    time_zone: str = "Europe/Paris"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="ENCOMBOT_",
@@ -89,3 +134,5 @@ class Settings(BaseSettings):
     geo: GeoSettings = Field(default_factory=GeoSettings)
     booking: BookingSettings = Field(default_factory=BookingSettings)
     sms: SmsSettings = Field(default_factory=SmsSettings)
+    codec: CodecSettings = Field(default_factory=CodecSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)

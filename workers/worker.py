@@ -16,6 +16,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from workers.settings import Settings
+from workflows.purge import PurgeWorkflow
 from workflows.voicemail import VoicemailWorkflow
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ class Dependencies:
 def build_default_activities(settings: Settings) -> list[Callable[..., Any]]:
     from activities.booking import BookingActivities, BookingStore, load_calendar, make_engine
     from activities.geocode import Gazetteer, GeocodeActivities, SectorIndex
+    from activities.purge import PurgeActivities
     from activities.reference import ReferenceActivities
     from activities.sms import SmsActivities, build_sms_backend
     from activities.understand import UnderstandActivities, load_catalogue
@@ -49,6 +51,7 @@ def build_default_activities(settings: Settings) -> list[Callable[..., Any]]:
         make_engine(settings.booking.database_url), load_calendar(settings.booking.calendar_file)
     )
     store.create_schema()
+    purge = PurgeActivities(settings.audio_dir, store.engine)
     sms = SmsActivities(
         build_sms_backend(settings.sms),
         TEMPLATES_DIR / "sms",
@@ -62,6 +65,9 @@ def build_default_activities(settings: Settings) -> list[Callable[..., Any]]:
         ReferenceActivities(geocode, catalogue).territory_reference,
         BookingActivities(store).book,
         sms.send_sms,
+        # Retention (daily Schedule): audio files and bookings past the retention period.
+        purge.purge_audio,
+        purge.anonymise_bookings,
     ]
 
 
@@ -92,7 +98,7 @@ def build_workers(
             Worker(
                 client,
                 task_queue=settings.temporal.task_queue,
-                workflows=[VoicemailWorkflow],
+                workflows=[VoicemailWorkflow, PurgeWorkflow],
                 activities=acts,
                 activity_executor=ThreadPoolExecutor(max_workers=16),
                 max_concurrent_activities=16,

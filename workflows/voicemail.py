@@ -19,6 +19,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from domain import errors, names
     from domain.agent import canonical_item, case_details_markdown, validate_resolution
+    from domain.decision import DecisionKind, decide_address, decide_request
     from domain.labels import date_label, items_label
     from domain.models import (
         AddressMatch,
@@ -35,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
         NotifyResult,
         ResolveInput,
         ResolveResult,
+        SmsReplyInput,
         SpokenAddress,
         Status,
         TerritoryReference,
@@ -131,6 +133,9 @@ class VoicemailWorkflow:
         self._resolved = False
         self._closed_reason = ""
         self._acknowledged = False
+        self._pending_choices: list[AddressMatch] = []
+        self._sms_choice: AddressMatch | None = None
+        self._sms_replies: list[str] = []
 
     # ------------------------------------------------------------------ run
 
@@ -192,25 +197,15 @@ class VoicemailWorkflow:
         )
         u = self._understanding
         self._log(f"compréhension: intention={u.intent}, confiance={u.confidence:.2f}")
-        if u.intent == Intent.QUESTION:
-            return Escalation(EscalationReason.QUESTION, UNDERSTAND, "question de l'appelant")
-        if u.intent == Intent.CANCEL:
-            return Escalation(EscalationReason.CANCEL_REQUEST, UNDERSTAND, "demande d'annulation")
-        if u.intent != Intent.BOOKING:
-            return Escalation(EscalationReason.UNCLEAR_REQUEST, UNDERSTAND, "demande non comprise")
-        return self._after_items_check(GEOCODE)
-
-    def _after_items_check(self, next_step: str) -> Escalation | None:
-        u = self._understanding
-        assert u is not None
-        if not u.items and u.refused_items:
+        decision = decide_request(u)
+        if decision is None:
+            self._step = GEOCODE
+            return None
+        if decision.kind == DecisionKind.REFUSE:
             # Only refused items: nothing to book, the SMS says where to take them.
             self._step = NOTIFY
             return None
-        if not u.items:
-            return Escalation(EscalationReason.NO_ITEMS, UNDERSTAND, "aucun objet reconnu")
-        self._step = next_step
-        return None
+        return Escalation(decision.reason, UNDERSTAND, decision.detail)
 
     async def _geocode(self) -> Escalation | None:
         u = self._understanding
@@ -219,19 +214,50 @@ class VoicemailWorkflow:
         if u.address is None or u.address.is_empty():
             return Escalation(EscalationReason.NO_ADDRESS, GEOCODE, "aucune adresse entendue")
         result = await self._run_geocode(u.address)
-        if result.status == GeocodeStatus.MATCHED and result.match is not None:
-            self._match = result.match
-            self._log(
-                f"adresse trouvée (score {result.match.score:.2f}), secteur {self._match.sector}"
-            )
-            await self._upsert(SA_SECTOR.value_set(self._match.sector))
-            self._step = BOOK
+        decision = decide_address(result)
+        if decision.kind == DecisionKind.BOOK and decision.match is not None:
+            await self._accept_match(decision.match, "adresse trouvée")
             return None
-        reason = {
-            GeocodeStatus.OUT_OF_TERRITORY: EscalationReason.OUT_OF_TERRITORY,
-            GeocodeStatus.AMBIGUOUS: EscalationReason.LOW_CONFIDENCE,
-        }.get(GeocodeStatus(result.status), EscalationReason.ADDRESS_NOT_FOUND)
-        return Escalation(reason, GEOCODE, result.reason, list(result.candidates))
+        if decision.kind == DecisionKind.CONFIRM_BY_SMS:
+            chosen = await self._confirm_by_sms(decision.candidates)
+            if chosen is not None:
+                await self._accept_match(chosen, "adresse confirmée par l'appelant")
+                return None
+            return Escalation(
+                EscalationReason.LOW_CONFIDENCE,
+                GEOCODE,
+                "adresse incertaine, pas de choix de l'appelant par SMS",
+                decision.candidates,
+            )
+        return Escalation(decision.reason, GEOCODE, decision.detail, decision.candidates)
+
+    async def _accept_match(self, match: AddressMatch, why: str) -> None:
+        self._match = match
+        self._log(f"{why} (score {match.score:.2f}), secteur {match.sector}")
+        await self._upsert(SA_SECTOR.value_set(match.sector))
+        self._step = BOOK
+
+    async def _confirm_by_sms(self, candidates: list[AddressMatch]) -> AddressMatch | None:
+        """Ask the caller to pick the address by SMS reply ("1", "2"…); None when the SMS
+        cannot be sent or no usable reply comes in time."""
+        assert self._inp is not None
+        choices = [{"number": n, "label": c.label()} for n, c in enumerate(candidates, 1)]
+        try:
+            await self._send_sms("address_choice", "address_choice", {"choices": choices})
+        except ActivityError as err:
+            self._log(f"SMS de choix d'adresse impossible: {_error_message(err)}")
+            return None
+        self._pending_choices = candidates
+        self._log(f"choix d'adresse demandé par SMS ({len(candidates)} propositions)")
+        try:
+            await workflow.wait_condition(
+                lambda: self._sms_choice is not None,
+                timeout=timedelta(seconds=self._inp.confirm_timeout_s),
+            )
+        except TimeoutError:
+            self._log("pas de réponse au SMS de choix d'adresse")
+        chosen, self._sms_choice, self._pending_choices = self._sms_choice, None, []
+        return chosen
 
     async def _run_geocode(self, address: SpokenAddress) -> GeocodeResult:
         return await workflow.execute_activity(
@@ -340,6 +366,9 @@ class VoicemailWorkflow:
     # ------------------------------------------------------------------ agent queue
 
     async def _wait_for_agent(self, escalation: Escalation) -> None:
+        # Armed before the first await: an agent may resolve while the acknowledgement SMS
+        # is still being sent, and that resolution must not be lost.
+        self._resolved = False
         self._escalation = escalation
         self._escalations.append(escalation.reason)
         self._log(f"escalade: {escalation.reason} ({escalation.detail})")
@@ -374,7 +403,6 @@ class VoicemailWorkflow:
                 candidates=escalation.candidates,
             )
         )
-        self._resolved = False
         await workflow.wait_condition(lambda: self._resolved)
         self._escalation = None
         workflow.set_current_details("")
@@ -440,6 +468,17 @@ class VoicemailWorkflow:
         if action == "choose":
             chosen = escalation.candidates[inp.candidate - 1]
             self._apply_corrections(inp)
+            if inp.housenumber.strip() and inp.housenumber.strip() != chosen.housenumber:
+                # The agent heard the number the bot missed: that number must exist.
+                chosen = await self._geocode_for_agent(
+                    SpokenAddress(
+                        housenumber=inp.housenumber.strip(),
+                        street=chosen.street,
+                        postcode=chosen.postcode,
+                        citycode=chosen.citycode,
+                        city=chosen.city,
+                    )
+                )
             self._match = chosen
             await self._upsert(SA_SECTOR.value_set(chosen.sector))
             self._log(f"agent {inp.agent_id}: candidat {inp.candidate} retenu")
@@ -460,16 +499,7 @@ class VoicemailWorkflow:
                 postcode=inp.postcode,
                 city=inp.city,
             )
-            result = await self._run_geocode(address)
-            if result.status != GeocodeStatus.MATCHED or result.match is None:
-                options = "; ".join(c.label() for c in result.candidates[:3])
-                hint = f" Adresses proches : {options}." if options else ""
-                raise ApplicationError(
-                    f"Adresse refusée ({result.status}) : {result.reason}.{hint}",
-                    type=errors.INVALID_ADDRESS,
-                )
-            # An agent-confirmed address is certain by definition.
-            self._match = replace(result.match, score=1.0)
+            self._match = await self._geocode_for_agent(address)
             u.address = address
             await self._upsert(SA_SECTOR.value_set(self._match.sector))
             message = f"Adresse retenue : {self._match.label()} (secteur {self._match.sector})."
@@ -477,6 +507,21 @@ class VoicemailWorkflow:
         self._step = self._resume_step_after_correction(escalation)
         self._resolved = True
         return ResolveResult(True, message)
+
+    async def _geocode_for_agent(self, address: SpokenAddress) -> AddressMatch:
+        """Look up an agent's address; rejects the Update (the workflow keeps waiting) unless
+        it is a single existing address inside a collection sector."""
+        result = await self._run_geocode(address)
+        match = result.match
+        if result.status != GeocodeStatus.MATCHED or match is None or not match.sector:
+            options = "; ".join(c.label() for c in result.candidates[:3])
+            hint = f" Adresses proches : {options}." if options else ""
+            raise ApplicationError(
+                f"Adresse refusée ({result.status}) : {result.reason}.{hint}",
+                type=errors.INVALID_ADDRESS,
+            )
+        # An agent-confirmed address is certain by definition.
+        return replace(match, score=1.0)
 
     def _resume_step_after_correction(self, escalation: Escalation) -> str:
         u = self._understanding
@@ -520,13 +565,26 @@ class VoicemailWorkflow:
         problem = validate_resolution(
             inp,
             reason=self._escalation.reason,
-            candidates=len(self._escalation.candidates),
+            candidates=self._escalation.candidates,
             has_items=bool(self._understanding and self._understanding.items),
             has_match=self._match is not None,
             reference=self._reference,
         )
         if problem:
             raise ValueError(problem)
+
+    @workflow.signal(name=names.SMS_REPLY_SIGNAL)
+    def sms_reply(self, inp: SmsReplyInput) -> None:
+        """A reply from the caller's phone (2-way SMS). While an address choice is pending,
+        a number among those offered picks it; anything else is kept for the agent."""
+        text = inp.text.strip()
+        self._log("réponse SMS reçue")
+        if self._pending_choices and text.isdigit():
+            n = int(text)
+            if 1 <= n <= len(self._pending_choices):
+                self._sms_choice = self._pending_choices[n - 1]
+                return
+        self._sms_replies.append(text)
 
     @workflow.query(name=names.STATE_QUERY)
     def state(self) -> WorkflowState:

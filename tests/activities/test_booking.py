@@ -311,6 +311,14 @@ def test_activity_uses_requested_on_or_clock(sqlite_store: BookingStore) -> None
     assert acts.book(late2).pickup_date == D2.isoformat()
 
 
+def test_activity_never_books_in_the_past_for_an_old_request(sqlite_store: BookingStore) -> None:
+    # Resolved by an agent a week after the voicemail: the lead time counts from now.
+    acts = BookingActivities(sqlite_store, clock=lambda: datetime(2026, 3, 9, 9, 0, tzinfo=UTC))
+    old = request("c-old", "5")
+    old.requested_on = "2026-03-02T09:00:00+00:00"
+    assert acts.book(old).pickup_date == "2026-03-12"
+
+
 def test_activity_rejects_invalid_input_non_retryably(sqlite_store: BookingStore) -> None:
     acts = BookingActivities(sqlite_store, clock=lambda: NOW.replace(tzinfo=UTC))
     empty = request("c1")

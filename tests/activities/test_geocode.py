@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import json
 import statistics
 import time
 from pathlib import Path
@@ -299,9 +300,26 @@ def test_out_of_territory(demo: Geocoder, address: SpokenAddress) -> None:
     assert result.reason
 
 
-def test_known_city_with_arrondissement_is_in_the_territory(demo: Geocoder) -> None:
-    result = demo.geocode(spoken("rue saint ferreol", "7", "13001", "Marseille 1er"))
+@pytest.mark.parametrize(
+    "city", ["Marseille 1er", "MARSEILLE", "Marseille dans le premier", "Marceille"]
+)
+def test_known_city_is_in_the_territory(demo: Geocoder, city: str) -> None:
+    result = demo.geocode(spoken("rue saint ferreol", "7", "13001", city))
     assert result.status == GeocodeStatus.MATCHED
+
+
+def test_territory_city_missing_from_the_gazetteer_is_not_guessed(tmp_path: Path) -> None:
+    # Sectors cover Aubagne but the gazetteer holds only Marseille: "Rue de Rome, Aubagne"
+    # must not become the Rue de Rome of Marseille.
+    rows = [ban_row(n, "Rue de Rome", "13006", "13206", *IN_13206) for n in (1, 2)]
+    gazetteer = Gazetteer.load(write_ban(tmp_path / "ban.csv", rows))
+    aubagne = ({"code": "13005", "nom": "Aubagne"}, _square(5.57, 43.29, 0.05))
+    sectors = SectorIndex.from_geojson([json.loads(DEMO_SECTORS.read_text()), _collection(aubagne)])
+    geocoder = Geocoder(gazetteer, sectors, MIN_SCORE)
+    result = geocoder.geocode(spoken("Rue de Rome", "1", city="Aubagne"))
+    assert result.status == GeocodeStatus.NOT_FOUND
+    assert "Aubagne" in result.reason
+    assert geocoder.geocode(spoken("Rue de Rome", "1", city="Marseille")).status == "matched"
 
 
 def test_point_in_no_sector_is_out_of_territory(tmp_path: Path) -> None:

@@ -15,8 +15,15 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFai
 from activities.booking import BookingStore, load_calendar, make_engine
 from activities.transcribe import TranscribeActivities
 from corpus import DEMO_DIR
-from domain.models import ItemCount, ResolveInput, ResolveResult, Status, VoicemailResult
-from domain.names import RESOLVE_UPDATE, STATE_QUERY
+from domain.models import (
+    ItemCount,
+    ResolveInput,
+    ResolveResult,
+    SmsReplyInput,
+    Status,
+    VoicemailResult,
+)
+from domain.names import RESOLVE_UPDATE, SMS_REPLY_SIGNAL, STATE_QUERY
 from tests.fakes.fake_ovh import FakeOvhApi
 from workers.client import submit_voicemail
 from workers.demo import wait_settled
@@ -304,3 +311,68 @@ async def test_ovh_400_escalates_without_retry_loop(
         await asyncio.sleep(2)  # a retry loop would show up as more posts by now
     assert job_posts(fake_ovh) == 1
     assert fake_ovh.jobs == []
+
+
+async def test_uncertain_address_is_confirmed_by_sms_reply(
+    client: Client, base_settings: Settings, stt: TranscribeActivities, tmp_path: Path
+) -> None:
+    # A gazetteer that only accepts perfect matches makes every heard address uncertain:
+    # the workflow must then ask the caller to choose by SMS instead of booking on its own.
+    settings = case_settings(base_settings, tmp_path)
+    settings = settings.model_copy(
+        update={"geo": settings.geo.model_copy(update={"min_score": 0.999})}
+    )
+    call_id = f"choice-{uuid.uuid4().hex[:6]}"
+    async with running_worker(client, settings, stt):
+        handle, _ = await submit(client, settings, "demo01", call_id)
+        for _ in range(600):
+            sms = outbox(settings)
+            if sms:
+                break
+            await asyncio.sleep(0.2)
+        assert len(sms) == 1
+        assert "Répondez 1 pour" in sms[0]["text"]
+        assert "Boulevard Chave" in sms[0]["text"]
+        # A reply that is not a choice changes nothing; "1" picks the first address.
+        await handle.signal(SMS_REPLY_SIGNAL, SmsReplyInput(text="bonjour ?"))
+        await handle.signal(SMS_REPLY_SIGNAL, SmsReplyInput(text=" 1 "))
+        result = await asyncio.wait_for(handle.result(), 60)
+    assert result.status == Status.BOOKED
+    assert result.escalations == []
+    texts = [m["text"] for m in outbox(settings)]
+    assert len(texts) == 2 and result.booking_reference in texts[1]
+
+
+async def test_no_reply_to_the_address_choice_goes_to_an_agent(
+    client: Client, base_settings: Settings, stt: TranscribeActivities, tmp_path: Path
+) -> None:
+    settings = case_settings(base_settings, tmp_path)
+    settings = settings.model_copy(
+        update={"geo": settings.geo.model_copy(update={"min_score": 0.999})}
+    )
+    async with running_worker(client, settings, stt):
+        handle, _ = await submit_voicemail(
+            client,
+            settings,
+            call_id=f"noreply-{uuid.uuid4().hex[:6]}",
+            audio_path=DEMO_DIR / DEMO["demo01"]["audio"],
+            caller_number=CALLER,
+            confirm_timeout_s=2,
+        )
+        state, result = await wait_settled(handle, timeout_s=240)
+        assert result is None and state.escalation is not None
+        assert state.escalation.reason == "low_confidence"
+        assert state.escalation.candidates
+        # The agent picks the candidate the caller did not.
+        ok = await handle.execute_update(
+            RESOLVE_UPDATE,
+            ResolveInput(agent_id="agent-3", action="choose", candidate=1),
+            result_type=ResolveResult,
+        )
+        assert ok.accepted
+        try:
+            final = await asyncio.wait_for(handle.result(), 60)
+        except TimeoutError:
+            st = await handle.query(STATE_QUERY, result_type=WorkflowState)
+            raise AssertionError(f"{st.status} {st.step} {st.history} {st.escalation}") from None
+    assert final.status == Status.BOOKED

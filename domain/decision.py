@@ -1,0 +1,122 @@
+"""What the bot does with an understood message and its geocoding: the single decision rule
+shared by the workflow and the evaluation harness (`encombot eval`), so that what is measured
+is exactly what runs.
+
+Principle: never buy automation with wrong bookings. A booking needs a confident, complete
+address; a plausible but uncertain one is confirmed with the caller by SMS; anything else goes
+to a person with the candidates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from domain.models import (
+    AddressMatch,
+    EscalationReason,
+    GeocodeResult,
+    GeocodeStatus,
+    Intent,
+    Understanding,
+)
+
+# Calibrated on the development set (see README, "Accuracy"): at or above BOOK_THRESHOLD the
+# bot books on its own; between CONFIRM_THRESHOLD and BOOK_THRESHOLD it asks the caller to
+# pick among the candidates by SMS.
+BOOK_THRESHOLD = 0.82
+CONFIRM_THRESHOLD = 0.6
+MAX_SMS_CHOICES = 3
+
+
+class DecisionKind(StrEnum):
+    BOOK = "book"
+    CONFIRM_BY_SMS = "confirm_by_sms"
+    ESCALATE = "escalate"
+    ANSWER = "answer"
+    REFUSE = "refuse"
+    OUT_OF_TERRITORY = "out_of_territory"
+    CANCEL = "cancel"
+
+
+@dataclass
+class Decision:
+    kind: str  # a DecisionKind value
+    reason: str = ""  # an EscalationReason value when kind is escalate / out_of_territory
+    detail: str = ""
+    match: AddressMatch | None = None
+    candidates: list[AddressMatch] = field(default_factory=list)
+
+
+def decide_request(u: Understanding) -> Decision | None:
+    """The decision that needs no address lookup, or None when the address decides."""
+    if u.intent == Intent.QUESTION:
+        return Decision(DecisionKind.ANSWER, EscalationReason.QUESTION, "question de l'appelant")
+    if u.intent == Intent.CANCEL:
+        return Decision(
+            DecisionKind.CANCEL, EscalationReason.CANCEL_REQUEST, "demande d'annulation"
+        )
+    if u.intent != Intent.BOOKING:
+        return Decision(
+            DecisionKind.ESCALATE, EscalationReason.UNCLEAR_REQUEST, "demande non comprise"
+        )
+    if not u.items and u.refused_items:
+        return Decision(DecisionKind.REFUSE, detail="seulement des objets non collectés")
+    if not u.items:
+        return Decision(DecisionKind.ESCALATE, EscalationReason.NO_ITEMS, "aucun objet reconnu")
+    if u.address is None or u.address.is_empty():
+        return Decision(
+            DecisionKind.ESCALATE, EscalationReason.NO_ADDRESS, "aucune adresse entendue"
+        )
+    return None
+
+
+def decide_address(
+    geo: GeocodeResult,
+    *,
+    book_threshold: float = BOOK_THRESHOLD,
+    confirm_threshold: float = CONFIRM_THRESHOLD,
+) -> Decision:
+    """Book, confirm with the caller, or hand to a person, from a geocoding result."""
+    if geo.status == GeocodeStatus.OUT_OF_TERRITORY:
+        return Decision(
+            DecisionKind.OUT_OF_TERRITORY,
+            EscalationReason.OUT_OF_TERRITORY,
+            geo.reason or "adresse hors territoire",
+            candidates=list(geo.candidates),
+        )
+    match = geo.match
+    if (
+        geo.status == GeocodeStatus.MATCHED
+        and match is not None
+        and match.sector
+        and match.housenumber
+        and match.score >= book_threshold
+    ):
+        return Decision(DecisionKind.BOOK, match=match)
+    # Only complete addresses (a number that exists, inside a sector) can be offered to the
+    # caller: a reply "1" must be enough to book.
+    offers = [
+        c
+        for c in ([match] if match else []) + list(geo.candidates)
+        if c is not None and c.housenumber and c.sector and c.score >= confirm_threshold
+    ]
+    unique: list[AddressMatch] = []
+    for cand in offers:
+        if all(cand.label() != u.label() for u in unique):
+            unique.append(cand)
+    if unique and geo.status in (GeocodeStatus.MATCHED, GeocodeStatus.AMBIGUOUS):
+        return Decision(
+            DecisionKind.CONFIRM_BY_SMS,
+            EscalationReason.LOW_CONFIDENCE,
+            geo.reason or "adresse incertaine",
+            candidates=unique[:MAX_SMS_CHOICES],
+        )
+    reason = (
+        EscalationReason.LOW_CONFIDENCE
+        if geo.status == GeocodeStatus.AMBIGUOUS
+        else EscalationReason.ADDRESS_NOT_FOUND
+    )
+    candidates = list(geo.candidates) or ([match] if match else [])
+    return Decision(
+        DecisionKind.ESCALATE, reason, geo.reason or "adresse introuvable", candidates=candidates
+    )

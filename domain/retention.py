@@ -1,0 +1,54 @@
+"""Personal-data retention: the dataclasses and names shared by the purge workflow, its
+activities and the Schedule that runs it daily. Pure data, no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+PURGE_WORKFLOW = "PurgeWorkflow"
+PURGE_AUDIO = "purge_audio"
+ANONYMISE_BOOKINGS = "anonymise_bookings"
+
+
+@dataclass
+class PurgeInput:
+    booking_days: int = 30
+    audio_days: int = 30
+    # ISO 8601 datetime with offset overriding "now" (tests, a catch-up run); empty: the
+    # workflow's own clock.
+    now: str = ""
+
+
+@dataclass
+class PurgeAudioInput:
+    # Files last modified before this instant (ISO 8601, with offset) are deleted.
+    older_than: str
+
+
+@dataclass
+class PurgeAudioResult:
+    deleted: int = 0
+    bytes_freed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class AnonymiseInput:
+    # Bookings whose pickup date is strictly before this date (ISO "YYYY-MM-DD") are
+    # anonymised.
+    pickup_before: str
+
+
+@dataclass
+class AnonymiseResult:
+    anonymised: int = 0
+
+
+@dataclass
+class PurgeResult:
+    now: str
+    audio_older_than: str
+    pickup_before: str
+    audio_deleted: int = 0
+    bookings_anonymised: int = 0
+    errors: list[str] = field(default_factory=list)

@@ -1,0 +1,213 @@
+"""`encombot codec-server`: the HTTP endpoint the Temporal Web UI and CLI call to decode (and
+encode) payloads, so that agents read the cases in clear while the server stores them
+encrypted.
+
+Protocol (what the UI and `temporal --codec-endpoint` send):
+
+    POST /decode   POST /encode
+    Content-Type: application/json     X-Namespace: <namespace>     [Authorization: Bearer …]
+    {"payloads": [{"metadata": {"encoding": "<base64>", …}, "data": "<base64>"}, …]}
+
+answered with the same shape. The namespace is a header, never part of the path. Browsers call
+it from the UI's origin: CORS is answered for the configured origins only. With a token set,
+/encode and /decode require `Authorization: Bearer <token>` (preflight requests do not).
+
+Start a dev server whose UI uses it:
+
+    encombot codec-server &                      # http://127.0.0.1:8234
+    temporal server start-dev --ui-codec-endpoint http://127.0.0.1:8234
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from aiohttp import web
+from google.protobuf import json_format
+from temporalio.api.common.v1 import Payloads
+from temporalio.converter import PayloadCodec
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 16 * 1024 * 1024  # well above Temporal's 2 MiB payload limit
+ALLOWED_HEADERS = "Content-Type, X-Namespace, Authorization"
+CORS_MAX_AGE_S = "600"
+
+
+@dataclass
+class CodecServerConfig:
+    token: str = ""
+    cors_origins: Sequence[str] = field(default_factory=list)
+
+
+def _cors_headers(request: web.Request, config: CodecServerConfig) -> dict[str, str]:
+    origin = request.headers.get("Origin", "")
+    if not origin:
+        return {}
+    allowed = "*" in config.cors_origins or origin in config.cors_origins
+    if not allowed:
+        return {}
+    return {
+        "Access-Control-Allow-Origin": origin,
+        "Access-Control-Allow-Credentials": "true",
+        "Access-Control-Allow-Methods": "POST, OPTIONS",
+        # The UI's preflight names the headers it sends (X-Namespace, Content-Type, and
+        # Authorization when it passes an access token): allow what the allowed origin asks.
+        "Access-Control-Allow-Headers": request.headers.get(
+            "Access-Control-Request-Headers", ALLOWED_HEADERS
+        ),
+        "Access-Control-Max-Age": CORS_MAX_AGE_S,
+        "Vary": "Origin",
+    }
+
+
+def _authorised(request: web.Request, config: CodecServerConfig) -> bool:
+    if not config.token:
+        return True
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        value.strip().encode(), config.token.encode()
+    )
+
+
+def make_app(codec: PayloadCodec, config: CodecServerConfig | None = None) -> web.Application:
+    cfg = config or CodecServerConfig()
+
+    @web.middleware
+    async def cors(request: web.Request, handler):  # type: ignore[no-untyped-def]
+        headers = _cors_headers(request, cfg)
+        if request.method == "OPTIONS":
+            return web.Response(status=204 if headers else 403, headers=headers)
+        try:
+            response = await handler(request)
+        except web.HTTPException as exc:
+            exc.headers.update(headers)
+            raise
+        response.headers.update(headers)
+        return response
+
+    async def transform(request: web.Request, encode: bool) -> web.Response:
+        if not _authorised(request, cfg):
+            raise web.HTTPUnauthorized(
+                text='{"message": "bearer token required"}',
+                content_type="application/json",
+                headers={"WWW-Authenticate": 'Bearer realm="encombot-codec"'},
+            )
+        try:
+            payloads = json_format.Parse(await request.text(), Payloads())
+        except (json_format.ParseError, UnicodeDecodeError) as exc:
+            raise web.HTTPBadRequest(
+                text=json.dumps({"message": f"invalid payloads JSON: {type(exc).__name__}"}),
+                content_type="application/json",
+            ) from None
+        try:
+            if encode:
+                await codec.encode_wrapper(payloads)
+            else:
+                await codec.decode_wrapper(payloads)
+        except ValueError as exc:
+            # Key problems (unknown key id, wrong key): say which, never what the data is.
+            log.warning("codec %s failed: %s", "encode" if encode else "decode", exc)
+            raise web.HTTPUnprocessableEntity(
+                text=json.dumps({"message": str(exc)}), content_type="application/json"
+            ) from None
+        log.debug(
+            "%s %d payload(s) for namespace %s",
+            "encoded" if encode else "decoded",
+            len(payloads.payloads),
+            request.headers.get("X-Namespace", "-"),
+        )
+        return web.Response(
+            text=json_format.MessageToJson(payloads), content_type="application/json"
+        )
+
+    async def encode(request: web.Request) -> web.Response:
+        return await transform(request, encode=True)
+
+    async def decode(request: web.Request) -> web.Response:
+        return await transform(request, encode=False)
+
+    async def health(_request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    app = web.Application(middlewares=[cors], client_max_size=MAX_BODY_BYTES)
+    app.router.add_post("/encode", encode)
+    app.router.add_post("/decode", decode)
+    app.router.add_route("OPTIONS", "/encode", encode)
+    app.router.add_route("OPTIONS", "/decode", decode)
+    app.router.add_get("/healthz", health)
+    return app
+
+
+class RunningCodecServer:
+    """A codec server on its own thread and event loop (tests, the demo): the UI keeps being
+    answered whatever the caller's loop is doing. `with RunningCodecServer(app) as srv:`."""
+
+    def __init__(self, app: web.Application, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.app = app
+        self.host = host
+        self.port = port
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._runner: web.AppRunner | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, timeout_s: float = 10.0) -> RunningCodecServer:
+        self._thread = threading.Thread(target=self._run, name="codec-server", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(timeout_s):
+            raise TimeoutError("codec server did not start")
+        if self._error is not None:
+            raise RuntimeError(f"codec server failed to start: {self._error}") from self._error
+        return self
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        asyncio.set_event_loop(loop)
+        try:
+            self._runner = web.AppRunner(self.app, access_log=None)
+            loop.run_until_complete(self._runner.setup())
+            site = web.TCPSite(self._runner, self.host, self.port)
+            loop.run_until_complete(site.start())
+            server = site._server  # the bound socket gives the port when 0 was asked
+            if self.port == 0 and server is not None and server.sockets:  # type: ignore[union-attr]
+                self.port = int(server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
+        except BaseException as exc:
+            self._error = exc
+            self._ready.set()
+            loop.close()
+            return
+        self._ready.set()
+        loop.run_forever()
+        loop.run_until_complete(self._runner.cleanup())
+        loop.close()
+
+    def stop(self) -> None:
+        if self._loop is not None and self._thread is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=10)
+        self._loop = None
+        self._thread = None
+
+    def __enter__(self) -> RunningCodecServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def run_codec_server(codec: PayloadCodec, host: str, port: int, config: CodecServerConfig) -> None:
+    """Serve until interrupted (the `encombot codec-server` command)."""
+    web.run_app(make_app(codec, config), host=host, port=port, access_log=None, print=None)

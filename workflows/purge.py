@@ -1,0 +1,90 @@
+"""PurgeWorkflow: the daily retention run (started by the `encombot-purge` Temporal Schedule).
+
+Deletes stored voicemail audio and anonymises bookings past the retention period. The cut-offs
+are computed here, from the workflow clock (or the `now` override of the input), and passed to
+the activities as plain values, so a retried activity applies the same cut-off.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from domain.retention import (
+        ANONYMISE_BOOKINGS,
+        PURGE_AUDIO,
+        PURGE_WORKFLOW,
+        AnonymiseInput,
+        AnonymiseResult,
+        PurgeAudioInput,
+        PurgeAudioResult,
+        PurgeInput,
+        PurgeResult,
+    )
+
+RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=5),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=5),
+    maximum_attempts=10,
+)
+
+
+@workflow.defn(name=PURGE_WORKFLOW)
+class PurgeWorkflow:
+    @workflow.run
+    async def run(self, inp: PurgeInput) -> PurgeResult:
+        if inp.booking_days < 1 or inp.audio_days < 1:
+            raise ApplicationError("retention periods must be at least one day", non_retryable=True)
+        now = datetime.fromisoformat(inp.now) if inp.now else workflow.now()
+        if now.tzinfo is None:
+            raise ApplicationError("`now` needs a UTC offset", non_retryable=True)
+        audio_older_than = now - timedelta(days=inp.audio_days)
+        pickup_before = (now - timedelta(days=inp.booking_days)).date()
+        result = PurgeResult(
+            now=now.isoformat(),
+            audio_older_than=audio_older_than.isoformat(),
+            pickup_before=pickup_before.isoformat(),
+        )
+        workflow.set_current_details(
+            f"Purge : audio antérieur au {audio_older_than:%d/%m/%Y %H:%M}, réservations dont "
+            f"l'enlèvement est antérieur au {pickup_before:%d/%m/%Y}."
+        )
+        audio: PurgeAudioResult = await workflow.execute_activity(
+            PURGE_AUDIO,
+            PurgeAudioInput(older_than=audio_older_than.isoformat()),
+            result_type=PurgeAudioResult,
+            start_to_close_timeout=timedelta(minutes=30),
+            heartbeat_timeout=timedelta(minutes=2),
+            retry_policy=RETRY,
+        )
+        result.audio_deleted = audio.deleted
+        result.errors.extend(audio.errors)
+        bookings: AnonymiseResult = await workflow.execute_activity(
+            ANONYMISE_BOOKINGS,
+            AnonymiseInput(pickup_before=pickup_before.isoformat()),
+            result_type=AnonymiseResult,
+            start_to_close_timeout=timedelta(minutes=30),
+            heartbeat_timeout=timedelta(minutes=2),
+            retry_policy=RETRY,
+        )
+        result.bookings_anonymised = bookings.anonymised
+        workflow.logger.info(
+            "purge: %d audio file(s) deleted, %d booking(s) anonymised",
+            result.audio_deleted,
+            result.bookings_anonymised,
+        )
+        if result.errors:
+            # Something personal could not be deleted: fail visibly (ops see a failed run in
+            # the Schedule's recent actions) rather than report success.
+            raise ApplicationError(
+                f"purge incomplete: {len(result.errors)} file(s) not deleted",
+                result,
+                type="PurgeIncomplete",
+                non_retryable=True,
+            )
+        return result
