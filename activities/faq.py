@@ -45,30 +45,30 @@ from typing import Any, Literal
 # (data-minimisation principle), and the machines running it often have no internet access.
 os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
 
-import jinja2  # noqa: E402
-import numpy as np  # noqa: E402
-import requests  # noqa: E402
-import yaml  # noqa: E402
-from haystack import Document, Pipeline, component  # noqa: E402
-from haystack.components.retrievers.in_memory import (  # noqa: E402
+import jinja2
+import numpy as np
+import requests
+import yaml
+from haystack import Document, Pipeline, component
+from haystack.components.retrievers.in_memory import (
     InMemoryBM25Retriever,
     InMemoryEmbeddingRetriever,
 )
-from haystack.components.writers import DocumentWriter  # noqa: E402
-from haystack.document_stores.in_memory import InMemoryDocumentStore  # noqa: E402
-from haystack.document_stores.types import DuplicatePolicy  # noqa: E402
-from temporalio import activity  # noqa: E402
+from haystack.components.writers import DocumentWriter
+from haystack.document_stores.in_memory import InMemoryDocumentStore
+from haystack.document_stores.types import DuplicatePolicy
+from temporalio import activity
 
-from corpus import TEMPLATES_DIR  # noqa: E402
-from domain.faq_models import (  # noqa: E402
+from corpus import TEMPLATES_DIR
+from domain.faq_models import (
     ANSWER_QUESTION,
     FaqCandidate,
     FaqInput,
     FaqResult,
     FaqSettings,
 )
-from domain.french_analysis import FrenchAnalyzer, elasticsearch_analysis  # noqa: E402
-from domain.sms import sms_info  # noqa: E402
+from domain.french_analysis import FrenchAnalyzer, elasticsearch_analysis
+from domain.sms import sms_info
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +164,9 @@ def parse_entry(path: Path, values: dict[str, str]) -> FaqEntry:
         raise FaqCorpusError(f"{path}: no '# question' heading")
     rest = rendered[heading.end() :]
     section = _SECTION.search(rest)
-    answer_part, details = (rest[: section.start()], rest[section.end() :]) if section else (rest, "")
+    answer_part, details = (
+        (rest[: section.start()], rest[section.end() :]) if section else (rest, "")
+    )
     answer = " ".join(answer_part.split())
     if not answer:
         raise FaqCorpusError(f"{path}: empty answer")
@@ -350,7 +352,12 @@ class E5DocumentEmbedder:
         ):
             vectors = self.model.embed_many(texts, query) if texts else []
             out.extend(
-                dataclasses.replace(doc, embedding=vector)
+                # The passage text was only needed here: the store need not keep it.
+                dataclasses.replace(
+                    doc,
+                    embedding=vector,
+                    meta={k: v for k, v in doc.meta.items() if k != "passage"},
+                )
                 for doc, vector in zip(docs, vectors, strict=True)
             )
         return {"documents": out}
@@ -374,6 +381,10 @@ class EntryCollapser:
     of its best question cosine and its passage cosine; the question that matched best is kept
     in meta (it explains the answer to an agent)."""
 
+    def __init__(self, elasticsearch_scores: bool = False) -> None:
+        # Elasticsearch scores a cosine as (1 + cos) / 2; the confidence needs the cosine.
+        self.elasticsearch_scores = elasticsearch_scores
+
     @component.output_types(documents=list[Document])
     def run(self, documents: list[Document]) -> dict[str, Any]:
         best_q: dict[str, tuple[float, str]] = {}
@@ -381,6 +392,9 @@ class EntryCollapser:
         for doc in documents:
             entry_id = str(doc.meta.get("entry_id", ""))
             score = float(doc.score or 0.0)
+            if self.elasticsearch_scores:
+                score = 2.0 * score - 1.0
+                doc = dataclasses.replace(doc, score=score)
             if doc.meta.get("kind") == ENTRY:
                 passage[entry_id] = doc
             elif score > best_q.get(entry_id, (-2.0, ""))[0]:
@@ -391,7 +405,9 @@ class EntryCollapser:
             p_score = float(doc.score or 0.0)
             meta = {**doc.meta, "question_cosine": q_score, "passage_cosine": p_score}
             meta["matched_question"] = q_text
-            out.append(Document(id=doc.id, content=doc.content, meta=meta, score=(q_score + p_score) / 2))
+            out.append(
+                Document(id=doc.id, content=doc.content, meta=meta, score=(q_score + p_score) / 2)
+            )
         out.sort(key=lambda d: d.score or 0.0, reverse=True)
         return {"documents": out}
 
@@ -420,8 +436,10 @@ class HybridJoiner:
             if not ranked:
                 continue
             if self.mode == "rrf":
+                # k = 60, scaled so that first in both rankings scores 1.0 (as the score
+                # fusion does), which keeps the confidence margin comparable.
                 for rank, d in enumerate(ranked):
-                    fused[d.id] += 2 * w[name] / (60 + rank + 1)
+                    fused[d.id] += w[name] * 61 / (60 + rank + 1)
                 continue
             scores = [float(d.score or 0.0) for d in ranked]
             hi = max(scores)
@@ -454,6 +472,7 @@ class FrenchInMemoryDocumentStore(InMemoryDocumentStore):
         kwargs.setdefault("embedding_similarity_function", "cosine")
         kwargs.setdefault("return_embedding", False)
         kwargs.setdefault("shared", False)
+        self._matrix: tuple[list[Document], np.ndarray] | None = None
         super().__init__(**kwargs)
         self.analyzer = analyzer or FrenchAnalyzer()
 
@@ -482,6 +501,51 @@ class FrenchInMemoryDocumentStore(InMemoryDocumentStore):
             terms.append(best)
         return terms
 
+    # haystack's embedding_retrieval turns every stored document into a dict and back on each
+    # query (~1 ms a document); the FAQ keeps one matrix instead, rebuilt after writes.
+    def _embedding_matrix(self) -> tuple[list[Document], np.ndarray]:
+        if self._matrix is None:
+            docs = [d for d in self.storage.values() if d.embedding is not None]
+            m = np.asarray([d.embedding for d in docs], dtype=np.float32).reshape(len(docs), -1)
+            norms = np.linalg.norm(m, axis=1, keepdims=True)
+            self._matrix = (docs, m / np.where(norms == 0.0, 1.0, norms))
+        return self._matrix
+
+    def write_documents(
+        self, documents: list[Document], policy: DuplicatePolicy = DuplicatePolicy.NONE
+    ) -> int:
+        self._matrix = None
+        return super().write_documents(documents, policy)
+
+    def delete_documents(self, document_ids: list[str]) -> None:
+        self._matrix = None
+        super().delete_documents(document_ids)
+
+    def delete_all_documents(self) -> None:
+        self._matrix = None
+        super().delete_all_documents()
+
+    def embedding_retrieval(
+        self,
+        query_embedding: list[float],
+        filters: dict[str, Any] | None = None,
+        top_k: int = 10,
+        scale_score: bool = False,
+        return_embedding: bool | None = False,
+    ) -> list[Document]:
+        if filters or scale_score or return_embedding:
+            return super().embedding_retrieval(
+                query_embedding, filters, top_k, scale_score, return_embedding
+            )
+        docs, matrix = self._embedding_matrix()
+        if not docs:
+            return []
+        q = np.asarray(query_embedding, dtype=np.float32)
+        q /= float(np.linalg.norm(q)) or 1.0
+        scores = matrix @ q
+        order = np.argsort(-scores, kind="stable")[:top_k]
+        return [dataclasses.replace(docs[i], score=float(scores[i]), embedding=None) for i in order]
+
     def bm25_retrieval(
         self,
         query: str,
@@ -500,10 +564,12 @@ def faq_index_body(dims: int = EMBEDDING_DIMS) -> dict[str, Any]:
     stored = {"type": "text", "index": False}
     return {
         "settings": {
-            "number_of_shards": 1,
+            "index": {
+                "number_of_shards": 1,
+                # haystack's BM25 query names no field: search `content`, not the metadata.
+                "query": {"default_field": ["content"]},
+            },
             "analysis": elasticsearch_analysis(),
-            # haystack's BM25 query names no field: search `content` only, not the metadata.
-            "index.query.default_field": ["content"],
         },
         "mappings": {
             "properties": {
@@ -536,7 +602,7 @@ def _es_store_class() -> type:
     from elasticsearch import Elasticsearch
     from haystack_integrations.document_stores.elasticsearch import ElasticsearchDocumentStore
 
-    class FrenchElasticsearchDocumentStore(ElasticsearchDocumentStore):  # type: ignore[misc]
+    class FrenchElasticsearchDocumentStore(ElasticsearchDocumentStore):
         """ElasticsearchDocumentStore on an index created with `faq_index_body` (French
         analyzer, dense_vector). haystack's store creates a missing index with mappings only
         and no analysis settings, so the first connection creates it here instead."""
@@ -615,6 +681,8 @@ class Rankings:
     bm25: list[Hit]
     embedding: list[Hit]
     hybrid: list[Hit]
+    # Cosine of the question with the closest out-of-scope example (hors_sujet.yaml).
+    out_of_scope_cosine: float = 0.0
 
     def get(self, mode: Mode) -> list[Hit]:
         return {"bm25": self.bm25, "embedding": self.embedding, "hybrid": self.hybrid}[mode]
@@ -639,12 +707,25 @@ class FaqRetriever:
 
     def __init__(self, settings: FaqSettings, values: dict[str, str] | None = None) -> None:
         self.settings = settings
-        self.values = values if values is not None else load_values(settings.corpus_dir, settings.values)
+        self.values = (
+            values if values is not None else load_values(settings.corpus_dir, settings.values)
+        )
         self.store = build_store(settings)
         self.model = (
             e5_model(settings.embedding_threads, settings.cache_dir) if settings.embedding else None
         )
         self._retrieval = self._retrieval_pipeline()
+        self._out_of_scope = self._out_of_scope_matrix()
+
+    def _out_of_scope_matrix(self) -> np.ndarray | None:
+        path = Path(self.settings.corpus_dir) / "hors_sujet.yaml"
+        if self.model is None or not path.exists():
+            return None
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        examples = [str(e) for e in raw.get("examples") or ()]
+        if not examples:
+            return None
+        return np.asarray(self.model.embed_many(examples, query=True), dtype=np.float32)
 
     # -- indexing
 
@@ -690,10 +771,11 @@ class FaqRetriever:
             return p
         p.add_component("embedder", E5TextEmbedder(self.model))
         p.add_component("dense", dense)
-        p.add_component("collapse", EntryCollapser())
         p.add_component(
-            "fusion", HybridJoiner(self.settings.fusion, self.settings.bm25_weight)
+            "collapse",
+            EntryCollapser(elasticsearch_scores=self.settings.backend == "elasticsearch"),
         )
+        p.add_component("fusion", HybridJoiner(self.settings.fusion, self.settings.bm25_weight))
         p.connect("embedder.embedding", "dense.query_embedding")
         p.connect("dense.documents", "collapse.documents")
         p.connect("bm25.documents", "fusion.bm25")
@@ -710,33 +792,55 @@ class FaqRetriever:
             return Rankings(bm25, [], bm25)
         out = self._retrieval.run(
             {"bm25": {"query": question}, "embedder": {"text": question}},
-            include_outputs_from={"bm25", "collapse"},
+            include_outputs_from={"bm25", "collapse", "embedder"},
         )
+        reject = 0.0
+        if self._out_of_scope is not None:
+            q = np.asarray(out["embedder"]["embedding"], dtype=np.float32)
+            reject = float(np.max(self._out_of_scope @ q))
         return Rankings(
             bm25=_hits(out["bm25"]["documents"]),
             embedding=_hits(out["collapse"]["documents"]),
             hybrid=_hits(out["fusion"]["documents"]),
+            out_of_scope_cosine=reject,
         )
 
     def confidence(self, rankings: Rankings) -> float:
         """0..1 confidence that the best hybrid entry answers the question.
 
-        With embeddings: the best entry's cosine with its closest way of asking, mapped
-        linearly from 0.80 (unrelated French sentences score about that with e5) to 0.95 (a
-        paraphrase), plus a bonus when BM25 put the same entry first. Without: BM25's score
-        of the best entry relative to a typical full match."""
+        Retrieval scores only rank; confidence needs absolute signals. With embeddings:
+
+            (0.6 x closeness + 0.4 x margin) x in_scope
+
+        - closeness: the best entry's cosine with its closest way of asking, mapped from 0.85
+          to 0.93 (with e5 any two French requests score ~0.85, a paraphrase 0.9 and more);
+        - margin: its fused-score lead over the runner-up, saturating at 0.3 (a near tie means
+          the bot cannot tell which of two things was asked);
+        - in_scope: 0 when the question is closer to an out-of-scope example of
+          hors_sujet.yaml (passport, pothole, canteen...) than to that FAQ question, 1 when it
+          is 0.01 closer to the FAQ; e5 finds every request somewhat alike, so an out-of-scope
+          question is recognised by what it resembles more.
+        Calibrated on corpus/faq/eval_questions.yaml (`encombot faq eval`) for
+        FaqSettings.min_score = 0.4. Without embeddings (BM25 alone): BM25's score and margin,
+        coarser (set a higher min_score there)."""
         if not rankings.hybrid:
             return 0.0
         best = rankings.hybrid[0]
-        bm25_top = rankings.bm25[0].entry_id if rankings.bm25 else ""
+        second = rankings.hybrid[1].score if len(rankings.hybrid) > 1 else 0.0
         if self.model is None:
-            score = rankings.bm25[0].score if rankings.bm25 else 0.0
-            return max(0.0, min(1.0, score / 12.0))
+            margin = (best.score - second) / best.score if best.score > 0 else 0.0
+            return round(0.7 * _clip((best.score - 4.0) / 10.0) + 0.3 * _clip(margin / 0.5), 4)
         cos = float(best.meta.get("question_cosine", 0.0))
-        value = (cos - 0.80) / 0.15
-        if bm25_top == best.entry_id:
-            value += 0.25
-        return max(0.0, min(1.0, value))
+        closeness = _clip((cos - 0.85) / 0.08)
+        margin = _clip((best.score - second) / 0.3)
+        in_scope = 1.0
+        if self._out_of_scope is not None:
+            in_scope = _clip((cos - rankings.out_of_scope_cosine + 0.01) / 0.02)
+        return round((0.6 * closeness + 0.4 * margin) * in_scope, 4)
+
+
+def _clip(x: float) -> float:
+    return max(0.0, min(1.0, x))
 
 
 # --------------------------------------------------------------------------- SMS rendering
@@ -755,7 +859,11 @@ def render_answer_sms(
         text = render_sms(
             templates_dir,
             "faq_answer",
-            {"service_name": service_name, "agent_phone": agent_phone, "answer": " ".join(sentences[:n])},
+            {
+                "service_name": service_name,
+                "agent_phone": agent_phone,
+                "answer": " ".join(sentences[:n]),
+            },
         )
         if sms_info(text).segments <= MAX_SEGMENTS:
             return text
@@ -772,7 +880,7 @@ def generate_answer(settings: FaqSettings, question: str, hits: Sequence[Hit]) -
     if not gen.url or not hits:
         return ""
     context = "\n".join(f"- {h.question} {h.answer}" for h in hits[:3])
-    payload = {
+    payload: dict[str, Any] = {
         "model": gen.model,
         "temperature": 0,
         "messages": [
@@ -818,8 +926,11 @@ class FaqActivities:
         service_name: str,
         agent_phone: str,
         templates_dir: Path = TEMPLATES_DIR / "sms",
+        settings: FaqSettings | None = None,
     ) -> None:
         self.retriever = retriever
+        # min_score and the generator; the retriever's settings unless given.
+        self.settings = settings or retriever.settings
         self.service_name = service_name
         self.agent_phone = agent_phone
         self.templates_dir = templates_dir
@@ -831,7 +942,7 @@ class FaqActivities:
             return FaqResult()
         best = rankings.hybrid[0]
         score = self.retriever.confidence(rankings)
-        settings = self.retriever.settings
+        settings = self.settings
         confident = score >= settings.min_score
         answer, generated = best.answer, False
         if confident and settings.generator.url:

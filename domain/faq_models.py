@@ -89,5 +89,5 @@ class FaqSettings(BaseModel):
     bm25_weight: float = Field(default=0.5, ge=0.0, le=1.0)
     # Below this confidence the question goes to an agent. Calibrated on
     # corpus/faq/eval_questions.yaml by `encombot faq eval`.
-    min_score: float = Field(default=0.5, ge=0.0, le=1.0)
+    min_score: float = Field(default=0.4, ge=0.0, le=1.0)
     generator: FaqGeneratorSettings = Field(default_factory=FaqGeneratorSettings)

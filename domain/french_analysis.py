@@ -92,7 +92,9 @@ SYNONYMS: Mapping[str, Sequence[str]] = {
         "décheterie",
         "déchetrie",
         "décharge",
+        # Whisper's ways of hearing it.
         "déchet terie",
+        "déchettée",
     ),
     "gravats": (
         "gravats",
@@ -124,6 +126,17 @@ SYNONYMS: Mapping[str, Sequence[str]] = {
         "récupérer",
     ),
     "annuler": ("annuler", "annulation", "décommander"),
+    # Negation carries the meaning here: "pas accepté" is the opposite of "accepté".
+    "refuse": (
+        "refusé",
+        "refuser",
+        "interdit",
+        "pas accepté",
+        "non accepté",
+        "pas collecté",
+        "non collecté",
+        "pas ramassé",
+    ),
     "gratuit": ("gratuit", "gratuitement", "sans frais"),
     "payant": ("payant", "payer", "coûter", "prix", "tarif"),
     # Arrondissements of Marseille, said or written.

@@ -4,6 +4,7 @@ project writes into a temporary directory."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -96,7 +97,17 @@ async def client(dev_server: DevServer, base_settings: Settings) -> AsyncIterato
             "temporal": base_settings.temporal.model_copy(update={"address": dev_server.address})
         }
     )
-    yield await connect(settings)
+    # The port opens a moment before the frontend reports healthy ("Frontend is not healthy
+    # yet"): retry the first connection briefly instead of failing the first test.
+    for attempt in range(50):
+        try:
+            connected = await connect(settings)
+            break
+        except RuntimeError:
+            if attempt == 49:
+                raise
+            await asyncio.sleep(0.2)
+    yield connected
 
 
 @pytest.fixture(scope="session")

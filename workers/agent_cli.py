@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -164,6 +164,13 @@ def parse_resolution(text: str, agent_id: str = "") -> ResolveInput:
         raise AgentCliError('the correction must be a JSON object, e.g. {"agent_id": …}')
     if agent_id and not raw.get("agent_id"):
         raw["agent_id"] = agent_id
+    known = {f.name for f in fields(ResolveInput)}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise AgentCliError(
+            f"invalid correction: unknown field(s) {', '.join(unknown)} "
+            f"(known: {', '.join(sorted(known))})"
+        )
     try:
         return value_to_type(ResolveInput, raw)
     except (TypeError, ValueError) as exc:

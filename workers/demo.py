@@ -12,7 +12,6 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.progress import Progress
-from rich.table import Table
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 
 from corpus import DEMO_DIR
@@ -128,14 +127,15 @@ async def process_voicemails(
 
 
 def print_outcomes(console: Console, outcomes: list[Outcome]) -> None:
-    table = Table(title="Démo encombot", show_lines=True)
-    for column in ("appel", "résultat", "détail", "SMS envoyé", "s"):
-        table.add_column(column)
+    console.rule("Démo encombot")
     for o in outcomes:
-        table.add_row(
-            o.call_id, o.status, o.detail, "\n---\n".join(o.sms) or "-", f"{o.seconds:.1f}"
-        )
-    console.print(table)
+        colour = "green" if o.status in ("booked", "refused") else "yellow"
+        console.print(f"[bold]{o.call_id}[/] — [{colour}]{o.status}[/] ({o.seconds:.1f} s)")
+        if o.detail:
+            console.print(f"  {o.detail}")
+        for text in o.sms or ["(pas de SMS)"]:
+            console.print(f"  SMS : {text}", highlight=False)
+        console.print()
 
 
 async def run_demo(base: Settings, console: Console, keep_running: bool = False) -> int:

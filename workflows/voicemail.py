@@ -48,7 +48,7 @@ with workflow.unsafe.imports_passed_through():
         VoicemailInput,
         VoicemailResult,
     )
-    from domain.phone import to_e164
+    from domain.phone import is_mobile_fr, to_e164
 
 SA_STATUS = SearchAttributeKey.for_keyword(names.SA_STATUS)
 SA_REASON = SearchAttributeKey.for_keyword(names.SA_REASON)
@@ -346,15 +346,11 @@ class VoicemailWorkflow:
         return None
 
     async def _send_sms(self, purpose: str, template: str, context: dict[str, Any]) -> NotifyResult:
-        assert self._inp is not None
-        to = self._inp.caller_number
-        if self._understanding is not None and self._understanding.callback_number:
-            to = self._understanding.callback_number
         return await workflow.execute_activity(
             names.SEND_SMS,
             NotifyInput(
                 idempotency_key=f"{workflow.info().workflow_id}:{purpose}",
-                to=to,
+                to=self._recipient(),
                 template=template,
                 context=context,
             ),
@@ -372,13 +368,6 @@ class VoicemailWorkflow:
         self._escalation = escalation
         self._escalations.append(escalation.reason)
         self._log(f"escalade: {escalation.reason} ({escalation.detail})")
-        self._status = Status.WAITING_AGENT.value
-        await self._upsert(
-            SA_STATUS.value_set(self._status),
-            SA_REASON.value_set(escalation.reason),
-            SA_NEEDS_AGENT.value_set(True),
-            SA_WAITING_SINCE.value_set(workflow.now()),
-        )
         if self._reference is None:
             try:
                 self._reference = await workflow.execute_activity(
@@ -402,6 +391,15 @@ class VoicemailWorkflow:
                 match=self._match,
                 candidates=escalation.candidates,
             )
+        )
+        # Visible in the agent queue only once the case is complete (reference loaded,
+        # caller told, details written).
+        self._status = Status.WAITING_AGENT.value
+        await self._upsert(
+            SA_STATUS.value_set(self._status),
+            SA_REASON.value_set(escalation.reason),
+            SA_NEEDS_AGENT.value_set(True),
+            SA_WAITING_SINCE.value_set(workflow.now()),
         )
         await workflow.wait_condition(lambda: self._resolved)
         self._escalation = None
@@ -442,10 +440,15 @@ class VoicemailWorkflow:
             self._log(f"accusé de réception SMS impossible: {_error_message(err)}")
 
     def _recipient(self) -> str:
+        """The callback number the caller gave if it can receive SMS, else the caller id; the
+        SMS activity refuses a non-mobile number and the case goes to an agent."""
         assert self._inp is not None
-        if self._understanding is not None and self._understanding.callback_number:
-            return self._understanding.callback_number
-        return self._inp.caller_number
+        callback = self._understanding.callback_number if self._understanding else ""
+        caller = to_e164(self._inp.caller_number) or self._inp.caller_number
+        for number in (callback, caller):
+            if number and is_mobile_fr(number):
+                return number
+        return callback or caller
 
     @workflow.update(name=names.RESOLVE_UPDATE)
     async def resolve(self, inp: ResolveInput) -> ResolveResult:
