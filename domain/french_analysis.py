@@ -215,6 +215,12 @@ class FrenchAnalyzer:
                     self._phrases.setdefault(key, canonical)
         self._longest = max((len(k) for k in self._phrases), default=0)
 
+    @property
+    def word_synonyms(self) -> dict[str, str]:
+        """Stem of a one-word synonym -> its canonical term ("frigidair" -> "refrigerateur"),
+        for spelling correction against synonyms as well as indexed terms."""
+        return {k[0]: v for k, v in self._phrases.items() if len(k) == 1}
+
     def _tokens(self, text: str) -> list[_Token]:
         return [_Token(stem(w), w in self.stop_words) for w in words(text)]
 

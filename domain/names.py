@@ -10,8 +10,17 @@ GEOCODE = "geocode_address"
 TERRITORY_REFERENCE = "territory_reference"
 BOOK = "book_pickup"
 SEND_SMS = "send_sms"
+ANSWER_QUESTION = "answer_question"
 
-ALL_ACTIVITIES = (TRANSCRIBE, UNDERSTAND, GEOCODE, TERRITORY_REFERENCE, BOOK, SEND_SMS)
+ALL_ACTIVITIES = (
+    TRANSCRIBE,
+    UNDERSTAND,
+    GEOCODE,
+    TERRITORY_REFERENCE,
+    BOOK,
+    SEND_SMS,
+    ANSWER_QUESTION,
+)
 
 # Workflows.
 VOICEMAIL_WORKFLOW = "VoicemailWorkflow"

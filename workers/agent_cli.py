@@ -46,9 +46,12 @@ class AgentCliError(Exception):
 class ResolveRejected(Exception):
     """The workflow refused the correction (validator or handler); it keeps waiting."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, details: list[Any] | None = None) -> None:
         super().__init__(message)
         self.message = message
+        # An ApplicationError's details (encrypted in the history, decoded here): e.g. the
+        # addresses close to the one refused.
+        self.details = details or []
 
 
 @dataclass
@@ -179,6 +182,7 @@ def parse_resolution(text: str, agent_id: str = "") -> ResolveInput:
 
 async def resolve_case(client: Client, call: str, inp: ResolveInput) -> ResolveResult:
     from temporalio.client import WorkflowUpdateFailedError
+    from temporalio.exceptions import ApplicationError
     from temporalio.service import RPCError
 
     handle = client.get_workflow_handle(workflow_id_for(call))
@@ -186,8 +190,9 @@ async def resolve_case(client: Client, call: str, inp: ResolveInput) -> ResolveR
         return await handle.execute_update(names.RESOLVE_UPDATE, inp, result_type=ResolveResult)
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause
-        message = getattr(cause, "message", None) or str(cause or exc)
-        raise ResolveRejected(message) from None
+        if isinstance(cause, ApplicationError):
+            raise ResolveRejected(cause.message, list(cause.details)) from None
+        raise ResolveRejected(str(cause or exc)) from None
     except RPCError as exc:
         raise AgentCliError(f"{handle.id}: {exc.message}") from None
 
@@ -294,5 +299,7 @@ def resolve_command(
         result: ResolveResult = _client_call(lambda c: resolve_case(c, call, inp))
     except ResolveRejected as exc:
         console.print(f"[red]refusé[/] : {exc.message}")
+        for detail in exc.details:
+            console.print(json.dumps(detail, ensure_ascii=False, default=str), highlight=False)
         raise typer.Exit(1) from None
     console.print(f"[green]accepté[/] : {result.message}")

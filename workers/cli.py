@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 
 from workers.agent_cli import agent_app
+from workers.faq_cli import app as faq_app
 from workers.settings import Settings
 
 app = typer.Typer(help="encombot — callbot des encombrants (Temporal).", no_args_is_help=True)
@@ -27,6 +28,7 @@ app.add_typer(db_app, name="db")
 schedules_app = typer.Typer(help="Temporal Schedules (daily purge).", no_args_is_help=True)
 app.add_typer(schedules_app, name="schedules")
 app.add_typer(agent_app, name="agent")
+app.add_typer(faq_app, name="faq")
 console = Console()
 
 

@@ -25,7 +25,7 @@ import hmac
 import json
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 16 * 1024 * 1024  # well above Temporal's 2 MiB payload limit
 ALLOWED_HEADERS = "Content-Type, X-Namespace, Authorization"
 CORS_MAX_AGE_S = "600"
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 @dataclass
@@ -80,7 +81,7 @@ def make_app(codec: PayloadCodec, config: CodecServerConfig | None = None) -> we
     cfg = config or CodecServerConfig()
 
     @web.middleware
-    async def cors(request: web.Request, handler):  # type: ignore[no-untyped-def]
+    async def cors(request: web.Request, handler: Handler) -> web.StreamResponse:
         headers = _cors_headers(request, cfg)
         if request.method == "OPTIONS":
             return web.Response(status=204 if headers else 403, headers=headers)
@@ -181,9 +182,8 @@ class RunningCodecServer:
             loop.run_until_complete(self._runner.setup())
             site = web.TCPSite(self._runner, self.host, self.port)
             loop.run_until_complete(site.start())
-            server = site._server  # the bound socket gives the port when 0 was asked
-            if self.port == 0 and server is not None and server.sockets:  # type: ignore[union-attr]
-                self.port = int(server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
+            if self.port == 0:  # the port the OS picked
+                self.port = int(self._runner.addresses[0][1])
         except BaseException as exc:
             self._error = exc
             self._ready.set()

@@ -45,12 +45,14 @@ def _activities(faq: FaqSettings, settings: Settings, index: bool = True) -> Faq
             **faq.values,
         },
     )
-    retriever = FaqRetriever(faq, values)
-    if index:
-        retriever.ensure_indexed()
-    return FaqActivities(
-        retriever, service_name=settings.sms.service_name, agent_phone=settings.sms.agent_phone
+    acts = FaqActivities(
+        FaqRetriever(faq, values),
+        service_name=settings.sms.service_name,
+        agent_phone=settings.sms.agent_phone,
     )
+    if index:
+        acts.ensure_indexed()
+    return acts
 
 
 @app.command()

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from corpus import CORPUS_DIR, DEMO_DIR
+from domain.faq_models import FaqSettings
 
 DEFAULT_DATA_DIR = Path("var")
 
@@ -134,5 +135,6 @@ class Settings(BaseSettings):
     geo: GeoSettings = Field(default_factory=GeoSettings)
     booking: BookingSettings = Field(default_factory=BookingSettings)
     sms: SmsSettings = Field(default_factory=SmsSettings)
+    faq: FaqSettings = Field(default_factory=FaqSettings)
     codec: CodecSettings = Field(default_factory=CodecSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)

@@ -36,6 +36,7 @@ class Dependencies:
 
 def build_default_activities(settings: Settings) -> list[Callable[..., Any]]:
     from activities.booking import BookingActivities, BookingStore, load_calendar, make_engine
+    from activities.faq import build_faq_activities
     from activities.geocode import Gazetteer, GeocodeActivities, SectorIndex
     from activities.purge import PurgeActivities
     from activities.reference import ReferenceActivities
@@ -65,6 +66,11 @@ def build_default_activities(settings: Settings) -> list[Callable[..., Any]]:
         ReferenceActivities(geocode, catalogue).territory_reference,
         BookingActivities(store).book,
         sms.send_sms,
+        build_faq_activities(
+            settings.faq,
+            service_name=settings.sms.service_name,
+            agent_phone=settings.sms.agent_phone,
+        ).answer_question,
         # Retention (daily Schedule): audio files and bookings past the retention period.
         purge.purge_audio,
         purge.anonymise_bookings,

@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from domain import errors, names
     from domain.agent import canonical_item, case_details_markdown, validate_resolution
     from domain.decision import DecisionKind, decide_address, decide_request
+    from domain.faq_models import FaqInput, FaqResult
     from domain.labels import date_label, items_label
     from domain.models import (
         AddressMatch,
@@ -205,7 +206,39 @@ class VoicemailWorkflow:
             # Only refused items: nothing to book, the SMS says where to take them.
             self._step = NOTIFY
             return None
+        if decision.kind == DecisionKind.ANSWER:
+            return await self._answer_question()
         return Escalation(decision.reason, UNDERSTAND, decision.detail)
+
+    async def _answer_question(self) -> Escalation | None:
+        """A question gets the FAQ's answer by SMS when retrieval is confident; otherwise a
+        person answers, seeing the proposed entry."""
+        assert self._inp is not None and self._transcript is not None
+        try:
+            faq = await workflow.execute_activity(
+                names.ANSWER_QUESTION,
+                FaqInput(question=self._transcript.text, call_id=self._inp.call_id),
+                result_type=FaqResult,
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=SHORT_RETRY,
+            )
+        except ActivityError as err:
+            return Escalation(EscalationReason.QUESTION, UNDERSTAND, _error_message(err))
+        if not faq.confident:
+            proposal = f" Réponse proposée ({faq.entry_id}, score {faq.score:.2f}) : {faq.answer}"
+            return Escalation(
+                EscalationReason.QUESTION,
+                UNDERSTAND,
+                "question sans réponse sûre dans la FAQ." + (proposal if faq.entry_id else ""),
+            )
+        self._log(f"FAQ: entrée {faq.entry_id} (score {faq.score:.2f})")
+        try:
+            self._sms = await self._send_sms("faq", "faq_answer", {"answer": faq.answer})
+        except ActivityError as err:
+            return Escalation(EscalationReason.SMS_FAILED, UNDERSTAND, _error_message(err))
+        await self._set_status(Status.ANSWERED)
+        self._step = DONE
+        return None
 
     async def _geocode(self) -> Escalation | None:
         u = self._understanding

@@ -200,6 +200,39 @@ def test_bm25_alone_when_embeddings_are_off(faq_settings: FaqSettings) -> None:
     assert hit.entry_id == "gravats"  # "gravar" corrected against the index vocabulary
 
 
+def test_bm25_corrects_misspelt_terms_against_the_index(faq_settings: FaqSettings) -> None:
+    r = FaqRetriever(faq_settings.model_copy(update={"embedding": False}))
+    r.index()
+    store = r.store
+    assert store.query_terms("des parpings") == store.analyzer.analyze("des parpaings")
+    assert store.query_terms("amiente") == ["amiante"]  # closest prefix wins a tie
+    assert store.query_terms("un frigidere") == ["refrigerateur"]  # via the synonym
+    assert store.query_terms("passeport") == ["passeport"]  # nothing close: left alone
+    assert r.rankings("des parpings").bm25[0].entry_id == "gravats"
+
+
+def test_fusion_modes() -> None:
+    from haystack import Document
+
+    from activities.faq import HybridJoiner
+
+    bm25 = [Document(id="a", score=10.0), Document(id="b", score=9.0)]
+    dense = [
+        Document(id="b", score=0.95),
+        Document(id="a", score=0.80),
+        Document(id="c", score=0.7),
+    ]
+    scored = HybridJoiner("score").run(bm25=bm25, dense=dense)["documents"]
+    # BM25 barely prefers a, the embeddings clearly prefer b: the scores say b.
+    assert [d.id for d in scored] == ["b", "a", "c"]
+    assert scored[0].score == pytest.approx(0.5 * 0.9 + 0.5 * 1.0)
+    rrf = HybridJoiner("rrf").run(bm25=bm25, dense=dense)["documents"]
+    # Ranks alone: a and b tie (first once, second once).
+    assert rrf[0].score == pytest.approx(rrf[1].score)
+    assert rrf[2].id == "c"
+    assert HybridJoiner("rrf").run(bm25=[], dense=[])["documents"] == []
+
+
 def test_voicemail_questions_reach_the_right_entry(faq: FaqActivities, shared_dir: Path) -> None:
     voicemails = json.loads((shared_dir / "voicemails" / "voicemails.json").read_text())
     questions = [v for v in voicemails if v["kind"] == "question"]
@@ -250,6 +283,9 @@ def test_answer_question_activity(faq: FaqActivities) -> None:
     assert result.sms_text.startswith(f"{SERVICE} : Non, l'enlèvement")
     assert PHONE in result.sms_text
     assert (result.encoding, result.segments) == sms_info(result.sms_text)[:2]
+    # What the workflow sends through the SMS activity renders the same text.
+    context = {"service_name": SERVICE, "agent_phone": PHONE, "answer": result.answer}
+    assert render_sms(TEMPLATES_DIR / "sms", "faq_answer", context) == result.sms_text
     assert 0.0 <= result.score <= 1.0
     assert next(c.entry_id for c in result.candidates) == "gratuit"
     assert len(result.candidates) == 3
@@ -396,7 +432,8 @@ def test_elasticsearch_wiring_against_a_stand_in(faq_settings: FaqSettings) -> N
         assert match["query"] == "est ce que vous ramassez les gravats"
         assert match["fuzziness"] == "AUTO"
         assert knn["knn"]["field"] == "embedding" and len(knn["knn"]["query_vector"]) == 384
-        assert knn["knn"]["k"] >= written
+        assert knn["knn"]["k"] >= written and knn["size"] == knn["knn"]["k"]
+        assert len(searches) == 2  # one BM25 query, one knn query (not one per page of 10)
         assert result.entry_id == "gravats" and result.confident
 
         # A worker starting on an existing index neither recreates nor re-indexes it.
@@ -404,6 +441,21 @@ def test_elasticsearch_wiring_against_a_stand_in(faq_settings: FaqSettings) -> N
         FaqRetriever(settings).ensure_indexed()
         assert not es.requests_to("PUT", f"/{index}")
         assert not [q for q in es.requests if q.path.endswith("_bulk")]
+
+
+def test_worker_starts_while_elasticsearch_is_down(faq_settings: FaqSettings) -> None:
+    from activities.faq import build_faq_activities
+
+    with FakeElasticsearch() as es:
+        url = es.url
+    # The port is closed now: the worker still builds its activities (the others must run),
+    # and a question fails (retried by Temporal) until Elasticsearch answers.
+    settings = faq_settings.model_copy(
+        update={"backend": "elasticsearch", "elasticsearch_url": url, "elasticsearch_timeout_s": 2}
+    )
+    acts = build_faq_activities(settings, service_name=SERVICE, agent_phone=PHONE)
+    with pytest.raises(Exception, match=r"(?i)connect|refused"):
+        acts.answer("vous prenez les gravats ?")
 
 
 @pytest.mark.skipif(

@@ -76,6 +76,14 @@ CONTEXTS: dict[str, dict[str, object]] = {
     "question_received": {},
     "callback": {},
     "cancel_received": {},
+    "faq_answer": {"answer": "Non, les gravats vont en déchèterie."},
+    "address_choice": {
+        "choices": [
+            {"number": 1, "label": "134 avenue de la Capelette, 13010 Marseille"},
+            {"number": 2, "label": "134 boulevard de la Capelette, 13010 Marseille"},
+            {"number": 3, "label": "13 bis avenue de la Pointe Rouge, 13008 Marseille"},
+        ]
+    },
 }
 MAX_SEGMENTS = {
     "confirmation": 2,
@@ -83,6 +91,8 @@ MAX_SEGMENTS = {
     "question_received": 1,
     "callback": 1,
     "cancel_received": 1,
+    "faq_answer": 3,
+    "address_choice": 3,
 }
 
 

@@ -15,7 +15,7 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +44,7 @@ CHROMIUM_ARGS = [
 ]
 SCREENSHOTS = ARTIFACTS / "screenshots"
 DOC_SCREENSHOTS = REPO / "docs" / "screenshots"
-DOC_COPIES = ("agent-queue.png", "agent-case.png", "agent-update.png", "agent-done.png")
+DOC_COPIES = ("agent-queue.png", "agent-case.png", "agent-rejected.png", "agent-done.png")
 CORRECTION = {
     "agent_id": "agent-42",
     "action": "correct",
@@ -122,7 +122,7 @@ async def show_agent_columns(page: Any) -> None:
     await page.get_by_role("button", name="Close Workflows Table configuration").click()
 
 
-async def open_update_form(page: Any, correction: dict[str, object]) -> Any:
+async def open_update_form(page: Any, correction: Mapping[str, object]) -> Any:
     """More Actions -> Send an Update -> `resolve`, the JSON typed into the Data editor."""
     await page.get_by_role("button", name="More Actions").click()
     await page.locator("[data-testid=update-button]:visible").click()
@@ -188,6 +188,7 @@ async def test_agent_resolves_an_escalated_voicemail_in_the_web_ui(
     assert result.sector == "13205"
 
     await page.reload()  # the completed run, as an agent coming back to it sees it
+    await page.get_by_test_id("timeline-tab").click()
     # The result, decoded through the codec server, with the booking reference.
     await page.get_by_text(result.booking_reference).locator("visible=true").first.wait_for()
     await shot(page, "agent-done.png")

@@ -229,7 +229,7 @@ class FakeElasticsearch:
                     scored.append((score, doc_id))
             scored.sort(reverse=True)
         start = int(body.get("from", 0))
-        size = int(body.get("size", 10)) if "knn" not in body else len(scored)
+        size = int(body.get("size", 10))  # as Elasticsearch: 10 hits a page unless told
         page = scored[start : start + size]
         return {
             "took": 1,

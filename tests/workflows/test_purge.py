@@ -10,7 +10,12 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from temporalio.client import Client, ScheduleActionStartWorkflow
+from temporalio.api.common.v1 import Payload
+from temporalio.client import (
+    Client,
+    ScheduleActionExecutionStartWorkflow,
+    ScheduleActionStartWorkflow,
+)
 
 from activities.transcribe import TranscribeActivities
 from domain.models import AddressMatch, BookingStatus, BookInput, ItemCount
@@ -144,8 +149,8 @@ async def test_purge_schedule_is_idempotent_keeps_a_pause_and_runs(
         assert action.workflow == PURGE_WORKFLOW
         assert action.task_queue == settings.temporal.task_queue
         [raw] = action.args
-        assert raw.metadata["encoding"] == ENCODING  # type: ignore[union-attr]
-        [args] = await client.data_converter.decode(action.args, [PurgeInput])  # type: ignore[arg-type]
+        assert isinstance(raw, Payload) and raw.metadata["encoding"] == ENCODING
+        [args] = await client.data_converter.decode([raw], [PurgeInput])
         assert args == PurgeInput(booking_days=45, audio_days=30)
 
         await handle.unpause()
@@ -157,13 +162,9 @@ async def test_purge_schedule_is_idempotent_keeps_a_pause_and_runs(
                     break
                 await asyncio.sleep(0.1)
             run = desc.info.recent_actions[-1].action
-            result = await asyncio.wait_for(
-                client.get_workflow_handle(
-                    run.workflow_id,
-                    result_type=PurgeResult,  # type: ignore[union-attr]
-                ).result(),
-                60,
-            )
+            assert isinstance(run, ScheduleActionExecutionStartWorkflow)
+            purge = client.get_workflow_handle(run.workflow_id, result_type=PurgeResult)
+            result = await asyncio.wait_for(purge.result(), 60)
         assert result.errors == []
     finally:
         await handle.delete()

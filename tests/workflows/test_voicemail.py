@@ -376,3 +376,18 @@ async def test_no_reply_to_the_address_choice_goes_to_an_agent(
             st = await handle.query(STATE_QUERY, result_type=WorkflowState)
             raise AssertionError(f"{st.status} {st.step} {st.history} {st.escalation}") from None
     assert final.status == Status.BOOKED
+
+
+async def test_question_voicemail_is_answered_from_the_faq(
+    client: Client, base_settings: Settings, stt: TranscribeActivities, tmp_path: Path
+) -> None:
+    settings = case_settings(base_settings, tmp_path)
+    async with running_worker(client, settings, stt):
+        handle, _ = await submit(client, settings, "demo03", f"faq-{uuid.uuid4().hex[:6]}")
+        result = await asyncio.wait_for(handle.result(), 240)
+    assert result.status == Status.ANSWERED
+    sms = outbox(settings)
+    assert len(sms) == 1
+    # The question was about rubble: the answer sends it to a déchèterie, never a booking.
+    assert "chèterie" in sms[0]["text"]
+    assert result.booking_reference == ""
