@@ -66,9 +66,7 @@ def validate_resolution(
         if not candidates:
             return "Aucun candidat à choisir pour ce dossier : utilisez l'action correct."
         if not 1 <= inp.candidate <= len(candidates):
-            return (
-                f"Candidat {inp.candidate} inexistant : choisissez entre 1 et {len(candidates)}."
-            )
+            return f"Candidat {inp.candidate} inexistant : choisissez entre 1 et {len(candidates)}."
         if not candidates[inp.candidate - 1].housenumber and not inp.housenumber.strip():
             return "Ce candidat est une voie sans numéro : précisez le numéro (housenumber)."
         if not candidates[inp.candidate - 1].sector:
@@ -77,7 +75,7 @@ def validate_resolution(
         inp.action == "correct" and bool(inp.housenumber)
     )
     if inp.action == "choose" and inp.housenumber and not HOUSENUMBER.match(inp.housenumber):
-        return f"Numéro de voie invalide « {inp.housenumber} » (ex. 12, 12 bis)."
+        return "Numéro de voie invalide (ex. 12, 12 bis)."
     if inp.action == "correct":
         needs_address = reason in ADDRESS_REASONS and not has_match
         if needs_address and not address_given:
@@ -88,7 +86,7 @@ def validate_resolution(
             if not inp.housenumber.strip():
                 return "Numéro de voie manquant (housenumber)."
             if not HOUSENUMBER.match(inp.housenumber.strip()):
-                return f"Numéro de voie invalide « {inp.housenumber} » (ex. 12, 12 bis)."
+                return "Numéro de voie invalide (ex. 12, 12 bis)."
             if not inp.postcode.strip() and not inp.city.strip():
                 return "Code postal ou commune manquant (postcode ou city)."
             if inp.postcode and not POSTCODE.match(inp.postcode.strip()):
@@ -115,7 +113,7 @@ def validate_resolution(
             if canonical in reference.refused_items:
                 return f"« {item.item} » n'est pas collecté (déchèterie) : retirez-le."
     if inp.callback_number and to_e164(inp.callback_number) is None:
-        return f"Numéro de rappel invalide « {inp.callback_number} »."
+        return "Numéro de rappel invalide (ex. 06 12 34 56 78 ou +33 6 12 34 56 78)."
     return None
 
 
@@ -171,11 +169,15 @@ def case_details_markdown(
     if understanding is not None:
         u = understanding
         address = u.address
-        heard = (
-            f"{address.housenumber} {address.street}, {address.postcode} {address.city}".strip()
+        parts = (
+            [
+                " ".join(p for p in (address.housenumber, address.street) if p),
+                " ".join(p for p in (address.postcode, address.city) if p),
+            ]
             if address
-            else "(aucune)"
+            else []
         )
+        heard = ", ".join(p for p in parts if p) or "(aucune)"
         items = ", ".join(f"{i.count} × {i.item}" for i in u.items) or "(aucun)"
         refused = ", ".join(f"{i.count} × {i.item}" for i in u.refused_items)
         lines += [

@@ -4,7 +4,6 @@ project writes into a temporary directory."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -97,17 +96,7 @@ async def client(dev_server: DevServer, base_settings: Settings) -> AsyncIterato
             "temporal": base_settings.temporal.model_copy(update={"address": dev_server.address})
         }
     )
-    # The port opens a moment before the frontend reports healthy ("Frontend is not healthy
-    # yet"): retry the first connection briefly instead of failing the first test.
-    for attempt in range(50):
-        try:
-            connected = await connect(settings)
-            break
-        except RuntimeError:
-            if attempt == 49:
-                raise
-            await asyncio.sleep(0.2)
-    yield connected
+    yield await connect(settings)
 
 
 @pytest.fixture(scope="session")

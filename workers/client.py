@@ -3,6 +3,8 @@ client (CLI, demo, tests, HTTP ingress) gets the same data converter and convent
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -31,14 +33,25 @@ _SA_TYPES = {
 }
 
 
-async def connect(settings: Settings) -> Client:
+async def connect(settings: Settings, starting_timeout_s: float = 30.0) -> Client:
     """A client whose payloads (and failure messages) are encrypted with the settings' keys;
-    workers built on it inherit its data converter."""
-    return await Client.connect(
-        settings.temporal.address,
-        namespace=settings.temporal.namespace,
-        data_converter=data_converter(settings),
-    )
+    workers built on it inherit its data converter.
+
+    A server that is still starting (its port open, "Frontend is not healthy yet") is waited
+    for, up to `starting_timeout_s`; any other connection error is raised at once."""
+    converter = data_converter(settings)
+    deadline = time.monotonic() + starting_timeout_s
+    while True:
+        try:
+            return await Client.connect(
+                settings.temporal.address,
+                namespace=settings.temporal.namespace,
+                data_converter=converter,
+            )
+        except RuntimeError as exc:
+            if "not healthy yet" not in str(exc) or time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.2)
 
 
 async def ensure_search_attributes(client: Client, namespace: str) -> list[str]:

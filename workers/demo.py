@@ -18,6 +18,8 @@ from corpus import DEMO_DIR
 from domain.models import Status, VoicemailResult
 from domain.names import STATE_QUERY
 from workers.client import connect, submit_voicemail
+from workers.codec import codec_from_settings
+from workers.codec_server import CodecServerConfig, RunningCodecServer, make_app
 from workers.devserver import DevServer, free_port
 from workers.settings import Settings
 from workers.worker import build_workers, run_workers
@@ -144,14 +146,21 @@ async def run_demo(base: Settings, console: Console, keep_running: bool = False)
     data_dir.mkdir(parents=True)
     entries = json.loads((DEMO_DIR / "voicemails.json").read_text(encoding="utf-8"))
     ui_port = 8233 if _port_free(8233) else free_port()
-    server = DevServer(
-        db_file=data_dir / "temporal.sqlite",
-        ui_port=ui_port,
-        log_file=data_dir / "temporal.log",
-    )
+    settings = demo_settings(base, data_dir)
+    # Payloads are encrypted (workers/codec.py): the UI decodes them for the reader through a
+    # codec server holding the same key (the development key of the demo's data directory).
+    origins = [f"http://127.0.0.1:{ui_port}", f"http://localhost:{ui_port}"]
+    codec_app = make_app(codec_from_settings(settings), CodecServerConfig(cors_origins=origins))
     console.print("Démarrage du serveur Temporal (dev) et du worker…")
-    with server:
-        settings = demo_settings(base, data_dir)
+    with (
+        RunningCodecServer(codec_app) as codec_server,
+        DevServer(
+            db_file=data_dir / "temporal.sqlite",
+            ui_port=ui_port,
+            log_file=data_dir / "temporal.log",
+            ui_codec_endpoint=codec_server.url,
+        ) as server,
+    ):
         settings = settings.model_copy(
             update={
                 "temporal": settings.temporal.model_copy(
@@ -172,7 +181,8 @@ async def run_demo(base: Settings, console: Console, keep_running: bool = False)
                 f"Historiques dans l'interface Temporal : [bold]{server.ui_url}[/]\n"
                 f"File des agents : filtre [bold]NeedsAgent = true[/] "
                 f"({server.ui_url}/namespaces/default/workflows?query=NeedsAgent%3Dtrue)\n"
-                f"SMS (outbox) : {settings.sms.outbox_path}"
+                f"SMS (outbox) : {settings.sms.outbox_path}\n"
+                f"Serveur de codec (déchiffrement pour l'interface) : {codec_server.url}"
             )
             if keep_running:
                 console.print("Serveur et worker restent actifs — Ctrl-C pour arrêter.")

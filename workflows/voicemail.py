@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from domain import errors, names
     from domain.agent import canonical_item, case_details_markdown, validate_resolution
     from domain.decision import DecisionKind, decide_address, decide_request
+    from domain.disclosure import CORRECTION_REJECTED
     from domain.faq_models import FaqInput, FaqResult
     from domain.labels import date_label, items_label
     from domain.models import (
@@ -550,11 +551,23 @@ class VoicemailWorkflow:
         result = await self._run_geocode(address)
         match = result.match
         if result.status != GeocodeStatus.MATCHED or match is None or not match.sector:
-            options = "; ".join(c.label() for c in result.candidates[:3])
-            hint = f" Adresses proches : {options}." if options else ""
+            # The message is shown in clear by the Web UI: no address in it. What the
+            # gazetteer said and the addresses close to it go into the (encrypted) details,
+            # which `encombot agent resolve` prints.
+            why = {
+                GeocodeStatus.NOT_FOUND: "rue introuvable dans le référentiel",
+                GeocodeStatus.NUMBER_NOT_FOUND: "ce numéro n'existe pas dans cette rue",
+                GeocodeStatus.AMBIGUOUS: "plusieurs rues correspondent : précisez",
+                GeocodeStatus.OUT_OF_TERRITORY: "adresse hors du territoire",
+            }.get(GeocodeStatus(result.status), "adresse hors de toute zone de collecte")
             raise ApplicationError(
-                f"Adresse refusée ({result.status}) : {result.reason}.{hint}",
-                type=errors.INVALID_ADDRESS,
+                f"Adresse refusée : {why}.",
+                {
+                    "status": result.status,
+                    "reason": result.reason,
+                    "candidates": [c.label() for c in result.candidates[:3]],
+                },
+                type=CORRECTION_REJECTED,
             )
         # An agent-confirmed address is certain by definition.
         return replace(match, score=1.0)
@@ -597,7 +610,7 @@ class VoicemailWorkflow:
     @resolve.validator
     def validate_resolve(self, inp: ResolveInput) -> None:
         if self._escalation is None:
-            raise ValueError("Ce dossier n'attend pas d'agent.")
+            raise ApplicationError("Ce dossier n'attend pas d'agent.", type=CORRECTION_REJECTED)
         problem = validate_resolution(
             inp,
             reason=self._escalation.reason,
@@ -607,7 +620,9 @@ class VoicemailWorkflow:
             reference=self._reference,
         )
         if problem:
-            raise ValueError(problem)
+            # Readable in the Web UI although failures are encrypted (domain/disclosure.py):
+            # the message names the rule, never the caller's data.
+            raise ApplicationError(problem, type=CORRECTION_REJECTED)
 
     @workflow.signal(name=names.SMS_REPLY_SIGNAL)
     def sms_reply(self, inp: SmsReplyInput) -> None:
