@@ -33,6 +33,7 @@ from workflows.voicemail import WorkflowState
 
 DEMO = {e["id"]: e for e in json.loads((DEMO_DIR / "voicemails.json").read_text("utf-8"))}
 CALLER = "+33612345678"
+TABLE = [ItemCount("table", 1)]
 
 
 def case_settings(base: Settings, tmp: Path, **sms: object) -> Settings:
@@ -205,14 +206,25 @@ async def test_unknown_street_escalates_and_agent_correction_books(
         handle, _ = await submit(client, settings, "demo05", call_id)
         state, result = await wait_settled(handle, timeout_s=240)
         assert result is None and state.escalation is not None
-        assert state.escalation.reason in ("address_not_found", "low_confidence")
+        # The street is not in the territory: whatever the bot made of the synthetic voice,
+        # it must not book and must hand the case over.
+        assert state.escalation.reason in (
+            "address_not_found",
+            "low_confidence",
+            "no_address",
+            "no_items",
+            "unclear_request",
+        )
+        assert state.booking is None
         assert state.status == Status.WAITING_AGENT
 
         # Invalid corrections are rejected by the validator, readable, and change nothing.
         with pytest.raises(WorkflowUpdateFailedError) as missing_number:
             await handle.execute_update(
                 RESOLVE_UPDATE,
-                ResolveInput(agent_id="agent-1", street="Boulevard Chave", postcode="13005"),
+                ResolveInput(
+                    agent_id="agent-1", street="Boulevard Chave", postcode="13005", items=TABLE
+                ),
                 result_type=ResolveResult,
             )
         assert "Numéro de voie manquant" in str(missing_number.value.cause)
@@ -220,7 +232,11 @@ async def test_unknown_street_escalates_and_agent_correction_books(
             await handle.execute_update(
                 RESOLVE_UPDATE,
                 ResolveInput(
-                    agent_id="agent-1", housenumber="3", street="Rue de Rivoli", postcode="75001"
+                    agent_id="agent-1",
+                    housenumber="3",
+                    street="Rue de Rivoli",
+                    postcode="75001",
+                    items=TABLE,
                 ),
                 result_type=ResolveResult,
             )
@@ -234,6 +250,7 @@ async def test_unknown_street_escalates_and_agent_correction_books(
                     housenumber="7",
                     street="Impasse des Tilleuls",
                     postcode="13005",
+                    items=TABLE,
                 ),
                 result_type=ResolveResult,
             )
@@ -245,7 +262,11 @@ async def test_unknown_street_escalates_and_agent_correction_books(
         ok = await handle.execute_update(
             RESOLVE_UPDATE,
             ResolveInput(
-                agent_id="agent-1", housenumber="12", street="boulevard chave", postcode="13005"
+                agent_id="agent-1",
+                housenumber="12",
+                street="boulevard chave",
+                postcode="13005",
+                items=TABLE,
             ),
             result_type=ResolveResult,
         )
