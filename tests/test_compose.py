@@ -141,6 +141,7 @@ def test_expected_services() -> None:
         "elasticsearch",
         "worker-stt",
         "worker",
+        "codec-server",
     }
 
 
@@ -158,6 +159,7 @@ def test_every_service_has_an_image_or_a_build(name: str) -> None:
         ("elasticsearch", "_cluster/health"),
         ("worker", "healthcheck"),
         ("worker-stt", "healthcheck"),
+        ("codec-server", "/healthz"),
     ],
 )
 def test_healthchecks(name: str, probe: str) -> None:
@@ -301,7 +303,7 @@ def _check_settings_path(variable: str) -> None:
             model = fields[part].annotation
 
 
-@pytest.mark.parametrize("name", WORKERS)
+@pytest.mark.parametrize("name", [*WORKERS, "codec-server"])
 def test_worker_environment_names_are_settings(name: str) -> None:
     env = environment(services()[name])
     assert env, name
@@ -343,6 +345,24 @@ def test_stt_worker_environment_parses(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.temporal.address == "temporal:7233"
     assert settings.stt.model_path == Path(MODEL_DIR)
     assert settings.sms.ovh.application_secret.get_secret_value() == ""  # no credentials there
+
+
+def test_codec_server_environment_parses(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The codec server runs the workers' image with their keys, and answers CORS for the UI."""
+    service = services()["codec-server"]
+    assert service["image"] == services()["worker"]["image"]
+    assert service["build"] == services()["worker"]["build"]
+    assert service["command"][0] == "codec-server"  # the image's ENTRYPOINT is `encombot`
+    data = resolved()
+    settings = _settings_from(environment(services(data)["codec-server"]), monkeypatch)
+    ui_env = environment(services(data)["temporal-ui"])
+    assert settings.codec.server.cors_origins == [env_example()["TEMPORAL_UI_PUBLIC_URL"]]
+    assert ui_env["TEMPORAL_CODEC_ENDPOINT"]
+    for worker in WORKERS:
+        worker_settings = _settings_from(environment(services(data)[worker]), monkeypatch)
+        assert worker_settings.codec.keys.keys() == settings.codec.keys.keys() != set()
+        assert worker_settings.codec.active_key_id == settings.codec.active_key_id
+        assert settings.codec.active_key_id in settings.codec.keys
 
 
 # --- image --------------------------------------------------------------------------------------
