@@ -31,7 +31,7 @@ from workers.client import connect
 from workers.demo import demo_settings, process_voicemails
 from workers.devserver import DevServer
 from workers.settings import Settings
-from workers.worker import build_workers, run_workers
+from workers.worker import workers_running
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -65,7 +65,7 @@ def bench_transcription(
                     "transcript": result.text,
                 }
             )
-    rtfs = [r["rtf"] for r in rows]
+    rtfs: list[float] = [float(r["rtf"]) for r in rows]
     return {
         "model_load_s": round(load_s, 3),
         "rtf_mean": round(statistics.mean(rtfs), 4),
@@ -84,20 +84,14 @@ async def bench_end_to_end(settings: Settings, entries: list[dict[str, Any]]) ->
                 update={"temporal": s.temporal.model_copy(update={"address": server.address})}
             )
             client = await connect(s)
-            workers = build_workers(client, s, "all")
-            stop = asyncio.Event()
-            task = asyncio.create_task(run_workers(workers, stop))
-            try:
+            async with workers_running(client, s, "all"):
                 outcomes = await process_voicemails(
                     client, s, entries, time.strftime("%H%M%S"), console
                 )
-            finally:
-                stop.set()
-                await task
     rows = [
         {"call_id": o.call_id, "status": o.status, "seconds": round(o.seconds, 3)} for o in outcomes
     ]
-    secs = [r["seconds"] for r in rows]
+    secs = [round(o.seconds, 3) for o in outcomes]
     return {
         "e2e_mean_s": round(statistics.mean(secs), 3),
         "e2e_p95_s": round(percentile(secs, 0.95), 3),

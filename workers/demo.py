@@ -22,7 +22,7 @@ from workers.codec import codec_from_settings
 from workers.codec_server import CodecServerConfig, RunningCodecServer, make_app
 from workers.devserver import DevServer, free_port
 from workers.settings import Settings
-from workers.worker import build_workers, run_workers
+from workers.worker import workers_running
 from workflows.voicemail import WorkflowState
 
 
@@ -169,29 +169,24 @@ async def run_demo(base: Settings, console: Console, keep_running: bool = False)
             }
         )
         client = await connect(settings)
-        workers = build_workers(client, settings, "all")
-        stop = asyncio.Event()
-        worker_task = asyncio.create_task(run_workers(workers, stop))
         try:
-            outcomes = await process_voicemails(
-                client, settings, entries, time.strftime("%Y%m%d%H%M%S"), console
-            )
-            print_outcomes(console, outcomes)
-            console.print(
-                f"Historiques dans l'interface Temporal : [bold]{server.ui_url}[/]\n"
-                f"File des agents : filtre [bold]NeedsAgent = true[/] "
-                f"({server.ui_url}/namespaces/default/workflows?query=NeedsAgent%3Dtrue)\n"
-                f"SMS (outbox) : {settings.sms.outbox_path}\n"
-                f"Serveur de codec (déchiffrement pour l'interface) : {codec_server.url}"
-            )
-            if keep_running:
-                console.print("Serveur et worker restent actifs — Ctrl-C pour arrêter.")
-                await asyncio.Event().wait()
+            async with workers_running(client, settings, "all"):
+                outcomes = await process_voicemails(
+                    client, settings, entries, time.strftime("%Y%m%d%H%M%S"), console
+                )
+                print_outcomes(console, outcomes)
+                console.print(
+                    f"Historiques dans l'interface Temporal : [bold]{server.ui_url}[/]\n"
+                    f"File des agents : filtre [bold]NeedsAgent = true[/] "
+                    f"({server.ui_url}/namespaces/default/workflows?query=NeedsAgent%3Dtrue)\n"
+                    f"SMS (outbox) : {settings.sms.outbox_path}\n"
+                    f"Serveur de codec (déchiffrement pour l'interface) : {codec_server.url}"
+                )
+                if keep_running:
+                    console.print("Serveur et worker restent actifs — Ctrl-C pour arrêter.")
+                    await asyncio.Event().wait()
         except (KeyboardInterrupt, asyncio.CancelledError):
             pass
-        finally:
-            stop.set()
-            await worker_task
     return 0
 
 

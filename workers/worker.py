@@ -7,8 +7,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -126,6 +127,24 @@ def build_workers(
             )
         )
     return workers
+
+
+@asynccontextmanager
+async def workers_running(
+    client: Client,
+    settings: Settings,
+    role: Role = "all",
+    stt_activities: Sequence[Callable[..., Any]] | None = None,
+) -> AsyncIterator[list[Worker]]:
+    """Workers polling for the duration of the block (demo, bench, tests); drained on exit."""
+    workers = build_workers(client, settings, role, stt_activities=stt_activities)
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_workers(workers, stop))
+    try:
+        yield workers
+    finally:
+        stop.set()
+        await task
 
 
 async def run_workers(workers: Sequence[Worker], stop: asyncio.Event | None = None) -> None:

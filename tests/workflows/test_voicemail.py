@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 import pytest
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFailedError
+from temporalio.worker import Worker
 
 from activities.booking import BookingStore, load_calendar, make_engine
 from activities.transcribe import TranscribeActivities
@@ -28,7 +29,7 @@ from tests.fakes.fake_ovh import FakeOvhApi
 from workers.client import submit_voicemail
 from workers.demo import wait_settled
 from workers.settings import Settings
-from workers.worker import build_workers, run_workers
+from workers.worker import workers_running
 from workflows.voicemail import WorkflowState
 
 DEMO = {e["id"]: e for e in json.loads((DEMO_DIR / "voicemails.json").read_text("utf-8"))}
@@ -58,18 +59,11 @@ def case_settings(base: Settings, tmp: Path, **sms: object) -> Settings:
     )
 
 
-@asynccontextmanager
-async def running_worker(
+def running_worker(
     client: Client, settings: Settings, stt: TranscribeActivities
-) -> AsyncIterator[None]:
-    workers = build_workers(client, settings, "all", stt_activities=[stt.transcribe])
-    stop = asyncio.Event()
-    task = asyncio.create_task(run_workers(workers, stop))
-    try:
-        yield
-    finally:
-        stop.set()
-        await task
+) -> AbstractAsyncContextManager[list[Worker]]:
+    """The session's Whisper model shared by every test's worker."""
+    return workers_running(client, settings, "all", stt_activities=[stt.transcribe])
 
 
 def outbox(settings: Settings) -> list[dict[str, str]]:
