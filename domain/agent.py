@@ -20,7 +20,7 @@ from domain.models import (
 )
 from domain.phone import to_e164
 
-ACTIONS = ("correct", "choose", "retry", "close")
+ACTIONS = ("correct", "choose", "retry", "close", "no_answer")
 ADDRESS_REASONS = {
     EscalationReason.AUDIO_UNUSABLE,
     EscalationReason.NO_ADDRESS,
@@ -54,6 +54,8 @@ def validate_resolution(
         return "Indiquez votre identifiant d'agent (agent_id)."
     if inp.action not in ACTIONS:
         return f"Action inconnue « {inp.action} » : choisissez parmi {', '.join(ACTIONS)}."
+    if inp.action == "no_answer":
+        return None
     if inp.action == "close":
         if not inp.comment.strip():
             return "Pour clore le dossier, donnez la raison (comment)."
@@ -204,6 +206,7 @@ def case_details_markdown(
         resolve_example(reason, len(candidates)),
         "```",
         "",
-        "Autres actions : `retry` (nouvel essai de l'étape), `close` avec `comment`.",
+        "Autres actions : `retry` (nouvel essai de l'étape), `close` avec `comment`, "
+        "`no_answer` (rappel sans réponse : le dossier reste en attente).",
     ]
     return "\n".join(lines)

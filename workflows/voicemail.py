@@ -138,6 +138,7 @@ class VoicemailWorkflow:
         self._pending_choices: list[AddressMatch] = []
         self._sms_choice: AddressMatch | None = None
         self._sms_replies: list[str] = []
+        self._callback_attempts = 0
 
     # ------------------------------------------------------------------ run
 
@@ -489,6 +490,15 @@ class VoicemailWorkflow:
         assert self._escalation is not None
         escalation = self._escalation
         action = inp.action
+        if action == "no_answer":
+            # The case stays in the queue; the attempt is recorded for the next agent.
+            self._callback_attempts += 1
+            self._log(
+                f"agent {inp.agent_id}: rappel sans réponse (tentative {self._callback_attempts})"
+            )
+            return ResolveResult(
+                True, f"Rappel sans réponse noté (tentative {self._callback_attempts})."
+            )
         if action == "close":
             self._closed_reason = inp.comment or "clos par un agent"
             self._log(f"agent {inp.agent_id}: dossier clos ({self._closed_reason})")

@@ -173,6 +173,16 @@ async def test_corrupt_or_empty_audio_escalates_without_retry_loop(
         sa = desc.typed_search_attributes
         assert any(p.key.name == "NeedsAgent" and p.value is True for p in sa)
         assert any(p.key.name == "EscalationReason" and p.value == "audio_unusable" for p in sa)
+        # A callback attempt without answer is recorded, by whom, and the case keeps waiting.
+        noted = await handle.execute_update(
+            RESOLVE_UPDATE,
+            ResolveInput(agent_id="agent-7", action="no_answer"),
+            result_type=ResolveResult,
+        )
+        assert noted.accepted and "tentative 1" in noted.message
+        waiting = await handle.query(STATE_QUERY, result_type=WorkflowState)
+        assert waiting.status == Status.WAITING_AGENT
+        assert any("agent-7: rappel sans réponse" in line for line in waiting.history)
         # The agent listened to the message and types the request in: the workflow resumes.
         res = await handle.execute_update(
             RESOLVE_UPDATE,
