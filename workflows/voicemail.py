@@ -340,14 +340,15 @@ class VoicemailWorkflow:
         await self._set_status(Status.NOTIFYING)
         u = self._understanding
         refused = items_label(u.refused_items)
-        if self._booking is not None:
+        booking = self._booking if self._booked() else None
+        if booking is not None:
             template, context = (
                 "confirmation",
                 {
-                    "reference": self._booking.reference,
-                    "pickup_date_label": date_label(self._booking.pickup_date),
+                    "reference": booking.reference,
+                    "pickup_date_label": date_label(booking.pickup_date),
                     "address_label": self._match.label() if self._match else "",
-                    "items_label": items_label(self._booking.items or u.items),
+                    "items_label": items_label(booking.items or u.items),
                     "refused_label": refused,
                     "refused_destination": (u.refusal_advice or "une déchèterie")
                     if refused
@@ -373,7 +374,7 @@ class VoicemailWorkflow:
             )
             return Escalation(reason, NOTIFY, _error_message(err))
         self._log(f"SMS envoyé ({self._sms.segments} segment(s), {self._sms.encoding})")
-        if self._booking is not None:
+        if booking is not None:
             await self._set_status(Status.BOOKED)
         else:
             await self._set_status(Status.REFUSED)
@@ -582,6 +583,12 @@ class VoicemailWorkflow:
         # An agent-confirmed address is certain by definition.
         return replace(match, score=1.0)
 
+    def _booked(self) -> bool:
+        return self._booking is not None and self._booking.status in (
+            BookingStatus.BOOKED,
+            BookingStatus.ALREADY_BOOKED,
+        )
+
     def _resume_step_after_correction(self, escalation: Escalation) -> str:
         u = self._understanding
         assert u is not None
@@ -591,10 +598,7 @@ class VoicemailWorkflow:
             return NOTIFY
         if self._match is None:
             return GEOCODE
-        if self._booking is not None and self._booking.status in (
-            BookingStatus.BOOKED,
-            BookingStatus.ALREADY_BOOKED,
-        ):
+        if self._booked():
             return NOTIFY
         return BOOK
 
