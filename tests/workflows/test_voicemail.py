@@ -8,9 +8,15 @@ import uuid
 from collections.abc import Iterator
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
+from typing import Any
 
 import pytest
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
 from temporalio.worker import Worker
 
 from activities.booking import BookingStore, load_calendar, make_engine
@@ -64,6 +70,17 @@ def running_worker(
 ) -> AbstractAsyncContextManager[list[Worker]]:
     """The session's Whisper model shared by every test's worker."""
     return workers_running(client, settings, "all", stt_activities=[stt.transcribe])
+
+
+async def refusal(handle: WorkflowHandle[Any, Any], **fields: Any) -> str:
+    """Send a correction that must be refused; returns the reason the agent reads."""
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await handle.execute_update(
+            RESOLVE_UPDATE,
+            ResolveInput(agent_id="agent-1", items=TABLE, **fields),
+            result_type=ResolveResult,
+        )
+    return str(refused.value.cause)
 
 
 def outbox(settings: Settings) -> list[dict[str, str]]:
@@ -223,42 +240,16 @@ async def test_unknown_street_escalates_and_agent_correction_books(
         assert state.status == Status.WAITING_AGENT
 
         # Invalid corrections are rejected by the validator, readable, and change nothing.
-        with pytest.raises(WorkflowUpdateFailedError) as missing_number:
-            await handle.execute_update(
-                RESOLVE_UPDATE,
-                ResolveInput(
-                    agent_id="agent-1", street="Boulevard Chave", postcode="13005", items=TABLE
-                ),
-                result_type=ResolveResult,
-            )
-        assert "Numéro de voie manquant" in str(missing_number.value.cause)
-        with pytest.raises(WorkflowUpdateFailedError) as outside:
-            await handle.execute_update(
-                RESOLVE_UPDATE,
-                ResolveInput(
-                    agent_id="agent-1",
-                    housenumber="3",
-                    street="Rue de Rivoli",
-                    postcode="75001",
-                    items=TABLE,
-                ),
-                result_type=ResolveResult,
-            )
-        assert "hors de toute zone de collecte" in str(outside.value.cause)
+        assert "Numéro de voie manquant" in await refusal(
+            handle, street="Boulevard Chave", postcode="13005"
+        )
+        assert "hors de toute zone de collecte" in await refusal(
+            handle, housenumber="3", street="Rue de Rivoli", postcode="75001"
+        )
         # A street the gazetteer does not know is refused by the handler, after a lookup.
-        with pytest.raises(WorkflowUpdateFailedError) as unknown:
-            await handle.execute_update(
-                RESOLVE_UPDATE,
-                ResolveInput(
-                    agent_id="agent-1",
-                    housenumber="7",
-                    street="Impasse des Tilleuls",
-                    postcode="13005",
-                    items=TABLE,
-                ),
-                result_type=ResolveResult,
-            )
-        assert "Adresse refusée" in str(unknown.value.cause)
+        assert "Adresse refusée" in await refusal(
+            handle, housenumber="7", street="Impasse des Tilleuls", postcode="13005"
+        )
         still = await handle.query(STATE_QUERY, result_type=WorkflowState)
         assert still.status == Status.WAITING_AGENT
         assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
