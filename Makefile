@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-slow lint bench clean
+.PHONY: install demo test test-slow lint bench bench-gazetteer eval clean
 
 install: $(STAMP)
 
@@ -30,6 +30,20 @@ lint: install
 
 bench: install
 	$(BIN)/python bench/bench_voicemails.py --out var/bench.json
+
+# Development set and geodata of the project (read-only, never copied into the repo).
+SHARED ?= ../shared
+GEO := $(SHARED)/geodata
+GEO_ARGS := --ban $(GEO)/adresses-13-marseille-synthetique.csv.gz \
+	--sectors $(GEO)/marseille-arrondissements-osm-20160128.geojson \
+	--sectors $(GEO)/communes-metropole-aix-marseille-provence.geojson
+
+bench-gazetteer: install
+	$(BIN)/python bench/bench_gazetteer.py $(GEO_ARGS) --out var/bench-gazetteer.json
+
+eval: install
+	$(BIN)/encombot eval $(SHARED)/voicemails $(GEO_ARGS) \
+		--predictions var/eval/predictions.json --metrics var/eval/metrics.json
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

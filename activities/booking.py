@@ -1,4 +1,5 @@
-"""Booking store (SQLite embedded, PostgreSQL in production) and the `book_pickup` activity.
+"""Booking store (SQLite embedded, PostgreSQL in production) and the booking activities:
+`book_pickup`, `cancel_booking`, `booking_status`, `call_centre_opening`.
 
 Guarantees:
 - a call books at most once, whatever the retries: `call_id` is UNIQUE and a replay returns the
@@ -7,13 +8,21 @@ Guarantees:
   WHERE used < capacity` in the same transaction as the booking row, so two transactions can
   never both take the last place (row lock on PostgreSQL, database write lock on SQLite);
 - a second call for an address that already has a pending pickup books nothing
-  (`already_booked`, the existing reference and date).
+  (`already_booked`, the existing reference and date);
+- more items than the sector allows: the first ones up to the limit are booked and the rest
+  reported in `BookResult.left_out` (calendar `over_limit: book_what_fits`), or nothing is
+  booked (`too_many_items`, `over_limit: escalate`);
+- a cancellation frees the place at once; after the deadline (the sector's cut-off on the
+  last working day before the pickup) only an agent may cancel;
+- every change (booked, cancelled, collected) leaves an audit event naming its actor: "bot",
+  "caller_sms" (the caller, by SMS) or "agent:<id>".
 """
 
 from __future__ import annotations
 
 import re
 import secrets
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
@@ -50,7 +59,25 @@ from sqlalchemy.pool import StaticPool
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from domain.calendar import CalendarError, SectorRules, ServiceCalendar, UnknownSectorError
+from domain.booking_models import (
+    BookingStatusInput,
+    BookingStatusResult,
+    CallCentreInput,
+    CallCentreOpening,
+    CancelBookingInput,
+    CancelBookingResult,
+    CancelStatus,
+)
+from domain.calendar import (
+    OVER_LIMIT_ESCALATE,
+    CalendarError,
+    SectorRules,
+    ServiceCalendar,
+    UnknownSectorError,
+    fit_items,
+    next_opening,
+    reminder_at,
+)
 from domain.errors import BOOKING_REJECTED
 from domain.models import BookingStatus, BookInput, BookResult, ItemCount
 
@@ -58,7 +85,10 @@ from domain.models import BookingStatus, BookInput, BookResult, ItemCount
 REFERENCE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
 REFERENCE_LENGTH = 6  # 25**6 ≈ 244 million references
 _REFERENCE_ATTEMPTS = 8
-_ACTOR_RE = re.compile(r"^(bot|caller|agent:[A-Za-z0-9._@-]{1,64})$")
+ACTOR_BOT = "bot"
+ACTOR_CALLER_SMS = "caller_sms"
+AGENT_PREFIX = "agent:"
+_ACTOR_RE = re.compile(r"^(bot|caller_sms|agent:[A-Za-z0-9._@-]{1,64})$")
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Execution option that makes the SQLite `begin` hook take the write lock up front.
 _WRITE_OPTION = "encombot_write"
@@ -66,6 +96,12 @@ _WRITE_OPTION = "encombot_write"
 
 class BookingRejected(ValueError):
     """The input cannot be booked as it is (unknown sector, no items...). Not retryable."""
+
+
+def check_actor(actor: str) -> str:
+    if not _ACTOR_RE.match(actor):
+        raise ValueError(f"actor must be 'bot', 'caller_sms' or 'agent:<id>' (got {actor!r})")
+    return actor
 
 
 # --------------------------------------------------------------------------- schema
@@ -121,7 +157,7 @@ class BookingEvent(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id"), index=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    actor: Mapped[str] = mapped_column(String(80))  # "bot", "caller", "agent:<id>"
+    actor: Mapped[str] = mapped_column(String(80))  # "bot", "caller_sms", "agent:<id>"
     action: Mapped[str] = mapped_column(String(32))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)
 
@@ -286,6 +322,21 @@ def _items_from_json(raw: Any) -> list[ItemCount]:
     return [ItemCount(item=str(i["item"]), count=int(i["count"])) for i in raw or []]
 
 
+def _not_booked(requested: Sequence[ItemCount], booked: Sequence[ItemCount]) -> list[ItemCount]:
+    # What a replay left out: the request minus what the stored booking holds. For the same
+    # input this is what `fit_items` left out on the first attempt, without storing it.
+    available = Counter[str]()
+    for item in booked:
+        available[item.item] += item.count
+    out: list[ItemCount] = []
+    for item in requested:
+        take = min(item.count, available[item.item])
+        available[item.item] -= take
+        if item.count > take:
+            out.append(ItemCount(item=item.item, count=item.count - take))
+    return out
+
+
 def _utc(value: datetime | None) -> datetime | None:
     # SQLite drops the offset on the way back; the store always writes UTC.
     if value is not None and value.tzinfo is None:
@@ -337,7 +388,9 @@ class BookingStore:
         self.engine = engine
         self.calendar = calendar
         self.tz = ZoneInfo(calendar.timezone)
-        self._clock = clock  # audit timestamps only; booking rules use the request time
+        # Audit timestamps and the default moment of a cancellation; booking rules use the
+        # request time.
+        self._clock = clock
         self._dialect = engine.dialect.name
         if self._dialect not in ("sqlite", "postgresql"):
             raise ValueError(f"unsupported database {self._dialect!r}: use sqlite or postgresql")
@@ -412,16 +465,19 @@ class BookingStore:
         # Fast path for a retried activity: no write lock needed to answer a replay.
         existing = self.get_by_call(inp.call_id)
         if existing is not None:
-            return self._replay(existing)
+            return self._replay(existing, inp, local_now)
 
         total = sum(i.count for i in inp.items)
         candidates = list(self.calendar.candidate_dates(inp.sector, local_now))
         key = address_key(inp.address.citycode, inp.address.housenumber, inp.address.street)
         try:
             with self._writer.begin() as conn:
-                return self._book_in_tx(conn, inp, rules, key, total, candidates, today)
+                result = self._book_in_tx(conn, inp, rules, key, total, candidates, today)
         except _DuplicateCall as dup:
-            return self._replay(dup.booking)
+            return self._replay(dup.booking, inp, local_now)
+        if result.status == BookingStatus.BOOKED:
+            result.reminder_at = self._reminder_iso(date.fromisoformat(result.pickup_date), now)
+        return result
 
     def _validate(self, inp: BookInput) -> SectorRules:
         if not inp.call_id.strip():
@@ -478,30 +534,40 @@ class BookingStore:
                     reason="a pickup is already booked at this address",
                 )
 
+        items, left_out = list(inp.items), list[ItemCount]()
+        over_limit = ""
         if total > rules.max_items:
-            return BookResult(
-                status=BookingStatus.TOO_MANY_ITEMS,
-                sector=inp.sector,
-                items=list(inp.items),
-                reason=f"{total} items, at most {rules.max_items} per pickup in this sector",
-            )
+            over_limit = f"{total} items, at most {rules.max_items} per pickup in this sector"
+            if rules.over_limit == OVER_LIMIT_ESCALATE:
+                return BookResult(
+                    status=BookingStatus.TOO_MANY_ITEMS,
+                    sector=inp.sector,
+                    items=items,
+                    reason=over_limit,
+                )
+            items, left_out = fit_items(items, rules.max_items)
+            over_limit += f": {total - rules.max_items} left out"
 
         for day in candidates:
             if self._take_place(conn, inp.sector, day, rules.capacity):
-                booking = self._insert_booking(conn, inp, key, day)
+                booking = self._insert_booking(conn, inp, key, day, items)
                 return BookResult(
                     status=BookingStatus.BOOKED,
                     reference=booking.reference,
                     pickup_date=day.isoformat(),
                     sector=inp.sector,
-                    items=list(inp.items),
+                    items=items,
+                    reason=over_limit,
+                    left_out=left_out,
                 )
         window = f"{candidates[0]}..{candidates[-1]}" if candidates else "no collection day"
+        no_slot = f"no free place within {rules.horizon_days} days ({window})"
         return BookResult(
             status=BookingStatus.NO_SLOT,
             sector=inp.sector,
-            items=list(inp.items),
-            reason=f"no free place within {rules.horizon_days} days ({window})",
+            items=items,
+            reason=f"{no_slot}; {over_limit}" if over_limit else no_slot,
+            left_out=left_out,
         )
 
     def _take_place(self, conn: Connection, sector: str, day: date, capacity: int) -> bool:
@@ -525,7 +591,7 @@ class BookingStore:
         return result.rowcount == 1
 
     def _insert_booking(
-        self, conn: Connection, inp: BookInput, key: str, day: date
+        self, conn: Connection, inp: BookInput, key: str, day: date, items: list[ItemCount]
     ) -> StoredBooking:
         stamp = self._clock()
         address = inp.address
@@ -541,7 +607,7 @@ class BookingStore:
             "lon": address.lon,
             "lat": address.lat,
             "address_key": key,
-            "items": _items_json(inp.items),
+            "items": _items_json(items),
             "caller_number": inp.caller_number,
             "status": "booked",
             "created_at": stamp,
@@ -565,43 +631,75 @@ class BookingStore:
                 if taken is None or attempt == _REFERENCE_ATTEMPTS - 1:
                     raise
                 continue
-            self._audit(
-                conn,
-                booking_id,
-                "bot",
-                "booked",
-                {"call_id": inp.call_id, "pickup_date": day.isoformat(), "sector": inp.sector},
-            )
+            detail: dict[str, Any] = {
+                "call_id": inp.call_id,
+                "pickup_date": day.isoformat(),
+                "sector": inp.sector,
+            }
+            if items != inp.items:
+                # The agent reading the trail sees what was asked, not only what was booked.
+                detail["requested"] = _items_json(inp.items)
+            self._audit(conn, booking_id, ACTOR_BOT, "booked", detail)
             return StoredBooking(id=booking_id, reference=reference, **_stored_fields(values))
         raise AssertionError("unreachable")
 
     # ----------------------------------------------------------------- cancel
 
-    def cancel(self, reference: str, actor: str, reason: str = "") -> StoredBooking | None:
-        """Cancel a booking and free its place. Returns the booking as it is afterwards, or
-        None for an unknown reference. A booking that is not `booked` (already cancelled,
-        collected) is returned unchanged: cancelling twice is harmless."""
-        if not _ACTOR_RE.match(actor):
-            raise ValueError(f"actor must be 'bot', 'caller' or 'agent:<id>' (got {actor!r})")
-        ref = normalise_reference(reference)
+    def cancel(
+        self,
+        reference: str,
+        actor: str,
+        reason: str = "",
+        *,
+        call_id: str = "",
+        now: datetime | None = None,
+        request_id: str = "",
+    ) -> CancelBookingResult:
+        """Cancel the booking `reference` (or, when empty, the one `call_id` made) and free
+        its place, as of `now` (aware, or naive local; default: the store clock).
+
+        Idempotent: a booking no longer `booked` is left as it is (`already_cancelled`, or
+        `too_late` once collected); with `request_id`, the attempt that recorded it answers
+        `cancelled` again. Past `ServiceCalendar.cancel_deadline` only an agent may cancel."""
+        check_actor(actor)
+        if reference.strip():
+            where = _BOOKINGS.c.reference == normalise_reference(reference)
+        elif call_id.strip():
+            where = _BOOKINGS.c.call_id == call_id
+        else:
+            raise ValueError("a reference or a call_id is needed to cancel a booking")
+        moment = now if now is not None else self._clock()
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=self.tz)
         with self._writer.begin() as conn:
-            row = (
-                conn.execute(
-                    select(_BOOKINGS).where(_BOOKINGS.c.reference == ref).with_for_update()
-                )
-                .mappings()
-                .first()
-            )
+            # Row lock (PostgreSQL; SQLite holds the database write lock): a concurrent
+            # cancel of the same booking waits and then sees it cancelled.
+            row = conn.execute(select(_BOOKINGS).where(where).with_for_update()).mappings().first()
             if row is None:
-                return None
+                return CancelBookingResult(status=CancelStatus.NOT_FOUND)
             booking = _to_booking(row)
+            deadline = self._cancel_deadline(booking)
+            answer = CancelBookingResult(
+                status=CancelStatus.CANCELLED,
+                reference=booking.reference,
+                pickup_date=booking.pickup_date.isoformat(),
+                sector=booking.sector,
+                deadline=deadline.astimezone(UTC).isoformat(),
+            )
+            if booking.status == "cancelled":
+                if not (request_id and self._has_event(conn, booking.id, "cancelled", request_id)):
+                    answer.status = CancelStatus.ALREADY_CANCELLED
+                return answer
             if booking.status != "booked":
-                return booking
-            stamp = self._clock()
+                answer.status = CancelStatus.TOO_LATE
+                return answer
+            if moment >= deadline and not actor.startswith(AGENT_PREFIX):
+                answer.status = CancelStatus.TOO_LATE
+                return answer
             conn.execute(
                 update(_BOOKINGS)
                 .where(_BOOKINGS.c.id == booking.id)
-                .values(status="cancelled", updated_at=stamp)
+                .values(status="cancelled", updated_at=self._clock())
             )
             conn.execute(
                 update(_SLOTS)
@@ -612,10 +710,51 @@ class BookingStore:
                 )
                 .values(used=_SLOTS.c.used - 1)
             )
-            self._audit(conn, booking.id, actor, "cancelled", {"reason": reason} if reason else {})
+            detail = {"reason": reason, "request_id": request_id}
+            self._audit(
+                conn, booking.id, actor, "cancelled", {k: v for k, v in detail.items() if v}
+            )
+            return answer
+
+    def mark_collected(self, reference: str, actor: str) -> StoredBooking | None:
+        """The crew has collected the items: `booked` -> `collected` (the place stays used).
+        Returns the booking as it is afterwards, None for an unknown reference; a booking
+        already collected or cancelled is returned unchanged."""
+        check_actor(actor)
+        with self._writer.begin() as conn:
+            where = _BOOKINGS.c.reference == normalise_reference(reference)
+            row = conn.execute(select(_BOOKINGS).where(where).with_for_update()).mappings().first()
+            if row is None:
+                return None
+            booking = _to_booking(row)
+            if booking.status != "booked":
+                return booking
+            conn.execute(
+                update(_BOOKINGS)
+                .where(_BOOKINGS.c.id == booking.id)
+                .values(status="collected", updated_at=self._clock())
+            )
+            self._audit(conn, booking.id, actor, "collected", {})
             found = self._find(conn, _BOOKINGS.c.id == booking.id)
             assert found is not None
             return found
+
+    def _cancel_deadline(self, booking: StoredBooking) -> datetime:
+        try:
+            return self.calendar.cancel_deadline(booking.sector, booking.pickup_date)
+        except UnknownSectorError:
+            # The sector left the calendar after the booking: no cut-off to apply, so the
+            # start of the pickup day (still honest: nobody cancels once the crew is out).
+            return datetime.combine(booking.pickup_date, time(0, 0), tzinfo=self.tz)
+
+    @staticmethod
+    def _has_event(conn: Connection, booking_id: int, action: str, request_id: str) -> bool:
+        rows = conn.execute(
+            select(_EVENTS.c.detail).where(
+                _EVENTS.c.booking_id == booking_id, _EVENTS.c.action == action
+            )
+        ).scalars()
+        return any((detail or {}).get("request_id") == request_id for detail in rows)
 
     # ----------------------------------------------------------------- helpers
 
@@ -642,8 +781,7 @@ class BookingStore:
             )
         )
 
-    @staticmethod
-    def _replay(booking: StoredBooking) -> BookResult:
+    def _replay(self, booking: StoredBooking, inp: BookInput, now: datetime) -> BookResult:
         # The same answer the first attempt gave, so a retried activity after a commit whose
         # result was lost still reports `booked` with the same reference.
         reason = "idempotent replay"
@@ -656,7 +794,15 @@ class BookingStore:
             sector=booking.sector,
             items=booking.items,
             reason=reason,
+            left_out=_not_booked(inp.items, booking.items),
+            reminder_at=(
+                self._reminder_iso(booking.pickup_date, now) if booking.status == "booked" else ""
+            ),
         )
+
+    def _reminder_iso(self, pickup_date: date, now: datetime) -> str:
+        due = reminder_at(pickup_date, self.calendar, booked_at=now)
+        return due.isoformat() if due is not None else ""
 
 
 def _stored_fields(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -711,3 +857,63 @@ class BookingActivities:
             raise ApplicationError(
                 f"Réservation impossible : {exc}", type=BOOKING_REJECTED, non_retryable=True
             ) from exc
+
+    @activity.defn(name="cancel_booking")
+    def cancel_booking(self, inp: CancelBookingInput) -> CancelBookingResult:
+        try:
+            return self.store.cancel(
+                inp.reference,
+                inp.actor,
+                inp.reason,
+                call_id=inp.call_id,
+                now=self.clock(),
+                request_id=inp.request_id,
+            )
+        except ValueError as exc:
+            raise ApplicationError(
+                f"Annulation impossible : {exc}", type=BOOKING_REJECTED, non_retryable=True
+            ) from exc
+
+    @activity.defn(name="booking_status")
+    def booking_status(self, inp: BookingStatusInput) -> BookingStatusResult:
+        if inp.reference.strip():
+            booking = self.store.get_by_reference(inp.reference)
+        elif inp.call_id.strip():
+            booking = self.store.get_by_call(inp.call_id)
+        else:
+            raise ApplicationError(
+                "Réservation introuvable : ni référence ni identifiant d'appel.",
+                type=BOOKING_REJECTED,
+                non_retryable=True,
+            )
+        if booking is None:
+            return BookingStatusResult(found=False)
+        return BookingStatusResult(
+            found=True,
+            status=booking.status,
+            reference=booking.reference,
+            pickup_date=booking.pickup_date.isoformat(),
+            sector=booking.sector,
+        )
+
+    @activity.defn(name="call_centre_opening")
+    def call_centre_opening(self, inp: CallCentreInput) -> CallCentreOpening:
+        calendar = self.store.calendar
+        if inp.at.strip():
+            try:
+                at = datetime.fromisoformat(inp.at.strip())
+            except ValueError:
+                raise ApplicationError(
+                    f"Date invalide : {inp.at!r} (attendu ISO 8601).",
+                    type=BOOKING_REJECTED,
+                    non_retryable=True,
+                ) from None
+        else:
+            at = self.clock()
+        opening = next_opening(at, calendar)
+        local_at = at.astimezone(self.store.tz) if at.tzinfo else at.replace(tzinfo=self.store.tz)
+        return CallCentreOpening(
+            open_now=opening == local_at,
+            next_opening=opening.astimezone(UTC).isoformat(),
+            next_opening_local=opening.isoformat(),
+        )

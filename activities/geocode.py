@@ -38,6 +38,13 @@ from shapely.geometry.base import BaseGeometry
 from temporalio import activity
 
 from domain import geotext
+from domain.address_models import (
+    AddressCandidates,
+    AddressScores,
+    AddressSearchInput,
+    ResolveAddressInput,
+    StreetCandidate,
+)
 from domain.models import (
     AddressMatch,
     GeocodeInput,
@@ -47,6 +54,8 @@ from domain.models import (
     TerritoryReference,
     TerritoryReferenceInput,
 )
+from domain.numbers import normalize_housenumber
+from domain.understanding import locate_address
 
 log = logging.getLogger(__name__)
 
@@ -1212,13 +1221,543 @@ def territory_reference(gazetteer: Gazetteer, sectors: SectorIndex) -> Territory
     )
 
 
+# --------------------------------------------------------------------------- free-text search
+#
+# Whisper garbles street names ("Impasse Dupré" → "en passe du prêt") so that the parser often
+# cannot even tell where the street is. The search works on the words of the address region
+# (between the address cue and the locality, see `domain.understanding.locate_address`): their
+# phonetic key is aligned against the phonetic key of every street of the gazetteer, the street
+# having to fit somewhere in what was heard (semi-global edit distance: free start and end, so
+# that the garbled house number before the street and leftovers after it cost nothing). The
+# arrondissement or postcode heard adds a bounded bonus. The audio then decides among the
+# candidates (`activities.transcribe.TranscribeActivities.score_address_candidates`).
+
+_PREFILTER = 120  # streets kept by the fast fuzzy prefilter, per probe
+_LOCAL_PREFILTER = 40
+_TYPE_MISSING_PENALTY = 0.08  # the name alone fits: the type was not heard
+_SHORT_KEY = 0.6  # / key length: a short key fits somewhere in any long text
+_HEARD_AREA_BONUS = 0.08  # per unit of evidence weight
+_MAX_NUMBERS = 80
+DEFAULT_MAX_CANDIDATES = 16
+
+
+# What a heard character after the street costs (a street is the last thing said before the
+# locality or the end of the sentence, so leftovers after it are suspicious, but the region's
+# end is not always exact).
+_TRAILING_COST = 0.5
+
+
+def _fit(pattern: str, text: np.ndarray, idx: np.ndarray) -> float:
+    """Edit distance of `pattern` against the heard text with a free start (the house number
+    and the words before the street cost nothing) and a cheap end (what is left after the
+    street costs `_TRAILING_COST` a character). One numpy pass per pattern character; the
+    insertions along a row are a running minimum."""
+    prev = np.zeros(len(text) + 1, dtype=np.int32)
+    for i, ch in enumerate(pattern, 1):
+        cur = np.empty_like(prev)
+        cur[0] = i
+        np.minimum(prev[1:] + 1, prev[:-1] + (text != ord(ch)), out=cur[1:])
+        prev = np.minimum.accumulate(cur - idx) + idx
+    return float((prev + _TRAILING_COST * (len(text) - idx)).min())
+
+
+def _codes(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
+
+
+@dataclass
+class _Evidence:
+    """What the transcript says about the place, with how much it is trusted (0..1)."""
+
+    postcodes: dict[str, float]
+    citycodes: dict[str, float]
+
+
+class AddressSearch:
+    """Gazetteer streets that could have been said, from a (garbled) transcript."""
+
+    def __init__(self, geocoder: Geocoder, max_candidates: int = DEFAULT_MAX_CANDIDATES) -> None:
+        self.geocoder = geocoder
+        self.gz = geocoder.gz
+        self.max_candidates = max_candidates
+        self._ids: dict[tuple[str, str, str], int] = {}
+        for i in range(self.gz.street_count):
+            self._ids.setdefault((self.gz.name(i), self.gz.postcode(i), self.gz.citycode(i)), i)
+
+    def street_id(self, name: str, postcode: str, citycode: str) -> int | None:
+        return self._ids.get((name, postcode, citycode))
+
+    # ------------------------------------------------------------------ propose
+
+    def propose(
+        self, text: str, spoken: SpokenAddress | None, max_candidates: int = 0
+    ) -> AddressCandidates:
+        limit = max_candidates or self.max_candidates
+        region = locate_address(text)
+        typed = self._typed_span(text, spoken)
+        heard_words = ""
+        out = AddressCandidates()
+        if region is not None and (
+            typed is None or (region.start < typed[1] and typed[0] < region.end)
+        ):
+            out.region_start, out.region_end = region.start, region.end
+            out.determiner = region.determiner
+            heard_words = text[region.start : region.end]
+        elif typed is not None:
+            # The street the parser found elsewhere than after the first address cue
+            # ("j'habite à Aubagne, au 3 rue …"): its words, the number said before them.
+            out.region_start, out.region_end = typed
+            heard_words = text[typed[0] : typed[1]]
+        elif region is not None:
+            out.region_start, out.region_end = region.start, region.end
+            out.determiner = region.determiner
+            heard_words = text[region.start : region.end]
+        elif spoken is not None and spoken.street:
+            heard_words = spoken.street
+        if not heard_words.strip():
+            out.reason = "aucune adresse localisée dans le message"
+            return out
+
+        evidence = self._evidence(text, out.region_end, spoken)
+        out.postcodes = [p for p, _ in sorted(evidence.postcodes.items(), key=lambda x: -x[1])]
+        numbers = self._heard_numbers(heard_words, spoken)
+        out.housenumbers = [geotext.format_housenumber(n, rep) for n, rep, _ in numbers]
+        if numbers and numbers[0][2] >= 1.0:
+            out.parsed_housenumber = out.housenumbers[0]
+
+        ranked = self._rank(heard_words, evidence)
+        if spoken is not None and spoken.street:
+            # The street as parsed, through the historical matcher: keeps what it did well
+            # (clean transcripts, SMS replies) among the candidates.
+            for street, score in self._parsed_candidates(spoken):
+                if street not in ranked or ranked[street] < score:
+                    ranked[street] = score
+        order = sorted(ranked.items(), key=lambda kv: (-kv[1], self.gz.name(kv[0])))
+        for street, score in order[:limit]:
+            locality = self._area_bonus(street, evidence)
+            out.candidates.append(
+                StreetCandidate(
+                    street=self.gz.name(street),
+                    postcode=self.gz.postcode(street),
+                    citycode=self.gz.citycode(street),
+                    city=self.gz.city(street),
+                    text_score=round(max(0.0, min(1.0, score - locality)), 3),
+                    locality=round(locality, 3),
+                    numbers=self._numbers_for(street, numbers),
+                )
+            )
+        if not out.candidates:
+            out.reason = f"aucune voie proche de « {heard_words.strip()} »"
+        return out
+
+    @staticmethod
+    def _typed_span(text: str, spoken: SpokenAddress | None) -> tuple[int, int] | None:
+        """Span of the typed street the parser found ("rue Paradis"), with the house number
+        said just before it, when it can be found in the text."""
+        if spoken is None or not spoken.street:
+            return None
+        if not geotext.street_key(spoken.street).street_type:
+            return None
+        at = text.lower().find(spoken.street.lower())
+        if at < 0:
+            return None
+        start, end = at, at + len(spoken.street)
+        if spoken.housenumber:
+            before = text[:at].rstrip()
+            words = re.findall(r"[\w'-]+", before)[-3:]
+            for n in range(len(words), 0, -1):
+                tail = " ".join(words[-n:])
+                if normalize_housenumber(tail) == spoken.housenumber:
+                    found = before.rfind(words[-n])
+                    start = found if found >= 0 else start
+                    break
+        return start, end
+
+    def _heard_numbers(
+        self, heard: str, spoken: SpokenAddress | None
+    ) -> list[tuple[int, str, float]]:
+        found: list[tuple[int, str, float]] = []
+        if spoken is not None and spoken.housenumber:
+            parsed = geotext.parse_housenumber(spoken.housenumber)
+            if parsed is not None:
+                found.append((parsed[0], parsed[1], 1.0))
+        for n, sim in geotext.number_guesses(heard):
+            if sim >= 0.6 and all(f[0] != n for f in found):
+                found.append((n, "", sim))
+        return found
+
+    def _numbers_for(self, street: int, heard: list[tuple[int, str, float]]) -> list[str]:
+        labels = [h.label for h in self.gz.numbers(street)]
+        first = [
+            geotext.format_housenumber(n, rep)
+            for n, rep, _ in heard
+            if self.gz.has_number(street, n, rep)
+        ]
+        rest = [label for label in labels if label not in first]
+        return (first + rest)[:_MAX_NUMBERS]
+
+    # ------------------------------------------------------------------ evidence
+
+    def _evidence(self, text: str, after: int, spoken: SpokenAddress | None) -> _Evidence:
+        ev = _Evidence({}, {})
+        if spoken is not None:
+            if spoken.postcode in self.gz.by_postcode:
+                ev.postcodes[spoken.postcode] = 1.0
+            if spoken.citycode in self.gz.by_citycode or spoken.citycode in (
+                self.gz.by_parent_citycode
+            ):
+                ev.citycodes[spoken.citycode] = 1.0
+        if after >= 0:
+            tail = text[after : after + 80]
+            for postcode, weight in postcode_hints(tail):
+                if postcode in self.gz.by_postcode:
+                    ev.postcodes[postcode] = max(ev.postcodes.get(postcode, 0.0), weight)
+        return ev
+
+    def _area_bonus(self, street: int, ev: _Evidence) -> float:
+        gz = self.gz
+        bonus = 0.0
+        for postcode, weight in ev.postcodes.items():
+            if gz.postcode(street) == postcode:
+                bonus = max(bonus, _HEARD_AREA_BONUS * weight)
+        for citycode, weight in ev.citycodes.items():
+            code = gz.citycode(street)
+            if code == citycode or parent_citycode(code) == citycode:
+                bonus = max(bonus, _HEARD_AREA_BONUS * weight * (1.0 if code == citycode else 0.3))
+        return bonus
+
+    # ------------------------------------------------------------------ ranking
+
+    def _rank(self, heard: str, ev: _Evidence) -> dict[int, float]:
+        gz = self.gz
+        key = geotext.phonetic(heard)
+        if len(key) < 3:
+            return {}
+        pool: set[int] = set()
+        for choices in (gz.phons, gz.phon_names):
+            for _, _, i in process.extract(
+                key, choices, scorer=fuzz.partial_ratio, limit=_PREFILTER, score_cutoff=50
+            ):
+                pool.add(int(i))
+        local = self._local_ids(ev)
+        if local is not None and len(local):
+            ids, _, phons = self.geocoder._local_choices(local)
+            for _, _, j in process.extract(
+                key, phons, scorer=fuzz.partial_ratio, limit=_LOCAL_PREFILTER, score_cutoff=40
+            ):
+                pool.add(ids[j])
+        text = _codes(key)
+        idx = np.arange(len(text) + 1, dtype=np.int64)
+        scores: dict[int, float] = {}
+        for i in pool:
+            full = gz.phons[i]
+            name = gz.phon_names[i]
+            sims = []
+            if full:
+                sims.append(1 - _fit(full, text, idx) / len(full) - _SHORT_KEY / len(full))
+            if name and name != full:
+                sims.append(
+                    1
+                    - _fit(name, text, idx) / len(name)
+                    - _SHORT_KEY / len(name)
+                    - _TYPE_MISSING_PENALTY
+                )
+            if not sims:
+                continue
+            scores[i] = max(sims) + self._area_bonus(i, ev)
+        return scores
+
+    def _local_ids(self, ev: _Evidence) -> np.ndarray | None:
+        arrays: list[np.ndarray | None] = [
+            self.gz.by_postcode[p] for p, w in ev.postcodes.items() if w >= 0.5
+        ]
+        arrays += [
+            self.gz.by_citycode.get(c, self.gz.by_parent_citycode.get(c))
+            for c, w in ev.citycodes.items()
+            if w >= 0.5
+        ]
+        kept = [a for a in arrays if a is not None]
+        return np.unique(np.concatenate(kept)) if kept else None
+
+    def _parsed_candidates(self, spoken: SpokenAddress) -> list[tuple[int, float]]:
+        q = geotext.street_key(spoken.street)
+        if not q.street_type or not q.name:
+            return []
+        loc = self.geocoder._locality(spoken)
+        ranked = self.geocoder._rank(q, loc)
+        return [(c.street, c.rank) for c in ranked[:3] if c.rank >= self.geocoder.floor]
+
+
+# ---------------------------------------------------------------------- hints of the place
+#
+# What the transcription makes of the locality said after the street: "treize mille quatre"
+# → "13.4" or "13 000 quatre", "Marseille huitième" → "Marseille-Uicien", "dans le onzième" →
+# "dans l'Ouzien". Each hint is weighted by how sure the reading is; they only boost streets.
+
+_ORDINAL_KEYS = [
+    (n, geotext.phonetic("premier" if n == 1 else geotext.number_to_words(n))) for n in range(1, 17)
+]
+_ORDINAL_SUFFIX = re.compile(r"(?:i[eè]me|ienne|iene|ien|iem|ième|eme|ème)$")
+
+
+def postcode_hints(text: str) -> list[tuple[str, float]]:
+    """Marseille postcodes suggested by the words after the street, with a weight (1: read
+    cleanly; below: read through a transcription artefact)."""
+    from domain.numbers import find_arrondissement, find_postcodes, fold
+
+    hints: dict[str, float] = {}
+
+    def add(code: str, weight: float) -> None:
+        if re.fullmatch(r"130(0[1-9]|1[0-6])", code):
+            hints[code] = max(hints.get(code, 0.0), weight)
+
+    first_sentence = re.split(r"(?<=[.!?])\s", text, maxsplit=1)[0]
+    for p in find_postcodes(first_sentence, in_address=True):
+        add(p.postcode, 1.0)
+    arr = find_arrondissement(first_sentence, in_address=True)
+    if arr:
+        add(f"130{arr:02d}", 1.0)
+    folded = fold(first_sentence)
+    # "13.4", "13,7", "13.07": "treize mille quatre" written as a decimal number.
+    for m in re.finditer(r"\b13[.,]0?(\d{1,2})\b", folded):
+        add(f"130{int(m.group(1)):02d}", 0.7)
+    # "2014 Marseille": "treize mille quatorze" heard as a year.
+    for m in re.finditer(r"\b(?:19|20)(0[1-9]|1[0-6])\b", folded):
+        add(f"130{m.group(1)}", 0.4)
+    # Ordinals heard wrongly: a word ending like "-ième" after "Marseille" or "dans le".
+    for m in re.finditer(
+        r"(?:marseille|mars\w*|dans l[ae]?|dans)[\s'-]+(?:et\s+)?([a-z]+)", folded
+    ):
+        word = m.group(1)
+        if not _ORDINAL_SUFFIX.search(word) or len(word) < 4:
+            continue
+        key = geotext.phonetic(word)
+        best = max(
+            _ORDINAL_KEYS,
+            key=lambda nk: fuzz.ratio(key, geotext.phonetic(geotext._ordinal_words(nk[0]))),
+        )
+        ratio = fuzz.ratio(key, geotext.phonetic(geotext._ordinal_words(best[0]))) / 100
+        if ratio >= 0.5:
+            add(f"130{best[0]:02d}", 0.5 * ratio)
+    return sorted(hints.items(), key=lambda kv: -kv[1])
+
+
+# --------------------------------------------------------------------------- resolution
+#
+# Combining the evidence into one address and a confidence. With audio scores, each candidate
+# street gets the evidence sum `geotext.combined_street_score` (audio log-likelihood ratio +
+# words heard + locality, in nats) and the probabilities are its softmax; the house numbers of
+# the best street get the softmax of their own audio scores. The confidence of an address is
+# P(street) × P(number). The temperatures are calibrated on the development set (maximum
+# likelihood of the right street / number, see README "Accuracy"): with them, a confidence of
+# 0.9 is right about 9 times out of 10 on that set.
+
+STREET_TEMPERATURE = 1.1  # nats
+NUMBER_TEMPERATURE = 1.1  # nats
+TEXT_TEMPERATURE = 1.0  # nats, when no audio score is available (text evidence only)
+# Without audio, how far a house number read from the transcript is trusted: parsed as a
+# number (digits, number words) or only guessed from words that sound like one.
+PARSED_NUMBER_CONFIDENCE = 0.95
+GUESSED_NUMBER_CONFIDENCE = 0.5
+# A number the transcript reads as a number ("11", "quarante") is evidence too: Whisper seldom
+# turns a number into another valid one (on the development set, never), while the forced
+# scores of close numbers ("un" / "onze") differ by a few nats only.
+PARSED_NUMBER_NATS = 4.0
+# A street said that is not in the gazetteer: every candidate matches the words poorly, and
+# the words as transcribed explain the audio far better than any candidate.
+NOVEL_TEXT_MAX = 0.45
+NOVEL_GAP_NATS = 20.0
+
+
+def _softmax(values: Sequence[float], temperature: float) -> list[float]:
+    top = max(values)
+    weights = [math.exp((v - top) / temperature) for v in values]
+    total = sum(weights)
+    return [w / total for w in weights]
+
+
+class AddressResolver:
+    def __init__(self, search: AddressSearch) -> None:
+        self.search = search
+        self.geocoder = search.geocoder
+        self.gz = search.gz
+
+    def resolve(
+        self,
+        cands: AddressCandidates,
+        scores: AddressScores | None,
+        spoken: SpokenAddress | None,
+    ) -> GeocodeResult:
+        if not cands.candidates:
+            return GeocodeResult(
+                status=GeocodeStatus.NOT_FOUND.value,
+                reason=cands.reason or "aucune voie candidate",
+            )
+        # A city named outside the territory ("à Toulon") outweighs streets that merely sound
+        # alike; a postcode alone does not (transcriptions make up postcodes: "treize mille
+        # dix" → "10 000").
+        if (
+            spoken is not None
+            and spoken.city
+            and self.geocoder._known_city(spoken.city) is None
+            and max(c.text_score for c in cands.candidates) < 0.9
+        ):
+            return GeocodeResult(
+                status=GeocodeStatus.OUT_OF_TERRITORY.value,
+                reason=f"city '{spoken.city}' is not in the territory",
+            )
+        audio = scores is not None and bool(scores.street_scores)
+        keys: list[int] = []
+        streets: list[int] = []
+        values: list[float] = []
+        for k, cand in enumerate(cands.candidates):
+            street = self.search.street_id(cand.street, cand.postcode, cand.citycode)
+            if street is None:
+                continue
+            heard = 0.0
+            if audio:
+                assert scores is not None
+                if k >= len(scores.street_scores):
+                    continue
+                heard = scores.street_scores[k]
+            keys.append(k)
+            streets.append(street)
+            values.append(geotext.combined_street_score(heard, cand.text_score, cand.locality))
+        if not keys:
+            return GeocodeResult(status=GeocodeStatus.NOT_FOUND.value, reason="aucune voie")
+        p_street = _softmax(values, STREET_TEMPERATURE if audio else TEXT_TEMPERATURE)
+        order = sorted(range(len(keys)), key=lambda j: -p_street[j])
+        top = order[0]
+        if (
+            audio
+            and scores is not None
+            and scores.heard_score is not None
+            and cands.candidates[keys[top]].text_score <= NOVEL_TEXT_MAX
+            and scores.heard_score - scores.street_scores[keys[top]] >= NOVEL_GAP_NATS
+        ):
+            return GeocodeResult(
+                status=GeocodeStatus.NOT_FOUND.value,
+                candidates=[
+                    self.geocoder._address(streets[j], None, round(p_street[j], 3))
+                    for j in order[: self.geocoder.max_candidates]
+                ],
+                reason="la voie entendue ne ressemble à aucune voie connue",
+            )
+        numbers = self._numbers(cands, scores, keys[top], spoken)
+        if not numbers:
+            return GeocodeResult(
+                status=GeocodeStatus.NUMBER_NOT_FOUND.value,
+                candidates=[
+                    self.geocoder._address(streets[j], None, round(p_street[j], 3))
+                    for j in order[: self.geocoder.max_candidates]
+                ],
+                reason=f"aucun numéro entendu pour {self.gz.name(streets[top])}",
+            )
+        best_number, p_number = numbers[0]
+        match = self._match(streets[top], best_number, p_street[top] * p_number)
+        if match is None:
+            return GeocodeResult(
+                status=GeocodeStatus.NUMBER_NOT_FOUND.value,
+                candidates=[
+                    self.geocoder._address(streets[j], None, round(p_street[j], 3))
+                    for j in order[: self.geocoder.max_candidates]
+                ],
+                reason=f"pas de numéro {best_number} dans {self.gz.name(streets[top])}",
+            )
+        if not match.sector:
+            return GeocodeResult(
+                status=GeocodeStatus.OUT_OF_TERRITORY.value,
+                candidates=[match],
+                reason="l'adresse n'est dans aucun secteur de collecte",
+            )
+        # Runners-up, most probable first: other numbers of the best street, the best number
+        # in the other streets.
+        alternatives: list[AddressMatch] = []
+        for number, p in numbers[1:3]:
+            alt = self._match(streets[top], number, p_street[top] * p)
+            if alt is not None:
+                alternatives.append(alt)
+        for j in order[1 : self.geocoder.max_candidates]:
+            alt = self._match(streets[j], best_number, p_street[j] * p_number)
+            alternatives.append(
+                alt
+                if alt is not None
+                else self.geocoder._address(streets[j], None, round(p_street[j] * p_number, 3))
+            )
+        alternatives.sort(key=lambda m: -m.score)
+        reason = ""
+        status = GeocodeStatus.MATCHED
+        if p_street[top] < 0.5:
+            status = GeocodeStatus.AMBIGUOUS
+            reason = "plusieurs voies possibles"
+        elif p_number < 0.5:
+            reason = "numéro incertain"
+        return GeocodeResult(
+            status=status.value,
+            match=match,
+            candidates=alternatives[: self.geocoder.max_candidates - 1],
+            reason=reason,
+        )
+
+    def _numbers(
+        self,
+        cands: AddressCandidates,
+        scores: AddressScores | None,
+        k: int,
+        spoken: SpokenAddress | None,
+    ) -> list[tuple[str, float]]:
+        """House numbers of candidate k with their probabilities, most probable first."""
+        if (
+            scores is not None
+            and scores.number_street == k
+            and scores.number_scores
+            and len(scores.number_scores) == len(scores.numbers)
+        ):
+            parsed = geotext.parse_housenumber(cands.parsed_housenumber or "")
+            values = [
+                v + (PARSED_NUMBER_NATS if geotext.parse_housenumber(n) == parsed else 0.0)
+                for n, v in zip(scores.numbers, scores.number_scores, strict=True)
+            ]
+            probs = _softmax(values, NUMBER_TEMPERATURE)
+            ranked = sorted(zip(scores.numbers, probs, strict=True), key=lambda t: -t[1])
+            return list(ranked)
+        said = geotext.parse_housenumber(spoken.housenumber if spoken is not None else "")
+        out: list[tuple[str, float]] = []
+        for label in cands.housenumbers:
+            sure = said is not None and geotext.parse_housenumber(label) == said
+            out.append((label, PARSED_NUMBER_CONFIDENCE if sure else GUESSED_NUMBER_CONFIDENCE / 2))
+        out.sort(key=lambda t: -t[1])
+        return out
+
+    def _match(self, street: int, number: str, score: float) -> AddressMatch | None:
+        parsed = geotext.parse_housenumber(number)
+        if parsed is None:
+            return None
+        found = self.gz.find_number(street, *parsed)
+        if found is None:
+            return None
+        return self.geocoder._address(street, found, round(score, 3))
+
+
 # --------------------------------------------------------------------------- activities
 
 
 class GeocodeActivities:
-    def __init__(self, gazetteer: Gazetteer, sectors: SectorIndex, min_score: float) -> None:
+    def __init__(
+        self,
+        gazetteer: Gazetteer,
+        sectors: SectorIndex,
+        min_score: float,
+        *,
+        book_threshold: float = 0.0,
+        confirm_threshold: float = 0.0,
+    ) -> None:
         self.geocoder = Geocoder(gazetteer, sectors, min_score)
+        # Passed on with each resolved address (0: the calibrated defaults of domain.decision).
+        self.book_threshold = book_threshold
+        self.confirm_threshold = confirm_threshold
         self._territory: TerritoryReference | None = None
+        self._search: AddressSearch | None = None
 
     @activity.defn(name="geocode_address")
     def geocode(self, inp: GeocodeInput) -> GeocodeResult:
@@ -1234,6 +1773,38 @@ class GeocodeActivities:
             "geocode status=%s candidates=%d in %.1f ms",
             result.status,
             len(result.candidates),
+            (time.perf_counter() - started) * 1000,
+        )
+        return result
+
+    @property
+    def search(self) -> AddressSearch:
+        if self._search is None:
+            self._search = AddressSearch(self.geocoder)
+        return self._search
+
+    @activity.defn(name="propose_addresses")
+    def propose_addresses(self, inp: AddressSearchInput) -> AddressCandidates:
+        """Streets of the gazetteer that could have been said, from the transcript."""
+        started = time.perf_counter()
+        result = self.search.propose(inp.text, inp.address, inp.max_candidates)
+        log.info(
+            "propose_addresses candidates=%d in %.1f ms",
+            len(result.candidates),
+            (time.perf_counter() - started) * 1000,
+        )
+        return result
+
+    @activity.defn(name="resolve_address")
+    def resolve_address(self, inp: ResolveAddressInput) -> GeocodeResult:
+        """One address and a calibrated confidence from the candidates and the audio scores."""
+        started = time.perf_counter()
+        result = AddressResolver(self.search).resolve(inp.candidates, inp.scores, inp.address)
+        result.book_threshold = self.book_threshold
+        result.confirm_threshold = self.confirm_threshold
+        log.info(
+            "resolve_address status=%s in %.1f ms",
+            result.status,
             (time.perf_counter() - started) * 1000,
         )
         return result

@@ -27,6 +27,14 @@ dies mid-call), so every send goes through a small SQLite ledger keyed by the id
 
 The ledger holds no personal data: no number, no text (only its SHA-256, to spot a key reused
 for another message).
+
+After the send
+--------------
+`check_sms_delivery` asks the backend what became of a message (delivered / failed / pending,
+see `OvhBackend.delivery_status`); the workflow escalates a failed one. Callers' replies are
+read by `activities/sms_inbox.py` through `list_incoming` / `get_incoming` /
+`delete_incoming`. `send_sms` returns the recipient's phone key (domain.phone.phone_key): the
+workflow publishes it as the `SmsPhoneKey` search attribute, which is how a reply finds it.
 """
 
 from __future__ import annotations
@@ -39,6 +47,7 @@ import json
 import logging
 import os
 import re
+import secrets
 import sqlite3
 import threading
 import time
@@ -59,6 +68,7 @@ from temporalio.exceptions import ApplicationError
 from domain import names
 from domain.errors import (
     CONFIG_ERROR,
+    SMS_LOOKUP_REJECTED,
     SMS_NOT_MOBILE,
     SMS_REJECTED,
     SMS_TOO_LONG,
@@ -66,8 +76,9 @@ from domain.errors import (
     TEMPLATE_ERROR,
 )
 from domain.models import NotifyInput, NotifyResult
-from domain.phone import is_mobile_fr, to_e164
+from domain.phone import is_mobile_fr, phone_key, to_e164
 from domain.sms import fit, is_gsm7, normalise_whitespace, sms_info
+from domain.sms_models import SmsDeliveryInput, SmsDeliveryResult, SmsDeliveryStatus
 from workers.settings import OvhSettings, SmsSettings
 
 log = logging.getLogger(__name__)
@@ -92,12 +103,17 @@ class SmsConfigError(SmsBackendError):
 
 class SmsNotSentError(SmsBackendError):
     """Transient failure that proves the message did not leave (5xx, connection refused):
-    retryable, and the retry sends."""
+    retryable, and the retry sends. Lookups (delivery, incoming) raise it for any transient
+    failure: they send nothing."""
 
 
 class SmsUncertainError(SmsBackendError):
     """Transient failure after which the message may have left (read timeout, cut
     connection): retryable, and the retry first asks the provider."""
+
+
+class SmsNotFoundError(SmsBackendError):
+    """The provider does not know this id (an incoming message already deleted...)."""
 
 
 class SmsInFlightError(Exception):
@@ -160,43 +176,92 @@ class ReconcilableBackend(SmsBackend, Protocol):
         ...
 
 
+DeliveryStatus = tuple[str, str]  # (an SmsDeliveryStatus value, detail without personal data)
+
+
+@runtime_checkable
+class DeliveryTrackingBackend(SmsBackend, Protocol):
+    def delivery_status(self, message_id: str) -> DeliveryStatus:
+        """What became of a message `send` returned. Raises SmsRejectedError (4xx: never
+        retried), SmsConfigError, or SmsNotSentError (5xx, network: retried)."""
+        ...
+
+
+@runtime_checkable
+class InboxBackend(Protocol):
+    """Callers' replies (2-way SMS). A message stays at the provider until deleted, so a
+    crash between reading and routing it loses nothing."""
+
+    name: str
+
+    def list_incoming(self) -> list[int | str]:
+        """Ids of the messages waiting, oldest first."""
+        ...
+
+    def get_incoming(self, message_id: int | str) -> dict[str, Any]:
+        """{"id", "sender", "message", "creationDatetime"}; SmsNotFoundError when gone."""
+        ...
+
+    def delete_incoming(self, message_id: int | str) -> None:
+        """Forget a handled message; deleting one already gone is not an error."""
+        ...
+
+
 def _now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _append_line(path: Path, line: str, lock: threading.Lock) -> None:
+    """Thread lock and flock, so worker threads and processes sharing the file never
+    interleave lines; fsynced, so a reader sees every line a caller was told is written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with lock, open(path, "a", encoding="utf-8") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        handle.write(line)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _read_lines(path: Path, lock: threading.Lock) -> list[str]:
+    if not path.exists():
+        return []
+    with lock, open(path, encoding="utf-8") as handle:
+        fcntl.flock(handle, fcntl.LOCK_SH)
+        return handle.read().splitlines()
 
 
 class OutboxBackend:
     """One JSON line per SMS in a local file: {"id", "to", "text", "key", "at"}.
 
-    Appends take a thread lock and an flock, so worker threads and processes sharing the file
-    never interleave lines; each line is fsynced, so `find` sees every message `send`
-    returned for, even after a crash."""
+    Every message is "delivered" the moment it is written (there is no network to lose it).
+
+    Replies come from an inbox file (`inbox_path`, default `sms-inbox.jsonl` next to the
+    outbox) so the demo can simulate a caller answering: one JSON line per SMS,
+    {"sender": "+33612345678", "message": "ANNULER"}, optionally with "id" and
+    "creationDatetime". Write them with `add_incoming` or append by hand (`echo '{...}' >>`);
+    a line without "id" is known by a hash of its content. The inbox is never rewritten (an
+    unlocked `echo >>` racing a rewrite could lose a reply): handled ids are appended to
+    `<inbox>.done` instead, and listed messages are those not in it."""
 
     name = "outbox"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, inbox_path: Path | None = None) -> None:
         self.path = Path(path)
+        self.inbox_path = Path(inbox_path) if inbox_path else self.path.with_name("sms-inbox.jsonl")
+        self.done_path = self.inbox_path.with_name(self.inbox_path.name + ".done")
         self._lock = threading.Lock()
+        self._inbox_lock = threading.Lock()
 
     def send(self, to: str, text: str, idempotency_key: str) -> str:
         message_id = f"outbox-{uuid.uuid4().hex[:16]}"
         record = {"id": message_id, "to": to, "text": text, "key": idempotency_key}
         line = json.dumps({**record, "at": _now_iso()}, ensure_ascii=False) + "\n"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._lock, open(self.path, "a", encoding="utf-8") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            handle.write(line)
-            handle.flush()
-            os.fsync(handle.fileno())
+        _append_line(self.path, line, self._lock)
         return message_id
 
     def messages(self) -> list[dict[str, Any]]:
-        if not self.path.exists():
-            return []
-        with self._lock, open(self.path, encoding="utf-8") as handle:
-            fcntl.flock(handle, fcntl.LOCK_SH)
-            lines = handle.read().splitlines()
         out = []
-        for line in lines:
+        for line in _read_lines(self.path, self._lock):
             with contextlib.suppress(ValueError):  # a torn last line after a disk-full crash
                 out.append(json.loads(line))
         return out
@@ -206,6 +271,67 @@ class OutboxBackend:
             if message.get("key") == idempotency_key:
                 return str(message["id"])
         return None
+
+    def delivery_status(self, message_id: str) -> DeliveryStatus:
+        if any(str(m.get("id")) == message_id for m in self.messages()):
+            return SmsDeliveryStatus.DELIVERED.value, "outbox locale"
+        # Same answer as OVH for an id it does not know: nobody can say it arrived.
+        return SmsDeliveryStatus.FAILED.value, "message inconnu de l'outbox"
+
+    # ------------------------------------------------------------------ inbox
+
+    def add_incoming(self, sender: str, message: str, received_at: str = "") -> str:
+        message_id = f"inbox-{uuid.uuid4().hex[:16]}"
+        record = {
+            "id": message_id,
+            "sender": sender,
+            "message": message,
+            "creationDatetime": received_at or _now_iso(),
+        }
+        _append_line(
+            self.inbox_path, json.dumps(record, ensure_ascii=False) + "\n", self._inbox_lock
+        )
+        return message_id
+
+    def _inbox(self) -> dict[str, dict[str, Any]]:
+        records: dict[str, dict[str, Any]] = {}
+        for line in _read_lines(self.inbox_path, self._inbox_lock):
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue  # a line still being written, or a typo: never guess
+            if not isinstance(record, dict) or "sender" not in record or "message" not in record:
+                continue
+            message_id = str(record.get("id") or "").strip()
+            if not message_id or "\n" in message_id or "\r" in message_id:
+                digest = hashlib.sha256(line.strip().encode("utf-8")).hexdigest()[:16]
+                message_id = f"inbox-{digest}"
+            records.setdefault(message_id, {**record, "id": message_id})
+        return records
+
+    def _done(self) -> set[str]:
+        return set(_read_lines(self.done_path, self._inbox_lock))
+
+    def list_incoming(self) -> list[int | str]:
+        done = self._done()
+        return [message_id for message_id in self._inbox() if message_id not in done]
+
+    def get_incoming(self, message_id: int | str) -> dict[str, Any]:
+        key = str(message_id)
+        record = self._inbox().get(key)
+        if record is None or key in self._done():
+            raise SmsNotFoundError("SMS entrant introuvable dans l'inbox")
+        return {
+            "id": key,
+            "sender": str(record["sender"]),
+            "message": str(record["message"]),
+            "creationDatetime": str(record.get("creationDatetime") or ""),
+        }
+
+    def delete_incoming(self, message_id: int | str) -> None:
+        if str(message_id) in self._done():
+            return
+        _append_line(self.done_path, f"{message_id}\n", self._inbox_lock)
 
 
 def ovh_tag(idempotency_key: str) -> str:
@@ -268,8 +394,8 @@ class OvhBackend:
     """The OVH SMS API through the official `ovh` client (request signing, clock sync).
 
     One client for the life of the backend: it fetches /auth/time once and keeps its HTTPS
-    connections. The consumer key needs POST /sms/*/jobs, and GET /sms/*/outgoing and
-    GET /sms/*/jobs* for `find`."""
+    connections. The consumer key needs POST /sms/*/jobs; GET /sms/*/outgoing* and
+    GET /sms/*/jobs* (`find`, `delivery_status`); GET and DELETE /sms/*/incoming* (replies)."""
 
     name = "ovh"
 
@@ -368,11 +494,159 @@ class OvhBackend:
             raise _translate_ovh_error(err, sending=False) from None
         return None
 
+    def _get_or_none(self, path: str) -> Any:
+        try:
+            return self._client.get(path)
+        except ovh.exceptions.ResourceNotFoundError:
+            return None
+        except ovh.exceptions.APIError as err:
+            raise _translate_ovh_error(err, sending=False) from None
+
+    def delivery_status(self, message_id: str) -> DeliveryStatus:
+        """delivered / failed / pending, from the operator's delivery report.
+
+        A job waits in GET /sms/{service}/jobs/{id} until OVH hands it to an operator, then
+        lives in GET /sms/{service}/outgoing/{id} (same id) with `deliveryReceipt`, the
+        operator's report in the Kannel-style DLR codes OVH passes on: 1 delivered to the
+        phone; 2 not delivered to the phone and 16 rejected by the operator's SMSC (failed);
+        0 no report yet, 4 buffered at the SMSC, 8 accepted by the SMSC (pending: a phone
+        switched off gets it when it comes back). `ptt` is the operator's own code, kept in
+        the detail for a person to look up (GET /sms/ptts?ptt=...).
+
+        Unknown in both lists (404 twice, checked again in case the job moved between the
+        two reads): "failed". It happens when the id is not this account's or the history
+        line was deleted; either way nobody can say the caller got the SMS, and a person
+        checking beats a confirmation silently assumed."""
+        self._sync_clock()
+        base = f"/sms/{self._service}"
+        outgoing = self._get_or_none(f"{base}/outgoing/{message_id}")
+        if outgoing is None:
+            job = self._get_or_none(f"{base}/jobs/{message_id}")
+            if job is not None:
+                return SmsDeliveryStatus.PENDING.value, "en file d'attente chez OVH"
+            outgoing = self._get_or_none(f"{base}/outgoing/{message_id}")
+            if outgoing is None:
+                return (
+                    SmsDeliveryStatus.FAILED.value,
+                    "message inconnu d'OVH (ni en file, ni envoyé)",
+                )
+        if not isinstance(outgoing, dict):
+            raise SmsNotSentError("réponse inattendue de l'API OVH (outgoing)")
+        return ovh_delivery_status(outgoing)
+
+    def list_incoming(self) -> list[int | str]:
+        self._sync_clock()
+        try:
+            ids = self._client.get(f"/sms/{self._service}/incoming")
+        except ovh.exceptions.APIError as err:
+            raise _translate_ovh_error(err, sending=False) from None
+        if not isinstance(ids, list):
+            raise SmsNotSentError("réponse inattendue de l'API OVH (incoming)")
+        # OVH ids grow with time: ascending order answers the oldest first.
+        return sorted(ids, key=lambda i: (0, int(i), "") if str(i).isdigit() else (1, 0, str(i)))
+
+    def get_incoming(self, message_id: int | str) -> dict[str, Any]:
+        self._sync_clock()
+        record = self._get_or_none(f"/sms/{self._service}/incoming/{message_id}")
+        if record is None:
+            raise SmsNotFoundError("SMS entrant introuvable chez OVH (déjà traité ?)")
+        if not isinstance(record, dict):
+            raise SmsNotSentError("réponse inattendue de l'API OVH (incoming)")
+        return {
+            "id": str(record.get("id", message_id)),
+            "sender": str(record.get("sender") or ""),
+            "message": str(record.get("message") or ""),
+            "creationDatetime": str(record.get("creationDatetime") or ""),
+        }
+
+    def delete_incoming(self, message_id: int | str) -> None:
+        self._sync_clock()
+        try:
+            self._client.delete(f"/sms/{self._service}/incoming/{message_id}")
+        except ovh.exceptions.ResourceNotFoundError:
+            pass  # deleted by a concurrent poll or the webhook: the goal is reached
+        except ovh.exceptions.APIError as err:
+            raise _translate_ovh_error(err, sending=False) from None
+
+
+# Kannel-style delivery report codes, as OVH passes them on (see OvhBackend.delivery_status).
+_DLR_DELIVERED = frozenset({1})
+_DLR_FAILED = frozenset({2, 16})
+
+
+def ovh_delivery_status(outgoing: Mapping[str, Any]) -> DeliveryStatus:
+    """Status of one GET /sms/{service}/outgoing/{id} record (no personal data in the detail:
+    only the provider's codes)."""
+    try:
+        receipt = int(outgoing.get("deliveryReceipt") or 0)
+    except (TypeError, ValueError):
+        receipt = 0
+    ptt = outgoing.get("ptt")
+    detail = f"accusé de réception {receipt}" + (f", code PTT {ptt}" if ptt else "")
+    if receipt in _DLR_DELIVERED or outgoing.get("deliveredAt"):
+        return SmsDeliveryStatus.DELIVERED.value, detail
+    if receipt in _DLR_FAILED:
+        return SmsDeliveryStatus.FAILED.value, detail
+    return SmsDeliveryStatus.PENDING.value, detail
+
 
 def build_sms_backend(sms_settings: SmsSettings) -> SmsBackend:
     if sms_settings.backend == "ovh":
         return OvhBackend(sms_settings.ovh)
-    return OutboxBackend(sms_settings.outbox_path)
+    return OutboxBackend(sms_settings.outbox_path, sms_settings.inbox_path)
+
+
+# --------------------------------------------------------------------------- phone keys
+
+PHONE_KEY_FILE_NAME = "sms-phone-key.secret"
+
+
+def load_or_create_secret_file(path: Path) -> bytes:
+    """The random secret stored (hex, one line) at `path`, created on first use with mode
+    0600. Creation is atomic (temporary file hard-linked into place), like the codec's
+    development key: processes starting together all end up with the same secret."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w", encoding="ascii") as handle:
+                handle.write(secrets.token_hex(32) + "\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+            try:
+                os.link(tmp, path)
+                log.warning(
+                    "created the SMS phone-key secret in %s: every worker and the webhook "
+                    "must share it (or set ENCOMBOT_SMS__PHONE_KEY_SECRET)",
+                    path,
+                )
+            except FileExistsError:
+                pass  # another process created it first: use theirs
+        finally:
+            tmp.unlink(missing_ok=True)
+    text = path.read_text("ascii").strip()
+    try:
+        secret = bytes.fromhex(text)
+    except ValueError:
+        raise SmsConfigError(
+            f"{path} : secret illisible (attendu : une ligne hexadécimale)"
+        ) from None
+    if len(secret) < 16:
+        raise SmsConfigError(f"{path} : secret trop court (16 octets au moins)")
+    return secret
+
+
+def phone_key_secret(sms_settings: SmsSettings, data_dir: Path) -> bytes:
+    """The HMAC key of domain.phone.phone_key: the configured secret, else the one kept in
+    `sms.phone_key_file` (default <data_dir>/sms-phone-key.secret), created on first use."""
+    configured = sms_settings.phone_key_secret.get_secret_value()
+    if configured:
+        if len(configured) < 16:
+            # A short key could be found by trying every mobile number against it.
+            raise SmsConfigError("ENCOMBOT_SMS__PHONE_KEY_SECRET : 16 caractères au moins")
+        return configured.encode("utf-8")
+    return load_or_create_secret_file(sms_settings.phone_key_file or data_dir / PHONE_KEY_FILE_NAME)
 
 
 # --------------------------------------------------------------------------- ledger
@@ -509,8 +783,11 @@ class SmsActivities:
         max_segments: int = 3,
         *,
         inflight_lease_s: float = 90.0,
+        phone_key_secret: bytes | None = None,
     ) -> None:
         self.backend = backend
+        # None: results carry no phone key, and no reply can find its case.
+        self.phone_key_secret = phone_key_secret
         self.templates_dir = Path(templates_dir)
         self.ledger = SmsLedger(ledger_path, inflight_lease_s)
         self.service_name = service_name
@@ -562,7 +839,36 @@ class SmsActivities:
             segments=info.segments,
             backend=backend,
             duplicate=duplicate,
+            phone_key=phone_key(to, self.phone_key_secret) if self.phone_key_secret else "",
         )
+
+    @activity.defn(name=names.CHECK_SMS_DELIVERY)
+    def check_sms_delivery(self, inp: SmsDeliveryInput) -> SmsDeliveryResult:
+        """What became of a sent SMS. 4xx answers are permanent (non-retryable
+        SMS_LOOKUP_REJECTED); 5xx and network errors raise a plain exception, which the
+        workflow's retry policy retries with backoff."""
+        backend = self.backend
+        if inp.backend and inp.backend != backend.name:
+            raise ApplicationError(
+                f"SMS envoyé par le fournisseur {inp.backend}, ce worker utilise {backend.name} :"
+                " suivi impossible",
+                type=CONFIG_ERROR,
+                non_retryable=True,
+            )
+        if not isinstance(backend, DeliveryTrackingBackend):
+            raise ApplicationError(
+                f"Le fournisseur {backend.name} ne donne pas l'état de remise des SMS",
+                type=CONFIG_ERROR,
+                non_retryable=True,
+            )
+        try:
+            status, detail = backend.delivery_status(inp.message_id)
+        except SmsRejectedError as err:
+            raise ApplicationError(str(err), type=SMS_LOOKUP_REJECTED, non_retryable=True) from None
+        except SmsConfigError as err:
+            raise ApplicationError(str(err), type=CONFIG_ERROR, non_retryable=True) from None
+        activity.logger.info("SMS %s: %s (%s)", inp.message_id, status, detail)
+        return SmsDeliveryResult(status=status, detail=detail, message_id=inp.message_id)
 
     def _deliver(self, key: str, to: str, text: str) -> tuple[str, str, bool]:
         """(message id, backend name, duplicate)."""

@@ -13,10 +13,12 @@ import fcntl
 import importlib.util
 import logging
 import os
+import re
 import shutil
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,8 +26,19 @@ import numpy as np
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from domain import geotext
+from domain.address_models import (
+    AddressCandidates,
+    AddressPassInput,
+    AddressPassResult,
+    AddressScores,
+    AddressScoringInput,
+    ItemRefineInput,
+)
+from domain.catalogue import Catalogue, plural_form
 from domain.errors import AUDIO_UNUSABLE, MODEL_UNAVAILABLE
-from domain.models import Segment, TranscribeInput, TranscribeResult
+from domain.models import Intent, Segment, TranscribeInput, TranscribeResult, Understanding
+from domain.understanding import apply_item_scores, find_item_slots
 
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel
@@ -146,11 +159,13 @@ class TranscribeActivities:
     """Holds one loaded Whisper model per worker process (loading costs seconds and ~400 MiB;
     doing it per activity would dominate the transcription itself)."""
 
-    def __init__(self, settings: SttSettings) -> None:
+    def __init__(self, settings: SttSettings, catalogue: Catalogue | None = None) -> None:
         self._settings = settings
+        self._catalogue = catalogue
         self._model: WhisperModel | None = None
         self._model_dir: Path | None = None
         self._lock = threading.Lock()
+        self._silence: np.ndarray | None = None
 
     @property
     def model_dir(self) -> Path:
@@ -225,3 +240,350 @@ class TranscribeActivities:
     @activity.defn(name="transcribe_voicemail")
     def transcribe(self, inp: TranscribeInput) -> TranscribeResult:
         return self.transcribe_file(inp, heartbeat=True)
+
+    # ------------------------------------------------------------------ address steps
+
+    def silence_encoding(self) -> np.ndarray:
+        """Encoder output of silence (the reference of the audio scores), computed once."""
+        with self._lock:
+            cached = self._silence
+        if cached is None:
+            from faster_whisper.audio import pad_or_trim
+
+            model = self.model()
+            features = model.feature_extractor(np.zeros(SAMPLE_RATE * 2, dtype=np.float32))
+            encoded = np.asarray(model.encode(pad_or_trim(features)))
+            cached = np.ascontiguousarray(encoded[:, :_SILENCE_POSITIONS])
+            with self._lock:
+                self._silence = cached
+        return cached
+
+    @activity.defn(name="score_address_candidates")
+    def score_address_candidates(self, inp: AddressScoringInput) -> AddressScores:
+        """How much the audio supports each candidate street, then each house number of the
+        best street (log-likelihood ratio against silence, nats). Never fails on a missing
+        segment or candidate: it says why nothing was scored, and the resolution then relies
+        on the words alone."""
+        started = time.perf_counter()
+        result = _score_address(self, inp)
+        result.processing_s = round(time.perf_counter() - started, 3)
+        log.info(
+            "score_address_candidates streets=%d numbers=%d in %.2f s",
+            len(result.street_scores),
+            len(result.number_scores),
+            result.processing_s,
+        )
+        return result
+
+    def catalogue(self) -> Catalogue:
+        if self._catalogue is None:
+            from activities.understand import load_catalogue
+
+            self._catalogue = load_catalogue()
+        return self._catalogue
+
+    @activity.defn(name="refine_items")
+    def refine_items(self, inp: ItemRefineInput) -> Understanding:
+        """The understanding completed with the items the audio supports where the words of
+        the request name none ("un biffet" → buffet): each such slot is scored with the
+        catalogue forms that sound closest (log-likelihood ratio against silence), and the
+        form that clearly wins is added. Bookings only; anything else comes back unchanged."""
+        started = time.perf_counter()
+        u = inp.understanding
+        if u.intent != Intent.BOOKING.value:
+            return u
+        catalogue = self.catalogue()
+        slots = find_item_slots(inp.text, catalogue)
+        if not slots:
+            return u
+        audio = load_audio(Path(inp.audio_path), self._settings.max_duration_s)
+        scorers: dict[tuple[int, int], tuple[_Scorer, int, int]] = {}
+        spans = _segment_spans(inp.text, inp.segments)
+        scores: list[list[float]] = []
+        for slot in slots:
+            covering = [sp for sp in spans if sp[1] > slot.start and sp[0] < slot.end]
+            if not covering:
+                scores.append([])
+                continue
+            c0, c1 = covering[0][0], covering[-1][1]
+            if (c0, c1) not in scorers:
+                t0 = max(0.0, covering[0][2].start - _CLIP_BEFORE_S)
+                t1 = min(t0 + _MAX_CLIP_S, covering[-1][2].end + _CLIP_AFTER_S)
+                piece = audio[int(t0 * SAMPLE_RATE) : int(t1 * SAMPLE_RATE)]
+                scorers[(c0, c1)] = (_Scorer(self, piece), c0, c1)
+            scorer, c0, c1 = scorers[(c0, c1)]
+            head, tail = inp.text[c0 : slot.start], inp.text[slot.end : c1]
+            quantity = "un" if slot.quantity.lower() == "en" else slot.quantity
+            texts = [
+                f"{head}{quantity} {plural_form(f) if slot.count > 1 else f}{tail}"
+                for f in slot.forms
+            ]
+            scores.append(scorer.ratio(texts))
+        refined = apply_item_scores(u, slots, scores, catalogue)
+        log.info(
+            "refine_items slots=%d added=%d in %.2f s",
+            len(slots),
+            len(refined.items) + len(refined.refused_items) - len(u.items) - len(u.refused_items),
+            time.perf_counter() - started,
+        )
+        return refined
+
+    @activity.defn(name="transcribe_address")
+    def transcribe_address(self, inp: AddressPassInput) -> AddressPassResult:
+        """Second, targeted pass: the address segment transcribed again with the candidate
+        street names as initial prompt (measured: no better than forced scoring, and it can
+        write streets that were not said; kept for measurement, not used by the workflow)."""
+        started = time.perf_counter()
+        clip = address_clip(inp.text, inp.segments, inp.candidates)
+        if clip is None:
+            return AddressPassResult(text=inp.text, reason="adresse non localisée")
+        audio = load_audio(Path(inp.audio_path), self._settings.max_duration_s)
+        piece = audio[int(clip.start_s * SAMPLE_RATE) : int(clip.end_s * SAMPLE_RATE)]
+        names = [c.street for c in inp.candidates.candidates[: inp.max_names]]
+        prompt = ", ".join(names)
+        segments_iter, _ = self.model().transcribe(
+            piece,
+            language=self._settings.language,
+            beam_size=self._settings.beam_size,
+            temperature=0.0,
+            vad_filter=False,
+            condition_on_previous_text=False,
+            initial_prompt=prompt,
+            # A prompt made of names invites Whisper to repeat them: cut loops short.
+            max_new_tokens=64,
+            compression_ratio_threshold=2.0,
+        )
+        heard = " ".join(seg.text.strip() for seg in segments_iter).strip()
+        spans = [
+            sp
+            for sp in _segment_spans(inp.text, inp.segments)
+            if sp[1] > inp.candidates.region_start and sp[0] < inp.candidates.region_end
+        ]
+        text = inp.text
+        segments = list(inp.segments)
+        if heard and spans:
+            text = (inp.text[: spans[0][0]] + heard + inp.text[spans[-1][1] :]).strip()
+            replaced = {id(sp[2]) for sp in spans}
+            merged = Segment(spans[0][2].start, spans[-1][2].end, heard, spans[0][2].avg_logprob)
+            segments = []
+            for seg in inp.segments:
+                if id(seg) not in replaced:
+                    segments.append(seg)
+                elif seg is spans[0][2]:
+                    segments.append(merged)
+        return AddressPassResult(
+            text=text,
+            segment_text=heard,
+            segments=segments,
+            processing_s=round(time.perf_counter() - started, 3),
+        )
+
+
+# --------------------------------------------------------------------------- address scoring
+#
+# Forced scoring: Whisper's decoder gives the probability of a given text under the audio.
+# For each candidate address the address segment's transcript is rewritten with
+# "… {numéro} {voie} …" in place of what was heard, and scored (CTranslate2 `align`, which
+# returns the probability of every text token). The score compared is the log-likelihood ratio
+# against silence: log P(text | audio) - log P(text | silence). The second term removes what
+# the language model alone prefers (short names, common spellings, frequent numbers), which
+# otherwise outweighs the acoustic evidence.
+
+SCORING_MAX_STREETS = 16
+SCORING_BATCH = 16
+_CLIP_BEFORE_S = 0.15
+_CLIP_AFTER_S = 0.25
+_MAX_CLIP_S = 28.0
+_SILENCE_POSITIONS = 60  # encoder positions (20 ms each) of the silence reference
+_AFTER_STREET_POSITIONS = 25  # audio kept after the street name when scoring numbers
+# A cropped number score this far (nats) below the street's own score means a bad crop.
+_CROP_TOLERANCE = 20.0
+
+
+def _segment_spans(text: str, segments: list[Segment]) -> list[tuple[int, int, Segment]]:
+    """Character span of each segment's text inside the transcript."""
+    spans = []
+    pos = 0
+    for seg in segments:
+        if not seg.text:
+            continue
+        at = text.find(seg.text, pos)
+        if at < 0:
+            continue
+        spans.append((at, at + len(seg.text), seg))
+        pos = at + len(seg.text)
+    return spans
+
+
+@dataclass
+class _AddressClip:
+    start_s: float
+    end_s: float
+    prefix: str  # transcript of the clip before the address
+    suffix: str  # and after it
+    determiner: str  # to say before the number when the transcript lost it
+
+
+_CUE_BEFORE = re.compile(r"(?:habite|suis|r[ée]side|demeure)\W*$", re.IGNORECASE)
+_DETERMINER_BEFORE = re.compile(r"\b(?:au|aux|le|du)\W*$", re.IGNORECASE)
+
+
+def address_clip(
+    text: str, segments: list[Segment], cands: AddressCandidates
+) -> _AddressClip | None:
+    """The audio segment(s) holding the address and their transcript around it."""
+    if cands.region_start < 0 or cands.region_end <= cands.region_start:
+        return None
+    spans = [
+        s
+        for s in _segment_spans(text, segments)
+        if s[1] > cands.region_start and s[0] < cands.region_end
+    ]
+    if not spans:
+        return None
+    c0, c1 = spans[0][0], spans[-1][1]
+    start = max(0.0, spans[0][2].start - _CLIP_BEFORE_S)
+    end = spans[-1][2].end + _CLIP_AFTER_S
+    if end - start > _MAX_CLIP_S:
+        end = start + _MAX_CLIP_S
+    prefix = text[c0 : cands.region_start].rstrip()
+    suffix = text[cands.region_end : c1]
+    if suffix[:1].isalnum():
+        suffix = " " + suffix
+    determiner = ""
+    if not _DETERMINER_BEFORE.search(prefix):
+        determiner = "au" if _CUE_BEFORE.search(prefix) or cands.determiner == "au" else "le"
+    return _AddressClip(start, end, prefix, suffix, determiner)
+
+
+def _hypothesis(clip: _AddressClip, number: str, street: str, *, suffix: bool = True) -> str:
+    words = [clip.prefix, clip.determiner, geotext.spoken_housenumber(number) if number else ""]
+    words.append(street)
+    text = " ".join(w for w in words if w)
+    return text + (clip.suffix if suffix else "")
+
+
+class _Scorer:
+    """Batched forced scoring of texts against one encoded clip."""
+
+    def __init__(self, acts: TranscribeActivities, audio: np.ndarray) -> None:
+        import ctranslate2
+        from faster_whisper.audio import pad_or_trim
+        from faster_whisper.tokenizer import Tokenizer
+
+        model = acts.model()
+        self._ct2 = ctranslate2
+        self.model = model
+        self.tokenizer = Tokenizer(
+            model.hf_tokenizer,
+            model.model.is_multilingual,
+            task="transcribe",
+            language=acts._settings.language,
+        )
+        features = model.feature_extractor(audio)
+        frames = int(features.shape[-1])
+        self.positions = min(1500, frames // 2 + 10)
+        encoded = np.asarray(model.encode(pad_or_trim(features)))
+        self.audio = np.ascontiguousarray(encoded[:, : self.positions])
+        self.silence = acts.silence_encoding()
+
+    def _run(
+        self, encoded: np.ndarray, texts: list[str], keep: int = -1
+    ) -> tuple[list[float], list[tuple[int, int]]]:
+        """Sum of token log-probabilities per text; and the token → encoder position
+        alignment of text number `keep` (-1: none)."""
+        out: list[float] = []
+        kept: list[tuple[int, int]] = []
+        for i in range(0, len(texts), SCORING_BATCH):
+            chunk = texts[i : i + SCORING_BATCH]
+            tokens = [self.tokenizer.encode(" " + t.strip()) for t in chunk]
+            batch = np.ascontiguousarray(np.repeat(encoded, len(chunk), axis=0))
+            results = self.model.model.align(
+                self._ct2.StorageView.from_array(batch),
+                self.tokenizer.sot_sequence,
+                tokens,
+                2 * encoded.shape[1],
+            )
+            for j, r in enumerate(results):
+                probs = np.maximum(np.asarray(r.text_token_probs, dtype=np.float64), 1e-12)
+                out.append(float(np.log(probs).sum()))
+                if i + j == keep:
+                    kept = [(int(a), int(b)) for a, b in r.alignments]
+        return out, kept
+
+    def ratio(self, texts: list[str], positions: int = 0) -> list[float]:
+        """log P(text | audio) - log P(text | silence), per text; `positions` limits the
+        audio to its first encoder positions (20 ms each)."""
+        audio = self.audio if not positions else self.audio[:, :positions]
+        heard, _ = self._run(np.ascontiguousarray(audio), texts)
+        prior, _ = self._run(self.silence, texts)
+        return [round(h - p, 3) for h, p in zip(heard, prior, strict=True)]
+
+    def end_of(self, text: str, head: str) -> int:
+        """Encoder position (exclusive) where `head`, the beginning of `text`, ends in the
+        audio, from the forced alignment of `text`; 0 when it cannot be told."""
+        n_head = len(self.tokenizer.encode(" " + head.strip()))
+        _, alignment = self._run(self.audio, [text], keep=0)
+        times = [t for k, t in alignment if k == n_head - 1]
+        if not times:
+            return 0
+        return min(self.positions, max(times) + _AFTER_STREET_POSITIONS)
+
+
+def _score_address(acts: TranscribeActivities, inp: AddressScoringInput) -> AddressScores:
+    cands = inp.candidates
+    if not cands.candidates:
+        return AddressScores(reason="aucune voie candidate")
+    clip = address_clip(inp.text, inp.segments, cands)
+    if clip is None:
+        return AddressScores(reason="adresse non localisée dans la transcription")
+    audio = load_audio(Path(inp.audio_path), acts._settings.max_duration_s)
+    piece = audio[int(clip.start_s * SAMPLE_RATE) : int(clip.end_s * SAMPLE_RATE)]
+    if piece.size < SAMPLE_RATE // 5:
+        return AddressScores(reason="segment d'adresse trop court")
+    scorer = _Scorer(acts, piece)
+    limit = inp.max_streets or SCORING_MAX_STREETS
+    streets = cands.candidates[:limit]
+    heard_number = cands.housenumbers[0] if cands.housenumbers else ""
+    # The whole segment is kept for the streets: where a garbled address ends in the audio
+    # cannot be told reliably (a crop measured on this set cut street names short).
+    texts = [_hypothesis(clip, heard_number, c.street) for c in streets]
+    # Last: the transcript itself, the reference for "none of these streets".
+    texts.append(
+        " ".join(w for w in [clip.prefix, inp.text[cands.region_start : cands.region_end]] if w)
+        + clip.suffix
+    )
+    *street_scores, heard_score = scorer.ratio(texts)
+    best = max(
+        range(len(streets)),
+        key=lambda k: geotext.combined_street_score(
+            street_scores[k], streets[k].text_score, streets[k].locality
+        ),
+    )
+    # Every number of the street: restricting them to those near the number read would make
+    # the audio's confirmation of that number look surer than it is.
+    numbers = list(streets[best].numbers)
+    number_scores: list[float] = []
+    if numbers:
+        # The house number is decided on the audio up to the end of the street name: the
+        # locality after it says nothing about the number and would cost time per hypothesis.
+        street = streets[best].street
+        full = _hypothesis(clip, heard_number, street)
+        head = _hypothesis(clip, heard_number, street, suffix=False)
+        number_end = scorer.end_of(full, head)
+        if number_end:
+            number_scores = scorer.ratio(
+                [_hypothesis(clip, n, street, suffix=False) for n in numbers],
+                positions=number_end,
+            )
+        if not number_end or max(number_scores) < street_scores[best] - _CROP_TOLERANCE:
+            # The alignment put the end of the street too early (the audio then lacks part of
+            # the street and no number fits well): score on the whole segment instead.
+            number_scores = scorer.ratio([_hypothesis(clip, n, street) for n in numbers])
+    return AddressScores(
+        street_scores=street_scores,
+        heard_score=heard_score,
+        number_street=best,
+        numbers=numbers,
+        number_scores=number_scores,
+    )

@@ -152,6 +152,10 @@ REASON_LABELS_FR = {
     EscalationReason.QUESTION: "question à traiter",
     EscalationReason.CANCEL_REQUEST: "demande d'annulation",
     EscalationReason.UNCLEAR_REQUEST: "demande non comprise",
+    EscalationReason.UNMATCHED_SMS: "SMS sans dossier",
+    EscalationReason.SMS_REPLY: "réponse SMS à lire",
+    EscalationReason.SMS_UNDELIVERED: "SMS de confirmation non distribué : rappeler",
+    EscalationReason.MISSED_CALL_CALLBACK: "appel manqué : rappeler",
 }
 
 

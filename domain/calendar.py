@@ -2,8 +2,11 @@
 and how far ahead a request may book.
 
 Pure: built from a plain mapping (the YAML is read in `activities.booking.load_calendar`);
-no I/O, no time-zone database access. Datetimes handed in are already in the calendar's local
-time (`ServiceCalendar.timezone`); converting them is the caller's job.
+no I/O. The booking rules take datetimes already in the calendar's local time
+(`ServiceCalendar.timezone`). The functions that answer with an instant (`reminder_at`,
+`next_opening`, `ServiceCalendar.cancel_deadline`) use `zoneinfo` for the calendar's zone:
+tzdata is read once and cached, and the result depends on the arguments only, so a workflow
+may call them too (import this module inside `imports_passed_through()`).
 """
 
 from __future__ import annotations
@@ -11,19 +14,36 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
+from zoneinfo import ZoneInfo
+
+from domain.models import ItemCount
 
 WEEKDAY_NAMES: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _WEEKDAY_INDEX = {name: i for i, name in enumerate(WEEKDAY_NAMES)}
 
 # Keys a sector may override from `defaults`, and the keys only a sector block may carry.
-_OVERRIDABLE = ("min_lead_working_days", "cutoff", "max_items", "horizon_days", "closed_dates")
+_OVERRIDABLE = (
+    "min_lead_working_days",
+    "cutoff",
+    "max_items",
+    "over_limit",
+    "horizon_days",
+    "closed_dates",
+)
 _SECTOR_OWN = ("name", "polygon_source", "weekdays", "capacity")
 _SECTOR_ID_RE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z_.-]{0,31}$")
 _HOURS_RANGE_RE = re.compile(r"^\s*(\d{1,2}:\d{2})\s*-\s*(\d{1,2}:\d{2})\s*$")
+
+# What a request with more items than `max_items` gets: the first items up to the limit are
+# booked and the SMS names the rest, or nothing is booked and a person takes over.
+OVER_LIMIT_BOOK_WHAT_FITS = "book_what_fits"
+OVER_LIMIT_ESCALATE = "escalate"
+OVER_LIMIT_POLICIES = (OVER_LIMIT_BOOK_WHAT_FITS, OVER_LIMIT_ESCALATE)
+DEFAULT_REMINDER_TIME = time(18, 0)
 
 
 class CalendarError(ValueError):
@@ -123,6 +143,7 @@ class SectorRules:
     max_items: int  # total items (sum of counts) per pickup
     horizon_days: int  # calendar days after the request date searched for a slot
     closed_dates: frozenset[date] = frozenset()  # exceptional no-collection days
+    over_limit: str = OVER_LIMIT_BOOK_WHAT_FITS  # an OVER_LIMIT_POLICIES value
 
     def is_collection_day(self, day: date) -> bool:
         return (
@@ -155,6 +176,8 @@ class ServiceCalendar:
     sectors: Mapping[str, SectorRules]
     default_sector: SectorRules | None  # template (sector_id "*") for sectors not listed
     call_centre: CallCentreHours
+    # Local time of the reminder SMS, on the eve of the pickup.
+    reminder_time: time = DEFAULT_REMINDER_TIME
     _default_cache: dict[str, SectorRules] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
@@ -216,6 +239,93 @@ class ServiceCalendar:
     def is_call_centre_open(self, at_local: datetime) -> bool:
         return self.call_centre.is_open(at_local)
 
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)  # ZoneInfo caches instances per key
+
+    def cancel_deadline(self, sector: str, pickup_date: date) -> datetime:
+        """Last moment (aware, calendar zone) a caller may cancel: the sector's daily cut-off
+        on the last working day before the pickup. The round sheet is drawn up that day, as
+        a request after the cut-off counts from the next working day; a later cancellation
+        would leave a crew in front of an empty pavement and a place nobody can reuse."""
+        day = pickup_date - timedelta(days=1)
+        while not is_working_day(day):
+            day -= timedelta(days=1)
+        return _local(day, self.rules(sector).cutoff, self.tz)
+
+
+# --------------------------------------------------------------------------- instants
+
+
+def _local(day: date, clock: time, tz: ZoneInfo) -> datetime:
+    # A wall time inside the spring-forward gap does not exist: fold=0 reads it with the
+    # offset before the change, and the UTC round trip turns it into the real instant just
+    # after the gap (02:30 on the last Sunday of March -> 03:30 CEST).
+    return datetime.combine(day, clock, tzinfo=tz).astimezone(UTC).astimezone(tz)
+
+
+def _as_local(at: datetime, tz: ZoneInfo) -> datetime:
+    return at.astimezone(tz) if at.tzinfo is not None else at.replace(tzinfo=tz)
+
+
+def reminder_at(
+    pickup_date: date, calendar: ServiceCalendar, *, booked_at: datetime | None = None
+) -> datetime | None:
+    """When the reminder SMS is due (aware, UTC): the eve of the pickup at the calendar's
+    `reminder_time`, local time, whatever the UTC offset that evening (DST-safe: Sunday
+    29 March 2026 18:00 is 16:00 UTC, Sunday 25 October 2026 18:00 is 17:00 UTC).
+
+    With `booked_at` (aware, or naive local), None when that moment is not after it: a
+    booking made on the eve after the reminder time gets no reminder, its confirmation SMS
+    just went out. A lead time >= 1 working day with a cut-off before the reminder time rules
+    it out; a zero lead time or a late cut-off do not."""
+    tz = calendar.tz
+    due = _local(pickup_date - timedelta(days=1), calendar.reminder_time, tz).astimezone(UTC)
+    if booked_at is not None and due <= _as_local(booked_at, tz):
+        return None
+    return due
+
+
+def next_opening(at: datetime, calendar: ServiceCalendar) -> datetime:
+    """`at` itself (in the calendar zone) when the call centre is open then, else the start
+    of its next opening range: Saturday 19:00 -> Monday 08:30; the eve of a public holiday
+    (when `closed_on_public_holidays`) -> the day after it. `at` aware, or naive local."""
+    tz = calendar.tz
+    local = _as_local(at, tz)
+    hours = calendar.call_centre
+    if hours.is_open(local.replace(tzinfo=None)):
+        return local
+    day, now = local.date(), local.time().replace(tzinfo=None)
+    # The loader refuses hours with no range at all, so a week plus a run of holidays is
+    # enough; the bound only guards against a calendar built without the loader.
+    for offset in range(370):
+        current = day + timedelta(days=offset)
+        if hours.closed_on_public_holidays and is_public_holiday(current):
+            continue
+        for start, _end in hours.hours.get(current.weekday(), ()):
+            if offset or start > now:
+                opening = _local(current, start, tz)
+                if opening > local:
+                    return opening
+    raise ValueError("the call centre never opens: call_centre.hours has no range")
+
+
+def fit_items(items: list[ItemCount], max_items: int) -> tuple[list[ItemCount], list[ItemCount]]:
+    """Split a request at the per-pickup limit: (kept, left out), in request order, counts
+    summed; an item whose count crosses the limit is split (3 chairs with 1 place left:
+    1 kept, 2 left out)."""
+    kept: list[ItemCount] = []
+    left_out: list[ItemCount] = []
+    room = max_items
+    for item in items:
+        take = max(0, min(item.count, room))
+        room -= take
+        if take:
+            kept.append(ItemCount(item=item.item, count=take))
+        if item.count > take:
+            left_out.append(ItemCount(item=item.item, count=item.count - take))
+    return kept, left_out
+
 
 # --------------------------------------------------------------------------- parsing
 
@@ -232,6 +342,7 @@ def _with_id(template: SectorRules, sector_id: str) -> SectorRules:
         max_items=template.max_items,
         horizon_days=template.horizon_days,
         closed_dates=template.closed_dates,
+        over_limit=template.over_limit,
     )
 
 
@@ -325,6 +436,13 @@ def _parse_overridable(block: Mapping[str, Any], where: str) -> dict[str, Any]:
         out["cutoff"] = _clock_time(block["cutoff"], f"{where}.cutoff")
     if "max_items" in block:
         out["max_items"] = _int(block["max_items"], f"{where}.max_items", 1, 1000)
+    if "over_limit" in block:
+        value = block["over_limit"]
+        if value not in OVER_LIMIT_POLICIES:
+            raise CalendarError(
+                f"{where}.over_limit: expected {' or '.join(OVER_LIMIT_POLICIES)} (got {value!r})"
+            )
+        out["over_limit"] = value
     if "horizon_days" in block:
         out["horizon_days"] = _int(block["horizon_days"], f"{where}.horizon_days", 1, 366)
     if "closed_dates" in block:
@@ -350,6 +468,7 @@ def _parse_sector(
         max_items=merged["max_items"],
         horizon_days=merged["horizon_days"],
         closed_dates=merged.get("closed_dates", frozenset()),
+        over_limit=merged.get("over_limit", OVER_LIMIT_BOOK_WHAT_FITS),
     )
 
 
@@ -384,6 +503,9 @@ def _parse_call_centre(raw: Any) -> CallCentreHours:
                 raise CalendarError(f"{day_where}: range {item!r} ends before it starts")
             parsed.append((start, end))
         hours[_WEEKDAY_INDEX[day_name]] = tuple(sorted(parsed))
+    if not any(hours.values()):
+        # "Next opening" would never come: out-of-hours cases would wait for ever.
+        raise CalendarError(f"{where}.hours: no opening range at all")
     return CallCentreHours(
         hours=MappingProxyType(hours), closed_on_public_holidays=closed_on_holidays
     )
@@ -394,7 +516,15 @@ def _parse_calendar(data: Mapping[str, Any]) -> ServiceCalendar:
     _check_keys(
         root,
         "calendar",
-        ("version", "timezone", "defaults", "call_centre", "default_sector", "sectors"),
+        (
+            "version",
+            "timezone",
+            "reminder_time",
+            "defaults",
+            "call_centre",
+            "default_sector",
+            "sectors",
+        ),
         ("timezone", "defaults", "call_centre", "sectors"),
     )
     if "version" in root and root["version"] != 1:
@@ -446,4 +576,9 @@ def _parse_calendar(data: Mapping[str, Any]) -> ServiceCalendar:
         sectors=MappingProxyType(sectors),
         default_sector=default_sector,
         call_centre=_parse_call_centre(root["call_centre"]),
+        reminder_time=(
+            _clock_time(root["reminder_time"], "reminder_time")
+            if "reminder_time" in root
+            else DEFAULT_REMINDER_TIME
+        ),
     )

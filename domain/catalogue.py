@@ -14,14 +14,62 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 
-from domain.numbers import Token, tokenize
+from domain import geotext
+from domain.numbers import NUMBER_WORDS, Token, tokenize
 
-__all__ = ["Catalogue", "CatalogueItem", "ItemMention", "singular"]
+__all__ = ["Catalogue", "CatalogueItem", "ItemMention", "plural_form", "singular"]
 
 # Fuzzy matching is only for near-misses of long words: short ones ("table"/"stable",
 # "lit"/"lis") collide with ordinary French too easily.
 FUZZY_MIN_LENGTH = 6
 FUZZY_THRESHOLD = 88.0
+
+# Sound-alike matching, for what the transcription makes of an item on accented speech
+# ("coût gélateur", "l'avesselle", "gase nière"): the French phonetic key of one to three
+# words against that of every form. Only right after a quantity or a determiner ("un", "deux",
+# "des", "mon"...), only for keys of at least PHONETIC_MIN_KEY sounds, and the first sound
+# must agree: ordinary words that merely rhyme with an item stay out.
+PHONETIC_MIN_KEY = 5
+PHONETIC_THRESHOLD = 0.75
+PHONETIC_MAX_WORDS = 4
+# Quantities, indefinites and possessives only: after "la" or "le", a sound-alike is more
+# often an ordinary word ("la commande") than a misheard item.
+QUANTITY_CUES = frozenset(
+    {"un", "une", "des", "d", "de", "mon", "ma", "mes", "en", "quelques", "plusieurs"}
+    | {"vieux", "vieille", "vieil", "gros", "grosse", "grand", "grande", "petit", "petite"}
+    | {"ancien", "ancienne"}
+    | set(NUMBER_WORDS)
+)
+# Words that start the next item, so a sound-alike window never runs over them.
+_NEXT_ITEM = frozenset({"un", "une", "des", "mon", "ma", "mes", "et"}) | NUMBER_WORDS
+
+
+def _tails_agree(heard: str, form: str) -> bool:
+    """Past a shared beginning, the rest must sound alike too: "machine à café" shares
+    "machine à" with "machine à laver" but is not one."""
+    k = 0
+    while k < min(len(heard), len(form)) and heard[k] == form[k]:
+        k += 1
+    rest_heard, rest_form = heard[k:], form[k:]
+    if k < 3 or max(len(rest_heard), len(rest_form)) < 3:
+        return True
+    return fuzz.ratio(rest_heard, rest_form) >= 60
+
+
+def _consonants(key: str) -> str:
+    return "".join(c for c in key if c not in "aeiouyAEIOUWé")
+
+
+def _starts_item(token: Token) -> bool:
+    return token.is_digits or token.folded in _NEXT_ITEM
+
+
+def _quantity_before(tokens: Sequence[Token], i: int) -> bool:
+    return i > 0 and (tokens[i - 1].is_digits or tokens[i - 1].folded in QUANTITY_CUES)
+
+
+# Article remnants a transcription glues to the item ("l'avesselle", "d'ougasinière").
+_GLUED_ARTICLES = ("l", "d", "U")
 
 
 @dataclass(frozen=True)
@@ -91,6 +139,9 @@ class Catalogue:
     _long_words: dict[str, list[tuple[tuple[str, ...], CatalogueItem]]] = field(
         init=False, repr=False, compare=False
     )
+    _phonetic_forms: tuple[tuple[str, CatalogueItem], ...] = field(
+        init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         by_name: dict[str, CatalogueItem] = {}
@@ -113,6 +164,13 @@ class Catalogue:
                     long_words.setdefault(words[0], []).append((words, item))
         for forms in by_first.values():
             forms.sort(key=lambda f: -len(f[0]))
+        phonetic_forms: list[tuple[str, CatalogueItem]] = []
+        for item in self.items:
+            for form in item.forms:
+                key = geotext.phonetic(form)
+                if len(key) >= PHONETIC_MIN_KEY:
+                    phonetic_forms.append((key, item))
+        object.__setattr__(self, "_phonetic_forms", tuple(phonetic_forms))
         object.__setattr__(self, "_by_name", by_name)
         object.__setattr__(self, "_by_first_word", by_first)
         object.__setattr__(self, "_long_words", long_words)
@@ -210,6 +268,7 @@ class Catalogue:
         *,
         exclude: Iterable[tuple[int, int]] = (),
         tokens: Sequence[Token] | None = None,
+        phonetic: bool = True,
     ) -> list[ItemMention]:
         """Every catalogue item named in the text, left to right. `exclude` lists character
         ranges to ignore (a street name: "Rue du Four", "Traverse des Canaris")."""
@@ -226,6 +285,8 @@ class Catalogue:
                 i += 1
                 continue
             mention = self._mention_at(text, tokens, i)
+            if mention is None and phonetic and _quantity_before(tokens, i):
+                mention = self._phonetic_mention_at(text, tokens, i)
             if mention is None or any(skipped(t) for t in tokens[i : mention.last_token]):
                 i += 1
                 continue
@@ -256,6 +317,69 @@ class Catalogue:
             if hit is not None:
                 return _mention(text, tokens, i, hit[0], item, fuzzy=True, plural=hit[1])
         return None
+
+    def closest_forms(self, words: str, limit: int = 6) -> list[str]:
+        """Catalogue forms (one per item) that sound most like `words`, closest first."""
+        return [form for form, _ in self.closest_forms_scored(words, limit)]
+
+    def closest_forms_scored(self, words: str, limit: int = 6) -> list[tuple[str, float]]:
+        """`closest_forms` with each form's sound similarity to `words` (0..1)."""
+        key = geotext.phonetic(words)
+        if len(key) < 2:
+            return []
+        best: dict[str, tuple[float, str]] = {}
+        for item in self.items:
+            for form in item.forms:
+                form_key = geotext.phonetic(form)
+                if not form_key:
+                    continue
+                sim = max(
+                    fuzz.ratio(key, form_key),
+                    0.9 * fuzz.partial_ratio(key, form_key),
+                    # consonants alone: vowels are what an accent changes first
+                    0.9 * fuzz.ratio(_consonants(key), _consonants(form_key)),
+                ) + (5.0 if key[0] == form_key[0] else 0.0)
+                if item.name not in best or sim > best[item.name][0]:
+                    best[item.name] = (sim, form)
+        ranked = sorted(best.values(), key=lambda t: -t[0])
+        key_sims = []
+        for _, form in ranked[:limit]:
+            form_key = geotext.phonetic(form)
+            key_sims.append((form, round(fuzz.ratio(key, form_key) / 100, 3)))
+        return key_sims
+
+    def _phonetic_mention_at(
+        self, text: str, tokens: Sequence[Token], i: int
+    ) -> ItemMention | None:
+        """The item whose form sounds like the one to three words from token i."""
+        best: tuple[float, int, CatalogueItem] | None = None
+        for n in range(1, PHONETIC_MAX_WORDS + 1):
+            end = i + n
+            if end > len(tokens):
+                break
+            if n > 1 and any(
+                c in ",.;:!?" for c in text[tokens[end - 2].end : tokens[end - 1].start]
+            ):
+                break
+            words = [t.text for t in tokens[i:end]]
+            if any(_starts_item(t) and k > 0 for k, t in enumerate(tokens[i:end])):
+                break  # "un fauteuil et un ...": the next item starts
+            key = geotext.phonetic(" ".join(words))
+            for variant in {key, *(key[len(a) :] for a in _GLUED_ARTICLES if key.startswith(a))}:
+                if len(variant) < PHONETIC_MIN_KEY - 1:
+                    continue
+                for form_key, item in self._phonetic_forms:
+                    if variant[0] != form_key[0] or abs(len(variant) - len(form_key)) > 3:
+                        continue
+                    sim = fuzz.ratio(variant, form_key) / 100
+                    if sim < PHONETIC_THRESHOLD or not _tails_agree(variant, form_key):
+                        continue
+                    if best is None or sim > best[0]:
+                        best = (sim, end, item)
+        if best is None:
+            return None
+        _, end, item = best
+        return _mention(text, tokens, i, end, item, fuzzy=True, plural=False)
 
     @staticmethod
     def _match_words(
@@ -305,3 +429,18 @@ def item_key(name: str) -> str:
     if not words:
         return ""
     return " ".join([singular(words[0]), *words[1:]])
+
+
+def plural_form(form: str) -> str:
+    """French plural of a catalogue form, first word only ("machine à laver" → "machines à
+    laver", "bureau" → "bureaux", "cheval" → "chevaux")."""
+    first, _, rest = form.partition(" ")
+    if first.endswith(("s", "x", "z")):
+        plural = first
+    elif first.endswith(("eau", "au", "eu")):
+        plural = first + "x"
+    elif first.endswith("al"):
+        plural = first[:-2] + "aux"
+    else:
+        plural = first + "s"
+    return f"{plural} {rest}".strip()

@@ -14,3 +14,6 @@ SMS_TOO_LONG = "SmsTooLong"
 SMS_UNCERTAIN = "SmsUncertain"
 TEMPLATE_ERROR = "TemplateError"
 CONFIG_ERROR = "ConfigError"
+# The provider refused a lookup for good (4xx on a delivery report or an incoming message: the
+# consumer key lacks the right, another service's id): retrying cannot help, a person checks.
+SMS_LOOKUP_REJECTED = "SmsLookupRejected"

@@ -14,6 +14,7 @@ to be consistent, not linguistically perfect.
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from difflib import SequenceMatcher
 from functools import lru_cache
 
 # Bump whenever a rule changes: cached gazetteer indexes embed precomputed keys.
-VERSION = "7"
+VERSION = "8"
 
 # Canonical street type -> spellings and abbreviations (folded). Multi-word forms are matched
 # before single words. Plural/singular variants that sound the same map to one type because a
@@ -381,6 +382,7 @@ _WORD_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"(?<=..)(?:er|ez|et)$", "E"),
         (r"(?<=[aeiouyE])(?:t|d|z|p)$", ""),
         (r"(?<=[rnl])(?:t|d)$", ""),
+        (r"(?<=n)gt$", ""),
         (r"(?<=[ln])g$", ""),
         # Mute final e: a marker, so that "Rome" keeps its m ("rom", not nasal like "Rhône")
         # and "place" its soft c; dropped at the end.
@@ -500,3 +502,115 @@ def parse_housenumber(text: str) -> tuple[int, str] | None:
 
 def format_housenumber(number: int, rep: str) -> str:
     return f"{number} {rep}" if rep else str(number)
+
+
+# --------------------------------------------------------------------------- spoken forms
+
+
+def spoken_number(n: int) -> str:
+    """French cardinal as written in running text, with the traditional hyphens
+    ("vingt-sept", "vingt et un", "quatre-vingt-dix-huit", "cent douze"): what a transcript
+    of the spoken number looks like."""
+    if n < 0 or n >= 1_000_000:
+        return str(n)
+    if n < 100:
+        words = number_to_words(n).split()
+        out = words[0]
+        for prev, word in itertools.pairwise(words):
+            out += " " + word if word == "et" or prev == "et" else "-" + word
+        return out
+    if n < 1000:
+        hundreds, rest = divmod(n, 100)
+        head = "cent" if hundreds == 1 else f"{number_to_words(hundreds)} cent"
+        if rest == 0:
+            return head + ("s" if hundreds > 1 else "")
+        return f"{head} {spoken_number(rest)}"
+    thousands, rest = divmod(n, 1000)
+    head = "mille" if thousands == 1 else f"{spoken_number(thousands)} mille"
+    return head if rest == 0 else f"{head} {spoken_number(rest)}"
+
+
+def spoken_housenumber(label: str) -> str:
+    """A BAN house number as said: "12 bis" → "douze bis", "4" → "quatre"."""
+    parsed = parse_housenumber(label)
+    if parsed is None:
+        return label
+    number, rep = parsed
+    return f"{spoken_number(number)} {rep}".strip()
+
+
+# --------------------------------------------------------------------------- alignment
+
+
+def semiglobal_distance(pattern: str, text: str) -> int:
+    """Smallest edit distance between `pattern` and any substring of `text` (free start and
+    end in the text): how well a street's phonetic key fits somewhere in what was heard."""
+    if not pattern:
+        return 0
+    prev = [0] * (len(text) + 1)
+    for i, pc in enumerate(pattern, 1):
+        cur = [i] + [0] * len(text)
+        for j, tc in enumerate(text, 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (pc != tc))
+        prev = cur
+    return min(prev)
+
+
+def prefix_distance(pattern: str, text: str) -> int:
+    """Smallest edit distance between `pattern` and a prefix of `text` (free end)."""
+    if not pattern:
+        return 0
+    prev = list(range(len(text) + 1))
+    for i, pc in enumerate(pattern, 1):
+        cur = [i] + [0] * len(text)
+        for j, tc in enumerate(text, 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (pc != tc))
+        prev = cur
+    return min(prev)
+
+
+@lru_cache(maxsize=512)
+def _number_phonetic(n: int) -> str:
+    return phonetic(number_to_words(n))
+
+
+# Remnants of "au" / "le" / "l'" glued to the number by the transcription ("aussi" = "au six").
+_LEADING_DETERMINERS = ("", "o", "l", "lE", "d")
+
+
+def number_guesses(heard: str, highest: int = 99, limit: int = 8) -> list[tuple[int, float]]:
+    """House numbers whose spoken form sounds like the start of `heard` (the words of the
+    address as transcribed), best first, with a 0..1 similarity: "cadre en passe" → 4,
+    "aussi boulevard" → 6, "vent et un tunnel" → 21. A prior for the audio to confirm, never
+    a reading on its own."""
+    key = phonetic(heard)
+    if not key:
+        return []
+    scored: list[tuple[float, int]] = []
+    for n in range(1, highest + 1):
+        target = _number_phonetic(n)
+        best = 0.0
+        for det in _LEADING_DETERMINERS:
+            if det and not key.startswith(det):
+                continue
+            rest = key[len(det) :]
+            dist = prefix_distance(target, rest[: len(target) + 3])
+            best = max(best, 1 - dist / max(len(target), 2))
+        scored.append((best, n))
+    scored.sort(key=lambda s: (-s[0], s[1]))
+    return [(n, round(s, 3)) for s, n in scored[:limit] if s > 0]
+
+
+# --------------------------------------------------------------------------- evidence
+
+
+# How the address evidence adds up, in nats (the unit of the audio scores): the audio's
+# log-likelihood ratio, plus the words heard (text similarity 0..1) and the locality heard
+# (bonus 0..0.08). Shared by the audio scoring (which street's numbers to score) and the
+# resolution (which street wins), so both pick the same street.
+TEXT_WEIGHT_NATS = 10.0
+LOCALITY_WEIGHT_NATS = 20.0
+
+
+def combined_street_score(audio: float, text_score: float, locality: float) -> float:
+    return audio + TEXT_WEIGHT_NATS * text_score + LOCALITY_WEIGHT_NATS * locality

@@ -36,6 +36,10 @@ class EscalationReason(StrEnum):
     QUESTION = "question"
     CANCEL_REQUEST = "cancel_request"
     UNCLEAR_REQUEST = "unclear_request"
+    UNMATCHED_SMS = "unmatched_sms"
+    SMS_REPLY = "sms_reply"
+    SMS_UNDELIVERED = "sms_undelivered"
+    MISSED_CALL_CALLBACK = "missed_call_callback"
 
 
 class Status(StrEnum):
@@ -51,6 +55,7 @@ class Status(StrEnum):
     BOOKED = "booked"
     REFUSED = "refused"
     ANSWERED = "answered"
+    CANCELLED = "cancelled"
     CLOSED = "closed"
 
 
@@ -84,6 +89,15 @@ class VoicemailInput:
     stt_task_queue: str = ""
     # How long the caller has to answer an "which address?" SMS before a person takes over.
     confirm_timeout_s: int = 12 * 3600
+    # Text channel (a caller's SMS reply to a missed call): the request as written. When set,
+    # there is no audio to transcribe or score; `audio_path` may be empty.
+    text: str = ""
+    channel: str = "voicemail"  # "voicemail" | "sms"
+    # After a booking: when to ask whether the confirmation SMS was delivered (seconds after
+    # it was sent; empty: the workflow's default schedule) and how long after the eve-of-
+    # pickup reminder a reply (ANNULER) is still listened to.
+    delivery_checks_s: list[int] = field(default_factory=list)
+    listen_after_reminder_s: int = 6 * 3600
 
 
 @dataclass
@@ -205,6 +219,10 @@ class GeocodeResult:
     match: AddressMatch | None = None
     candidates: list[AddressMatch] = field(default_factory=list)
     reason: str = ""
+    # The deployment's thresholds for this result (Settings.geo), which the workflow's
+    # decision applies; 0: domain.decision's calibrated defaults.
+    book_threshold: float = 0.0
+    confirm_threshold: float = 0.0
 
 
 # --------------------------------------------------------------------------- booking
@@ -229,6 +247,11 @@ class BookResult:
     sector: str = ""
     items: list[ItemCount] = field(default_factory=list)
     reason: str = ""
+    # Items beyond the per-pickup limit that were not booked (calendar `over_limit:
+    # book_what_fits`): the SMS says so.
+    left_out: list[ItemCount] = field(default_factory=list)
+    # When the eve-of-pickup reminder is due (ISO 8601, UTC); empty: no reminder.
+    reminder_at: str = ""
 
 
 # --------------------------------------------------------------------------- SMS
@@ -250,6 +273,9 @@ class NotifyResult:
     segments: int
     backend: str
     duplicate: bool = False
+    # Keyed hash of the recipient's number (domain.phone.phone_key): the workflow publishes
+    # it as a search attribute so that the caller's reply finds the case.
+    phone_key: str = ""
 
 
 # --------------------------------------------------------------------------- agent queue
@@ -299,6 +325,9 @@ class SmsReplyInput:
     text: str
     sender: str = ""
     received_at: str = ""
+    # The provider's id of the incoming message: a poller retried after a crash may signal the
+    # same SMS twice; the workflow handles each id once.
+    message_id: str = ""
 
 
 @dataclass

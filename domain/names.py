@@ -11,6 +11,18 @@ TERRITORY_REFERENCE = "territory_reference"
 BOOK = "book_pickup"
 SEND_SMS = "send_sms"
 ANSWER_QUESTION = "answer_question"
+# Address resolution (issue 3): gazetteer candidates, audio scoring, calibrated decision.
+PROPOSE_ADDRESSES = "propose_addresses"
+SCORE_ADDRESS_CANDIDATES = "score_address_candidates"
+RESOLVE_ADDRESS = "resolve_address"
+REFINE_ITEMS = "refine_items"
+TRANSCRIBE_ADDRESS = "transcribe_address"
+# SMS lifecycle: delivery reports, incoming replies, cancellation.
+CHECK_SMS_DELIVERY = "check_sms_delivery"
+POLL_INCOMING_SMS = "poll_incoming_sms"
+CANCEL_BOOKING = "cancel_booking"
+BOOKING_STATUS = "booking_status"
+CALL_CENTRE_OPENING = "call_centre_opening"
 
 ALL_ACTIVITIES = (
     TRANSCRIBE,
@@ -20,14 +32,39 @@ ALL_ACTIVITIES = (
     BOOK,
     SEND_SMS,
     ANSWER_QUESTION,
+    PROPOSE_ADDRESSES,
+    SCORE_ADDRESS_CANDIDATES,
+    RESOLVE_ADDRESS,
+    REFINE_ITEMS,
+    TRANSCRIBE_ADDRESS,
+    CHECK_SMS_DELIVERY,
+    POLL_INCOMING_SMS,
+    CANCEL_BOOKING,
+    BOOKING_STATUS,
+    CALL_CENTRE_OPENING,
 )
 
 # Workflows.
 VOICEMAIL_WORKFLOW = "VoicemailWorkflow"
+# An SMS that no running case is waiting for: kept for an agent, never dropped.
+INCOMING_SMS_WORKFLOW = "IncomingSmsWorkflow"
+SMS_POLL_WORKFLOW = "SmsPollWorkflow"
+# After a booking is confirmed: delivery report, replies (ANNULER), the eve reminder.
+BOOKING_FOLLOW_UP_WORKFLOW = "BookingFollowUpWorkflow"
 
 
 def voicemail_workflow_id(call_id: str) -> str:
     return f"voicemail-{call_id}"
+
+
+def booking_follow_up_workflow_id(call_id: str) -> str:
+    # The call that made the booking, not its reference: workflow ids are stored in clear,
+    # and the reference is the caller's (it is in their SMS).
+    return f"booking-{call_id}"
+
+
+def incoming_sms_workflow_id(message_id: str) -> str:
+    return f"sms-{message_id}"
 
 
 # Updates, queries.
@@ -41,6 +78,11 @@ SA_REASON = "EscalationReason"
 SA_SECTOR = "Sector"
 SA_NEEDS_AGENT = "NeedsAgent"
 SA_WAITING_SINCE = "WaitingSince"
+# Keyed hash of the phone numbers a case has texted (never the number itself): how an
+# incoming SMS finds the workflow waiting for it.
+SA_SMS_PHONE_KEY = "SmsPhoneKey"
+# The telephony call ids a missed-call case gathers (opaque ids, never a number).
+SA_CALL_IDS = "CallIds"
 
 SEARCH_ATTRIBUTES: dict[str, str] = {
     SA_STATUS: "Keyword",
@@ -48,4 +90,6 @@ SEARCH_ATTRIBUTES: dict[str, str] = {
     SA_SECTOR: "Keyword",
     SA_NEEDS_AGENT: "Bool",
     SA_WAITING_SINCE: "Datetime",
+    SA_SMS_PHONE_KEY: "KeywordList",
+    SA_CALL_IDS: "KeywordList",
 }

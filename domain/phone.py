@@ -8,10 +8,12 @@ overseas departments that share the French plan with their own country codes.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 from enum import StrEnum
 
-__all__ = ["LineKind", "is_mobile_fr", "line_kind", "to_e164"]
+__all__ = ["LineKind", "is_mobile_fr", "line_kind", "phone_key", "to_e164"]
 
 
 class LineKind(StrEnum):
@@ -120,3 +122,19 @@ def is_mobile_fr(e164: str) -> bool:
     """True for a French mobile number (06, 07, and the overseas mobile ranges), the only
     ones an SMS can reach. Landlines (01-05), VoIP (09) and service numbers (08) are not."""
     return line_kind(e164) is LineKind.MOBILE
+
+
+PHONE_KEY_CHARS = 32
+
+
+def phone_key(e164: str, secret: bytes) -> str:
+    """A keyed hash of a number (HMAC-SHA256, first 32 hex digits): what the `SmsPhoneKey`
+    search attribute holds, so that an incoming SMS finds the case that texted its sender
+    while the Temporal server never sees the number. Keyed rather than a plain hash because
+    French mobile numbers are few enough (~10^8) to be hashed exhaustively; 128 bits keep
+    collisions out of reach. The caller passes the E.164 form: "06 12..." and "+336 12..."
+    must give the same key."""
+    if not secret:
+        raise ValueError("phone_key: empty secret")
+    digest = hmac.new(secret, e164.encode("utf-8"), hashlib.sha256).hexdigest()
+    return digest[:PHONE_KEY_CHARS]

@@ -12,10 +12,11 @@ names; every rule here accepts both forms and prefers to leave a field empty ove
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rapidfuzz import fuzz, process
 
+from domain.address_models import ItemSlot
 from domain.catalogue import Catalogue, ItemMention
 from domain.models import Intent, ItemCount, SpokenAddress, Understanding
 from domain.numbers import (
@@ -682,6 +683,149 @@ def _sentence_bounds(text: str, pos: int) -> tuple[int, int]:
     return start, end_match.start() + 1 if end_match else len(text)
 
 
+# --------------------------------------------------------------------------- address region
+#
+# Whisper often garbles the street so badly that no street type survives ("le quatre Impasse
+# Dupré" → "le cadre en passe du prêt"). What survives is the frame of the sentence: an
+# address cue ("j'habite", "je suis", "mon adresse, c'est le"), then the number and the street,
+# then the locality or the end of the sentence. That frame delimits the words the gazetteer
+# search and the audio re-scoring work on.
+
+
+@dataclass(frozen=True)
+class AddressRegion:
+    start: int  # character offsets in the text: the number and the street, as heard
+    end: int
+    determiner: str  # "au", "le" or "" (what introduced the number)
+    first_token: int
+    last_token: int  # exclusive
+
+
+_CUE_PATTERNS: tuple[tuple[str, ...], ...] = (
+    ("j", "habite"),
+    ("habite",),
+    ("je", "suis"),
+    ("je", "reside"),
+    ("je", "demeure"),
+    ("domicilie",),
+    ("domiciliee",),
+    ("mon", "adresse"),
+    ("l", "adresse"),
+    ("notre", "adresse"),
+    ("adresse",),
+)
+# Between the cue and the number: "c'est", "est", "t'es" (a transcription of "c'est"), "s'il
+# est", "se trouve", "c'est au".
+_CONNECTORS = frozenset(
+    {"c", "est", "t", "es", "s", "il", "ce", "se", "trouve", "situe", "situee", "donc", "euh"}
+)
+_DETERMINERS = {"au": "au", "aux": "au", "le": "le", "du": "le"}
+# Words that start the locality after the street.
+_LOCALITY_STARTS = frozenset({"dans", "arrondissement", "code", "cedex", "quartier"})
+_MAX_REGION_TOKENS = 14
+
+
+def _is_address_word(word: str) -> bool:
+    """ "adresse" as Whisper writes it on accented speech: "adhès", "adheus", "adresses"."""
+    return word.startswith("ad") and len(word) >= 4 and fuzz.ratio(word, "adresse") >= 60
+
+
+def _cue_end(tokens: list[Token], i: int) -> int | None:
+    for pattern in _CUE_PATTERNS:
+        n = len(pattern)
+        if tuple(t.folded for t in tokens[i : i + n]) == pattern:
+            return i + n
+    if (
+        tokens[i].folded in ("mon", "l", "notre")
+        and i + 1 < len(tokens)
+        and _is_address_word(tokens[i + 1].folded)
+    ):
+        return i + 2
+    return None
+
+
+def _is_marseille(word: str) -> bool:
+    return len(word) >= 6 and word.startswith("mars") and fuzz.ratio(word, "marseille") >= 70
+
+
+def _starts_locality(text: str, tokens: list[Token], k: int) -> bool:
+    tok = tokens[k]
+    f = tok.folded
+    if f in _LOCALITY_STARTS or _is_marseille(f):
+        return True
+    if f in ("a", "sur") and k + 1 < len(tokens):
+        nxt = tokens[k + 1].folded
+        if _is_marseille(nxt) or find_commune(tokens, k + 1):
+            return True
+    if find_commune(tokens, k) and f not in ("la", "le", "les"):
+        return True
+    # A postcode ("13015", "13 000", "13h15", "13.4", "10 000") or a transcription of one.
+    nxt = tokens[k + 1].text if k + 1 < len(tokens) else ""
+    return tok.is_digits and (len(tok.text) >= 3 or tok.text == "13" or nxt == "000")
+
+
+def _names_a_place(text: str, tokens: list[Token], k: int) -> bool:
+    f = tokens[k].folded
+    if f in ("a", "sur") and k + 1 < len(tokens):
+        nxt = tokens[k + 1]
+        return _is_marseille(nxt.folded) or find_commune(tokens, k + 1) is not None
+    return _is_marseille(f)
+
+
+def locate_address(text: str, tokens: list[Token] | None = None) -> AddressRegion | None:
+    """Where the caller says the number and the street: after the first address cue, up to the
+    locality, a sentence end or a comma (once two words are in). None without a cue."""
+    tokens = tokenize(text) if tokens is None else tokens
+    for i in range(len(tokens)):
+        cue = _cue_end(tokens, i)
+        if cue is None:
+            continue
+        k = cue
+        determiner = ""
+        skipped = 0
+        if k < len(tokens) and _names_a_place(text, tokens, k):
+            # "j'habite à Aubagne, au 3 rue …": the locality first, then the street.
+            j = k + 1
+            while (
+                j < len(tokens)
+                and j - k < 6
+                and "," not in text[tokens[j - 1].end : tokens[j].start]
+            ):
+                j += 1
+            k = j
+        while k < len(tokens) and skipped < 4:
+            f = tokens[k].folded
+            if f in _CONNECTORS:
+                k, skipped = k + 1, skipped + 1
+                continue
+            if f in _DETERMINERS and not determiner:
+                determiner = _DETERMINERS[f]
+                k, skipped = k + 1, skipped + 1
+                continue
+            break
+        if k >= len(tokens) or (k > cue and _hard_stop(text, tokens, k - 1, k)):
+            continue
+        if tokens[k].folded in ("madame", "monsieur", "mademoiselle"):
+            continue  # "je suis Madame Martin"
+        first = k
+        while k < len(tokens) and k - first < _MAX_REGION_TOKENS:
+            if k > first:
+                gap = text[tokens[k - 1].end : tokens[k].start]
+                if re.search(r"[.!?;:]", gap) or ("," in gap and k - first >= 2):
+                    break
+                if _starts_locality(text, tokens, k):
+                    break
+            k += 1
+        if k <= first:
+            continue
+        return AddressRegion(tokens[first].start, tokens[k - 1].end, determiner, first, k)
+    return None
+
+
+def _hard_stop(text: str, tokens: list[Token], a: int, b: int) -> bool:
+    return bool(re.search(r"[.!?;]", text[tokens[a].end : tokens[b].start]))
+
+
 def _extract_address(
     text: str,
     tokens: list[Token],
@@ -735,12 +879,62 @@ def _extract_address(
         )
         postcode = postcode if re.fullmatch(r"\d{5}", postcode) else ""
 
-    _fill_locality(address, postcode, arrondissement, commune, other, notes)
-    if street is None and not (address.postcode or address.city):
-        return None, None, False
+    heard = None
     if street is None:
+        heard = _heard_street(text, tokens, address_numbers, blocked)
+    if heard is not None:
+        address.housenumber, address.street, street_span = heard
+        notes.append(
+            f"rue mal transcrite (« {address.street} ») : recherchée dans la base d'adresses"
+        )
+        postcode, arrondissement, commune, other = _region_locality(
+            text, tokens, street_span[1], numbers
+        )
+        if not address.housenumber:
+            notes.append("numéro de rue non entendu")
+
+    _fill_locality(address, postcode, arrondissement, commune, other, notes)
+    if street is None and heard is None and not (address.postcode or address.city):
+        return None, None, False
+    if street is None and heard is None:
         notes.append("aucune rue reconnue")
     return address, street_span, bool(street and street.typed)
+
+
+def _region_locality(
+    text: str, tokens: list[Token], after: int, numbers: list[NumberSpan]
+) -> tuple[str, int | None, Commune | None, str]:
+    _, end = _sentence_bounds(text, after)
+    _, end_next = _sentence_bounds(text, min(end + 1, len(text)))
+    found = _locality(text, tokens, after, end, numbers)
+    if not any(found):
+        found = _locality(text, tokens, after, end_next, numbers)
+    return found
+
+
+def _heard_street(
+    text: str, tokens: list[Token], numbers: list[NumberSpan], blocked: list[tuple[int, int]]
+) -> tuple[str, str, tuple[int, int]] | None:
+    """(house number, street words as heard, span) from the address region, when no street
+    type survived the transcription: the gazetteer search works on these words."""
+    region = locate_address(text, tokens)
+    if region is None or any(s < region.end and region.start < e for s, e in blocked):
+        return None
+    k = region.first_token
+    housenumber = ""
+    starting = [n for n in numbers if n.first_token == k and 1 <= n.value <= 9999]
+    # Right after "au" / "le" and before the street, even "un" is the number.
+    if starting and starting[0].last_token < region.last_token:
+        span = starting[0]
+        k = span.last_token
+        housenumber = str(span.value)
+        if k < region.last_token and tokens[k].folded in HOUSE_SUFFIXES:
+            housenumber += f" {tokens[k].folded}"
+            k += 1
+    if k >= region.last_token:
+        return None
+    words = text[tokens[k].start : tokens[region.last_token - 1].end]
+    return housenumber, words, (region.start, region.end)
 
 
 def _fill_locality(
@@ -1043,6 +1237,11 @@ def _count_items(
         span = numbers_end_at.get(k)
         if span is not None and 1 <= span.value <= 999:
             count = span.value
+            if not span.spoken and count >= 10 and not mention.plural:
+                # "en 21 chaise": digits before a noun left in the singular are a
+                # transcription artefact ("enlever une chaise"), not twenty-one chairs.
+                count = 1
+                notes.append(f"quantité « {span.digits} » douteuse pour {name} : 1 retenu")
             if span.first_token >= 2 and tokens[span.first_token - 1].folded == "ou":
                 # "deux ou trois chaises": plan for the larger number.
                 low = numbers_end_at.get(span.first_token - 1)
@@ -1093,6 +1292,7 @@ _BOOKING_RE = re.compile(
     r"\bramass\w*|\bcollect\w*|\breserv\w*|\bjeter\b|\bevacuer\b|\bencombrants?\b|"
     r"\bse separer\b|\bprendre en charge\b"
 )
+_WANT_RE = re.compile(r"\b(?:voudrais|souhaite|souhaiterais|aimerais|besoin)\b")
 _QUESTION_RE = re.compile(
     r"\?|\bje (?:voudrais|voulais|souhaiterais|souhaite|aimerais) (?:savoir|connaitre|"
     r"me renseigner|un renseignement|une information|des informations)|"
@@ -1159,6 +1359,11 @@ def _intent(
         return Intent.QUESTION, 0.9 if not (has_items or booking_cue) else 0.7
     if booking_cue or has_items:
         return Intent.BOOKING, 0.8 if has_items and booking_cue else 0.6
+    if has_street and _WANT_RE.search(folded):
+        # An address and "je voudrais que vous…": the request is a pickup even when the
+        # transcription lost the verb and the items ("faire l'alvé intable").
+        notes.append("demande comprise comme un enlèvement (adresse donnée, objets non compris)")
+        return Intent.BOOKING, 0.5
     return Intent.OTHER, 0.3
 
 
@@ -1287,3 +1492,182 @@ def _confidence(
     else:
         score = 0.3
     return round(max(0.0, min(1.0, score * intent_sure)), 2)
+
+
+# --------------------------------------------------------------------------- item slots
+#
+# Words of the request that should name an item but match no catalogue form: after a
+# quantity ("un", "deux", "d'un", "en" — Whisper's spelling of an accented "un"), in a
+# sentence that asks for a pickup. The audio then chooses among the catalogue forms that sound
+# closest (`activities.transcribe.TranscribeActivities.refine_items`).
+
+_REQUEST_RE = re.compile(
+    _BOOKING_RE.pattern + r"|\b(?:voudrais|souhaite|souhaiterais|besoin|aimerais)\b"
+)
+_SLOT_QUANTITY_WORDS = {"un": 1, "une": 1, "en": 1, "des": 2, "deux": 2, "trois": 3}
+_SLOT_QUANTITY_WORDS.update({"quatre": 4, "cinq": 5, "six": 6, "sept": 7, "huit": 8, "neuf": 9})
+_SLOT_QUANTITY_WORDS.update({"dix": 10})
+# Words after which a slot stops: the sentence goes on with something else.
+# (Articles do not stop it: a transcription glues them to the item, "l'avesselle".)
+_SLOT_STOPS = frozenset(
+    {"et", "merci", "bonne", "revoir", "vous", "je", "j", "nous", "pour", "avec", "svp"}
+    | {"s", "il", "plait", "c", "ce", "qui", "que", "mais", "bonsoir", "bonjour", "avance"}
+    | {"beaucoup", "d", "de", "du", "des", "en", "au", "aux", "a"}
+)
+# Nouns of the request itself, never an item.
+_NOT_ITEMS = frozenset(
+    {"rendez", "rdv", "besoin", "enlevement", "passage", "moment", "jour", "jours", "semaine"}
+    | {"mois", "message", "numero", "appel", "question", "adresse", "demande", "peu", "coup"}
+    | {"creneau", "service", "rappel", "renseignement", "information", "probleme", "instant"}
+    | {"endroit", "fois", "an", "ans", "heure", "heures", "minute", "minutes", "mot", "autre"}
+    | {"seul", "seule", "tout", "toute", "tous", "rien", "devis", "collecte", "ramassage"}
+    | {"ai", "a", "avons", "avez", "ont", "est", "suis", "plus", "fait", "faire", "peux"}
+)
+MAX_SLOT_WORDS = 3
+MAX_SLOT_FORMS = 12
+
+
+# "en" is Whisper's spelling of an accented "un" only where a list of items goes on: after
+# the request verb, "pour", "et" or a comma ("passer prendre en fauteuil"); elsewhere it is
+# the pronoun or the preposition ("j'en ai besoin", "une table en bois").
+_EN_AFTER = frozenset(
+    {"prendre", "enlever", "enleve", "debarrasser", "recuperer", "jeter", "pour", "et"}
+)
+
+
+def _slot_quantity(tok: Token) -> int | None:
+    if tok.is_digits:
+        value = int(tok.text)
+        return value if 1 <= value <= 20 else None
+    return _SLOT_QUANTITY_WORDS.get(tok.folded)
+
+
+def _is_slot_quantity(text: str, tokens: list[Token], i: int) -> int | None:
+    count = _slot_quantity(tokens[i])
+    if count is None or tokens[i].folded != "en":
+        return count
+    if i == 0:
+        return None
+    after_comma = "," in text[tokens[i - 1].end : tokens[i].start]
+    return count if after_comma or tokens[i - 1].folded in _EN_AFTER else None
+
+
+def find_item_slots(text: str, catalogue: Catalogue) -> list[ItemSlot]:
+    """Quantity + unknown words in the request sentences, with the catalogue forms that sound
+    closest (`catalogue.closest_forms`)."""
+    clean = text  # offsets stay those of `text`
+    tokens = tokenize(clean)
+    numbers = find_numbers(clean, tokens)
+    phones = find_phone_numbers(clean, numbers)
+    blocked = [(p.start, p.end) for p in phones]
+    _, name_span = _caller_name(clean)
+    if name_span:
+        blocked.append(name_span)
+    region = locate_address(clean, tokens)
+    if region is not None:
+        blocked.append((region.start, region.end))
+    mentions = catalogue.find_mentions(clean, tokens=tokens)
+    taken = [(m.start, m.end) for m in mentions]
+
+    def overlaps(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
+        return any(s < end and start < e for s, e in spans)
+
+    slots: list[ItemSlot] = []
+    folded = fold(clean)
+    i = 0
+    while i < len(tokens) - 1:
+        tok = tokens[i]
+        count = _is_slot_quantity(clean, tokens, i)
+        if count is None:
+            i += 1
+            continue
+        start_s, end_s = _sentence_bounds(clean, tok.start)
+        if not _REQUEST_RE.search(folded, start_s, end_s):
+            i += 1
+            continue
+        k = i + 1
+        while k < len(tokens) and tokens[k].folded in _ADJECTIVES and k - i <= 2:
+            k += 1
+        first = k
+        while (
+            k < len(tokens)
+            and k - first < MAX_SLOT_WORDS
+            and tokens[k].folded not in _SLOT_STOPS
+            and _slot_quantity(tokens[k]) is None
+            and not (
+                k > first and re.search(r"[,.;:!?]", clean[tokens[k - 1].end : tokens[k].start])
+            )
+        ):
+            k += 1
+        if k == first or tokens[first].folded in _NOT_ITEMS:
+            i += 1
+            continue
+        span = (tok.start, tokens[k - 1].end)
+        words = clean[tokens[first].start : tokens[k - 1].end]
+        if overlaps(*span, blocked) or overlaps(*span, taken) or len(fold(words)) < 3:
+            i += 1
+            continue
+        scored = catalogue.closest_forms_scored(words, MAX_SLOT_FORMS)
+        if scored:
+            slots.append(
+                ItemSlot(
+                    span[0],
+                    span[1],
+                    tok.text,
+                    count,
+                    [f for f, _ in scored],
+                    [sim for _, sim in scored],
+                )
+            )
+        i = k
+    return slots
+
+
+ITEM_MARGIN_NATS = 2.0  # the best form must beat the runner-up by this much
+ITEM_TEXT_WEIGHT_NATS = 10.0  # nats per unit of sound similarity (as for streets)
+
+
+def apply_item_scores(
+    u: Understanding,
+    slots: list[ItemSlot],
+    scores: list[list[float]],
+    catalogue: Catalogue,
+    margin: float = ITEM_MARGIN_NATS,
+) -> Understanding:
+    """The understanding with the items the audio chose for the slots (forms scored by
+    log-likelihood ratio against silence; a slot whose best form does not clearly win adds
+    nothing)."""
+    items = {i.item: i.count for i in u.items}
+    refused = {i.item: i.count for i in u.refused_items}
+    notes = list(u.notes)
+    for slot, slot_scores in zip(slots, scores, strict=False):
+        if not slot_scores or len(slot_scores) != len(slot.forms):
+            continue
+        # As for streets: the audio's evidence plus how the words heard sound like the form.
+        sims = slot.similarities if len(slot.similarities) == len(slot.forms) else []
+        values = [
+            v + (ITEM_TEXT_WEIGHT_NATS * sims[j] if sims else 0.0)
+            for j, v in enumerate(slot_scores)
+        ]
+        order = sorted(range(len(values)), key=lambda j: -values[j])
+        gap = values[order[0]] - (values[order[1]] if len(order) > 1 else -1e9)
+        if gap < margin:
+            continue
+        item = catalogue.get(slot.forms[order[0]])
+        if item is None:
+            continue
+        target = items if item.accepted else refused
+        target[item.name] = target.get(item.name, 0) + slot.count
+        heard = slot.quantity
+        notes.append(f"« {heard} … » compris comme {item.name} d'après l'audio")
+    out = replace(
+        u,
+        items=[ItemCount(n, c) for n, c in items.items()],
+        refused_items=[ItemCount(n, c) for n, c in refused.items()],
+        notes=notes,
+    )
+    if out.refused_items:
+        out.refusal_advice = catalogue.refusal_advice(r.item for r in out.refused_items)
+    if out.intent == Intent.BOOKING and out.items:
+        out.notes = [n for n in out.notes if n != "aucun objet reconnu"]
+    return out

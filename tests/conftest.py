@@ -53,6 +53,7 @@ def base_settings(session_tmp: Path) -> Settings:
             "sms": settings.sms.model_copy(
                 update={
                     "outbox_path": data / "sms-outbox.jsonl",
+                    "inbox_path": data / "sms-inbox.jsonl",
                     "ledger_path": data / "sms-ledger.sqlite",
                 }
             ),
@@ -102,7 +103,9 @@ async def client(dev_server: DevServer, base_settings: Settings) -> AsyncIterato
 @pytest.fixture(scope="session")
 def stt(base_settings: Settings) -> TranscribeActivities:
     """The one Whisper model of the session, loaded on first use."""
-    return TranscribeActivities(base_settings.stt)
+    from activities.understand import load_catalogue
+
+    return TranscribeActivities(base_settings.stt, load_catalogue(base_settings.booking.items_file))
 
 
 @pytest.fixture

@@ -217,7 +217,7 @@ def test_admin_tools_register_the_domain_search_attributes() -> None:
     """The one-shot job registers exactly the attributes the workflow upserts."""
     script = " ".join(services()["temporal-admin-tools"]["command"])
     assert "temporal operator search-attribute create" in script
-    pattern = r"\b([A-Z][A-Za-z]+):(Keyword|Bool|Datetime|Int|Double|Text)\b"
+    pattern = r"\b([A-Z][A-Za-z]+):(KeywordList|Keyword|Bool|Datetime|Int|Double|Text)\b"
     pairs = dict(re.findall(pattern, script))
     assert pairs == SEARCH_ATTRIBUTES
 

@@ -4,6 +4,12 @@ it to the Temporal Web UI. Same data, same rules: `list` is the visibility query
 `state` query, `resolve` sends the `resolve` Update, whose validator may reject it with a
 readable message (the workflow then keeps waiting).
 
+The queue holds several workflow types, all with the same `resolve` Update and `state` query:
+voicemails (`voicemail-{call id}`), SMS nobody waited for (`sms-…`), missed calls
+(`missed-call-…`); a booking's follow-up (`booking-…`) is never queued but can be shown.
+`show` and `resolve` take a voicemail's call id (as before) or any workflow id with one of
+those prefixes; `list` prints each case's type and full workflow id, to copy from.
+
 The async functions below are the implementation (tests call them); the typer commands only
 parse arguments and print."""
 
@@ -23,20 +29,29 @@ from rich.markdown import Markdown
 from rich.table import Table
 
 from domain import names
+from domain.missed_call_models import MISSED_CALL_WORKFLOW, missed_call_workflow_id
 from domain.models import EscalationReason, ResolveInput, ResolveResult
 
 if TYPE_CHECKING:
     from temporalio.client import Client
 
-    from workflows.voicemail import WorkflowState
-
 agent_app = typer.Typer(
-    help="Agent queue: escalated calls waiting for a person.", no_args_is_help=True
+    help="Agent queue: escalated cases (calls, SMS) waiting for a person.", no_args_is_help=True
 )
 console = Console()
 
 WORKFLOW_METADATA_QUERY = "__temporal_workflow_metadata"
 _SECTOR = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+
+VOICEMAIL_PREFIX = names.voicemail_workflow_id("")
+# Workflow id prefix -> workflow type, for every type `show` / `resolve` know. Anything else
+# given to them is a voicemail's call id.
+WORKFLOW_PREFIXES: dict[str, str] = {
+    VOICEMAIL_PREFIX: names.VOICEMAIL_WORKFLOW,
+    names.incoming_sms_workflow_id(""): names.INCOMING_SMS_WORKFLOW,
+    missed_call_workflow_id(""): MISSED_CALL_WORKFLOW,
+    names.booking_follow_up_workflow_id(""): names.BOOKING_FOLLOW_UP_WORKFLOW,
+}
 
 
 class AgentCliError(Exception):
@@ -56,7 +71,9 @@ class ResolveRejected(Exception):
 
 @dataclass
 class AgentCase:
-    workflow_id: str
+    workflow_id: str  # what `show` / `resolve` take, whatever the type
+    workflow_type: str  # "VoicemailWorkflow", "IncomingSmsWorkflow", "MissedCallWorkflow"…
+    # A voicemail's call id (the workflow id without `voicemail-`); "" for other types.
     call_id: str
     reason: str
     sector: str
@@ -67,10 +84,14 @@ class AgentCase:
 @dataclass
 class CaseView:
     workflow_id: str
+    workflow_type: str
     execution_status: str
     summary: str
     current_details: str
-    state: WorkflowState | None
+    # The `state` query's result as plain JSON values (a dict for every known type: the
+    # workflow's state dataclass), whatever the workflow type; None when it could not be
+    # queried.
+    state: Any
 
 
 def needs_agent_query(sector: str = "", reason: str = "") -> str:
@@ -89,9 +110,19 @@ def needs_agent_query(sector: str = "", reason: str = "") -> str:
 
 
 def workflow_id_for(call: str) -> str:
-    """`agent show` accepts the call id or the workflow id that `agent list` prints."""
-    prefix = names.voicemail_workflow_id("")
-    return call if call.startswith(prefix) else names.voicemail_workflow_id(call)
+    """`agent show` / `resolve` accept a voicemail's call id or a workflow id that `agent list`
+    prints (`voicemail-…`, `sms-…`, `missed-call-…`, `booking-…`). A call id that itself
+    starts with one of those prefixes must be given as its workflow id `voicemail-…`."""
+    call = call.strip()
+    if not call or call in WORKFLOW_PREFIXES:
+        raise AgentCliError(f"give a call id or a workflow id ({_known_forms()}), not {call!r}")
+    if any(call.startswith(prefix) for prefix in WORKFLOW_PREFIXES):
+        return call
+    return names.voicemail_workflow_id(call)
+
+
+def _known_forms() -> str:
+    return ", ".join(f"{prefix}…" for prefix in WORKFLOW_PREFIXES)
 
 
 def _sa(execution: Any, name: str) -> Any:
@@ -106,13 +137,14 @@ async def list_cases(
 ) -> list[AgentCase]:
     """Escalated cases, oldest wait first."""
     cases: list[AgentCase] = []
-    prefix = names.voicemail_workflow_id("")
     async for wf in client.list_workflows(needs_agent_query(sector, reason), limit=limit):
         since = _sa(wf, names.SA_WAITING_SINCE)
+        voicemail = wf.workflow_type == names.VOICEMAIL_WORKFLOW
         cases.append(
             AgentCase(
                 workflow_id=wf.id,
-                call_id=wf.id.removeprefix(prefix),
+                workflow_type=wf.workflow_type,
+                call_id=wf.id.removeprefix(VOICEMAIL_PREFIX) if voicemail else "",
                 reason=_sa(wf, names.SA_REASON) or "",
                 sector=_sa(wf, names.SA_SECTOR) or "",
                 waiting_since=since,
@@ -124,28 +156,38 @@ async def list_cases(
     return cases
 
 
+def _rpc_problem(workflow_id: str, exc: Any) -> AgentCliError:
+    from temporalio.service import RPCStatusCode
+
+    message = f"{workflow_id}: {exc.message}"
+    if exc.status == RPCStatusCode.NOT_FOUND:
+        message += f" (give a voicemail call id or a workflow id: {_known_forms()})"
+    return AgentCliError(message)
+
+
 async def show_case(client: Client, call: str) -> CaseView:
     from temporalio.api.sdk.v1 import WorkflowMetadata
     from temporalio.service import RPCError
-
-    from workflows.voicemail import WorkflowState
 
     handle = client.get_workflow_handle(workflow_id_for(call))
     try:
         desc = await handle.describe()
     except RPCError as exc:
-        raise AgentCliError(f"{handle.id}: {exc.message}") from None
+        raise _rpc_problem(handle.id, exc) from None
     summary = await desc.static_summary() or ""
     details, state = "", None
     try:
         meta = await handle.query(WORKFLOW_METADATA_QUERY, result_type=WorkflowMetadata)
         details = meta.current_details
-        state = await handle.query(names.STATE_QUERY, result_type=WorkflowState)
+        # No result type: each workflow type has its own state dataclass, which the payload
+        # converter gives back as the JSON object it was sent as (decrypted by the codec).
+        state = await handle.query(names.STATE_QUERY)
     except RPCError as exc:
         # A closed workflow is still queried by replay, which needs a worker; say so.
         details = f"(requête impossible : {exc.message})"
     return CaseView(
         workflow_id=handle.id,
+        workflow_type=desc.workflow_type,
         execution_status=desc.status.name if desc.status else "?",
         summary=summary,
         current_details=details,
@@ -194,10 +236,12 @@ async def resolve_case(client: Client, call: str, inp: ResolveInput) -> ResolveR
             raise ResolveRejected(cause.message, list(cause.details)) from None
         raise ResolveRejected(str(cause or exc)) from None
     except RPCError as exc:
-        raise AgentCliError(f"{handle.id}: {exc.message}") from None
+        raise _rpc_problem(handle.id, exc) from None
 
 
 # --------------------------------------------------------------------------- commands
+
+CALL_HELP = f"a voicemail's call id, or a workflow id as `agent list` prints it ({_known_forms()})"
 
 
 def _client_call(coro_fn: Any) -> Any:
@@ -230,10 +274,17 @@ def _ago(since: datetime | None) -> str:
 @agent_app.command("list")
 def list_command(
     sector: Annotated[str, typer.Option(help='only this sector, e.g. "13208"')] = "",
-    reason: Annotated[str, typer.Option(help="only this escalation reason")] = "",
+    reason: Annotated[
+        str,
+        typer.Option(
+            help="only this escalation reason, one of: "
+            + ", ".join(r.value for r in EscalationReason)
+        ),
+    ] = "",
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines instead of a table")] = False,
 ) -> None:
-    """Escalated calls waiting for an agent, oldest first."""
+    """Cases waiting for an agent (voicemails, SMS, missed calls), oldest first, each with the
+    workflow id that `show` and `resolve` take."""
     try:
         query = needs_agent_query(sector, reason)
     except AgentCliError as exc:
@@ -245,27 +296,39 @@ def list_command(
             print(json.dumps(asdict(case), default=str, ensure_ascii=False))
         return
     table = Table(title=f"{len(cases)} dossier(s) — {query}")
-    for col in ("appel", "motif", "secteur", "en attente depuis", "attente"):
-        table.add_column(col)
+    # The id is what the agent copies into `show` / `resolve`: the other columns shrink first,
+    # and it is never wrapped at its hyphens.
+    table.add_column("workflow id", no_wrap=True, overflow="fold")
+    for col in ("type", "motif", "secteur", "depuis", "attente"):
+        table.add_column(col, overflow="fold")
     for case in cases:
         waiting = case.waiting_since
         since = waiting.astimezone().strftime("%d/%m %H:%M") if waiting else "-"
-        table.add_row(case.call_id, case.reason, case.sector or "-", since, _ago(waiting))
+        table.add_row(
+            case.workflow_id,
+            case.workflow_type,
+            case.reason,
+            case.sector or "-",
+            since,
+            _ago(waiting),
+        )
     console.print(table)
 
 
 @agent_app.command("show")
 def show_command(
-    call: Annotated[str, typer.Argument(help="call id (or workflow id voicemail-…)")],
+    call: Annotated[str, typer.Argument(help=CALL_HELP)],
     as_json: Annotated[bool, typer.Option("--json", help="the state query as JSON only")] = False,
 ) -> None:
-    """What the bot heard and understood, why it stopped, and the JSON to send."""
+    """What the bot heard and understood (or the SMS received), why it stopped, and the JSON
+    to send."""
     view: CaseView = _client_call(lambda c: show_case(c, call))
-    state = asdict(view.state) if view.state is not None else None
+    state = view.state
     if as_json:
         print(json.dumps(state, ensure_ascii=False, indent=2, default=str))
         return
-    console.print(f"[bold]{view.workflow_id}[/] — {view.execution_status} — {view.summary}")
+    title = f"[bold]{view.workflow_id}[/] ({view.workflow_type}) — {view.execution_status}"
+    console.print(f"{title} — {view.summary}" if view.summary else title)
     if view.current_details:
         console.print(Markdown(view.current_details))
     else:
@@ -276,7 +339,7 @@ def show_command(
 
 @agent_app.command("resolve")
 def resolve_command(
-    call: Annotated[str, typer.Argument(help="call id (or workflow id voicemail-…)")],
+    call: Annotated[str, typer.Argument(help=CALL_HELP)],
     json_text: Annotated[
         str, typer.Option("--json", help='the correction, e.g. {"agent_id": "agent-42", …}')
     ] = "",
@@ -285,7 +348,8 @@ def resolve_command(
         str, typer.Option(envvar="ENCOMBOT_AGENT_ID", help="agent_id when the JSON has none")
     ] = "",
 ) -> None:
-    """Send the `resolve` Update; prints the workflow's answer or why it refused."""
+    """Send the `resolve` Update; prints the workflow's answer or why it refused. SMS and
+    missed-call cases take `close` (with a comment) or `no_answer`."""
     if bool(json_text) == bool(file):
         console.print("[red]give the correction with --json or --file (one of them)[/]")
         raise typer.Exit(2)

@@ -1,5 +1,5 @@
-"""`encombot` command line: worker, submit, status, demo, import-ban, stt prepare, db upgrade,
-healthcheck, agent list|show|resolve, codec-server, codec-key, schedules ensure."""
+"""`encombot` command line: worker, submit, status, demo, eval, import-ban, stt prepare, db
+upgrade, healthcheck, agent list|show|resolve, codec-server, codec-key, schedules ensure."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 
 from workers.agent_cli import agent_app
+from workers.evaluation import eval_command
 from workers.faq_cli import app as faq_app
 from workers.settings import Settings
 
@@ -29,6 +30,7 @@ schedules_app = typer.Typer(help="Temporal Schedules (daily purge).", no_args_is
 app.add_typer(schedules_app, name="schedules")
 app.add_typer(agent_app, name="agent")
 app.add_typer(faq_app, name="faq")
+app.command("eval")(eval_command)
 console = Console()
 
 
@@ -57,6 +59,11 @@ def worker(
 
             done = await ensure_purge_schedule(client, settings)
             console.print(f"purge schedule {settings.retention.schedule_id} {done}")
+        if role in ("default", "all"):
+            from workers.schedules import ensure_sms_poll_schedule
+
+            done = await ensure_sms_poll_schedule(client, settings)
+            console.print(f"SMS poll schedule {settings.sms.poll_schedule_id} {done}")
         workers = build_workers(client, settings, role)  # type: ignore[arg-type]
         console.print(f"[green]worker {role}[/] on {settings.temporal.address}")
         # SIGTERM (docker stop, k8s) drains: running activities finish or hand back their
@@ -255,6 +262,31 @@ def healthcheck() -> None:
         console.print(f"[red]unhealthy[/]: {type(exc).__name__}")
         raise typer.Exit(1) from exc
     console.print("ok")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="default: ENCOMBOT_INGRESS__HOST")] = None,
+    port: Annotated[int | None, typer.Option(help="default: ENCOMBOT_INGRESS__PORT")] = None,
+) -> None:
+    """Serve the telephony webhooks (voicemails, missed calls, incoming SMS) and call status."""
+    from workers.ingress import check_settings, run_ingress
+
+    settings = _settings()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        check_settings(settings)
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from exc
+    cfg = settings.ingress
+    bind_host, bind_port = host or cfg.host, port or cfg.port
+    hosts = ", ".join(cfg.audio_url_hosts) or "none (uploads only)"
+    console.print(
+        f"ingress on http://{bind_host}:{bind_port} (OpenAPI: /docs; Temporal "
+        f"{settings.temporal.address}; audio URL hosts: {hosts})"
+    )
+    run_ingress(settings, bind_host, bind_port)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
-"""Temporal Schedules of the project: the daily purge (personal-data retention).
+"""Temporal Schedules of the project: the daily purge (personal-data retention) and the SMS
+poll (callers' replies, every `sms.poll_interval_s` seconds).
 
-`ensure_purge_schedule` is idempotent: it creates the schedule, or brings an existing one in
-line with the settings (time, retention periods, task queue) while keeping its paused/note
-state, so that ops may pause it in the UI without a worker restart undoing that."""
+`ensure_purge_schedule` and `ensure_sms_poll_schedule` are idempotent: they create the
+schedule, or bring an existing one in line with the settings (time, retention periods, task
+queue) while keeping its paused/note state, so that ops may pause it in the UI without a
+worker restart undoing that."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from temporalio.client import (
     ScheduleActionStartWorkflow,
     ScheduleAlreadyRunningError,
     ScheduleCalendarSpec,
+    ScheduleIntervalSpec,
     ScheduleOverlapPolicy,
     SchedulePolicy,
     ScheduleRange,
@@ -22,8 +25,11 @@ from temporalio.client import (
     ScheduleUpdate,
     ScheduleUpdateInput,
 )
+from temporalio.service import RPCError, RPCStatusCode
 
+from domain.names import SMS_POLL_WORKFLOW
 from domain.retention import PURGE_WORKFLOW, PurgeInput
+from domain.sms_models import SmsPollInput
 from workers.settings import Settings
 
 
@@ -67,4 +73,57 @@ async def ensure_purge_schedule(client: Client, settings: Settings) -> str:
         return ScheduleUpdate(purge_schedule(settings, current.description.schedule.state))
 
     await client.get_schedule_handle(schedule_id).update(updater)
+    return "updated"
+
+
+def sms_poll_schedule(settings: Settings, state: ScheduleState | None = None) -> Schedule:
+    sms = settings.sms
+    return Schedule(
+        action=ScheduleActionStartWorkflow(
+            SMS_POLL_WORKFLOW,
+            SmsPollInput(max_messages=sms.poll_max_messages),
+            id=sms.poll_schedule_id,  # the server appends the scheduled time
+            task_queue=settings.temporal.task_queue,
+            # Longer than one poll with its retries; shorter than a pile-up of stuck runs.
+            execution_timeout=timedelta(minutes=5),
+            static_summary="Lecture des SMS reçus (réponses des appelants)",
+        ),
+        spec=ScheduleSpec(
+            intervals=[ScheduleIntervalSpec(every=timedelta(seconds=sms.poll_interval_s))]
+        ),
+        policy=SchedulePolicy(
+            # A slow poll is never joined by a second one reading the same messages.
+            overlap=ScheduleOverlapPolicy.SKIP,
+            # Polls missed while the server was down are not replayed: the next one reads
+            # everything that waits.
+            catchup_window=timedelta(minutes=1),
+        ),
+        state=state or ScheduleState(note="encombot: réponses SMS des appelants"),
+    )
+
+
+async def ensure_sms_poll_schedule(client: Client, settings: Settings) -> str:
+    """Create or update the SMS poll schedule; returns "created" or "updated". With
+    `sms.poll_enabled = false` (the webhook is the only way in) an existing schedule is
+    deleted ("deleted"), else nothing is done ("disabled")."""
+    schedule_id = settings.sms.poll_schedule_id
+    handle = client.get_schedule_handle(schedule_id)
+    if not settings.sms.poll_enabled:
+        try:
+            await handle.delete()
+        except RPCError as err:
+            if err.status != RPCStatusCode.NOT_FOUND:
+                raise
+            return "disabled"
+        return "deleted"
+    try:
+        await client.create_schedule(schedule_id, sms_poll_schedule(settings))
+        return "created"
+    except ScheduleAlreadyRunningError:
+        pass
+
+    def updater(current: ScheduleUpdateInput) -> ScheduleUpdate:
+        return ScheduleUpdate(sms_poll_schedule(settings, current.description.schedule.state))
+
+    await handle.update(updater)
     return "updated"

@@ -45,6 +45,12 @@ class GeoSettings(BaseModel):
     sector_files: list[Path] = Field(default_factory=lambda: [DEMO_DIR / "secteurs-demo.geojson"])
     cache_dir: Path = DEFAULT_DATA_DIR / "cache"
     min_score: float = 0.82  # below: the bot asks a person rather than guess
+    # Calibrated confidence of a resolved address (see README "Accuracy"): at or above
+    # `book_threshold` the bot books on its own; from `confirm_threshold` it offers the
+    # address to the caller by SMS; below, an agent. 0: the defaults of domain/decision.py.
+    # Above 1: the bot never books without the caller's word (a cautious launch).
+    book_threshold: float = Field(default=0.0, ge=0.0, le=2.0)
+    confirm_threshold: float = Field(default=0.0, ge=0.0, le=1.0)
 
 
 class BookingSettings(BaseModel):
@@ -73,6 +79,23 @@ class SmsSettings(BaseModel):
     service_name: str = "Encombrants Métropole"
     agent_phone: str = "0 800 94 94 94"
     ovh: OvhSettings = Field(default_factory=OvhSettings)
+    # Outbox backend only: callers' replies, one JSON line each ({"sender", "message"} and
+    # optionally "id", "creationDatetime"), so the demo can simulate an answer; handled ids go
+    # to `<inbox_path>.done`. See activities/sms.py, OutboxBackend.
+    inbox_path: Path = DEFAULT_DATA_DIR / "sms-inbox.jsonl"
+    # HMAC key of the `SmsPhoneKey` search attribute (domain.phone.phone_key). Empty: a random
+    # key created once in `phone_key_file` (default <data_dir>/sms-phone-key.secret, mode
+    # 0600) and shared by every process using that directory. Every worker and the webhook
+    # must use the same key, or replies no longer find their case.
+    phone_key_secret: SecretStr = SecretStr("")
+    phone_key_file: Path | None = None
+    # Replies are read from the provider by a Temporal Schedule (SmsPollWorkflow) every
+    # `poll_interval_s`; set `poll_enabled=false` when the webhook (POST /sms/incoming) is
+    # the only way in.
+    poll_enabled: bool = True
+    poll_interval_s: int = Field(default=30, ge=5)
+    poll_max_messages: int = Field(default=100, ge=1)
+    poll_schedule_id: str = "encombot-sms-poll"
 
 
 class CodecServerSettings(BaseModel):
@@ -120,6 +143,39 @@ class RetentionSettings(BaseModel):
     time_zone: str = "Europe/Paris"
 
 
+class IngressSettings(BaseModel):
+    """`encombot serve`: the telephony webhooks (POST /voicemails, /missed-calls,
+    /sms/incoming), the call status (GET /calls/{call_id}) and GET /health; and the delays of
+    the missed-call case it starts (workflows/missed_call.py).
+
+    Every POST, and a GET /calls that wants more than the public status, carries
+    `X-Encombot-Timestamp` (Unix seconds) and `X-Encombot-Signature: v1=<hex HMAC-SHA256 of
+    "<timestamp>." + body with `secret`>` (domain/webhook_signature.py, README "Telephony
+    ingress"). `serve` refuses to start without a secret."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8235, ge=1, le=65535)
+    # Shared with the telephony platform. Rotation: put the new one here and the old one in
+    # `previous_secrets` until the platform signs with the new one.
+    secret: SecretStr = SecretStr("")
+    previous_secrets: list[SecretStr] = Field(default_factory=list)
+    # A request whose timestamp is further than this from the server's clock is refused.
+    replay_window_s: int = Field(default=300, ge=10, le=3600)
+    # Largest request body: a voicemail upload (5 min of 16 kHz 16-bit WAV is ~9.6 MB).
+    max_body_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
+    # Largest body of the JSON endpoints.
+    max_json_bytes: int = Field(default=64 * 1024, ge=1024)
+    # Hosts (host or host:port) the server may fetch a voicemail's `audio_url` from; empty:
+    # no URL is fetched, uploads only. Redirects are never followed.
+    audio_url_hosts: list[str] = Field(default_factory=list)
+    audio_url_schemes: list[str] = Field(default_factory=lambda: ["https"])
+    audio_fetch_timeout_s: float = Field(default=20.0, gt=0)
+    # Missed calls: how long the caller has to reply to the invitation SMS before a person
+    # calls back, and how long a settled case still gathers the number's further calls.
+    missed_call_reply_timeout_s: int = Field(default=2 * 3600, ge=60)
+    missed_call_merge_window_s: int = Field(default=15 * 60, ge=0)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="ENCOMBOT_",
@@ -138,3 +194,4 @@ class Settings(BaseSettings):
     faq: FaqSettings = Field(default_factory=FaqSettings)
     codec: CodecSettings = Field(default_factory=CodecSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    ingress: IngressSettings = Field(default_factory=IngressSettings)

@@ -17,7 +17,11 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from workers.settings import Settings
+from workflows.booking_follow_up import BookingFollowUpWorkflow
+from workflows.incoming_sms import IncomingSmsWorkflow
+from workflows.missed_call import MissedCallWorkflow
 from workflows.purge import PurgeWorkflow
+from workflows.sms_poll import SmsPollWorkflow
 from workflows.voicemail import VoicemailWorkflow
 
 log = logging.getLogger(__name__)
@@ -35,38 +39,72 @@ class Dependencies:
     stt_activities: list[Callable[..., Any]] = field(default_factory=list)
 
 
-def build_default_activities(settings: Settings) -> list[Callable[..., Any]]:
+def build_default_activities(
+    settings: Settings, client: Client | None = None
+) -> list[Callable[..., Any]]:
     from activities.booking import BookingActivities, BookingStore, load_calendar, make_engine
     from activities.faq import build_faq_activities
     from activities.geocode import Gazetteer, GeocodeActivities, SectorIndex
+    from activities.missed_call import MissedCallActivities
     from activities.purge import PurgeActivities
     from activities.reference import ReferenceActivities
-    from activities.sms import SmsActivities, build_sms_backend
+    from activities.sms import SmsActivities, build_sms_backend, phone_key_secret
+    from activities.sms_inbox import SmsInboxActivities
     from activities.understand import UnderstandActivities, load_catalogue
     from corpus import TEMPLATES_DIR
 
     catalogue = load_catalogue(settings.booking.items_file)
     gazetteer = Gazetteer.load(settings.geo.ban_file, settings.geo.cache_dir)
     sectors = SectorIndex.load(settings.geo.sector_files)
-    geocode = GeocodeActivities(gazetteer, sectors, settings.geo.min_score)
+    geocode = GeocodeActivities(
+        gazetteer,
+        sectors,
+        settings.geo.min_score,
+        book_threshold=settings.geo.book_threshold,
+        confirm_threshold=settings.geo.confirm_threshold,
+    )
     store = BookingStore(
         make_engine(settings.booking.database_url), load_calendar(settings.booking.calendar_file)
     )
     store.create_schema()
+    booking = BookingActivities(store)
     purge = PurgeActivities(settings.audio_dir, store.engine)
+    secret = phone_key_secret(settings.sms, settings.data_dir)
+    backend = build_sms_backend(settings.sms)
     sms = SmsActivities(
-        build_sms_backend(settings.sms),
+        backend,
         TEMPLATES_DIR / "sms",
         settings.sms.ledger_path,
         service_name=settings.sms.service_name,
         agent_phone=settings.sms.agent_phone,
+        phone_key_secret=secret,
     )
+    inbox: list[Callable[..., Any]] = []
+    if client is not None:
+        # Routing a reply signals the workflow that texted that number: needs the client.
+        inbox.append(
+            SmsInboxActivities(
+                client,
+                backend,  # type: ignore[arg-type]
+                secret,
+                settings.temporal.task_queue,
+                max_messages=settings.sms.poll_max_messages,
+            ).poll_incoming_sms
+        )
     return [
+        *inbox,
         UnderstandActivities(catalogue).understand,
         geocode.geocode,
+        geocode.propose_addresses,
+        geocode.resolve_address,
         ReferenceActivities(geocode, catalogue).territory_reference,
-        BookingActivities(store).book,
+        booking.book,
+        booking.cancel_booking,
+        booking.booking_status,
+        booking.call_centre_opening,
+        MissedCallActivities(store).find_upcoming_booking,
         sms.send_sms,
+        sms.check_sms_delivery,
         build_faq_activities(
             settings.faq,
             service_name=settings.sms.service_name,
@@ -80,10 +118,17 @@ def build_default_activities(settings: Settings) -> list[Callable[..., Any]]:
 
 def build_stt_activities(settings: Settings) -> list[Callable[..., Any]]:
     from activities.transcribe import TranscribeActivities
+    from activities.understand import load_catalogue
 
-    stt = TranscribeActivities(settings.stt)
+    stt = TranscribeActivities(settings.stt, load_catalogue(settings.booking.items_file))
     stt.model()  # load now: a worker that cannot load its model should fail at start
-    return [stt.transcribe]
+    return stt_activity_methods(stt)
+
+
+def stt_activity_methods(stt: Any) -> list[Callable[..., Any]]:
+    """Everything that needs the audio and the Whisper model runs on the STT queue: the
+    transcription and the audio checks of the address and items heard."""
+    return [stt.transcribe, stt.score_address_candidates, stt.refine_items]
 
 
 def build_workers(
@@ -99,13 +144,20 @@ def build_workers(
         acts = (
             list(default_activities)
             if default_activities is not None
-            else build_default_activities(settings)
+            else build_default_activities(settings, client)
         )
         workers.append(
             Worker(
                 client,
                 task_queue=settings.temporal.task_queue,
-                workflows=[VoicemailWorkflow, PurgeWorkflow],
+                workflows=[
+                    VoicemailWorkflow,
+                    BookingFollowUpWorkflow,
+                    IncomingSmsWorkflow,
+                    MissedCallWorkflow,
+                    SmsPollWorkflow,
+                    PurgeWorkflow,
+                ],
                 activities=acts,
                 activity_executor=ThreadPoolExecutor(max_workers=16),
                 max_concurrent_activities=16,

@@ -14,12 +14,27 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributeUpdate
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
     from domain import errors, names
+    from domain.address_models import (
+        AddressCandidates,
+        AddressScores,
+        AddressScoringInput,
+        AddressSearchInput,
+        ItemRefineInput,
+        ResolveAddressInput,
+    )
     from domain.agent import canonical_item, case_details_markdown, validate_resolution
-    from domain.decision import DecisionKind, decide_address, decide_request
+    from domain.booking_models import FollowUpInput
+    from domain.decision import (
+        BOOK_THRESHOLD,
+        CONFIRM_THRESHOLD,
+        DecisionKind,
+        decide_address,
+        decide_request,
+    )
     from domain.disclosure import CORRECTION_REJECTED
     from domain.faq_models import FaqInput, FaqResult
     from domain.labels import date_label, items_label
@@ -57,8 +72,11 @@ SA_REASON = SearchAttributeKey.for_keyword(names.SA_REASON)
 SA_SECTOR = SearchAttributeKey.for_keyword(names.SA_SECTOR)
 SA_NEEDS_AGENT = SearchAttributeKey.for_bool(names.SA_NEEDS_AGENT)
 SA_WAITING_SINCE = SearchAttributeKey.for_datetime(names.SA_WAITING_SINCE)
+SA_SMS_PHONE_KEY = SearchAttributeKey.for_keyword_list(names.SA_SMS_PHONE_KEY)
 
-# Steps, in order. The workflow keeps the step that failed and resumes there.
+# Steps, in order. The workflow keeps the step that failed and resumes there. After the
+# confirmation, the booking's own life (delivery report, ANNULER, eve reminder) is a child
+# workflow, `booking-{reference}`: this case ends once the caller has their answer.
 TRANSCRIBE, UNDERSTAND, GEOCODE, BOOK, NOTIFY, DONE = (
     "transcribe",
     "understand",
@@ -67,6 +85,7 @@ TRANSCRIBE, UNDERSTAND, GEOCODE, BOOK, NOTIFY, DONE = (
     "notify",
     "done",
 )
+
 
 # Infrastructure failures (database down, SMS provider 5xx) are retried until they heal:
 # losing a request is worse than a late SMS. Permanent failures are non-retryable errors.
@@ -139,13 +158,20 @@ class VoicemailWorkflow:
         self._sms_choice: AddressMatch | None = None
         self._sms_replies: list[str] = []
         self._callback_attempts = 0
+        self._phone_keys: list[str] = []
+        self._seen_sms_ids: set[str] = set()
 
     # ------------------------------------------------------------------ run
 
     @workflow.run
     async def run(self, inp: VoicemailInput) -> VoicemailResult:
         self._inp = inp
-        await self._set_status(Status.TRANSCRIBING)
+        if inp.text.strip():
+            # Text channel (an SMS reply): the words are given, there is nothing to hear.
+            self._transcript = TranscribeResult(text=inp.text.strip(), segments=[], duration_s=0.0)
+            self._step = UNDERSTAND
+        else:
+            await self._set_status(Status.TRANSCRIBING)
         while self._step != DONE:
             escalation = await self._run_step(self._step)
             if escalation is not None:
@@ -198,6 +224,7 @@ class VoicemailWorkflow:
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=SHORT_RETRY,
         )
+        await self._refine_items()
         u = self._understanding
         self._log(f"compréhension: intention={u.intent}, confiance={u.confidence:.2f}")
         decision = decide_request(u)
@@ -211,6 +238,31 @@ class VoicemailWorkflow:
         if decision.kind == DecisionKind.ANSWER:
             return await self._answer_question()
         return Escalation(decision.reason, UNDERSTAND, decision.detail)
+
+    async def _refine_items(self) -> None:
+        """Let the audio name the items the words missed ("un biffet" → buffet). Optional:
+        without it the request stands as understood from the words."""
+        assert self._inp is not None and self._transcript is not None
+        u = self._understanding
+        if u is None or u.intent != Intent.BOOKING or not self._has_audio():
+            return
+        try:
+            self._understanding = await workflow.execute_activity(
+                names.REFINE_ITEMS,
+                ItemRefineInput(
+                    audio_path=self._inp.audio_path,
+                    text=self._transcript.text,
+                    segments=self._transcript.segments,
+                    understanding=u,
+                    call_id=self._inp.call_id,
+                ),
+                result_type=Understanding,
+                task_queue=self._stt_queue(),
+                start_to_close_timeout=timedelta(minutes=2),
+                retry_policy=SHORT_RETRY,
+            )
+        except ActivityError as err:
+            self._log(f"vérification des objets par l'audio impossible: {_error_message(err)}")
 
     async def _answer_question(self) -> Escalation | None:
         """A question gets the FAQ's answer by SMS when retrieval is confident; otherwise a
@@ -248,8 +300,12 @@ class VoicemailWorkflow:
         await self._set_status(Status.GEOCODING)
         if u.address is None or u.address.is_empty():
             return Escalation(EscalationReason.NO_ADDRESS, GEOCODE, "aucune adresse entendue")
-        result = await self._run_geocode(u.address)
-        decision = decide_address(result)
+        result = await self._resolve_address(u)
+        decision = decide_address(
+            result,
+            book_threshold=result.book_threshold or BOOK_THRESHOLD,
+            confirm_threshold=result.confirm_threshold or CONFIRM_THRESHOLD,
+        )
         if decision.kind == DecisionKind.BOOK and decision.match is not None:
             await self._accept_match(decision.match, "adresse trouvée")
             return None
@@ -293,6 +349,51 @@ class VoicemailWorkflow:
             self._log("pas de réponse au SMS de choix d'adresse")
         chosen, self._sms_choice, self._pending_choices = self._sms_choice, None, []
         return chosen
+
+    async def _resolve_address(self, u: Understanding) -> GeocodeResult:
+        """Gazetteer streets that could have been said, the audio's vote among them, then one
+        address with a calibrated confidence (domain.decision turns it into book / confirm by
+        SMS / escalate)."""
+        assert self._inp is not None and self._transcript is not None
+        candidates = await workflow.execute_activity(
+            names.PROPOSE_ADDRESSES,
+            AddressSearchInput(text=self._transcript.text, address=u.address),
+            result_type=AddressCandidates,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=SHORT_RETRY,
+        )
+        scores: AddressScores | None = None
+        if candidates.candidates and self._has_audio():
+            try:
+                scores = await workflow.execute_activity(
+                    names.SCORE_ADDRESS_CANDIDATES,
+                    AddressScoringInput(
+                        audio_path=self._inp.audio_path,
+                        text=self._transcript.text,
+                        segments=self._transcript.segments,
+                        candidates=candidates,
+                        call_id=self._inp.call_id,
+                    ),
+                    result_type=AddressScores,
+                    task_queue=self._stt_queue(),
+                    start_to_close_timeout=timedelta(minutes=2),
+                    retry_policy=SHORT_RETRY,
+                )
+            except ActivityError as err:
+                # Without the audio's vote the words alone decide, and the calibrated
+                # confidence is lower: doubt goes to the caller or an agent, never a guess.
+                self._log(f"adresse non vérifiée par l'audio: {_error_message(err)}")
+        return await workflow.execute_activity(
+            names.RESOLVE_ADDRESS,
+            ResolveAddressInput(candidates=candidates, scores=scores, address=u.address),
+            result_type=GeocodeResult,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=SHORT_RETRY,
+        )
+
+    def _has_audio(self) -> bool:
+        assert self._inp is not None
+        return bool(self._inp.audio_path) and not self._inp.text.strip()
 
     async def _run_geocode(self, address: SpokenAddress) -> GeocodeResult:
         return await workflow.execute_activity(
@@ -353,6 +454,7 @@ class VoicemailWorkflow:
                     "refused_destination": (u.refusal_advice or "une déchèterie")
                     if refused
                     else "",
+                    "left_out_label": items_label(booking.left_out),
                     "cancel_hint": "Pour annuler, répondez ANNULER.",
                 },
             )
@@ -374,6 +476,9 @@ class VoicemailWorkflow:
             )
             return Escalation(reason, NOTIFY, _error_message(err))
         self._log(f"SMS envoyé ({self._sms.segments} segment(s), {self._sms.encoding})")
+        if booking is not None and booking.status == BookingStatus.BOOKED:
+            # ALREADY_BOOKED: the call that made that booking already follows it.
+            await self._start_follow_up(booking, self._sms)
         if booking is not None:
             await self._set_status(Status.BOOKED)
         else:
@@ -381,8 +486,42 @@ class VoicemailWorkflow:
         self._step = DONE
         return None
 
-    async def _send_sms(self, purpose: str, template: str, context: dict[str, Any]) -> NotifyResult:
-        return await workflow.execute_activity(
+    async def _start_follow_up(self, booking: BookResult, sms: NotifyResult) -> None:
+        """Hand the booking to its own workflow (delivery report, ANNULER, eve reminder)."""
+        assert self._inp is not None
+        try:
+            await workflow.start_child_workflow(
+                names.BOOKING_FOLLOW_UP_WORKFLOW,
+                FollowUpInput(
+                    call_id=self._inp.call_id,
+                    reference=booking.reference,
+                    pickup_date=booking.pickup_date,
+                    to=self._recipient(),
+                    address_label=self._match.label() if self._match else "",
+                    reminder_at=booking.reminder_at,
+                    phone_key=sms.phone_key,
+                    sms_message_id=sms.message_id,
+                    sms_backend=sms.backend,
+                    delivery_checks_s=list(self._inp.delivery_checks_s),
+                    listen_after_reminder_s=self._inp.listen_after_reminder_s,
+                ),
+                id=names.booking_follow_up_workflow_id(self._inp.call_id),
+                task_queue=workflow.info().task_queue,
+                # The booking outlives this case: the reminder is days away.
+                parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+            )
+            self._log("suivi de la réservation confié à son propre workflow")
+        except WorkflowAlreadyStartedError:
+            self._log("suivi de la réservation déjà en cours")
+
+    async def _send_sms(
+        self,
+        purpose: str,
+        template: str,
+        context: dict[str, Any],
+        retry: RetryPolicy = PATIENT_RETRY,
+    ) -> NotifyResult:
+        result = await workflow.execute_activity(
             names.SEND_SMS,
             NotifyInput(
                 idempotency_key=f"{workflow.info().workflow_id}:{purpose}",
@@ -392,8 +531,16 @@ class VoicemailWorkflow:
             ),
             result_type=NotifyResult,
             start_to_close_timeout=timedelta(seconds=60),
-            retry_policy=PATIENT_RETRY,
+            retry_policy=retry,
         )
+        await self._listen_to(result.phone_key)
+        return result
+
+    async def _listen_to(self, phone_key: str) -> None:
+        """Publish the (hashed) number texted, so that the caller's replies reach this case."""
+        if phone_key and phone_key not in self._phone_keys:
+            self._phone_keys.append(phone_key)
+            await self._upsert(SA_SMS_PHONE_KEY.value_set(list(self._phone_keys)))
 
     # ------------------------------------------------------------------ agent queue
 
@@ -459,18 +606,7 @@ class VoicemailWorkflow:
             EscalationReason.CANCEL_REQUEST: "cancel_received",
         }.get(EscalationReason(escalation.reason), "callback")
         try:
-            await workflow.execute_activity(
-                names.SEND_SMS,
-                NotifyInput(
-                    idempotency_key=f"{workflow.info().workflow_id}:ack",
-                    to=self._recipient(),
-                    template=template,
-                    context={},
-                ),
-                result_type=NotifyResult,
-                start_to_close_timeout=timedelta(seconds=60),
-                retry_policy=SHORT_RETRY,
-            )
+            await self._send_sms("ack", template, {}, retry=SHORT_RETRY)
             self._acknowledged = True
         except ActivityError as err:
             self._log(f"accusé de réception SMS impossible: {_error_message(err)}")
@@ -642,6 +778,10 @@ class VoicemailWorkflow:
     def sms_reply(self, inp: SmsReplyInput) -> None:
         """A reply from the caller's phone (2-way SMS). While an address choice is pending,
         a number among those offered picks it; anything else is kept for the agent."""
+        if inp.message_id:
+            if inp.message_id in self._seen_sms_ids:
+                return  # the poller re-delivered a message after a crash
+            self._seen_sms_ids.add(inp.message_id)
         text = inp.text.strip()
         self._log("réponse SMS reçue")
         if self._pending_choices and text.isdigit():

@@ -7,6 +7,7 @@ import json
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -29,18 +30,32 @@ from activities.sms import (
     SmsActivities,
     SmsConfigError,
     SmsInFlightError,
+    SmsNotFoundError,
     SmsNotSentError,
+    SmsRejectedError,
     SmsTemplateError,
     SmsUncertainError,
     build_sms_backend,
+    load_or_create_secret_file,
+    ovh_delivery_status,
     ovh_tag,
+    phone_key_secret,
     render_sms,
 )
 from corpus import TEMPLATES_DIR
 from domain import names
-from domain.errors import SMS_NOT_MOBILE, SMS_REJECTED, SMS_TOO_LONG, TEMPLATE_ERROR
+from domain.errors import (
+    CONFIG_ERROR,
+    SMS_LOOKUP_REJECTED,
+    SMS_NOT_MOBILE,
+    SMS_REJECTED,
+    SMS_TOO_LONG,
+    TEMPLATE_ERROR,
+)
 from domain.models import NotifyInput, NotifyResult
+from domain.phone import phone_key
 from domain.sms import GSM7, sms_info
+from domain.sms_models import SmsDeliveryInput, SmsDeliveryResult, SmsDeliveryStatus
 from tests.fakes.fake_ovh import FakeOvhApi
 from workers.settings import SmsSettings
 
@@ -84,6 +99,17 @@ CONTEXTS: dict[str, dict[str, object]] = {
             {"number": 3, "label": "13 bis avenue de la Pointe Rouge, 13008 Marseille"},
         ]
     },
+    "reminder": {
+        "reference": "AC3D4F",
+        "pickup_date_label": "mercredi 30 septembre",
+        "address_label": "134 avenue de la Capelette, 13010 Marseille",
+    },
+    "cancelled": {"reference": "AC3D4F", "pickup_date_label": "mercredi 30 septembre"},
+    "missed_call_invite": {},
+    "missed_call_booking_status": {
+        "reference": "AC3D4F",
+        "pickup_date_label": "mercredi 30 septembre",
+    },
 }
 MAX_SEGMENTS = {
     "confirmation": 2,
@@ -93,6 +119,10 @@ MAX_SEGMENTS = {
     "cancel_received": 1,
     "faq_answer": 3,
     "address_choice": 3,
+    "reminder": 2,
+    "cancelled": 2,
+    "missed_call_invite": 2,
+    "missed_call_booking_status": 2,
 }
 
 
@@ -158,6 +188,163 @@ def test_every_template_renders_within_its_limit(name: str) -> None:
 
 def test_template_files_are_all_covered() -> None:
     assert {p.stem for p in SMS_TEMPLATES.glob("*.j2")} == set(CONTEXTS)
+    assert {p.stem for p in SMS_TEMPLATES.glob("*.j2")} == {c.template for c in WORST_CASES}
+
+
+# The longest street names of Marseille (BAN), with a "bis" number; a 47-character one full of
+# letters GSM-7 lacks (è is in it, ç and É... are folded only when that saves a part).
+LONGEST_ADDRESS = (
+    "44 bis Chemin départemental numéro 44 de la Valentine au Logis Neuf, 13011 Marseille"
+)
+ACCENTED_ADDRESS = "12 Rond-Point Première Armée Française Rhin-Danube, 13008 Marseille"
+LONG_DATE = "mercredi 30 septembre"  # the longest weekday + month label
+
+
+@dataclass
+class WorstCase:
+    label: str
+    template: str
+    max_segments: int
+    context: dict[str, object] = field(default_factory=dict)
+
+
+BOOKED: dict[str, object] = {
+    "reference": "AC3D4F",
+    "pickup_date_label": LONG_DATE,
+    "address_label": LONGEST_ADDRESS,
+    "items_label": "2 réfrigérateurs, 1 canapé",
+    "refused_label": "",
+    "refused_destination": "",
+    "cancel_hint": "Pour annuler, répondez ANNULER.",
+}
+PARTIAL = {"refused_label": "4 pneus", "refused_destination": "une déchèterie"}
+WORST_CASES = [
+    WorstCase("confirmation", "confirmation", 2, BOOKED),
+    WorstCase(
+        "confirmation (accents)", "confirmation", 2, {**BOOKED, "address_label": ACCENTED_ADDRESS}
+    ),
+    WorstCase(
+        "confirmation + refus partiel",
+        "confirmation",
+        2,
+        {**BOOKED, **PARTIAL, "address_label": ACCENTED_ADDRESS},
+    ),
+    # The longest address of the territory and a refused item: the refusal sentence is what
+    # the caller must act on, so it stays whole, at the cost of a third part. Two parts hold
+    # up to a 70-character address label.
+    WorstCase(
+        "confirmation + refus partiel (adresse record)", "confirmation", 3, {**BOOKED, **PARTIAL}
+    ),
+    WorstCase(
+        "refus",
+        "refusal",
+        2,
+        {
+            "refused_label": "gravats, 4 pneus, 2 bouteilles de gaz, 1 batterie de voiture",
+            "refused_destination": "la déchèterie de Saint-Louis, 13015 Marseille",
+        },
+    ),
+    WorstCase(
+        "rappel la veille",
+        "reminder",
+        2,
+        {"reference": "AC3D4F", "pickup_date_label": LONG_DATE, "address_label": LONGEST_ADDRESS},
+    ),
+    # The optional hour to put the items out costs a third part with the record address.
+    WorstCase(
+        "rappel + heure de sortie",
+        "reminder",
+        3,
+        {
+            "reference": "AC3D4F",
+            "pickup_date_label": LONG_DATE,
+            "address_label": LONGEST_ADDRESS,
+            "put_out_hint": "ce soir après 19 h ou demain matin avant 6 h",
+        },
+    ),
+    WorstCase(
+        "annulation confirmée",
+        "cancelled",
+        2,
+        {"reference": "AC3D4F", "pickup_date_label": LONG_DATE},
+    ),
+    WorstCase(
+        "quelle adresse ?",
+        "address_choice",
+        3,
+        {
+            "choices": [
+                {"number": 1, "label": LONGEST_ADDRESS},
+                {"number": 2, "label": ACCENTED_ADDRESS},
+                {
+                    "number": 3,
+                    "label": "13 Avenue de la Marche Pour l’Égalité et Contre le Racisme, "
+                    "13015 Marseille",
+                },
+            ]
+        },
+    ),
+    WorstCase("appel manqué : invitation", "missed_call_invite", 2),
+    WorstCase(
+        "appel manqué : rendez-vous déjà pris",
+        "missed_call_booking_status",
+        2,
+        {"reference": "AC3D4F", "pickup_date_label": LONG_DATE},
+    ),
+    WorstCase("question reçue", "question_received", 1),
+    WorstCase("un conseiller rappelle", "callback", 1),
+    WorstCase("annulation demandée (message vocal)", "cancel_received", 1),
+    WorstCase(
+        "réponse FAQ",
+        "faq_answer",
+        3,
+        {
+            "answer": (
+                "Sortez vos encombrants la veille au soir après 19 h ou le matin du passage "
+                "avant 6 h, devant votre adresse, sur le trottoir au pied de l'immeuble ou de la "
+                "maison, accessibles au camion, en laissant passer les piétons. Les agents "
+                "n'entrent pas dans les logements, les caves ni les cours."
+            )
+        },
+    ),
+]
+
+
+def test_every_template_worst_case_encoding_and_segments(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Every template with the longest realistic values; prints the table of the closing note
+    (pytest -s)."""
+    rows = []
+    for case in WORST_CASES:
+        context = {"service_name": SERVICE, "agent_phone": AGENT, **case.context}
+        text = render_sms(SMS_TEMPLATES, case.template, context)
+        info = sms_info(text)
+        rows.append((case.label, case.template, info.encoding, info.segments, info.length))
+        assert info.encoding == GSM7, (case.label, text)
+        assert info.segments <= case.max_segments, (case.label, info, text)
+        assert AGENT in text and SERVICE in text
+    with capsys.disabled():
+        print("\n| cas | modèle | codage | segments | caractères |")
+        print("|---|---|---|---|---|")
+        for label, template, encoding, segments, length in rows:
+            print(f"| {label} | {template}.j2 | {encoding} | {segments} | {length} |")
+
+
+def test_reminder_and_cancelled_content() -> None:
+    base = {"service_name": SERVICE, "agent_phone": AGENT, "reference": "AC3D4F"}
+    reminder = render_sms(
+        SMS_TEMPLATES,
+        "reminder",
+        {**base, "pickup_date_label": "jeudi 1er octobre", "address_label": "12 Boulevard Chave"},
+    )
+    assert "demain, jeudi 1er octobre" in reminder and "12 Boulevard Chave" in reminder
+    assert "Réf. AC3D4F" in reminder and "répondez ANNULER" in reminder
+    cancelled = render_sms(
+        SMS_TEMPLATES, "cancelled", {**base, "pickup_date_label": "jeudi 1er octobre"}
+    )
+    assert "AC3D4F" in cancelled and "annulé" in cancelled and "libéré" in cancelled
+    assert "nouveau rendez-vous" in cancelled
 
 
 def test_confirmation_content() -> None:
@@ -648,3 +835,206 @@ async def test_temporal_retries_503_and_the_sms_leaves_once(
         if e.HasField("activity_task_started_event_attributes")
     ]
     assert failed[-1].activity_task_started_event_attributes.attempt == 3
+
+
+# --------------------------------------------------------------------------- phone keys
+
+SECRET = b"k" * 32
+
+
+def test_send_returns_the_recipient_phone_key(tmp_path: Path) -> None:
+    outbox = OutboxBackend(tmp_path / "outbox.jsonl")
+    activities = make_activities(outbox, tmp_path, phone_key_secret=SECRET)
+    result = run(activities, confirmation(to="06 12 34 56 78"))
+    assert result.phone_key == phone_key(MOBILE, SECRET)
+    assert len(result.phone_key) == 32 and MOBILE not in result.phone_key
+    # The same key on a replay (a duplicate), whatever the way the number was written.
+    again = run(activities, confirmation(to="+33 6 12 34 56 78"))
+    assert again.duplicate and again.phone_key == result.phone_key
+    # No secret, no key.
+    plain = make_activities(outbox, tmp_path / "other")
+    assert run(plain, confirmation(key="k-nokey")).phone_key == ""
+
+
+def test_phone_key_secret_file_is_created_once_private_and_shared(tmp_path: Path) -> None:
+    path = tmp_path / "var" / "sms-phone-key.secret"
+    results: list[bytes] = []
+    lock = threading.Lock()
+
+    def load() -> None:
+        secret = load_or_create_secret_file(path)
+        with lock:
+            results.append(secret)
+
+    threads = [threading.Thread(target=load) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(set(results)) == 1 and len(results[0]) == 32
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary left
+    # Through the settings: the file under data_dir by default, the configured secret first.
+    assert phone_key_secret(SmsSettings(), tmp_path / "var") == results[0]
+    configured = SmsSettings(phone_key_secret=SecretStr("s3cret-s3cret-s3cret"))
+    assert phone_key_secret(configured, tmp_path / "var") == b"s3cret-s3cret-s3cret"
+    with pytest.raises(SmsConfigError, match="16"):
+        phone_key_secret(SmsSettings(phone_key_secret=SecretStr("short")), tmp_path)
+    elsewhere = SmsSettings(phone_key_file=tmp_path / "k" / "key")
+    assert phone_key_secret(elsewhere, tmp_path / "var") != results[0]
+
+
+def test_unreadable_phone_key_secret_is_a_config_error(tmp_path: Path) -> None:
+    path = tmp_path / "bad.secret"
+    path.write_text("not hex\n")
+    with pytest.raises(SmsConfigError, match="illisible"):
+        load_or_create_secret_file(path)
+    path.write_text("abcd\n")
+    with pytest.raises(SmsConfigError, match="trop court"):
+        load_or_create_secret_file(path)
+
+
+# --------------------------------------------------------------------------- delivery
+
+
+def check(activities: SmsActivities, message_id: str, backend: str = "") -> SmsDeliveryResult:
+    return ActivityEnvironment().run(
+        activities.check_sms_delivery, SmsDeliveryInput(message_id, backend)
+    )
+
+
+@pytest.mark.parametrize(
+    ("receipt", "ptt", "status"),
+    [
+        (0, 0, SmsDeliveryStatus.PENDING),
+        (4, 0, SmsDeliveryStatus.PENDING),
+        (8, 0, SmsDeliveryStatus.PENDING),
+        (1, 0, SmsDeliveryStatus.DELIVERED),
+        (2, 13, SmsDeliveryStatus.FAILED),
+        (16, 2, SmsDeliveryStatus.FAILED),
+    ],
+)
+def test_ovh_delivery_report(
+    fake_ovh: FakeOvhApi, tmp_path: Path, receipt: int, ptt: int, status: str
+) -> None:
+    activities = make_activities(OvhBackend(fake_ovh.settings()), tmp_path)
+    sent = run(activities, confirmation())
+    fake_ovh.set_delivery(sent.message_id, receipt, ptt)
+    result = check(activities, sent.message_id, "ovh")
+    assert (result.status, result.message_id) == (status, sent.message_id)
+    assert f"accusé de réception {receipt}" in result.detail
+    assert (f"code PTT {ptt}" in result.detail) == bool(ptt)
+    assert "612345678" not in result.detail
+    path = f"/sms/{fake_ovh.service_name}/outgoing/{sent.message_id}"
+    assert ("GET", path) in fake_ovh.requests and fake_ovh.rejected == []
+
+
+def test_ovh_job_still_queued_is_pending(fake_ovh: FakeOvhApi, tmp_path: Path) -> None:
+    fake_ovh.keep_pending = True
+    activities = make_activities(OvhBackend(fake_ovh.settings()), tmp_path)
+    sent = run(activities, confirmation())
+    result = check(activities, sent.message_id)
+    assert result.status == SmsDeliveryStatus.PENDING and "file d'attente" in result.detail
+    fake_ovh.flush_pending()
+    fake_ovh.set_delivery(sent.message_id, 1)
+    assert check(activities, sent.message_id).status == SmsDeliveryStatus.DELIVERED
+
+
+def test_ovh_message_unknown_everywhere_is_failed(fake_ovh: FakeOvhApi, tmp_path: Path) -> None:
+    activities = make_activities(OvhBackend(fake_ovh.settings()), tmp_path)
+    sent = run(activities, confirmation())
+    fake_ovh.forget_job(sent.message_id)
+    result = check(activities, sent.message_id)
+    assert result.status == SmsDeliveryStatus.FAILED and "inconnu" in result.detail
+
+
+def test_ovh_delivery_4xx_is_permanent_5xx_retried(fake_ovh: FakeOvhApi, tmp_path: Path) -> None:
+    activities = make_activities(OvhBackend(fake_ovh.settings()), tmp_path)
+    sent = run(activities, confirmation())
+    fake_ovh.set_delivery(sent.message_id, 1)
+    fake_ovh.fail_next(503, times=2, method="GET", path=r"/outgoing/")
+    for _ in range(2):
+        with pytest.raises(SmsNotSentError, match="503"):
+            check(activities, sent.message_id)
+    assert check(activities, sent.message_id).status == SmsDeliveryStatus.DELIVERED
+    fake_ovh.fail_next(403, method="GET", path=r"/outgoing/", error_code="NOT_GRANTED_CALL")
+    err = expect_application_error(lambda: check(activities, sent.message_id), SMS_LOOKUP_REJECTED)
+    assert "403" in str(err)
+
+
+def test_ovh_delivery_unreachable_is_retryable(tmp_path: Path) -> None:
+    fake = FakeOvhApi().start()
+    settings = fake.settings(endpoint="fake-ovh-down-dlr")
+    fake.stop()
+    activities = make_activities(OvhBackend(settings), tmp_path)
+    with pytest.raises(SmsNotSentError):
+        check(activities, "100001")
+
+
+def test_delivery_of_another_backend_cannot_be_checked(tmp_path: Path) -> None:
+    activities = make_activities(OutboxBackend(tmp_path / "outbox.jsonl"), tmp_path)
+    expect_application_error(lambda: check(activities, "100001", "ovh"), CONFIG_ERROR)
+    untracked = make_activities(FlakyBackend(), tmp_path / "flaky")
+    expect_application_error(lambda: check(untracked, "flaky-1"), CONFIG_ERROR)
+
+
+def test_outbox_delivery(tmp_path: Path) -> None:
+    activities = make_activities(OutboxBackend(tmp_path / "outbox.jsonl"), tmp_path)
+    sent = run(activities, confirmation())
+    assert check(activities, sent.message_id, "outbox").status == SmsDeliveryStatus.DELIVERED
+    assert check(activities, "outbox-nope").status == SmsDeliveryStatus.FAILED
+
+
+def test_ovh_delivery_status_fields() -> None:
+    assert ovh_delivery_status({"deliveryReceipt": None})[0] == SmsDeliveryStatus.PENDING
+    assert ovh_delivery_status({"deliveryReceipt": "2"})[0] == SmsDeliveryStatus.FAILED
+    delivered_at = {"deliveryReceipt": 0, "deliveredAt": "2026-11-25T10:00:00+01:00"}
+    assert ovh_delivery_status(delivered_at)[0] == SmsDeliveryStatus.DELIVERED
+
+
+# --------------------------------------------------------------------------- incoming
+
+
+def test_ovh_incoming_list_get_delete(fake_ovh: FakeOvhApi) -> None:
+    backend = OvhBackend(fake_ovh.settings())
+    first = fake_ovh.add_incoming(MOBILE, "ANNULER")
+    second = fake_ovh.add_incoming("+33700000000", "2")
+    assert backend.list_incoming() == [first, second]
+    record = backend.get_incoming(first)
+    assert record["id"] == str(first) and record["sender"] == MOBILE
+    assert record["message"] == "ANNULER" and record["creationDatetime"]
+    backend.delete_incoming(first)
+    backend.delete_incoming(first)  # already gone: fine
+    assert backend.list_incoming() == [second]
+    with pytest.raises(SmsNotFoundError):
+        backend.get_incoming(first)
+    assert fake_ovh.rejected == []
+    fake_ovh.fail_next(403, method="GET", path=r"/incoming$")
+    with pytest.raises(SmsRejectedError):
+        backend.list_incoming()
+
+
+def test_outbox_inbox(tmp_path: Path) -> None:
+    outbox = OutboxBackend(tmp_path / "outbox.jsonl", tmp_path / "inbox.jsonl")
+    added = outbox.add_incoming(MOBILE, "ANNULER")
+    # Lines written by hand: no id (known by a hash of the line), a torn line, junk.
+    with open(tmp_path / "inbox.jsonl", "a", encoding="utf-8") as handle:
+        handle.write(json.dumps({"sender": "06 12 34 56 78", "message": "1"}) + "\n")
+        handle.write("[1, 2]\n")
+        handle.write('{"sender": "+3361')
+    ids = outbox.list_incoming()
+    assert ids[0] == added and len(ids) == 2
+    assert outbox.list_incoming() == ids  # stable ids
+    assert outbox.get_incoming(ids[1])["message"] == "1"
+    outbox.delete_incoming(added)
+    outbox.delete_incoming(added)
+    assert outbox.list_incoming() == [ids[1]]
+    assert (tmp_path / "inbox.jsonl.done").read_text().splitlines() == [added]
+    with pytest.raises(SmsNotFoundError):
+        outbox.get_incoming(added)
+    # The default inbox sits next to the outbox; the settings can move it.
+    assert OutboxBackend(tmp_path / "o.jsonl").inbox_path == tmp_path / "sms-inbox.jsonl"
+    built = build_sms_backend(
+        SmsSettings(outbox_path=tmp_path / "o.jsonl", inbox_path=tmp_path / "i.jsonl")
+    )
+    assert isinstance(built, OutboxBackend) and built.inbox_path == tmp_path / "i.jsonl"

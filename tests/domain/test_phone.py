@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from domain.phone import LineKind, is_mobile_fr, line_kind, to_e164
+from domain.phone import LineKind, is_mobile_fr, line_kind, phone_key, to_e164
 
 
 @pytest.mark.parametrize(
@@ -88,3 +88,16 @@ def test_only_mobiles_take_sms() -> None:
     assert not is_mobile_fr("+33970123456")
     assert not is_mobile_fr("+33899123456")
     assert not is_mobile_fr("")
+
+
+def test_phone_key_is_a_keyed_hash_of_the_e164_number() -> None:
+    secret = b"s" * 32
+    key = phone_key("+33612345678", secret)
+    assert len(key) == 32 and all(c in "0123456789abcdef" for c in key)
+    assert "612345678" not in key
+    assert phone_key("+33612345678", secret) == key
+    assert phone_key(to_e164("06 12 34 56 78") or "", secret) == key
+    assert phone_key("+33612345679", secret) != key
+    assert phone_key("+33612345678", b"t" * 32) != key
+    with pytest.raises(ValueError):
+        phone_key("+33612345678", b"")

@@ -18,7 +18,10 @@ Scripting: `fail_next(503, times=2)` answers the next matching requests with an 
 doing anything; `drop_next()` records the job then closes the connection without answering
 (the "sent, but the client never knew" case); `keep_pending = True` leaves jobs in the pending
 list instead of moving them to outgoing; `invalid_receivers` lists numbers the API reports as
-invalid; `add_incoming()` simulates a caller's reply.
+invalid; `add_incoming()` simulates a caller's reply; `set_delivery(id, receipt, ptt)` writes
+the operator's delivery report of a sent job (deliveryReceipt: 0 none yet, 1 delivered, 2 not
+delivered, 4 buffered, 8 at the SMSC, 16 rejected); `forget_job(id)` deletes a job from the
+history (404 on both /jobs/{id} and /outgoing/{id}).
 
     with FakeOvhApi() as fake:
         settings = fake.settings()          # OvhSettings pointing at the fake
@@ -64,6 +67,7 @@ class FakeJob:
     credits: int
     tag: str = ""
     delivery_receipt: int = 0  # OVH: 0 not yet known, 1 delivered, 2 failed...
+    ptt: int = 0  # the operator's own status code
 
     @property
     def sender(self) -> str:
@@ -79,7 +83,7 @@ class FakeJob:
             "message": self.message,
             "messageLength": len(self.message),
             "numberOfSms": self.credits,
-            "ptt": 0,
+            "ptt": self.ptt,
             "receiver": self.receiver,
             "sender": self.sender or "36xxx",
             "tag": self.tag,
@@ -149,6 +153,7 @@ class FakeOvhApi:
         *,
         clock_offset_s: int = 0,
         max_skew_s: int = 120,
+        first_id: int = 100_001,
     ) -> None:
         self.application_key = application_key
         self.application_secret = application_secret
@@ -163,7 +168,9 @@ class FakeOvhApi:
         self._jobs: list[FakeJob] = []
         self._incoming: list[FakeIncoming] = []
         self._failures: list[_Failure] = []
-        self._ids = itertools.count(100_001)
+        # Tests that start workflows named after these ids on the shared dev server pass a
+        # random start, as ids are unique per account at OVH.
+        self._ids = itertools.count(first_id)
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._connections: set[socket.socket] = set()
@@ -269,12 +276,25 @@ class FakeOvhApi:
             return incoming.id
 
     def set_delivery_receipt(self, job_id: int, receipt: int) -> None:
+        self.set_delivery(job_id, receipt)
+
+    def set_delivery(self, job_id: int | str, receipt: int, ptt: int = 0) -> None:
         with self._lock:
             for job in self._jobs:
-                if job.id == job_id:
+                if job.id == int(job_id):
                     job.delivery_receipt = receipt
+                    job.ptt = ptt
                     return
         raise KeyError(job_id)
+
+    def forget_job(self, job_id: int | str) -> None:
+        with self._lock:
+            self._jobs = [job for job in self._jobs if job.id != int(job_id)]
+
+    @property
+    def incoming(self) -> list[FakeIncoming]:
+        with self._lock:
+            return list(self._incoming)
 
     def flush_pending(self) -> None:
         """Hand the pending jobs to the operator (they move to outgoing)."""

@@ -1,0 +1,225 @@
+"""IncomingSmsWorkflow: an SMS that no running case was waiting for, kept for an agent.
+
+Started by the SMS router (activities/sms_inbox.py) when a reply comes from a number no
+running workflow has texted, or from a sender that is no phone number. It never drops or
+answers the message itself: it puts the case in the agent queue (`NeedsAgent = true`,
+`EscalationReason = unmatched_sms`), gathers the sender's further SMS (it publishes the
+sender's `SmsPhoneKey`, so they are signalled here), and ends when an agent closes it with the
+`resolve` Update (`close` with a comment; `no_answer` records a callback attempt and keeps
+the case queued).
+"""
+
+from __future__ import annotations
+
+from temporalio import workflow
+from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from domain import names
+    from domain.disclosure import CORRECTION_REJECTED
+    from domain.models import (
+        EscalationReason,
+        ResolveInput,
+        ResolveResult,
+        SmsReplyInput,
+        Status,
+    )
+    from domain.sms_models import IncomingSmsInput, IncomingSmsResult, IncomingSmsState
+
+SA_STATUS = SearchAttributeKey.for_keyword(names.SA_STATUS)
+SA_REASON = SearchAttributeKey.for_keyword(names.SA_REASON)
+SA_NEEDS_AGENT = SearchAttributeKey.for_bool(names.SA_NEEDS_AGENT)
+SA_WAITING_SINCE = SearchAttributeKey.for_datetime(names.SA_WAITING_SINCE)
+SA_SMS_PHONE_KEY = SearchAttributeKey.for_keyword_list(names.SA_SMS_PHONE_KEY)
+
+ACTIONS = ("close", "no_answer")
+# A sender who keeps texting must not grow the history without bound; past this the case
+# says so and an agent calls back.
+MAX_MESSAGES = 50
+
+
+def validate_incoming_resolution(inp: ResolveInput, *, closed: bool) -> str | None:
+    """A readable French reason to refuse the agent's Update, or None. Names the rule, never
+    the caller's data (the Web UI shows it in clear, see domain/disclosure.py)."""
+    if closed:
+        return "Ce dossier est déjà clos."
+    if not inp.agent_id.strip():
+        return "Indiquez votre identifiant d'agent (agent_id)."
+    if inp.action not in ACTIONS:
+        return (
+            f"Action « {inp.action} » impossible pour un SMS sans dossier : "
+            "close (avec comment) ou no_answer."
+        )
+    if inp.action == "close" and not inp.comment.strip():
+        return "Pour clore le dossier, donnez la raison (comment)."
+    return None
+
+
+def _details_markdown(messages: list[SmsReplyInput], attempts: int, note: str = "") -> str:
+    title = (
+        f"**{note}**"
+        if note
+        else "**SMS reçu sans dossier en cours** (numéro inconnu ou dossier déjà clos)."
+    )
+    lines = [title, "", f"Numéro : {messages[0].sender or 'inconnu'}", ""]
+    for m in messages:
+        if m.text:
+            lines.append(f"- {m.received_at or '?'} : {m.text}")
+    if len(messages) >= MAX_MESSAGES:
+        lines.append(f"- (au-delà de {MAX_MESSAGES} SMS, les suivants ne sont plus gardés ici)")
+    if attempts:
+        lines += ["", f"Rappels sans réponse : {attempts}"]
+    lines += [
+        "",
+        "Traitez la demande (rappel, réservation manuelle), puis envoyez l'Update `resolve` :",
+        '`{"agent_id": "agent-42", "action": "close", "comment": "rappelé, RDV pris"}` '
+        'ou `{"agent_id": "agent-42", "action": "no_answer"}`.',
+    ]
+    return "\n".join(lines)
+
+
+@workflow.defn(name=names.INCOMING_SMS_WORKFLOW)
+class IncomingSmsWorkflow:
+    def __init__(self) -> None:
+        self._inp: IncomingSmsInput | None = None
+        self._messages: list[SmsReplyInput] = []
+        self._seen: set[str] = set()
+        self._late: list[SmsReplyInput] = []
+        self._history: list[str] = []
+        self._status = Status.RECEIVED.value
+        self._closed = False
+        self._closed_by = ""
+        self._closed_reason = ""
+        self._callback_attempts = 0
+
+    @workflow.run
+    async def run(self, inp: IncomingSmsInput) -> IncomingSmsResult:
+        self._inp = inp
+        first = SmsReplyInput(
+            text=inp.text,
+            sender=inp.sender,
+            received_at=inp.received_at,
+            message_id=inp.message_id,
+        )
+        for message in [first, *inp.more]:
+            self._add(message)
+        self._status = Status.WAITING_AGENT.value
+        updates: list[SearchAttributeUpdate] = [
+            SA_STATUS.value_set(self._status),
+            SA_REASON.value_set(inp.reason or EscalationReason.UNMATCHED_SMS.value),
+            SA_NEEDS_AGENT.value_set(True),
+            SA_WAITING_SINCE.value_set(workflow.now()),
+        ]
+        if inp.phone_key:
+            updates.append(SA_SMS_PHONE_KEY.value_set([inp.phone_key]))
+        workflow.upsert_search_attributes(updates)
+        self._refresh_details()
+        await workflow.wait_condition(lambda: self._closed and workflow.all_handlers_finished())
+        if self._late:
+            # SMS signalled after the agent closed the case but before it ended: the router
+            # has already deleted them at the provider, so they start a new run, in the queue.
+            late, rest = self._late[0], self._late[1:]
+            workflow.continue_as_new(
+                IncomingSmsInput(
+                    message_id=late.message_id,
+                    sender=late.sender,
+                    text=late.text,
+                    received_at=late.received_at,
+                    phone_key=inp.phone_key,
+                    more=rest,
+                    reason=inp.reason,
+                    note=inp.note,
+                )
+            )
+        workflow.set_current_details("")
+        workflow.upsert_search_attributes(
+            [
+                SA_STATUS.value_set(self._status),
+                SA_NEEDS_AGENT.value_set(False),
+                SA_REASON.value_unset(),
+                SA_WAITING_SINCE.value_unset(),
+            ]
+        )
+        return IncomingSmsResult(
+            message_id=inp.message_id,
+            status=self._status,
+            closed_by=self._closed_by,
+            closed_reason=self._closed_reason,
+            messages=len(self._messages),
+        )
+
+    @workflow.signal(name=names.SMS_REPLY_SIGNAL)
+    def sms_reply(self, inp: SmsReplyInput) -> None:
+        """The same sender texted again while the case waits."""
+        if self._closed:
+            if inp.message_id not in self._seen | {m.message_id for m in self._late}:
+                self._late.append(inp)
+            return
+        if self._add(inp) and self._inp is not None:
+            self._refresh_details()
+
+    @workflow.update(name=names.RESOLVE_UPDATE)
+    async def resolve(self, inp: ResolveInput) -> ResolveResult:
+        if inp.action == "no_answer":
+            self._callback_attempts += 1
+            self._log(
+                f"agent {inp.agent_id}: rappel sans réponse (tentative {self._callback_attempts})"
+            )
+            self._refresh_details()
+            return ResolveResult(
+                True, f"Rappel sans réponse noté (tentative {self._callback_attempts})."
+            )
+        self._closed_by = inp.agent_id
+        self._closed_reason = inp.comment.strip()
+        self._status = Status.CLOSED.value
+        self._closed = True
+        # The comment may name the caller: history (encrypted query result) only, not logs.
+        self._history.append(f"agent {inp.agent_id}: dossier clos ({self._closed_reason})")
+        workflow.logger.info(f"agent {inp.agent_id}: dossier clos")
+        return ResolveResult(True, "Dossier clos.")
+
+    @resolve.validator
+    def validate_resolve(self, inp: ResolveInput) -> None:
+        problem = validate_incoming_resolution(inp, closed=self._closed)
+        if problem:
+            raise ApplicationError(problem, type=CORRECTION_REJECTED)
+
+    @workflow.query(name=names.STATE_QUERY)
+    def state(self) -> IncomingSmsState:
+        return IncomingSmsState(
+            message_id=self._inp.message_id if self._inp else "",
+            status=self._status,
+            messages=list(self._messages),
+            history=list(self._history),
+            callback_attempts=self._callback_attempts,
+            closed_reason=self._closed_reason,
+        )
+
+    # ------------------------------------------------------------------ helpers
+
+    def _add(self, message: SmsReplyInput) -> bool:
+        """Keep a message once: a poll retried after a crash signals it again."""
+        if message.message_id and message.message_id in self._seen:
+            return False
+        if len(self._messages) >= MAX_MESSAGES:
+            # Still in the history (the signal's input), just not repeated in the state.
+            self._log(
+                f"SMS {message.message_id or 'sans id'} au-delà de la limite : voir l'historique"
+            )
+            return False
+        if message.message_id:
+            self._seen.add(message.message_id)
+        self._messages.append(message)
+        self._log(f"SMS reçu ({message.message_id or 'sans id'})")
+        return True
+
+    def _refresh_details(self) -> None:
+        note = self._inp.note if self._inp else ""
+        workflow.set_current_details(
+            _details_markdown(self._messages, self._callback_attempts, note)
+        )
+
+    def _log(self, line: str) -> None:
+        self._history.append(line)
+        workflow.logger.info(line)
