@@ -340,7 +340,7 @@ async def test_missed_calls_join_one_case_per_number(
     api: httpx.AsyncClient, client: Client
 ) -> None:
     await ensure_search_attributes(client)
-    number = f"+336{uuid.uuid4().int % 10**8:08d}"
+    number = f"+3361{uuid.uuid4().int % 10**7:07d}"  # 0690-0694: overseas, not +33
     first = await post(api, "/missed-calls", missed(caller=number))
     assert first.status_code == 202, first.text
     workflow_id = first.json()["workflow_id"]
