@@ -52,6 +52,7 @@ class Status(StrEnum):
     BOOKING = "booking"
     NOTIFYING = "notifying"
     WAITING_AGENT = "waiting_agent"
+    WAITING_CALLER = "waiting_caller"  # an SMS asked the caller to choose the address
     BOOKED = "booked"
     REFUSED = "refused"
     ANSWERED = "answered"

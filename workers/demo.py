@@ -51,9 +51,13 @@ def demo_settings(base: Settings, data_dir: Path) -> Settings:
 
 
 async def wait_settled(
-    handle: WorkflowHandle[object, VoicemailResult], timeout_s: float
+    handle: WorkflowHandle[object, VoicemailResult],
+    timeout_s: float,
+    *,
+    caller_wait_settles: bool = True,
 ) -> tuple[WorkflowState, VoicemailResult | None]:
-    """Until the workflow completes or parks in the agent queue."""
+    """Until the workflow completes, parks in the agent queue, or waits for the caller's SMS
+    reply (address choice)."""
     deadline = time.monotonic() + timeout_s
     while True:
         desc = await handle.describe()
@@ -64,7 +68,9 @@ async def wait_settled(
         if desc.status != WorkflowExecutionStatus.RUNNING:
             raise RuntimeError(f"{handle.id} ended as {desc.status}")
         state = await handle.query(STATE_QUERY, result_type=WorkflowState)
-        if state.status == Status.WAITING_AGENT:
+        if state.status == Status.WAITING_AGENT or (
+            caller_wait_settles and state.status == Status.WAITING_CALLER
+        ):
             return state, None
         if time.monotonic() > deadline:
             raise TimeoutError(f"{handle.id} still {state.status} after {timeout_s:.0f} s")
@@ -111,6 +117,9 @@ async def process_voicemails(
                     else result.reason
                 )
                 status = result.status
+            elif state.status == Status.WAITING_CALLER:
+                status = "waiting_caller"
+                detail = "adresse incertaine : l'appelant choisit par SMS (répondre 1, 2…)"
             else:
                 assert state.escalation is not None
                 status = f"escalated: {state.escalation.reason}"

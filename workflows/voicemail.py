@@ -340,6 +340,7 @@ class VoicemailWorkflow:
             return None
         self._pending_choices = candidates
         self._log(f"choix d'adresse demandé par SMS ({len(candidates)} propositions)")
+        await self._set_status(Status.WAITING_CALLER)
         try:
             await workflow.wait_condition(
                 lambda: self._sms_choice is not None,
@@ -348,6 +349,7 @@ class VoicemailWorkflow:
         except TimeoutError:
             self._log("pas de réponse au SMS de choix d'adresse")
         chosen, self._sms_choice, self._pending_choices = self._sms_choice, None, []
+        await self._set_status(Status.GEOCODING)
         return chosen
 
     async def _resolve_address(self, u: Understanding) -> GeocodeResult:

@@ -142,8 +142,11 @@ async def escalate(
     client: Client, settings: Settings, demo_id: str, audio: Path | None = None
 ) -> tuple[Any, str]:
     """Submit a voicemail that the bot cannot finish; (handle, escalation reason)."""
-    handle, _ = await submit(client, settings, demo_id, f"ui-{uuid.uuid4().hex[:6]}", audio)
-    state, result = await wait_settled(handle, timeout_s=240)
+    # An address choice offered by SMS goes unanswered here: the case reaches the agents.
+    handle, _ = await submit(
+        client, settings, demo_id, f"ui-{uuid.uuid4().hex[:6]}", audio, confirm_timeout_s=3
+    )
+    state, result = await wait_settled(handle, timeout_s=240, caller_wait_settles=False)
     assert result is None and state.escalation is not None, state
     return handle, state.escalation.reason
 

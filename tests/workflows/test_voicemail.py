@@ -113,7 +113,12 @@ def store(settings: Settings) -> BookingStore:
 
 
 async def submit(
-    client: Client, settings: Settings, demo_id: str, call_id: str, audio: Path | None = None
+    client: Client,
+    settings: Settings,
+    demo_id: str,
+    call_id: str,
+    audio: Path | None = None,
+    **options: Any,
 ):
     return await submit_voicemail(
         client,
@@ -121,6 +126,7 @@ async def submit(
         call_id=call_id,
         audio_path=audio or DEMO_DIR / DEMO[demo_id]["audio"],
         caller_number=CALLER,
+        **options,
     )
 
 
@@ -257,7 +263,7 @@ async def test_unknown_street_escalates_and_agent_correction_books(
             caller_number=CALLER,
             confirm_timeout_s=3,
         )
-        state, result = await wait_settled(handle, timeout_s=240)
+        state, result = await wait_settled(handle, timeout_s=240, caller_wait_settles=False)
         assert result is None and state.escalation is not None
         # The street is not in the territory: whatever the bot made of the synthetic voice,
         # it must not book and must hand the case over.
@@ -404,7 +410,7 @@ async def test_no_reply_to_the_address_choice_goes_to_an_agent(
             caller_number=CALLER,
             confirm_timeout_s=2,
         )
-        state, result = await wait_settled(handle, timeout_s=240)
+        state, result = await wait_settled(handle, timeout_s=240, caller_wait_settles=False)
         assert result is None and state.escalation is not None
         assert state.escalation.reason == "low_confidence"
         assert state.escalation.candidates
