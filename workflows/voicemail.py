@@ -76,7 +76,7 @@ SA_SMS_PHONE_KEY = SearchAttributeKey.for_keyword_list(names.SA_SMS_PHONE_KEY)
 
 # Steps, in order. The workflow keeps the step that failed and resumes there. After the
 # confirmation, the booking's own life (delivery report, ANNULER, eve reminder) is a child
-# workflow, `booking-{reference}`: this case ends once the caller has their answer.
+# workflow, `booking-{call_id}`: this case ends once the caller has their answer.
 TRANSCRIBE, UNDERSTAND, GEOCODE, BOOK, NOTIFY, DONE = (
     "transcribe",
     "understand",
