@@ -21,8 +21,16 @@ import contextlib
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeKey
-from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, WorkflowAlreadyStartedError
+
+from workflows.common import (
+    PATIENT_RETRY,
+    SA_SMS_PHONE_KEY,
+    SA_STATUS,
+    SHORT_RETRY,
+    error_message,
+)
 
 with workflow.unsafe.imports_passed_through():
     from domain import names
@@ -52,27 +60,11 @@ with workflow.unsafe.imports_passed_through():
         SmsDeliveryStatus,
     )
 
-SA_STATUS = SearchAttributeKey.for_keyword(names.SA_STATUS)
-SA_SMS_PHONE_KEY = SearchAttributeKey.for_keyword_list(names.SA_SMS_PHONE_KEY)
 
 # When to ask the provider whether the confirmation reached the phone (seconds after it was
 # sent). Most receipts come within a minute; a handset switched off for a day still gets the
 # message when it comes back, hence the late last check.
 DELIVERY_CHECKS_S = (60, 5 * 60, 30 * 60, 3 * 3600, 24 * 3600)
-
-# Infrastructure (database, provider 5xx) is retried until it heals: a lost cancellation
-# would send a truck for nothing.
-PATIENT_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=2),
-    maximum_attempts=0,
-)
-SHORT_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    maximum_interval=timedelta(seconds=20),
-    maximum_attempts=5,
-)
 
 
 def is_cancel_request(text: str) -> bool:
@@ -84,11 +76,6 @@ def is_cancel_request(text: str) -> bool:
         return False
     first = words[0].strip(".!?,;:").upper().replace("É", "E")
     return first in {"ANNULER", "ANNULATION", "ANNULE", "ANNULEZ"}
-
-
-def _error_message(err: BaseException) -> str:
-    cause = err.cause if isinstance(err, ActivityError) else err
-    return str(cause.message if isinstance(cause, ApplicationError) else cause)
 
 
 @workflow.defn(name=names.BOOKING_FOLLOW_UP_WORKFLOW)
@@ -186,7 +173,7 @@ class BookingFollowUpWorkflow:
             )
         except ActivityError as err:
             # The provider will not say (message unknown to it): nothing proves a failure.
-            self._log(f"accusé de réception indisponible : {_error_message(err)}")
+            self._log(f"accusé de réception indisponible : {error_message(err)}")
             self._delivery = "unknown"
             return
         if report.status == SmsDeliveryStatus.DELIVERED:
@@ -232,7 +219,7 @@ class BookingFollowUpWorkflow:
             self._log("rappel de la veille envoyé")
         except ActivityError as err:
             # A missed reminder does not undo the booking: the confirmation gave the date.
-            self._log(f"rappel de la veille impossible : {_error_message(err)}")
+            self._log(f"rappel de la veille impossible : {error_message(err)}")
 
     async def _cancel(self) -> None:
         assert self._inp is not None
@@ -258,7 +245,7 @@ class BookingFollowUpWorkflow:
                     "cancelled", "cancelled", self._context(result.pickup_date), PATIENT_RETRY
                 )
             except ActivityError as err:
-                self._log(f"confirmation d'annulation impossible : {_error_message(err)}")
+                self._log(f"confirmation d'annulation impossible : {error_message(err)}")
             return
         # Too late (the round is planned) or unknown: a person arranges it with the crew.
         self._log(f"annulation par SMS refusée ({result.status})")

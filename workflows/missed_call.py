@@ -29,9 +29,20 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributeUpdate
+from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
+
+from workflows.common import (
+    PATIENT_RETRY,
+    SA_NEEDS_AGENT,
+    SA_REASON,
+    SA_SMS_PHONE_KEY,
+    SA_STATUS,
+    SA_WAITING_SINCE,
+    SHORT_RETRY,
+    error_message,
+)
 
 with workflow.unsafe.imports_passed_through():
     from domain import names
@@ -74,34 +85,12 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.phone import is_mobile_fr
 
-SA_STATUS = SearchAttributeKey.for_keyword(names.SA_STATUS)
-SA_REASON = SearchAttributeKey.for_keyword(names.SA_REASON)
-SA_NEEDS_AGENT = SearchAttributeKey.for_bool(names.SA_NEEDS_AGENT)
-SA_WAITING_SINCE = SearchAttributeKey.for_datetime(names.SA_WAITING_SINCE)
-SA_SMS_PHONE_KEY = SearchAttributeKey.for_keyword_list(names.SA_SMS_PHONE_KEY)
 SA_CALLS = SearchAttributeKey.for_keyword_list(SA_CALL_IDS)
 
 # Memo key naming the VoicemailWorkflow that took the reply over (read by GET /calls/{id}).
 MEMO_HANDED_OVER_TO = "handed_over_to"
 # A caller who keeps texting must not grow the history without bound.
 MAX_REPLIES = 20
-
-PATIENT_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=2),
-    maximum_attempts=0,
-)
-SHORT_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    maximum_interval=timedelta(seconds=20),
-    maximum_attempts=5,
-)
-
-
-def _error_message(err: BaseException) -> str:
-    cause = err.cause if isinstance(err, ActivityError) else err
-    return str(cause.message if isinstance(cause, ApplicationError) else cause)
 
 
 @workflow.defn(name=MISSED_CALL_WORKFLOW)
@@ -185,7 +174,7 @@ class MissedCallWorkflow:
             )
         except ActivityError as err:
             # Not knowing the booking only costs an invitation the caller may not need.
-            self._log(f"recherche d'enlèvement prévu impossible: {_error_message(err)}")
+            self._log(f"recherche d'enlèvement prévu impossible: {error_message(err)}")
             return UpcomingBookingResult(found=False)
 
     async def _opening(self) -> CallCentreOpening:
@@ -205,7 +194,7 @@ class MissedCallWorkflow:
         try:
             await self._send_sms("booking-status", "missed_call_booking_status", context)
         except ActivityError as err:
-            self._log(f"SMS de statut impossible: {_error_message(err)}")
+            self._log(f"SMS de statut impossible: {error_message(err)}")
             return False
         self._log(f"enlèvement déjà prévu le {booking.pickup_date}: statut envoyé par SMS")
         return True
@@ -214,7 +203,7 @@ class MissedCallWorkflow:
         try:
             sent = await self._send_sms("invite", "missed_call_invite", {})
         except ActivityError as err:
-            self._log(f"SMS d'invitation impossible: {_error_message(err)}")
+            self._log(f"SMS d'invitation impossible: {error_message(err)}")
             return False
         updates: list[SearchAttributeUpdate] = [
             SA_STATUS.value_set(MissedCallStatus.WAITING_REPLY.value)
@@ -279,7 +268,7 @@ class MissedCallWorkflow:
                 retry_policy=SHORT_RETRY,
             )
         except ActivityError as err:
-            self._log(f"réponse SMS non analysée: {_error_message(err)}")
+            self._log(f"réponse SMS non analysée: {error_message(err)}")
             return False
         usable = reply_is_usable(understanding)
         self._log(

@@ -13,8 +13,20 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributeUpdate
+from temporalio.common import RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
+
+from workflows.common import (
+    PATIENT_RETRY,
+    SA_NEEDS_AGENT,
+    SA_REASON,
+    SA_SECTOR,
+    SA_SMS_PHONE_KEY,
+    SA_STATUS,
+    SA_WAITING_SINCE,
+    SHORT_RETRY,
+    error_message,
+)
 
 with workflow.unsafe.imports_passed_through():
     from domain import errors, names
@@ -67,12 +79,6 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.phone import is_mobile_fr, to_e164
 
-SA_STATUS = SearchAttributeKey.for_keyword(names.SA_STATUS)
-SA_REASON = SearchAttributeKey.for_keyword(names.SA_REASON)
-SA_SECTOR = SearchAttributeKey.for_keyword(names.SA_SECTOR)
-SA_NEEDS_AGENT = SearchAttributeKey.for_bool(names.SA_NEEDS_AGENT)
-SA_WAITING_SINCE = SearchAttributeKey.for_datetime(names.SA_WAITING_SINCE)
-SA_SMS_PHONE_KEY = SearchAttributeKey.for_keyword_list(names.SA_SMS_PHONE_KEY)
 
 # Steps, in order. The workflow keeps the step that failed and resumes there. After the
 # confirmation, the booking's own life (delivery report, ANNULER, eve reminder) is a child
@@ -84,22 +90,6 @@ TRANSCRIBE, UNDERSTAND, GEOCODE, BOOK, NOTIFY, DONE = (
     "book",
     "notify",
     "done",
-)
-
-
-# Infrastructure failures (database down, SMS provider 5xx) are retried until they heal:
-# losing a request is worse than a late SMS. Permanent failures are non-retryable errors.
-PATIENT_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=2),
-    maximum_attempts=0,
-)
-# Pure CPU steps: a handful of attempts covers a worker crash; more would only repeat a bug.
-SHORT_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    maximum_interval=timedelta(seconds=20),
-    maximum_attempts=5,
 )
 
 
@@ -129,11 +119,6 @@ class WorkflowState:
 def _error_type(err: BaseException) -> str:
     cause = err.cause if isinstance(err, ActivityError) else err
     return cause.type or "" if isinstance(cause, ApplicationError) else ""
-
-
-def _error_message(err: BaseException) -> str:
-    cause = err.cause if isinstance(err, ActivityError) else err
-    return str(cause.message if isinstance(cause, ApplicationError) else cause)
 
 
 @workflow.defn(name=names.VOICEMAIL_WORKFLOW)
@@ -209,7 +194,7 @@ class VoicemailWorkflow:
         except ActivityError as err:
             # Unusable audio and a transcription that keeps failing end the same way: a
             # person listens to the message. Never a retry loop.
-            return Escalation(EscalationReason.AUDIO_UNUSABLE, TRANSCRIBE, _error_message(err))
+            return Escalation(EscalationReason.AUDIO_UNUSABLE, TRANSCRIBE, error_message(err))
         self._log(f"transcription: {self._transcript.duration_s:.1f} s d'audio")
         self._step = UNDERSTAND
         return None
@@ -262,7 +247,7 @@ class VoicemailWorkflow:
                 retry_policy=SHORT_RETRY,
             )
         except ActivityError as err:
-            self._log(f"vérification des objets par l'audio impossible: {_error_message(err)}")
+            self._log(f"vérification des objets par l'audio impossible: {error_message(err)}")
 
     async def _answer_question(self) -> Escalation | None:
         """A question gets the FAQ's answer by SMS when retrieval is confident; otherwise a
@@ -277,7 +262,7 @@ class VoicemailWorkflow:
                 retry_policy=SHORT_RETRY,
             )
         except ActivityError as err:
-            return Escalation(EscalationReason.QUESTION, UNDERSTAND, _error_message(err))
+            return Escalation(EscalationReason.QUESTION, UNDERSTAND, error_message(err))
         if not faq.confident:
             proposal = f" Réponse proposée ({faq.entry_id}, score {faq.score:.2f}) : {faq.answer}"
             return Escalation(
@@ -289,7 +274,7 @@ class VoicemailWorkflow:
         try:
             self._sms = await self._send_sms("faq", "faq_answer", {"answer": faq.answer})
         except ActivityError as err:
-            return Escalation(EscalationReason.SMS_FAILED, UNDERSTAND, _error_message(err))
+            return Escalation(EscalationReason.SMS_FAILED, UNDERSTAND, error_message(err))
         await self._set_status(Status.ANSWERED)
         self._step = DONE
         return None
@@ -336,7 +321,7 @@ class VoicemailWorkflow:
         try:
             await self._send_sms("address_choice", "address_choice", {"choices": choices})
         except ActivityError as err:
-            self._log(f"SMS de choix d'adresse impossible: {_error_message(err)}")
+            self._log(f"SMS de choix d'adresse impossible: {error_message(err)}")
             return None
         self._pending_choices = candidates
         self._log(f"choix d'adresse demandé par SMS ({len(candidates)} propositions)")
@@ -384,7 +369,7 @@ class VoicemailWorkflow:
             except ActivityError as err:
                 # Without the audio's vote the words alone decide, and the calibrated
                 # confidence is lower: doubt goes to the caller or an agent, never a guess.
-                self._log(f"adresse non vérifiée par l'audio: {_error_message(err)}")
+                self._log(f"adresse non vérifiée par l'audio: {error_message(err)}")
         return await workflow.execute_activity(
             names.RESOLVE_ADDRESS,
             ResolveAddressInput(candidates=candidates, scores=scores, address=u.address),
@@ -428,7 +413,7 @@ class VoicemailWorkflow:
         except ActivityError as err:
             # Infrastructure errors are retried without limit, so what reaches here is a
             # permanent refusal of the request itself (unknown sector, invalid items).
-            return Escalation(EscalationReason.BOOKING_REJECTED, BOOK, _error_message(err))
+            return Escalation(EscalationReason.BOOKING_REJECTED, BOOK, error_message(err))
         status = self._booking.status
         if status in (BookingStatus.BOOKED, BookingStatus.ALREADY_BOOKED):
             self._log(f"réservation {status}: {self._booking.pickup_date}")
@@ -476,7 +461,7 @@ class VoicemailWorkflow:
                 if _error_type(err) == errors.SMS_NOT_MOBILE
                 else EscalationReason.SMS_FAILED
             )
-            return Escalation(reason, NOTIFY, _error_message(err))
+            return Escalation(reason, NOTIFY, error_message(err))
         self._log(f"SMS envoyé ({self._sms.segments} segment(s), {self._sms.encoding})")
         if booking is not None and booking.status == BookingStatus.BOOKED:
             # ALREADY_BOOKED: the call that made that booking already follows it.
@@ -565,7 +550,7 @@ class VoicemailWorkflow:
             except ActivityError as err:
                 # The case must reach the agent regardless; without the reference the
                 # Update handler's gazetteer lookup still guards the corrections.
-                self._log(f"référentiel du territoire indisponible: {_error_message(err)}")
+                self._log(f"référentiel du territoire indisponible: {error_message(err)}")
         await self._acknowledge(escalation)
         workflow.set_current_details(
             case_details_markdown(
@@ -611,7 +596,7 @@ class VoicemailWorkflow:
             await self._send_sms("ack", template, {}, retry=SHORT_RETRY)
             self._acknowledged = True
         except ActivityError as err:
-            self._log(f"accusé de réception SMS impossible: {_error_message(err)}")
+            self._log(f"accusé de réception SMS impossible: {error_message(err)}")
 
     def _recipient(self) -> str:
         """The callback number the caller gave if it can receive SMS, else the caller id; the

@@ -1,0 +1,38 @@
+"""What every workflow of the project shares: retry policies, the search-attribute keys of
+the agent queue, and how an activity failure reads. Deterministic, no I/O."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio.common import RetryPolicy, SearchAttributeKey
+from temporalio.exceptions import ActivityError, ApplicationError
+
+from domain import names
+
+# Infrastructure failures (database down, SMS provider 5xx) are retried until they heal:
+# losing a request is worse than a late SMS. Permanent failures are non-retryable errors.
+PATIENT_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=2),
+    maximum_attempts=0,
+)
+# Pure CPU steps: a handful of attempts covers a worker crash; more would only repeat a bug.
+SHORT_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    maximum_interval=timedelta(seconds=20),
+    maximum_attempts=5,
+)
+
+SA_STATUS = SearchAttributeKey.for_keyword(names.SA_STATUS)
+SA_REASON = SearchAttributeKey.for_keyword(names.SA_REASON)
+SA_SECTOR = SearchAttributeKey.for_keyword(names.SA_SECTOR)
+SA_NEEDS_AGENT = SearchAttributeKey.for_bool(names.SA_NEEDS_AGENT)
+SA_WAITING_SINCE = SearchAttributeKey.for_datetime(names.SA_WAITING_SINCE)
+SA_SMS_PHONE_KEY = SearchAttributeKey.for_keyword_list(names.SA_SMS_PHONE_KEY)
+
+
+def error_message(err: BaseException) -> str:
+    cause = err.cause if isinstance(err, ActivityError) else err
+    return str(cause.message if isinstance(cause, ApplicationError) else cause)
