@@ -79,6 +79,7 @@ from domain.models import NotifyInput, NotifyResult
 from domain.phone import is_mobile_fr, phone_key, to_e164
 from domain.sms import fit, is_gsm7, normalise_whitespace, sms_info
 from domain.sms_models import SmsDeliveryInput, SmsDeliveryResult, SmsDeliveryStatus
+from workers.private_files import create_private_file_once
 from workers.settings import OvhSettings, SmsSettings
 
 log = logging.getLogger(__name__)
@@ -605,26 +606,12 @@ def load_or_create_secret_file(path: Path) -> bytes:
     """The random secret stored (hex, one line) at `path`, created on first use with mode
     0600. Creation is atomic (temporary file hard-linked into place), like the codec's
     development key: processes starting together all end up with the same secret."""
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "w", encoding="ascii") as handle:
-                handle.write(secrets.token_hex(32) + "\n")
-                handle.flush()
-                os.fsync(handle.fileno())
-            try:
-                os.link(tmp, path)
-                log.warning(
-                    "created the SMS phone-key secret in %s: every worker and the webhook "
-                    "must share it (or set ENCOMBOT_SMS__PHONE_KEY_SECRET)",
-                    path,
-                )
-            except FileExistsError:
-                pass  # another process created it first: use theirs
-        finally:
-            tmp.unlink(missing_ok=True)
+    if create_private_file_once(path, secrets.token_hex(32) + "\n"):
+        log.warning(
+            "created the SMS phone-key secret in %s: every worker and the webhook "
+            "must share it (or set ENCOMBOT_SMS__PHONE_KEY_SECRET)",
+            path,
+        )
     text = path.read_text("ascii").strip()
     try:
         secret = bytes.fromhex(text)

@@ -43,6 +43,7 @@ from temporalio.converter import (
 from temporalio.exceptions import ApplicationError
 
 from domain.disclosure import PUBLIC_MESSAGE_TYPES
+from workers.private_files import create_private_file_once
 from workers.settings import CodecSettings, Settings
 
 log = logging.getLogger(__name__)
@@ -158,28 +159,14 @@ def load_or_create_dev_key(path: Path) -> tuple[str, bytes]:
     File format: one line `<key id>:<base64 key>`. Creation is atomic (write a temporary file,
     then hard-link it into place): concurrent first starts of several processes all end up
     with the same key."""
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_bytes(32)
-        line = f"dev-{key_fingerprint(key)}:{base64.b64encode(key).decode('ascii')}\n"
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "w", encoding="ascii") as handle:
-                handle.write(line)
-                handle.flush()
-                os.fsync(handle.fileno())
-            try:
-                os.link(tmp, path)
-                log.warning(
-                    "created a DEVELOPMENT payload encryption key in %s: fine for the demo and "
-                    "tests, not for production (set ENCOMBOT_CODEC__KEYS)",
-                    path,
-                )
-            except FileExistsError:
-                pass  # another process created it first: use theirs
-        finally:
-            tmp.unlink(missing_ok=True)
+    key = secrets.token_bytes(32)
+    line = f"dev-{key_fingerprint(key)}:{base64.b64encode(key).decode('ascii')}\n"
+    if create_private_file_once(path, line):
+        log.warning(
+            "created a DEVELOPMENT payload encryption key in %s: fine for the demo and "
+            "tests, not for production (set ENCOMBOT_CODEC__KEYS)",
+            path,
+        )
     text = path.read_text("ascii").strip()
     key_id, sep, value = text.partition(":")
     if not sep or not key_id:
