@@ -17,6 +17,7 @@ from __future__ import annotations
 import itertools
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from functools import lru_cache
@@ -190,15 +191,21 @@ def number_to_words(n: int) -> str:
         if unit == 0:
             return word
         return f"{word} et un" if unit == 1 else f"{word} {number_to_words(unit)}"
+    return _hundreds_and_thousands(n, number_to_words)
+
+
+def _hundreds_and_thousands(n: int, words: Callable[[int], str]) -> str:
+    """100 <= n < 1,000,000, the parts below a hundred written by `words` (spaced or
+    hyphenated: the rules for "cent(s)" and "mille" are the same)."""
     if n < 1000:
         hundreds, rest = divmod(n, 100)
-        head = "cent" if hundreds == 1 else f"{number_to_words(hundreds)} cent"
+        head = "cent" if hundreds == 1 else f"{words(hundreds)} cent"
         if rest == 0:
             return head + ("s" if hundreds > 1 else "")
-        return f"{head} {number_to_words(rest)}"
+        return f"{head} {words(rest)}"
     thousands, rest = divmod(n, 1000)
-    head = "mille" if thousands == 1 else f"{number_to_words(thousands)} mille"
-    return head if rest == 0 else f"{head} {number_to_words(rest)}"
+    head = "mille" if thousands == 1 else f"{words(thousands)} mille"
+    return head if rest == 0 else f"{head} {words(rest)}"
 
 
 def _ordinal_words(n: int) -> str:
@@ -519,15 +526,7 @@ def spoken_number(n: int) -> str:
         for prev, word in itertools.pairwise(words):
             out += " " + word if word == "et" or prev == "et" else "-" + word
         return out
-    if n < 1000:
-        hundreds, rest = divmod(n, 100)
-        head = "cent" if hundreds == 1 else f"{number_to_words(hundreds)} cent"
-        if rest == 0:
-            return head + ("s" if hundreds > 1 else "")
-        return f"{head} {spoken_number(rest)}"
-    thousands, rest = divmod(n, 1000)
-    head = "mille" if thousands == 1 else f"{spoken_number(thousands)} mille"
-    return head if rest == 0 else f"{head} {spoken_number(rest)}"
+    return _hundreds_and_thousands(n, spoken_number)
 
 
 def spoken_housenumber(label: str) -> str:
