@@ -21,6 +21,9 @@ from domain.models import (
 from domain.phone import to_e164
 
 ACTIONS = ("correct", "choose", "retry", "close", "no_answer")
+# What an agent may do with a callback task (an SMS or a missed call): there is nothing to
+# correct, only a call to make.
+CALLBACK_ACTIONS = ("close", "no_answer")
 ADDRESS_REASONS = {
     EscalationReason.AUDIO_UNUSABLE,
     EscalationReason.NO_ADDRESS,
@@ -214,3 +217,18 @@ def case_details_markdown(
         "`no_answer` (rappel sans réponse : le dossier reste en attente).",
     ]
     return "\n".join(lines)
+
+
+def validate_callback_task(inp: ResolveInput, case: str) -> str | None:
+    """A readable French reason to refuse an agent's Update on a callback task (`case`
+    names it: "un SMS sans dossier"), or None. Names the rule, never the caller's data (the
+    Web UI shows it in clear, see domain/disclosure.py)."""
+    if not inp.agent_id.strip():
+        return "Indiquez votre identifiant d'agent (agent_id)."
+    if inp.action not in CALLBACK_ACTIONS:
+        return (
+            f"Action « {inp.action} » impossible pour {case} : close (avec comment) ou no_answer."
+        )
+    if inp.action == "close" and not inp.comment.strip():
+        return "Pour clore le dossier, donnez la raison (comment)."
+    return None

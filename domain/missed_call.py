@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import unicodedata
 
+from domain.agent import validate_callback_task
 from domain.decision import DecisionKind, decide_request
 from domain.missed_call_models import CALLBACK_REASON, LineType
 from domain.models import ResolveInput, Understanding
@@ -28,8 +29,6 @@ WITHHELD_CALLER_IDS = frozenset(
         "numero masque",
     }
 )
-
-CALLBACK_ACTIONS = ("close", "no_answer")
 
 
 def _plain(text: str) -> str:
@@ -71,16 +70,7 @@ def validate_callback_resolution(inp: ResolveInput, *, pending: bool) -> str | N
     Names the rule, never the caller's data (the Web UI shows it in clear)."""
     if not pending:
         return "Ce dossier n'attend pas de rappel."
-    if not inp.agent_id.strip():
-        return "Indiquez votre identifiant d'agent (agent_id)."
-    if inp.action not in CALLBACK_ACTIONS:
-        return (
-            f"Action « {inp.action} » impossible pour un rappel d'appel manqué : "
-            "close (avec comment) ou no_answer."
-        )
-    if inp.action == "close" and not inp.comment.strip():
-        return "Pour clore le dossier, donnez la raison (comment)."
-    return None
+    return validate_callback_task(inp, "un rappel d'appel manqué")
 
 
 def callback_details_markdown(

@@ -17,6 +17,7 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain import names
+    from domain.agent import validate_callback_task
     from domain.disclosure import CORRECTION_REJECTED
     from domain.models import (
         EscalationReason,
@@ -33,7 +34,6 @@ SA_NEEDS_AGENT = SearchAttributeKey.for_bool(names.SA_NEEDS_AGENT)
 SA_WAITING_SINCE = SearchAttributeKey.for_datetime(names.SA_WAITING_SINCE)
 SA_SMS_PHONE_KEY = SearchAttributeKey.for_keyword_list(names.SA_SMS_PHONE_KEY)
 
-ACTIONS = ("close", "no_answer")
 # A sender who keeps texting must not grow the history without bound; past this the case
 # says so and an agent calls back.
 MAX_MESSAGES = 50
@@ -44,16 +44,7 @@ def validate_incoming_resolution(inp: ResolveInput, *, closed: bool) -> str | No
     the caller's data (the Web UI shows it in clear, see domain/disclosure.py)."""
     if closed:
         return "Ce dossier est déjà clos."
-    if not inp.agent_id.strip():
-        return "Indiquez votre identifiant d'agent (agent_id)."
-    if inp.action not in ACTIONS:
-        return (
-            f"Action « {inp.action} » impossible pour un SMS sans dossier : "
-            "close (avec comment) ou no_answer."
-        )
-    if inp.action == "close" and not inp.comment.strip():
-        return "Pour clore le dossier, donnez la raison (comment)."
-    return None
+    return validate_callback_task(inp, "un SMS sans dossier")
 
 
 def _details_markdown(messages: list[SmsReplyInput], attempts: int, note: str = "") -> str:
