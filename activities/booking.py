@@ -74,6 +74,7 @@ from domain.calendar import (
     SectorRules,
     ServiceCalendar,
     UnknownSectorError,
+    as_local,
     fit_items,
     next_opening,
     reminder_at,
@@ -410,6 +411,25 @@ class BookingStore:
     def get_by_reference(self, reference: str) -> StoredBooking | None:
         with self.engine.connect() as conn:
             return self._find(conn, _BOOKINGS.c.reference == normalise_reference(reference))
+
+    def next_booking_for_caller(
+        self, numbers: Sequence[str], from_day: date
+    ) -> StoredBooking | None:
+        """The earliest booking still on from `from_day` that was made for this number, given
+        in every spelling a booking may hold it under ("+33612345678", "0612345678")."""
+        query = (
+            select(_BOOKINGS)
+            .where(
+                _BOOKINGS.c.caller_number.in_(list(numbers)),
+                _BOOKINGS.c.status == "booked",
+                _BOOKINGS.c.pickup_date >= from_day,
+            )
+            .order_by(_BOOKINGS.c.pickup_date, _BOOKINGS.c.id)
+            .limit(1)
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).mappings().first()
+        return _to_booking(row) if row is not None else None
 
     def slot(self, sector: str, pickup_date: date) -> SlotState | None:
         with self.engine.connect() as conn:
@@ -825,6 +845,21 @@ def parse_requested_at(value: str, tz: ZoneInfo) -> datetime:
     return parsed.astimezone(tz) if parsed.tzinfo else parsed
 
 
+def parse_instant(value: str, tz: ZoneInfo) -> datetime | None:
+    """An instant given to an activity (ISO 8601, with an offset or naive local time) in the
+    zone `tz`; None when empty. Not ISO 8601: a non-retryable error (a retry cannot fix it)."""
+    if not value.strip():
+        return None
+    try:
+        return as_local(datetime.fromisoformat(value.strip()), tz)
+    except ValueError:
+        raise ApplicationError(
+            f"Date invalide : {value!r} (attendu ISO 8601).",
+            type=BOOKING_REJECTED,
+            non_retryable=True,
+        ) from None
+
+
 class BookingActivities:
     def __init__(
         self, store: BookingStore, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
@@ -898,20 +933,8 @@ class BookingActivities:
 
     @activity.defn(name="call_centre_opening")
     def call_centre_opening(self, inp: CallCentreInput) -> CallCentreOpening:
-        calendar = self.store.calendar
-        if inp.at.strip():
-            try:
-                at = datetime.fromisoformat(inp.at.strip())
-            except ValueError:
-                raise ApplicationError(
-                    f"Date invalide : {inp.at!r} (attendu ISO 8601).",
-                    type=BOOKING_REJECTED,
-                    non_retryable=True,
-                ) from None
-        else:
-            at = self.clock()
-        opening = next_opening(at, calendar)
-        local_at = at.astimezone(self.store.tz) if at.tzinfo else at.replace(tzinfo=self.store.tz)
+        local_at = parse_instant(inp.at, self.store.tz) or self.clock().astimezone(self.store.tz)
+        opening = next_opening(local_at, self.store.calendar)
         return CallCentreOpening(
             open_now=opening == local_at,
             next_opening=opening.astimezone(UTC).isoformat(),

@@ -8,23 +8,17 @@ is logged."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
-from typing import cast
+from datetime import datetime
 
-from sqlalchemy import Table, select
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
-from activities.booking import Booking, BookingStore
-from domain.errors import BOOKING_REJECTED
+from activities.booking import BookingStore, parse_instant
 from domain.missed_call_models import (
     FIND_UPCOMING_BOOKING,
     UpcomingBookingInput,
     UpcomingBookingResult,
 )
 from domain.phone import to_e164
-
-_BOOKINGS = cast(Table, Booking.__table__)
 
 
 def number_forms(e164: str) -> list[str]:
@@ -47,39 +41,14 @@ class MissedCallActivities:
         number = to_e164(inp.caller_number) if inp.caller_number else None
         if number is None:
             return UpcomingBookingResult(found=False)
-        try:
-            at = datetime.fromisoformat(inp.at) if inp.at.strip() else datetime.now(UTC)
-        except ValueError:
-            raise ApplicationError(
-                f"Date invalide : {inp.at!r} (attendu ISO 8601).",
-                type=BOOKING_REJECTED,
-                non_retryable=True,
-            ) from None
-        tz = self.store.tz
-        today = (at.astimezone(tz) if at.tzinfo else at.replace(tzinfo=tz)).date()
-        query = (
-            select(
-                _BOOKINGS.c.reference,
-                _BOOKINGS.c.pickup_date,
-                _BOOKINGS.c.sector,
-                _BOOKINGS.c.status,
-            )
-            .where(
-                _BOOKINGS.c.caller_number.in_(number_forms(number)),
-                _BOOKINGS.c.status == "booked",
-                _BOOKINGS.c.pickup_date >= today,
-            )
-            .order_by(_BOOKINGS.c.pickup_date, _BOOKINGS.c.id)
-            .limit(1)
-        )
-        with self.store.engine.connect() as conn:
-            row = conn.execute(query).mappings().first()
-        if row is None:
+        today = (parse_instant(inp.at, self.store.tz) or datetime.now(self.store.tz)).date()
+        booking = self.store.next_booking_for_caller(number_forms(number), today)
+        if booking is None:
             return UpcomingBookingResult(found=False)
         return UpcomingBookingResult(
             found=True,
-            reference=row["reference"],
-            pickup_date=row["pickup_date"].isoformat(),
-            sector=row["sector"],
-            status=row["status"],
+            reference=booking.reference,
+            pickup_date=booking.pickup_date.isoformat(),
+            sector=booking.sector,
+            status=booking.status,
         )

@@ -264,7 +264,8 @@ def _local(day: date, clock: time, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, clock, tzinfo=tz).astimezone(UTC).astimezone(tz)
 
 
-def _as_local(at: datetime, tz: ZoneInfo) -> datetime:
+def as_local(at: datetime, tz: ZoneInfo) -> datetime:
+    """`at` in the zone `tz`; a naive `at` is taken as already local."""
     return at.astimezone(tz) if at.tzinfo is not None else at.replace(tzinfo=tz)
 
 
@@ -281,7 +282,7 @@ def reminder_at(
     it out; a zero lead time or a late cut-off do not."""
     tz = calendar.tz
     due = _local(pickup_date - timedelta(days=1), calendar.reminder_time, tz).astimezone(UTC)
-    if booked_at is not None and due <= _as_local(booked_at, tz):
+    if booked_at is not None and due <= as_local(booked_at, tz):
         return None
     return due
 
@@ -291,7 +292,7 @@ def next_opening(at: datetime, calendar: ServiceCalendar) -> datetime:
     of its next opening range: Saturday 19:00 -> Monday 08:30; the eve of a public holiday
     (when `closed_on_public_holidays`) -> the day after it. `at` aware, or naive local."""
     tz = calendar.tz
-    local = _as_local(at, tz)
+    local = as_local(at, tz)
     hours = calendar.call_centre
     if hours.is_open(local.replace(tzinfo=None)):
         return local
