@@ -8,6 +8,7 @@ worker restart undoing that."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from temporalio.client import (
@@ -60,20 +61,29 @@ def purge_schedule(settings: Settings, state: ScheduleState | None = None) -> Sc
     )
 
 
-async def ensure_purge_schedule(client: Client, settings: Settings) -> str:
-    """Create or update the purge schedule; returns "created" or "updated"."""
-    schedule_id = settings.retention.schedule_id
+async def _create_or_update(
+    client: Client, schedule_id: str, build: Callable[[ScheduleState | None], Schedule]
+) -> str:
+    """Create the schedule, or bring an existing one in line with `build` while keeping its
+    state (paused, note) as ops left it in the UI; returns "created" or "updated"."""
     try:
-        await client.create_schedule(schedule_id, purge_schedule(settings))
+        await client.create_schedule(schedule_id, build(None))
         return "created"
     except ScheduleAlreadyRunningError:
         pass
 
     def updater(current: ScheduleUpdateInput) -> ScheduleUpdate:
-        return ScheduleUpdate(purge_schedule(settings, current.description.schedule.state))
+        return ScheduleUpdate(build(current.description.schedule.state))
 
     await client.get_schedule_handle(schedule_id).update(updater)
     return "updated"
+
+
+async def ensure_purge_schedule(client: Client, settings: Settings) -> str:
+    """Create or update the purge schedule; returns "created" or "updated"."""
+    return await _create_or_update(
+        client, settings.retention.schedule_id, lambda state: purge_schedule(settings, state)
+    )
 
 
 def sms_poll_schedule(settings: Settings, state: ScheduleState | None = None) -> Schedule:
@@ -116,14 +126,6 @@ async def ensure_sms_poll_schedule(client: Client, settings: Settings) -> str:
                 raise
             return "disabled"
         return "deleted"
-    try:
-        await client.create_schedule(schedule_id, sms_poll_schedule(settings))
-        return "created"
-    except ScheduleAlreadyRunningError:
-        pass
-
-    def updater(current: ScheduleUpdateInput) -> ScheduleUpdate:
-        return ScheduleUpdate(sms_poll_schedule(settings, current.description.schedule.state))
-
-    await handle.update(updater)
-    return "updated"
+    return await _create_or_update(
+        client, schedule_id, lambda state: sms_poll_schedule(settings, state)
+    )
