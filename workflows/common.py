@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from temporalio.common import RetryPolicy, SearchAttributeKey
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from domain import names
@@ -31,6 +32,24 @@ SA_SECTOR = SearchAttributeKey.for_keyword(names.SA_SECTOR)
 SA_NEEDS_AGENT = SearchAttributeKey.for_bool(names.SA_NEEDS_AGENT)
 SA_WAITING_SINCE = SearchAttributeKey.for_datetime(names.SA_WAITING_SINCE)
 SA_SMS_PHONE_KEY = SearchAttributeKey.for_keyword_list(names.SA_SMS_PHONE_KEY)
+
+
+def agent_queue_entered(status: str, reason: str) -> list[SearchAttributeUpdate]:
+    """What makes a case show in the agent queue (`NeedsAgent = true`), oldest first."""
+    return [
+        SA_STATUS.value_set(status),
+        SA_REASON.value_set(reason),
+        SA_NEEDS_AGENT.value_set(True),
+        SA_WAITING_SINCE.value_set(workflow.now()),
+    ]
+
+
+def agent_queue_left() -> list[SearchAttributeUpdate]:
+    return [
+        SA_NEEDS_AGENT.value_set(False),
+        SA_REASON.value_unset(),
+        SA_WAITING_SINCE.value_unset(),
+    ]
 
 
 def error_message(err: BaseException) -> str:

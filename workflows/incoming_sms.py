@@ -12,8 +12,14 @@ the case queued).
 from __future__ import annotations
 
 from temporalio import workflow
-from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
 from temporalio.exceptions import ApplicationError
+
+from workflows.common import (
+    SA_SMS_PHONE_KEY,
+    SA_STATUS,
+    agent_queue_entered,
+    agent_queue_left,
+)
 
 with workflow.unsafe.imports_passed_through():
     from domain import names
@@ -27,12 +33,6 @@ with workflow.unsafe.imports_passed_through():
         Status,
     )
     from domain.sms_models import IncomingSmsInput, IncomingSmsResult, IncomingSmsState
-
-SA_STATUS = SearchAttributeKey.for_keyword(names.SA_STATUS)
-SA_REASON = SearchAttributeKey.for_keyword(names.SA_REASON)
-SA_NEEDS_AGENT = SearchAttributeKey.for_bool(names.SA_NEEDS_AGENT)
-SA_WAITING_SINCE = SearchAttributeKey.for_datetime(names.SA_WAITING_SINCE)
-SA_SMS_PHONE_KEY = SearchAttributeKey.for_keyword_list(names.SA_SMS_PHONE_KEY)
 
 # A sender who keeps texting must not grow the history without bound; past this the case
 # says so and an agent calls back.
@@ -96,12 +96,9 @@ class IncomingSmsWorkflow:
         for message in [first, *inp.more]:
             self._add(message)
         self._status = Status.WAITING_AGENT.value
-        updates: list[SearchAttributeUpdate] = [
-            SA_STATUS.value_set(self._status),
-            SA_REASON.value_set(inp.reason or EscalationReason.UNMATCHED_SMS.value),
-            SA_NEEDS_AGENT.value_set(True),
-            SA_WAITING_SINCE.value_set(workflow.now()),
-        ]
+        updates = agent_queue_entered(
+            self._status, inp.reason or EscalationReason.UNMATCHED_SMS.value
+        )
         if inp.phone_key:
             updates.append(SA_SMS_PHONE_KEY.value_set([inp.phone_key]))
         workflow.upsert_search_attributes(updates)
@@ -124,14 +121,7 @@ class IncomingSmsWorkflow:
                 )
             )
         workflow.set_current_details("")
-        workflow.upsert_search_attributes(
-            [
-                SA_STATUS.value_set(self._status),
-                SA_NEEDS_AGENT.value_set(False),
-                SA_REASON.value_unset(),
-                SA_WAITING_SINCE.value_unset(),
-            ]
-        )
+        workflow.upsert_search_attributes([SA_STATUS.value_set(self._status), *agent_queue_left()])
         return IncomingSmsResult(
             message_id=inp.message_id,
             status=self._status,

@@ -35,12 +35,11 @@ from temporalio.workflow import ParentClosePolicy
 
 from workflows.common import (
     PATIENT_RETRY,
-    SA_NEEDS_AGENT,
-    SA_REASON,
     SA_SMS_PHONE_KEY,
     SA_STATUS,
-    SA_WAITING_SINCE,
     SHORT_RETRY,
+    agent_queue_entered,
+    agent_queue_left,
     error_message,
 )
 
@@ -314,9 +313,7 @@ class MissedCallWorkflow:
             [
                 SA_STATUS.value_set(self._status),
                 SA_SMS_PHONE_KEY.value_unset(),
-                SA_NEEDS_AGENT.value_set(False),
-                SA_REASON.value_unset(),
-                SA_WAITING_SINCE.value_unset(),
+                *agent_queue_left(),
             ]
         )
         self._log(f"demande transmise par SMS à {child_id}")
@@ -342,14 +339,7 @@ class MissedCallWorkflow:
         if not self._resolved:
             self._visible_at = workflow.now().isoformat()
             self._status = MissedCallStatus.WAITING_AGENT.value
-            workflow.upsert_search_attributes(
-                [
-                    SA_STATUS.value_set(self._status),
-                    SA_REASON.value_set(CALLBACK_REASON),
-                    SA_NEEDS_AGENT.value_set(True),
-                    SA_WAITING_SINCE.value_set(workflow.now()),
-                ]
-            )
+            workflow.upsert_search_attributes(agent_queue_entered(self._status, CALLBACK_REASON))
             self._log("rappel dans la file des agents")
             if await self._wait_for_usable_reply(None, stop=lambda: self._resolved):
                 await self._hand_over()
@@ -360,9 +350,7 @@ class MissedCallWorkflow:
         workflow.upsert_search_attributes(
             [
                 SA_STATUS.value_set(self._status),
-                SA_NEEDS_AGENT.value_set(False),
-                SA_REASON.value_unset(),
-                SA_WAITING_SINCE.value_unset(),
+                *agent_queue_left(),
                 SA_SMS_PHONE_KEY.value_unset(),
             ]
         )

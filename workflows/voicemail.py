@@ -18,13 +18,12 @@ from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlrea
 
 from workflows.common import (
     PATIENT_RETRY,
-    SA_NEEDS_AGENT,
-    SA_REASON,
     SA_SECTOR,
     SA_SMS_PHONE_KEY,
     SA_STATUS,
-    SA_WAITING_SINCE,
     SHORT_RETRY,
+    agent_queue_entered,
+    agent_queue_left,
     error_message,
 )
 
@@ -565,20 +564,11 @@ class VoicemailWorkflow:
         # Visible in the agent queue only once the case is complete (reference loaded,
         # caller told, details written).
         self._status = Status.WAITING_AGENT.value
-        await self._upsert(
-            SA_STATUS.value_set(self._status),
-            SA_REASON.value_set(escalation.reason),
-            SA_NEEDS_AGENT.value_set(True),
-            SA_WAITING_SINCE.value_set(workflow.now()),
-        )
+        await self._upsert(*agent_queue_entered(self._status, escalation.reason))
         await workflow.wait_condition(lambda: self._resolved)
         self._escalation = None
         workflow.set_current_details("")
-        await self._upsert(
-            SA_NEEDS_AGENT.value_set(False),
-            SA_REASON.value_unset(),
-            SA_WAITING_SINCE.value_unset(),
-        )
+        await self._upsert(*agent_queue_left())
 
     async def _acknowledge(self, escalation: Escalation) -> None:
         """Tell the caller, once, that a person takes over. A failure here must not block the
