@@ -3,9 +3,7 @@ Temporal boundary: workflow input / result / state, the `missed_call` signal, th
 `find_upcoming_booking` activity.
 
 Pure data, no I/O. New fields always get defaults (histories written by an older version must
-still deserialize). The names below are meant to move to domain/names.py and the reason and
-statuses to domain/models.py; the values are what histories and search attributes hold, so
-they must not change when they move.
+still deserialize).
 """
 
 from __future__ import annotations
@@ -18,13 +16,15 @@ from domain.models import EscalationReason
 
 # --------------------------------------------------------------------------- names
 
-MISSED_CALL_WORKFLOW = "MissedCallWorkflow"
+# The stable names live in domain/names.py with the others; kept here under the names the
+# missed-call modules import.
+MISSED_CALL_WORKFLOW = names.MISSED_CALL_WORKFLOW
 # Activities: `find_upcoming_booking` (activities/missed_call.py) and `call_centre_opening`
 # (activities/booking.py, BookingActivities).
-FIND_UPCOMING_BOOKING = "find_upcoming_booking"
-CALL_CENTRE_OPENING = "call_centre_opening"
+FIND_UPCOMING_BOOKING = names.FIND_UPCOMING_BOOKING
+CALL_CENTRE_OPENING = names.CALL_CENTRE_OPENING
 # Signal: one more missed call from the same number (signal-with-start from the ingress).
-MISSED_CALL_SIGNAL = "missed_call"
+MISSED_CALL_SIGNAL = names.MISSED_CALL_SIGNAL
 
 # Search attribute: the telephony call ids a missed-call case gathers (opaque ids, never a
 # number), so that `GET /calls/{call_id}` finds the case whose workflow id is keyed by number.

@@ -23,6 +23,8 @@ POLL_INCOMING_SMS = "poll_incoming_sms"
 CANCEL_BOOKING = "cancel_booking"
 BOOKING_STATUS = "booking_status"
 CALL_CENTRE_OPENING = "call_centre_opening"
+# Missed calls: does the caller already have a pickup booked?
+FIND_UPCOMING_BOOKING = "find_upcoming_booking"
 
 ALL_ACTIVITIES = (
     TRANSCRIBE,
@@ -42,6 +44,7 @@ ALL_ACTIVITIES = (
     CANCEL_BOOKING,
     BOOKING_STATUS,
     CALL_CENTRE_OPENING,
+    FIND_UPCOMING_BOOKING,
 )
 
 # Workflows.
@@ -51,6 +54,9 @@ INCOMING_SMS_WORKFLOW = "IncomingSmsWorkflow"
 SMS_POLL_WORKFLOW = "SmsPollWorkflow"
 # After a booking is confirmed: delivery report, replies (ANNULER), the eve reminder.
 BOOKING_FOLLOW_UP_WORKFLOW = "BookingFollowUpWorkflow"
+# One case per calling number; further missed calls join it by signal-with-start.
+MISSED_CALL_WORKFLOW = "MissedCallWorkflow"
+MISSED_CALL_SIGNAL = "missed_call"
 
 
 def voicemail_workflow_id(call_id: str) -> str:
