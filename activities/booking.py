@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -81,6 +81,9 @@ from domain.calendar import (
 )
 from domain.errors import BOOKING_REJECTED
 from domain.models import BookingStatus, BookInput, BookResult, ItemCount
+
+if TYPE_CHECKING:
+    from workers.metrics import Metrics
 
 # No 0/O, 1/I/L, 2/Z, 5/S, 8/B: read aloud or typed from an SMS, nothing can be confused.
 REFERENCE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
@@ -473,11 +476,17 @@ class BookingStore:
 
     # ----------------------------------------------------------------- booking
 
-    def book(self, inp: BookInput, now: datetime) -> BookResult:
+    def book(self, inp: BookInput, now: datetime, conflicts: list[str] | None = None) -> BookResult:
         """Book a pickup for `inp`, the request made at `now` (aware, or naive local time).
+
+        `conflicts`, when given, receives the contention met on the way (for metrics):
+        `days_full` once when at least one candidate day had no place left,
+        `duplicate_call` when a concurrent attempt of the same call committed first,
+        `reference_retry` per generated reference that was already taken.
 
         Raises `BookingRejected` for input that can never be booked; database errors
         propagate (the caller retries)."""
+        seen = conflicts if conflicts is not None else []
         rules = self._validate(inp)
         local_now = now.astimezone(self.tz) if now.tzinfo else now
         today = local_now.date()
@@ -492,8 +501,10 @@ class BookingStore:
         key = address_key(inp.address.citycode, inp.address.housenumber, inp.address.street)
         try:
             with self._writer.begin() as conn:
-                result = self._book_in_tx(conn, inp, rules, key, total, candidates, today)
+                result = self._book_in_tx(conn, inp, rules, key, total, candidates, today, seen)
         except _DuplicateCall as dup:
+            # The losing attempt's transaction is rolled back: what it met is moot.
+            seen[:] = ["duplicate_call"]
             return self._replay(dup.booking, inp, local_now)
         if result.status == BookingStatus.BOOKED:
             result.reminder_at = self._reminder_iso(date.fromisoformat(result.pickup_date), now)
@@ -523,6 +534,7 @@ class BookingStore:
         total: int,
         candidates: list[date],
         today: date,
+        conflicts: list[str],
     ) -> BookResult:
         check_address = bool(inp.address.housenumber.strip())
         if self._dialect == "postgresql":
@@ -568,9 +580,12 @@ class BookingStore:
             items, left_out = fit_items(items, rules.max_items)
             over_limit += f": {total - rules.max_items} left out"
 
+        full_days = 0
         for day in candidates:
             if self._take_place(conn, inp.sector, day, rules.capacity):
-                booking = self._insert_booking(conn, inp, key, day, items)
+                if full_days:
+                    conflicts.append("days_full")
+                booking = self._insert_booking(conn, inp, key, day, items, conflicts)
                 return BookResult(
                     status=BookingStatus.BOOKED,
                     reference=booking.reference,
@@ -580,6 +595,9 @@ class BookingStore:
                     reason=over_limit,
                     left_out=left_out,
                 )
+            full_days += 1
+        if full_days:
+            conflicts.append("days_full")
         window = f"{candidates[0]}..{candidates[-1]}" if candidates else "no collection day"
         no_slot = f"no free place within {rules.horizon_days} days ({window})"
         return BookResult(
@@ -611,7 +629,13 @@ class BookingStore:
         return result.rowcount == 1
 
     def _insert_booking(
-        self, conn: Connection, inp: BookInput, key: str, day: date, items: list[ItemCount]
+        self,
+        conn: Connection,
+        inp: BookInput,
+        key: str,
+        day: date,
+        items: list[ItemCount],
+        conflicts: list[str],
     ) -> StoredBooking:
         stamp = self._clock()
         address = inp.address
@@ -650,6 +674,7 @@ class BookingStore:
                 taken = self._find(conn, _BOOKINGS.c.reference == reference)
                 if taken is None or attempt == _REFERENCE_ATTEMPTS - 1:
                     raise
+                conflicts.append("reference_retry")
                 continue
             detail: dict[str, Any] = {
                 "call_id": inp.call_id,
@@ -862,10 +887,15 @@ def parse_instant(value: str, tz: ZoneInfo) -> datetime | None:
 
 class BookingActivities:
     def __init__(
-        self, store: BookingStore, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self,
+        store: BookingStore,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        *,
+        metrics: Metrics | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
+        self.metrics = metrics
 
     @activity.defn(name="book_pickup")
     def book(self, inp: BookInput) -> BookResult:
@@ -886,12 +916,20 @@ class BookingActivities:
         if requested_at.tzinfo is None:
             requested_at = requested_at.replace(tzinfo=self.store.tz)
         requested_at = max(requested_at, now_local)
+        conflicts: list[str] = []
         try:
-            return self.store.book(inp, requested_at)
+            result = self.store.book(inp, requested_at, conflicts)
         except BookingRejected as exc:
             raise ApplicationError(
                 f"Réservation impossible : {exc}", type=BOOKING_REJECTED, non_retryable=True
             ) from exc
+        finally:
+            if self.metrics is not None:
+                for kind in conflicts:
+                    self.metrics.booking_conflict(kind)
+        if self.metrics is not None:
+            self.metrics.booking(result.status)
+        return result
 
     @activity.defn(name="cancel_booking")
     def cancel_booking(self, inp: CancelBookingInput) -> CancelBookingResult:

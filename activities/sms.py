@@ -56,7 +56,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 import jinja2
 import ovh
@@ -81,6 +81,9 @@ from domain.sms import fit, is_gsm7, normalise_whitespace, sms_info
 from domain.sms_models import SmsDeliveryInput, SmsDeliveryResult, SmsDeliveryStatus
 from workers.private_files import create_private_file_once
 from workers.settings import OvhSettings, SmsSettings
+
+if TYPE_CHECKING:
+    from workers.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -771,8 +774,10 @@ class SmsActivities:
         *,
         inflight_lease_s: float = 90.0,
         phone_key_secret: bytes | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.backend = backend
+        self.metrics = metrics
         # None: results carry no phone key, and no reply can find its case.
         self.phone_key_secret = phone_key_secret
         self.templates_dir = Path(templates_dir)
@@ -810,6 +815,8 @@ class SmsActivities:
                 non_retryable=True,
             )
         message_id, backend, duplicate = self._deliver(inp.idempotency_key, to, text)
+        if not duplicate and self.metrics is not None:
+            self.metrics.sms_event("sent")
         activity.logger.info(
             "SMS %s %s: %s, %s segment(s) %s via %s",
             inp.template,
@@ -855,6 +862,11 @@ class SmsActivities:
         except SmsConfigError as err:
             raise ApplicationError(str(err), type=CONFIG_ERROR, non_retryable=True) from None
         activity.logger.info("SMS %s: %s (%s)", inp.message_id, status, detail)
+        if self.metrics is not None:
+            if status == SmsDeliveryStatus.DELIVERED.value:
+                self.metrics.sms_event("delivered")
+            elif status == SmsDeliveryStatus.FAILED.value:
+                self.metrics.sms_event("undelivered")
         return SmsDeliveryResult(status=status, detail=detail, message_id=inp.message_id)
 
     def _deliver(self, key: str, to: str, text: str) -> tuple[str, str, bool]:
@@ -896,18 +908,27 @@ class SmsActivities:
         try:
             message_id = self.backend.send(to, text, key)
         except SmsRejectedError as err:
+            self._count_failed()
             self.ledger.mark_failed(key, str(err))
             raise ApplicationError(str(err), type=SMS_REJECTED, non_retryable=True) from None
         except SmsConfigError as err:
+            self._count_failed()
             self.ledger.mark_failed(key, str(err))
             raise ApplicationError(str(err), type=CONFIG_ERROR, non_retryable=True) from None
         except SmsNotSentError as err:
+            self._count_failed()
             self.ledger.mark_failed(key, str(err))
             raise
         except BaseException as err:
+            self._count_failed()
             # Anything else (a timeout, a bug, a cancellation) may have happened after the
             # request left: never assume "not sent".
             self.ledger.mark_unknown(key, _redact(f"{type(err).__name__}: {err}"))
             raise
         self.ledger.mark_sent(key, message_id)
         return message_id
+
+    def _count_failed(self) -> None:
+        # Every failed attempt at the provider counts (a retried one again).
+        if self.metrics is not None:
+            self.metrics.sms_event("failed")

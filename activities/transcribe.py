@@ -43,6 +43,7 @@ from domain.understanding import apply_item_scores, find_item_slots
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel
 
+    from workers.metrics import Metrics
     from workers.settings import SttSettings
 
 log = logging.getLogger(__name__)
@@ -159,8 +160,15 @@ class TranscribeActivities:
     """Holds one loaded Whisper model per worker process (loading costs seconds and ~400 MiB;
     doing it per activity would dominate the transcription itself)."""
 
-    def __init__(self, settings: SttSettings, catalogue: Catalogue | None = None) -> None:
+    def __init__(
+        self,
+        settings: SttSettings,
+        catalogue: Catalogue | None = None,
+        *,
+        metrics: Metrics | None = None,
+    ) -> None:
         self._settings = settings
+        self._metrics = metrics
         self._catalogue = catalogue
         self._model: WhisperModel | None = None
         self._model_dir: Path | None = None
@@ -239,7 +247,10 @@ class TranscribeActivities:
 
     @activity.defn(name="transcribe_voicemail")
     def transcribe(self, inp: TranscribeInput) -> TranscribeResult:
-        return self.transcribe_file(inp, heartbeat=True)
+        result = self.transcribe_file(inp, heartbeat=True)
+        if self._metrics is not None:
+            self._metrics.observe_transcription(result.processing_s, result.duration_s)
+        return result
 
     # ------------------------------------------------------------------ address steps
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import signal
 import sys
 import uuid
@@ -19,6 +18,7 @@ from rich.console import Console
 from workers.agent_cli import agent_app
 from workers.evaluation import eval_command
 from workers.faq_cli import app as faq_app
+from workers.logs import configure_logging
 from workers.settings import Settings
 
 app = typer.Typer(help="encombot — callbot des encombrants (Temporal).", no_args_is_help=True)
@@ -49,10 +49,26 @@ def worker(
     if role not in ("stt", "default", "all"):
         raise typer.BadParameter("role must be stt, default or all")
     settings = _settings()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(settings.log_format)
 
     async def main() -> None:
-        client = await connect(settings)
+        from workers.metrics import Metrics, VisibilityCollector, build_runtime
+
+        stop = asyncio.Event()
+        metrics: Metrics | None = None
+        runtime = None
+        msettings = settings.metrics
+        if msettings.enabled:
+            # Built once per process: the SDK's metrics on sdk_port (through the runtime the
+            # client is connected with), the project's on app_port.
+            runtime = build_runtime(msettings)
+            metrics = Metrics()
+            metrics.serve(msettings.host, msettings.app_port)
+            console.print(
+                f"metrics: SDK http://{msettings.host}:{msettings.sdk_port}/metrics, "
+                f"encombot http://{msettings.host}:{msettings.app_port}/metrics"
+            )
+        client = await connect(settings, runtime=runtime)
         await ensure_search_attributes(client, settings.temporal.namespace)
         if role in ("default", "all") and settings.retention.schedule_enabled:
             from workers.schedules import ensure_purge_schedule
@@ -64,15 +80,23 @@ def worker(
 
             done = await ensure_sms_poll_schedule(client, settings)
             console.print(f"SMS poll schedule {settings.sms.poll_schedule_id} {done}")
-        workers = build_workers(client, settings, role)  # type: ignore[arg-type]
+        collector: asyncio.Task[None] | None = None
+        if metrics is not None and msettings.collector and role in ("default", "all"):
+            collector = asyncio.create_task(
+                VisibilityCollector(client, metrics, interval_s=msettings.collector_interval_s).run(
+                    stop
+                )
+            )
+        workers = build_workers(client, settings, role, metrics=metrics)  # type: ignore[arg-type]
         console.print(f"[green]worker {role}[/] on {settings.temporal.address}")
         # SIGTERM (docker stop, k8s) drains: running activities finish or hand back their
         # tasks instead of being cut mid-way.
-        stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         await run_workers(workers, stop)
+        if collector is not None:
+            await collector
 
     asyncio.run(main())
 
@@ -200,7 +224,7 @@ def codec_server(
 
     settings = _settings()
     cfg = settings.codec.server
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(settings.log_format)
     codec = codec_from_settings(settings)
     bind_host, bind_port = host or cfg.host, port or cfg.port
     console.print(
@@ -273,7 +297,7 @@ def serve(
     from workers.ingress import check_settings, run_ingress
 
     settings = _settings()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(settings.log_format)
     try:
         check_settings(settings)
     except ValueError as exc:

@@ -7,6 +7,7 @@ import asyncio
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import (
@@ -22,6 +23,9 @@ from domain.names import SEARCH_ATTRIBUTES, VOICEMAIL_WORKFLOW, voicemail_workfl
 from workers.codec import data_converter
 from workers.settings import Settings
 
+if TYPE_CHECKING:
+    from temporalio.runtime import Runtime
+
 _SA_TYPES = {
     "Keyword": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
     "Text": IndexedValueType.INDEXED_VALUE_TYPE_TEXT,
@@ -33,9 +37,14 @@ _SA_TYPES = {
 }
 
 
-async def connect(settings: Settings, starting_timeout_s: float = 30.0) -> Client:
+async def connect(
+    settings: Settings, starting_timeout_s: float = 30.0, runtime: Runtime | None = None
+) -> Client:
     """A client whose payloads (and failure messages) are encrypted with the settings' keys;
     workers built on it inherit its data converter.
+
+    `runtime`: the Temporal runtime of the process (e.g. one that serves the SDK metrics,
+    workers/metrics.py `build_runtime`); None: the SDK's default runtime.
 
     A server that is still starting (its port open, "Frontend is not healthy yet") is waited
     for, up to `starting_timeout_s`; any other connection error is raised at once."""
@@ -47,6 +56,7 @@ async def connect(settings: Settings, starting_timeout_s: float = 30.0) -> Clien
                 settings.temporal.address,
                 namespace=settings.temporal.namespace,
                 data_converter=converter,
+                runtime=runtime,
             )
         except RuntimeError as exc:
             if "not healthy yet" not in str(exc) or time.monotonic() > deadline:

@@ -176,6 +176,26 @@ class IngressSettings(BaseModel):
     missed_call_merge_window_s: int = Field(default=15 * 60, ge=0)
 
 
+class MetricsSettings(BaseModel):
+    """Prometheus endpoints of a worker process (`encombot worker`; README "Ops", Metrics).
+
+    Two ports: `sdk_port` serves the Temporal SDK runtime's own metrics (`temporal_*`: task
+    slots, poll and schedule-to-start latencies, activity/workflow failures), `app_port` the
+    project's (`encombot_*`, workers/metrics.py). Off by default; the bind address defaults to
+    the loopback, a container sets 0.0.0.0 and publishes nothing (Prometheus scrapes it on the
+    compose network)."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    sdk_port: int = Field(default=9464, ge=1, le=65535)
+    app_port: int = Field(default=9465, ge=1, le=65535)
+    # Agent queue length, escalations and message outcomes come from Temporal visibility,
+    # refreshed by workers of role default/all every `collector_interval_s`. With several
+    # `worker` replicas, leave it on in one of them (or aggregate with max, not sum).
+    collector: bool = True
+    collector_interval_s: float = Field(default=30.0, ge=1.0)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="ENCOMBOT_",
@@ -195,3 +215,7 @@ class Settings(BaseSettings):
     codec: CodecSettings = Field(default_factory=CodecSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     ingress: IngressSettings = Field(default_factory=IngressSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    # `json`: one JSON object per line with the workflow/run/activity ids (workers/logs.py);
+    # `text` for a terminal.
+    log_format: Literal["text", "json"] = "text"

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -23,6 +23,9 @@ from workflows.missed_call import MissedCallWorkflow
 from workflows.purge import PurgeWorkflow
 from workflows.sms_poll import SmsPollWorkflow
 from workflows.voicemail import VoicemailWorkflow
+
+if TYPE_CHECKING:
+    from workers.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +43,7 @@ class Dependencies:
 
 
 def build_default_activities(
-    settings: Settings, client: Client | None = None
+    settings: Settings, client: Client | None = None, metrics: Metrics | None = None
 ) -> list[Callable[..., Any]]:
     from activities.booking import BookingActivities, BookingStore, load_calendar, make_engine
     from activities.faq import build_faq_activities
@@ -67,7 +70,7 @@ def build_default_activities(
         make_engine(settings.booking.database_url), load_calendar(settings.booking.calendar_file)
     )
     store.create_schema()
-    booking = BookingActivities(store)
+    booking = BookingActivities(store, metrics=metrics)
     purge = PurgeActivities(settings.audio_dir, store.engine)
     secret = phone_key_secret(settings.sms, settings.data_dir)
     backend = build_sms_backend(settings.sms)
@@ -78,6 +81,7 @@ def build_default_activities(
         service_name=settings.sms.service_name,
         agent_phone=settings.sms.agent_phone,
         phone_key_secret=secret,
+        metrics=metrics,
     )
     inbox: list[Callable[..., Any]] = []
     if client is not None:
@@ -116,11 +120,15 @@ def build_default_activities(
     ]
 
 
-def build_stt_activities(settings: Settings) -> list[Callable[..., Any]]:
+def build_stt_activities(
+    settings: Settings, metrics: Metrics | None = None
+) -> list[Callable[..., Any]]:
     from activities.transcribe import TranscribeActivities
     from activities.understand import load_catalogue
 
-    stt = TranscribeActivities(settings.stt, load_catalogue(settings.booking.items_file))
+    stt = TranscribeActivities(
+        settings.stt, load_catalogue(settings.booking.items_file), metrics=metrics
+    )
     stt.model()  # load now: a worker that cannot load its model should fail at start
     return stt_activity_methods(stt)
 
@@ -137,14 +145,16 @@ def build_workers(
     role: Role = "all",
     default_activities: Sequence[Callable[..., Any]] | None = None,
     stt_activities: Sequence[Callable[..., Any]] | None = None,
+    metrics: Metrics | None = None,
 ) -> list[Worker]:
+    """`metrics`: counted by the activities built here (not by those passed in)."""
     cores = os.cpu_count() or 2
     workers: list[Worker] = []
     if role in ("default", "all"):
         acts = (
             list(default_activities)
             if default_activities is not None
-            else build_default_activities(settings, client)
+            else build_default_activities(settings, client, metrics)
         )
         workers.append(
             Worker(
@@ -165,7 +175,9 @@ def build_workers(
         )
     if role in ("stt", "all"):
         acts = (
-            list(stt_activities) if stt_activities is not None else build_stt_activities(settings)
+            list(stt_activities)
+            if stt_activities is not None
+            else build_stt_activities(settings, metrics)
         )
         workers.append(
             Worker(
