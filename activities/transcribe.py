@@ -128,8 +128,6 @@ def load_audio(path: Path, max_duration_s: float) -> np.ndarray:
 
     Every way this can fail is a property of the file, not of the worker, so it is reported
     as a non-retryable AUDIO_UNUSABLE error rather than retried."""
-    from faster_whisper.audio import decode_audio
-
     if not path.is_file():
         raise unusable(f"fichier audio introuvable: {path.name}")
     size = path.stat().st_size
@@ -140,10 +138,11 @@ def load_audio(path: Path, max_duration_s: float) -> np.ndarray:
     if size > max_duration_s * 192_000 * 4:
         raise unusable(f"fichier audio trop volumineux ({size} octets)")
     try:
-        audio = decode_audio(str(path), sampling_rate=SAMPLE_RATE)
+        audio = decode_bounded(path, max_duration_s)
+    except ApplicationError:
+        raise
     except Exception as exc:  # PyAV raises many types for corrupt input
         raise unusable(f"audio illisible: {type(exc).__name__}") from exc
-    audio = np.asarray(audio, dtype=np.float32)
     duration = audio.shape[0] / SAMPLE_RATE
     if audio.size == 0 or duration < 0.2:
         raise unusable("audio vide ou trop court")
@@ -154,6 +153,48 @@ def load_audio(path: Path, max_duration_s: float) -> np.ndarray:
     if float(np.max(np.abs(audio))) < SILENCE_PEAK:
         raise unusable("message silencieux")
     return audio
+
+
+def decode_bounded(path: Path, max_duration_s: float) -> np.ndarray:
+    """faster_whisper.audio.decode_audio, but stopping as soon as the decoded audio passes
+    `max_duration_s`: a compressed file of a few megabytes can hold hours of audio (or a
+    header can claim it), and decoding it all first would cost minutes and gigabytes before
+    the duration check could refuse it."""
+    import av
+
+    limit = int((max_duration_s + 1.0) * SAMPLE_RATE)
+    resampler = av.audio.resampler.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
+    chunks: list[np.ndarray] = []
+    total = 0
+    invalid = 0
+    with av.open(str(path), mode="r", metadata_errors="ignore") as container:
+        if not container.streams.audio:
+            raise unusable("aucune piste audio")
+        frames = container.decode(audio=0)
+        while True:
+            try:
+                frame = next(frames)
+            except StopIteration:
+                break
+            except av.error.InvalidDataError:
+                # One corrupt packet in an otherwise good file is skipped, like faster-whisper
+                # does; a file that is nothing but corrupt packets is not decoded forever.
+                invalid += 1
+                if invalid > 1000:
+                    raise unusable("audio illisible: trop de paquets corrompus") from None
+                continue
+            frame.pts = None
+            for out in resampler.resample(frame):
+                chunk = out.to_ndarray().reshape(-1)
+                chunks.append(chunk)
+                total += chunk.shape[0]
+            if total > limit:
+                raise unusable(f"message trop long (plus de {max_duration_s:.0f} s)")
+        for out in resampler.resample(None):
+            chunks.append(out.to_ndarray().reshape(-1))
+    if not chunks:
+        return np.zeros(0, dtype=np.float32)
+    return np.concatenate(chunks).astype(np.float32) / 32768.0
 
 
 class TranscribeActivities:

@@ -21,7 +21,8 @@ list instead of moving them to outgoing; `invalid_receivers` lists numbers the A
 invalid; `add_incoming()` simulates a caller's reply; `set_delivery(id, receipt, ptt)` writes
 the operator's delivery report of a sent job (deliveryReceipt: 0 none yet, 1 delivered, 2 not
 delivered, 4 buffered, 8 at the SMSC, 16 rejected); `forget_job(id)` deletes a job from the
-history (404 on both /jobs/{id} and /outgoing/{id}).
+history (404 on both /jobs/{id} and /outgoing/{id}); `outage_status = 500` answers every request
+with that status until set back to None.
 
     with FakeOvhApi() as fake:
         settings = fake.settings()          # OvhSettings pointing at the fake
@@ -162,6 +163,9 @@ class FakeOvhApi:
         self.clock_offset_s = clock_offset_s
         self.max_skew_s = max_skew_s
         self.keep_pending = False
+        # While set, every request (auth/time included) gets this status, as when OVH is down;
+        # the request is still counted in `requests`, to measure the clients' backoff.
+        self.outage_status: int | None = None
         self.invalid_receivers: set[str] = set()
         self.requests: list[tuple[str, str]] = []  # (method, path with query), signed or not
         self.rejected: list[tuple[int, str]] = []  # (status, message) of auth failures
@@ -344,6 +348,9 @@ class FakeOvhApi:
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
         with self._lock:
             self.requests.append((method, path + (f"?{parts.query}" if parts.query else "")))
+            outage = self.outage_status
+        if outage is not None:
+            return outage, {"message": f"Fake outage {outage}"}
         if method == "GET" and path == "/auth/time":
             return 200, self.now()
         try:
