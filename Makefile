@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-slow lint bench bench-gazetteer eval clean
+.PHONY: install demo test test-slow lint bench bench-backlog bench-stt bench-gazetteer bench-latency eval clean
 
 install: $(STAMP)
 
@@ -31,6 +31,18 @@ lint: install
 bench: install
 	$(BIN)/python bench/bench_voicemails.py --out var/bench.json
 
+# A night's backlog on the real system (dev server + stt and default worker processes);
+# COUNT voicemails at once (minutes to hours: not for a shared machine).
+COUNT ?= 200
+bench-backlog: install
+	$(BIN)/python bench/bench_backlog.py --count $(COUNT) --shared $(SHARED) \
+		--out var/bench-backlog.json
+
+# Transcription configurations (int8/float32, beam, VAD, batched) on the development set.
+bench-stt: install
+	$(BIN)/python bench/bench_stt_configs.py --dir $(SHARED)/voicemails \
+		--out var/bench-stt-configs.json
+
 # Development set and geodata of the project (read-only, never copied into the repo).
 SHARED ?= ../shared
 GEO := $(SHARED)/geodata
@@ -40,6 +52,9 @@ GEO_ARGS := --ban $(GEO)/adresses-13-marseille-synthetique.csv.gz \
 
 bench-gazetteer: install
 	$(BIN)/python bench/bench_gazetteer.py $(GEO_ARGS) --out var/bench-gazetteer.json
+
+bench-latency: install
+	$(BIN)/python bench/bench_turn_latency.py --calls 3 --out var/bench-turn-latency.json
 
 eval: install
 	$(BIN)/encombot eval $(SHARED)/voicemails $(GEO_ARGS) \

@@ -497,7 +497,9 @@ class BookingStore:
             return self._replay(existing, inp, local_now)
 
         total = sum(i.count for i in inp.items)
-        candidates = list(self.calendar.candidate_dates(inp.sector, local_now))
+        candidates = _preferred_first(
+            list(self.calendar.candidate_dates(inp.sector, local_now)), inp.preferred_date
+        )
         key = address_key(inp.address.citycode, inp.address.housenumber, inp.address.street)
         try:
             with self._writer.begin() as conn:
@@ -509,6 +511,21 @@ class BookingStore:
         if result.status == BookingStatus.BOOKED:
             result.reminder_at = self._reminder_iso(date.fromisoformat(result.pickup_date), now)
         return result
+
+    def first_free_date(self, sector: str, now: datetime) -> date | None:
+        """The day `book` would take right now for `sector` (the first candidate day with a
+        place left), without taking it: what a live call proposes to the caller. Raises
+        `BookingRejected` for an unknown sector."""
+        try:
+            rules = self.calendar.rules(sector)
+        except UnknownSectorError as exc:
+            raise BookingRejected(str(exc)) from exc
+        local_now = now.astimezone(self.tz) if now.tzinfo else now
+        for day in self.calendar.candidate_dates(sector, local_now):
+            slot = self.slot(sector, day)
+            if (slot.remaining if slot is not None else rules.capacity) > 0:
+                return day
+        return None
 
     def _validate(self, inp: BookInput) -> SectorRules:
         if not inp.call_id.strip():
@@ -848,6 +865,18 @@ class BookingStore:
     def _reminder_iso(self, pickup_date: date, now: datetime) -> str:
         due = reminder_at(pickup_date, self.calendar, booked_at=now)
         return due.isoformat() if due is not None else ""
+
+
+def _preferred_first(candidates: list[date], preferred: str) -> list[date]:
+    """The day the caller agreed to first, when it is still a candidate; otherwise the usual
+    order (a day already past or not a collection day is ignored, never an error)."""
+    try:
+        day = date.fromisoformat(preferred.strip()) if preferred.strip() else None
+    except ValueError:
+        return candidates
+    if day is None or day not in candidates:
+        return candidates
+    return [day, *(d for d in candidates if d != day)]
 
 
 def _stored_fields(values: Mapping[str, Any]) -> dict[str, Any]:

@@ -159,6 +159,7 @@ REASON_LABELS_FR = {
     EscalationReason.SMS_REPLY: "réponse SMS à lire",
     EscalationReason.SMS_UNDELIVERED: "SMS de confirmation non distribué : rappeler",
     EscalationReason.MISSED_CALL_CALLBACK: "appel manqué : rappeler",
+    EscalationReason.LIVE_CALL_CALLBACK: "appel non abouti : rappeler",
 }
 
 

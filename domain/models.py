@@ -40,6 +40,8 @@ class EscalationReason(StrEnum):
     SMS_REPLY = "sms_reply"
     SMS_UNDELIVERED = "sms_undelivered"
     MISSED_CALL_CALLBACK = "missed_call_callback"
+    # A live call the bot could not finish (transfer asked, caller hung up, worker lost).
+    LIVE_CALL_CALLBACK = "live_call_callback"
 
 
 class Status(StrEnum):
@@ -238,6 +240,9 @@ class BookInput:
     caller_number: str = ""
     # ISO date "YYYY-MM-DD" of the request; lead time counts from it.
     requested_on: str = ""
+    # ISO date the caller agreed to (a live call proposes one): booked when it still has a
+    # place, else the first free day as usual. Empty: the first free day.
+    preferred_date: str = ""
 
 
 @dataclass

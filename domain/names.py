@@ -25,6 +25,8 @@ BOOKING_STATUS = "booking_status"
 CALL_CENTRE_OPENING = "call_centre_opening"
 # Missed calls: does the caller already have a pickup booked?
 FIND_UPCOMING_BOOKING = "find_upcoming_booking"
+# Live calls: the dialogue itself, run by the telephony process that holds the call's media.
+RUN_LIVE_CALL = "run_live_call"
 
 ALL_ACTIVITIES = (
     TRANSCRIBE,
@@ -45,6 +47,7 @@ ALL_ACTIVITIES = (
     BOOKING_STATUS,
     CALL_CENTRE_OPENING,
     FIND_UPCOMING_BOOKING,
+    RUN_LIVE_CALL,
 )
 
 # Workflows.
@@ -57,10 +60,16 @@ BOOKING_FOLLOW_UP_WORKFLOW = "BookingFollowUpWorkflow"
 # One case per calling number; further missed calls join it by signal-with-start.
 MISSED_CALL_WORKFLOW = "MissedCallWorkflow"
 MISSED_CALL_SIGNAL = "missed_call"
+# A call the bot answers itself (dialogue), one per call.
+LIVE_CALL_WORKFLOW = "LiveCallWorkflow"
 
 
 def voicemail_workflow_id(call_id: str) -> str:
     return f"voicemail-{call_id}"
+
+
+def live_call_workflow_id(call_id: str) -> str:
+    return f"live-call-{call_id}"
 
 
 def booking_follow_up_workflow_id(call_id: str) -> str:

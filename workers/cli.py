@@ -1,5 +1,6 @@
-"""`encombot` command line: worker, submit, status, demo, eval, import-ban, stt prepare, db
-upgrade, healthcheck, agent list|show|resolve, codec-server, codec-key, schedules ensure."""
+"""`encombot` command line: worker, telephony, submit, status, demo, eval, import-ban, stt
+prepare, db upgrade, healthcheck, agent list|show|resolve, codec-server, codec-key, schedules
+ensure."""
 
 from __future__ import annotations
 
@@ -286,6 +287,34 @@ def healthcheck() -> None:
         console.print(f"[red]unhealthy[/]: {type(exc).__name__}")
         raise typer.Exit(1) from exc
     console.print("ok")
+
+
+@app.command()
+def telephony() -> None:
+    """Answer live calls: Asterisk AudioSocket (and SIP when enabled) + the dialogue worker."""
+    from workers.client import connect, ensure_search_attributes
+    from workers.telephony.live import RunningTelephony, run_telephony
+
+    settings = _settings()
+    configure_logging(settings.log_format)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        client = await connect(settings)
+        await ensure_search_attributes(client, settings.temporal.namespace)
+
+        def ready(running: RunningTelephony) -> None:
+            console.print(
+                f"[green]telephony[/] audiosocket={running.audiosocket_port} "
+                f"sip={running.sip_port} queue={running.task_queue}"
+            )
+
+        await run_telephony(client, settings, stop=stop, on_ready=ready)
+
+    asyncio.run(main())
 
 
 @app.command()

@@ -38,6 +38,9 @@ class SttSettings(BaseModel):
     vad_filter: bool = True
     max_duration_s: float = 300.0
     min_speech_s: float = 0.5
+    # Transcriptions one `stt` worker runs at once; 0: one per core. Each uses `cpu_threads`
+    # CTranslate2 threads, so concurrency x threads above the cores only adds contention.
+    concurrency: int = Field(default=0, ge=0)
 
 
 class GeoSettings(BaseModel):
@@ -196,6 +199,49 @@ class MetricsSettings(BaseModel):
     collector_interval_s: float = Field(default=30.0, ge=1.0)
 
 
+class TelephonySettings(BaseModel):
+    """`encombot telephony`: live calls answered by the bot (README, "Live calls"). The
+    process holds the calls' media (Asterisk AudioSocket, optionally a small SIP UAS) and runs
+    the dialogue activity on a task queue of its own; the LiveCallWorkflow itself runs on the
+    ordinary workers."""
+
+    audiosocket_enabled: bool = True
+    audiosocket_host: str = "127.0.0.1"
+    audiosocket_port: int = Field(default=9092, ge=0, le=65535)  # 0: any free port
+    sip_enabled: bool = False
+    sip_host: str = "127.0.0.1"
+    sip_port: int = Field(default=5062, ge=0, le=65535)
+    # Where RTP is received, as announced in the SDP (the host's address seen by the peers).
+    rtp_host: str = "127.0.0.1"
+    # Prefix of the process's own task queue (a suffix makes it unique per process): the
+    # dialogue must run where the call's media is.
+    task_queue_prefix: str = "encombot-telephony"
+    # Text to speech (activities/tts.py): engine "espeak-ng" (PyPI wheel) or "espeak-ng-cli"
+    # (Debian's binary).
+    tts_engine: str = "espeak-ng"
+    tts_voice: str = "fr"
+    tts_rate_wpm: int = Field(default=160, ge=80, le=450)
+    tts_cache_dir: Path = DEFAULT_DATA_DIR / "cache" / "tts"
+    # Turn-taking: the caller's turn ends after this much silence; longer while they give an
+    # address or a number (people pause between the number, the street and the commune).
+    end_pause_ms: int = Field(default=700, ge=200, le=5000)
+    address_pause_ms: int = Field(default=1200, ge=200, le=5000)
+    # Caller speech this long during a prompt interrupts it (barge-in).
+    barge_in_ms: int = Field(default=200, ge=40, le=2000)
+    # webrtcvad aggressiveness, 0 (lenient) to 3 (strict).
+    vad_mode: int = Field(default=2, ge=0, le=3)
+    # Silence after a prompt before it counts as no answer.
+    no_input_s: float = Field(default=8.0, gt=0)
+    max_utterance_s: float = Field(default=20.0, gt=1)
+    max_call_s: int = Field(default=600, ge=30)
+    # Whisper beam for the caller's turns: 1 (greedy) keeps the turn latency low.
+    stt_beam_size: int = Field(default=1, ge=1, le=10)
+    # No heartbeat from the dialogue for this long: the workflow takes the call as lost.
+    heartbeat_timeout_s: int = Field(default=12, ge=3)
+    # How long a call waits for its workflow to start the dialogue before it is dropped.
+    start_timeout_s: float = Field(default=15.0, gt=0)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="ENCOMBOT_",
@@ -216,6 +262,7 @@ class Settings(BaseSettings):
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     ingress: IngressSettings = Field(default_factory=IngressSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    telephony: TelephonySettings = Field(default_factory=TelephonySettings)
     # `json`: one JSON object per line with the workflow/run/activity ids (workers/logs.py);
     # `text` for a terminal.
     log_format: Literal["text", "json"] = "text"

@@ -19,6 +19,7 @@ from temporalio.worker import Worker
 from workers.settings import Settings
 from workflows.booking_follow_up import BookingFollowUpWorkflow
 from workflows.incoming_sms import IncomingSmsWorkflow
+from workflows.live_call import LiveCallWorkflow
 from workflows.missed_call import MissedCallWorkflow
 from workflows.purge import PurgeWorkflow
 from workflows.sms_poll import SmsPollWorkflow
@@ -42,19 +43,23 @@ class Dependencies:
     stt_activities: list[Callable[..., Any]] = field(default_factory=list)
 
 
-def build_default_activities(
-    settings: Settings, client: Client | None = None, metrics: Metrics | None = None
-) -> list[Callable[..., Any]]:
-    from activities.booking import BookingActivities, BookingStore, load_calendar, make_engine
+@dataclass
+class Services:
+    """What the voicemail activities and the live-call dialogue both use: built once per
+    process, so a telephony process understands, geocodes and finds slots with exactly the
+    objects (and data) a worker does."""
+
+    catalogue: Any  # domain.catalogue.Catalogue
+    geocode: Any  # activities.geocode.GeocodeActivities
+    store: Any  # activities.booking.BookingStore
+    faq: Any  # activities.faq.FaqActivities
+
+
+def build_services(settings: Settings) -> Services:
+    from activities.booking import BookingStore, load_calendar, make_engine
     from activities.faq import build_faq_activities
     from activities.geocode import Gazetteer, GeocodeActivities, SectorIndex
-    from activities.missed_call import MissedCallActivities
-    from activities.purge import PurgeActivities
-    from activities.reference import ReferenceActivities
-    from activities.sms import SmsActivities, build_sms_backend, phone_key_secret
-    from activities.sms_inbox import SmsInboxActivities
-    from activities.understand import UnderstandActivities, load_catalogue
-    from corpus import TEMPLATES_DIR
+    from activities.understand import load_catalogue
 
     catalogue = load_catalogue(settings.booking.items_file)
     gazetteer = Gazetteer.load(settings.geo.ban_file, settings.geo.cache_dir)
@@ -70,6 +75,31 @@ def build_default_activities(
         make_engine(settings.booking.database_url), load_calendar(settings.booking.calendar_file)
     )
     store.create_schema()
+    faq = build_faq_activities(
+        settings.faq,
+        service_name=settings.sms.service_name,
+        agent_phone=settings.sms.agent_phone,
+    )
+    return Services(catalogue=catalogue, geocode=geocode, store=store, faq=faq)
+
+
+def build_default_activities(
+    settings: Settings,
+    client: Client | None = None,
+    metrics: Metrics | None = None,
+    services: Services | None = None,
+) -> list[Callable[..., Any]]:
+    from activities.booking import BookingActivities
+    from activities.missed_call import MissedCallActivities
+    from activities.purge import PurgeActivities
+    from activities.reference import ReferenceActivities
+    from activities.sms import SmsActivities, build_sms_backend, phone_key_secret
+    from activities.sms_inbox import SmsInboxActivities
+    from activities.understand import UnderstandActivities
+    from corpus import TEMPLATES_DIR
+
+    shared = services or build_services(settings)
+    catalogue, geocode, store = shared.catalogue, shared.geocode, shared.store
     booking = BookingActivities(store, metrics=metrics)
     purge = PurgeActivities(settings.audio_dir, store.engine)
     secret = phone_key_secret(settings.sms, settings.data_dir)
@@ -109,11 +139,7 @@ def build_default_activities(
         MissedCallActivities(store).find_upcoming_booking,
         sms.send_sms,
         sms.check_sms_delivery,
-        build_faq_activities(
-            settings.faq,
-            service_name=settings.sms.service_name,
-            agent_phone=settings.sms.agent_phone,
-        ).answer_question,
+        shared.faq.answer_question,
         # Retention (daily Schedule): audio files and bookings past the retention period.
         purge.purge_audio,
         purge.anonymise_bookings,
@@ -165,6 +191,7 @@ def build_workers(
                     BookingFollowUpWorkflow,
                     IncomingSmsWorkflow,
                     MissedCallWorkflow,
+                    LiveCallWorkflow,
                     SmsPollWorkflow,
                     PurgeWorkflow,
                 ],
@@ -174,6 +201,7 @@ def build_workers(
             )
         )
     if role in ("stt", "all"):
+        stt_slots = settings.stt.concurrency or cores
         acts = (
             list(stt_activities)
             if stt_activities is not None
@@ -186,8 +214,8 @@ def build_workers(
                 activities=acts,
                 # CTranslate2 uses its own threads per call; more concurrent transcriptions
                 # than cores only adds contention.
-                activity_executor=ThreadPoolExecutor(max_workers=cores),
-                max_concurrent_activities=cores,
+                activity_executor=ThreadPoolExecutor(max_workers=stt_slots),
+                max_concurrent_activities=stt_slots,
             )
         )
     return workers

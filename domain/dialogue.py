@@ -1,0 +1,550 @@
+"""The live-call dialogue: a pure state machine, no I/O.
+
+The live-call activity (activities/live_call.py) feeds it what happened on the line (an
+utterance's transcript, keys pressed, a silence, the caller hanging up) and the results of the
+lookups it asked for (address, free day, FAQ answer); each call returns a `Step`: the prompts
+to say (templates under corpus/templates/voice/), what kind of answer to wait for (which sets
+the end-of-utterance pause and whether keys are collected as a postcode), a lookup to run, or
+the end of the call.
+
+The order: greeting with the "service automatisé" disclosure → address (the postcode typed on
+the keypad when the address is not found) → items → read-back with the first free day →
+"dites oui ou tapez 1". At any time a question gets the FAQ's answer and the dialogue goes
+back to where it was; "je veux parler à quelqu'un" or the key 0 ends with a transfer, and so
+do two failures on the same question. What was understood is always in `progress` (the
+activity's heartbeat details), so a call cut short still leaves it to a person.
+
+The request itself is understood by the same code as a voicemail (domain/understanding.py),
+and an address is accepted by the same rule (domain/decision.py): the read-back and the
+caller's "oui" take the place of the confirmation SMS for an address that is likely but not
+certain.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+
+from domain.catalogue import Catalogue
+from domain.decision import BOOK_THRESHOLD, CONFIRM_THRESHOLD, DecisionKind, decide_address
+from domain.faq_models import FaqResult
+from domain.geotext import fold
+from domain.labels import date_label, items_label
+from domain.live_call_models import LiveCallProgress, Outcome, Phase, TransferReason
+from domain.models import (
+    AddressMatch,
+    GeocodeResult,
+    Intent,
+    ItemCount,
+    SpokenAddress,
+    Understanding,
+)
+from domain.phone import is_mobile_fr, to_e164
+from domain.understanding import understand
+
+MAX_FAILURES = 2
+TRANSFER_KEY = "0"
+YES_KEY = "1"
+NO_KEY = "2"
+POSTCODE_KEYS = 5
+PHONE_KEYS = 10
+DICTATED_NUMBER_NOTE = "numéro de rappel dicté dans le message"
+
+
+class Expect(StrEnum):
+    """What the bot waits for after speaking. The activity sets its end-of-utterance pause
+    from it (longer while the caller gives an address or a number)."""
+
+    SPEECH = "speech"
+    ADDRESS = "address"
+    DIGITS = "digits"  # a number on the keypad (`Step.keys` keys, or # to end)
+    YES_NO = "yes_no"
+
+
+class LookupKind(StrEnum):
+    ADDRESS = "address"  # geocode `address` (heard in `text`) → on_address
+    SLOT = "slot"  # first free day for `sector` → on_slot
+    FAQ = "faq"  # answer `text` → on_faq
+
+
+@dataclass
+class Prompt:
+    """One thing to say: a template of corpus/templates/voice/ and its context. `static`
+    prompts say the same words on every call (the TTS caches their audio)."""
+
+    template: str
+    context: dict[str, str] = field(default_factory=dict)
+    static: bool = True
+
+
+@dataclass
+class Lookup:
+    kind: str  # a LookupKind value
+    text: str = ""
+    address: SpokenAddress | None = None
+    sector: str = ""
+
+
+@dataclass
+class Step:
+    say: list[Prompt] = field(default_factory=list)
+    expect: str = ""  # an Expect value; "" when a lookup is pending or the call ends
+    keys: int = 0  # Expect.DIGITS: how many keys make the answer
+    lookup: Lookup | None = None
+    hang_up: bool = False
+
+
+# Folded text (domain.geotext.fold: lowercase, no accents, punctuation as spaces).
+_PERSON_RE = re.compile(
+    r"\b(parler|passer|joindre|avoir|veux|voudrais|demande)\b.{0,40}"
+    r"\b(quelqu un|une personne|un humain|un etre humain|conseill\w*|agent|operat\w*|"
+    r"standard|vrai\w* personne)\b"
+    r"|\bconseill(er|ere)\b"
+)
+_YES_RE = re.compile(
+    r"\b(oui|ouais|exact|exactement|d accord|parfait|je confirme|confirme|confirmer|"
+    r"bien sur|tout a fait|c est ca|c est bien ca|c est correct|correct|ok|okay|absolument|"
+    r"volontiers|ca marche|ca me va)\b"
+)
+_NO_RE = re.compile(
+    r"\b(non|pas ca|c est faux|faux|erreur|incorrect|pas du tout|pas bon|pas correct)\b"
+)
+_POSTCODE_RE = re.compile(r"^\d{5}$")
+
+_QUESTION_PROMPT = {
+    Phase.ASK_ADDRESS: "ask_address",
+    Phase.ASK_POSTCODE: "ask_postcode",
+    Phase.ASK_ITEMS: "ask_items",
+    Phase.ASK_PHONE: "ask_phone",
+}
+_RETRY_PROMPT = {
+    Phase.ASK_ADDRESS: "retry_address",
+    Phase.ASK_POSTCODE: "retry_postcode",
+    Phase.ASK_ITEMS: "retry_items",
+    Phase.ASK_PHONE: "retry_phone",
+    Phase.CONFIRM: "retry_confirm",
+}
+_EXPECT = {
+    Phase.ASK_ADDRESS: Expect.ADDRESS,
+    Phase.ASK_POSTCODE: Expect.DIGITS,
+    Phase.ASK_ITEMS: Expect.SPEECH,
+    Phase.ASK_PHONE: Expect.DIGITS,
+    Phase.CONFIRM: Expect.YES_NO,
+}
+_KEYS = {Phase.ASK_POSTCODE: POSTCODE_KEYS, Phase.ASK_PHONE: PHONE_KEYS}
+
+
+def wants_person(text: str) -> bool:
+    """ "Je veux parler à quelqu'un", "un conseiller s'il vous plaît"."""
+    return _PERSON_RE.search(fold(text)) is not None
+
+
+def yes_or_no(text: str) -> bool | None:
+    """True for a yes, False for a no, None when the words say neither (or both)."""
+    folded = fold(text)
+    yes = _YES_RE.search(folded) is not None
+    no = _NO_RE.search(folded) is not None
+    if yes == no:
+        return None
+    return yes
+
+
+class Dialogue:
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        caller_number: str = "",
+        *,
+        service_name: str,
+        agent_phone: str,
+        max_failures: int = MAX_FAILURES,
+        book_threshold: float = BOOK_THRESHOLD,
+        confirm_threshold: float = CONFIRM_THRESHOLD,
+    ) -> None:
+        self._catalogue = catalogue
+        self._caller = caller_number
+        self._service_name = service_name
+        self._agent_phone = agent_phone
+        self._max_failures = max_failures
+        self._book_threshold = book_threshold or BOOK_THRESHOLD
+        self._confirm_threshold = confirm_threshold or CONFIRM_THRESHOLD
+        self.progress = LiveCallProgress()
+        self._pending: Lookup | None = None
+        self._postcode_asked = False
+        self._restarts = 0
+        self._silences = 0
+
+    # ------------------------------------------------------------------ state
+
+    @property
+    def phase(self) -> Phase:
+        return Phase(self.progress.phase)
+
+    @property
+    def ended(self) -> bool:
+        return self.phase == Phase.ENDED
+
+    @property
+    def pending(self) -> Lookup | None:
+        return self._pending
+
+    # ------------------------------------------------------------------ events
+
+    def start(self) -> Step:
+        self._set_phase(Phase.ASK_ADDRESS)
+        greeting = Prompt(
+            "greeting", {"service_name": self._service_name, "agent_phone": self._agent_phone}
+        )
+        return Step([greeting, Prompt("ask_address")], Expect.ADDRESS)
+
+    def on_utterance(self, text: str) -> Step:
+        self._check_waiting()
+        text = " ".join(text.split())
+        if not text:
+            return self.on_silence()
+        self._silences = 0
+        self.progress.turns += 1
+        self.progress.heard.append(text)
+        if wants_person(text):
+            return self._transfer(TransferReason.CALLER_ASKED)
+        phase = self.phase
+        if phase == Phase.CONFIRM:
+            answer = yes_or_no(text)
+            if answer is True:
+                return self._confirmed()
+            if answer is False:
+                return self._restart()
+        u = understand(text, self._caller, self._catalogue)
+        if u.intent == Intent.QUESTION:
+            return self._ask(Lookup(LookupKind.FAQ, text=text))
+        if phase in (Phase.ASK_ADDRESS, Phase.ASK_POSTCODE):
+            self._merge(u)
+            if u.address is not None and not u.address.is_empty():
+                return self._ask(Lookup(LookupKind.ADDRESS, text=text, address=u.address))
+            return self._failed()
+        if phase == Phase.ASK_ITEMS:
+            self._merge(u, address=False)
+            return self._after_items(u)
+        if phase == Phase.ASK_PHONE:
+            if DICTATED_NUMBER_NOTE in u.notes and is_mobile_fr(u.callback_number):
+                self._understanding().callback_number = u.callback_number
+                return self._next()
+            return self._failed()
+        return self._failed()
+
+    def on_dtmf(self, digits: str) -> Step:
+        self._check_waiting()
+        self._silences = 0
+        self.progress.turns += 1
+        self.progress.heard.append(f"[DTMF {digits}]")
+        phase = self.phase
+        if phase == Phase.ASK_POSTCODE:
+            code = digits.rstrip("#")
+            if not _POSTCODE_RE.match(code):
+                return self._failed()
+            u = self._understanding()
+            address = replace(u.address or SpokenAddress(), postcode=code, citycode="", city="")
+            u.address = address
+            return self._ask(Lookup(LookupKind.ADDRESS, text="", address=address))
+        if phase == Phase.ASK_PHONE:
+            number = to_e164(digits.rstrip("#"))
+            if number is None or not is_mobile_fr(number):
+                return self._failed()
+            self._understanding().callback_number = number
+            return self._next()
+        if digits == TRANSFER_KEY:
+            return self._transfer(TransferReason.CALLER_ASKED)
+        if phase == Phase.CONFIRM and digits == YES_KEY:
+            return self._confirmed()
+        if phase == Phase.CONFIRM and digits == NO_KEY:
+            return self._restart()
+        return self._failed()
+
+    def on_silence(self) -> Step:
+        """No answer within the activity's wait (or only noise)."""
+        self._check_waiting()
+        self._silences += 1
+        if self._silences >= self._max_failures:
+            return self._transfer(TransferReason.NO_ANSWER)
+        return self._failed(count=False)
+
+    def on_hangup(self) -> None:
+        """The caller hung up: the dialogue ends with what it understood."""
+        if self.ended:
+            return
+        self._pending = None
+        u = self.progress.understanding
+        asked_nothing = u is None or (
+            (u.address is None or u.address.is_empty()) and not u.items and not u.refused_items
+        )
+        self.progress.outcome = (
+            Outcome.ANSWERED if self.progress.faq_entries and asked_nothing else Outcome.HANGUP
+        ).value
+        self._set_phase(Phase.ENDED)
+
+    def on_timeout(self) -> Step:
+        """The call reached its maximum length: a person takes over."""
+        self._pending = None
+        return self._transfer(TransferReason.TOO_LONG)
+
+    # ------------------------------------------------------------------ lookups
+
+    def address_usable(self, geo: GeocodeResult) -> bool:
+        """Whether `geo` gives an address to read back (else the audio may vote first)."""
+        return self._accepted(geo) is not None
+
+    def _accepted(self, geo: GeocodeResult) -> AddressMatch | None:
+        decision = decide_address(
+            geo,
+            book_threshold=geo.book_threshold or self._book_threshold,
+            confirm_threshold=geo.confirm_threshold or self._confirm_threshold,
+        )
+        if decision.kind == DecisionKind.BOOK:
+            return decision.match
+        if decision.kind == DecisionKind.CONFIRM_BY_SMS and decision.candidates:
+            # The most likely address; the read-back asks the caller, as the SMS would.
+            return decision.candidates[0]
+        return None
+
+    def on_address(self, geo: GeocodeResult) -> Step:
+        self._resolve(LookupKind.ADDRESS)
+        match = self._accepted(geo)
+        if match is not None:
+            self.progress.match = match
+            self.progress.failures = 0
+            return self._next()
+        if not self._postcode_asked:
+            # Typed digits cannot be misheard: the postcode narrows the street down.
+            self._postcode_asked = True
+            return self._ask_phase(Phase.ASK_POSTCODE)
+        self._set_phase(Phase.ASK_ADDRESS)
+        return self._failed()
+
+    def on_slot(self, day: str) -> Step:
+        """The first free day for the sector ("" when there is none)."""
+        self._resolve(LookupKind.SLOT)
+        if not day:
+            return self._transfer(TransferReason.NO_SLOT, first=Prompt("no_slot"))
+        self.progress.proposed_date = day
+        self.progress.failures = 0
+        self._set_phase(Phase.CONFIRM)
+        return Step([self._readback()], Expect.YES_NO)
+
+    def on_faq(self, result: FaqResult) -> Step:
+        self._resolve(LookupKind.FAQ)
+        if result.confident and result.answer:
+            self.progress.faq_entries.append(result.entry_id)
+            say = [Prompt("faq_answer", {"answer": result.answer}, static=False)]
+        else:
+            say = [Prompt("faq_unknown")]
+        return Step([*say, self._question()], _EXPECT[self.phase], keys=_KEYS.get(self.phase, 0))
+
+    # ------------------------------------------------------------------ helpers
+
+    def _next(self) -> Step:
+        """The next question still open once the address is known: items, then a mobile
+        number for the SMS (AudioSocket gives no caller id; a landline cannot get an SMS),
+        then the free day and the read-back."""
+        u = self._understanding()
+        match = self.progress.match
+        assert match is not None
+        if not u.items:
+            return self._ask_phase(Phase.ASK_ITEMS)
+        if not self._sms_number():
+            return self._ask_phase(Phase.ASK_PHONE)
+        return self._ask(Lookup(LookupKind.SLOT, sector=match.sector))
+
+    def _sms_number(self) -> str:
+        u = self._understanding()
+        for number in (u.callback_number, to_e164(self._caller) or ""):
+            if number and is_mobile_fr(number):
+                return number
+        return ""
+
+    def _ask_phase(self, phase: Phase) -> Step:
+        self._set_phase(phase)
+        return Step([Prompt(_QUESTION_PROMPT[phase])], _EXPECT[phase], keys=_KEYS.get(phase, 0))
+
+    def _after_items(self, u: Understanding) -> Step:
+        if u.items and self.progress.match is not None:
+            return self._next()
+        if u.refused_items:
+            refused = Prompt(
+                "refused_items",
+                {
+                    "refused_label": items_label(u.refused_items),
+                    "destination": u.refusal_advice or "une déchèterie",
+                },
+                static=False,
+            )
+            step = self._failed()
+            if not self.ended:
+                step.say = [refused, Prompt("ask_items")]
+            else:
+                step.say = [refused, *step.say]
+            return step
+        return self._failed()
+
+    def _merge(self, u: Understanding, *, address: bool = True) -> None:
+        current = self._understanding()
+        if address and u.address is not None and not u.address.is_empty():
+            current.address = u.address
+        if u.items:
+            current.items = _merge_items(current.items, u.items)
+        if u.refused_items:
+            current.refused_items = _merge_items(current.refused_items, u.refused_items)
+            current.refusal_advice = u.refusal_advice or current.refusal_advice
+        if u.caller_name and not current.caller_name:
+            current.caller_name = u.caller_name
+        if u.callback_number:
+            current.callback_number = u.callback_number
+        current.notes.extend(n for n in u.notes if n not in current.notes)
+
+    def _understanding(self) -> Understanding:
+        if self.progress.understanding is None:
+            self.progress.understanding = Understanding(intent=Intent.BOOKING.value)
+        return self.progress.understanding
+
+    def _readback(self) -> Prompt:
+        u = self._understanding()
+        match = self.progress.match
+        assert match is not None
+        return Prompt(
+            "readback",
+            {
+                "items_label": items_label(u.items),
+                "address_label": match.label(),
+                "date_label": date_label(self.progress.proposed_date),
+            },
+            static=False,
+        )
+
+    def _question(self) -> Prompt:
+        phase = self.phase
+        if phase == Phase.CONFIRM:
+            return self._readback()
+        return Prompt(_QUESTION_PROMPT[phase])
+
+    def _failed(self, *, count: bool = True) -> Step:
+        if count:
+            self.progress.failures += 1
+            if self.progress.failures >= self._max_failures:
+                return self._transfer(TransferReason.TWO_FAILURES)
+        phase = self.phase
+        if phase == Phase.CONFIRM and not count:
+            return Step([self._readback()], Expect.YES_NO)
+        return Step([Prompt(_RETRY_PROMPT[phase])], _EXPECT[phase], keys=_KEYS.get(phase, 0))
+
+    def _ask(self, lookup: Lookup) -> Step:
+        self._pending = lookup
+        return Step(lookup=lookup)
+
+    def _confirmed(self) -> Step:
+        self.progress.outcome = Outcome.CONFIRMED.value
+        self._set_phase(Phase.ENDED)
+        return Step([Prompt("confirmed")], hang_up=True)
+
+    def _restart(self) -> Step:
+        self._restarts += 1
+        if self._restarts >= self._max_failures:
+            return self._transfer(TransferReason.TWO_FAILURES)
+        self.progress.match = None
+        self.progress.proposed_date = ""
+        self.progress.understanding = None
+        self._postcode_asked = False
+        self._set_phase(Phase.ASK_ADDRESS)
+        return Step([Prompt("restart"), Prompt("ask_address")], Expect.ADDRESS)
+
+    @property
+    def sms_number(self) -> str:
+        """The mobile number the confirmation SMS goes to ("" when none is known)."""
+        return self._sms_number()
+
+    def _transfer(self, reason: TransferReason, first: Prompt | None = None) -> Step:
+        self._pending = None
+        self.progress.outcome = Outcome.TRANSFER.value
+        self.progress.transfer_reason = reason.value
+        self._set_phase(Phase.ENDED)
+        say = [first] if first is not None else []
+        return Step([*say, Prompt("transfer")], hang_up=True)
+
+    def _set_phase(self, phase: Phase) -> None:
+        if self.progress.phase != phase.value:
+            self.progress.phase = phase.value
+            self.progress.failures = 0
+
+    def _check_waiting(self) -> None:
+        if self.ended:
+            raise ValueError("the dialogue has ended")
+        if self._pending is not None:
+            raise ValueError(f"a {self._pending.kind} lookup is pending")
+
+    def _resolve(self, kind: LookupKind) -> None:
+        if self._pending is None or self._pending.kind != kind:
+            raise ValueError(f"no {kind} lookup pending")
+        self._pending = None
+
+
+def _merge_items(old: list[ItemCount], new: list[ItemCount]) -> list[ItemCount]:
+    """Items said in a later turn add to those said before; an item said again keeps its
+    latest count (a correction, not a second one)."""
+    merged = {i.item: i.count for i in old}
+    for i in new:
+        merged[i.item] = i.count
+    return [ItemCount(item, count) for item, count in merged.items()]
+
+
+def callback_details_markdown(
+    progress: LiveCallProgress | None, *, why: str, caller_number: str, attempts: int = 0
+) -> str:
+    """What an agent reads in the Temporal UI for a live call to call back."""
+    lines = [
+        "## À traiter : appel non abouti, rappeler",
+        "",
+        f"**Pourquoi** : {why}",
+        "",
+        f"Numéro : {caller_number or 'inconnu (voir le numéro donné ci-dessous)'}",
+        "",
+    ]
+    if progress is None:
+        lines += ["(rien de ce qu'a dit l'appelant n'a pu être gardé)", ""]
+    else:
+        lines += ["**Entendu**", ""]
+        lines += [f"> {said}" for said in progress.heard] or ["> (rien)"]
+        lines.append("")
+        u = progress.understanding
+        if u is not None:
+            address = u.address
+            heard = (
+                " ".join(
+                    x
+                    for x in (address.housenumber, address.street, address.postcode, address.city)
+                    if x
+                )
+                if address
+                else ""
+            )
+            lines += [
+                "**Compris**",
+                "",
+                f"- adresse entendue : {heard or '(aucune)'}",
+                f"- objets : {items_label(u.items) or '(aucun)'}",
+            ]
+            if u.refused_items:
+                lines.append(f"- objets refusés : {items_label(u.refused_items)}")
+            lines += [f"- numéro pour le SMS : {u.callback_number or '(aucun)'}", ""]
+        if progress.match is not None:
+            lines += [f"**Adresse retenue** : {progress.match.label()}", ""]
+        if progress.proposed_date:
+            lines += [f"**Jour proposé** : {date_label(progress.proposed_date)}", ""]
+        if progress.faq_entries:
+            lines += [f"**Questions répondues** : {', '.join(progress.faq_entries)}", ""]
+    if attempts:
+        lines += [f"Rappels sans réponse : {attempts}", ""]
+    lines += [
+        "Rappelez l'appelant, puis envoyez l'Update `resolve` :",
+        '`{"agent_id": "agent-42", "action": "close", "comment": "rappelé, RDV pris"}` '
+        'ou `{"agent_id": "agent-42", "action": "no_answer"}`.',
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,119 @@
+"""The live-call dialogue state machine, without audio: text and keys in, steps out."""
+
+from __future__ import annotations
+
+import pytest
+
+from activities.understand import load_catalogue
+from domain.dialogue import Dialogue, Expect, LookupKind, wants_person, yes_or_no
+from domain.faq_models import FaqResult
+from domain.live_call_models import Outcome, Phase
+from domain.models import AddressMatch, GeocodeResult, GeocodeStatus
+
+MATCH = AddressMatch(
+    "12", "Boulevard Chave", "13005", "13205", "Marseille", 5.40, 43.29, score=1.0, sector="13205"
+)
+
+
+@pytest.fixture(scope="module")
+def catalogue():  # type: ignore[no-untyped-def]
+    return load_catalogue()
+
+
+def dialogue(catalogue, caller: str = "+33612345678") -> Dialogue:  # type: ignore[no-untyped-def]
+    d = Dialogue(catalogue, caller, service_name="Encombrants", agent_phone="0 800")
+    first = d.start()
+    assert [p.template for p in first.say] == ["greeting", "ask_address"]
+    assert first.expect == Expect.ADDRESS
+    return d
+
+
+@pytest.mark.parametrize(
+    ("text", "person"),
+    [
+        ("Je veux parler à quelqu'un", True),
+        ("Un conseiller, s'il vous plaît", True),
+        ("Je voudrais parler à une personne", True),
+        ("J'ai une armoire et un canapé", False),
+    ],
+)
+def test_wants_person(text: str, person: bool) -> None:
+    assert wants_person(text) is person
+
+
+@pytest.mark.parametrize(
+    ("text", "answer"),
+    [("Oui.", True), ("Oui, c'est bien ça", True), ("Non.", False), ("Peut-être", None)],
+)
+def test_yes_or_no(text: str, answer: bool | None) -> None:
+    assert yes_or_no(text) is answer
+
+
+def test_booking_by_voice(catalogue) -> None:  # type: ignore[no-untyped-def]
+    d = dialogue(catalogue)
+    step = d.on_utterance("J'habite au 12 boulevard Chave, 13005 Marseille")
+    assert step.lookup is not None and step.lookup.kind == LookupKind.ADDRESS
+    step = d.on_address(GeocodeResult(GeocodeStatus.MATCHED, match=MATCH))
+    assert [p.template for p in step.say] == ["ask_items"] and d.phase == Phase.ASK_ITEMS
+    step = d.on_utterance("un canapé et deux chaises")
+    assert step.lookup is not None and step.lookup.kind == LookupKind.SLOT
+    assert step.lookup.sector == "13205"
+    step = d.on_slot("2026-12-01")
+    assert step.say[0].template == "readback" and step.expect == Expect.YES_NO
+    assert step.say[0].context["date_label"] == "mardi 1er décembre"
+    step = d.on_utterance("Oui.")
+    assert step.hang_up and d.progress.outcome == Outcome.CONFIRMED
+    assert d.progress.proposed_date == "2026-12-01"
+
+
+def test_no_caller_id_asks_a_mobile_by_keys(catalogue) -> None:  # type: ignore[no-untyped-def]
+    d = dialogue(catalogue, caller="")
+    d.on_utterance("au 12 boulevard Chave à Marseille, un canapé")
+    step = d.on_address(GeocodeResult(GeocodeStatus.MATCHED, match=MATCH))
+    assert d.phase == Phase.ASK_PHONE and step.expect == Expect.DIGITS and step.keys == 10
+    step = d.on_dtmf("0412345678")  # a landline: no SMS
+    assert step.say[0].template == "retry_phone"
+    step = d.on_dtmf("0612345678")
+    assert step.lookup is not None and step.lookup.kind == LookupKind.SLOT
+    assert d.sms_number == "+33612345678"
+
+
+def test_question_then_back_to_the_same_question(catalogue) -> None:  # type: ignore[no-untyped-def]
+    d = dialogue(catalogue)
+    step = d.on_utterance("Est-ce que vous ramassez les gravats ?")
+    assert step.lookup is not None and step.lookup.kind == LookupKind.FAQ
+    step = d.on_faq(FaqResult(entry_id="gravats", answer="Non.", confident=True))
+    assert [p.template for p in step.say] == ["faq_answer", "ask_address"]
+    assert d.phase == Phase.ASK_ADDRESS and d.progress.faq_entries == ["gravats"]
+    d.on_hangup()
+    assert d.progress.outcome == Outcome.ANSWERED
+
+
+def test_key_zero_and_two_failures_transfer(catalogue) -> None:  # type: ignore[no-untyped-def]
+    d = dialogue(catalogue)
+    step = d.on_dtmf("0")
+    assert step.hang_up and d.progress.transfer_reason == "caller_asked"
+    d = dialogue(catalogue)
+    assert d.on_utterance("euh bonjour").say[0].template == "retry_address"
+    step = d.on_utterance("je sais pas")
+    assert step.hang_up and d.progress.outcome == Outcome.TRANSFER
+    assert d.progress.transfer_reason == "two_failures"
+
+
+def test_address_not_found_asks_the_postcode(catalogue) -> None:  # type: ignore[no-untyped-def]
+    d = dialogue(catalogue)
+    d.on_utterance("au 12 boulevard Chave")
+    step = d.on_address(GeocodeResult(GeocodeStatus.NOT_FOUND))
+    assert d.phase == Phase.ASK_POSTCODE and step.keys == 5
+    step = d.on_dtmf("13005")
+    assert step.lookup is not None and step.lookup.address is not None
+    assert step.lookup.address.postcode == "13005"
+
+
+def test_hang_up_mid_dialogue_keeps_what_was_heard(catalogue) -> None:  # type: ignore[no-untyped-def]
+    d = dialogue(catalogue)
+    d.on_utterance("J'habite au 12 boulevard Chave")
+    d.on_address(GeocodeResult(GeocodeStatus.MATCHED, match=MATCH))
+    d.on_hangup()
+    assert d.progress.outcome == Outcome.HANGUP and d.progress.match == MATCH
+    assert d.progress.heard == ["J'habite au 12 boulevard Chave"]

@@ -1,0 +1,348 @@
+"""Live calls end to end: the real dev server, the real workers and activities, the telephony
+process's AudioSocket server, and a caller played by the AudioSocket test client in real time
+(caller turns cut from the demo/dev voicemails, tests/fakes/caller_turns.py). What the bot said
+is checked by transcribing its recorded audio with the project's own STT."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rapidfuzz import fuzz
+from temporalio.client import Client, WorkflowHandle
+
+from activities.live_call import LiveCallActivities, pcm_to_float16k
+from activities.transcribe import TranscribeActivities
+from domain.dialogue import Prompt
+from domain.live_call_models import LiveCallResult, LiveCallState, Outcome, Phase
+from domain.models import ResolveInput, ResolveResult
+from domain.names import RESOLVE_UPDATE, STATE_QUERY, live_call_workflow_id
+from tests.fakes.audiosocket_client import AudioSocketCaller
+from tests.fakes.caller_turns import caller_turn
+from tests.workflows.test_voicemail import case_settings, outbox, running_worker, store
+from workers.devserver import DevServer, free_port
+from workers.settings import Settings
+from workers.telephony.live import RunningTelephony, run_telephony
+
+REPO = Path(__file__).resolve().parents[2]
+MOBILE = "0612345678"
+
+
+def live_settings(base: Settings, tmp: Path) -> Settings:
+    settings = case_settings(base, tmp)
+    tel = settings.telephony.model_copy(
+        update={
+            "audiosocket_host": "127.0.0.1",
+            "audiosocket_port": 0,
+            "tts_cache_dir": base.data_dir / "cache" / "tts",
+            "heartbeat_timeout_s": 5,
+        }
+    )
+    return settings.model_copy(update={"telephony": tel})
+
+
+@asynccontextmanager
+async def telephony(
+    client: Client, settings: Settings, stt: TranscribeActivities
+) -> AsyncIterator[RunningTelephony]:
+    """Workers (workflows + activities) and the telephony process, in this process."""
+    stop = asyncio.Event()
+    ready: asyncio.Future[RunningTelephony] = asyncio.get_running_loop().create_future()
+    async with running_worker(client, settings, stt):
+        task = asyncio.create_task(
+            run_telephony(client, settings, stop=stop, stt=stt, on_ready=ready.set_result)
+        )
+        try:
+            yield await asyncio.wait_for(asyncio.shield(ready), 60)
+        finally:
+            stop.set()
+            await task
+
+
+async def wait_listening(tel: RunningTelephony, call_id: str, phase: Phase, timeout: float) -> None:
+    """Until the bot has finished its prompt and waits for the caller in `phase`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        view = tel.activities.dialogues.get(call_id)
+        if view is not None and view.listening and view.progress.phase == phase:
+            return
+        await asyncio.sleep(0.05)
+    view = tel.activities.dialogues.get(call_id)
+    raise AssertionError(f"not listening in {phase}: {view}")
+
+
+def said(stt: TranscribeActivities, pcm: bytes) -> str:
+    segments, _ = stt.model().transcribe(
+        pcm_to_float16k(pcm), language="fr", beam_size=1, temperature=0.0, vad_filter=True
+    )
+    return " ".join(s.text.strip() for s in segments).strip()
+
+
+def sounds_like(stt: TranscribeActivities, acts: LiveCallActivities, pcm: bytes, *prompts: Prompt):
+    """The bot's recorded audio says `prompts`: compared through the same STT as the prompts'
+    own synthesis (eSpeak's French is transcribed loosely, the same way both times)."""
+    heard = said(stt, pcm)
+    expected = said(stt, acts.synthesize(list(prompts)))
+    score = fuzz.token_set_ratio(heard.lower(), expected.lower())
+    assert score >= 60, (heard, expected, score)
+    return heard
+
+
+async def result_of(handle: WorkflowHandle[Any, Any], timeout: float = 60) -> LiveCallResult:
+    try:
+        result = await asyncio.wait_for(handle.result(), timeout)
+    except TimeoutError:
+        state = await handle.query(STATE_QUERY, result_type=LiveCallState)
+        desc = await handle.describe()
+        raise AssertionError(
+            f"no result: {state} {desc.raw_description.pending_activities}"
+        ) from None
+    assert isinstance(result, LiveCallResult)
+    return result
+
+
+async def wait_status(
+    handle: WorkflowHandle[Any, Any], status: str, timeout: float
+) -> LiveCallState:
+    deadline = time.monotonic() + timeout
+    state = None
+    while time.monotonic() < deadline:
+        state = await handle.query(STATE_QUERY, result_type=LiveCallState)
+        if state.status == status:
+            return state
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"status {status} not reached: {state}")
+
+
+async def close_callback(handle: WorkflowHandle[Any, Any]) -> None:
+    result = await handle.execute_update(
+        RESOLVE_UPDATE,
+        ResolveInput(agent_id="agent-1", action="close", comment="rappelé"),
+        result_type=ResolveResult,
+    )
+    assert result.accepted
+
+
+async def test_full_booking_by_voice(
+    client: Client, base_settings: Settings, stt: TranscribeActivities, tmp_path: Path
+) -> None:
+    settings = live_settings(base_settings, tmp_path)
+    async with telephony(client, settings, stt) as tel:
+        acts = tel.activities
+        call = AudioSocketCaller("127.0.0.1", tel.audiosocket_port or 0)
+        cid = call.call_id
+        async with call:
+            await wait_listening(tel, cid, Phase.ASK_ADDRESS, 40)
+            greeting_end = asyncio.get_running_loop().time()
+            sounds_like(
+                stt,
+                acts,
+                call.bot_audio(until=greeting_end),
+                Prompt("greeting", {"service_name": settings.sms.service_name, "agent_phone": ""}),
+                Prompt("ask_address"),
+            )
+            await call.say(caller_turn("address"))
+            await wait_listening(tel, cid, Phase.ASK_ITEMS, 40)
+            await call.say(caller_turn("items"))
+            await wait_listening(tel, cid, Phase.ASK_PHONE, 20)
+            for digit in MOBILE:
+                await call.dtmf(digit)
+            await wait_listening(tel, cid, Phase.CONFIRM, 20)
+            view = acts.dialogues[cid]
+            assert view.progress.match is not None
+            assert view.progress.match.label() == "12 Boulevard Chave, 13005 Marseille"
+            proposed = view.progress.proposed_date
+            assert proposed
+            await call.say(caller_turn("yes"))
+            await call.wait_closed(30)
+            assert call.bot_hung_up
+        handle = client.get_workflow_handle(live_call_workflow_id(cid), result_type=LiveCallResult)
+        result = await result_of(handle)
+    assert result.outcome == Outcome.CONFIRMED
+    assert result.status == "booked"
+    assert result.pickup_date == proposed  # the day read to the caller is the day booked
+    booking = store(settings).get_by_call(cid)
+    assert booking is not None and booking.pickup_date.isoformat() == proposed
+    assert {(i.item, i.count) for i in booking.items} == {("canapé", 1), ("chaise", 2)}
+    sms = outbox(settings)
+    assert len(sms) == 1 and sms[0]["to"] == "+33612345678"
+    assert booking.reference in sms[0]["text"]
+
+
+async def test_barge_in_during_greeting(
+    client: Client, base_settings: Settings, stt: TranscribeActivities, tmp_path: Path
+) -> None:
+    settings = live_settings(base_settings, tmp_path)
+    async with telephony(client, settings, stt) as tel:
+        async with AudioSocketCaller("127.0.0.1", tel.audiosocket_port or 0) as call:
+            loop = asyncio.get_running_loop()
+            first = await call.wait_for_bot_speech(30)
+            await call.silence(1.0)
+            start = loop.time()
+            speaking = asyncio.create_task(call.say(caller_turn("question")))
+            ended = await speaking
+            # The greeting (about 10 s) stops soon after the caller's voice starts (200 ms of
+            # speech, then the frames already on the wire) and stays stopped while they talk.
+            assert start - first < 5.0
+            spoken = [f.at for f in call.frames if start <= f.at < ended and f.speech]
+            assert spoken, "the bot was not speaking when the caller started"
+            assert spoken[-1] - start < 1.0, f"greeting went on {spoken[-1] - start:.2f} s"
+            # The question is answered (FAQ), then the bot goes back to the address.
+            await wait_listening(tel, call.call_id, Phase.ASK_ADDRESS, 60)
+            assert tel.activities.dialogues[call.call_id].progress.faq_entries == ["gravats"]
+        handle = client.get_workflow_handle(
+            live_call_workflow_id(call.call_id), result_type=LiveCallResult
+        )
+        result = await result_of(handle)
+    assert result.outcome == Outcome.ANSWERED  # a question, answered, then the caller left
+
+
+async def test_faq_mid_dialogue_then_back(
+    client: Client, base_settings: Settings, stt: TranscribeActivities, tmp_path: Path
+) -> None:
+    settings = live_settings(base_settings, tmp_path)
+    async with telephony(client, settings, stt) as tel:
+        acts = tel.activities
+        async with AudioSocketCaller("127.0.0.1", tel.audiosocket_port or 0) as call:
+            cid = call.call_id
+            await wait_listening(tel, cid, Phase.ASK_ADDRESS, 40)
+            await call.say(caller_turn("address"))
+            await wait_listening(tel, cid, Phase.ASK_ITEMS, 40)
+            asked = await call.say(caller_turn("question"))
+            await wait_listening(tel, cid, Phase.ASK_ITEMS, 60)
+            answer = call.bot_audio(since=asked)
+            assert acts.dialogues[cid].progress.faq_entries == ["gravats"]
+            faq = acts.faq.answer("Est-ce que vous ramassez les gravats ?")
+            assert faq.entry_id == "gravats"
+            sounds_like(
+                stt, acts, answer, Prompt("faq_answer", {"answer": faq.answer}), Prompt("ask_items")
+            )
+        handle = client.get_workflow_handle(live_call_workflow_id(cid), result_type=LiveCallResult)
+        state = await wait_status(handle, "waiting_agent", 30)
+        assert state.progress is not None and state.progress.match is not None
+        await close_callback(handle)
+        result = await result_of(handle)
+    assert result.outcome == Outcome.HANGUP
+
+
+async def test_ask_for_a_person_is_a_callback_task(
+    client: Client, base_settings: Settings, stt: TranscribeActivities, tmp_path: Path
+) -> None:
+    settings = live_settings(base_settings, tmp_path)
+    async with telephony(client, settings, stt) as tel:
+        async with AudioSocketCaller("127.0.0.1", tel.audiosocket_port or 0) as call:
+            cid = call.call_id
+            await wait_listening(tel, cid, Phase.ASK_ADDRESS, 40)
+            pressed = asyncio.get_running_loop().time()
+            await call.dtmf("0")  # "pour parler à un conseiller, tapez 0"
+            await call.wait_closed(30)
+            assert call.bot_hung_up  # AudioSocket hangup: the dialplan takes the call on
+            sounds_like(stt, tel.activities, call.bot_audio(since=pressed), Prompt("transfer"))
+        handle = client.get_workflow_handle(live_call_workflow_id(cid), result_type=LiveCallResult)
+        state = await wait_status(handle, "waiting_agent", 30)
+        assert state.progress is not None
+        assert state.progress.outcome == Outcome.TRANSFER
+        assert state.progress.transfer_reason == "caller_asked"
+        desc = await handle.describe()
+        assert desc.search_attributes.get("NeedsAgent") == [True]
+        assert desc.search_attributes.get("EscalationReason") == ["live_call_callback"]
+        await close_callback(handle)
+        result = await result_of(handle)
+    assert result.status == "closed" and not result.booking_reference
+
+
+async def test_hang_up_mid_address_is_a_callback_task(
+    client: Client, base_settings: Settings, stt: TranscribeActivities, tmp_path: Path
+) -> None:
+    settings = live_settings(base_settings, tmp_path)
+    async with telephony(client, settings, stt) as tel:
+        call = AudioSocketCaller("127.0.0.1", tel.audiosocket_port or 0)
+        await call.connect()
+        cid = call.call_id
+        await wait_listening(tel, cid, Phase.ASK_ADDRESS, 40)
+        await call.say(caller_turn("items")[: 8000 * 2])  # one second, then the line drops
+        await call.hangup()
+        handle = client.get_workflow_handle(live_call_workflow_id(cid), result_type=LiveCallResult)
+        state = await wait_status(handle, "waiting_agent", 30)
+        await close_callback(handle)
+        await result_of(handle)
+    assert state.progress is not None and state.progress.outcome == Outcome.HANGUP
+    assert store(settings).get_by_call(cid) is None
+
+
+@pytest.mark.timeout(180)
+async def test_worker_killed_mid_call_is_a_callback_task(
+    client: Client,
+    base_settings: Settings,
+    dev_server: DevServer,
+    stt: TranscribeActivities,
+    tmp_path: Path,
+) -> None:
+    settings = live_settings(base_settings, tmp_path)
+    port = free_port()
+    env = {
+        **os.environ,
+        "ENCOMBOT_TEMPORAL__ADDRESS": dev_server.address,
+        "ENCOMBOT_TEMPORAL__TASK_QUEUE": settings.temporal.task_queue,
+        "ENCOMBOT_DATA_DIR": str(settings.data_dir),
+        "ENCOMBOT_GEO__CACHE_DIR": str(settings.geo.cache_dir),
+        "ENCOMBOT_BOOKING__DATABASE_URL": settings.booking.database_url,
+        "ENCOMBOT_TELEPHONY__AUDIOSOCKET_PORT": str(port),
+        "ENCOMBOT_TELEPHONY__TTS_CACHE_DIR": str(settings.telephony.tts_cache_dir),
+        "ENCOMBOT_TELEPHONY__HEARTBEAT_TIMEOUT_S": "5",
+    }
+    async with running_worker(client, settings, stt):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "workers.cli", "telephony"],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            ready = await asyncio.wait_for(asyncio.to_thread(_ready_line, proc), 90)
+            assert f"audiosocket={port}" in ready, ready
+            call = AudioSocketCaller("127.0.0.1", port)
+            await call.connect()
+            await call.wait_for_bot_speech(30)
+            await call.wait_for_bot_quiet(1.5, 40)  # greeting and the address question
+            await call.say(caller_turn("address")[: 8000 * 2 * 2])  # mid-address...
+            proc.send_signal(signal.SIGKILL)  # ...the telephony process dies
+            await asyncio.wait_for(asyncio.to_thread(proc.wait), 10)
+            await call.wait_closed(10)
+            await call.hangup()
+            handle = client.get_workflow_handle(
+                live_call_workflow_id(call.call_id), result_type=LiveCallResult
+            )
+            state = await wait_status(handle, "waiting_agent", 40)
+            assert any("interrompu" in line for line in state.history), state.history
+            assert state.progress is not None  # the last heartbeat: the dialogue had started
+            await close_callback(handle)
+            result = await result_of(handle)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+    assert result.outcome == Outcome.INTERRUPTED and not result.booking_reference
+    assert store(settings).get_by_call(call.call_id) is None
+    assert outbox(settings) == []
+
+
+def _ready_line(proc: subprocess.Popen[str]) -> str:
+    assert proc.stdout is not None
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        if "audiosocket=" in line:
+            return line
+    raise AssertionError("telephony exited: " + "".join(lines[-30:]))

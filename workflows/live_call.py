@@ -1,0 +1,377 @@
+"""LiveCallWorkflow: a call the bot answers itself.
+
+Started by the telephony process when a call's media starts (id `live-call-{call_id}`). The
+dialogue runs as one long activity (`run_live_call`) on the task queue of the process that
+holds the media: it heartbeats what it has understood, and is never retried (a call cannot be
+replayed). Then:
+
+- the caller confirmed the read-back: the same `book_pickup` and `send_sms` activities as a
+  voicemail (the booking takes the day that was proposed, or the next free one if it went
+  meanwhile), and the booking's follow-up workflow;
+- the caller only asked questions, all answered: the case ends;
+- anything else (transfer asked, two failures, hang-up mid-dialogue, the telephony process
+  lost, a booking that fails): what was understood goes to the agent queue as a callback task
+  (`NeedsAgent = true`, `EscalationReason = live_call_callback`), ended by the `resolve`
+  Update (`close` with a comment, or `no_answer`).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import TimeoutError as TemporalTimeoutError
+
+from workflows.common import (
+    PATIENT_RETRY,
+    SA_SECTOR,
+    SA_SMS_PHONE_KEY,
+    SA_STATUS,
+    agent_queue_entered,
+    agent_queue_left,
+    error_message,
+)
+
+with workflow.unsafe.imports_passed_through():
+    from temporalio.converter import value_to_type
+
+    from domain import names
+    from domain.agent import validate_callback_task
+    from domain.booking_models import FollowUpInput
+    from domain.dialogue import callback_details_markdown
+    from domain.disclosure import CORRECTION_REJECTED
+    from domain.labels import date_label, items_label
+    from domain.live_call_models import (
+        CALLBACK_REASON,
+        LiveCallActivityInput,
+        LiveCallInput,
+        LiveCallProgress,
+        LiveCallResult,
+        LiveCallState,
+        LiveCallStatus,
+        Outcome,
+    )
+    from domain.models import (
+        BookingStatus,
+        BookInput,
+        BookResult,
+        NotifyInput,
+        NotifyResult,
+        ResolveInput,
+        ResolveResult,
+    )
+    from domain.phone import is_mobile_fr, to_e164
+
+# A call cannot be replayed: one attempt, whatever happens.
+NO_RETRY = RetryPolicy(maximum_attempts=1)
+# The telephony process must pick the dialogue up at once; the caller is on the line.
+PICKUP_TIMEOUT = timedelta(seconds=15)
+
+
+def progress_from_failure(err: ActivityError) -> LiveCallProgress | None:
+    """What the dialogue had understood when it failed: the last heartbeat (process lost) or
+    the error's details (the dialogue's own failure)."""
+    cause = err.cause
+    details: Any = ()
+    if isinstance(cause, TemporalTimeoutError):
+        details = cause.last_heartbeat_details
+    elif isinstance(cause, ApplicationError):
+        details = cause.details
+    if not details:
+        return None
+    try:
+        progress = value_to_type(LiveCallProgress, details[0])
+    except Exception:  # an older or foreign payload: the transcript is lost, not the case
+        return None
+    return progress if isinstance(progress, LiveCallProgress) else None
+
+
+@workflow.defn(name=names.LIVE_CALL_WORKFLOW)
+class LiveCallWorkflow:
+    def __init__(self) -> None:
+        self._inp: LiveCallInput | None = None
+        self._status = LiveCallStatus.IN_CALL.value
+        self._progress: LiveCallProgress | None = None
+        self._booking: BookResult | None = None
+        self._sms: NotifyResult | None = None
+        self._history: list[str] = []
+        self._callback_pending = False
+        self._closed = False
+        self._closed_reason = ""
+        self._attempts = 0
+        self._why = ""
+
+    @workflow.run
+    async def run(self, inp: LiveCallInput) -> LiveCallResult:
+        self._inp = inp
+        workflow.upsert_search_attributes([SA_STATUS.value_set(self._status)])
+        outcome = await self._dialogue()
+        if outcome == Outcome.CONFIRMED:
+            problem = await self._book_and_notify()
+            if problem is None:
+                return self._result(outcome)
+            await self._callback(problem)
+            return self._result(outcome)
+        if outcome == Outcome.ANSWERED:
+            await self._set_status(LiveCallStatus.ANSWERED)
+            self._log("questions répondues en ligne, rien d'autre à faire")
+            return self._result(outcome)
+        await self._callback(self._callback_why(outcome))
+        return self._result(outcome)
+
+    # ------------------------------------------------------------------ steps
+
+    async def _dialogue(self) -> str:
+        assert self._inp is not None
+        inp = self._inp
+        try:
+            self._progress = await workflow.execute_activity(
+                names.RUN_LIVE_CALL,
+                LiveCallActivityInput(
+                    call_id=inp.call_id, caller_number=inp.caller_number, max_call_s=inp.max_call_s
+                ),
+                result_type=LiveCallProgress,
+                task_queue=inp.media_task_queue,
+                schedule_to_start_timeout=PICKUP_TIMEOUT,
+                start_to_close_timeout=timedelta(seconds=inp.max_call_s + 60),
+                heartbeat_timeout=timedelta(seconds=inp.heartbeat_timeout_s),
+                retry_policy=NO_RETRY,
+            )
+        except ActivityError as err:
+            # The telephony process died, or the dialogue failed: the call is gone with it.
+            # Never pretend: keep what had been understood and let a person call back.
+            self._progress = progress_from_failure(err)
+            self._log(f"dialogue interrompu: {error_message(err)}")
+            return Outcome.INTERRUPTED.value
+        p = self._progress
+        self._log(
+            f"dialogue terminé: {p.outcome}"
+            + (f" ({p.transfer_reason})" if p.transfer_reason else "")
+            + f", {p.turns} tour(s)"
+        )
+        return p.outcome
+
+    async def _book_and_notify(self) -> str | None:
+        """Book what the caller confirmed and text the confirmation; the reason a person must
+        take over otherwise."""
+        assert self._inp is not None and self._progress is not None
+        p = self._progress
+        u, match = p.understanding, p.match
+        if u is None or match is None or not u.items:
+            return "confirmation sans adresse ou objets : incohérence du dialogue"
+        workflow.upsert_search_attributes([SA_SECTOR.value_set(match.sector)])
+        await self._set_status(LiveCallStatus.BOOKING)
+        try:
+            self._booking = await workflow.execute_activity(
+                names.BOOK,
+                BookInput(
+                    call_id=self._inp.call_id,
+                    sector=match.sector,
+                    address=match,
+                    items=u.items,
+                    caller_number=self._recipient(),
+                    requested_on=workflow.now().isoformat(),
+                    preferred_date=p.proposed_date,
+                ),
+                result_type=BookResult,
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=PATIENT_RETRY,
+            )
+        except ActivityError as err:
+            return f"réservation refusée: {error_message(err)}"
+        booking = self._booking
+        if booking.status not in (BookingStatus.BOOKED, BookingStatus.ALREADY_BOOKED):
+            return f"réservation impossible ({booking.status}): {booking.reason}"
+        if booking.pickup_date != p.proposed_date:
+            # The day went to another caller between the proposal and the booking.
+            self._log(f"jour proposé {p.proposed_date} pris entre-temps: {booking.pickup_date}")
+        self._log(f"réservation {booking.status}: {booking.pickup_date}")
+        await self._set_status(LiveCallStatus.NOTIFYING)
+        try:
+            self._sms = await self._send_sms(
+                "confirmation",
+                {
+                    "reference": booking.reference,
+                    "pickup_date_label": date_label(booking.pickup_date),
+                    "address_label": match.label(),
+                    "items_label": items_label(booking.items or u.items),
+                    "refused_label": items_label(u.refused_items),
+                    "refused_destination": (u.refusal_advice or "une déchèterie")
+                    if u.refused_items
+                    else "",
+                    "left_out_label": items_label(booking.left_out),
+                    "cancel_hint": "Pour annuler, répondez ANNULER.",
+                },
+            )
+        except ActivityError as err:
+            return f"réservé ({booking.reference}) mais SMS impossible: {error_message(err)}"
+        self._log(f"SMS envoyé ({self._sms.segments} segment(s))")
+        if booking.status == BookingStatus.BOOKED:
+            await self._start_follow_up(booking, self._sms)
+        await self._set_status(LiveCallStatus.BOOKED)
+        return None
+
+    async def _send_sms(self, template: str, context: dict[str, Any]) -> NotifyResult:
+        result = await workflow.execute_activity(
+            names.SEND_SMS,
+            NotifyInput(
+                idempotency_key=f"{workflow.info().workflow_id}:{template}",
+                to=self._recipient(),
+                template=template,
+                context=context,
+            ),
+            result_type=NotifyResult,
+            start_to_close_timeout=timedelta(seconds=60),
+            retry_policy=PATIENT_RETRY,
+        )
+        if result.phone_key:
+            workflow.upsert_search_attributes([SA_SMS_PHONE_KEY.value_set([result.phone_key])])
+        return result
+
+    async def _start_follow_up(self, booking: BookResult, sms: NotifyResult) -> None:
+        assert self._inp is not None and self._progress is not None
+        match = self._progress.match
+        try:
+            await workflow.start_child_workflow(
+                names.BOOKING_FOLLOW_UP_WORKFLOW,
+                FollowUpInput(
+                    call_id=self._inp.call_id,
+                    reference=booking.reference,
+                    pickup_date=booking.pickup_date,
+                    to=self._recipient(),
+                    address_label=match.label() if match else "",
+                    reminder_at=booking.reminder_at,
+                    phone_key=sms.phone_key,
+                    sms_message_id=sms.message_id,
+                    sms_backend=sms.backend,
+                    delivery_checks_s=list(self._inp.delivery_checks_s),
+                    listen_after_reminder_s=self._inp.listen_after_reminder_s,
+                ),
+                id=names.booking_follow_up_workflow_id(self._inp.call_id),
+                task_queue=workflow.info().task_queue,
+                parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+            )
+            self._log("suivi de la réservation confié à son propre workflow")
+        except WorkflowAlreadyStartedError:
+            self._log("suivi de la réservation déjà en cours")
+
+    async def _callback(self, why: str) -> None:
+        """A callback task in the agent queue, with what the caller had said."""
+        self._callback_pending = True
+        self._why = why
+        self._log(f"rappel nécessaire: {why}")
+        self._refresh_details()
+        self._status = LiveCallStatus.WAITING_AGENT.value
+        workflow.upsert_search_attributes(agent_queue_entered(self._status, CALLBACK_REASON))
+        await workflow.wait_condition(lambda: self._closed)
+        self._callback_pending = False
+        workflow.set_current_details("")
+        self._status = LiveCallStatus.CLOSED.value
+        workflow.upsert_search_attributes([SA_STATUS.value_set(self._status), *agent_queue_left()])
+        await workflow.wait_condition(workflow.all_handlers_finished)
+
+    # ------------------------------------------------------------------ messages
+
+    @workflow.update(name=names.RESOLVE_UPDATE)
+    def resolve(self, inp: ResolveInput) -> ResolveResult:
+        if inp.action == "no_answer":
+            self._attempts += 1
+            self._log(f"agent {inp.agent_id}: rappel sans réponse (tentative {self._attempts})")
+            self._refresh_details()
+            return ResolveResult(True, f"Rappel sans réponse noté (tentative {self._attempts}).")
+        self._closed_reason = inp.comment.strip()
+        # The comment may name the caller: history (encrypted query result) only, not logs.
+        self._history.append(f"agent {inp.agent_id}: dossier clos ({self._closed_reason})")
+        workflow.logger.info(f"agent {inp.agent_id}: dossier clos")
+        self._closed = True
+        return ResolveResult(True, "Dossier clos.")
+
+    @resolve.validator
+    def validate_resolve(self, inp: ResolveInput) -> None:
+        if not self._callback_pending or self._closed:
+            raise ApplicationError("Ce dossier n'attend pas d'agent.", type=CORRECTION_REJECTED)
+        problem = validate_callback_task(inp, "un appel non abouti")
+        if problem:
+            raise ApplicationError(problem, type=CORRECTION_REJECTED)
+
+    @workflow.query(name=names.STATE_QUERY)
+    def state(self) -> LiveCallState:
+        booking = self._booking
+        return LiveCallState(
+            call_id=self._inp.call_id if self._inp else "",
+            status=self._status,
+            progress=self._progress,
+            booking_reference=booking.reference if booking else "",
+            pickup_date=booking.pickup_date if booking else "",
+            callback_attempts=self._attempts,
+            history=list(self._history),
+        )
+
+    # ------------------------------------------------------------------ helpers
+
+    def _callback_why(self, outcome: str) -> str:
+        p = self._progress
+        if outcome == Outcome.TRANSFER and p is not None:
+            return {
+                "caller_asked": "l'appelant a demandé à parler à une personne",
+                "two_failures": "deux échecs sur la même question",
+                "no_slot": "aucun jour libre à proposer",
+                "no_answer": "l'appelant ne répondait plus",
+                "too_long": "appel trop long",
+            }.get(p.transfer_reason, "transfert vers un conseiller")
+        if outcome == Outcome.HANGUP:
+            return "l'appelant a raccroché avant la fin"
+        return "appel interrompu (service téléphonique perdu)"
+
+    def _recipient(self) -> str:
+        assert self._inp is not None
+        u = self._progress.understanding if self._progress else None
+        callback = u.callback_number if u else ""
+        caller = to_e164(self._inp.caller_number) or self._inp.caller_number
+        for number in (callback, caller):
+            if number and is_mobile_fr(number):
+                return number
+        return callback or caller
+
+    def _refresh_details(self) -> None:
+        assert self._inp is not None
+        workflow.set_current_details(
+            callback_details_markdown(
+                self._progress,
+                why=self._why,
+                caller_number=self._inp.caller_number,
+                attempts=self._attempts,
+            )
+        )
+
+    async def _set_status(self, status: LiveCallStatus) -> None:
+        if self._status != status.value:
+            self._status = status.value
+            workflow.upsert_search_attributes([SA_STATUS.value_set(status.value)])
+
+    def _log(self, line: str) -> None:
+        self._history.append(line)
+        workflow.logger.info(line)
+
+    def _result(self, outcome: str) -> LiveCallResult:
+        assert self._inp is not None
+        booking = self._booking
+        p = self._progress
+        booked = booking is not None and booking.status in (
+            BookingStatus.BOOKED,
+            BookingStatus.ALREADY_BOOKED,
+        )
+        return LiveCallResult(
+            call_id=self._inp.call_id,
+            status=self._status,
+            outcome=outcome,
+            booking_reference=booking.reference if booking and booked else "",
+            pickup_date=booking.pickup_date if booking and booked else "",
+            proposed_date=p.proposed_date if p else "",
+            sector=p.match.sector if p and p.match else "",
+            sms_text=self._sms.text if self._sms else "",
+            reason=self._closed_reason or self._why,
+        )
