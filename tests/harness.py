@@ -429,8 +429,6 @@ class System:
         self,
         batch: list[Submitted],
         settled: dict[str, Settled],
-        *,
-        ack_may_be_missing: bool = False,
     ) -> dict[str, int]:
         """The proofs' common end check, from the side effects (module docstring). Returns
         outcome counts for the report."""
@@ -469,12 +467,6 @@ class System:
         for item in batch:
             sent = {p: ovh_tag(f"{item.workflow_id}:{p}") for p in SMS_PURPOSES}
             mine = [p for p, tag in sent.items() if tag in tags]
-            if (
-                ack_may_be_missing
-                and not mine
-                and settled[item.workflow_id].status == "waiting_agent"
-            ):
-                continue
             # One SMS per case so far: the confirmation, the FAQ answer, the address choice or
             # the acknowledgement that a person takes over.
             assert len(mine) == 1, (item.workflow_id, mine)

@@ -1,4 +1,4 @@
-"""Prometheus metrics of a worker process (README "Ops", Metrics).
+"""Prometheus metrics of a worker process (README "Operations", Metrics).
 
 Two endpoints per process, both off unless `ENCOMBOT_METRICS__ENABLED=true`:
 

@@ -180,7 +180,7 @@ class IngressSettings(BaseModel):
 
 
 class MetricsSettings(BaseModel):
-    """Prometheus endpoints of a worker process (`encombot worker`; README "Ops", Metrics).
+    """Prometheus endpoints of a worker process (`encombot worker`; README "Operations", Metrics).
 
     Two ports: `sdk_port` serves the Temporal SDK runtime's own metrics (`temporal_*`: task
     slots, poll and schedule-to-start latencies, activity/workflow failures), `app_port` the
@@ -236,6 +236,10 @@ class TelephonySettings(BaseModel):
     max_call_s: int = Field(default=600, ge=30)
     # Whisper beam for the caller's turns: 1 (greedy) keeps the turn latency low.
     stt_beam_size: int = Field(default=1, ge=1, le=10)
+    # After this much quiet (less than the end pause), the turn so far is transcribed while
+    # the pause runs out; kept if the pause is confirmed, dropped if the caller goes on
+    # (activities/live_call.py). 0: transcribe only once the turn has ended.
+    speculate_ms: int = Field(default=250, ge=0, le=5000)
     # No heartbeat from the dialogue for this long: the workflow takes the call as lost.
     heartbeat_timeout_s: int = Field(default=12, ge=3)
     # How long a call waits for its workflow to start the dialogue before it is dropped.

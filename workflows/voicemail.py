@@ -8,6 +8,7 @@ module is imported into the workflow sandbox.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
@@ -90,6 +91,8 @@ TRANSCRIBE, UNDERSTAND, GEOCODE, BOOK, NOTIFY, DONE = (
     "notify",
     "done",
 )
+# How long a case waits for its acknowledgement SMS before entering the agent queue anyway.
+ACK_WAIT = timedelta(seconds=60)
 
 
 @dataclass
@@ -550,7 +553,15 @@ class VoicemailWorkflow:
                 # The case must reach the agent regardless; without the reference the
                 # Update handler's gazetteer lookup still guards the corrections.
                 self._log(f"référentiel du territoire indisponible: {error_message(err)}")
-        await self._acknowledge(escalation)
+        # The caller is told before the case shows in the queue, as a rule; but an SMS outage
+        # must not keep the case from the agents: after ACK_WAIT the case enters the queue
+        # and the acknowledgement goes on trying (it is dropped if the case is resolved
+        # first, when it would be stale).
+        ack = asyncio.ensure_future(self._acknowledge(escalation))
+        try:
+            await workflow.wait_condition(ack.done, timeout=ACK_WAIT)
+        except TimeoutError:
+            self._log("accusé de réception SMS en attente: le cas entre dans la file")
         workflow.set_current_details(
             case_details_markdown(
                 reason=escalation.reason,
@@ -566,6 +577,8 @@ class VoicemailWorkflow:
         self._status = Status.WAITING_AGENT.value
         await self._upsert(*agent_queue_entered(self._status, escalation.reason))
         await workflow.wait_condition(lambda: self._resolved)
+        if not ack.done():
+            ack.cancel()
         self._escalation = None
         workflow.set_current_details("")
         await self._upsert(*agent_queue_left())
@@ -583,7 +596,7 @@ class VoicemailWorkflow:
             EscalationReason.CANCEL_REQUEST: "cancel_received",
         }.get(EscalationReason(escalation.reason), "callback")
         try:
-            await self._send_sms("ack", template, {}, retry=SHORT_RETRY)
+            await self._send_sms("ack", template, {})
             self._acknowledged = True
         except ActivityError as err:
             self._log(f"accusé de réception SMS impossible: {error_message(err)}")

@@ -158,30 +158,22 @@ async def test_postgres_and_ovh_down(tmp_path: Path) -> None:
                 ids = [item.workflow_id for item in batch]
                 await asyncio.sleep(max(0.0, PG_DOWN_S - (time.monotonic() - outage_start)))
                 # Nothing can be booked, answered or offered without the database and SMS;
-                # only a case for a person may already wait in the agent queue (its
-                # acknowledgement SMS is given up after a minute, see below).
+                # only a case for a person may already wait in the agent queue (it enters it
+                # after a minute without its acknowledgement SMS, which goes on trying).
                 early = await system.snapshot(ids)
                 assert all(s.status == "waiting_agent" for s in early.values()), early
                 proxy.up()
                 await asyncio.sleep(max(0.0, OVH_DOWN_S - (time.monotonic() - outage_start)))
                 sends = await pending_attempts(system, ids, names.SEND_SMS)
-                for_agent = {
-                    wf
-                    for wf, s in (await system.snapshot(ids)).items()
-                    if s.status == "waiting_agent"
-                }
                 assert not system.fake.jobs  # nothing got through while OVH was down
                 system.fake.outage_status = None
                 back = time.monotonic()
                 settled = await system.wait_settled(ids, 600)
                 assert worker.starts == 1 and worker.alive
-                # An acknowledgement ("a person will call you back") is tried for a minute
-                # only, so as not to hold the case out of the agent queue: during a 10-minute
-                # outage it may never go; the case is in the queue all the same.
-                outcomes = await system.check_outcomes(batch, settled, ack_may_be_missing=True)
+                outcomes = await system.check_outcomes(batch, settled)
                 # Backoff, not a retry storm: each SMS was retried (it did not give up) about
                 # as often as PATIENT_RETRY's doubling intervals allow in the outage, no more.
-                assert set(sends) | for_agent == set(ids)
+                assert set(sends) == set(ids)  # every case still trying its SMS
                 bound = attempts_within(OVH_DOWN_S) + 2
                 assert all(2 <= n <= bound for n in sends.values()), (sends, bound)
                 report(
