@@ -12,6 +12,14 @@ while the bot is speaking: then it is a barge-in, and the prompt is cut) and end
 pause that is longer while the caller gives an address. Keys (DTMF) end a turn at once, or
 gather five digits when the dialogue asks for a postcode.
 
+Speculative transcription: the end pause (700 ms, 1.2 s after an address) is mostly dead time,
+and speech-to-text costs about as much again. So once the caller has been quiet for
+`speculate_ms` (250 ms), the utterance so far goes to Whisper in a thread; if the pause is
+then confirmed, its transcript is the turn's (the audio is the same: the trailing silence is
+trimmed either way) and the reply can start as soon as the pause ends. If the caller speaks
+again before, the guess is dropped and the turn goes on. A caller heard finishing is answered
+no sooner: the pause rule is unchanged, only the waiting overlaps with the work.
+
 The understanding, geocoding, slot and FAQ code is the voicemail's own (shared objects, see
 workers/worker.py `build_services`), called in-process: a turn cannot wait for a round trip
 through the Temporal server per step.
@@ -70,9 +78,16 @@ START_FRAMES = 3
 MIN_UTTERANCE_MS = 120
 # Audio kept from before the turn was detected, so its first syllable is not lost.
 PRE_ROLL_FRAMES = 15
+# Silence kept at the end of an utterance (200 ms): Whisper hears the last word out.
+TRAILING_SILENCE_FRAMES = 10
+# Speculative transcriptions of one call running at once (the caller who pauses mid-sentence
+# again and again must not queue up Whisper calls).
+MAX_GUESSES = 2
 # Keys of a number (postcode, phone): the turn ends at the expected count, at "#", or after
 # this pause.
 DIGIT_PAUSE_S = 5.0
+# Sample level (int16) under which the start of a synthesized prompt is silence.
+LEAD_IN_LEVEL = 200
 # How long to wait for the next inbound event before checking the clock (a SIP peer may send
 # no RTP during silence).
 POLL_S = 0.2
@@ -89,6 +104,8 @@ class TurnTaking:
     no_input_s: float = 8.0
     max_utterance_s: float = 20.0
     stt_beam_size: int = 1
+    # Quiet this long (but not yet the end pause): transcribe what was said meanwhile. 0: off.
+    speculate_ms: int = 250
 
     def pause_frames(self, expect: str) -> int:
         pause = self.address_pause_ms if expect in (Expect.ADDRESS, Expect.DIGITS) else 0
@@ -105,6 +122,14 @@ class CallView:
 class Utterance:
     pcm: bytes  # slin16 8 kHz, trailing silence trimmed
     ended_at: float  # time.monotonic() when the pause that ended it was complete
+    # Its transcript, started during the pause (speculative transcription); None: not started.
+    transcript: asyncio.Future[str] | None = None
+
+
+@dataclass
+class Speculation:
+    frames: int  # how many frames of the utterance it transcribes
+    transcript: asyncio.Future[str]
 
 
 @dataclass
@@ -170,6 +195,17 @@ class SessionRegistry:
         return len(self._sessions)
 
 
+def trim_leading_silence(pcm: bytes, keep_ms: int = 10) -> bytes:
+    """The synthesizer's lead-in silence (up to 100 ms) is dead air after the caller's turn:
+    the reply starts with its first sound, `keep_ms` before it."""
+    samples = np.frombuffer(pcm[: len(pcm) - len(pcm) % 2], dtype="<i2")
+    loud = np.flatnonzero(np.abs(samples.astype(np.int32)) >= LEAD_IN_LEVEL)
+    if not loud.size:
+        return pcm
+    start = max(0, int(loud[0]) - keep_ms * 8)
+    return pcm[start * 2 :]
+
+
 def pcm_to_float16k(pcm: bytes) -> np.ndarray:
     """slin16 8 kHz → float32 16 kHz, what Whisper takes."""
     wide = resample_s16(pcm, 8000, 16000)
@@ -213,6 +249,8 @@ class LiveCallActivities:
         # End of a caller's turn to the reply queued for playout, per turn (the bench and
         # the logs read it).
         self.turn_latencies: list[float] = []
+        # Spoken turns whose transcript was ready from the pause ("during") or started after it.
+        self.transcribed: dict[str, int] = {"during": 0, "after": 0}
         # The dialogues running in this process, by call id: where each stands and whether it
         # is listening (ops, tests).
         self.dialogues: dict[str, CallView] = {}
@@ -269,7 +307,8 @@ class LiveCallActivities:
         return " ".join(text.split())
 
     def synthesize(self, prompts: list[Prompt]) -> bytes:
-        return b"".join(self.tts.synthesize(self.render(p), cache=p.static) for p in prompts)
+        pcm = b"".join(self.tts.synthesize(self.render(p), cache=p.static) for p in prompts)
+        return trim_leading_silence(pcm)
 
     def transcribe(self, pcm: bytes, expect: str = "") -> str:
         audio = pcm_to_float16k(pcm)
@@ -359,6 +398,7 @@ class _Call:
         self._last_pcm = b""  # the last utterance, for the address vote
         self.view = CallView(dialogue.progress)
         self._expect = ""
+        self._guessing = 0  # speculative transcriptions running (kept or dropped)
         import webrtcvad
 
         self._vad = webrtcvad.Vad(self.turns.vad_mode)
@@ -386,8 +426,19 @@ class _Call:
                 elif isinstance(turn, Utterance):
                     self._last_turn_end = turn.ended_at
                     self._last_pcm = turn.pcm
-                    text = await asyncio.to_thread(self.acts.transcribe, turn.pcm, self._expect)
-                    log.info("live call %s: heard %d chars", self.session.call_id, len(text))
+                    text = await (
+                        turn.transcript
+                        or asyncio.to_thread(self.acts.transcribe, turn.pcm, self._expect)
+                    )
+                    when = "during" if turn.transcript is not None else "after"
+                    self.acts.transcribed[when] += 1
+                    log.info(
+                        "live call %s: heard %d chars, %.2f s after the pause (transcribed %s it)",
+                        self.session.call_id,
+                        len(text),
+                        time.monotonic() - turn.ended_at,
+                        when,
+                    )
                     step = self.dialogue.on_utterance(text)
                     self.view.progress = self.dialogue.progress
                 elif isinstance(turn, Keys):
@@ -466,6 +517,12 @@ class _Call:
         pause_frames = turns.pause_frames(expect)
         max_frames = int(turns.max_utterance_s * 1000 / FRAME_MS)
         min_frames = MIN_UTTERANCE_MS // FRAME_MS
+        # Not before the trailing silence kept is complete: the guess must be of the same audio
+        # as the turn's.
+        speculate_frames = turns.speculate_ms // FRAME_MS
+        if speculate_frames:
+            speculate_frames = max(TRAILING_SILENCE_FRAMES, speculate_frames)
+        guess: Speculation | None = None
         pre: deque[bytes] = deque(maxlen=PRE_ROLL_FRAMES)
         utterance: list[bytes] = []
         voiced_run = 0
@@ -519,16 +576,45 @@ class _Call:
             if voiced:
                 voiced_total += 1
                 silent_run = 0
+                guess = None  # the caller went on: a transcript so far is of half a turn
             else:
                 silent_run += 1
+            keep = len(utterance) - max(0, silent_run - TRAILING_SILENCE_FRAMES)
             if silent_run >= pause_frames or len(utterance) >= max_frames:
                 if voiced_total < min_frames:
                     # A click, not a turn: keep listening.
                     in_turn, utterance, voiced_run, quiet_since = False, [], 0, now
+                    guess = None
                     pre.clear()
                     continue
-                keep = len(utterance) - max(0, silent_run - 10)
-                return Utterance(b"".join(utterance[:keep]), now)
+                ready = guess.transcript if guess is not None and guess.frames == keep else None
+                return Utterance(b"".join(utterance[:keep]), now, ready)
+            if (
+                speculate_frames
+                and guess is None
+                and silent_run == speculate_frames
+                and silent_run < pause_frames
+                and voiced_total >= min_frames
+            ):
+                guess = self._speculate(b"".join(utterance[:keep]), keep, expect)
+
+    def _speculate(self, pcm: bytes, frames: int, expect: str) -> Speculation | None:
+        """Transcribe the utterance so far, in a thread, while the end pause runs out."""
+        if self._guessing >= MAX_GUESSES:
+            # Dropped guesses still hold the CPU (a Whisper call cannot be interrupted): one
+            # more would only slow them all down.
+            return None
+        self._guessing += 1
+        future = asyncio.ensure_future(asyncio.to_thread(self.acts.transcribe, pcm, expect))
+        future.add_done_callback(self._guess_done)
+        return Speculation(frames, future)
+
+    def _guess_done(self, future: asyncio.Future[str]) -> None:
+        self._guessing -= 1
+        # Marks a dropped guess's error as seen (asyncio would log it); a kept guess's error
+        # is still raised where its transcript is awaited.
+        if not future.cancelled():
+            future.exception()
 
     def _voiced(self, pcm: bytes) -> bool:
         try:

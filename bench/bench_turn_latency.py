@@ -7,8 +7,9 @@ process, and plays callers with the AudioSocket test client in real time (turns 
 demo voicemails, tests/fakes/caller_turns.py): address, items, mobile number (keys), "oui".
 For each spoken turn: the time from the caller's end of utterance (the last frame of the turn
 sent) to the bot's first audio frame with speech (received). That includes the end-of-turn
-pause (TelephonySettings: 700 ms, 1200 ms after an address), speech-to-text, the lookups and
-the synthesis of the reply. Writes JSON, prints a table. Not a test: it asserts nothing.
+pause (TelephonySettings: 700 ms, 1200 ms after an address), speech-to-text (started
+speculatively 250 ms into the pause: `speculate_ms`), the lookups and the synthesis of the
+reply. Writes JSON, prints a table. Not a test: it asserts nothing.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
+
+
+CALL_TIMEOUT_S = 240
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -77,6 +81,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     from workers.worker import workers_running
 
     tmp = Path(tempfile.mkdtemp(prefix="encombot-bench-latency-"))
+    load_before = os.getloadavg()
     base = Settings()
     data = tmp / "var"
     with DevServer(db_file=tmp / "temporal.sqlite", log_file=tmp / "temporal.log") as server:
@@ -121,11 +126,15 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             tel = await asyncio.wait_for(ready, 120)
             try:
                 for _ in range(args.calls):
-                    await one_call(tel.audiosocket_port or 0, tel, samples)
+                    # A call that gets stuck must fail the bench, not hang it.
+                    await asyncio.wait_for(
+                        one_call(tel.audiosocket_port or 0, tel, samples), CALL_TIMEOUT_S
+                    )
             finally:
                 stop.set()
                 await task
         processing = list(tel.activities.turn_latencies)
+        transcribed = dict(tel.activities.transcribed)
     every = [v for values in samples.values() for v in values]
     rows = {
         name: {
@@ -142,16 +151,22 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         "end_pause_ms": settings.telephony.end_pause_ms,
         "address_pause_ms": settings.telephony.address_pause_ms,
         "stt_beam_size": settings.telephony.stt_beam_size,
+        "speculate_ms": settings.telephony.speculate_ms,
         "turns": rows,
         # From the end of the pause to the reply queued (STT + lookups + TTS), every turn
         # including keys: the part the pause does not explain.
         "processing_p50_s": round(percentile(processing, 0.5), 3),
         "processing_p95_s": round(percentile(processing, 0.95), 3),
+        # Spoken turns transcribed during the end pause (speculatively) or after it.
+        "transcribed": transcribed,
         "samples": samples,
         "machine": {
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
-            "load_avg": os.getloadavg(),
+            # 1, 5 and 15 min load averages before and after the run (other work on the host
+            # slows speech-to-text down).
+            "load_avg_before": load_before,
+            "load_avg_after": os.getloadavg(),
         },
     }
 
@@ -169,8 +184,9 @@ def main() -> None:
         print(f"{name:<8} {row['n']:>3} {row['p50_s']:>7} {row['p95_s']:>7} {row['max_s']!s:>7}")
     print(
         f"processing after the pause: p50 {report['processing_p50_s']} s, "
-        f"p95 {report['processing_p95_s']} s; load {report['machine']['load_avg']}"
+        f"p95 {report['processing_p95_s']} s; load {report['machine']['load_avg_after']}"
     )
+    print(f"spoken turns transcribed during / after the end pause: {report['transcribed']}")
     print(f"written to {args.out}")
 
 

@@ -153,6 +153,9 @@ class AudioSocketCaller:
     async def say(self, audio: Path | str | bytes) -> float:
         """Stream a turn (a file, or slin16 8 kHz bytes) in real time; returns the loop time at
         which its last frame was sent (the caller's end of utterance)."""
+        if self._closed.is_set():
+            # Nothing would send it: waiting for its last frame would wait forever.
+            raise ConnectionError("the call is closed")
         pcm = audio if isinstance(audio, bytes) else load_slin8k(audio)
         done: asyncio.Future[float] = asyncio.get_running_loop().create_future()
         frames = split_frames(pcm)

@@ -1,7 +1,7 @@
 """Live calls end to end: the real dev server, the real workers and activities, the telephony
 process's AudioSocket server, and a caller played by the AudioSocket test client in real time
 (caller turns cut from the demo/dev voicemails, tests/fakes/caller_turns.py). What the bot said
-is checked by transcribing its recorded audio with the project's own STT."""
+is checked on its recorded audio, sample for sample (see `sounds_like`)."""
 
 from __future__ import annotations
 
@@ -16,11 +16,11 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
-from rapidfuzz import fuzz
 from temporalio.client import Client, WorkflowHandle
 
-from activities.live_call import LiveCallActivities, pcm_to_float16k
+from activities.live_call import LiveCallActivities
 from activities.transcribe import TranscribeActivities
 from domain.dialogue import Prompt
 from domain.live_call_models import LiveCallResult, LiveCallState, Outcome, Phase
@@ -35,6 +35,19 @@ from workers.telephony.live import RunningTelephony, run_telephony
 
 REPO = Path(__file__).resolve().parents[2]
 MOBILE = "0612345678"
+ADDRESS_LABEL = "12 Boulevard Chave, 13005 Marseille"
+
+pytest.importorskip("webrtcvad", reason="webrtcvad (the live calls' turn-taking) not installed")
+pytest.importorskip("espeakng_loader", reason="espeakng-loader (the bot's TTS) not installed")
+
+
+def turn(name: str) -> bytes:
+    """A caller turn; the test is skipped when its source voicemail is not here (the dev set
+    lives in ../shared, outside the repository)."""
+    try:
+        return caller_turn(name)
+    except FileNotFoundError as exc:
+        pytest.skip(f"caller turn {name!r} is cut from {exc.args[0]}, which is missing")
 
 
 def live_settings(base: Settings, tmp: Path) -> Settings:
@@ -68,33 +81,53 @@ async def telephony(
             await task
 
 
-async def wait_listening(tel: RunningTelephony, call_id: str, phase: Phase, timeout: float) -> None:
-    """Until the bot has finished its prompt and waits for the caller in `phase`."""
+async def wait_listening(
+    tel: RunningTelephony,
+    call_id: str,
+    phase: Phase,
+    timeout: float,
+    *,
+    turns: int = 0,
+    prompt_done: bool = True,
+) -> None:
+    """Until the bot has finished its prompt and waits for the caller in `phase`, having heard
+    at least `turns` turns (a phase that does not change is otherwise already reached).
+    prompt_done=False: as soon as the dialogue is in `phase`, the prompt still playing."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         view = tel.activities.dialogues.get(call_id)
-        if view is not None and view.listening and view.progress.phase == phase:
+        if (
+            view is not None
+            and (view.listening or not prompt_done)
+            and view.progress.phase == phase
+            and view.progress.turns >= turns
+        ):
             return
         await asyncio.sleep(0.05)
     view = tel.activities.dialogues.get(call_id)
     raise AssertionError(f"not listening in {phase}: {view}")
 
 
-def said(stt: TranscribeActivities, pcm: bytes) -> str:
-    segments, _ = stt.model().transcribe(
-        pcm_to_float16k(pcm), language="fr", beam_size=1, temperature=0.0, vad_filter=True
-    )
-    return " ".join(s.text.strip() for s in segments).strip()
+def envelope(pcm: np.ndarray) -> np.ndarray:
+    """Loudness per 20 ms frame."""
+    frames = pcm[: pcm.size // 160 * 160].reshape(-1, 160)
+    return np.sqrt(np.mean(frames**2, axis=1))
 
 
-def sounds_like(stt: TranscribeActivities, acts: LiveCallActivities, pcm: bytes, *prompts: Prompt):
-    """The bot's recorded audio says `prompts`: compared through the same STT as the prompts'
-    own synthesis (eSpeak's French is transcribed loosely, the same way both times)."""
-    heard = said(stt, pcm)
-    expected = said(stt, acts.synthesize(list(prompts)))
-    score = fuzz.token_set_ratio(heard.lower(), expected.lower())
-    assert score >= 60, (heard, expected, score)
-    return heard
+def sounds_like(acts: LiveCallActivities, pcm: bytes, *prompts: Prompt) -> None:
+    """The bot's recorded audio is `prompts` as synthesized, from its first frame on: their
+    loudness contours (syllable by syllable) match. Not the samples themselves: eSpeak does
+    not render the same text bit for bit twice. Not a transcript either: Whisper base hears
+    eSpeak's French too loosely to tell prompts apart, and hallucinates differently when the
+    same audio is padded by a few samples (the greeting came out as "une nouvelle journée de
+    tournage" once and as "le plus grand que l'on a fait" the next time)."""
+    expected = envelope(np.frombuffer(acts.synthesize(list(prompts)), dtype="<i2").astype(float))
+    heard = envelope(np.frombuffer(pcm, dtype="<i2").astype(float))
+    names = [p.template for p in prompts]
+    assert heard.size >= expected.size - 2, f"{names}: {heard.size} of {expected.size} frames"
+    n = min(heard.size, expected.size)
+    similarity = float(np.corrcoef(heard[:n], expected[:n])[0, 1])
+    assert similarity > 0.9, f"the bot's audio is not {names} (similarity {similarity:.3f})"
 
 
 async def result_of(handle: WorkflowHandle[Any, Any], timeout: float = 60) -> LiveCallResult:
@@ -136,6 +169,7 @@ async def test_full_booking_by_voice(
     client: Client, base_settings: Settings, stt: TranscribeActivities, tmp_path: Path
 ) -> None:
     settings = live_settings(base_settings, tmp_path)
+    yes = turn("yes")
     async with telephony(client, settings, stt) as tel:
         acts = tel.activities
         call = AudioSocketCaller("127.0.0.1", tel.audiosocket_port or 0)
@@ -144,7 +178,6 @@ async def test_full_booking_by_voice(
             await wait_listening(tel, cid, Phase.ASK_ADDRESS, 40)
             greeting_end = asyncio.get_running_loop().time()
             sounds_like(
-                stt,
                 acts,
                 call.bot_audio(until=greeting_end),
                 Prompt("greeting", {"service_name": settings.sms.service_name, "agent_phone": ""}),
@@ -159,10 +192,10 @@ async def test_full_booking_by_voice(
             await wait_listening(tel, cid, Phase.CONFIRM, 20)
             view = acts.dialogues[cid]
             assert view.progress.match is not None
-            assert view.progress.match.label() == "12 Boulevard Chave, 13005 Marseille"
+            assert view.progress.match.label() == ADDRESS_LABEL
             proposed = view.progress.proposed_date
             assert proposed
-            await call.say(caller_turn("yes"))
+            await call.say(yes)
             await call.wait_closed(30)
             assert call.bot_hung_up
         handle = client.get_workflow_handle(live_call_workflow_id(cid), result_type=LiveCallResult)
@@ -182,13 +215,14 @@ async def test_barge_in_during_greeting(
     client: Client, base_settings: Settings, stt: TranscribeActivities, tmp_path: Path
 ) -> None:
     settings = live_settings(base_settings, tmp_path)
+    question = turn("question")
     async with telephony(client, settings, stt) as tel:
         async with AudioSocketCaller("127.0.0.1", tel.audiosocket_port or 0) as call:
             loop = asyncio.get_running_loop()
             first = await call.wait_for_bot_speech(30)
             await call.silence(1.0)
             start = loop.time()
-            speaking = asyncio.create_task(call.say(caller_turn("question")))
+            speaking = asyncio.create_task(call.say(question))
             ended = await speaking
             # The greeting (about 10 s) stops soon after the caller's voice starts (200 ms of
             # speech, then the frames already on the wire) and stays stopped while they talk.
@@ -197,7 +231,7 @@ async def test_barge_in_during_greeting(
             assert spoken, "the bot was not speaking when the caller started"
             assert spoken[-1] - start < 1.0, f"greeting went on {spoken[-1] - start:.2f} s"
             # The question is answered (FAQ), then the bot goes back to the address.
-            await wait_listening(tel, call.call_id, Phase.ASK_ADDRESS, 60)
+            await wait_listening(tel, call.call_id, Phase.ASK_ADDRESS, 60, turns=1)
             assert tel.activities.dialogues[call.call_id].progress.faq_entries == ["gravats"]
         handle = client.get_workflow_handle(
             live_call_workflow_id(call.call_id), result_type=LiveCallResult
@@ -210,6 +244,7 @@ async def test_faq_mid_dialogue_then_back(
     client: Client, base_settings: Settings, stt: TranscribeActivities, tmp_path: Path
 ) -> None:
     settings = live_settings(base_settings, tmp_path)
+    question = turn("question")
     async with telephony(client, settings, stt) as tel:
         acts = tel.activities
         async with AudioSocketCaller("127.0.0.1", tel.audiosocket_port or 0) as call:
@@ -217,14 +252,15 @@ async def test_faq_mid_dialogue_then_back(
             await wait_listening(tel, cid, Phase.ASK_ADDRESS, 40)
             await call.say(caller_turn("address"))
             await wait_listening(tel, cid, Phase.ASK_ITEMS, 40)
-            asked = await call.say(caller_turn("question"))
-            await wait_listening(tel, cid, Phase.ASK_ITEMS, 60)
+            asked = await call.say(question)
+            # The answer, then the items question again (the phase stays: count the turns).
+            await wait_listening(tel, cid, Phase.ASK_ITEMS, 60, turns=2)
             answer = call.bot_audio(since=asked)
             assert acts.dialogues[cid].progress.faq_entries == ["gravats"]
             faq = acts.faq.answer("Est-ce que vous ramassez les gravats ?")
             assert faq.entry_id == "gravats"
             sounds_like(
-                stt, acts, answer, Prompt("faq_answer", {"answer": faq.answer}), Prompt("ask_items")
+                acts, answer, Prompt("faq_answer", {"answer": faq.answer}), Prompt("ask_items")
             )
         handle = client.get_workflow_handle(live_call_workflow_id(cid), result_type=LiveCallResult)
         state = await wait_status(handle, "waiting_agent", 30)
@@ -246,7 +282,7 @@ async def test_ask_for_a_person_is_a_callback_task(
             await call.dtmf("0")  # "pour parler à un conseiller, tapez 0"
             await call.wait_closed(30)
             assert call.bot_hung_up  # AudioSocket hangup: the dialplan takes the call on
-            sounds_like(stt, tel.activities, call.bot_audio(since=pressed), Prompt("transfer"))
+            sounds_like(tel.activities, call.bot_audio(since=pressed), Prompt("transfer"))
         handle = client.get_workflow_handle(live_call_workflow_id(cid), result_type=LiveCallResult)
         state = await wait_status(handle, "waiting_agent", 30)
         assert state.progress is not None
@@ -258,6 +294,59 @@ async def test_ask_for_a_person_is_a_callback_task(
         await close_callback(handle)
         result = await result_of(handle)
     assert result.status == "closed" and not result.booking_reference
+
+
+async def address_then_transfer(tel: RunningTelephony, call: AudioSocketCaller) -> str:
+    """Greeting, the address, then 0 for a person (during the items question): the address the
+    bot retained."""
+    cid = call.call_id
+    await wait_listening(tel, cid, Phase.ASK_ADDRESS, 60)
+    await call.say(caller_turn("address"))
+    await wait_listening(tel, cid, Phase.ASK_ITEMS, 60, prompt_done=False)
+    match = tel.activities.dialogues[cid].progress.match
+    await call.dtmf("0")
+    await call.wait_closed(30)
+    assert call.bot_hung_up
+    return match.label() if match else ""
+
+
+async def test_calls_in_a_row_and_at_once_on_one_process(
+    client: Client, base_settings: Settings, stt: TranscribeActivities, tmp_path: Path
+) -> None:
+    """One telephony process serves call after call, and calls at the same time: the session
+    registry, its task queue and the shared Whisper model are not single-use."""
+    settings = live_settings(base_settings, tmp_path)
+    port = 0
+    call_ids: list[str] = []
+    async with telephony(client, settings, stt) as tel:
+        port = tel.audiosocket_port or 0
+        for _ in range(2):  # 0 during the greeting: a person
+            async with AudioSocketCaller("127.0.0.1", port) as call:
+                call_ids.append(call.call_id)
+                await call.wait_for_bot_speech(30)
+                await call.dtmf("0")
+                await call.wait_closed(30)
+                assert call.bot_hung_up
+        async with (
+            AudioSocketCaller("127.0.0.1", port) as one,
+            AudioSocketCaller("127.0.0.1", port) as other,
+        ):
+            call_ids += [one.call_id, other.call_id]
+            labels = await asyncio.gather(
+                address_then_transfer(tel, one), address_then_transfer(tel, other)
+            )
+        assert labels == [ADDRESS_LABEL, ADDRESS_LABEL]
+        for cid in call_ids:
+            handle = client.get_workflow_handle(
+                live_call_workflow_id(cid), result_type=LiveCallResult
+            )
+            state = await wait_status(handle, "waiting_agent", 30)
+            assert state.progress is not None and state.progress.transfer_reason == "caller_asked"
+            await close_callback(handle)
+            await result_of(handle)
+        # Every call let go: nothing held for a call that is over.
+        assert tel.activities.dialogues == {}
+        assert len(tel.calls.registry) == 0 and tel.calls.active == set()
 
 
 async def test_hang_up_mid_address_is_a_callback_task(

@@ -1,0 +1,137 @@
+"""Turn-taking of the live-call activity on a line fed frame by frame (no network, no clock:
+the pause rules count 20 ms frames): the end of a turn, and the speculative transcription that
+runs during the end pause, kept when the pause is confirmed and dropped when the caller goes
+on. Transcripts come from the session's Whisper model. And a reply starts with its first sound,
+not the synthesizer's lead-in."""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+import pytest
+
+from activities.live_call import (
+    LEAD_IN_LEVEL,
+    LiveCallActivities,
+    SessionRegistry,
+    TurnTaking,
+    Utterance,
+    _Call,
+    trim_leading_silence,
+)
+from activities.transcribe import TranscribeActivities
+from activities.tts import Tts
+from domain.dialogue import Dialogue, Expect
+from domain.media import FRAME_BYTES, AudioFrame, Hangup, MediaEvent
+from tests.fakes.caller_turns import caller_turn
+
+pytest.importorskip("webrtcvad", reason="webrtcvad (the live calls' turn-taking) not installed")
+
+SILENCE = b"\x00" * FRAME_BYTES
+
+
+class FedLine:
+    """A MediaSession whose caller side is a list of frames queued up front."""
+
+    def __init__(self, pcm: bytes) -> None:
+        self.events: asyncio.Queue[MediaEvent] = asyncio.Queue()
+        for i in range(0, len(pcm) - FRAME_BYTES + 1, FRAME_BYTES):
+            self.events.put_nowait(AudioFrame(pcm[i : i + FRAME_BYTES]))
+        self.events.put_nowait(Hangup("end of the test line"))
+
+    @property
+    def call_id(self) -> str:
+        return "fed-line"
+
+    @property
+    def caller(self) -> str | None:
+        return None
+
+    async def receive(self) -> MediaEvent:
+        return await self.events.get()
+
+    async def play(self, pcm: bytes) -> None:
+        pass
+
+    def stop_playing(self) -> None:
+        pass
+
+    @property
+    def playing(self) -> bool:
+        return False
+
+    async def wait_played(self) -> None:
+        pass
+
+    async def hangup(self) -> None:
+        pass
+
+
+def silence(seconds: float) -> bytes:
+    return SILENCE * int(seconds * 50)
+
+
+def listener(stt: TranscribeActivities, pcm: bytes, turns: TurnTaking) -> tuple[_Call, FedLine]:
+    acts = LiveCallActivities(
+        SessionRegistry(),
+        Tts(),
+        stt,
+        stt.catalogue(),
+        None,
+        None,  # type: ignore[arg-type]
+        None,
+        service_name="test",
+        agent_phone="",
+        turns=turns,
+    )
+    line = FedLine(pcm)
+    dialogue = Dialogue(stt.catalogue(), service_name="test", agent_phone="")
+    return _Call(acts, line, dialogue, max_call_s=60), line
+
+
+async def test_transcript_is_started_during_the_end_pause(stt: TranscribeActivities) -> None:
+    items = caller_turn("items")
+    call, _ = listener(stt, silence(0.3) + items + silence(1.0), TurnTaking(speculate_ms=250))
+    turn = await call._listen(Expect.SPEECH)
+    assert isinstance(turn, Utterance)
+    # The same audio as the turn's: the whole utterance and 200 ms of its trailing silence.
+    assert len(items) <= len(turn.pcm) <= len(items) + 2 * 8000 * 0.55
+    assert turn.transcript is not None, "no transcription started during the pause"
+    text = await turn.transcript
+    assert "canapé" in text.lower() and "chaise" in text.lower(), text
+    assert text == await asyncio.to_thread(call.acts.transcribe, turn.pcm, Expect.SPEECH)
+
+
+async def test_caller_who_goes_on_after_a_short_pause_is_heard_to_the_end(
+    stt: TranscribeActivities,
+) -> None:
+    address = caller_turn("address")
+    head, tail = address[: 2 * 8000 * 2], address[2 * 8000 * 2 :]
+    # 500 ms quiet in the middle: long enough for a guess (250 ms), too short to end the turn
+    # of an address (1.2 s).
+    line_audio = silence(0.3) + head + silence(0.5) + tail + silence(1.5)
+    call, _ = listener(stt, line_audio, TurnTaking(speculate_ms=250, address_pause_ms=1200))
+    turn = await call._listen(Expect.ADDRESS)
+    assert isinstance(turn, Utterance)
+    assert len(turn.pcm) >= len(address)  # one turn, both halves
+    assert turn.transcript is not None  # the guess after the end, not the one in the middle
+    text = (await turn.transcript).lower()
+    assert "habite" in text and "marseille" in text, text
+
+
+async def test_no_speculation_when_off(stt: TranscribeActivities) -> None:
+    items = caller_turn("items")
+    call, _ = listener(stt, items + silence(1.0), TurnTaking(speculate_ms=0))
+    turn = await call._listen(Expect.SPEECH)
+    assert isinstance(turn, Utterance) and turn.transcript is None
+
+
+def test_reply_starts_with_its_first_sound() -> None:
+    pcm = Tts().synthesize("C'est noté. Vous allez recevoir un SMS de confirmation.")
+    trimmed = trim_leading_silence(pcm)
+    lead_in = (len(pcm) - len(trimmed)) // 2
+    assert 0 < lead_in <= 8000 // 5, lead_in  # eSpeak starts with some dead air; it is gone
+    first = np.abs(np.frombuffer(trimmed[:FRAME_BYTES], dtype="<i2").astype(np.int32))
+    assert first.max() >= LEAD_IN_LEVEL  # the first 20 ms frame already carries the voice
+    assert trim_leading_silence(b"\x00" * 640) == b"\x00" * 640  # silence only: left alone
