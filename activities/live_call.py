@@ -83,6 +83,8 @@ TRAILING_SILENCE_FRAMES = 10
 # Speculative transcriptions of one call running at once (the caller who pauses mid-sentence
 # again and again must not queue up Whisper calls).
 MAX_GUESSES = 2
+# The last turn latencies kept for the bench and the logs (a deque: the process runs for days).
+TURN_LATENCIES_KEPT = 1000
 # Keys of a number (postcode, phone): the turn ends at the expected count, at "#", or after
 # this pause.
 DIGIT_PAUSE_S = 5.0
@@ -248,7 +250,7 @@ class LiveCallActivities:
         )
         # End of a caller's turn to the reply queued for playout, per turn (the bench and
         # the logs read it).
-        self.turn_latencies: list[float] = []
+        self.turn_latencies: deque[float] = deque(maxlen=TURN_LATENCIES_KEPT)
         # Spoken turns whose transcript was ready from the pause ("during") or started after it.
         self.transcribed: dict[str, int] = {"during": 0, "after": 0}
         # The dialogues running in this process, by call id: where each stands and whether it

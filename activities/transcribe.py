@@ -170,24 +170,23 @@ def decode_bounded(path: Path, max_duration_s: float) -> np.ndarray:
     with av.open(str(path), mode="r", metadata_errors="ignore") as container:
         if not container.streams.audio:
             raise unusable("aucune piste audio")
-        frames = container.decode(audio=0)
-        while True:
+        stream = container.streams.audio[0]
+        # Packet by packet, so that a corrupt packet costs only itself: an exception out of
+        # container.decode() would end that generator, and with it the rest of the message.
+        for packet in container.demux(stream):
             try:
-                frame = next(frames)
-            except StopIteration:
-                break
+                frames = packet.decode()
             except av.error.InvalidDataError:
-                # One corrupt packet in an otherwise good file is skipped, like faster-whisper
-                # does; a file that is nothing but corrupt packets is not decoded forever.
                 invalid += 1
-                if invalid > 1000:
+                if invalid > 1000:  # nothing but corrupt packets: not a damaged message
                     raise unusable("audio illisible: trop de paquets corrompus") from None
                 continue
-            frame.pts = None
-            for out in resampler.resample(frame):
-                chunk = out.to_ndarray().reshape(-1)
-                chunks.append(chunk)
-                total += chunk.shape[0]
+            for frame in frames:
+                frame.pts = None
+                for out in resampler.resample(frame):
+                    chunk = out.to_ndarray().reshape(-1)
+                    chunks.append(chunk)
+                    total += chunk.shape[0]
             if total > limit:
                 raise unusable(f"message trop long (plus de {max_duration_s:.0f} s)")
         for out in resampler.resample(None):

@@ -231,5 +231,7 @@ class Tts:
         else:
             pcm, rate = _synthesize_cli(text, self.voice, self.rate_wpm)
         if not pcm:
-            raise TtsError(f"{self.engine} produced no audio for {text[:40]!r}")
+            # Not the text itself: a read-back carries the caller's address, and this error
+            # ends up in the logs.
+            raise TtsError(f"{self.engine} produced no audio for a text of {len(text)} chars")
         return resample_s16(pcm, rate)

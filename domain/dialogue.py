@@ -150,6 +150,14 @@ def yes_or_no(text: str) -> bool | None:
     return yes
 
 
+def stop_by_service(progress: LiveCallProgress) -> None:
+    """The telephony process is stopping and hangs up a call still running: the call ends as
+    interrupted by the service, whatever the hang-up that follows looks like."""
+    if progress.phase == Phase.ENDED and progress.outcome:
+        return  # it ended on its own meanwhile
+    progress.outcome = Outcome.INTERRUPTED.value
+
+
 class Dialogue:
     def __init__(
         self,
@@ -271,6 +279,11 @@ class Dialogue:
 
     def on_hangup(self) -> None:
         """The caller hung up: the dialogue ends with what it understood."""
+        if self.progress.outcome == Outcome.INTERRUPTED:
+            # The service cut the call (stop_by_service), not the caller.
+            self._pending = None
+            self._set_phase(Phase.ENDED)
+            return
         if self.ended:
             return
         self._pending = None

@@ -35,7 +35,8 @@ class Outcome(StrEnum):
     ANSWERED = "answered"  # only questions, all answered: nothing more to do
     TRANSFER = "transfer"  # the caller asked for a person, or the bot failed twice
     HANGUP = "hangup"  # the caller hung up before confirming
-    INTERRUPTED = "interrupted"  # the telephony process was lost (set by the workflow)
+    # The telephony process was lost (set by the workflow) or stopped with the call still up.
+    INTERRUPTED = "interrupted"
 
 
 class LiveCallStatus(StrEnum):
@@ -49,6 +50,9 @@ class LiveCallStatus(StrEnum):
     ANSWERED = "answered"
     WAITING_AGENT = "waiting_agent"
     CLOSED = "closed"
+    # The caller hung up before a word was understood, and no number is known: nothing an
+    # agent could act on, so no callback task.
+    ABANDONED = "abandoned"
 
 
 class TransferReason(StrEnum):

@@ -119,15 +119,20 @@ class WorkerProcess:
         self.starts += 1
         ready = f"worker {self.role}"
         deadline = time.monotonic() + ready_timeout_s
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"worker exited with {self.proc.returncode}: {self.tail()}")
-            with self.log_file.open("rb") as f:
-                f.seek(offset)
-                if ready.encode() in f.read():
-                    return
-            time.sleep(0.2)
-        raise TimeoutError(f"worker {self.role} not ready: {self.tail()}")
+        try:
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"worker exited with {self.proc.returncode}: {self.tail()}")
+                with self.log_file.open("rb") as f:
+                    f.seek(offset)
+                    if ready.encode() in f.read():
+                        return
+                time.sleep(0.2)
+            raise TimeoutError(f"worker {self.role} not ready: {self.tail()}")
+        except BaseException:
+            # Never leave a half-started worker behind (it has its own session group).
+            self.stop(timeout_s=10)
+            raise
 
     @property
     def pid(self) -> int:
@@ -239,14 +244,18 @@ class System:
 
     async def __aenter__(self) -> System:
         self.server.start()
-        settings = system_settings(
-            self.tmp, temporal_address=self.server.address, database_url=self.database_url
-        )
-        if self.fake is not None:
-            self.fake.start()
-            settings = with_ovh(settings, self.fake)
-        self.settings = settings
-        self.client = await connect(settings)
+        try:
+            settings = system_settings(
+                self.tmp, temporal_address=self.server.address, database_url=self.database_url
+            )
+            if self.fake is not None:
+                self.fake.start()
+                settings = with_ovh(settings, self.fake)
+            self.settings = settings
+            self.client = await connect(settings)
+        except BaseException:
+            await self.__aexit__()
+            raise
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -260,8 +269,8 @@ class System:
         worker = WorkerProcess(
             settings or self.settings, role, self.tmp / f"worker-{role}-{len(self.workers)}.log"
         )
+        self.workers.append(worker)  # stopped on exit even if it never became ready
         worker.start()
-        self.workers.append(worker)
         return worker
 
     def restart_server(self, down_s: float = 2.0) -> None:

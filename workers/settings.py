@@ -211,6 +211,8 @@ class TelephonySettings(BaseModel):
     sip_enabled: bool = False
     sip_host: str = "127.0.0.1"
     sip_port: int = Field(default=5062, ge=0, le=65535)
+    # Calls the SIP adapter takes at once (ringing or up); beyond: 503 with Retry-After.
+    sip_max_calls: int = Field(default=20, ge=1)
     # Where RTP is received, as announced in the SDP (the host's address seen by the peers).
     rtp_host: str = "127.0.0.1"
     # Prefix of the process's own task queue (a suffix makes it unique per process): the
@@ -244,6 +246,16 @@ class TelephonySettings(BaseModel):
     heartbeat_timeout_s: int = Field(default=12, ge=3)
     # How long a call waits for its workflow to start the dialogue before it is dropped.
     start_timeout_s: float = Field(default=15.0, gt=0)
+    # Where the dialplan asks, once AudioSocket() has returned, whether the bot handed the
+    # call to a person: GET /calls/{uuid}/route answers `transfer` or `done` (the AudioSocket
+    # protocol cannot say it: a hangup frame or a closed socket is all the bot can send).
+    route_host: str = "127.0.0.1"
+    route_port: int = Field(default=9093, ge=0, le=65535)  # 0: any free port
+    route_keep_s: float = Field(default=300.0, gt=0)  # how long a call's route is kept
+    # On stop: new calls go to the agents, running dialogues get this long to end, then the
+    # rest are hung up (recorded as interrupted by the service, not by the caller). Below
+    # the telephony service's stop_grace_period (docker-compose.yml, 30 s).
+    drain_s: float = Field(default=25.0, ge=0)
 
 
 class Settings(BaseSettings):

@@ -9,6 +9,8 @@ replayed). Then:
   voicemail (the booking takes the day that was proposed, or the next free one if it went
   meanwhile), and the booking's follow-up workflow;
 - the caller only asked questions, all answered: the case ends;
+- the caller hung up before anything was understood, and no number is known (AudioSocket
+  carries none): status `abandoned`, no task (an agent could neither read nor call anything);
 - anything else (transfer asked, two failures, hang-up mid-dialogue, the telephony process
   lost, a booking that fails): what was understood goes to the agent queue as a callback task
   (`NeedsAgent = true`, `EscalationReason = live_call_callback`), ended by the `resolve`
@@ -118,6 +120,10 @@ class LiveCallWorkflow:
         if outcome == Outcome.ANSWERED:
             await self._set_status(LiveCallStatus.ANSWERED)
             self._log("questions répondues en ligne, rien d'autre à faire")
+            return self._result(outcome)
+        if outcome == Outcome.HANGUP and self._nothing_to_act_on():
+            await self._set_status(LiveCallStatus.ABANDONED)
+            self._log("appel abandonné: rien de compris, aucun numéro à rappeler")
             return self._result(outcome)
         await self._callback(self._callback_why(outcome))
         return self._result(outcome)
@@ -324,7 +330,22 @@ class LiveCallWorkflow:
             }.get(p.transfer_reason, "transfert vers un conseiller")
         if outcome == Outcome.HANGUP:
             return "l'appelant a raccroché avant la fin"
-        return "appel interrompu (service téléphonique perdu)"
+        return "appel interrompu (service téléphonique perdu ou arrêté)"
+
+    def _nothing_to_act_on(self) -> bool:
+        """No word transcribed, nothing understood, no number: a callback task would say
+        "Numéro : inconnu" and nothing else."""
+        if self._recipient():
+            return False
+        p = self._progress
+        if p is None:
+            return True
+        if any(line.strip() for line in p.heard) or p.faq_entries or p.match is not None:
+            return False
+        u = p.understanding
+        return u is None or (
+            (u.address is None or u.address.is_empty()) and not u.items and not u.refused_items
+        )
 
     def _recipient(self) -> str:
         assert self._inp is not None

@@ -93,6 +93,8 @@ TRANSCRIBE, UNDERSTAND, GEOCODE, BOOK, NOTIFY, DONE = (
 )
 # How long a case waits for its acknowledgement SMS before entering the agent queue anyway.
 ACK_WAIT = timedelta(seconds=60)
+# workflow.patched id of that change: cases begun before it replay the old way.
+ACK_IN_BACKGROUND = "ack-in-background"
 
 
 @dataclass
@@ -557,11 +559,17 @@ class VoicemailWorkflow:
         # must not keep the case from the agents: after ACK_WAIT the case enters the queue
         # and the acknowledgement goes on trying (it is dropped if the case is resolved
         # first, when it would be stale).
-        ack = asyncio.ensure_future(self._acknowledge(escalation))
-        try:
-            await workflow.wait_condition(ack.done, timeout=ACK_WAIT)
-        except TimeoutError:
-            self._log("accusé de réception SMS en attente: le cas entre dans la file")
+        ack: asyncio.Future[None] | None = None
+        if workflow.patched(ACK_IN_BACKGROUND):
+            ack = asyncio.ensure_future(self._acknowledge(escalation))
+            try:
+                await workflow.wait_condition(ack.done, timeout=ACK_WAIT)
+                ack.result()  # a bug in it fails the workflow task visibly, as before
+            except TimeoutError:
+                self._log("accusé de réception SMS en attente: le cas entre dans la file")
+        else:
+            # Histories written before the change: the acknowledgement as it was then.
+            await self._acknowledge(escalation, retry=SHORT_RETRY)
         workflow.set_current_details(
             case_details_markdown(
                 reason=escalation.reason,
@@ -577,13 +585,18 @@ class VoicemailWorkflow:
         self._status = Status.WAITING_AGENT.value
         await self._upsert(*agent_queue_entered(self._status, escalation.reason))
         await workflow.wait_condition(lambda: self._resolved)
-        if not ack.done():
-            ack.cancel()
+        if ack is not None:
+            if not ack.done():
+                ack.cancel()
+            elif not ack.cancelled():
+                ack.result()  # a bug in it fails the workflow task visibly, as before
         self._escalation = None
         workflow.set_current_details("")
         await self._upsert(*agent_queue_left())
 
-    async def _acknowledge(self, escalation: Escalation) -> None:
+    async def _acknowledge(
+        self, escalation: Escalation, retry: RetryPolicy = PATIENT_RETRY
+    ) -> None:
         """Tell the caller, once, that a person takes over. A failure here must not block the
         escalation itself: the agent sees the case either way."""
         if self._acknowledged or escalation.reason in (
@@ -596,7 +609,7 @@ class VoicemailWorkflow:
             EscalationReason.CANCEL_REQUEST: "cancel_received",
         }.get(EscalationReason(escalation.reason), "callback")
         try:
-            await self._send_sms("ack", template, {})
+            await self._send_sms("ack", template, {}, retry=retry)
             self._acknowledged = True
         except ActivityError as err:
             self._log(f"accusé de réception SMS impossible: {error_message(err)}")

@@ -79,3 +79,17 @@ def test_header_claiming_hours_over_a_short_body_is_judged_by_its_content(tmp_pa
     path.write_bytes(wav_bytes(speech, rate=16000, data_size=0xFFFFFFF0))
     audio = load_audio(path, MAX_S)
     assert 5.0 < len(audio) / SAMPLE_RATE < 20.0
+
+
+def test_a_corrupt_packet_mid_message_costs_only_itself(tmp_path: Path) -> None:
+    from tests.fakes.bad_audio import read_wav
+
+    pcm, rate = read_wav(DEMO_DIR / "audio" / "demo01.wav")
+    blob = encode(pcm, rate, "mp3", "libmp3lame")
+    cut = len(blob) // 3
+    damaged = tmp_path / "glitch.mp3"
+    damaged.write_bytes(blob[:cut] + bytes(range(256)) * 8 + blob[cut + 2048 :])
+    whole = len(pcm) / rate
+    heard = len(load_audio(damaged, MAX_S)) / SAMPLE_RATE
+    # About 2 KiB of a 64 kbit/s stream lost (~0.3 s), not everything after it.
+    assert whole - 1.0 < heard <= whole + 0.2

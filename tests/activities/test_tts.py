@@ -104,3 +104,13 @@ def test_resampling_keeps_pitch_and_duration() -> None:
     # a 6 kHz tone cannot exist at 8 kHz: filtered out, not aliased to 2 kHz
     high = (10000 * np.sin(2 * math.pi * 6000 * t)).astype("<i2").tobytes()
     assert np.sqrt(np.mean(samples(resample_s16(high, 22050)) ** 2)) < 200
+
+
+def test_no_audio_error_does_not_carry_the_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A read-back holds the caller's address and this error is logged: its length only.
+    # eSpeak speaks even punctuation, so the empty result is forced here.
+    monkeypatch.setattr(tts_module._EspeakLibrary, "synthesize", lambda *_args: b"")
+    address = "Le 12 rue de la République, 13001 Marseille."
+    with pytest.raises(TtsError, match="no audio") as raised:
+        Tts().synthesize(address)
+    assert "République" not in str(raised.value) and str(len(address)) in str(raised.value)

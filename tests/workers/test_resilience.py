@@ -165,6 +165,12 @@ async def test_postgres_and_ovh_down(tmp_path: Path) -> None:
                 proxy.up()
                 await asyncio.sleep(max(0.0, OVH_DOWN_S - (time.monotonic() - outage_start)))
                 sends = await pending_attempts(system, ids, names.SEND_SMS)
+                # The cases for a person are in the agent queue although their
+                # acknowledgement SMS could not go yet.
+                for_agent = [item.workflow_id for item in batch if item.expected == "escalated"]
+                queued = await system.snapshot(for_agent)
+                assert for_agent and sorted(queued) == sorted(for_agent), queued
+                assert all(s.status == "waiting_agent" for s in queued.values())
                 assert not system.fake.jobs  # nothing got through while OVH was down
                 system.fake.outage_status = None
                 back = time.monotonic()

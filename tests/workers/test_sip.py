@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import logging
 import math
 import shutil
 import socket
@@ -20,9 +21,11 @@ import pytest
 from activities.tts import Tts
 from domain.media import FRAME_BYTES, AudioFrame, Dtmf, Hangup, MediaEvent, MediaSession
 from workers.telephony import g711
-from workers.telephony.rtp import RtpPacket, build_rtp, parse_rtp, telephone_event
+from workers.telephony.rtp import RtpPacket, RtpStream, build_rtp, parse_rtp, telephone_event
 from workers.telephony.sip import (
+    SdpNotAcceptable,
     SipMessage,
+    SipParseError,
     SipServer,
     caller_number,
     parse_message,
@@ -137,6 +140,56 @@ def test_sip_parsing_helpers() -> None:
         96,
     )
     assert sdp.direction == "sendonly"
+    assert parse_sdp(b"c=IN IP6 ::1\r\nm=audio 4000 RTP/AVP 0\r\n").address == "::1"
+    # a host name would be resolved by every sendto; a bad port would close the RTP socket
+    for c, port in (("pbx.example.org", "4000"), ("10.0.0.1", "0"), ("10.0.0.1", "70000")):
+        with pytest.raises(SdpNotAcceptable):
+            parse_sdp(f"c=IN IP4 {c}\r\nm=audio {port} RTP/AVP 0\r\n".encode())
+    # a status that is not a number is an unreadable message, not a crash in the protocol
+    for start in ("SIP/2.0 abc Bad", "SIP/2.0 99 Low", "SIP/2.0 ", "INVITE SIP/2.0"):
+        with pytest.raises(SipParseError):
+            parse_message(f"{start}\r\nCall-ID: x\r\nCSeq: 1 BYE\r\n\r\n".encode())
+    assert parse_message(b"SIP/2.0 200 OK\r\nCall-ID: x\r\nCSeq: 1 BYE\r\n\r\n").status == 200
+
+
+async def test_rtp_refuses_unusable_remotes_and_latches_on_the_first_source() -> None:
+    audio: list[bytes] = []
+    stream = await RtpStream.open(HOST, audio.append, lambda _digit: None)
+    caller, intruder = await open_peer(), await open_peer()
+    try:
+        for remote in (("pbx.example.org", 4000), (HOST, 0), (HOST, 65536)):
+            with pytest.raises(ValueError):
+                stream.configure(remote, 0, None)
+        frame = g711.encode(tone(0.02, 1000), 0)
+        bot = (HOST, stream.port)
+        intruder.send(build_rtp(RtpPacket(0, True, 1, 0, 7, frame)), bot)  # a port scan
+        await asyncio.sleep(0.05)
+        assert (stream.remote, audio) == (None, [])  # nothing to latch on before our SDP
+        stream.configure((HOST, 9), 0, None)  # the SDP says 9; NAT makes it caller.port
+        caller.send(build_rtp(RtpPacket(0, True, 1, 0, 42, frame)), bot)
+        await asyncio.sleep(0.05)
+        assert stream.remote == (HOST, caller.port) and len(audio) == 1
+        # RTP bleed: valid packets from elsewhere neither divert the media nor reach the call
+        for seq in range(2, 5):
+            intruder.send(build_rtp(RtpPacket(0, False, seq, seq * 160, 7, frame)), bot)
+        await asyncio.sleep(0.05)
+        assert stream.remote == (HOST, caller.port) and len(audio) == 1
+        assert stream.packets_foreign == 3
+        stream.send_audio(tone(0.02, 500), True)
+        await asyncio.wait_for(caller.inbox.get(), 1)
+        assert intruder.inbox.empty()
+        # a re-INVITE with the same address keeps the latch; one moving the media relearns
+        stream.configure((HOST, 9), 8, None)
+        assert stream.remote == (HOST, caller.port)
+        stream.configure((HOST, intruder.port), 0, None)
+        intruder.send(build_rtp(RtpPacket(0, False, 9, 9 * 160, 7, frame)), bot)
+        await asyncio.sleep(0.05)
+        assert stream.remote == (HOST, intruder.port) and len(audio) == 2
+    finally:
+        stream.close()
+        for peer in (caller, intruder):
+            assert peer.transport is not None
+            peer.transport.close()
 
 
 # -- a raw UDP caller --------------------------------------------------------------------------
@@ -205,9 +258,9 @@ class RawCaller:
         lines.append(f"Content-Length: {len(body)}")
         self.sip.send(("\r\n".join(lines) + "\r\n\r\n").encode() + body, self.server)
 
-    def offer(self, payloads: str = "0 8 101") -> bytes:
+    def offer(self, payloads: str = "0 8 101", host: str = HOST) -> bytes:
         return (
-            f"v=0\r\no=t 1 1 IN IP4 {HOST}\r\ns=-\r\nc=IN IP4 {HOST}\r\nt=0 0\r\n"
+            f"v=0\r\no=t 1 1 IN IP4 {HOST}\r\ns=-\r\nc=IN IP4 {host}\r\nt=0 0\r\n"
             f"m=audio {self.rtp.port} RTP/AVP {payloads}\r\n"
             "a=rtpmap:101 telephone-event/8000\r\n"
         ).encode()
@@ -228,7 +281,7 @@ class RawCaller:
         assert message.is_request
         return message
 
-    def reply(self, request: SipMessage, status: int = 200) -> None:
+    def reply(self, request: SipMessage, status: int | str = 200) -> None:
         lines = [f"SIP/2.0 {status} OK"]
         lines += [f"Via: {v}" for v in request.get_all("via")]
         lines += [
@@ -276,8 +329,10 @@ class Calls:
 
 
 @contextlib.asynccontextmanager
-async def sip_server(calls: Calls, answer_delay_s: float = 0.0) -> AsyncIterator[SipServer]:
-    server = await serve_sip(HOST, 0, calls, answer_delay_s=answer_delay_s)
+async def sip_server(
+    calls: Calls, answer_delay_s: float = 0.0, max_calls: int = 20
+) -> AsyncIterator[SipServer]:
+    server = await serve_sip(HOST, 0, calls, answer_delay_s=answer_delay_s, max_calls=max_calls)
     try:
         yield server
     finally:
@@ -300,7 +355,8 @@ def sdp_target(message: SipMessage) -> tuple[str, int]:
     return sdp.address, sdp.port
 
 
-async def test_invite_answer_media_both_ways_and_bot_bye() -> None:
+async def test_invite_answer_media_both_ways_and_bot_bye(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="workers.telephony")
     calls = Calls()
     async with sip_server(calls) as server, raw_caller(server, "raw-1") as caller:
         ok = await caller.answered_call()
@@ -355,6 +411,9 @@ async def test_invite_answer_media_both_ways_and_bot_bye() -> None:
         assert bye.method == "BYE" and bye.call_id == "raw-1"
         assert f"tag={caller.to_tag}" in (bye.get("from") or "")
         assert "tag=caller1" in (bye.get("to") or "")
+        caller.reply(bye, status="abc")  # an unreadable reply: ignored, the BYE still pending
+        await asyncio.sleep(0.05)
+        assert "unreadable message" in caplog.text
         caller.reply(bye)
         await asyncio.wait_for(hangup, 2)
         await asyncio.wait_for(calls.done["raw-1"].wait(), 2)
@@ -365,6 +424,7 @@ async def test_invite_answer_media_both_ways_and_bot_bye() -> None:
             await asyncio.sleep(0.01)
         assert "raw-1" not in server.dialogs
         assert caller.rtp.inbox.empty()  # no media after the BYE
+    assert "0491000000" not in caplog.text  # the caller's number is personal data
 
 
 async def test_caller_bye_retransmissions_options_and_unknown_calls() -> None:
@@ -440,6 +500,38 @@ async def test_offer_without_g711_is_refused_and_offerless_invite_gets_our_offer
         await session.hangup()
         bye = await caller.request_in()
         caller.reply(bye)
+        # an address the RTP could not be sent to without a DNS lookup, or a port out of range
+        for call_id, unusable in (
+            ("raw-6", caller.offer(host="pbx.example.org")),
+            ("raw-7", caller.offer().replace(f"audio {caller.rtp.port}".encode(), b"audio 70000")),
+        ):
+            caller.call_id, caller.to_tag = call_id, ""
+            caller.request("INVITE", unusable)
+            assert (await caller.response()).status == 488
+        assert "raw-6" not in server.dialogs and "raw-7" not in server.dialogs
+
+
+async def test_calls_beyond_max_calls_get_503() -> None:
+    calls = Calls()
+    async with (
+        sip_server(calls, max_calls=1) as server,
+        raw_caller(server, "cap-1") as first,
+        raw_caller(server, "cap-2") as second,
+    ):
+        await first.answered_call()
+        await calls.next()
+        second.request("INVITE", second.offer())
+        busy = await second.response()
+        assert busy.status == 503 and busy.get("retry-after")
+        second.request("ACK", cseq=1)
+        await asyncio.sleep(0.1)
+        assert calls.sessions.empty() and "cap-2" not in server.dialogs
+        # the first call ends: room again
+        first.request("BYE", cseq=2)
+        assert (await first.response()).status == 200
+        second.call_id, second.to_tag = "cap-3", ""
+        await second.answered_call()
+        assert (await calls.next()).call_id == "cap-3"
 
 
 # -- real SIP peers ----------------------------------------------------------------------------

@@ -56,6 +56,7 @@ def live_settings(base: Settings, tmp: Path) -> Settings:
         update={
             "audiosocket_host": "127.0.0.1",
             "audiosocket_port": 0,
+            "route_port": 0,
             "tts_cache_dir": base.data_dir / "cache" / "tts",
             "heartbeat_timeout_s": 5,
         }
@@ -349,9 +350,11 @@ async def test_calls_in_a_row_and_at_once_on_one_process(
         assert len(tel.calls.registry) == 0 and tel.calls.active == set()
 
 
-async def test_hang_up_mid_address_is_a_callback_task(
+async def test_hang_up_mid_first_sentence_is_abandoned(
     client: Client, base_settings: Settings, stt: TranscribeActivities, tmp_path: Path
 ) -> None:
+    """One second of speech cut by the hang-up is never a turn (its pause never comes), so
+    nothing was transcribed; AudioSocket gives no number: no task nobody could act on."""
     settings = live_settings(base_settings, tmp_path)
     async with telephony(client, settings, stt) as tel:
         call = AudioSocketCaller("127.0.0.1", tel.audiosocket_port or 0)
@@ -361,11 +364,60 @@ async def test_hang_up_mid_address_is_a_callback_task(
         await call.say(caller_turn("items")[: 8000 * 2])  # one second, then the line drops
         await call.hangup()
         handle = client.get_workflow_handle(live_call_workflow_id(cid), result_type=LiveCallResult)
-        state = await wait_status(handle, "waiting_agent", 30)
-        await close_callback(handle)
-        await result_of(handle)
-    assert state.progress is not None and state.progress.outcome == Outcome.HANGUP
+        result = await result_of(handle, 30)
+        state = await handle.query(STATE_QUERY, result_type=LiveCallState)
+        desc = await handle.describe()
+    assert result.outcome == Outcome.HANGUP and result.status == "abandoned"
+    assert state.progress is not None and not any(h.strip() for h in state.progress.heard)
+    assert desc.search_attributes.get("NeedsAgent") != [True]
+    assert any("abandonné" in line for line in state.history), state.history
     assert store(settings).get_by_call(cid) is None
+
+
+async def test_stop_drains_then_hangs_up_as_the_service(
+    client: Client, base_settings: Settings, stt: TranscribeActivities, tmp_path: Path
+) -> None:
+    """On stop: a new call goes to the agents at once; a call still running after the drain is
+    hung up, recorded as interrupted by the service (not the caller), and routed to a person."""
+    settings = live_settings(base_settings, tmp_path)
+    settings = settings.model_copy(
+        update={"telephony": settings.telephony.model_copy(update={"drain_s": 2.0})}
+    )
+    stop = asyncio.Event()
+    ready: asyncio.Future[RunningTelephony] = asyncio.get_running_loop().create_future()
+    async with running_worker(client, settings, stt):
+        task = asyncio.create_task(
+            run_telephony(client, settings, stop=stop, stt=stt, on_ready=ready.set_result)
+        )
+        try:
+            tel = await asyncio.wait_for(asyncio.shield(ready), 60)
+            call = AudioSocketCaller("127.0.0.1", tel.audiosocket_port or 0)
+            await call.connect()
+            cid = call.call_id
+            await wait_listening(tel, cid, Phase.ASK_ADDRESS, 40)
+            await call.say(caller_turn("address"))
+            await wait_listening(tel, cid, Phase.ASK_ITEMS, 60)
+            stop.set()
+            await asyncio.sleep(0.5)
+            late = AudioSocketCaller("127.0.0.1", tel.audiosocket_port or 0)
+            await late.connect()
+            await late.wait_closed(10)  # not taken: straight to the agents
+            assert tel.calls.routes.get(late.call_id) == "transfer"
+            assert not call.bot_hung_up  # still draining
+            await call.wait_closed(15)
+            assert call.bot_hung_up
+            await asyncio.wait_for(task, 30)
+            assert tel.calls.routes.get(cid) == "transfer"
+        finally:
+            stop.set()
+            await task
+        handle = client.get_workflow_handle(live_call_workflow_id(cid), result_type=LiveCallResult)
+        state = await wait_status(handle, "waiting_agent", 30)
+        assert state.progress is not None and state.progress.outcome == Outcome.INTERRUPTED
+        assert state.progress.match is not None  # what was understood is kept
+        await close_callback(handle)
+        result = await result_of(handle)
+    assert result.outcome == Outcome.INTERRUPTED
 
 
 @pytest.mark.timeout(180)
@@ -386,6 +438,7 @@ async def test_worker_killed_mid_call_is_a_callback_task(
         "ENCOMBOT_GEO__CACHE_DIR": str(settings.geo.cache_dir),
         "ENCOMBOT_BOOKING__DATABASE_URL": settings.booking.database_url,
         "ENCOMBOT_TELEPHONY__AUDIOSOCKET_PORT": str(port),
+        "ENCOMBOT_TELEPHONY__ROUTE_PORT": "0",
         "ENCOMBOT_TELEPHONY__TTS_CACHE_DIR": str(settings.telephony.tts_cache_dir),
         "ENCOMBOT_TELEPHONY__HEARTBEAT_TIMEOUT_S": "5",
     }

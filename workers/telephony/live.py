@@ -6,8 +6,14 @@ the audio of a call lives in this process, so its dialogue can only run here. Pe
 session is registered, a LiveCallWorkflow is started (on the ordinary workers' queue, with
 this process's queue in its input), and the call is held until the dialogue releases it.
 
-If this process dies, its calls die with it; the workflows see the dialogue's heartbeats stop
-and hand what was understood to a person (workflows/live_call.py).
+When the bot has hung up the socket, Asterisk's dialplan asks this process how the call ended
+(`GET /calls/{uuid}/route`, `transfer` or `done`): AudioSocket itself carries no status.
+
+On stop, it drains: new calls go straight to the agents, running dialogues get
+`telephony.drain_s` to end, and the calls still up are then hung up as interrupted by the
+service (never as the caller's hang-up). If this process dies, its calls die with it; the
+workflows see the dialogue's heartbeats stop and hand what was understood to a person
+(workflows/live_call.py).
 """
 
 from __future__ import annotations
@@ -16,7 +22,9 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 import socket
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -29,8 +37,8 @@ from temporalio.worker import Worker
 
 from activities.live_call import LiveCallActivities, SessionRegistry, TurnTaking
 from domain import names
-from domain.dialogue import Prompt
-from domain.live_call_models import LiveCallInput
+from domain.dialogue import Prompt, stop_by_service
+from domain.live_call_models import LiveCallInput, Outcome
 from domain.media import MediaSession
 from workers.settings import Settings, TelephonySettings
 
@@ -113,6 +121,87 @@ def build_live_call_activities(
     return acts
 
 
+ROUTE_TRANSFER = "transfer"  # the dialplan dials the agents
+ROUTE_DONE = "done"  # the call ends
+
+
+class CallRoutes:
+    """How each call ended, for the dialplan: kept `keep_s` after it was set (Asterisk asks
+    right after AudioSocket() returns; a few minutes leave room for a slow dialplan)."""
+
+    def __init__(self, keep_s: float) -> None:
+        self._keep_s = keep_s
+        self._routes: dict[str, tuple[str, float]] = {}
+
+    def set(self, call_id: str, route: str) -> None:
+        now = time.monotonic()
+        for old in [c for c, (_, at) in self._routes.items() if now - at > self._keep_s]:
+            del self._routes[old]
+        self._routes[call_id] = (route, now)
+
+    def get(self, call_id: str) -> str | None:
+        entry = self._routes.get(call_id)
+        if entry is None or time.monotonic() - entry[1] > self._keep_s:
+            return None
+        return entry[0]
+
+
+def route_of(outcome: str) -> str:
+    """A transfer (asked, or decided by the bot) and a call the service cut go to a person;
+    a finished call or a caller's hang-up ends."""
+    if outcome in (Outcome.TRANSFER, Outcome.INTERRUPTED):
+        return ROUTE_TRANSFER
+    return ROUTE_DONE
+
+
+ROUTE_PATH = re.compile(r"^/calls/([0-9A-Fa-f-]{36})/route$")
+MAX_REQUEST_LINE = 1024
+
+
+async def _route_request(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, routes: CallRoutes
+) -> None:
+    status, body = "400 Bad Request", "bad request\n"
+    try:
+        line = await asyncio.wait_for(reader.readline(), 5)
+        while True:  # headers: read and ignored (the dialplan sends no body)
+            header = await asyncio.wait_for(reader.readline(), 5)
+            if header in (b"\r\n", b"\n", b""):
+                break
+        parts = line.decode("latin-1").split()
+        if len(line) > MAX_REQUEST_LINE or len(parts) != 3:
+            pass
+        elif parts[0] != "GET":
+            status, body = "405 Method Not Allowed", "GET only\n"
+        elif (m := ROUTE_PATH.match(parts[1])) is None:
+            status, body = "404 Not Found", "not found\n"
+        elif (route := routes.get(m.group(1).lower())) is None:
+            status, body = "404 Not Found", "unknown call\n"
+        else:
+            status, body = "200 OK", route
+        payload = body.encode()
+        writer.write(
+            f"HTTP/1.1 {status}\r\nContent-Type: text/plain\r\n"
+            f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n".encode()
+            + payload
+        )
+        await writer.drain()
+    except (TimeoutError, ConnectionError, ValueError):
+        pass
+    finally:
+        writer.close()
+        with contextlib.suppress(Exception):
+            await writer.wait_closed()
+
+
+async def serve_routes(host: str, port: int, routes: CallRoutes) -> asyncio.Server:
+    """`GET /calls/{uuid}/route`: `transfer` or `done` (text/plain); 404 for a call this
+    process does not know (or no longer: see CallRoutes)."""
+    return await asyncio.start_server(
+        lambda r, w: _route_request(r, w, routes), host, port, limit=MAX_REQUEST_LINE * 4
+    )
+
+
 @dataclass
 class LiveCalls:
     """The per-call glue between the media servers and Temporal."""
@@ -122,16 +211,26 @@ class LiveCalls:
     registry: SessionRegistry
     task_queue: str
     active: set[str] = field(default_factory=set)
+    routes: CallRoutes = field(default_factory=lambda: CallRoutes(300.0))
+    # The dialogues' live views (LiveCallActivities.dialogues): how each call ended.
+    views: dict[str, Any] = field(default_factory=dict)
+    accepting: bool = True  # False while draining: new calls go straight to the agents
 
     async def on_session(self, session: MediaSession) -> None:
         call_id = session.call_id
         tel = self.settings.telephony
+        if not self.accepting:
+            log.info("call %s: the service is stopping, sent to the agents", call_id)
+            self.routes.set(call_id, ROUTE_TRANSFER)
+            return
         try:
             self.registry.add(session)
         except ValueError:
             log.warning("call %s: already held, second connection dropped", call_id)
             return
         self.active.add(call_id)
+        # Until the dialogue says otherwise, a call the bot lets go goes to a person.
+        self.routes.set(call_id, ROUTE_TRANSFER)
         try:
             try:
                 await self.client.start_workflow(
@@ -158,10 +257,31 @@ class LiveCalls:
                 # the agents' queue) than a caller left in silence.
                 log.error("call %s: the dialogue did not start in time", call_id)
                 return
+            # The view exists from the moment the dialogue took the session; the activity
+            # drops it before releasing the call, so keep hold of it now.
+            view = self.views.get(call_id)
             await self.registry.wait_released(call_id)
+            if view is not None:
+                self.routes.set(call_id, route_of(view.progress.outcome))
         finally:
             self.active.discard(call_id)
             self.registry.remove(call_id)
+
+    async def drain(self, limit_s: float) -> None:
+        """Take no new call, give the running dialogues `limit_s` to end, then mark the
+        rest as stopped by the service (their sessions are hung up next, by the servers'
+        close())."""
+        self.accepting = False
+        deadline = time.monotonic() + limit_s
+        if self.active:
+            log.info("telephony stopping: %d call(s) to drain", len(self.active))
+        while self.active and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        for call_id in list(self.active):
+            view = self.views.get(call_id)
+            if view is not None:
+                stop_by_service(view.progress)
+            log.warning("call %s: still up after the drain, hung up by the service", call_id)
 
 
 @dataclass
@@ -171,6 +291,7 @@ class RunningTelephony:
     sip_port: int | None
     calls: LiveCalls
     activities: LiveCallActivities
+    route_port: int | None = None
 
 
 async def run_telephony(
@@ -187,7 +308,9 @@ async def run_telephony(
     registry = SessionRegistry()
     acts = await asyncio.to_thread(build_live_call_activities, settings, registry, stt)
     queue = process_task_queue(tel)
-    calls = LiveCalls(client, settings, registry, queue)
+    calls = LiveCalls(
+        client, settings, registry, queue, routes=CallRoutes(tel.route_keep_s), views=acts.dialogues
+    )
     worker = Worker(
         client,
         task_queue=queue,
@@ -209,13 +332,26 @@ async def run_telephony(
     if tel.sip_enabled:
         from workers.telephony.sip import serve_sip
 
-        sip = await serve_sip(tel.sip_host, tel.sip_port, calls.on_session, rtp_host=tel.rtp_host)
+        sip = await serve_sip(
+            tel.sip_host,
+            tel.sip_port,
+            calls.on_session,
+            rtp_host=tel.rtp_host,
+            max_calls=tel.sip_max_calls,
+        )
         servers.append(sip)
         sip_port = sip.port
-    running = RunningTelephony(queue, audiosocket_port, sip_port, calls, acts)
+    route_server = await serve_routes(tel.route_host, tel.route_port, calls.routes)
+    route_port = int(route_server.sockets[0].getsockname()[1])
+    running = RunningTelephony(queue, audiosocket_port, sip_port, calls, acts, route_port)
     log.info(
         "telephony ready",
-        extra={"task_queue": queue, "audiosocket_port": audiosocket_port, "sip_port": sip_port},
+        extra={
+            "task_queue": queue,
+            "audiosocket_port": audiosocket_port,
+            "sip_port": sip_port,
+            "route_port": route_port,
+        },
     )
     worker_task = asyncio.create_task(worker.run())
     try:
@@ -226,6 +362,8 @@ async def run_telephony(
         stopped = asyncio.create_task(stop.wait())
         await asyncio.wait({stopped, worker_task}, return_when=asyncio.FIRST_COMPLETED)
         stopped.cancel()
+        if not worker_task.done():
+            await calls.drain(tel.drain_s)
     finally:
         for server in servers:
             with contextlib.suppress(Exception):
@@ -234,3 +372,7 @@ async def run_telephony(
             await worker.shutdown()
         with contextlib.suppress(asyncio.CancelledError):
             await worker_task
+        # Last: the dialplan of the calls just hung up still asks where they go.
+        route_server.close()
+        with contextlib.suppress(Exception):
+            await route_server.wait_closed()

@@ -6,12 +6,16 @@ long sends many updates: the RTP timestamp identifies the event). Outbound: the 
 frames, with one SSRC per call, a sequence number +1 per packet and a timestamp +160 per frame
 that jumps over the silence between prompts (marker bit on the first frame of each talkspurt),
 as a receiver's jitter buffer expects. Symmetric RTP: replies go where the caller's packets come
-from, which also fixes an SDP address the caller cannot be reached at.
+from, which also fixes an SDP address the caller cannot be reached at. That source is latched on
+the first valid packet and packets from anywhere else are dropped: following every new source
+would let anyone who guesses the port take the call's media (Asterisk's "RTP bleed",
+CVE-2017-14099). A re-INVITE moving the media to another address learns the source again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import secrets
 import struct
@@ -89,6 +93,9 @@ class RtpStream(asyncio.DatagramProtocol):
         self._on_dtmf = on_dtmf
         self._transport: asyncio.DatagramTransport | None = None
         self.remote: tuple[str, int] | None = None
+        self._announced: tuple[str, int] | None = None  # the SDP's address
+        self._negotiated = False  # the far end learns our port from our SDP: see configure
+        self._latched: tuple[str, int] | None = None  # the source we take media from
         self.payload_type = g711.PCMU
         self.event_payload_type: int | None = None
         self._buffer = FrameBuffer()
@@ -99,6 +106,7 @@ class RtpStream(asyncio.DatagramProtocol):
         self._last_sent: float | None = None
         self.packets_in = 0
         self.packets_out = 0
+        self.packets_foreign = 0  # valid packets from a source other than the latched one
 
     @classmethod
     async def open(
@@ -118,8 +126,18 @@ class RtpStream(asyncio.DatagramProtocol):
     def configure(
         self, remote: tuple[str, int] | None, payload_type: int, event_payload_type: int | None
     ) -> None:
+        if remote is not None:
+            # A host name would be resolved on the event loop by every sendto, and a port out of
+            # range raises OverflowError there, which closes the socket: refused up front.
+            ipaddress.ip_address(remote[0])
+            if not 1 <= remote[1] <= 65535:
+                raise ValueError(f"RTP port {remote[1]} out of range")
+        self._negotiated = True  # called as our SDP goes out: from now on the far end knows us
         if remote is not None and remote[0] not in ("0.0.0.0", "::"):  # hold: keep the old one
-            self.remote = remote
+            if self._announced is not None and remote != self._announced:
+                self._latched = None  # media moved: learn its new source
+            self._announced = remote
+            self.remote = self._latched or remote
         self.payload_type = payload_type
         self.event_payload_type = event_payload_type
 
@@ -135,8 +153,19 @@ class RtpStream(asyncio.DatagramProtocol):
         except ValueError as exc:
             log.debug("rtp: ignoring a packet from %s: %s", addr, exc)
             return
+        source = (addr[0], addr[1])
+        if not self._negotiated:
+            return  # before our SDP went out only a port scan can reach us: nothing to latch on
+        if self._latched is None:
+            self._latched = self.remote = source
+        elif source != self._latched:
+            self.packets_foreign += 1
+            if self.packets_foreign == 1:
+                log.debug(
+                    "rtp: ignoring packets from %s (media latched on %s)", addr, self._latched
+                )
+            return
         self.packets_in += 1
-        self.remote = (addr[0], addr[1])
         if packet.payload_type in g711.CODEC_NAMES:
             for frame in self._buffer.push(g711.decode(packet.payload, packet.payload_type)):
                 self._on_audio(frame)
@@ -178,5 +207,7 @@ class RtpStream(asyncio.DatagramProtocol):
         self.packets_out += 1
 
     def close(self) -> None:
+        if self.packets_foreign:
+            log.debug("rtp: %d packets from foreign sources ignored", self.packets_foreign)
         if self._transport is not None:
             self._transport.close()

@@ -62,6 +62,10 @@ class SipParseError(ValueError):
     """Not a SIP message we can read."""
 
 
+class SdpNotAcceptable(SipParseError):
+    """A readable SDP whose media we will not send to (answered 488)."""
+
+
 @dataclass
 class SipMessage:
     start_line: str
@@ -114,7 +118,12 @@ def parse_message(data: bytes) -> SipMessage:
     except UnicodeDecodeError as exc:
         raise SipParseError("headers are not UTF-8") from exc
     start = lines[0].strip()
-    if not (start.endswith(" SIP/2.0") or start.startswith("SIP/2.0 ")):
+    if start.startswith("SIP/2.0 "):
+        # status and reason: SipMessage.status must never raise in datagram_received
+        code = start.split(" ", 2)[1]
+        if not (len(code) == 3 and code.isdigit() and 100 <= int(code) <= 699):
+            raise SipParseError(f"bad status line {start[:60]!r}")
+    elif not (start.endswith(" SIP/2.0") and len(start.split(" ")) == 3):
         raise SipParseError(f"not a SIP start line: {start[:60]!r}")
     headers: list[tuple[str, str]] = []
     for line in lines[1:]:
@@ -202,7 +211,9 @@ class SdpMedia:
 
 
 def parse_sdp(body: bytes) -> SdpMedia:
-    """The first audio stream of an SDP body."""
+    """The first audio stream of an SDP body. Its address must be a literal IP address (a host
+    name would make every RTP sendto resolve it, blocking the event loop) and its port a real
+    one (sendto raises OverflowError otherwise, which closes the RTP socket): SdpNotAcceptable."""
     address = ""
     media: SdpMedia | None = None
     for raw in body.decode("utf-8", errors="replace").splitlines():
@@ -235,6 +246,12 @@ def parse_sdp(body: bytes) -> SdpMedia:
         raise SipParseError("no audio stream in the SDP")
     if not media.address:
         raise SipParseError("no connection address in the SDP")
+    try:
+        ipaddress.ip_address(media.address)
+    except ValueError as exc:
+        raise SdpNotAcceptable(f"connection address {media.address[:60]!r} is not an IP") from exc
+    if not 1 <= media.port <= 65535:
+        raise SdpNotAcceptable(f"media port {media.port} out of range")
     return media
 
 
@@ -324,10 +341,17 @@ class Dialog:
 class SipServer(asyncio.DatagramProtocol):
     """A listening SIP UAS; close() hangs up the calls still up."""
 
-    def __init__(self, on_session: OnSession, media_host: str, answer_delay_s: float) -> None:
+    def __init__(
+        self,
+        on_session: OnSession,
+        media_host: str,
+        answer_delay_s: float,
+        max_calls: int = 20,
+    ) -> None:
         self._tasks = SessionTasks(on_session)
         self.media_host = media_host
         self.answer_delay_s = answer_delay_s
+        self.max_calls = max_calls
         self.dialogs: dict[str, Dialog] = {}
         self._transport: asyncio.DatagramTransport | None = None
         self._port = 0
@@ -338,6 +362,12 @@ class SipServer(asyncio.DatagramProtocol):
     @property
     def port(self) -> int:
         return self._port
+
+    @property
+    def calls_up(self) -> int:
+        """Calls being set up or up; ended ones kept to absorb retransmissions do not count."""
+        live = sum(1 for dialog in self.dialogs.values() if dialog.state != "ended")
+        return live + len(self._opening)
 
     async def close(self, grace_s: float = 2.0) -> None:
         self._closing = True  # BYEs go out once, unanswered ones are not waited for
@@ -436,6 +466,19 @@ class SipServer(asyncio.DatagramProtocol):
             if dialog is None:
                 if request.call_id in self._opening:
                     return  # a retransmission while we set the call up
+                if self.calls_up >= self.max_calls:
+                    # Each call holds a socket, a dialogue and a share of the CPU: past the cap
+                    # the caller gets a busy signal rather than everyone getting a slow bot.
+                    log.warning("sip call %s: refused, %d calls up", request.call_id, self.calls_up)
+                    self._respond(
+                        request,
+                        peer,
+                        503,
+                        "Service Unavailable",
+                        to_tag=secrets.token_hex(6),
+                        extra=[("retry-after", "30")],
+                    )
+                    return
                 self._opening.add(request.call_id)
                 try:
                     await self._on_invite(request, peer)
@@ -482,6 +525,10 @@ class SipServer(asyncio.DatagramProtocol):
         if invite.body.strip():
             try:
                 offer = parse_sdp(invite.body)
+            except SdpNotAcceptable as exc:
+                log.warning("sip call %s: unusable SDP: %s", invite.call_id, exc)
+                self._respond(invite, peer, 488, "Not Acceptable Here", to_tag=secrets.token_hex(6))
+                return
             except SipParseError as exc:
                 log.warning("sip call %s: bad SDP: %s", invite.call_id, exc)
                 self._respond(invite, peer, 400, "Bad SDP", to_tag=secrets.token_hex(6))
@@ -504,7 +551,8 @@ class SipServer(asyncio.DatagramProtocol):
             invite_cseq=invite.cseq,
         )
         self.dialogs[invite.call_id] = dialog
-        log.info("sip call %s from %s (%s)", dialog.call_id, dialog.remote_from, peer)
+        # Not the From header: it carries the caller's number, personal data kept out of logs.
+        log.info("sip call %s", dialog.call_id)
         if self.answer_delay_s > 0:
             dialog.last_response = self._respond(
                 invite, peer, 180, "Ringing", to_tag=dialog.local_tag
@@ -748,14 +796,18 @@ async def serve_sip(
     *,
     rtp_host: str | None = None,
     answer_delay_s: float = 0.0,
+    max_calls: int = 20,
 ) -> SipServer:
     """Listen for SIP over UDP on host:port; on_session runs once per call (its own task) when the
     200 OK has been ACKed; when it returns the call is hung up (BYE) if still up.
 
     rtp_host: the address RTP binds to and that the SDP and Contact announce; defaults to host,
     and must be given when host is a wildcard (0.0.0.0). answer_delay_s: ring (180) that long
-    before answering, so that a caller can still CANCEL.
+    before answering, so that a caller can still CANCEL. max_calls: calls up at once; an
+    INVITE beyond it is answered 503 Service Unavailable.
     """
+    if max_calls < 1:
+        raise ValueError(f"serve_sip: max_calls must be at least 1, not {max_calls}")
     media_host = rtp_host or host
     if _is_wildcard(media_host):
         raise ValueError(
@@ -764,7 +816,8 @@ async def serve_sip(
         )
     loop = asyncio.get_running_loop()
     _, server = await loop.create_datagram_endpoint(
-        lambda: SipServer(on_session, media_host, answer_delay_s), local_addr=(host, port)
+        lambda: SipServer(on_session, media_host, answer_delay_s, max_calls),
+        local_addr=(host, port),
     )
     log.info("sip listening on %s:%d (media on %s)", host, server.port, media_host)
     return server
