@@ -398,6 +398,7 @@ class _Call:
         self.max_call_s = max_call_s
         self._last_turn_end: float | None = None
         self._last_pcm = b""  # the last utterance, for the address vote
+        self._cut_off = b""  # speech the caller's hang-up cut short, for the agent
         self.view = CallView(dialogue.progress)
         self._expect = ""
         self._guessing = 0  # speculative transcriptions running (kept or dropped)
@@ -421,6 +422,7 @@ class _Call:
                         await self.session.hangup()
                     break
                 if isinstance(turn, Hangup):
+                    await self._keep_cut_off()
                     self.dialogue.on_hangup()
                     break
                 if time.monotonic() > deadline:
@@ -505,6 +507,20 @@ class _Call:
         except TimeoutError:
             return None
 
+    async def _keep_cut_off(self) -> None:
+        """The caller hung up mid-sentence (the line dropped while giving the address, say):
+        what they said so far is transcribed for the agent who calls back, marked as cut."""
+        pcm, self._cut_off = self._cut_off, b""
+        if not pcm:
+            return
+        try:
+            text = await asyncio.to_thread(self.acts.transcribe, pcm, self._expect)
+        except Exception:  # the call is over: a failed transcription must not lose the rest
+            log.exception("live call %s: cut-off speech not transcribed", self.session.call_id)
+            return
+        if text.strip():
+            self.dialogue.progress.heard.append(f"{text.strip()} […]")
+
     async def _listen(self, expect: str, keys: int = 0) -> Turn:
         self.view.progress = self.dialogue.progress
         try:
@@ -539,6 +555,8 @@ class _Call:
             now = time.monotonic()
             if isinstance(event, Hangup):
                 session.stop_playing()
+                if in_turn and voiced_total >= min_frames:
+                    self._cut_off = b"".join(utterance)
                 return event
             if isinstance(event, Dtmf):
                 session.stop_playing()

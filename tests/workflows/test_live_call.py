@@ -350,20 +350,41 @@ async def test_calls_in_a_row_and_at_once_on_one_process(
         assert len(tel.calls.registry) == 0 and tel.calls.active == set()
 
 
-async def test_hang_up_mid_first_sentence_is_abandoned(
+async def test_hang_up_mid_address_is_a_callback_task_and_silence_is_abandoned(
     client: Client, base_settings: Settings, stt: TranscribeActivities, tmp_path: Path
 ) -> None:
-    """One second of speech cut by the hang-up is never a turn (its pause never comes), so
-    nothing was transcribed; AudioSocket gives no number: no task nobody could act on."""
+    """The line drops 2.5 s into the address: what was said so far is transcribed for the
+    agent (a callback task; AudioSocket gives no number, the caller may have said it). A
+    call that hangs up during the greeting, nothing said, no number: no task nobody could act
+    on."""
     settings = live_settings(base_settings, tmp_path)
     async with telephony(client, settings, stt) as tel:
         call = AudioSocketCaller("127.0.0.1", tel.audiosocket_port or 0)
         await call.connect()
         cid = call.call_id
         await wait_listening(tel, cid, Phase.ASK_ADDRESS, 40)
-        await call.say(caller_turn("items")[: 8000 * 2])  # one second, then the line drops
+        await call.say(caller_turn("address")[: int(8000 * 2 * 2.5)])
         await call.hangup()
         handle = client.get_workflow_handle(live_call_workflow_id(cid), result_type=LiveCallResult)
+        await wait_status(handle, "waiting_agent", 60)
+        state = await handle.query(STATE_QUERY, result_type=LiveCallState)
+        desc = await handle.describe()
+        assert state.progress is not None
+        cut = [h for h in state.progress.heard if h.endswith("[…]")]
+        assert cut and len(cut[0]) > 5, state.progress.heard
+        assert desc.search_attributes.get("NeedsAgent") == [True]
+        await close_callback(handle)
+        result = await result_of(handle, 30)
+        assert result.outcome == Outcome.HANGUP
+        assert store(settings).get_by_call(cid) is None
+
+        silent = AudioSocketCaller("127.0.0.1", tel.audiosocket_port or 0)
+        await silent.connect()
+        await asyncio.sleep(1.0)  # during the greeting
+        await silent.hangup()
+        handle = client.get_workflow_handle(
+            live_call_workflow_id(silent.call_id), result_type=LiveCallResult
+        )
         result = await result_of(handle, 30)
         state = await handle.query(STATE_QUERY, result_type=LiveCallState)
         desc = await handle.describe()
@@ -371,7 +392,6 @@ async def test_hang_up_mid_first_sentence_is_abandoned(
     assert state.progress is not None and not any(h.strip() for h in state.progress.heard)
     assert desc.search_attributes.get("NeedsAgent") != [True]
     assert any("abandonné" in line for line in state.history), state.history
-    assert store(settings).get_by_call(cid) is None
 
 
 async def test_stop_drains_then_hangs_up_as_the_service(
