@@ -40,7 +40,7 @@ from domain.models import (
     SpokenAddress,
     Understanding,
 )
-from domain.phone import is_mobile_fr, to_e164
+from domain.phone import is_mobile_fr, sms_mobile, to_e164
 from domain.understanding import understand
 
 MAX_FAILURES = 2
@@ -369,11 +369,7 @@ class Dialogue:
         return self._ask(Lookup(LookupKind.SLOT, sector=match.sector))
 
     def _sms_number(self) -> str:
-        u = self._understanding()
-        for number in (u.callback_number, to_e164(self._caller) or ""):
-            if number and is_mobile_fr(number):
-                return number
-        return ""
+        return sms_mobile(self._understanding().callback_number, to_e164(self._caller) or "")
 
     def _ask_phase(self, phase: Phase) -> Step:
         self._set_phase(phase)

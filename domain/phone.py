@@ -127,6 +127,21 @@ def is_mobile_fr(e164: str) -> bool:
 PHONE_KEY_CHARS = 32
 
 
+def sms_mobile(callback: str, caller: str) -> str:
+    """The number to text: the callback number the caller gave if it can receive SMS, else
+    the caller id if it can; "" when neither can."""
+    for number in (callback, to_e164(caller) or caller):
+        if number and is_mobile_fr(number):
+            return number
+    return ""
+
+
+def sms_recipient(callback: str, caller: str) -> str:
+    """sms_mobile, else the callback number or the caller id as they are: the SMS activity
+    refuses a non-mobile number and the case goes to an agent."""
+    return sms_mobile(callback, caller) or callback or to_e164(caller) or caller
+
+
 def phone_key(e164: str, secret: bytes) -> str:
     """A keyed hash of a number (HMAC-SHA256, first 32 hex digits): what the `SmsPhoneKey`
     search attribute holds, so that an incoming SMS finds the case that texted its sender

@@ -3,13 +3,17 @@ the agent queue, and how an activity failure reads. Deterministic, no I/O."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributeUpdate
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
 
 from domain import names
+
+with workflow.unsafe.imports_passed_through():
+    from domain.booking_models import FollowUpInput
 
 # Infrastructure failures (database down, SMS provider 5xx) are retried until they heal:
 # losing a request is worse than a late SMS. Permanent failures are non-retryable errors.
@@ -55,3 +59,19 @@ def agent_queue_left() -> list[SearchAttributeUpdate]:
 def error_message(err: BaseException) -> str:
     cause = err.cause if isinstance(err, ActivityError) else err
     return str(cause.message if isinstance(cause, ApplicationError) else cause)
+
+
+async def start_booking_follow_up(inp: FollowUpInput, log: Callable[[str], None]) -> None:
+    """Hand a new booking to its own workflow (delivery report, ANNULER, eve reminder); it
+    outlives the case that made it (the reminder is days away)."""
+    try:
+        await workflow.start_child_workflow(
+            names.BOOKING_FOLLOW_UP_WORKFLOW,
+            inp,
+            id=names.booking_follow_up_workflow_id(inp.call_id),
+            task_queue=workflow.info().task_queue,
+            parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+        )
+        log("suivi de la réservation confié à son propre workflow")
+    except WorkflowAlreadyStartedError:
+        log("suivi de la réservation déjà en cours")

@@ -24,7 +24,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.exceptions import TimeoutError as TemporalTimeoutError
 
 from workflows.common import (
@@ -35,6 +35,7 @@ from workflows.common import (
     agent_queue_entered,
     agent_queue_left,
     error_message,
+    start_booking_follow_up,
 )
 
 with workflow.unsafe.imports_passed_through():
@@ -65,7 +66,7 @@ with workflow.unsafe.imports_passed_through():
         ResolveInput,
         ResolveResult,
     )
-    from domain.phone import is_mobile_fr, to_e164
+    from domain.phone import sms_recipient
 
 # A call cannot be replayed: one attempt, whatever happens.
 NO_RETRY = RetryPolicy(maximum_attempts=1)
@@ -240,29 +241,22 @@ class LiveCallWorkflow:
     async def _start_follow_up(self, booking: BookResult, sms: NotifyResult) -> None:
         assert self._inp is not None and self._progress is not None
         match = self._progress.match
-        try:
-            await workflow.start_child_workflow(
-                names.BOOKING_FOLLOW_UP_WORKFLOW,
-                FollowUpInput(
-                    call_id=self._inp.call_id,
-                    reference=booking.reference,
-                    pickup_date=booking.pickup_date,
-                    to=self._recipient(),
-                    address_label=match.label() if match else "",
-                    reminder_at=booking.reminder_at,
-                    phone_key=sms.phone_key,
-                    sms_message_id=sms.message_id,
-                    sms_backend=sms.backend,
-                    delivery_checks_s=list(self._inp.delivery_checks_s),
-                    listen_after_reminder_s=self._inp.listen_after_reminder_s,
-                ),
-                id=names.booking_follow_up_workflow_id(self._inp.call_id),
-                task_queue=workflow.info().task_queue,
-                parent_close_policy=workflow.ParentClosePolicy.ABANDON,
-            )
-            self._log("suivi de la réservation confié à son propre workflow")
-        except WorkflowAlreadyStartedError:
-            self._log("suivi de la réservation déjà en cours")
+        await start_booking_follow_up(
+            FollowUpInput(
+                call_id=self._inp.call_id,
+                reference=booking.reference,
+                pickup_date=booking.pickup_date,
+                to=self._recipient(),
+                address_label=match.label() if match else "",
+                reminder_at=booking.reminder_at,
+                phone_key=sms.phone_key,
+                sms_message_id=sms.message_id,
+                sms_backend=sms.backend,
+                delivery_checks_s=list(self._inp.delivery_checks_s),
+                listen_after_reminder_s=self._inp.listen_after_reminder_s,
+            ),
+            self._log,
+        )
 
     async def _callback(self, why: str) -> None:
         """A callback task in the agent queue, with what the caller had said."""
@@ -351,11 +345,7 @@ class LiveCallWorkflow:
         assert self._inp is not None
         u = self._progress.understanding if self._progress else None
         callback = u.callback_number if u else ""
-        caller = to_e164(self._inp.caller_number) or self._inp.caller_number
-        for number in (callback, caller):
-            if number and is_mobile_fr(number):
-                return number
-        return callback or caller
+        return sms_recipient(callback, self._inp.caller_number)
 
     def _refresh_details(self) -> None:
         assert self._inp is not None

@@ -15,7 +15,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeUpdate
-from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows.common import (
     PATIENT_RETRY,
@@ -26,6 +26,7 @@ from workflows.common import (
     agent_queue_entered,
     agent_queue_left,
     error_message,
+    start_booking_follow_up,
 )
 
 with workflow.unsafe.imports_passed_through():
@@ -77,7 +78,7 @@ with workflow.unsafe.imports_passed_through():
         VoicemailInput,
         VoicemailResult,
     )
-    from domain.phone import is_mobile_fr, to_e164
+    from domain.phone import sms_recipient, to_e164
 
 
 # Steps, in order. The workflow keeps the step that failed and resumes there. After the
@@ -480,30 +481,22 @@ class VoicemailWorkflow:
     async def _start_follow_up(self, booking: BookResult, sms: NotifyResult) -> None:
         """Hand the booking to its own workflow (delivery report, ANNULER, eve reminder)."""
         assert self._inp is not None
-        try:
-            await workflow.start_child_workflow(
-                names.BOOKING_FOLLOW_UP_WORKFLOW,
-                FollowUpInput(
-                    call_id=self._inp.call_id,
-                    reference=booking.reference,
-                    pickup_date=booking.pickup_date,
-                    to=self._recipient(),
-                    address_label=self._match.label() if self._match else "",
-                    reminder_at=booking.reminder_at,
-                    phone_key=sms.phone_key,
-                    sms_message_id=sms.message_id,
-                    sms_backend=sms.backend,
-                    delivery_checks_s=list(self._inp.delivery_checks_s),
-                    listen_after_reminder_s=self._inp.listen_after_reminder_s,
-                ),
-                id=names.booking_follow_up_workflow_id(self._inp.call_id),
-                task_queue=workflow.info().task_queue,
-                # The booking outlives this case: the reminder is days away.
-                parent_close_policy=workflow.ParentClosePolicy.ABANDON,
-            )
-            self._log("suivi de la réservation confié à son propre workflow")
-        except WorkflowAlreadyStartedError:
-            self._log("suivi de la réservation déjà en cours")
+        await start_booking_follow_up(
+            FollowUpInput(
+                call_id=self._inp.call_id,
+                reference=booking.reference,
+                pickup_date=booking.pickup_date,
+                to=self._recipient(),
+                address_label=self._match.label() if self._match else "",
+                reminder_at=booking.reminder_at,
+                phone_key=sms.phone_key,
+                sms_message_id=sms.message_id,
+                sms_backend=sms.backend,
+                delivery_checks_s=list(self._inp.delivery_checks_s),
+                listen_after_reminder_s=self._inp.listen_after_reminder_s,
+            ),
+            self._log,
+        )
 
     async def _send_sms(
         self,
@@ -619,11 +612,7 @@ class VoicemailWorkflow:
         SMS activity refuses a non-mobile number and the case goes to an agent."""
         assert self._inp is not None
         callback = self._understanding.callback_number if self._understanding else ""
-        caller = to_e164(self._inp.caller_number) or self._inp.caller_number
-        for number in (callback, caller):
-            if number and is_mobile_fr(number):
-                return number
-        return callback or caller
+        return sms_recipient(callback, self._inp.caller_number)
 
     @workflow.update(name=names.RESOLVE_UPDATE)
     async def resolve(self, inp: ResolveInput) -> ResolveResult:
