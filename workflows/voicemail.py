@@ -96,6 +96,12 @@ TRANSCRIBE, UNDERSTAND, GEOCODE, BOOK, NOTIFY, DONE = (
 ACK_WAIT = timedelta(seconds=60)
 # workflow.patched id of that change: cases begun before it replay the old way.
 ACK_IN_BACKGROUND = "ack-in-background"
+# How long the address choice may try to reach the caller by SMS. Asking the caller only
+# makes sense while the SMS can go now; during an SMS outage the case goes to a person (who
+# can call back) instead of waiting for the provider with the caller's question unanswered.
+CHOICE_SMS_WAIT = ACK_WAIT
+# workflow.patched id of that bound: cases begun before it keep their unbounded retry.
+CHOICE_SMS_BOUNDED = "choice-sms-bounded"
 
 
 @dataclass
@@ -323,8 +329,11 @@ class VoicemailWorkflow:
         cannot be sent or no usable reply comes in time."""
         assert self._inp is not None
         choices = [{"number": n, "label": c.label()} for n, c in enumerate(candidates, 1)]
+        bound = CHOICE_SMS_WAIT if workflow.patched(CHOICE_SMS_BOUNDED) else None
         try:
-            await self._send_sms("address_choice", "address_choice", {"choices": choices})
+            await self._send_sms(
+                "address_choice", "address_choice", {"choices": choices}, within=bound
+            )
         except ActivityError as err:
             self._log(f"SMS de choix d'adresse impossible: {error_message(err)}")
             return None
@@ -504,7 +513,10 @@ class VoicemailWorkflow:
         template: str,
         context: dict[str, Any],
         retry: RetryPolicy = PATIENT_RETRY,
+        within: timedelta | None = None,
     ) -> NotifyResult:
+        """`within`: give up (ActivityError) when the SMS has not gone after that long, all
+        attempts included; None: as long as `retry` allows."""
         result = await workflow.execute_activity(
             names.SEND_SMS,
             NotifyInput(
@@ -515,6 +527,7 @@ class VoicemailWorkflow:
             ),
             result_type=NotifyResult,
             start_to_close_timeout=timedelta(seconds=60),
+            schedule_to_close_timeout=within,
             retry_policy=retry,
         )
         await self._listen_to(result.phone_key)
