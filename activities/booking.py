@@ -83,7 +83,7 @@ from domain.errors import BOOKING_REJECTED
 from domain.models import BookingStatus, BookInput, BookResult, ItemCount
 
 if TYPE_CHECKING:
-    from workers.metrics import Metrics
+    from activities.metrics import StepMetrics
 
 # No 0/O, 1/I/L, 2/Z, 5/S, 8/B: read aloud or typed from an SMS, nothing can be confused.
 REFERENCE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
@@ -920,7 +920,7 @@ class BookingActivities:
         store: BookingStore,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         *,
-        metrics: Metrics | None = None,
+        metrics: StepMetrics | None = None,
     ) -> None:
         self.store = store
         self.clock = clock

@@ -61,14 +61,10 @@ from haystack.document_stores.in_memory import InMemoryDocumentStore
 from haystack.document_stores.types import DuplicatePolicy
 from temporalio import activity
 
+from activities.config import FaqSettings
 from corpus import TEMPLATES_DIR
-from domain.faq_models import (
-    ANSWER_QUESTION,
-    FaqCandidate,
-    FaqInput,
-    FaqResult,
-    FaqSettings,
-)
+from domain import names
+from domain.faq_models import FaqCandidate, FaqInput, FaqResult
 from domain.french_analysis import FrenchAnalyzer, elasticsearch_analysis
 from domain.sms import sms_info
 
@@ -1026,7 +1022,7 @@ class FaqActivities:
             generated=generated,
         )
 
-    @activity.defn(name=ANSWER_QUESTION)
+    @activity.defn(name=names.ANSWER_QUESTION)
     def answer_question(self, inp: FaqInput) -> FaqResult:
         return self.answer(inp.question)
 

@@ -21,8 +21,8 @@ again before, the guess is dropped and the turn goes on. A caller heard finishin
 no sooner: the pause rule is unchanged, only the waiting overlaps with the work.
 
 The understanding, geocoding, slot and FAQ code is the voicemail's own (shared objects, see
-workers/worker.py `build_services`), called in-process: a turn cannot wait for a round trip
-through the Temporal server per step.
+workers/worker/composition.py `build_services`), called in-process: a turn cannot wait for a
+round trip through the Temporal server per step.
 """
 
 from __future__ import annotations

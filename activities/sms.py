@@ -65,6 +65,8 @@ import urllib3
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.config import OvhSettings, SmsSettings
+from activities.private_files import create_private_file_once
 from domain import names
 from domain.errors import (
     CONFIG_ERROR,
@@ -79,11 +81,9 @@ from domain.models import NotifyInput, NotifyResult
 from domain.phone import is_mobile_fr, phone_key, to_e164
 from domain.sms import fit, is_gsm7, normalise_whitespace, sms_info
 from domain.sms_models import SmsDeliveryInput, SmsDeliveryResult, SmsDeliveryStatus
-from workers.private_files import create_private_file_once
-from workers.settings import OvhSettings, SmsSettings
 
 if TYPE_CHECKING:
-    from workers.metrics import Metrics
+    from activities.metrics import StepMetrics
 
 log = logging.getLogger(__name__)
 
@@ -774,7 +774,7 @@ class SmsActivities:
         *,
         inflight_lease_s: float = 90.0,
         phone_key_secret: bytes | None = None,
-        metrics: Metrics | None = None,
+        metrics: StepMetrics | None = None,
     ) -> None:
         self.backend = backend
         self.metrics = metrics

@@ -43,8 +43,8 @@ from domain.understanding import apply_item_scores, find_item_slots
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel
 
-    from workers.metrics import Metrics
-    from workers.settings import SttSettings
+    from activities.config import SttSettings
+    from activities.metrics import StepMetrics
 
 log = logging.getLogger(__name__)
 
@@ -205,7 +205,7 @@ class TranscribeActivities:
         settings: SttSettings,
         catalogue: Catalogue | None = None,
         *,
-        metrics: Metrics | None = None,
+        metrics: StepMetrics | None = None,
     ) -> None:
         self._settings = settings
         self._metrics = metrics

@@ -24,7 +24,7 @@ reported apart from the backlog itself.
 
 "Settled" is read from Temporal visibility, one list query every --poll seconds (the
 workflow's own EncombotStatus search attribute and its execution status): polling each
-workflow with `workers.demo.wait_settled` (a describe and a query every 0.3 s) would send
+workflow with `workers.dev.demo.wait_settled` (a describe and a query every 0.3 s) would send
 hundreds of queries a second to the default worker and measure the watcher. Each voicemail's
 outcome is then read with `wait_settled`, as the demo does. Visibility lags the history by a
 fraction of a second on the dev server; the end-to-end times carry that and the poll interval.
@@ -62,8 +62,8 @@ from corpus import DEMO_DIR
 from domain.models import Status, VoicemailResult
 from domain.names import SA_STATUS, VOICEMAIL_WORKFLOW
 from workers.client import connect, submit_voicemail
-from workers.demo import demo_settings, wait_settled
-from workers.devserver import DevServer
+from workers.dev.demo import demo_settings, wait_settled
+from workers.dev.devserver import DevServer
 from workers.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent

@@ -75,10 +75,10 @@ async def one_call(port: int, tel: Any, samples: dict[str, list[float]]) -> None
 
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     from workers.client import connect, ensure_search_attributes
-    from workers.devserver import DevServer
+    from workers.dev.devserver import DevServer
     from workers.settings import Settings
     from workers.telephony.live import RunningTelephony, run_telephony
-    from workers.worker import workers_running
+    from workers.worker.composition import workers_running
 
     tmp = Path(tempfile.mkdtemp(prefix="encombot-bench-latency-"))
     load_before = os.getloadavg()

@@ -28,10 +28,10 @@ from activities.transcribe import TranscribeActivities
 from corpus import DEMO_DIR
 from domain.models import TranscribeInput
 from workers.client import connect
-from workers.demo import demo_settings, process_voicemails
-from workers.devserver import DevServer
+from workers.dev.demo import demo_settings, process_voicemails
+from workers.dev.devserver import DevServer
 from workers.settings import Settings
-from workers.worker import workers_running
+from workers.worker.composition import workers_running
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -1,8 +1,8 @@
 """What may be read in clear in the Temporal server's data.
 
 Every payload and every failure message is encrypted by the workers' data converter
-(workers/codec.py). One exception: an `ApplicationError` whose type is listed below keeps its
-*message* readable, because the Temporal Web UI shows an Update's rejection without asking the
+(workers/codec/payload.py). One exception: an `ApplicationError` whose type is listed below keeps
+its *message* readable, because the Temporal Web UI shows an Update's rejection without asking the
 codec server to decode it (UI 2.54: an encrypted message would read "Encoded failure"). Its
 stack trace and details stay encrypted.
 

@@ -22,9 +22,9 @@ from temporalio.client import Client
 
 from activities.transcribe import TranscribeActivities
 from workers.client import connect
-from workers.codec import codec_from_settings
-from workers.codec_server import CodecServerConfig, RunningCodecServer, make_app
-from workers.devserver import DevServer, free_port
+from workers.codec.payload import codec_from_settings
+from workers.codec.server import CodecServerConfig, RunningCodecServer, make_app
+from workers.dev.devserver import DevServer, free_port
 from workers.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]

@@ -33,7 +33,7 @@ from domain.models import Status, VoicemailInput, VoicemailResult
 from domain.names import VOICEMAIL_WORKFLOW
 from tests.fakes.fake_ovh import FakeOvhApi
 from workers.client import connect, submit_voicemail
-from workers.devserver import DevServer, free_port
+from workers.dev.devserver import DevServer, free_port
 from workers.settings import Settings
 from workers.settings_env import settings_env
 

@@ -20,7 +20,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from domain.models import VoicemailInput, VoicemailResult
 from domain.names import SEARCH_ATTRIBUTES, VOICEMAIL_WORKFLOW, voicemail_workflow_id
-from workers.codec import data_converter
+from workers.codec.payload import data_converter
 from workers.settings import Settings
 
 if TYPE_CHECKING:

@@ -1,10 +1,11 @@
 """SmsPollWorkflow: one pass over the SMS waiting at the provider (callers' replies).
 
 Started by the `encombot-sms-poll` Temporal Schedule every `sms.poll_interval_s` seconds
-(workers/schedules.py, overlap SKIP). The activity routes each message to the case waiting for
-it or keeps it for an agent (activities/sms_inbox.py). Retries are short on purpose: the next
-run of the Schedule is only seconds away, and a provider that stays down shows as a row of
-failed runs in the Schedule's recent actions rather than one workflow retrying for hours.
+(workers/worker/schedules.py, overlap SKIP). The activity routes each message to the case
+waiting for it or keeps it for an agent (activities/sms_inbox.py). Retries are short on
+purpose: the next run of the Schedule is only seconds away, and a provider that stays down
+shows as a row of failed runs in the Schedule's recent actions rather than one workflow
+retrying for hours.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ import pytest
 import yaml
 from temporalio.testing import ActivityEnvironment
 
+from activities.config import FaqGeneratorSettings, FaqSettings
 from activities.faq import (
     FaqActivities,
     FaqCorpusError,
@@ -34,7 +35,7 @@ from activities.faq import (
 )
 from activities.sms import SmsTemplateError, render_sms
 from corpus import TEMPLATES_DIR
-from domain.faq_models import FaqGeneratorSettings, FaqInput, FaqResult, FaqSettings
+from domain.faq_models import FaqInput, FaqResult
 from domain.french_analysis import words
 from domain.sms import GSM7, sms_info
 from tests.fakes.fake_elasticsearch import FakeElasticsearch

@@ -43,9 +43,9 @@ from domain.sms_models import (
     SmsRouteOutcome,
 )
 from tests.fakes.fake_ovh import FakeOvhApi
-from workers.codec import ENCODING
-from workers.schedules import ensure_sms_poll_schedule
+from workers.codec.payload import ENCODING
 from workers.settings import Settings
+from workers.worker.schedules import ensure_sms_poll_schedule
 from workflows.incoming_sms import IncomingSmsWorkflow
 from workflows.sms_poll import SmsPollWorkflow
 

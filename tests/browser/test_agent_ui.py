@@ -26,9 +26,9 @@ from activities.transcribe import TranscribeActivities
 from domain.models import ResolveInput, Status
 from tests.conftest import ARTIFACTS, REPO
 from tests.workflows.test_voicemail import case_settings, running_worker, submit
-from workers.agent_cli import resolve_case
-from workers.demo import wait_settled
-from workers.devserver import DevServer
+from workers.cli.agent import resolve_case
+from workers.dev.demo import wait_settled
+from workers.dev.devserver import DevServer
 from workers.settings import Settings
 
 CHROMIUM = Path(os.environ.get("ENCOMBOT_CHROMIUM", "/usr/bin/chromium"))
@@ -222,7 +222,7 @@ async def test_the_ui_shows_why_a_correction_is_refused(
         assert not await encoded.count(), (
             "the UI shows 'Encoded failure': the resolve validator must raise "
             "ApplicationError(problem, type=domain.disclosure.CORRECTION_REJECTED) so that its "
-            "message stays readable (workers/codec.py:EncodedFailureConverter)"
+            "message stays readable (workers/codec/payload.py:EncodedFailureConverter)"
         )
         assert await alert.count()
         # Refused: nothing changed, the case still waits for a person.

@@ -21,7 +21,7 @@ from domain.models import EscalationReason, Status
 from domain.sms_models import IncomingSmsInput, IncomingSmsResult
 from tests.workflows.test_incoming_sms import SENDER, started
 from tests.workflows.test_voicemail import case_settings, running_worker, submit
-from workers.agent_cli import (
+from workers.cli.agent import (
     AgentCase,
     AgentCliError,
     ResolveRejected,
@@ -32,9 +32,9 @@ from workers.agent_cli import (
     show_case,
     workflow_id_for,
 )
-from workers.cli import app
-from workers.demo import wait_settled
-from workers.devserver import DevServer
+from workers.cli.main import app
+from workers.dev.demo import wait_settled
+from workers.dev.devserver import DevServer
 from workers.settings import Settings
 
 CORRECTION = {

@@ -19,7 +19,7 @@ from temporalio.exceptions import ApplicationError
 
 from domain.disclosure import CORRECTION_REJECTED
 from domain.models import ItemCount, ResolveInput
-from workers.codec import (
+from workers.codec.payload import (
     ENCODING,
     KEY_ID_METADATA,
     CodecConfigError,
@@ -31,7 +31,7 @@ from workers.codec import (
     new_key,
     parse_key,
 )
-from workers.codec_server import CodecServerConfig, RunningCodecServer, make_app
+from workers.codec.server import CodecServerConfig, RunningCodecServer, make_app
 from workers.settings import Settings
 
 SECRET = "Claire Martin, 12 boulevard Chave, +33612345678"

@@ -1,4 +1,4 @@
-"""`encombot eval` (workers/evaluation.py): metrics from predictions, the command's wiring,
+"""`encombot eval` (workers/dev/evaluation.py): metrics from predictions, the command's wiring,
 and the real pipeline on a small subset of ../shared/voicemails (skipped without it)."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from activities.geocode import Gazetteer, GeocodeActivities, SectorIndex
 from activities.transcribe import TranscribeActivities
 from activities.understand import UnderstandActivities, load_catalogue
 from domain.catalogue import Catalogue
-from workers.evaluation import (
+from workers.dev.evaluation import (
     EvalOptions,
     EvalPipeline,
     compute_metrics,

@@ -1,4 +1,4 @@
-"""The telephony ingress (workers/ingress.py) against the session's Temporal dev server: the
+"""The telephony ingress (workers/ingress/app.py) against the session's Temporal dev server: the
 signature and its replay window, size, media type and content checks, idempotency by call id,
 safe audio storage, the audio URL allow-list, the call status without personal data, and a
 missed call that ends booked through an SMS reply (POST /missed-calls → invitation SMS →
@@ -35,7 +35,7 @@ from domain.missed_call_models import SEARCH_ATTRIBUTES as MISSED_CALL_SEARCH_AT
 from domain.phone import phone_key
 from domain.webhook_signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, signed_headers
 from workers.client import _SA_TYPES
-from workers.ingress import audio_file_name, make_app
+from workers.ingress.app import audio_file_name, make_app
 from workers.settings import Settings
 
 SECRET = "ingress-test-secret-7f3a"
@@ -455,7 +455,7 @@ async def wait_for(probe: Callable[[], Any], timeout: float = 60.0) -> Any:
 async def test_missed_call_reply_by_sms_ends_booked(
     api: httpx.AsyncClient, client: Client, settings: Settings
 ) -> None:
-    from workers.worker import build_default_activities
+    from workers.worker.composition import build_default_activities
     from workflows.missed_call import MissedCallWorkflow
     from workflows.voicemail import VoicemailWorkflow
 

@@ -34,8 +34,8 @@ from temporalio.service import RPCError
 from domain.missed_call_models import SEARCH_ATTRIBUTES as MISSED_CALL_SEARCH_ATTRIBUTES
 from domain.webhook_signature import signed_headers
 from workers.client import _SA_TYPES
-from workers.devserver import DevServer
-from workers.ingress import RunningIngress, make_app
+from workers.dev.devserver import DevServer
+from workers.ingress.app import RunningIngress, make_app
 from workers.settings import Settings
 
 SECRET = b"schemathesis-ingress-secret"

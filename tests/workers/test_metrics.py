@@ -43,7 +43,7 @@ from domain.models import BookingStatus, NotifyInput, TranscribeInput, Transcrib
 from domain.sms_models import IncomingSmsInput, SmsDeliveryInput
 from tests.activities.test_booking import D1, D2, D3, SECTOR, calendar, request
 from workers.client import connect
-from workers.devserver import DevServer, free_port
+from workers.dev.devserver import DevServer, free_port
 from workers.logs import JsonFormatter
 from workers.metrics import Metrics, VisibilityCollector, build_runtime
 from workers.settings import MetricsSettings, Settings

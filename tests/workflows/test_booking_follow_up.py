@@ -28,7 +28,7 @@ from domain.phone import phone_key
 from domain.sms_models import IncomingSmsState, SmsPollInput, SmsPollResult
 from tests.workflows.test_voicemail import case_settings, outbox, store
 from workers.settings import Settings
-from workers.worker import workers_running
+from workers.worker.composition import workers_running
 from workflows.booking_follow_up import is_cancel_request
 
 CALLER = "+33612345678"

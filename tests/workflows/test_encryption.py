@@ -25,10 +25,10 @@ from activities.transcribe import TranscribeActivities
 from domain.models import ItemCount, ResolveInput, ResolveResult, Status
 from domain.names import RESOLVE_UPDATE
 from tests.workflows.test_voicemail import CALLER, case_settings, outbox, running_worker, submit
-from workers.codec import ENCODING, codec_from_settings
-from workers.codec_server import CodecServerConfig, RunningCodecServer, make_app
-from workers.demo import wait_settled
-from workers.devserver import DevServer, temporal_cli
+from workers.codec.payload import ENCODING, codec_from_settings
+from workers.codec.server import CodecServerConfig, RunningCodecServer, make_app
+from workers.dev.demo import wait_settled
+from workers.dev.devserver import DevServer, temporal_cli
 from workers.settings import Settings
 
 WORKFLOW_METADATA_QUERY = "__temporal_workflow_metadata"

@@ -29,7 +29,7 @@ from domain.names import RESOLVE_UPDATE, STATE_QUERY, live_call_workflow_id
 from tests.fakes.audiosocket_client import AudioSocketCaller
 from tests.fakes.caller_turns import caller_turn
 from tests.workflows.test_voicemail import case_settings, outbox, running_worker, store
-from workers.devserver import DevServer, free_port
+from workers.dev.devserver import DevServer, free_port
 from workers.settings import Settings
 from workers.telephony.live import RunningTelephony, run_telephony
 
@@ -464,7 +464,7 @@ async def test_worker_killed_mid_call_is_a_callback_task(
     }
     async with running_worker(client, settings, stt):
         proc = subprocess.Popen(
-            [sys.executable, "-m", "workers.cli", "telephony"],
+            [sys.executable, "-m", "workers.cli.main", "telephony"],
             cwd=REPO,
             env=env,
             stdout=subprocess.PIPE,

@@ -61,7 +61,7 @@ from domain.models import (
 )
 from domain.phone import phone_key
 from workers.client import _SA_TYPES
-from workers.ingress import start_missed_call
+from workers.ingress.app import start_missed_call
 from workers.settings import Settings
 from workflows.missed_call import MissedCallWorkflow
 

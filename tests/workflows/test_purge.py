@@ -21,9 +21,9 @@ from activities.transcribe import TranscribeActivities
 from domain.models import AddressMatch, BookingStatus, BookInput, ItemCount
 from domain.retention import PURGE_WORKFLOW, PurgeInput, PurgeResult
 from tests.workflows.test_voicemail import CALLER, case_settings, running_worker, store
-from workers.codec import ENCODING
-from workers.schedules import ensure_purge_schedule
+from workers.codec.payload import ENCODING
 from workers.settings import Settings
+from workers.worker.schedules import ensure_purge_schedule
 
 
 def address(housenumber: str) -> AddressMatch:

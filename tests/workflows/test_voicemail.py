@@ -40,9 +40,9 @@ from domain.names import (
 )
 from tests.fakes.fake_ovh import FakeOvhApi
 from workers.client import submit_voicemail
-from workers.demo import wait_settled
+from workers.dev.demo import wait_settled
 from workers.settings import Settings
-from workers.worker import stt_activity_methods, workers_running
+from workers.worker.composition import stt_activity_methods, workers_running
 from workflows.voicemail import WorkflowState
 
 SA_PHONE_KEY = SearchAttributeKey.for_keyword_list(SA_SMS_PHONE_KEY)

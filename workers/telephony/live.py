@@ -88,12 +88,12 @@ def turn_taking(settings: TelephonySettings) -> TurnTaking:
 def build_live_call_activities(
     settings: Settings, registry: SessionRegistry, stt: Any | None = None
 ) -> LiveCallActivities:
-    """The dialogue's dependencies, built as a worker builds its own (workers/worker.py
+    """The dialogue's dependencies, built as a worker builds its own (workers/worker/composition.py
     `build_services`): same catalogue, gazetteer, booking store and FAQ index. `stt`: an
     already loaded TranscribeActivities (tests share the session's)."""
     from activities.transcribe import TranscribeActivities
     from activities.tts import Tts
-    from workers.worker import build_services
+    from workers.worker.composition import build_services
 
     services = build_services(settings)
     if stt is None:

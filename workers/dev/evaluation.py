@@ -11,7 +11,7 @@ No SMS is sent and no booking is made (the decision is where the workflow would 
 caller to choose by SMS, or escalate). Writes one prediction per voicemail and prints the
 metrics; `--metrics` also writes them as JSON with per-voicemail details.
 
-Registered in `workers/cli.py` as `app.command("eval")(eval_command)`.
+Registered in `workers/cli/main.py` as `app.command("eval")(eval_command)`.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from domain.faq_models import FaqSettings
+from activities.config import FaqSettings
 from workers.settings import Settings
 
 if TYPE_CHECKING:

@@ -16,9 +16,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from workers.agent_cli import agent_app
-from workers.evaluation import eval_command
-from workers.faq_cli import app as faq_app
+from workers.cli.agent import agent_app
+from workers.cli.faq import app as faq_app
+from workers.dev.evaluation import eval_command
 from workers.logs import configure_logging
 from workers.settings import Settings
 
@@ -45,7 +45,7 @@ def worker(
 ) -> None:
     """Run a worker process until interrupted."""
     from workers.client import connect, ensure_search_attributes
-    from workers.worker import build_workers, run_workers
+    from workers.worker.composition import build_workers, run_workers
 
     if role not in ("stt", "default", "all"):
         raise typer.BadParameter("role must be stt, default or all")
@@ -72,12 +72,12 @@ def worker(
         client = await connect(settings, runtime=runtime)
         await ensure_search_attributes(client, settings.temporal.namespace)
         if role in ("default", "all") and settings.retention.schedule_enabled:
-            from workers.schedules import ensure_purge_schedule
+            from workers.worker.schedules import ensure_purge_schedule
 
             done = await ensure_purge_schedule(client, settings)
             console.print(f"purge schedule {settings.retention.schedule_id} {done}")
         if role in ("default", "all"):
-            from workers.schedules import ensure_sms_poll_schedule
+            from workers.worker.schedules import ensure_sms_poll_schedule
 
             done = await ensure_sms_poll_schedule(client, settings)
             console.print(f"SMS poll schedule {settings.sms.poll_schedule_id} {done}")
@@ -163,7 +163,7 @@ def demo(
     ] = None,
 ) -> None:
     """Run the demo: dev server + worker + the demo voicemails, on embedded defaults."""
-    from workers.demo import run_demo
+    from workers.dev.demo import run_demo
 
     keep = sys.stdin.isatty() if keep_running is None else keep_running
     code = asyncio.run(run_demo(_settings(), console, keep_running=keep))
@@ -220,8 +220,8 @@ def codec_server(
     port: Annotated[int | None, typer.Option(help="default: ENCOMBOT_CODEC__SERVER__PORT")] = None,
 ) -> None:
     """Serve /encode and /decode for the Temporal UI and CLI (payload encryption keys)."""
-    from workers.codec import codec_from_settings
-    from workers.codec_server import CodecServerConfig, run_codec_server
+    from workers.codec.payload import codec_from_settings
+    from workers.codec.server import CodecServerConfig, run_codec_server
 
     settings = _settings()
     cfg = settings.codec.server
@@ -245,7 +245,7 @@ def codec_key(key_id: Annotated[str, typer.Option(help="id of the new key")] = "
     """Print a new random AES-256 key for ENCOMBOT_CODEC__KEYS (add it, then make it active)."""
     from datetime import date
 
-    from workers.codec import new_key
+    from workers.codec.payload import new_key
 
     kid = key_id or date.today().strftime("%Y-%m")
     print(json.dumps({kid: new_key()}))
@@ -255,7 +255,7 @@ def codec_key(key_id: Annotated[str, typer.Option(help="id of the new key")] = "
 def schedules_ensure() -> None:
     """Create or update the daily purge Schedule (idempotent; workers also do it at start)."""
     from workers.client import connect
-    from workers.schedules import ensure_purge_schedule
+    from workers.worker.schedules import ensure_purge_schedule
 
     settings = _settings()
 
@@ -323,7 +323,7 @@ def serve(
     port: Annotated[int | None, typer.Option(help="default: ENCOMBOT_INGRESS__PORT")] = None,
 ) -> None:
     """Serve the telephony webhooks (voicemails, missed calls, incoming SMS) and call status."""
-    from workers.ingress import check_settings, run_ingress
+    from workers.ingress.app import check_settings, run_ingress
 
     settings = _settings()
     configure_logging(settings.log_format)

@@ -42,8 +42,8 @@ from temporalio.converter import (
 )
 from temporalio.exceptions import ApplicationError
 
+from activities.private_files import create_private_file_once
 from domain.disclosure import PUBLIC_MESSAGE_TYPES
-from workers.private_files import create_private_file_once
 from workers.settings import CodecSettings, Settings
 
 log = logging.getLogger(__name__)

@@ -18,11 +18,11 @@ from corpus import DEMO_DIR
 from domain.models import Status, VoicemailResult
 from domain.names import STATE_QUERY
 from workers.client import connect, submit_voicemail
-from workers.codec import codec_from_settings
-from workers.codec_server import CodecServerConfig, RunningCodecServer, make_app
-from workers.devserver import DevServer, free_port
+from workers.codec.payload import codec_from_settings
+from workers.codec.server import CodecServerConfig, RunningCodecServer, make_app
+from workers.dev.devserver import DevServer, free_port
 from workers.settings import Settings
-from workers.worker import workers_running
+from workers.worker.composition import workers_running
 from workflows.voicemail import WorkflowState
 
 
@@ -156,8 +156,9 @@ async def run_demo(base: Settings, console: Console, keep_running: bool = False)
     entries = json.loads((DEMO_DIR / "voicemails.json").read_text(encoding="utf-8"))
     ui_port = 8233 if _port_free(8233) else free_port()
     settings = demo_settings(base, data_dir)
-    # Payloads are encrypted (workers/codec.py): the UI decodes them for the reader through a
-    # codec server holding the same key (the development key of the demo's data directory).
+    # Payloads are encrypted (workers/codec/payload.py): the UI decodes them for the reader
+    # through a codec server holding the same key (the development key of the demo's data
+    # directory).
     origins = [f"http://127.0.0.1:{ui_port}", f"http://localhost:{ui_port}"]
     codec_app = make_app(codec_from_settings(settings), CodecServerConfig(cors_origins=origins))
     console.print("Démarrage du serveur Temporal (dev) et du worker…")

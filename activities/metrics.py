@@ -1,0 +1,21 @@
+"""What the activities count, as an interface: the worker process passes in its Prometheus
+registry (workers/metrics.py implements this), tests and tools pass nothing. Keeps the
+activities free of the process that serves the metrics."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class StepMetrics(Protocol):
+    def observe_transcription(self, processing_s: float, duration_s: float) -> None:
+        """One message transcribed: processing seconds over audio seconds (the RTF)."""
+
+    def booking(self, status: str) -> None:
+        """One `book_pickup` result (booked, already_booked, no_slot, too_many_items)."""
+
+    def booking_conflict(self, kind: str) -> None:
+        """Capacity pressure or a concurrent attempt met while booking."""
+
+    def sms_event(self, event: str) -> None:
+        """sent, failed, delivered, undelivered."""
