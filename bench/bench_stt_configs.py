@@ -53,11 +53,12 @@ import numpy as np
 from rapidfuzz.distance import Levenshtein
 from temporalio.exceptions import ApplicationError
 
+from activities.config import SttSettings
 from activities.transcribe import SAMPLE_RATE, TranscribeActivities, load_audio
 from domain import geotext
 from domain.models import TranscribeInput
 from domain.numbers import spoken_to_digits
-from workers.settings import Settings, SttSettings
+from workers.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
 BATCH_WINDOW_S = 30.0

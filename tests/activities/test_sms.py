@@ -23,6 +23,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 from temporalio.worker import Worker
 
+from activities.config import SmsSettings
 from activities.sms import (
     SMS_UNCERTAIN,
     OutboxBackend,
@@ -57,7 +58,6 @@ from domain.phone import phone_key
 from domain.sms import GSM7, sms_info
 from domain.sms_models import SmsDeliveryInput, SmsDeliveryResult, SmsDeliveryStatus
 from tests.fakes.fake_ovh import FakeOvhApi
-from workers.settings import SmsSettings
 
 SMS_TEMPLATES = TEMPLATES_DIR / "sms"
 SERVICE = "Encombrants Métropole"

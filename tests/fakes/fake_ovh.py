@@ -49,8 +49,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from pydantic import SecretStr
 
+from activities.config import OvhSettings
 from domain.sms import sms_info
-from workers.settings import OvhSettings
 
 API_PREFIX = "/1.0"
 DROP = object()  # answer of `handle` meaning "close the connection without a response"
