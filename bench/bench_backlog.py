@@ -61,6 +61,7 @@ from temporalio.client import Client, WorkflowHandle
 from corpus import DEMO_DIR
 from domain.models import Status, VoicemailResult
 from domain.names import SA_STATUS, VOICEMAIL_WORKFLOW
+from domain.stats import percentile
 from workers.client import connect, submit_voicemail
 from workers.dev.demo import demo_settings, wait_settled
 from workers.dev.devserver import DevServer
@@ -74,15 +75,6 @@ MARSEILLE_SECTORS = (
     "geodata/communes-metropole-aix-marseille-provence.geojson",
 )
 SETTLED_STATUSES = (Status.WAITING_AGENT.value, Status.WAITING_CALLER.value)
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    k = (len(ordered) - 1) * q
-    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
 # --------------------------------------------------------------------------- voicemails

@@ -58,19 +58,11 @@ from activities.transcribe import SAMPLE_RATE, TranscribeActivities, load_audio
 from domain import geotext
 from domain.models import TranscribeInput
 from domain.numbers import spoken_to_digits
+from domain.stats import percentile
 from workers.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
 BATCH_WINDOW_S = 30.0
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    k = (len(ordered) - 1) * q
-    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
 # --------------------------------------------------------------------------- scoring

@@ -27,20 +27,12 @@ from rich.console import Console
 from activities.transcribe import TranscribeActivities
 from corpus import DEMO_DIR
 from domain.models import TranscribeInput
+from domain.stats import percentile
 from workers.client import connect
 from workers.dev.demo import demo_settings, process_voicemails
 from workers.dev.devserver import DevServer
 from workers.settings import Settings
 from workers.worker.composition import workers_running
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    k = (len(ordered) - 1) * q
-    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
 def bench_transcription(

@@ -7,7 +7,7 @@ import asyncio
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import (
@@ -18,12 +18,25 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from domain.missed_call import caller_e164
+from domain.missed_call_models import (
+    MISSED_CALL_SIGNAL,
+    MISSED_CALL_WORKFLOW,
+    MissedCallInput,
+    MissedCallResult,
+    MissedCallSignal,
+    missed_call_workflow_id,
+    withheld_call_workflow_id,
+)
 from domain.models import VoicemailInput, VoicemailResult
 from domain.names import SEARCH_ATTRIBUTES, VOICEMAIL_WORKFLOW, voicemail_workflow_id
+from domain.phone import phone_key
 from workers.codec.payload import data_converter
 from workers.settings import Settings
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from temporalio.runtime import Runtime
 
 _SA_TYPES = {
@@ -122,3 +135,58 @@ async def submit_voicemail(
         return handle, True
     except WorkflowAlreadyStartedError:
         return client.get_workflow_handle(workflow_id, result_type=VoicemailResult), False
+
+
+async def start_missed_call(
+    client: Client,
+    settings: Settings,
+    phone_secret: Callable[[], bytes],
+    *,
+    call_id: str,
+    caller_id: str,
+    received_at: datetime,
+) -> tuple[WorkflowHandle[Any, MissedCallResult], bool | None]:
+    """Start the MissedCallWorkflow of a call, or join the running case of its number;
+    returns (handle, created): True / False (a retried webhook) for a withheld number, None
+    when signal-with-start started or joined the number's case."""
+    cfg = settings.ingress
+    number = caller_e164(caller_id)
+    received = received_at.isoformat()
+    inp = MissedCallInput(
+        call_id=call_id,
+        caller_number=number or "",
+        received_at=received,
+        reply_timeout_s=cfg.missed_call_reply_timeout_s,
+        merge_window_s=cfg.missed_call_merge_window_s,
+        stt_task_queue=settings.temporal.stt_task_queue,
+    )
+    if number is None:
+        # Withheld: nothing to group calls by, one case per call id.
+        workflow_id = withheld_call_workflow_id(call_id)
+        try:
+            handle = await client.start_workflow(
+                MISSED_CALL_WORKFLOW,
+                inp,
+                id=workflow_id,
+                task_queue=settings.temporal.task_queue,
+                result_type=MissedCallResult,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+                static_summary="Appel manqué (numéro masqué)",
+            )
+        except WorkflowAlreadyStartedError:
+            return client.get_workflow_handle(workflow_id, result_type=MissedCallResult), False
+        return handle, True
+    # One case per number: started, or joined through the signal (a retried webhook repeats a
+    # call id, which the workflow counts once).
+    handle = await client.start_workflow(
+        MISSED_CALL_WORKFLOW,
+        inp,
+        id=missed_call_workflow_id(phone_key(number, phone_secret())),
+        task_queue=settings.temporal.task_queue,
+        result_type=MissedCallResult,
+        start_signal=MISSED_CALL_SIGNAL,
+        start_signal_args=[MissedCallSignal(call_id=call_id, received_at=received)],
+        static_summary="Appel manqué",
+    )
+    return handle, None

@@ -2,7 +2,7 @@
 telephony process's SIP adapter on 127.0.0.1, G.711 over RTP both ways, and the caller's turns
 are played into the call by baresip itself (its aufile audio source, switched to the next turn
 over ctrl_tcp once the bot waits for it). It ends, as a voicemail does, in a booking row and an
-SMS. The headless baresip harness is tests/workers/test_sip.py's."""
+SMS. The headless baresip harness is tests/workers/telephony/sip/support.py's."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from activities.transcribe import TranscribeActivities
 from domain.live_call_models import LiveCallResult, Outcome, Phase
 from domain.names import live_call_workflow_id
 from tests.fakes.caller_turns import caller_turn
-from tests.workers.test_sip import Baresip, write_wav
+from tests.workers.telephony.sip.support import Baresip, write_wav
 from tests.workflows.test_live_call import (
     ADDRESS_LABEL,
     live_settings,

@@ -60,8 +60,7 @@ from domain.models import (
     VoicemailResult,
 )
 from domain.phone import phone_key
-from workers.client import _SA_TYPES
-from workers.ingress.app import start_missed_call
+from workers.client import _SA_TYPES, start_missed_call
 from workers.settings import Settings
 from workflows.missed_call import MissedCallWorkflow
 

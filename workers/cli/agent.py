@@ -21,7 +21,7 @@ import re
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -31,14 +31,19 @@ from rich.table import Table
 from domain import names
 from domain.missed_call_models import MISSED_CALL_WORKFLOW, missed_call_workflow_id
 from domain.models import EscalationReason, ResolveInput, ResolveResult
+from workers.cli.context import cli_settings
 
 if TYPE_CHECKING:
-    from temporalio.client import Client
+    from collections.abc import Awaitable, Callable
+
+    from temporalio.client import Client, WorkflowExecution
+    from temporalio.service import RPCError
 
 agent_app = typer.Typer(
     help="Agent queue: escalated cases (calls, SMS) waiting for a person.", no_args_is_help=True
 )
 console = Console()
+T = TypeVar("T")
 
 WORKFLOW_METADATA_QUERY = "__temporal_workflow_metadata"
 _SECTOR = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
@@ -125,7 +130,7 @@ def _known_forms() -> str:
     return ", ".join(f"{prefix}…" for prefix in WORKFLOW_PREFIXES)
 
 
-def _sa(execution: Any, name: str) -> Any:
+def _sa(execution: WorkflowExecution, name: str) -> Any:
     for pair in execution.typed_search_attributes:
         if pair.key.name == name:
             return pair.value
@@ -156,7 +161,7 @@ async def list_cases(
     return cases
 
 
-def _rpc_problem(workflow_id: str, exc: Any) -> AgentCliError:
+def _rpc_problem(workflow_id: str, exc: RPCError) -> AgentCliError:
     from temporalio.service import RPCStatusCode
 
     message = f"{workflow_id}: {exc.message}"
@@ -244,12 +249,13 @@ async def resolve_case(client: Client, call: str, inp: ResolveInput) -> ResolveR
 CALL_HELP = f"a voicemail's call id, or a workflow id as `agent list` prints it ({_known_forms()})"
 
 
-def _client_call(coro_fn: Any) -> Any:
+def _client_call(ctx: typer.Context, coro_fn: Callable[[Client], Awaitable[T]]) -> T:
     from workers.client import connect
-    from workers.settings import Settings
 
-    async def main() -> Any:
-        client = await connect(Settings())
+    settings = cli_settings(ctx)
+
+    async def main() -> T:
+        client = await connect(settings)
         return await coro_fn(client)
 
     try:
@@ -273,6 +279,7 @@ def _ago(since: datetime | None) -> str:
 
 @agent_app.command("list")
 def list_command(
+    ctx: typer.Context,
     sector: Annotated[str, typer.Option(help='only this sector, e.g. "13208"')] = "",
     reason: Annotated[
         str,
@@ -290,7 +297,7 @@ def list_command(
     except AgentCliError as exc:
         console.print(f"[red]{exc}[/]")
         raise typer.Exit(2) from None
-    cases: list[AgentCase] = _client_call(lambda c: list_cases(c, sector, reason))
+    cases: list[AgentCase] = _client_call(ctx, lambda c: list_cases(c, sector, reason))
     if as_json:
         for case in cases:
             print(json.dumps(asdict(case), default=str, ensure_ascii=False))
@@ -317,12 +324,13 @@ def list_command(
 
 @agent_app.command("show")
 def show_command(
+    ctx: typer.Context,
     call: Annotated[str, typer.Argument(help=CALL_HELP)],
     as_json: Annotated[bool, typer.Option("--json", help="the state query as JSON only")] = False,
 ) -> None:
     """What the bot heard and understood (or the SMS received), why it stopped, and the JSON
     to send."""
-    view: CaseView = _client_call(lambda c: show_case(c, call))
+    view: CaseView = _client_call(ctx, lambda c: show_case(c, call))
     state = view.state
     if as_json:
         print(json.dumps(state, ensure_ascii=False, indent=2, default=str))
@@ -339,6 +347,7 @@ def show_command(
 
 @agent_app.command("resolve")
 def resolve_command(
+    ctx: typer.Context,
     call: Annotated[str, typer.Argument(help=CALL_HELP)],
     json_text: Annotated[
         str, typer.Option("--json", help='the correction, e.g. {"agent_id": "agent-42", …}')
@@ -360,7 +369,7 @@ def resolve_command(
         console.print(f"[red]{exc}[/]")
         raise typer.Exit(2) from None
     try:
-        result: ResolveResult = _client_call(lambda c: resolve_case(c, call, inp))
+        result: ResolveResult = _client_call(ctx, lambda c: resolve_case(c, call, inp))
     except ResolveRejected as exc:
         console.print(f"[red]refusé[/] : {exc.message}")
         for detail in exc.details:

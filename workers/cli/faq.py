@@ -17,21 +17,16 @@ from rich.console import Console
 from rich.table import Table
 
 from activities.config import FaqSettings
-from workers.settings import Settings
+from workers.cli.context import cli_settings
 
 if TYPE_CHECKING:
     from activities.faq import FaqActivities
+    from workers.settings import Settings
 
 app = typer.Typer(help="FAQ (questions des appelants) : index, ask, eval.", no_args_is_help=True)
 console = Console()
 
 DEFAULT_QUESTIONS = FaqSettings().corpus_dir / "eval_questions.yaml"
-
-
-def _faq_settings(settings: Settings) -> FaqSettings:
-    # `Settings.faq` once mounted; the defaults until then.
-    faq = getattr(settings, "faq", None)
-    return faq if isinstance(faq, FaqSettings) else FaqSettings()
 
 
 def _activities(faq: FaqSettings, settings: Settings, index: bool = True) -> FaqActivities:
@@ -57,13 +52,14 @@ def _activities(faq: FaqSettings, settings: Settings, index: bool = True) -> Faq
 
 @app.command()
 def index(
+    ctx: typer.Context,
     recreate: Annotated[
         bool, typer.Option(help="drop and recreate the index (Elasticsearch) first")
     ] = True,
 ) -> None:
     """Build the FAQ index from corpus/faq (Markdown -> documents -> embeddings -> store)."""
-    settings = Settings()
-    faq = _faq_settings(settings)
+    settings = cli_settings(ctx)
+    faq = settings.faq
     acts = _activities(faq, settings, index=False)
     n = acts.retriever.index(recreate=recreate)
     target = (
@@ -76,12 +72,13 @@ def index(
 
 @app.command()
 def ask(
+    ctx: typer.Context,
     question: Annotated[str, typer.Argument(help="the question, in French")],
     as_json: Annotated[bool, typer.Option("--json", help="print the activity result")] = False,
 ) -> None:
     """Answer one question as the `answer_question` activity would."""
-    settings = Settings()
-    result = _activities(_faq_settings(settings), settings).answer(question)
+    settings = cli_settings(ctx)
+    result = _activities(settings.faq, settings).answer(question)
     if as_json:
         console.print_json(json.dumps(asdict(result), ensure_ascii=False))
         return
@@ -98,6 +95,7 @@ def ask(
 
 @app.command("eval")
 def eval_(
+    ctx: typer.Context,
     questions: Annotated[
         Path, typer.Option(exists=True, dir_okay=False, help="YAML question set")
     ] = DEFAULT_QUESTIONS,
@@ -109,8 +107,8 @@ def eval_(
     the confidence threshold splits answerable from out-of-scope questions."""
     from activities.faq import evaluate, load_eval_questions
 
-    settings = Settings()
-    faq = _faq_settings(settings)
+    settings = cli_settings(ctx)
+    faq = settings.faq
     if fusion:
         if fusion not in ("score", "rrf"):
             raise typer.BadParameter("fusion must be score or rrf")

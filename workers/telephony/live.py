@@ -29,7 +29,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from temporalio.client import Client
 from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -41,6 +41,11 @@ from domain.dialogue import Prompt, stop_by_service
 from domain.live_call_models import LiveCallInput, Outcome
 from domain.media import MediaSession
 from workers.settings import Settings, TelephonySettings
+
+if TYPE_CHECKING:
+    from activities.transcribe import TranscribeActivities
+    from workers.telephony.audiosocket import AudioSocketServer
+    from workers.telephony.sip.server import SipServer
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +91,7 @@ def turn_taking(settings: TelephonySettings) -> TurnTaking:
 
 
 def build_live_call_activities(
-    settings: Settings, registry: SessionRegistry, stt: Any | None = None
+    settings: Settings, registry: SessionRegistry, stt: TranscribeActivities | None = None
 ) -> LiveCallActivities:
     """The dialogue's dependencies, built as a worker builds its own (workers/worker/composition.py
     `build_services`): same catalogue, gazetteer, booking store and FAQ index. `stt`: an
@@ -294,12 +299,41 @@ class RunningTelephony:
     route_port: int | None = None
 
 
+async def _serve_media(
+    tel: TelephonySettings, calls: LiveCalls
+) -> tuple[list[AudioSocketServer | SipServer], int | None, int | None]:
+    """The media servers enabled (AudioSocket, SIP): (servers, AudioSocket port, SIP port)."""
+    servers: list[AudioSocketServer | SipServer] = []
+    audiosocket_port = sip_port = None
+    if tel.audiosocket_enabled:
+        from workers.telephony.audiosocket import serve_audiosocket
+
+        server = await serve_audiosocket(
+            tel.audiosocket_host, tel.audiosocket_port, calls.on_session
+        )
+        servers.append(server)
+        audiosocket_port = server.port
+    if tel.sip_enabled:
+        from workers.telephony.sip.server import serve_sip
+
+        sip = await serve_sip(
+            tel.sip_host,
+            tel.sip_port,
+            calls.on_session,
+            rtp_host=tel.rtp_host,
+            max_calls=tel.sip_max_calls,
+        )
+        servers.append(sip)
+        sip_port = sip.port
+    return servers, audiosocket_port, sip_port
+
+
 async def run_telephony(
     client: Client,
     settings: Settings,
     *,
     stop: asyncio.Event,
-    stt: Any | None = None,
+    stt: TranscribeActivities | None = None,
     on_ready: Callable[[RunningTelephony], Awaitable[None] | None] | None = None,
 ) -> None:
     """Serve calls until `stop` is set; then stop taking calls, let the running dialogues
@@ -319,28 +353,7 @@ async def run_telephony(
         max_concurrent_activities=64,
         graceful_shutdown_timeout=timedelta(seconds=10),
     )
-    servers: list[Any] = []
-    audiosocket_port = sip_port = None
-    if tel.audiosocket_enabled:
-        from workers.telephony.audiosocket import serve_audiosocket
-
-        server = await serve_audiosocket(
-            tel.audiosocket_host, tel.audiosocket_port, calls.on_session
-        )
-        servers.append(server)
-        audiosocket_port = server.port
-    if tel.sip_enabled:
-        from workers.telephony.sip import serve_sip
-
-        sip = await serve_sip(
-            tel.sip_host,
-            tel.sip_port,
-            calls.on_session,
-            rtp_host=tel.rtp_host,
-            max_calls=tel.sip_max_calls,
-        )
-        servers.append(sip)
-        sip_port = sip.port
+    servers, audiosocket_port, sip_port = await _serve_media(tel, calls)
     route_server = await serve_routes(tel.route_host, tel.route_port, calls.routes)
     route_port = int(route_server.sockets[0].getsockname()[1])
     running = RunningTelephony(queue, audiosocket_port, sip_port, calls, acts, route_port)

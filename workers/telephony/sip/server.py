@@ -1,17 +1,6 @@
-"""A minimal SIP user agent server (UDP) with G.711 RTP: real SIP phones call the bot directly.
-
-Enough SIP for a softphone or a SIP trunk to reach the dialogue without Asterisk, and for tests
-to drive it with real peers (baresip, sipp): every call is answered (100 Trying, then 200 OK
-with an SDP answer: PCMU/PCMA, payloads 0/8, and RFC 4733 telephone-event), the media starts on
-the ACK, BYE/CANCEL/OPTIONS/re-INVITE/INFO are answered, and the bot's hangup sends a BYE. An
-INVITE without SDP gets our offer in the 200 OK (PCMU, PCMA, telephone-event 101) and the answer
-is read from the ACK. No registration, authentication, TCP/TLS, forking or route sets: behind a
-trunk or a PBX those are the far end's business. Responses go back to where requests came from
-(and rport is honoured), so NAT and a sloppy Via do not matter.
-
-Reliability over UDP: the 200 OK is retransmitted (T1 doubling to T2) until the ACK, retransmitted
-requests get the same response again, and our BYE is retransmitted until answered.
-"""
+"""The SIP user agent server over UDP: requests and their transactions (INVITE, ACK, BYE,
+CANCEL, OPTIONS, re-INVITE, INFO), the 200 OK retransmitted until the ACK, our BYE retransmitted
+until answered, and the cap on calls up at once."""
 
 from __future__ import annotations
 
@@ -22,320 +11,33 @@ import logging
 import re
 import secrets
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
 from typing import Any, cast
 
 from domain.media import AudioFrame, Dtmf
 from workers.telephony import g711
-from workers.telephony.playout import OnSession, PacedSession, SessionTasks
+from workers.telephony.playout import OnSession, SessionTasks
 from workers.telephony.rtp import RtpStream
+from workers.telephony.sip.dialog import Dialog, SipSession
+from workers.telephony.sip.message import (
+    SipMessage,
+    SipParseError,
+    parse_message,
+    render_response,
+)
+from workers.telephony.sip.sdp import (
+    ANSWER_DIRECTION,
+    DEFAULT_EVENT_PT,
+    SdpNotAcceptable,
+    parse_sdp,
+    render_sdp,
+)
 
 log = logging.getLogger(__name__)
 
 T1 = 0.5
 T2 = 4.0
 TRANSACTION_TIMEOUT = 64 * T1
-DEFAULT_EVENT_PT = 101
-MAX_MESSAGE = 65_535
 ALLOW = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO"
-USER_AGENT = "encombot"
-COMPACT = {
-    "i": "call-id",
-    "m": "contact",
-    "e": "content-encoding",
-    "l": "content-length",
-    "c": "content-type",
-    "f": "from",
-    "s": "subject",
-    "k": "supported",
-    "t": "to",
-    "v": "via",
-}
-CANONICAL = {
-    "call-id": "Call-ID",
-    "cseq": "CSeq",
-    "www-authenticate": "WWW-Authenticate",
-}
-
-
-class SipParseError(ValueError):
-    """Not a SIP message we can read."""
-
-
-class SdpNotAcceptable(SipParseError):
-    """A readable SDP whose media we will not send to (answered 488)."""
-
-
-@dataclass
-class SipMessage:
-    start_line: str
-    headers: list[tuple[str, str]]  # (lower-case name, value), in order
-    body: bytes = b""
-
-    @property
-    def is_request(self) -> bool:
-        return not self.start_line.startswith("SIP/2.0 ")
-
-    @property
-    def method(self) -> str:
-        return self.start_line.split(" ", 1)[0].upper() if self.is_request else self.cseq[1]
-
-    @property
-    def uri(self) -> str:
-        return self.start_line.split(" ")[1]
-
-    @property
-    def status(self) -> int:
-        return int(self.start_line.split(" ")[1])
-
-    def get(self, name: str) -> str | None:
-        name = name.lower()
-        return next((value for key, value in self.headers if key == name), None)
-
-    def get_all(self, name: str) -> list[str]:
-        name = name.lower()
-        return [value for key, value in self.headers if key == name]
-
-    @property
-    def call_id(self) -> str:
-        return self.get("call-id") or ""
-
-    @property
-    def cseq(self) -> tuple[int, str]:
-        number, _, method = (self.get("cseq") or "").strip().partition(" ")
-        try:
-            return int(number), method.strip().upper()
-        except ValueError as exc:
-            raise SipParseError(f"bad CSeq {self.get('cseq')!r}") from exc
-
-
-def parse_message(data: bytes) -> SipMessage:
-    head, sep, body = data.partition(b"\r\n\r\n")
-    if not sep:
-        head, sep, body = data.partition(b"\n\n")
-    try:
-        lines = head.decode("utf-8").replace("\r\n", "\n").split("\n")
-    except UnicodeDecodeError as exc:
-        raise SipParseError("headers are not UTF-8") from exc
-    start = lines[0].strip()
-    if start.startswith("SIP/2.0 "):
-        # status and reason: SipMessage.status must never raise in datagram_received
-        code = start.split(" ", 2)[1]
-        if not (len(code) == 3 and code.isdigit() and 100 <= int(code) <= 699):
-            raise SipParseError(f"bad status line {start[:60]!r}")
-    elif not (start.endswith(" SIP/2.0") and len(start.split(" ")) == 3):
-        raise SipParseError(f"not a SIP start line: {start[:60]!r}")
-    headers: list[tuple[str, str]] = []
-    for line in lines[1:]:
-        if line[:1] in (" ", "\t") and headers:  # folded continuation
-            name, value = headers[-1]
-            headers[-1] = (name, f"{value} {line.strip()}")
-            continue
-        name, colon, value = line.partition(":")
-        if not colon:
-            if line.strip():
-                raise SipParseError(f"bad header line {line[:60]!r}")
-            continue
-        key = name.strip().lower()
-        headers.append((COMPACT.get(key, key), value.strip()))
-    message = SipMessage(start, headers, body)
-    length = message.get("content-length")
-    if length is not None:
-        try:
-            message.body = body[: int(length)]
-        except ValueError as exc:
-            raise SipParseError(f"bad Content-Length {length!r}") from exc
-    if not message.call_id or message.get("cseq") is None:
-        raise SipParseError("missing Call-ID or CSeq")
-    message.cseq  # noqa: B018 - validates it
-    return message
-
-
-def header_name(key: str) -> str:
-    return CANONICAL.get(key, "-".join(part.capitalize() for part in key.split("-")))
-
-
-def render(start_line: str, headers: list[tuple[str, str]], body: bytes = b"") -> bytes:
-    lines = [start_line, *(f"{header_name(k)}: {v}" for k, v in headers)]
-    lines.append(f"Content-Length: {len(body)}")
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8") + body
-
-
-def uri_of(name_addr: str) -> str:
-    """The URI in a From/To/Contact value: `"Bob" <sip:bob@h>;tag=x` -> `sip:bob@h`."""
-    match = re.search(r"<([^>]*)>", name_addr)
-    if match:
-        return match.group(1).strip()
-    return name_addr.split(";", 1)[0].strip()
-
-
-def tag_of(name_addr: str) -> str | None:
-    rest = name_addr.split(">", 1)[1] if ">" in name_addr else name_addr
-    match = re.search(r";\s*tag=([^;\s]+)", rest)
-    return match.group(1) if match else None
-
-
-def caller_number(from_header: str) -> str | None:
-    """The user part of the From URI (the calling number), None when withheld."""
-    uri = uri_of(from_header)
-    match = re.match(r"(?:sips?|tel):([^@;>]+)", uri)
-    if not match:
-        return None
-    user = match.group(1)
-    if user.lower() in ("anonymous", "unknown", "restricted", "unavailable"):
-        return None
-    return user
-
-
-# -- SDP -------------------------------------------------------------------------------------
-
-
-@dataclass
-class SdpMedia:
-    address: str
-    port: int
-    payload_types: list[int]
-    rtpmaps: dict[int, str] = field(default_factory=dict)
-    direction: str = "sendrecv"
-
-    @property
-    def event_payload_type(self) -> int | None:
-        return next(
-            (pt for pt, name in self.rtpmaps.items() if name.lower().startswith("telephone-event")),
-            None,
-        )
-
-    def g711_choices(self) -> list[int]:
-        """The offered G.711 payload types (static 0 and 8), in the offerer's preference."""
-        return [pt for pt in self.payload_types if pt in g711.CODEC_NAMES]
-
-
-def parse_sdp(body: bytes) -> SdpMedia:
-    """The first audio stream of an SDP body. Its address must be a literal IP address (a host
-    name would make every RTP sendto resolve it, blocking the event loop) and its port a real
-    one (sendto raises OverflowError otherwise, which closes the RTP socket): SdpNotAcceptable."""
-    address = ""
-    media: SdpMedia | None = None
-    for raw in body.decode("utf-8", errors="replace").splitlines():
-        kind, _, value = raw.strip().partition("=")
-        if kind == "c":
-            parts = value.split()
-            if len(parts) >= 3:
-                if media is None:
-                    address = parts[2].split("/")[0]
-                else:
-                    media.address = parts[2].split("/")[0]
-        elif kind == "m":
-            if media is not None:
-                break  # only the first audio stream
-            parts = value.split()
-            if len(parts) < 4 or parts[0] != "audio":
-                continue
-            try:
-                media = SdpMedia(address, int(parts[1]), [int(p) for p in parts[3:] if p.isdigit()])
-            except ValueError as exc:
-                raise SipParseError(f"bad m= line {value!r}") from exc
-        elif kind == "a" and media is not None:
-            if value.startswith("rtpmap:"):
-                pt, _, name = value[len("rtpmap:") :].partition(" ")
-                if pt.isdigit():
-                    media.rtpmaps[int(pt)] = name.strip()
-            elif value in ("sendrecv", "sendonly", "recvonly", "inactive"):
-                media.direction = value
-    if media is None:
-        raise SipParseError("no audio stream in the SDP")
-    if not media.address:
-        raise SipParseError("no connection address in the SDP")
-    try:
-        ipaddress.ip_address(media.address)
-    except ValueError as exc:
-        raise SdpNotAcceptable(f"connection address {media.address[:60]!r} is not an IP") from exc
-    if not 1 <= media.port <= 65535:
-        raise SdpNotAcceptable(f"media port {media.port} out of range")
-    return media
-
-
-ANSWER_DIRECTION = {
-    "sendrecv": "sendrecv",
-    "sendonly": "recvonly",
-    "recvonly": "sendonly",
-    "inactive": "inactive",
-}
-
-
-def render_sdp(
-    host: str,
-    port: int,
-    session_id: int,
-    version: int,
-    payload_types: list[int],
-    event_pt: int | None,
-    direction: str = "sendrecv",
-) -> bytes:
-    family = "IP6" if ":" in host else "IP4"
-    formats = [*payload_types, *([event_pt] if event_pt is not None else [])]
-    lines = [
-        "v=0",
-        f"o={USER_AGENT} {session_id} {version} IN {family} {host}",
-        f"s={USER_AGENT}",
-        f"c=IN {family} {host}",
-        "t=0 0",
-        f"m=audio {port} RTP/AVP {' '.join(str(pt) for pt in formats)}",
-        *(f"a=rtpmap:{pt} {g711.CODEC_NAMES[pt]}/8000" for pt in payload_types),
-    ]
-    if event_pt is not None:
-        lines += [f"a=rtpmap:{event_pt} telephone-event/8000", f"a=fmtp:{event_pt} 0-16"]
-    lines += ["a=ptime:20", f"a={direction}"]
-    return ("\r\n".join(lines) + "\r\n").encode()
-
-
-# -- calls -----------------------------------------------------------------------------------
-
-
-class SipSession(PacedSession):
-    def __init__(self, dialog: Dialog) -> None:
-        super().__init__(dialog.call_id, caller=caller_number(dialog.remote_from))
-        self._dialog = dialog
-
-    async def _send_frame(self, pcm: bytes, talkspurt_start: bool) -> None:
-        self._dialog.rtp.send_audio(pcm, talkspurt_start)
-
-    async def _send_hangup(self) -> None:
-        self._dialog.server.send_bye(self._dialog)
-
-
-@dataclass
-class Dialog:
-    server: SipServer
-    call_id: str
-    peer: tuple[str, int]
-    invite: SipMessage
-    local_tag: str
-    rtp: RtpStream
-    # proceeding -> answered (200 sent) -> confirmed (ACK) -> [closing (our BYE sent)] -> ended
-    state: str = "proceeding"
-    local_cseq: int = 0
-    invite_cseq: tuple[int, str] = (0, "")  # of the last (re-)INVITE, to spot retransmissions
-    sdp_session: int = 0
-    sdp_version: int = 0
-    session: SipSession | None = None
-    offer_in_ok: bool = False  # INVITE without SDP: our offer, their answer in the ACK
-    last_response: bytes = b""
-    retransmit: asyncio.Task[None] | None = None
-    pending_bye: dict[int, asyncio.Future[int]] = field(default_factory=dict)
-
-    @property
-    def remote_from(self) -> str:
-        return self.invite.get("from") or ""
-
-    @property
-    def remote_target(self) -> str:
-        return uri_of(self.invite.get("contact") or self.remote_from)
-
-    @property
-    def local_to(self) -> str:
-        to = self.invite.get("to") or ""
-        return to if tag_of(to) else f"{to};tag={self.local_tag}"
 
 
 class SipServer(asyncio.DatagramProtocol):
@@ -431,25 +133,7 @@ class SipServer(asyncio.DatagramProtocol):
         extra: list[tuple[str, str]] | None = None,
         body: bytes = b"",
     ) -> bytes:
-        headers: list[tuple[str, str]] = []
-        for index, via in enumerate(request.get_all("via")):
-            if index == 0:
-                via = _with_received(via, peer)
-            headers.append(("via", via))
-        to = request.get("to") or ""
-        if to_tag and not tag_of(to):
-            to = f"{to};tag={to_tag}"
-        headers += [
-            ("from", request.get("from") or ""),
-            ("to", to),
-            ("call-id", request.call_id),
-            ("cseq", request.get("cseq") or ""),
-            ("server", USER_AGENT),
-        ]
-        headers += extra or []
-        if body:
-            headers.append(("content-type", "application/sdp"))
-        data = render(f"SIP/2.0 {status} {reason}", headers, body)
+        data = render_response(request, peer, status, reason, to_tag=to_tag, extra=extra, body=body)
         self._send(data, peer)
         return data
 
@@ -721,18 +405,7 @@ class SipServer(asyncio.DatagramProtocol):
             dialog.retransmit = None
         dialog.state = "closing"
         dialog.rtp.close()
-        dialog.local_cseq = max(dialog.local_cseq, 1) + 1
-        host = f"[{self.media_host}]" if ":" in self.media_host else self.media_host
-        headers = [
-            ("via", f"SIP/2.0/UDP {host}:{self.port};branch=z9hG4bK{secrets.token_hex(8)};rport"),
-            ("max-forwards", "70"),
-            ("from", dialog.local_to),
-            ("to", dialog.remote_from),
-            ("call-id", dialog.call_id),
-            ("cseq", f"{dialog.local_cseq} BYE"),
-            ("user-agent", USER_AGENT),
-        ]
-        data = render(f"BYE {dialog.remote_target} SIP/2.0", headers)
+        data = dialog.next_bye(self.media_host, self.port)
         answered: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         dialog.pending_bye[dialog.local_cseq] = answered
         self._send(data, dialog.peer)
@@ -766,15 +439,6 @@ class SipServer(asyncio.DatagramProtocol):
         future = dialog.pending_bye.get(number)
         if future is not None and not future.done():
             future.set_result(response.status)
-
-
-def _with_received(via: str, peer: tuple[str, int]) -> str:
-    """RFC 3581: tell the client which address and port its request came from."""
-    if re.search(r";\s*rport(?=;|$|\s)", via):
-        via = re.sub(r";\s*rport(?=;|$|\s)", f";rport={peer[1]}", via, count=1)
-    if ";received=" not in via:
-        via += f";received={peer[0]}"
-    return via
 
 
 def _log_failure(task: asyncio.Task[None]) -> None:

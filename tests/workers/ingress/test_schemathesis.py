@@ -35,7 +35,8 @@ from domain.missed_call_models import SEARCH_ATTRIBUTES as MISSED_CALL_SEARCH_AT
 from domain.webhook_signature import signed_headers
 from workers.client import _SA_TYPES
 from workers.dev.devserver import DevServer
-from workers.ingress.app import RunningIngress, make_app
+from workers.ingress.app import make_app
+from workers.ingress.serving import RunningIngress
 from workers.settings import Settings
 
 SECRET = b"schemathesis-ingress-secret"

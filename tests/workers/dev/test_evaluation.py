@@ -1,0 +1,82 @@
+"""`encombot eval`'s harness (workers/dev/evaluation.py): the real pipeline on a small subset
+of ../shared/voicemails (skipped without it)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from activities.geocode import Gazetteer, GeocodeActivities, SectorIndex
+from activities.transcribe import TranscribeActivities
+from activities.understand import UnderstandActivities, load_catalogue
+from domain.catalogue import Catalogue
+from tests.conftest import SHARED
+from workers.dev.evaluation import EvalOptions, EvalPipeline, run_evaluation
+
+VOICEMAILS = SHARED / "voicemails"
+GEODATA = SHARED / "geodata"
+BAN = GEODATA / "adresses-13-marseille-synthetique.csv.gz"
+SECTORS = [
+    GEODATA / "marseille-arrondissements-osm-20160128.geojson",
+    GEODATA / "communes-metropole-aix-marseille-provence.geojson",
+]
+PREDICTION_KEYS = {
+    "id",
+    "transcript",
+    "intent",
+    "decision",
+    "address",
+    "sector",
+    "items",
+    "callback_number",
+    "confidence",
+}
+
+
+@pytest.fixture(scope="module")
+def catalogue() -> Catalogue:
+    return load_catalogue()
+
+
+@pytest.fixture(scope="module")
+def pipeline(stt: TranscribeActivities, catalogue: Catalogue, tmp_path_factory) -> EvalPipeline:
+    if not (VOICEMAILS / "voicemails.json").is_file() or not BAN.is_file():
+        pytest.skip(f"shared voicemails or geodata not found under {SHARED}")
+    gazetteer = Gazetteer.load(BAN, tmp_path_factory.mktemp("gz-cache"))
+    geocode = GeocodeActivities(gazetteer, SectorIndex.load(SECTORS), 0.82)
+    return EvalPipeline(stt, UnderstandActivities(catalogue), geocode, catalogue, EvalOptions())
+
+
+def test_real_pipeline_on_a_small_subset(pipeline: EvalPipeline, tmp_path: Path) -> None:
+    # One booking whose address is transcribed cleanly, one question.
+    predictions, metrics = run_evaluation(VOICEMAILS, pipeline, ids=["vm009", "vm005"])
+    assert sorted(p["id"] for p in predictions) == ["vm005", "vm009"]
+    for p in predictions:
+        assert set(p) == PREDICTION_KEYS
+        assert p["decision"] in {
+            "book",
+            "confirm_by_sms",
+            "escalate",
+            "answer",
+            "refuse",
+            "out_of_territory",
+            "cancel",
+        }
+        json.dumps(p)  # plain JSON
+    by_id = {p["id"]: p for p in predictions}
+    booking, question = by_id["vm009"], by_id["vm005"]
+    assert booking["intent"] == "booking"
+    assert booking["decision"] in ("book", "confirm_by_sms")
+    assert booking["address"]["street"] == "Rue de Roubaix"
+    assert booking["address"]["housenumber"] == "13"
+    assert booking["sector"] == "13213"
+    assert {"item", "count"} <= set(booking["items"][0])
+    assert question["decision"] == "answer"
+    assert question["address"] is None
+    assert metrics["messages"] == 2
+    assert metrics["address_fully_right"] == 1.0
+    assert metrics["wrong_automatic_decisions"] == 0.0
+    details = {d["id"]: d for d in metrics["per_voicemail"]}
+    assert details["vm009"]["timings_s"]["rescore"] > 0

@@ -1,0 +1,156 @@
+"""POST /missed-calls (workers/ingress/routes/missed_calls.py): one case per number, and a
+missed call that ends booked through an SMS reply (POST /missed-calls → invitation SMS →
+POST /sms/incoming → text channel → booking)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from temporalio import activity
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.sms_inbox import phone_key_query
+from domain import names
+from domain.booking_models import CallCentreInput, CallCentreOpening
+from domain.phone import phone_key
+from domain.webhook_signature import signed_headers
+from tests.workers.ingress.support import (
+    PHONE_SECRET,
+    SECRET,
+    ensure_search_attributes,
+    missed,
+    now_iso,
+    post,
+)
+from workers.settings import Settings
+
+
+async def test_missed_calls_join_one_case_per_number(
+    api: httpx.AsyncClient, client: Client
+) -> None:
+    await ensure_search_attributes(client)
+    number = f"+3361{uuid.uuid4().int % 10**7:07d}"  # 0690-0694: overseas, not +33
+    first = await post(api, "/missed-calls", missed(caller=number))
+    assert first.status_code == 202, first.text
+    workflow_id = first.json()["workflow_id"]
+    assert workflow_id == f"missed-call-{phone_key(number, PHONE_SECRET.encode())}"
+    assert number not in first.text and number[4:] not in workflow_id
+    retried = await post(api, "/missed-calls", {**missed(first.json()["call_id"], number)})
+    other_call = await post(api, "/missed-calls", missed(caller=number.replace("+33", "0")))
+    assert retried.json()["workflow_id"] == other_call.json()["workflow_id"] == workflow_id
+
+    withheld = missed(caller="anonymous")
+    one = await post(api, "/missed-calls", withheld)
+    two = await post(api, "/missed-calls", withheld)
+    assert one.json()["workflow_id"] == two.json()["workflow_id"]
+    assert one.json()["workflow_id"] == f"missed-call-withheld-{withheld['call_id']}"
+    assert (one.json()["created"], two.json()["created"]) == (True, False)
+
+
+def closed_call_centre() -> Callable[[CallCentreInput], CallCentreOpening]:
+    """Out of hours whatever the hour the test runs at."""
+
+    @activity.defn(name="call_centre_opening")
+    def call_centre_opening(inp: CallCentreInput) -> CallCentreOpening:
+        at = datetime.fromisoformat(inp.at) if inp.at else datetime.now(UTC)
+        opening = (at + timedelta(days=1)).astimezone(UTC)
+        return CallCentreOpening(open_now=False, next_opening=opening.isoformat())
+
+    return call_centre_opening
+
+
+def outbox(settings: Settings, to: str) -> list[str]:
+    path = settings.sms.outbox_path
+    if not path.exists():
+        return []
+    lines = [json.loads(line) for line in path.read_text("utf-8").splitlines()]
+    return [m["text"] for m in lines if m["to"] == to]
+
+
+async def wait_for(probe: Callable[[], Any], timeout: float = 60.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value or time.monotonic() > deadline:
+            return value
+        await asyncio.sleep(0.2)
+
+
+async def test_missed_call_reply_by_sms_ends_booked(
+    api: httpx.AsyncClient, client: Client, settings: Settings
+) -> None:
+    from workers.worker.composition import build_default_activities
+    from workflows.missed_call import MissedCallWorkflow
+    from workflows.voicemail import VoicemailWorkflow
+
+    await ensure_search_attributes(client)
+    number = f"+337{uuid.uuid4().int % 10**8:08d}"
+    activities = [
+        a
+        for a in build_default_activities(settings, client)
+        if activity._Definition.must_from_callable(a).name != "call_centre_opening"
+    ]
+    activities += [closed_call_centre()]
+    from concurrent.futures import ThreadPoolExecutor
+
+    async with Worker(
+        client,
+        task_queue=settings.temporal.task_queue,
+        workflows=[MissedCallWorkflow, VoicemailWorkflow],
+        activities=activities,
+        activity_executor=ThreadPoolExecutor(max_workers=4),
+    ):
+        call = missed(caller=number)
+        response = await post(api, "/missed-calls", call)
+        assert response.status_code == 202, response.text
+        workflow_id = response.json()["workflow_id"]
+        invite = await wait_for(lambda: outbox(settings, number))
+        assert invite and "adresse et vos objets" in invite[0]
+
+        # The reply is routed by the keyed hash of the number, once the case publishes it.
+        key = phone_key(number, PHONE_SECRET.encode())
+
+        async def listed() -> bool:
+            return any(
+                [e.id == workflow_id async for e in client.list_workflows(phone_key_query(key))]
+            )
+
+        assert await wait_for(listed, 30)
+        reply = {
+            "message_id": f"sms-{uuid.uuid4().hex[:8]}",
+            "sender": number,
+            "text": "12 boulevard Chave 13005, un canapé",
+            "received_at": now_iso(),
+        }
+        routed = await post(api, "/sms/incoming", reply)
+        assert routed.status_code == 202, routed.text
+        assert routed.json()["outcome"] == "routed"
+        assert routed.json()["workflow_id"] == workflow_id
+
+        headers = lambda: signed_headers(SECRET.encode(), b"", time.time())  # noqa: E731
+
+        async def booked() -> dict[str, Any] | None:
+            body = (await api.get(f"/calls/{call['call_id']}", headers=headers())).json()
+            return body if body.get("status") == "booked" else None
+
+        status = await wait_for(booked, 90)
+        assert status, (await api.get(f"/calls/{call['call_id']}", headers=headers())).json()
+        assert status["kind"] == "missed_call"
+        assert status["detail"]["handed_over_to"] == names.voicemail_workflow_id(
+            f"{call['call_id']}-sms"
+        )
+        texts = outbox(settings, number)
+        assert len(texts) == 2 and "Boulevard Chave" in texts[1]
+        public = await api.get(f"/calls/{call['call_id']}")
+        assert public.json()["status"] == "booked" and "detail" not in public.json()
+        assert number not in public.text and "Chave" not in public.text

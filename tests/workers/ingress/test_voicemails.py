@@ -1,0 +1,96 @@
+"""POST /voicemails (workers/ingress/routes/voicemails.py, audio.py): safe storage,
+idempotency by call id, the audio URL allow-list."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from aiohttp import web
+from temporalio.client import Client
+
+from domain import names
+from tests.workers.ingress.support import CALLER, missed, multipart, now_iso, post, wav_bytes
+from workers.ingress.audio import audio_file_name
+from workers.settings import Settings
+
+
+async def test_voicemail_upload_is_stored_safely_and_idempotent(
+    api: httpx.AsyncClient, settings: Settings, client: Client
+) -> None:
+    call_id = f"vm-{uuid.uuid4().hex[:10]}"
+    fields = {"call_id": call_id, "caller_id": CALLER, "received_at": now_iso()}
+    body, kind = multipart(fields, wav_bytes(), filename="../../../etc/cron.d/evil")
+    first = await post(api, "/voicemails", body, kind)
+    assert first.status_code == 202, first.text
+    assert first.json() == {
+        "call_id": call_id,
+        "workflow_id": names.voicemail_workflow_id(call_id),
+        "created": True,
+        "status_url": f"/calls/{call_id}",
+    }
+    stored = list(settings.audio_dir.iterdir())
+    assert [p.name for p in stored] == [audio_file_name(call_id, ".wav")]
+    assert stored[0].read_bytes() == wav_bytes()
+    assert not (settings.audio_dir.parent / "etc").exists()
+
+    # The telephony retries (another timestamp, same call): the same workflow, no new file.
+    body, kind = multipart(fields, wav_bytes(0.3))
+    again = await post(api, "/voicemails", body, kind)
+    assert again.status_code == 202
+    assert again.json()["workflow_id"] == first.json()["workflow_id"]
+    assert again.json()["created"] is False
+    assert len(list(settings.audio_dir.iterdir())) == 1
+    desc = await client.get_workflow_handle(first.json()["workflow_id"]).describe()
+    assert desc.run_id
+
+
+@pytest.fixture
+async def audio_host() -> AsyncIterator[str]:
+    async def recording(_request: web.Request) -> web.Response:
+        return web.Response(body=wav_bytes(), content_type="audio/wav")
+
+    async def elsewhere(_request: web.Request) -> web.Response:
+        raise web.HTTPFound("http://169.254.169.254/latest/meta-data")
+
+    app = web.Application()
+    app.router.add_get("/vm.wav", recording)
+    app.router.add_get("/redirect.wav", elsewhere)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    yield f"http://127.0.0.1:{port}"
+    await runner.cleanup()
+
+
+async def test_voicemail_by_url_only_from_an_allowed_host(
+    api: httpx.AsyncClient, settings: Settings, audio_host: str
+) -> None:
+    def by_url(url: str) -> dict[str, Any]:
+        return {**missed(f"vm-{uuid.uuid4().hex[:10]}"), "audio_url": url}
+
+    for url in (
+        "http://localhost:1/vm.wav",  # not in the allow-list
+        "http://169.254.169.254/latest/meta-data",
+        "file:///etc/passwd",
+        "ftp://127.0.0.1/vm.wav",
+        "http://user:pw@127.0.0.1/vm.wav",
+        "http://127.0.0.1:99999/vm.wav",
+    ):
+        response = await post(api, "/voicemails", by_url(url))
+        assert response.status_code == 422, (url, response.text)
+    # Redirects are not followed: an allowed host cannot bounce the server elsewhere.
+    redirected = await post(api, "/voicemails", by_url(f"{audio_host}/redirect.wav"))
+    assert redirected.status_code == 422
+    assert "302" in redirected.json()["detail"]
+
+    ok = by_url(f"{audio_host}/vm.wav")
+    response = await post(api, "/voicemails", ok)
+    assert response.status_code == 202, response.text
+    stored = settings.audio_dir / audio_file_name(ok["call_id"], ".wav")
+    assert stored.read_bytes() == wav_bytes()

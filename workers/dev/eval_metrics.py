@@ -1,0 +1,194 @@
+"""`encombot eval`'s metrics: the predictions of a voicemail set against what each voicemail
+expects (intent, address, sector, items, callback number), and the decisions' costs."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from domain import geotext
+from domain.catalogue import Catalogue
+from domain.decision import DecisionKind
+from domain.models import Intent
+from domain.phone import to_e164
+from domain.stats import percentile
+
+AUTOMATIC = frozenset({DecisionKind.BOOK.value})
+
+
+def same_street(a: str, b: str) -> bool:
+    return bool(a) and bool(b) and geotext.fold(a) == geotext.fold(b)
+
+
+def same_number(a: str, b: str) -> bool:
+    pa, pb = geotext.parse_housenumber(a or ""), geotext.parse_housenumber(b or "")
+    return pa is not None and pa == pb
+
+
+def offer_matches(offer: dict[str, str], exp: dict[str, Any], expected: dict[str, Any]) -> bool:
+    """An address offered is the expected one: street, house number and sector."""
+    return (
+        same_street(offer.get("street", ""), exp.get("street", ""))
+        and same_number(offer.get("housenumber", ""), exp.get("housenumber", ""))
+        and offer.get("sector") == expected.get("sector")
+    )
+
+
+def mean(values: Iterable[float | None]) -> float | None:
+    kept = [v for v in values if v is not None]
+    return round(statistics.mean(kept), 3) if kept else None
+
+
+def _canonical_items(
+    items: Iterable[dict[str, Any]] | None, catalogue: Catalogue
+) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for entry in items or []:
+        found = catalogue.get(str(entry["item"]))
+        name = found.name if found is not None else str(entry["item"])
+        out[name] = out.get(name, 0) + int(entry.get("count", 1))
+    return out
+
+
+@dataclass
+class _Counts:
+    """What compute_metrics counts over the set (the numerators of its rates)."""
+
+    intent_ok: int = 0
+    booking: int = 0
+    addr: int = 0
+    street: int = 0
+    number: int = 0
+    sector: int = 0
+    offered_ok: int = 0
+    callback_ok: int = 0
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+    escalations: int = 0
+    wrong_auto: int = 0
+    decisions: dict[str, int] = field(default_factory=dict)
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def add_items(self, want: dict[str, int], got: dict[str, int]) -> None:
+        for name in set(want) | set(got):
+            common = min(want.get(name, 0), got.get(name, 0))
+            self.tp += common
+            self.fp += got.get(name, 0) - common
+            self.fn += want.get(name, 0) - common
+
+
+def _count_voicemail(
+    counts: _Counts,
+    entry: dict[str, Any],
+    pred: dict[str, Any],
+    catalogue: Catalogue,
+    detail: dict[str, Any],
+) -> None:
+    """One voicemail's prediction against its expectation: into the counts and a row."""
+    exp = entry.get("expected") or {}
+    decision = str(pred.get("decision", ""))
+    counts.decisions[decision] = counts.decisions.get(decision, 0) + 1
+    if pred.get("intent") == exp.get("intent"):
+        counts.intent_ok += 1
+    expected_cb = to_e164(str(exp.get("callback_number") or "")) or exp.get("callback_number")
+    if expected_cb and pred.get("callback_number") == expected_cb:
+        counts.callback_ok += 1
+    counts.add_items(
+        _canonical_items(exp.get("items"), catalogue),
+        _canonical_items(pred.get("items"), catalogue),
+    )
+    if decision == DecisionKind.ESCALATE.value:
+        counts.escalations += 1
+    pa = pred.get("address") or {}
+    ea = exp.get("address") or {}
+    ok_street = same_street(pa.get("street", ""), ea.get("street", ""))
+    ok_number = same_number(pa.get("housenumber", ""), ea.get("housenumber", ""))
+    ok_sector = bool(pred.get("sector")) and pred.get("sector") == exp.get("sector")
+    full = ok_street and ok_number and ok_sector
+    is_booking = exp.get("intent") == Intent.BOOKING.value
+    if is_booking:
+        counts.booking += 1
+        counts.addr += full
+        counts.street += ok_street
+        counts.number += ok_number
+        counts.sector += ok_sector
+        offered = detail.get("offered_full") or []
+        counts.offered_ok += full or any(offered)
+    if decision in AUTOMATIC and not (is_booking and full):
+        counts.wrong_auto += 1
+    counts.rows.append(
+        {
+            "id": str(entry["id"]),
+            "intent": pred.get("intent", ""),
+            "expected_intent": exp.get("intent", ""),
+            "decision": decision,
+            "address": " ".join(x for x in (pa.get("housenumber", ""), pa.get("street", "")) if x),
+            "expected_address": " ".join(
+                x for x in (ea.get("housenumber", ""), ea.get("street", "")) if x
+            ),
+            "sector": pred.get("sector", ""),
+            "expected_sector": exp.get("sector", "") or "",
+            "address_ok": full if is_booking else None,
+            "confidence": pred.get("confidence", 0.0),
+        }
+    )
+
+
+def _rate(k: int, total: int) -> float:
+    return round(k / total, 4) if total else 0.0
+
+
+def compute_metrics(
+    entries: Sequence[dict[str, Any]],
+    predictions: Sequence[dict[str, Any]],
+    catalogue: Catalogue,
+    stt_seconds: Sequence[float] = (),
+    details: Sequence[dict[str, Any]] = (),
+) -> dict[str, Any]:
+    """The metrics of the issue. Rates are fractions (0..1).
+
+    - intent accuracy: over all messages;
+    - address metrics: over booking messages (expected intent "booking"); the address judged
+      is the one the decision stands on (the match booked, else the first one offered);
+      "fully right" = house number + street + sector;
+    - items F1: micro F1 over item counts (canonical catalogue names), all messages;
+    - wrong automatic decisions: `book` with a wrong address or sector, or for a message that
+      is not a booking, over all messages;
+    - escalation rate: `escalate` decisions over all messages (`confirm_by_sms` is not one).
+    """
+    by_id = {str(p["id"]): p for p in predictions}
+    detail_by_id = {str(d.get("id")): d for d in details}
+    counts = _Counts()
+    for entry in entries:
+        vid = str(entry["id"])
+        _count_voicemail(counts, entry, by_id.get(vid) or {}, catalogue, detail_by_id.get(vid, {}))
+    n, booking = len(entries), counts.booking
+    tp, fp, fn = counts.tp, counts.fp, counts.fn
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    stt = [s for s in stt_seconds if s is not None]
+    return {
+        "messages": n,
+        "booking_messages": booking,
+        "intent_accuracy": _rate(counts.intent_ok, n),
+        "address_fully_right": _rate(counts.addr, booking),
+        "street_right": _rate(counts.street, booking),
+        "number_right": _rate(counts.number, booking),
+        "sector_right": _rate(counts.sector, booking),
+        "address_right_or_offered": _rate(counts.offered_ok, booking),
+        "items_f1": round(f1, 4),
+        "items_precision": round(precision, 4),
+        "items_recall": round(recall, 4),
+        "callback_number_right": _rate(counts.callback_ok, n),
+        "escalation_rate": _rate(counts.escalations, n),
+        "wrong_automatic_decisions": _rate(counts.wrong_auto, n),
+        "wrong_automatic_count": counts.wrong_auto,
+        "decisions": dict(sorted(counts.decisions.items())),
+        "transcription_s_mean": round(statistics.mean(stt), 3) if stt else None,
+        "transcription_s_p95": round(percentile(stt, 0.95), 3) if stt else None,
+        "rows": counts.rows,
+    }

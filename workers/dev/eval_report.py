@@ -1,0 +1,85 @@
+"""`encombot eval`'s report: a table of the voicemails (what was predicted against what was
+expected), then the metrics against their targets."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+TARGETS: dict[str, tuple[str, float]] = {
+    "address_fully_right": (">=", 0.80),
+    "wrong_automatic_decisions": ("<=", 0.02),
+    "intent_accuracy": (">=", 0.95),
+    "items_f1": (">=", 0.85),
+    "escalation_rate": ("<=", 0.25),
+}
+
+
+def print_report(metrics: dict[str, Any], console: Console) -> None:
+    """The table of the voicemails, then the metrics against their targets."""
+    console.print(_voicemail_table(metrics["rows"]))
+    console.print(_metrics_table(metrics))
+
+
+def _voicemail_table(rows: list[dict[str, Any]]) -> Table:
+    table = Table(title="Voicemails", show_lines=False)
+    for col in ("id", "intent", "decision", "address", "expected", "sector", "ok", "conf"):
+        table.add_column(col)
+    for row in rows:
+        ok = row["address_ok"]
+        mark = "" if ok is None else ("[green]✓[/]" if ok else "[red]✗[/]")
+        intent = row["intent"]
+        if intent != row["expected_intent"]:
+            intent = f"[red]{intent}[/] ({row['expected_intent']})"
+        sector = row["sector"]
+        if row["expected_sector"] and sector != row["expected_sector"]:
+            sector = f"{sector or '-'}≠{row['expected_sector']}"
+        table.add_row(
+            row["id"],
+            intent,
+            row["decision"],
+            row["address"],
+            row["expected_address"],
+            sector,
+            mark,
+            f"{row['confidence']:.2f}",
+        )
+    return table
+
+
+def _metrics_table(metrics: dict[str, Any]) -> Table:
+    summary = Table(title="Metrics")
+    summary.add_column("metric")
+    summary.add_column("value", justify="right")
+    summary.add_column("target")
+    for key in (
+        "intent_accuracy",
+        "address_fully_right",
+        "street_right",
+        "number_right",
+        "sector_right",
+        "address_right_or_offered",
+        "items_f1",
+        "callback_number_right",
+        "escalation_rate",
+        "wrong_automatic_decisions",
+    ):
+        value = metrics[key]
+        target = TARGETS.get(key)
+        shown = f"{value:.1%}" if key != "items_f1" else f"{value:.3f}"
+        mark = ""
+        if target is not None:
+            op, bound = target
+            met = value >= bound if op == ">=" else value <= bound
+            mark = f"{'[green]' if met else '[red]'}{op} {bound:g}[/]"
+        summary.add_row(key, shown, mark)
+    summary.add_row(
+        "transcription s mean / p95",
+        f"{metrics['transcription_s_mean']} / {metrics['transcription_s_p95']}",
+        "",
+    )
+    summary.add_row("decisions", json.dumps(metrics["decisions"]), "")
+    return summary

@@ -1,0 +1,72 @@
+"""What the routes share: the settings, the Temporal client (connected on first use), the
+phone-key secret and the signing secrets, the clock; one per app, reached through the
+`Deps` dependency."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from temporalio.client import Client
+
+from workers.ingress.errors import IngressError
+from workers.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class IngressDeps:
+    settings: Settings
+    client: Client | None = None
+    clock: Callable[[], float] = time.time
+    _phone_secret: bytes | None = None
+    _lock: asyncio.Lock | None = None
+
+    async def temporal(self) -> Client:
+        if self.client is not None:
+            return self.client
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            if self.client is None:
+                from workers.client import connect
+
+                try:
+                    self.client = await asyncio.wait_for(
+                        connect(self.settings, starting_timeout_s=5.0), timeout=10
+                    )
+                except Exception as err:
+                    log.warning("Temporal unreachable: %s", type(err).__name__)
+                    raise IngressError(
+                        503, "Temporal indisponible", {"Retry-After": "10"}
+                    ) from None
+        return self.client
+
+    def phone_secret(self) -> bytes:
+        if self._phone_secret is None:
+            from activities.sms import phone_key_secret
+
+            self._phone_secret = phone_key_secret(self.settings.sms, self.settings.data_dir)
+        return self._phone_secret
+
+    def secrets(self) -> list[bytes]:
+        cfg = self.settings.ingress
+        return [
+            s.get_secret_value().encode("utf-8")
+            for s in (cfg.secret, *cfg.previous_secrets)
+            if s.get_secret_value()
+        ]
+
+
+def ingress_deps(request: Request) -> IngressDeps:
+    deps: IngressDeps = request.app.state.deps
+    return deps
+
+
+Deps = Annotated[IngressDeps, Depends(ingress_deps)]

@@ -1,0 +1,39 @@
+"""GET /calls/{call_id}: where a call stands; public without personal data, the outcome too
+for a signed request."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi import Path as PathParam
+from fastapi.responses import JSONResponse
+
+from workers.ingress.auth import signed_if_present
+from workers.ingress.call_status import call_status
+from workers.ingress.deps import Deps
+from workers.ingress.errors import IngressError
+from workers.ingress.openapi import responses
+from workers.ingress.schemas import CALL_ID_PATTERN, CallStatusResponse
+
+router = APIRouter()
+
+
+@router.get(
+    "/calls/{call_id}",
+    response_model=None,
+    responses=responses(200, CallStatusResponse, 401, 404, 422, 503),
+    openapi_extra={"security": [{}, {"timestamp": [], "signature": []}]},
+    summary="Où en est un appel",
+)
+async def get_call(
+    request: Request,
+    deps: Deps,
+    call_id: str = PathParam(pattern=CALL_ID_PATTERN, max_length=128),
+) -> JSONResponse:
+    # Checked here, not as a dependency: dependencies run before the path is validated, and a
+    # malformed call id is a 422 whatever the signature.
+    authed = await signed_if_present(request, deps)
+    client = await deps.temporal()
+    found = await call_status(client, call_id, authed)
+    if found is None:
+        raise IngressError(404, "appel inconnu")
+    return JSONResponse(found.model_dump(exclude_none=True))
