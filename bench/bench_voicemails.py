@@ -24,7 +24,7 @@ from typing import Any
 
 from rich.console import Console
 
-from activities.transcribe import TranscribeActivities
+from activities.speech.engine import SpeechEngine
 from corpus import DEMO_DIR
 from domain.models import TranscribeInput
 from workers.client import connect
@@ -46,7 +46,7 @@ def percentile(values: list[float], q: float) -> float:
 def bench_transcription(
     settings: Settings, entries: list[dict[str, Any]], base: Path, repeat: int
 ) -> dict[str, Any]:
-    stt = TranscribeActivities(settings.stt)
+    stt = SpeechEngine(settings.stt)
     started = time.perf_counter()
     stt.model()
     load_s = time.perf_counter() - started

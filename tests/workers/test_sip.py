@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from activities.tts import Tts
+from activities.speech.tts import Tts
 from domain.media import FRAME_BYTES, AudioFrame, Dtmf, Hangup, MediaEvent, MediaSession
 from workers.telephony import g711
 from workers.telephony.rtp import RtpPacket, RtpStream, build_rtp, parse_rtp, telephone_event

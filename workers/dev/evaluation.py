@@ -31,10 +31,10 @@ from rich.console import Console
 from rich.table import Table
 from temporalio.exceptions import ApplicationError
 
+from activities.speech.second_pass import AddressPassInput
 from domain import geotext
 from domain.address_models import (
     AddressCandidates,
-    AddressPassInput,
     AddressScores,
     AddressScoringInput,
     AddressSearchInput,
@@ -123,7 +123,7 @@ class EvalPipeline:
 
     def __init__(
         self,
-        stt: Any,  # activities.transcribe.TranscribeActivities
+        stt: Any,  # activities.speech.engine.SpeechEngine
         understand: Any,  # activities.understand.UnderstandActivities
         geocode: Any,  # activities.geocode.GeocodeActivities
         catalogue: Catalogue,
@@ -675,7 +675,7 @@ def build_pipeline(
 ) -> EvalPipeline:
     """The activities as the workers build them, from the settings (model, thresholds)."""
     from activities.geocode import Gazetteer, GeocodeActivities, SectorIndex
-    from activities.transcribe import TranscribeActivities
+    from activities.speech.engine import SpeechEngine
     from activities.understand import UnderstandActivities, load_catalogue
     from workers.settings import Settings
 
@@ -684,7 +684,7 @@ def build_pipeline(
     gazetteer = Gazetteer.load(ban, settings.geo.cache_dir)
     sector_index = SectorIndex.load(list(sectors))
     geocode = GeocodeActivities(gazetteer, sector_index, settings.geo.min_score)
-    stt = TranscribeActivities(settings.stt, catalogue)
+    stt = SpeechEngine(settings.stt, catalogue)
     return EvalPipeline(
         stt,
         UnderstandActivities(catalogue),
