@@ -4,14 +4,14 @@
         [--model-path DIR] [--dir ../shared/voicemails] [--out var/bench-stt-configs.json]
 
 Same audio (the development set, whose `text` is what was said), same model (the project's
-Whisper base, loaded as activities/transcribe.py loads it; --model-path or
+Whisper base, loaded as activities/speech/model.py loads it; --model-path or
 ENCOMBOT_STT__MODEL_PATH for another CTranslate2 directory), four factors:
 
 - compute type: int8 | float32
 - beam size: 1 | 5
 - VAD filter: on | off
-- decoding: sequential `WhisperModel.transcribe` (production: `TranscribeActivities.
-  transcribe_file` itself) | faster-whisper's `BatchedInferencePipeline` (the audio cut in
+- decoding: sequential `WhisperModel.transcribe` (production: `SpeechEngine.transcribe_file`
+  itself) | faster-whisper's `BatchedInferencePipeline` (the audio cut in
   chunks decoded as one batch; same options; without VAD, fixed 30 s windows, since the
   pipeline needs clip timestamps beyond 30 s)
 
@@ -54,7 +54,8 @@ from rapidfuzz.distance import Levenshtein
 from temporalio.exceptions import ApplicationError
 
 from activities.config import SttSettings
-from activities.transcribe import SAMPLE_RATE, TranscribeActivities, load_audio
+from activities.speech.audio import SAMPLE_RATE, load_audio
+from activities.speech.engine import SpeechEngine
 from domain import geotext
 from domain.models import TranscribeInput
 from domain.numbers import spoken_to_digits
@@ -170,7 +171,7 @@ class Transcriber:
                 "vad_filter": config.vad_filter,
             }
         )
-        self.stt = TranscribeActivities(self.settings)
+        self.stt = SpeechEngine(self.settings)
         self._pipeline: Any = None
 
     def load(self) -> float:
@@ -354,7 +355,7 @@ def main() -> None:
         results.append(bench_config(stt, config, entries, args.dir, args.batch_size))
     report: dict[str, Any] = {
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
-        "model": str(TranscribeActivities(stt).model_dir),
+        "model": str(SpeechEngine(stt).model_dir),
         "cpu_threads": stt.cpu_threads,
         "files": len(entries),
         "audio_s": results[0]["audio_s"] if results else 0,

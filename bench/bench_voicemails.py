@@ -24,7 +24,7 @@ from typing import Any
 
 from rich.console import Console
 
-from activities.transcribe import TranscribeActivities
+from activities.speech.engine import SpeechEngine
 from corpus import DEMO_DIR
 from domain.models import TranscribeInput
 from domain.stats import percentile
@@ -38,7 +38,7 @@ from workers.worker.composition import workers_running
 def bench_transcription(
     settings: Settings, entries: list[dict[str, Any]], base: Path, repeat: int
 ) -> dict[str, Any]:
-    stt = TranscribeActivities(settings.stt)
+    stt = SpeechEngine(settings.stt)
     started = time.perf_counter()
     stt.model()
     load_s = time.perf_counter() - started

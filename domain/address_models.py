@@ -96,28 +96,6 @@ class ResolveAddressInput:
     address: SpokenAddress | None = None
 
 
-@dataclass
-class AddressPassInput:
-    """Second, targeted transcription of the address (hotwords / initial prompt built from the
-    candidates of the first pass)."""
-
-    audio_path: str
-    text: str
-    segments: list[Segment]
-    candidates: AddressCandidates
-    call_id: str = ""
-    max_names: int = 8
-
-
-@dataclass
-class AddressPassResult:
-    text: str  # the whole transcript with the address segment(s) replaced by the new pass
-    segment_text: str = ""  # what the second pass heard on the address segment(s)
-    segments: list[Segment] = field(default_factory=list)  # the segments of `text`
-    processing_s: float = 0.0
-    reason: str = ""
-
-
 # --------------------------------------------------------------------------- items
 
 

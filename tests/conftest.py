@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from temporalio.client import Client
 
-from activities.transcribe import TranscribeActivities
+from activities.speech.engine import SpeechEngine
 from workers.client import connect
 from workers.codec.payload import codec_from_settings
 from workers.codec.server import CodecServerConfig, RunningCodecServer, make_app
@@ -109,11 +109,11 @@ async def client(dev_server: DevServer, base_settings: Settings) -> AsyncIterato
 
 
 @pytest.fixture(scope="session")
-def stt(base_settings: Settings) -> TranscribeActivities:
+def stt(base_settings: Settings) -> SpeechEngine:
     """The one Whisper model of the session, loaded on first use."""
     from activities.understand import load_catalogue
 
-    return TranscribeActivities(base_settings.stt, load_catalogue(base_settings.booking.items_file))
+    return SpeechEngine(base_settings.stt, load_catalogue(base_settings.booking.items_file))
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from temporalio.client import Client, WorkflowExecutionStatus
 
-from activities.transcribe import TranscribeActivities
+from activities.speech.engine import SpeechEngine
 from domain.models import ResolveInput, Status
 from tests.conftest import ARTIFACTS, REPO
 from tests.workflows.test_voicemail import case_settings, running_worker, submit
@@ -156,7 +156,7 @@ async def test_agent_resolves_an_escalated_voicemail_in_the_web_ui(
     client: Client,
     dev_server: DevServer,
     base_settings: Settings,
-    stt: TranscribeActivities,
+    stt: SpeechEngine,
     tmp_path: Path,
 ) -> None:
     settings = case_settings(base_settings, tmp_path)
@@ -203,7 +203,7 @@ async def test_the_ui_shows_why_a_correction_is_refused(
     client: Client,
     dev_server: DevServer,
     base_settings: Settings,
-    stt: TranscribeActivities,
+    stt: SpeechEngine,
     tmp_path: Path,
 ) -> None:
     settings = case_settings(base_settings, tmp_path)

@@ -36,6 +36,7 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 import activities.booking as booking_mod
 from activities.booking import BookingActivities, BookingStore, make_engine
 from activities.sms import OutboxBackend, SmsActivities, SmsNotSentError
+from activities.speech.engine import SpeechEngine
 from activities.transcribe import TranscribeActivities
 from corpus import TEMPLATES_DIR
 from domain import names
@@ -163,12 +164,13 @@ def test_sms_metrics(tmp_path: Path) -> None:
 
 def test_transcription_rtf_and_exposition(base_settings: Settings) -> None:
     metrics = Metrics(CollectorRegistry())
-    stt = TranscribeActivities(base_settings.stt, metrics=metrics)
+    speech = SpeechEngine(base_settings.stt)
+    stt = TranscribeActivities(speech, metrics=metrics)
 
     def fake(inp: TranscribeInput, heartbeat: bool = False) -> TranscribeResult:
         return TranscribeResult(text="bonjour", segments=[], duration_s=40.0, processing_s=10.0)
 
-    stt.transcribe_file = fake  # type: ignore[method-assign]
+    speech.transcribe_file = fake  # type: ignore[method-assign]
     ActivityEnvironment().run(stt.transcribe, TranscribeInput(audio_path="/nonexistent.wav"))
     assert sample(metrics, "encombot_transcription_rtf_count") == 1
     assert sample(metrics, "encombot_transcription_rtf_sum") == pytest.approx(0.25)

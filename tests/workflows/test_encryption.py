@@ -21,7 +21,7 @@ from temporalio.api.workflowservice.v1 import QueryWorkflowRequest
 from temporalio.client import Client
 from temporalio.converter import DataConverter
 
-from activities.transcribe import TranscribeActivities
+from activities.speech.engine import SpeechEngine
 from domain.models import ItemCount, ResolveInput, ResolveResult, Status
 from domain.names import RESOLVE_UPDATE
 from tests.workflows.test_voicemail import CALLER, case_settings, outbox, running_worker, submit
@@ -76,7 +76,7 @@ async def test_history_holds_no_personal_data_in_clear(
     client: Client,
     dev_server: DevServer,
     base_settings: Settings,
-    stt: TranscribeActivities,
+    stt: SpeechEngine,
     tmp_path: Path,
 ) -> None:
     settings = case_settings(base_settings, tmp_path)
@@ -144,7 +144,7 @@ async def test_escalated_case_failures_and_current_details_are_encrypted(
     dev_server: DevServer,
     codec_server: RunningCodecServer,
     base_settings: Settings,
-    stt: TranscribeActivities,
+    stt: SpeechEngine,
     tmp_path: Path,
 ) -> None:
     settings = case_settings(base_settings, tmp_path)

@@ -21,7 +21,7 @@ import pytest
 from temporalio.client import Client, WorkflowHandle
 
 from activities.live_call import LiveCallActivities
-from activities.transcribe import TranscribeActivities
+from activities.speech.engine import SpeechEngine
 from domain.dialogue import Prompt
 from domain.live_call_models import LiveCallResult, LiveCallState, Outcome, Phase
 from domain.models import ResolveInput, ResolveResult
@@ -66,7 +66,7 @@ def live_settings(base: Settings, tmp: Path) -> Settings:
 
 @asynccontextmanager
 async def telephony(
-    client: Client, settings: Settings, stt: TranscribeActivities
+    client: Client, settings: Settings, stt: SpeechEngine
 ) -> AsyncIterator[RunningTelephony]:
     """Workers (workflows + activities) and the telephony process, in this process."""
     stop = asyncio.Event()
@@ -167,7 +167,7 @@ async def close_callback(handle: WorkflowHandle[Any, Any]) -> None:
 
 
 async def test_full_booking_by_voice(
-    client: Client, base_settings: Settings, stt: TranscribeActivities, tmp_path: Path
+    client: Client, base_settings: Settings, stt: SpeechEngine, tmp_path: Path
 ) -> None:
     settings = live_settings(base_settings, tmp_path)
     yes = turn("yes")
@@ -213,7 +213,7 @@ async def test_full_booking_by_voice(
 
 
 async def test_barge_in_during_greeting(
-    client: Client, base_settings: Settings, stt: TranscribeActivities, tmp_path: Path
+    client: Client, base_settings: Settings, stt: SpeechEngine, tmp_path: Path
 ) -> None:
     settings = live_settings(base_settings, tmp_path)
     question = turn("question")
@@ -242,7 +242,7 @@ async def test_barge_in_during_greeting(
 
 
 async def test_faq_mid_dialogue_then_back(
-    client: Client, base_settings: Settings, stt: TranscribeActivities, tmp_path: Path
+    client: Client, base_settings: Settings, stt: SpeechEngine, tmp_path: Path
 ) -> None:
     settings = live_settings(base_settings, tmp_path)
     question = turn("question")
@@ -272,7 +272,7 @@ async def test_faq_mid_dialogue_then_back(
 
 
 async def test_ask_for_a_person_is_a_callback_task(
-    client: Client, base_settings: Settings, stt: TranscribeActivities, tmp_path: Path
+    client: Client, base_settings: Settings, stt: SpeechEngine, tmp_path: Path
 ) -> None:
     settings = live_settings(base_settings, tmp_path)
     async with telephony(client, settings, stt) as tel:
@@ -312,7 +312,7 @@ async def address_then_transfer(tel: RunningTelephony, call: AudioSocketCaller) 
 
 
 async def test_calls_in_a_row_and_at_once_on_one_process(
-    client: Client, base_settings: Settings, stt: TranscribeActivities, tmp_path: Path
+    client: Client, base_settings: Settings, stt: SpeechEngine, tmp_path: Path
 ) -> None:
     """One telephony process serves call after call, and calls at the same time: the session
     registry, its task queue and the shared Whisper model are not single-use."""
@@ -351,7 +351,7 @@ async def test_calls_in_a_row_and_at_once_on_one_process(
 
 
 async def test_hang_up_mid_address_is_a_callback_task_and_silence_is_abandoned(
-    client: Client, base_settings: Settings, stt: TranscribeActivities, tmp_path: Path
+    client: Client, base_settings: Settings, stt: SpeechEngine, tmp_path: Path
 ) -> None:
     """The line drops 2.5 s into the address: what was said so far is transcribed for the
     agent (a callback task; AudioSocket gives no number, the caller may have said it). A
@@ -395,7 +395,7 @@ async def test_hang_up_mid_address_is_a_callback_task_and_silence_is_abandoned(
 
 
 async def test_stop_drains_then_hangs_up_as_the_service(
-    client: Client, base_settings: Settings, stt: TranscribeActivities, tmp_path: Path
+    client: Client, base_settings: Settings, stt: SpeechEngine, tmp_path: Path
 ) -> None:
     """On stop: a new call goes to the agents at once; a call still running after the drain is
     hung up, recorded as interrupted by the service (not the caller), and routed to a person."""
@@ -445,7 +445,7 @@ async def test_worker_killed_mid_call_is_a_callback_task(
     client: Client,
     base_settings: Settings,
     dev_server: DevServer,
-    stt: TranscribeActivities,
+    stt: SpeechEngine,
     tmp_path: Path,
 ) -> None:
     settings = live_settings(base_settings, tmp_path)

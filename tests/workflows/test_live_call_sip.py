@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from temporalio.client import Client
 
-from activities.transcribe import TranscribeActivities
+from activities.speech.engine import SpeechEngine
 from domain.live_call_models import LiveCallResult, Outcome, Phase
 from domain.names import live_call_workflow_id
 from tests.fakes.caller_turns import caller_turn
@@ -52,7 +52,7 @@ async def the_call(tel: RunningTelephony, timeout: float) -> str:
 
 
 async def test_full_booking_by_voice_through_baresip(
-    client: Client, base_settings: Settings, stt: TranscribeActivities, tmp_path: Path
+    client: Client, base_settings: Settings, stt: SpeechEngine, tmp_path: Path
 ) -> None:
     settings = live_settings(base_settings, tmp_path)
     settings = settings.model_copy(

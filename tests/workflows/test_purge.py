@@ -17,7 +17,7 @@ from temporalio.client import (
     ScheduleActionStartWorkflow,
 )
 
-from activities.transcribe import TranscribeActivities
+from activities.speech.engine import SpeechEngine
 from domain.models import AddressMatch, BookingStatus, BookInput, ItemCount
 from domain.retention import PURGE_WORKFLOW, PurgeInput, PurgeResult
 from tests.workflows.test_voicemail import CALLER, case_settings, running_worker, store
@@ -50,7 +50,7 @@ def touch(path: Path, when: datetime, content: bytes = b"RIFF....WAVE") -> Path:
 async def test_purge_deletes_old_audio_and_anonymises_old_bookings(
     client: Client,
     base_settings: Settings,
-    stt: TranscribeActivities,
+    stt: SpeechEngine,
     tmp_path: Path,
 ) -> None:
     settings = case_settings(base_settings, tmp_path)
@@ -123,7 +123,7 @@ async def test_purge_deletes_old_audio_and_anonymises_old_bookings(
 async def test_purge_schedule_is_idempotent_keeps_a_pause_and_runs(
     client: Client,
     base_settings: Settings,
-    stt: TranscribeActivities,
+    stt: SpeechEngine,
     tmp_path: Path,
 ) -> None:
     settings = case_settings(base_settings, tmp_path)

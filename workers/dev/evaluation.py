@@ -28,9 +28,9 @@ from typing import Any
 import typer
 from temporalio.exceptions import ApplicationError
 
+from activities.speech.second_pass import AddressPassInput
 from domain.address_models import (
     AddressCandidates,
-    AddressPassInput,
     AddressScores,
     AddressScoringInput,
     AddressSearchInput,
@@ -116,7 +116,7 @@ class EvalPipeline:
 
     def __init__(
         self,
-        stt: Any,  # activities.transcribe.TranscribeActivities
+        stt: Any,  # activities.speech.engine.SpeechEngine
         understand: Any,  # activities.understand.UnderstandActivities
         geocode: Any,  # activities.geocode.GeocodeActivities
         catalogue: Catalogue,
@@ -440,14 +440,14 @@ def build_pipeline(
 ) -> EvalPipeline:
     """The activities as the workers build them, from the settings (model, thresholds)."""
     from activities.geocode import Gazetteer, GeocodeActivities, SectorIndex
-    from activities.transcribe import TranscribeActivities
+    from activities.speech.engine import SpeechEngine
     from activities.understand import UnderstandActivities, load_catalogue
 
     catalogue = load_catalogue(settings.booking.items_file)
     gazetteer = Gazetteer.load(ban, settings.geo.cache_dir)
     sector_index = SectorIndex.load(list(sectors))
     geocode = GeocodeActivities(gazetteer, sector_index, settings.geo.min_score)
-    stt = TranscribeActivities(settings.stt, catalogue)
+    stt = SpeechEngine(settings.stt, catalogue)
     return EvalPipeline(
         stt,
         UnderstandActivities(catalogue),

@@ -35,7 +35,10 @@ from temporalio.client import Client
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.worker import Worker
 
-from activities.live_call import LiveCallActivities, SessionRegistry, TurnTaking
+from activities.live.session import SessionRegistry
+from activities.live.turns import TurnTaking
+from activities.live_call import LiveCallActivities
+from activities.speech.engine import SpeechEngine
 from domain import names
 from domain.dialogue import Prompt, stop_by_service
 from domain.live_call_models import LiveCallInput, Outcome
@@ -43,7 +46,6 @@ from domain.media import MediaSession
 from workers.settings import Settings, TelephonySettings
 
 if TYPE_CHECKING:
-    from activities.transcribe import TranscribeActivities
     from workers.telephony.audiosocket import AudioSocketServer
     from workers.telephony.sip.server import SipServer
 
@@ -91,18 +93,17 @@ def turn_taking(settings: TelephonySettings) -> TurnTaking:
 
 
 def build_live_call_activities(
-    settings: Settings, registry: SessionRegistry, stt: TranscribeActivities | None = None
+    settings: Settings, registry: SessionRegistry, stt: SpeechEngine | None = None
 ) -> LiveCallActivities:
     """The dialogue's dependencies, built as a worker builds its own (workers/worker/composition.py
     `build_services`): same catalogue, gazetteer, booking store and FAQ index. `stt`: an
-    already loaded TranscribeActivities (tests share the session's)."""
-    from activities.transcribe import TranscribeActivities
-    from activities.tts import Tts
+    already loaded SpeechEngine (tests share the session's)."""
+    from activities.speech.tts import Tts
     from workers.worker.composition import build_services
 
     services = build_services(settings)
     if stt is None:
-        stt = TranscribeActivities(settings.stt, services.catalogue)
+        stt = SpeechEngine(settings.stt, services.catalogue)
     stt.model()  # a process that cannot load its model must fail at start, not mid-call
     tel = settings.telephony
     tts = Tts(tel.tts_engine, tel.tts_voice, tel.tts_rate_wpm, cache_dir=tel.tts_cache_dir)
@@ -333,7 +334,7 @@ async def run_telephony(
     settings: Settings,
     *,
     stop: asyncio.Event,
-    stt: TranscribeActivities | None = None,
+    stt: SpeechEngine | None = None,
     on_ready: Callable[[RunningTelephony], Awaitable[None] | None] | None = None,
 ) -> None:
     """Serve calls until `stop` is set; then stop taking calls, let the running dialogues

@@ -26,6 +26,8 @@ from workflows.sms_poll import SmsPollWorkflow
 from workflows.voicemail import VoicemailWorkflow
 
 if TYPE_CHECKING:
+    from activities.metrics import StepMetrics
+    from activities.speech.engine import SpeechEngine
     from workers.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -149,20 +151,29 @@ def build_default_activities(
 def build_stt_activities(
     settings: Settings, metrics: Metrics | None = None
 ) -> list[Callable[..., Any]]:
-    from activities.transcribe import TranscribeActivities
+    from activities.speech.engine import SpeechEngine
     from activities.understand import load_catalogue
 
-    stt = TranscribeActivities(
-        settings.stt, load_catalogue(settings.booking.items_file), metrics=metrics
-    )
+    stt = SpeechEngine(settings.stt, load_catalogue(settings.booking.items_file))
     stt.model()  # load now: a worker that cannot load its model should fail at start
-    return stt_activity_methods(stt)
+    return stt_activity_methods(stt, metrics)
 
 
-def stt_activity_methods(stt: Any) -> list[Callable[..., Any]]:
+def stt_activity_methods(
+    stt: SpeechEngine, metrics: StepMetrics | None = None
+) -> list[Callable[..., Any]]:
     """Everything that needs the audio and the Whisper model runs on the STT queue: the
-    transcription and the audio checks of the address and items heard."""
-    return [stt.transcribe, stt.score_address_candidates, stt.refine_items]
+    transcription and the audio checks of the address and items heard. The three share the
+    one engine (one model per process)."""
+    from activities.address_scoring import AddressScoringActivities
+    from activities.item_refinement import ItemRefinementActivities
+    from activities.transcribe import TranscribeActivities
+
+    return [
+        TranscribeActivities(stt, metrics=metrics).transcribe,
+        AddressScoringActivities(stt).score_address_candidates,
+        ItemRefinementActivities(stt).refine_items,
+    ]
 
 
 def build_workers(

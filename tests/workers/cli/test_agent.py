@@ -15,7 +15,7 @@ import pytest
 from temporalio.client import Client
 from typer.testing import CliRunner
 
-from activities.transcribe import TranscribeActivities
+from activities.speech.engine import SpeechEngine
 from domain import names
 from domain.models import EscalationReason, Status
 from domain.sms_models import IncomingSmsInput, IncomingSmsResult
@@ -100,7 +100,7 @@ async def test_agent_list_show_resolve(
     client: Client,
     dev_server: DevServer,
     base_settings: Settings,
-    stt: TranscribeActivities,
+    stt: SpeechEngine,
     tmp_path: Path,
 ) -> None:
     settings = case_settings(base_settings, tmp_path)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from activities.geocode import Gazetteer, GeocodeActivities, SectorIndex
-from activities.transcribe import TranscribeActivities
+from activities.speech.engine import SpeechEngine
 from activities.understand import UnderstandActivities, load_catalogue
 from domain.catalogue import Catalogue
 from tests.conftest import SHARED
@@ -41,7 +41,7 @@ def catalogue() -> Catalogue:
 
 
 @pytest.fixture(scope="module")
-def pipeline(stt: TranscribeActivities, catalogue: Catalogue, tmp_path_factory) -> EvalPipeline:
+def pipeline(stt: SpeechEngine, catalogue: Catalogue, tmp_path_factory) -> EvalPipeline:
     if not (VOICEMAILS / "voicemails.json").is_file() or not BAN.is_file():
         pytest.skip(f"shared voicemails or geodata not found under {SHARED}")
     gazetteer = Gazetteer.load(BAN, tmp_path_factory.mktemp("gz-cache"))

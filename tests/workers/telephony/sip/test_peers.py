@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from activities.tts import Tts
+from activities.speech.tts import Tts
 from domain.media import AudioFrame, Dtmf, Hangup, MediaEvent, MediaSession
 from tests.workers.telephony.sip.support import Baresip, Calls, sip_server, write_wav
 from tests.workers.telephony.support import (

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from temporalio.exceptions import ApplicationError
 
-from activities.transcribe import SAMPLE_RATE, decode_bounded, load_audio
+from activities.speech.audio import SAMPLE_RATE, decode_bounded, load_audio
 from corpus import DEMO_DIR
 from domain.errors import AUDIO_UNUSABLE
 from tests.fakes.bad_audio import SPEECH, UNUSABLE, encode, generate, wav_bytes

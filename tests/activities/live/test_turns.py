@@ -1,27 +1,20 @@
 """Turn-taking of the live-call activity on a line fed frame by frame (no network, no clock:
 the pause rules count 20 ms frames): the end of a turn, and the speculative transcription that
 runs during the end pause, kept when the pause is confirmed and dropped when the caller goes
-on. Transcripts come from the session's Whisper model. And a reply starts with its first sound,
-not the synthesizer's lead-in."""
+on (activities/live/turns.py). Transcripts come from the session's Whisper model."""
 
 from __future__ import annotations
 
 import asyncio
 
-import numpy as np
 import pytest
 
-from activities.live_call import (
-    LEAD_IN_LEVEL,
-    LiveCallActivities,
-    SessionRegistry,
-    TurnTaking,
-    Utterance,
-    _Call,
-    trim_leading_silence,
-)
-from activities.transcribe import TranscribeActivities
-from activities.tts import Tts
+from activities.live.runner import CallRunner
+from activities.live.session import SessionRegistry
+from activities.live.turns import TurnTaking, Utterance
+from activities.live_call import LiveCallActivities
+from activities.speech.engine import SpeechEngine
+from activities.speech.tts import Tts
 from domain.dialogue import Dialogue, Expect
 from domain.media import FRAME_BYTES, AudioFrame, Hangup, MediaEvent
 from tests.fakes.caller_turns import caller_turn
@@ -72,7 +65,7 @@ def silence(seconds: float) -> bytes:
     return SILENCE * int(seconds * 50)
 
 
-def listener(stt: TranscribeActivities, pcm: bytes, turns: TurnTaking) -> tuple[_Call, FedLine]:
+def listener(stt: SpeechEngine, pcm: bytes, turns: TurnTaking) -> tuple[CallRunner, FedLine]:
     acts = LiveCallActivities(
         SessionRegistry(),
         Tts(),
@@ -87,10 +80,10 @@ def listener(stt: TranscribeActivities, pcm: bytes, turns: TurnTaking) -> tuple[
     )
     line = FedLine(pcm)
     dialogue = Dialogue(stt.catalogue(), service_name="test", agent_phone="")
-    return _Call(acts, line, dialogue, max_call_s=60), line
+    return CallRunner(acts, line, dialogue, max_call_s=60), line
 
 
-async def test_transcript_is_started_during_the_end_pause(stt: TranscribeActivities) -> None:
+async def test_transcript_is_started_during_the_end_pause(stt: SpeechEngine) -> None:
     items = caller_turn("items")
     call, _ = listener(stt, silence(0.3) + items + silence(1.0), TurnTaking(speculate_ms=250))
     turn = await call._listen(Expect.SPEECH)
@@ -104,7 +97,7 @@ async def test_transcript_is_started_during_the_end_pause(stt: TranscribeActivit
 
 
 async def test_caller_who_goes_on_after_a_short_pause_is_heard_to_the_end(
-    stt: TranscribeActivities,
+    stt: SpeechEngine,
 ) -> None:
     address = caller_turn("address")
     head, tail = address[: 2 * 8000 * 2], address[2 * 8000 * 2 :]
@@ -120,18 +113,8 @@ async def test_caller_who_goes_on_after_a_short_pause_is_heard_to_the_end(
     assert "habite" in text and "marseille" in text, text
 
 
-async def test_no_speculation_when_off(stt: TranscribeActivities) -> None:
+async def test_no_speculation_when_off(stt: SpeechEngine) -> None:
     items = caller_turn("items")
     call, _ = listener(stt, items + silence(1.0), TurnTaking(speculate_ms=0))
     turn = await call._listen(Expect.SPEECH)
     assert isinstance(turn, Utterance) and turn.transcript is None
-
-
-def test_reply_starts_with_its_first_sound() -> None:
-    pcm = Tts().synthesize("C'est noté. Vous allez recevoir un SMS de confirmation.")
-    trimmed = trim_leading_silence(pcm)
-    lead_in = (len(pcm) - len(trimmed)) // 2
-    assert 0 < lead_in <= 8000 // 5, lead_in  # eSpeak starts with some dead air; it is gone
-    first = np.abs(np.frombuffer(trimmed[:FRAME_BYTES], dtype="<i2").astype(np.int32))
-    assert first.max() >= LEAD_IN_LEVEL  # the first 20 ms frame already carries the voice
-    assert trim_leading_silence(b"\x00" * 640) == b"\x00" * 640  # silence only: left alone

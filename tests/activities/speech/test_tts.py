@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from activities import tts as tts_module
-from activities.tts import Tts, TtsError, resample_s16
+from activities.speech import tts as tts_module
+from activities.speech.tts import Tts, TtsError, resample_s16
 
 TEXT = "Bonjour, vous êtes bien au service des encombrants. Quelle est votre adresse ?"
 

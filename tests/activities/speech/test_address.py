@@ -1,40 +1,26 @@
-"""Forced scoring of candidate addresses and items against the audio, and the second pass
-(activities/transcribe.py), on the committed demo voicemails (one Whisper model per session:
-the `stt` fixture)."""
+"""Forced scoring of candidate addresses against the audio (activities/speech/address.py), on
+the committed demo voicemails (one Whisper model per session: the `stt` fixture)."""
 
 from __future__ import annotations
-
-import re
 
 import pytest
 from temporalio.converter import DataConverter
 
-from activities.geocode import Gazetteer, GeocodeActivities, SectorIndex
-from activities.transcribe import TranscribeActivities, address_clip
+from activities.geocode import GeocodeActivities
+from activities.speech.address import address_clip
+from activities.speech.engine import SpeechEngine
 from corpus import DEMO_DIR
 from domain.address_models import (
     AddressCandidates,
-    AddressPassInput,
     AddressScores,
     AddressScoringInput,
     AddressSearchInput,
     ItemRefineInput,
     StreetCandidate,
 )
-from domain.models import Intent, Segment, SpokenAddress, TranscribeInput, Understanding
+from domain.models import Segment, SpokenAddress, Understanding
 
 AUDIO = DEMO_DIR / "audio"
-
-
-@pytest.fixture(scope="module")
-def geocode(tmp_path_factory: pytest.TempPathFactory) -> GeocodeActivities:
-    gz = Gazetteer.load(DEMO_DIR / "adresses-demo.csv", tmp_path_factory.mktemp("gz"))
-    return GeocodeActivities(gz, SectorIndex.load(DEMO_DIR / "secteurs-demo.geojson"), 0.82)
-
-
-@pytest.fixture(scope="module")
-def demo01(stt: TranscribeActivities):
-    return stt.transcribe_file(TranscribeInput(audio_path=str(AUDIO / "demo01.wav")))
 
 
 def test_address_clip_covers_the_address_segment() -> None:
@@ -65,7 +51,7 @@ def test_no_clip_without_a_located_address() -> None:
 
 
 def test_the_audio_picks_the_street_and_the_number(
-    stt: TranscribeActivities, geocode: GeocodeActivities, demo01
+    stt: SpeechEngine, geocode: GeocodeActivities, demo01
 ) -> None:
     spoken = SpokenAddress(housenumber="12", street="boulevard Chave", postcode="13005")
     cands = geocode.propose_addresses(AddressSearchInput(text=demo01.text, address=spoken))
@@ -89,7 +75,7 @@ def test_the_audio_picks_the_street_and_the_number(
     assert scores.processing_s > 0
 
 
-def test_nothing_to_score(stt: TranscribeActivities, demo01) -> None:
+def test_nothing_to_score(stt: SpeechEngine, demo01) -> None:
     scores = stt.score_address_candidates(
         AddressScoringInput(
             audio_path=str(AUDIO / "demo01.wav"),
@@ -100,60 +86,6 @@ def test_nothing_to_score(stt: TranscribeActivities, demo01) -> None:
     )
     assert scores.street_scores == []
     assert scores.reason
-
-
-def test_items_the_words_do_not_name_are_chosen_by_the_audio(
-    stt: TranscribeActivities, demo01
-) -> None:
-    # The transcript as if "un canapé" had come out as "un tanapé" (a non-word the catalogue
-    # does not read as any item): the audio still says "canapé".
-    found = re.search(r"\b(un|en)\s+(canap\w*)", demo01.text, re.IGNORECASE)
-    if found is None:
-        pytest.skip("the demo voicemail's transcript no longer says « un canapé »")
-    said = found.group(0)
-    garbled = demo01.text.replace(said, "un tanapé")
-    segments = [
-        Segment(s.start, s.end, s.text.replace(said, "un tanapé"), s.avg_logprob)
-        for s in demo01.segments
-    ]
-    u = Understanding(intent=Intent.BOOKING.value)
-    refined = stt.refine_items(
-        ItemRefineInput(
-            audio_path=str(AUDIO / "demo01.wav"), text=garbled, segments=segments, understanding=u
-        )
-    )
-    assert "canapé" in {i.item for i in refined.items}
-
-
-def test_refine_items_leaves_other_intents_alone(stt: TranscribeActivities, demo01) -> None:
-    u = Understanding(intent=Intent.QUESTION.value)
-    out = stt.refine_items(
-        ItemRefineInput(
-            audio_path=str(AUDIO / "demo01.wav"),
-            text=demo01.text,
-            segments=demo01.segments,
-            understanding=u,
-        )
-    )
-    assert out == u
-
-
-def test_second_pass_rewrites_the_address_segment(
-    stt: TranscribeActivities, geocode: GeocodeActivities, demo01
-) -> None:
-    cands = geocode.propose_addresses(AddressSearchInput(text=demo01.text))
-    result = stt.transcribe_address(
-        AddressPassInput(
-            audio_path=str(AUDIO / "demo01.wav"),
-            text=demo01.text,
-            segments=demo01.segments,
-            candidates=cands,
-        )
-    )
-    assert result.segment_text
-    # Only the address segment is rewritten: the last segment is untouched.
-    assert result.text.endswith(demo01.segments[-1].text)
-    assert " ".join(s.text for s in result.segments) == result.text
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,164 @@
+"""A live call's dialogue run over its media: the pure state machine of domain/dialogue.py
+fed with the caller's turns (turns.py), its lookups done in threads (work.py), its prompts
+played, its progress heartbeated so that if this process dies the workflow still knows what
+the caller had said."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+from temporalio import activity
+
+from activities.live.session import CallView
+from activities.live.turns import Keys, NoInput, Turn, TurnListener, Utterance
+from activities.live.work import CallWork
+from domain.dialogue import Dialogue, Lookup, LookupKind, Prompt, Step
+from domain.live_call_models import LiveCallProgress
+from domain.media import Hangup, MediaSession
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_EVERY_S = 2.0
+
+
+class CallRunner:
+    """One call's dialogue loop."""
+
+    def __init__(
+        self, acts: CallWork, session: MediaSession, dialogue: Dialogue, max_call_s: int
+    ) -> None:
+        self.acts = acts
+        self.session = session
+        self.dialogue = dialogue
+        self.turns = acts.turns
+        self.max_call_s = max_call_s
+        self._last_turn_end: float | None = None
+        self._last_pcm = b""  # the last utterance, for the address vote
+        self.view = CallView(dialogue.progress)
+        self._expect = ""
+        self.listener = TurnListener(session, self.turns, acts.transcribe, self.view)
+
+    async def run(self) -> LiveCallProgress:
+        heartbeat = asyncio.create_task(self._heartbeat())
+        deadline = time.monotonic() + self.max_call_s
+        try:
+            step = self.dialogue.start()
+            while True:
+                self._beat()
+                if step.lookup is not None:
+                    step = await self._lookup(step.lookup)
+                    continue
+                turn = await self._speak_and_listen(step)
+                if step.hang_up:
+                    if not isinstance(turn, Hangup):
+                        await self.session.hangup()
+                    break
+                if isinstance(turn, Hangup):
+                    await self._keep_cut_off()
+                    self.dialogue.on_hangup()
+                    break
+                if time.monotonic() > deadline:
+                    step = self.dialogue.on_timeout()
+                elif isinstance(turn, Utterance):
+                    self._last_turn_end = turn.ended_at
+                    self._last_pcm = turn.pcm
+                    text = await (
+                        turn.transcript
+                        or asyncio.to_thread(self.acts.transcribe, turn.pcm, self._expect)
+                    )
+                    when = "during" if turn.transcript is not None else "after"
+                    self.acts.transcribed[when] += 1
+                    log.info(
+                        "live call %s: heard %d chars, %.2f s after the pause (transcribed %s it)",
+                        self.session.call_id,
+                        len(text),
+                        time.monotonic() - turn.ended_at,
+                        when,
+                    )
+                    step = self.dialogue.on_utterance(text)
+                    self.view.progress = self.dialogue.progress
+                elif isinstance(turn, Keys):
+                    self._last_turn_end = time.monotonic()
+                    step = self.dialogue.on_dtmf(turn.digits)
+                else:
+                    step = self.dialogue.on_silence()
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+        self._beat()
+        return self.dialogue.progress
+
+    async def _lookup(self, lookup: Lookup) -> Step:
+        if lookup.kind == LookupKind.ADDRESS:
+            candidates, geo = await asyncio.to_thread(self.acts.lookup_address, lookup)
+            if candidates.candidates and self._last_pcm and not self.dialogue.address_usable(geo):
+                # Seconds of CPU: the caller hears that the bot is on it.
+                await self._say([Prompt("one_moment")])
+                pcm, self._last_pcm = self._last_pcm, b""
+                geo = await asyncio.to_thread(self.acts.vote_address, lookup, candidates, pcm)
+            return self.dialogue.on_address(geo)
+        if lookup.kind == LookupKind.SLOT:
+            day = await asyncio.to_thread(self.acts.first_free_day, lookup.sector)
+            return self.dialogue.on_slot(day)
+        faq = await asyncio.to_thread(self.acts.answer, lookup.text)
+        return self.dialogue.on_faq(faq)
+
+    async def _say(self, prompts: list[Prompt]) -> None:
+        pcm = await asyncio.to_thread(self.acts.synthesize, prompts)
+        await self.session.play(pcm)
+        if self._last_turn_end is not None:
+            # Turn latency: end of the caller's turn to the reply queued for playout (the
+            # first frame goes out on the next 20 ms tick).
+            self.acts.turn_latencies.append(time.monotonic() - self._last_turn_end)
+            self._last_turn_end = None
+
+    async def _speak_and_listen(self, step: Step) -> Turn:
+        if step.say:
+            await self._say(step.say)
+        if step.hang_up:
+            return await self._finish_playout()
+        self._expect = step.expect
+        return await self._listen(step.expect, step.keys)
+
+    async def _finish_playout(self) -> Turn:
+        """Let the last prompt play out; a caller hanging up meanwhile is fine."""
+        played = asyncio.ensure_future(self.session.wait_played())
+        try:
+            while not played.done():
+                event = await self.listener.next_event()
+                if isinstance(event, Hangup):
+                    return event
+        finally:
+            played.cancel()
+        return NoInput()
+
+    async def _keep_cut_off(self) -> None:
+        """The caller hung up mid-sentence (the line dropped while giving the address, say):
+        what they said so far is transcribed for the agent who calls back, marked as cut."""
+        pcm, self.listener.cut_off = self.listener.cut_off, b""
+        if not pcm:
+            return
+        try:
+            text = await asyncio.to_thread(self.acts.transcribe, pcm, self._expect)
+        except Exception:  # the call is over: a failed transcription must not lose the rest
+            log.exception("live call %s: cut-off speech not transcribed", self.session.call_id)
+            return
+        if text.strip():
+            self.dialogue.progress.heard.append(f"{text.strip()} […]")
+
+    async def _listen(self, expect: str, keys: int = 0) -> Turn:
+        self.view.progress = self.dialogue.progress
+        return await self.listener.listen(expect, keys)
+
+    def _beat(self) -> None:
+        with contextlib.suppress(RuntimeError):  # outside an activity (bench, unit use)
+            activity.heartbeat(self.dialogue.progress)
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT_EVERY_S)
+            self._beat()

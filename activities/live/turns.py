@@ -1,0 +1,276 @@
+"""The caller's turns on a live call.
+
+Turn-taking: webrtcvad on each 20 ms frame. A turn starts after a few voiced frames (more
+while the bot is speaking: then it is a barge-in, and the prompt is cut) and ends after a
+pause that is longer while the caller gives an address. Keys (DTMF) end a turn at once, or
+gather five digits when the dialogue asks for a postcode.
+
+Speculative transcription: the end pause (700 ms, 1.2 s after an address) is mostly dead time,
+and speech-to-text costs about as much again. So once the caller has been quiet for
+`speculate_ms` (250 ms), the utterance so far goes to Whisper in a thread; if the pause is
+then confirmed, its transcript is the turn's (the audio is the same: the trailing silence is
+trimmed either way) and the reply can start as soon as the pause ends. If the caller speaks
+again before, the guess is dropped and the turn goes on. A caller heard finishing is answered
+no sooner: the pause rule is unchanged, only the waiting overlaps with the work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from activities.live.session import CallView
+from domain.dialogue import Expect
+from domain.media import FRAME_MS, AudioFrame, Dtmf, Hangup, MediaSession
+
+# Voiced frames in a row that start a turn while the bot is silent (60 ms).
+START_FRAMES = 3
+# Fewer voiced frames than this is a click, not a turn ("oui" alone is about 200 ms).
+MIN_UTTERANCE_MS = 120
+# Audio kept from before the turn was detected, so its first syllable is not lost.
+PRE_ROLL_FRAMES = 15
+# Silence kept at the end of an utterance (200 ms): Whisper hears the last word out.
+TRAILING_SILENCE_FRAMES = 10
+# Speculative transcriptions of one call running at once (the caller who pauses mid-sentence
+# again and again must not queue up Whisper calls).
+MAX_GUESSES = 2
+# Keys of a number (postcode, phone): the turn ends at the expected count, at "#", or after
+# this pause.
+DIGIT_PAUSE_S = 5.0
+# How long to wait for the next inbound event before checking the clock (a SIP peer may send
+# no RTP during silence).
+POLL_S = 0.2
+
+
+@dataclass
+class TurnTaking:
+    """The timing rules of a turn (TelephonySettings)."""
+
+    end_pause_ms: int = 700
+    address_pause_ms: int = 1200
+    barge_in_ms: int = 200
+    vad_mode: int = 2
+    no_input_s: float = 8.0
+    max_utterance_s: float = 20.0
+    stt_beam_size: int = 1
+    # Quiet this long (but not yet the end pause): transcribe what was said meanwhile. 0: off.
+    speculate_ms: int = 250
+
+    def pause_frames(self, expect: str) -> int:
+        pause = self.address_pause_ms if expect in (Expect.ADDRESS, Expect.DIGITS) else 0
+        return max(1, (pause or self.end_pause_ms) // FRAME_MS)
+
+
+@dataclass
+class Utterance:
+    pcm: bytes  # slin16 8 kHz, trailing silence trimmed
+    ended_at: float  # time.monotonic() when the pause that ended it was complete
+    # Its transcript, started during the pause (speculative transcription); None: not started.
+    transcript: asyncio.Future[str] | None = None
+
+
+@dataclass
+class Speculation:
+    frames: int  # how many frames of the utterance it transcribes
+    transcript: asyncio.Future[str]
+
+
+@dataclass
+class Keys:
+    digits: str
+
+
+@dataclass
+class NoInput:
+    pass
+
+
+Turn = Utterance | Keys | NoInput | Hangup
+
+
+@dataclass
+class _Listening:
+    """One wait for the caller's turn: the frame counts of its rules, and what was heard."""
+
+    expect: str
+    keys: int  # digits expected on the keypad (0: one key ends the turn)
+    barge_frames: int
+    pause_frames: int
+    max_frames: int
+    min_frames: int
+    speculate_frames: int
+    pre: deque[bytes] = field(default_factory=lambda: deque(maxlen=PRE_ROLL_FRAMES))
+    utterance: list[bytes] = field(default_factory=list)
+    voiced_run: int = 0
+    silent_run: int = 0
+    voiced_total: int = 0
+    in_turn: bool = False
+    digits: str = ""
+    last_key: float = 0.0
+    quiet_since: float | None = None
+    guess: Speculation | None = None
+
+    @classmethod
+    def of(cls, turns: TurnTaking, expect: str, keys: int) -> _Listening:
+        # Not before the trailing silence kept is complete: the guess must be of the same audio
+        # as the turn's.
+        speculate_frames = turns.speculate_ms // FRAME_MS
+        if speculate_frames:
+            speculate_frames = max(TRAILING_SILENCE_FRAMES, speculate_frames)
+        return cls(
+            expect,
+            keys,
+            barge_frames=max(1, turns.barge_in_ms // FRAME_MS),
+            pause_frames=turns.pause_frames(expect),
+            max_frames=int(turns.max_utterance_s * 1000 / FRAME_MS),
+            min_frames=MIN_UTTERANCE_MS // FRAME_MS,
+            speculate_frames=speculate_frames,
+        )
+
+    def key(self, digit: str, now: float) -> Keys | None:
+        """A key pressed: the turn it ends, or None while a number is being keyed in."""
+        if self.expect != Expect.DIGITS:
+            return Keys(digit)
+        if digit == "#":
+            return Keys(self.digits + "#")
+        self.digits += digit
+        self.last_key = now
+        if len(self.digits) >= max(1, self.keys):
+            return Keys(self.digits)
+        return None
+
+
+class TurnListener:
+    """The caller's side of one call: waits for each turn (see the module docstring) and starts
+    its transcription during the end pause."""
+
+    def __init__(
+        self,
+        session: MediaSession,
+        turns: TurnTaking,
+        transcribe: Callable[[bytes, str], str],
+        view: CallView,
+    ) -> None:
+        self.session = session
+        self.turns = turns
+        self._transcribe = transcribe
+        self._view = view
+        self.cut_off = b""  # speech the caller's hang-up cut short, for the agent
+        self._guessing = 0  # speculative transcriptions running (kept or dropped)
+        import webrtcvad
+
+        self._vad = webrtcvad.Vad(turns.vad_mode)
+
+    async def next_event(self) -> AudioFrame | Dtmf | Hangup | None:
+        try:
+            return await asyncio.wait_for(self.session.receive(), POLL_S)
+        except TimeoutError:
+            return None
+
+    async def listen(self, expect: str, keys: int = 0) -> Turn:
+        try:
+            return await self._listen(_Listening.of(self.turns, expect, keys))
+        finally:
+            self._view.listening = False
+
+    async def _listen(self, st: _Listening) -> Turn:
+        session = self.session
+        while True:
+            event = await self.next_event()
+            now = time.monotonic()
+            if isinstance(event, Hangup):
+                session.stop_playing()
+                if st.in_turn and st.voiced_total >= st.min_frames:
+                    self.cut_off = b"".join(st.utterance)
+                return event
+            if isinstance(event, Dtmf):
+                session.stop_playing()
+                keyed = st.key(event.digit, now)
+                if keyed is not None:
+                    return keyed
+                continue
+            if st.digits and now - st.last_key > DIGIT_PAUSE_S:
+                return Keys(st.digits)
+            playing = session.playing
+            self._view.listening = not playing and not st.in_turn
+            if not playing and not st.in_turn and not st.digits:
+                st.quiet_since = st.quiet_since or now
+                if now - st.quiet_since > self.turns.no_input_s:
+                    return NoInput()
+            if event is None:
+                continue
+            if not st.in_turn:
+                self._before_turn(st, event.pcm, playing)
+                continue
+            utterance = self._in_turn(st, event.pcm, now)
+            if utterance is not None:
+                return utterance
+
+    def _before_turn(self, st: _Listening, pcm: bytes, playing: bool) -> None:
+        st.pre.append(pcm)
+        st.voiced_run = st.voiced_run + 1 if self._voiced(pcm) else 0
+        if st.voiced_run >= (st.barge_frames if playing else START_FRAMES):
+            if playing:
+                self.session.stop_playing()  # barge-in
+            st.in_turn = True
+            st.utterance = list(st.pre)
+            st.voiced_total = st.voiced_run
+            st.silent_run = 0
+
+    def _in_turn(self, st: _Listening, pcm: bytes, now: float) -> Utterance | None:
+        """The utterance once its end pause is complete; None while the turn goes on."""
+        voiced = self._voiced(pcm)
+        st.utterance.append(pcm)
+        if voiced:
+            st.voiced_total += 1
+            st.silent_run = 0
+            st.guess = None  # the caller went on: a transcript so far is of half a turn
+        else:
+            st.silent_run += 1
+        keep = len(st.utterance) - max(0, st.silent_run - TRAILING_SILENCE_FRAMES)
+        if st.silent_run >= st.pause_frames or len(st.utterance) >= st.max_frames:
+            if st.voiced_total < st.min_frames:
+                # A click, not a turn: keep listening.
+                st.in_turn, st.utterance, st.voiced_run, st.quiet_since = False, [], 0, now
+                st.guess = None
+                st.pre.clear()
+                return None
+            guess = st.guess
+            ready = guess.transcript if guess is not None and guess.frames == keep else None
+            return Utterance(b"".join(st.utterance[:keep]), now, ready)
+        if (
+            st.speculate_frames
+            and st.guess is None
+            and st.silent_run == st.speculate_frames
+            and st.silent_run < st.pause_frames
+            and st.voiced_total >= st.min_frames
+        ):
+            st.guess = self._speculate(b"".join(st.utterance[:keep]), keep, st.expect)
+        return None
+
+    def _speculate(self, pcm: bytes, frames: int, expect: str) -> Speculation | None:
+        """Transcribe the utterance so far, in a thread, while the end pause runs out."""
+        if self._guessing >= MAX_GUESSES:
+            # Dropped guesses still hold the CPU (a Whisper call cannot be interrupted): one
+            # more would only slow them all down.
+            return None
+        self._guessing += 1
+        future = asyncio.ensure_future(asyncio.to_thread(self._transcribe, pcm, expect))
+        future.add_done_callback(self._guess_done)
+        return Speculation(frames, future)
+
+    def _guess_done(self, future: asyncio.Future[str]) -> None:
+        self._guessing -= 1
+        # Marks a dropped guess's error as seen (asyncio would log it); a kept guess's error
+        # is still raised where its transcript is awaited.
+        if not future.cancelled():
+            future.exception()
+
+    def _voiced(self, pcm: bytes) -> bool:
+        try:
+            return bool(self._vad.is_speech(pcm, 8000))
+        except Exception:  # a frame of the wrong size: not speech
+            return False

@@ -1,0 +1,193 @@
+"""The work of a live call's turns, run in threads (CPU: speech-to-text, geocoding, the FAQ,
+speech synthesis), and what it measures (turn latencies).
+
+The understanding, geocoding, slot and FAQ code is the voicemail's own (shared objects, see
+workers/worker/composition.py `build_services`), called in-process: a turn cannot wait for a
+round trip through the Temporal server per step.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import wave
+from collections import deque
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+
+import jinja2
+import numpy as np
+
+from activities.booking import BookingRejected, BookingStore
+from activities.live.turns import TurnTaking
+from activities.speech.engine import SpeechEngine
+from activities.speech.tts import Tts, resample_s16
+from corpus import TEMPLATES_DIR
+from domain.address_models import (
+    AddressCandidates,
+    AddressScoringInput,
+    AddressSearchInput,
+    ResolveAddressInput,
+)
+from domain.dialogue import Expect, Lookup, Prompt
+from domain.faq_models import FaqResult
+from domain.models import GeocodeResult, GeocodeStatus, SpokenAddress, TranscribeInput
+
+log = logging.getLogger(__name__)
+
+VOICE_TEMPLATES_DIR = TEMPLATES_DIR / "voice"
+INITIAL_PROMPTS: dict[str, str] = {Expect.YES_NO.value: "Oui. Non."}
+# The last turn latencies kept for the bench and the logs (a deque: the process runs for days).
+TURN_LATENCIES_KEPT = 1000
+# Sample level (int16) under which the start of a synthesized prompt is silence.
+LEAD_IN_LEVEL = 200
+
+
+class AddressLookup(Protocol):
+    """The address steps of the voicemail (activities.geocode.GeocodeActivities)."""
+
+    def propose_addresses(self, inp: AddressSearchInput) -> AddressCandidates: ...
+
+    def resolve_address(self, inp: ResolveAddressInput) -> GeocodeResult: ...
+
+
+class FaqAnswers(Protocol):
+    """The FAQ of the voicemail (activities.faq.FaqActivities)."""
+
+    def answer(self, question: str) -> FaqResult: ...
+
+
+def trim_leading_silence(pcm: bytes, keep_ms: int = 10) -> bytes:
+    """The synthesizer's lead-in silence (up to 100 ms) is dead air after the caller's turn:
+    the reply starts with its first sound, `keep_ms` before it."""
+    samples = np.frombuffer(pcm[: len(pcm) - len(pcm) % 2], dtype="<i2")
+    loud = np.flatnonzero(np.abs(samples.astype(np.int32)) >= LEAD_IN_LEVEL)
+    if not loud.size:
+        return pcm
+    start = max(0, int(loud[0]) - keep_ms * 8)
+    return pcm[start * 2 :]
+
+
+def pcm_to_float16k(pcm: bytes) -> np.ndarray:
+    """slin16 8 kHz → float32 16 kHz, what Whisper takes."""
+    wide = resample_s16(pcm, 8000, 16000)
+    return np.frombuffer(wide, dtype="<i2").astype(np.float32) / 32768.0
+
+
+class CallWork:
+    """What the dialogue of a call asks between turns: prompts rendered and synthesized,
+    the caller's speech transcribed, the address looked up and voted on by the audio, the
+    first free day, the FAQ's answer."""
+
+    def __init__(
+        self,
+        tts: Tts,
+        stt: SpeechEngine,
+        geocode: AddressLookup,
+        store: BookingStore,
+        faq: FaqAnswers,
+        *,
+        turns: TurnTaking | None = None,
+        templates_dir: Path = VOICE_TEMPLATES_DIR,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.tts = tts
+        self.stt = stt
+        self.geocode = geocode
+        self.store = store
+        self.faq = faq
+        self.turns = turns or TurnTaking()
+        self.clock = clock
+        self._templates = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(templates_dir),
+            undefined=jinja2.StrictUndefined,
+            autoescape=False,
+            keep_trailing_newline=False,
+        )
+        # End of a caller's turn to the reply queued for playout, per turn (the bench and
+        # the logs read it).
+        self.turn_latencies: deque[float] = deque(maxlen=TURN_LATENCIES_KEPT)
+        # Spoken turns whose transcript was ready from the pause ("during") or started after it.
+        self.transcribed: dict[str, int] = {"during": 0, "after": 0}
+
+    def render(self, prompt: Prompt) -> str:
+        text = self._templates.get_template(f"{prompt.template}.j2").render(**prompt.context)
+        return " ".join(text.split())
+
+    def synthesize(self, prompts: list[Prompt]) -> bytes:
+        pcm = b"".join(self.tts.synthesize(self.render(p), cache=p.static) for p in prompts)
+        return trim_leading_silence(pcm)
+
+    def transcribe(self, pcm: bytes, expect: str = "") -> str:
+        audio = pcm_to_float16k(pcm)
+        segments, _info = self.stt.model().transcribe(
+            audio,
+            language="fr",
+            beam_size=self.turns.stt_beam_size,
+            temperature=0.0,
+            vad_filter=False,
+            condition_on_previous_text=False,
+            without_timestamps=True,
+            # Whisper drops a lone short "oui" altogether; announcing the kind of answer
+            # brings it back (neutral words only: a sample address would be echoed).
+            initial_prompt=INITIAL_PROMPTS.get(expect),
+        )
+        # Whisper fills a near-silent clip with stock phrases; its own no-speech estimate
+        # filters them out.
+        return " ".join(s.text.strip() for s in segments if s.no_speech_prob < 0.8).strip()
+
+    def lookup_address(self, lookup: Lookup) -> tuple[AddressCandidates, GeocodeResult]:
+        """Gazetteer candidates for what was heard, and the address the words alone give."""
+        address = lookup.address or SpokenAddress()
+        text = lookup.text or " ".join(
+            p for p in (address.housenumber, address.street, address.postcode, address.city) if p
+        )
+        candidates = self.geocode.propose_addresses(AddressSearchInput(text=text, address=address))
+        if not candidates.candidates:
+            return candidates, GeocodeResult(
+                status=GeocodeStatus.NOT_FOUND, reason=candidates.reason
+            )
+        result: GeocodeResult = self.geocode.resolve_address(
+            ResolveAddressInput(candidates=candidates, scores=None, address=address)
+        )
+        return candidates, result
+
+    def vote_address(
+        self, lookup: Lookup, candidates: AddressCandidates, pcm: bytes
+    ) -> GeocodeResult:
+        """The audio's vote among the candidates, as for a voicemail (a misheard number,
+        "dos" for "douze"): the utterance goes through the same scoring activity code."""
+        with tempfile.TemporaryDirectory(prefix="encombot-live-") as tmp:
+            path = Path(tmp) / "address.wav"
+            with wave.open(str(path), "wb") as out:
+                out.setnchannels(1)
+                out.setsampwidth(2)
+                out.setframerate(16000)
+                out.writeframes(resample_s16(pcm, 8000, 16000))
+            heard = self.stt.transcribe_file(TranscribeInput(audio_path=str(path)))
+            scores = self.stt.score_address_candidates(
+                AddressScoringInput(
+                    audio_path=str(path),
+                    text=heard.text,
+                    segments=heard.segments,
+                    candidates=candidates,
+                )
+            )
+        result: GeocodeResult = self.geocode.resolve_address(
+            ResolveAddressInput(candidates=candidates, scores=scores, address=lookup.address)
+        )
+        return result
+
+    def first_free_day(self, sector: str) -> str:
+        try:
+            day = self.store.first_free_date(sector, self.clock())
+        except BookingRejected as exc:
+            log.warning("live call: no slot lookup for sector %s: %s", sector, exc)
+            return ""
+        return day.isoformat() if day is not None else ""
+
+    def answer(self, question: str) -> FaqResult:
+        result: FaqResult = self.faq.answer(question)
+        return result

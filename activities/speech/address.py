@@ -1,0 +1,154 @@
+"""How much the audio supports each candidate address (forced scoring, scoring.py): the clip of
+the recording that holds the address, the hypotheses "… {numéro} {voie} …" said over it, and
+the scores of the candidate streets, then of the house numbers of the best one."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from activities.speech.audio import SAMPLE_RATE, load_audio
+from activities.speech.model import SpeechModel
+from activities.speech.scoring import (
+    CLIP_AFTER_S,
+    CLIP_BEFORE_S,
+    MAX_CLIP_S,
+    Scorer,
+    segment_spans,
+)
+from domain import geotext
+from domain.address_models import AddressCandidates, AddressScores, AddressScoringInput
+from domain.models import Segment
+
+log = logging.getLogger(__name__)
+
+SCORING_MAX_STREETS = 16
+# A cropped number score this far (nats) below the street's own score means a bad crop.
+CROP_TOLERANCE = 20.0
+
+
+def score_address_candidates(speech: SpeechModel, inp: AddressScoringInput) -> AddressScores:
+    """How much the audio supports each candidate street, then each house number of the
+    best street (log-likelihood ratio against silence, nats). Never fails on a missing
+    segment or candidate: it says why nothing was scored, and the resolution then relies
+    on the words alone."""
+    started = time.perf_counter()
+    result = _score_address(speech, inp)
+    result.processing_s = round(time.perf_counter() - started, 3)
+    log.info(
+        "score_address_candidates streets=%d numbers=%d in %.2f s",
+        len(result.street_scores),
+        len(result.number_scores),
+        result.processing_s,
+    )
+    return result
+
+
+@dataclass
+class AddressClip:
+    start_s: float
+    end_s: float
+    prefix: str  # transcript of the clip before the address
+    suffix: str  # and after it
+    determiner: str  # to say before the number when the transcript lost it
+
+
+_CUE_BEFORE = re.compile(r"(?:habite|suis|r[ée]side|demeure)\W*$", re.IGNORECASE)
+_DETERMINER_BEFORE = re.compile(r"\b(?:au|aux|le|du)\W*$", re.IGNORECASE)
+
+
+def address_clip(
+    text: str, segments: list[Segment], cands: AddressCandidates
+) -> AddressClip | None:
+    """The audio segment(s) holding the address and their transcript around it."""
+    if cands.region_start < 0 or cands.region_end <= cands.region_start:
+        return None
+    spans = [
+        s
+        for s in segment_spans(text, segments)
+        if s[1] > cands.region_start and s[0] < cands.region_end
+    ]
+    if not spans:
+        return None
+    c0, c1 = spans[0][0], spans[-1][1]
+    start = max(0.0, spans[0][2].start - CLIP_BEFORE_S)
+    end = spans[-1][2].end + CLIP_AFTER_S
+    if end - start > MAX_CLIP_S:
+        end = start + MAX_CLIP_S
+    prefix = text[c0 : cands.region_start].rstrip()
+    suffix = text[cands.region_end : c1]
+    if suffix[:1].isalnum():
+        suffix = " " + suffix
+    determiner = ""
+    if not _DETERMINER_BEFORE.search(prefix):
+        determiner = "au" if _CUE_BEFORE.search(prefix) or cands.determiner == "au" else "le"
+    return AddressClip(start, end, prefix, suffix, determiner)
+
+
+def hypothesis(clip: AddressClip, number: str, street: str, *, suffix: bool = True) -> str:
+    words = [clip.prefix, clip.determiner, geotext.spoken_housenumber(number) if number else ""]
+    words.append(street)
+    text = " ".join(w for w in words if w)
+    return text + (clip.suffix if suffix else "")
+
+
+def _score_address(speech: SpeechModel, inp: AddressScoringInput) -> AddressScores:
+    cands = inp.candidates
+    if not cands.candidates:
+        return AddressScores(reason="aucune voie candidate")
+    clip = address_clip(inp.text, inp.segments, cands)
+    if clip is None:
+        return AddressScores(reason="adresse non localisée dans la transcription")
+    audio = load_audio(Path(inp.audio_path), speech.settings.max_duration_s)
+    piece = audio[int(clip.start_s * SAMPLE_RATE) : int(clip.end_s * SAMPLE_RATE)]
+    if piece.size < SAMPLE_RATE // 5:
+        return AddressScores(reason="segment d'adresse trop court")
+    scorer = Scorer(speech, piece)
+    limit = inp.max_streets or SCORING_MAX_STREETS
+    streets = cands.candidates[:limit]
+    heard_number = cands.housenumbers[0] if cands.housenumbers else ""
+    # The whole segment is kept for the streets: where a garbled address ends in the audio
+    # cannot be told reliably (a crop measured on this set cut street names short).
+    texts = [hypothesis(clip, heard_number, c.street) for c in streets]
+    # Last: the transcript itself, the reference for "none of these streets".
+    texts.append(
+        " ".join(w for w in [clip.prefix, inp.text[cands.region_start : cands.region_end]] if w)
+        + clip.suffix
+    )
+    *street_scores, heard_score = scorer.ratio(texts)
+    best = max(
+        range(len(streets)),
+        key=lambda k: geotext.combined_street_score(
+            street_scores[k], streets[k].text_score, streets[k].locality
+        ),
+    )
+    # Every number of the street: restricting them to those near the number read would make
+    # the audio's confirmation of that number look surer than it is.
+    numbers = list(streets[best].numbers)
+    number_scores: list[float] = []
+    if numbers:
+        # The house number is decided on the audio up to the end of the street name: the
+        # locality after it says nothing about the number and would cost time per hypothesis.
+        street = streets[best].street
+        full = hypothesis(clip, heard_number, street)
+        head = hypothesis(clip, heard_number, street, suffix=False)
+        number_end = scorer.end_of(full, head)
+        if number_end:
+            number_scores = scorer.ratio(
+                [hypothesis(clip, n, street, suffix=False) for n in numbers],
+                positions=number_end,
+            )
+        if not number_end or max(number_scores) < street_scores[best] - CROP_TOLERANCE:
+            # The alignment put the end of the street too early (the audio then lacks part of
+            # the street and no number fits well): score on the whole segment instead.
+            number_scores = scorer.ratio([hypothesis(clip, n, street) for n in numbers])
+    return AddressScores(
+        street_scores=street_scores,
+        heard_score=heard_score,
+        number_street=best,
+        numbers=numbers,
+        number_scores=number_scores,
+    )

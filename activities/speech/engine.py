@@ -1,0 +1,40 @@
+"""The speech engine of a process: one loaded Whisper model (model.py) and what is asked of
+it. The three activities of the speech-to-text queue (activities/transcribe.py,
+activities/address_scoring.py, activities/item_refinement.py), the live calls and the
+evaluation share one engine, so one model and one silence encoding per process."""
+
+from __future__ import annotations
+
+from activities.config import SttSettings
+from activities.speech import address, items, second_pass, transcriber
+from activities.speech.model import SpeechModel
+from activities.speech.second_pass import AddressPassInput, AddressPassResult
+from domain.address_models import AddressScores, AddressScoringInput, ItemRefineInput
+from domain.catalogue import Catalogue
+from domain.models import TranscribeInput, TranscribeResult, Understanding
+
+
+class SpeechEngine(SpeechModel):
+    def __init__(self, settings: SttSettings, catalogue: Catalogue | None = None) -> None:
+        super().__init__(settings)
+        self._catalogue = catalogue
+
+    def catalogue(self) -> Catalogue:
+        if self._catalogue is None:
+            from activities.understand import load_catalogue
+
+            self._catalogue = load_catalogue()
+        return self._catalogue
+
+    def transcribe_file(self, inp: TranscribeInput, heartbeat: bool = False) -> TranscribeResult:
+        return transcriber.transcribe_file(self, inp, heartbeat)
+
+    def score_address_candidates(self, inp: AddressScoringInput) -> AddressScores:
+        return address.score_address_candidates(self, inp)
+
+    def refine_items(self, inp: ItemRefineInput) -> Understanding:
+        return items.refine_items(self, self.catalogue, inp)
+
+    def transcribe_address(self, inp: AddressPassInput) -> AddressPassResult:
+        """The evaluation's second pass (second_pass.py): no activity runs it."""
+        return second_pass.transcribe_address(self, inp)
