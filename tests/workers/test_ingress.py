@@ -28,7 +28,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 from temporalio.worker import Worker
 
-from activities.sms_inbox import phone_key_query
+from activities.messaging.routing import phone_key_query
 from domain import names
 from domain.booking_models import CallCentreInput, CallCentreOpening
 from domain.missed_call_models import SEARCH_ATTRIBUTES as MISSED_CALL_SEARCH_ATTRIBUTES

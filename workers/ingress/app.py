@@ -325,7 +325,7 @@ class IngressDeps:
 
     def phone_secret(self) -> bytes:
         if self._phone_secret is None:
-            from activities.sms import phone_key_secret
+            from activities.messaging.phone_keys import phone_key_secret
 
             self._phone_secret = phone_key_secret(self.settings.sms, self.settings.data_dir)
         return self._phone_secret
@@ -633,7 +633,7 @@ def make_app(
         body = await signed(request, cfg.max_json_bytes)
         require_media(request, "application/json")
         req: IncomingSmsRequest = parse_json(body, IncomingSmsRequest)
-        from activities.sms_inbox import route_incoming_sms
+        from activities.messaging.routing import route_incoming_sms
 
         client = await deps.temporal()
         routed = await route_incoming_sms(
