@@ -12,7 +12,8 @@ from datetime import datetime
 
 from temporalio import activity
 
-from activities.booking import BookingStore, parse_instant
+from activities.bookings.instants import parse_instant
+from activities.bookings.store import BookingStore
 from domain.missed_call_models import (
     FIND_UPCOMING_BOOKING,
     UpcomingBookingInput,

@@ -19,13 +19,14 @@ import stat
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, and_, insert, or_, select, update
+from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.engine import Engine
 from temporalio import activity
 
-from activities.booking import _WRITE_OPTION, Booking, BookingEvent
+from activities.bookings.engine import writer
+from activities.bookings.schema import BOOKINGS, EVENTS
 from domain.retention import (
     ANONYMISE_BOOKINGS,
     PURGE_AUDIO,
@@ -37,8 +38,6 @@ from domain.retention import (
 
 log = logging.getLogger(__name__)
 
-_BOOKINGS = cast(Table, Booking.__table__)
-_EVENTS = cast(Table, BookingEvent.__table__)
 BATCH = 500
 # Event detail keys that carry no personal data; anything else (a cancellation reason typed
 # by a caller or an agent...) is dropped when the booking is anonymised.
@@ -83,7 +82,7 @@ def purge_audio_files(root: Path, older_than: datetime) -> PurgeAudioResult:
 
 
 def _personal_data_left() -> Any:
-    b = _BOOKINGS.c
+    b = BOOKINGS.c
     return or_(
         b.housenumber != "",
         b.street != "",
@@ -101,15 +100,15 @@ def anonymise_bookings_before(
 ) -> int:
     """Anonymise every booking whose pickup date is before `pickup_before`; returns how many
     were changed (in batches, one transaction each)."""
-    writer = engine.execution_options(**{_WRITE_OPTION: True})
+    write_engine = writer(engine)
     total = 0
     while True:
-        with writer.begin() as conn:
+        with write_engine.begin() as conn:
             ids = list(
                 conn.execute(
-                    select(_BOOKINGS.c.id)
-                    .where(and_(_BOOKINGS.c.pickup_date < pickup_before, _personal_data_left()))
-                    .order_by(_BOOKINGS.c.id)
+                    select(BOOKINGS.c.id)
+                    .where(and_(BOOKINGS.c.pickup_date < pickup_before, _personal_data_left()))
+                    .order_by(BOOKINGS.c.id)
                     .limit(BATCH)
                 ).scalars()
             )
@@ -117,8 +116,8 @@ def anonymise_bookings_before(
                 return total
             stamp = clock()
             conn.execute(
-                update(_BOOKINGS)
-                .where(_BOOKINGS.c.id.in_(ids))
+                update(BOOKINGS)
+                .where(BOOKINGS.c.id.in_(ids))
                 .values(
                     housenumber="",
                     street="",
@@ -130,16 +129,14 @@ def anonymise_bookings_before(
                 )
             )
             events = conn.execute(
-                select(_EVENTS.c.id, _EVENTS.c.detail).where(_EVENTS.c.booking_id.in_(ids))
+                select(EVENTS.c.id, EVENTS.c.detail).where(EVENTS.c.booking_id.in_(ids))
             ).all()
             for event_id, detail in events:
                 kept = {k: v for k, v in (detail or {}).items() if k in SAFE_EVENT_KEYS}
                 if kept != (detail or {}):
-                    conn.execute(
-                        update(_EVENTS).where(_EVENTS.c.id == event_id).values(detail=kept)
-                    )
+                    conn.execute(update(EVENTS).where(EVENTS.c.id == event_id).values(detail=kept))
             conn.execute(
-                insert(_EVENTS),
+                insert(EVENTS),
                 [
                     {
                         "booking_id": booking_id,

@@ -14,6 +14,9 @@ import uuid
 # processes that the proofs start inherit it.
 if platform.machine().lower() in ("x86_64", "amd64"):
     os.environ.setdefault("CT2_FORCE_CPU_ISA", "AVX2")
+# No haystack telemetry (as the worker's composition root sets it): the FAQ tests import the
+# engine directly, and haystack reads the variable once, at its first import.
+os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 

@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import create_engine, text
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 
-from activities.sms import ovh_tag
+from activities.messaging.ovh import ovh_tag
 from corpus import DEMO_DIR
 from domain.models import Status, VoicemailInput, VoicemailResult
 from domain.names import VOICEMAIL_WORKFLOW

@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 # Real-time factor = processing time / audio duration (0.25: a 60 s message in 15 s).
 RTF_BUCKETS = (0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0)
 SMS_EVENTS = ("sent", "failed", "delivered", "undelivered")
-# Kinds of `encombot_booking_conflicts_total` (activities/booking.py, BookingStore.book).
+# Kinds of `encombot_booking_conflicts_total` (activities/bookings/store.py, BookingStore.book).
 CONFLICT_KINDS = ("days_full", "duplicate_call", "reference_retry")
 # Final `EncombotStatus` values of a voicemail (others appear when they occur).
 MESSAGE_OUTCOMES = tuple(

@@ -29,8 +29,12 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 from temporalio.worker import Worker
 
-from activities.sms import InboxBackend, OutboxBackend, OvhBackend, SmsNotSentError
-from activities.sms_inbox import SmsInboxActivities, phone_key_query, route_incoming_sms
+from activities.messaging.backends import InboxBackend
+from activities.messaging.errors import SmsNotSentError
+from activities.messaging.outbox import OutboxBackend
+from activities.messaging.ovh import OvhBackend
+from activities.messaging.routing import phone_key_query, route_incoming_sms
+from activities.sms_inbox import SmsInboxActivities
 from domain import names
 from domain.errors import SMS_LOOKUP_REJECTED
 from domain.models import SmsReplyInput

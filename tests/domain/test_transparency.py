@@ -12,7 +12,7 @@ import jinja2.meta
 import pytest
 import yaml
 
-from activities.sms import render_sms
+from activities.messaging.render import render_sms
 from corpus import CORPUS_DIR, TEMPLATES_DIR
 from workers.settings import Settings
 

@@ -33,16 +33,20 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-import activities.booking as booking_mod
-from activities.booking import BookingActivities, BookingStore, make_engine
-from activities.sms import OutboxBackend, SmsActivities, SmsNotSentError
+from activities.booking import BookingActivities
+from activities.bookings import reservation
+from activities.bookings.engine import make_engine
+from activities.bookings.store import BookingStore
+from activities.messaging.errors import SmsNotSentError
+from activities.messaging.outbox import OutboxBackend
+from activities.sms import SmsActivities
 from activities.speech.engine import SpeechEngine
 from activities.transcribe import TranscribeActivities
 from corpus import TEMPLATES_DIR
 from domain import names
 from domain.models import BookingStatus, NotifyInput, TranscribeInput, TranscribeResult
 from domain.sms_models import IncomingSmsInput, SmsDeliveryInput
-from tests.activities.test_booking import D1, D2, D3, SECTOR, calendar, request
+from tests.activities.bookings.common import D1, D2, D3, SECTOR, calendar, request
 from workers.client import connect
 from workers.dev.devserver import DevServer, free_port
 from workers.logs import JsonFormatter
@@ -95,7 +99,7 @@ def test_booking_metrics(store: BookingStore, monkeypatch: pytest.MonkeyPatch) -
 
     # A generated reference already taken: the store draws another.
     refs = iter([first.reference, "ACDEFG"])
-    monkeypatch.setattr(booking_mod, "new_reference", lambda: next(refs))
+    monkeypatch.setattr(reservation, "new_reference", lambda: next(refs))
     assert env.run(acts.book, request("c-4", housenumber="4")).reference == "ACDEFG"
 
     for day in (D2, D3):

@@ -19,8 +19,9 @@ from typing import Any
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.common import SearchAttributeKey
 
-from activities.booking import BookingStore
-from activities.sms import OutboxBackend, phone_key_secret
+from activities.bookings.store import BookingStore
+from activities.messaging.outbox import OutboxBackend
+from activities.messaging.phone_keys import phone_key_secret
 from domain import names
 from domain.booking_models import FollowUpInput, FollowUpResult, FollowUpState
 from domain.models import AddressMatch, BookInput, ItemCount, SmsReplyInput

@@ -29,7 +29,7 @@ from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.booking import load_calendar
+from activities.bookings.calendar_file import load_calendar
 from corpus import CORPUS_DIR
 from domain import names
 from domain.booking_models import (

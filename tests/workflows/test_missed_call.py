@@ -31,9 +31,13 @@ from temporalio.converter import decode_typed_search_attributes
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.booking import BookingActivities, BookingStore, load_calendar, make_engine
+from activities.booking import BookingActivities
+from activities.bookings.calendar_file import load_calendar
+from activities.bookings.engine import make_engine
+from activities.bookings.store import BookingStore
+from activities.messaging.outbox import OutboxBackend
 from activities.missed_call import MissedCallActivities
-from activities.sms import OutboxBackend, SmsActivities
+from activities.sms import SmsActivities
 from activities.understand import UnderstandActivities, load_catalogue
 from corpus import CORPUS_DIR, TEMPLATES_DIR
 from domain import names

@@ -20,7 +20,9 @@ from temporalio.client import (
 from temporalio.common import SearchAttributeKey
 from temporalio.worker import Worker
 
-from activities.booking import BookingStore, load_calendar, make_engine
+from activities.bookings.calendar_file import load_calendar
+from activities.bookings.engine import make_engine
+from activities.bookings.store import BookingStore
 from activities.speech.engine import SpeechEngine
 from corpus import DEMO_DIR
 from domain.models import (

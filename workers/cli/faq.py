@@ -8,6 +8,7 @@ encombot faq eval [--questions corpus/faq/eval_questions.yaml] [--fusion rrf] [-
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -23,6 +24,9 @@ if TYPE_CHECKING:
     from activities.faq import FaqActivities
     from workers.settings import Settings
 
+# No haystack telemetry, set before the FAQ engine is imported: see workers/worker/composition.py.
+os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
+
 app = typer.Typer(help="FAQ (questions des appelants) : index, ask, eval.", no_args_is_help=True)
 console = Console()
 
@@ -30,7 +34,9 @@ DEFAULT_QUESTIONS = FaqSettings().corpus_dir / "eval_questions.yaml"
 
 
 def _activities(faq: FaqSettings, settings: Settings, index: bool = True) -> FaqActivities:
-    from activities.faq import FaqActivities, FaqRetriever, load_values
+    from activities.faq import FaqActivities
+    from activities.retrieval.corpus import load_values
+    from activities.retrieval.retriever import FaqRetriever
 
     values = load_values(
         faq.corpus_dir,
@@ -105,7 +111,7 @@ def eval_(
 ) -> None:
     """Top-1 / top-3 of BM25 alone, embeddings alone and hybrid on a question set, and how
     the confidence threshold splits answerable from out-of-scope questions."""
-    from activities.faq import evaluate, load_eval_questions
+    from activities.retrieval.evaluation import evaluate, load_eval_questions
 
     settings = cli_settings(ctx)
     faq = settings.faq

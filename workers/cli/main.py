@@ -231,7 +231,8 @@ def stt_prepare(
 @db_app.command("upgrade")
 def db_upgrade(ctx: typer.Context) -> None:
     """Create or upgrade the bookings schema (SQLite or PostgreSQL)."""
-    from activities.booking import create_schema, make_engine
+    from activities.bookings.engine import make_engine
+    from activities.bookings.schema import create_schema
 
     settings = cli_settings(ctx)
     create_schema(make_engine(settings.booking.database_url))

@@ -50,7 +50,7 @@ class IngressDeps:
 
     def phone_secret(self) -> bytes:
         if self._phone_secret is None:
-            from activities.sms import phone_key_secret
+            from activities.messaging.phone_keys import phone_key_secret
 
             self._phone_secret = phone_key_secret(self.settings.sms, self.settings.data_dir)
         return self._phone_secret

@@ -32,6 +32,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# haystack (the FAQ engine) sends anonymous usage telemetry unless told not to: no data leaves
+# this service (data-minimisation principle), and the machines running it often have no
+# internet access. Process-wide by nature: haystack reads the variable once, when it is first
+# imported, and already writes ~/.haystack/config.yaml then; so it is set here, in the
+# composition root, before `build_services` imports the FAQ engine.
+os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
+
 Role = Literal["stt", "default", "all"]
 
 
@@ -53,12 +60,14 @@ class Services:
 
     catalogue: Any  # domain.catalogue.Catalogue
     geocode: Any  # activities.geocode.GeocodeActivities
-    store: Any  # activities.booking.BookingStore
+    store: Any  # activities.bookings.store.BookingStore
     faq: Any  # activities.faq.FaqActivities
 
 
 def build_services(settings: Settings) -> Services:
-    from activities.booking import BookingStore, load_calendar, make_engine
+    from activities.bookings.calendar_file import load_calendar
+    from activities.bookings.engine import make_engine
+    from activities.bookings.store import BookingStore
     from activities.faq import build_faq_activities
     from activities.geocode import Gazetteer, GeocodeActivities, SectorIndex
     from activities.understand import load_catalogue
@@ -92,10 +101,12 @@ def build_default_activities(
     services: Services | None = None,
 ) -> list[Callable[..., Any]]:
     from activities.booking import BookingActivities
+    from activities.messaging.build import build_sms_backend
+    from activities.messaging.phone_keys import phone_key_secret
     from activities.missed_call import MissedCallActivities
     from activities.purge import PurgeActivities
     from activities.reference import ReferenceActivities
-    from activities.sms import SmsActivities, build_sms_backend, phone_key_secret
+    from activities.sms import SmsActivities
     from activities.sms_inbox import SmsInboxActivities
     from activities.understand import UnderstandActivities
     from corpus import TEMPLATES_DIR

@@ -17,7 +17,7 @@ from temporalio import activity
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities.sms_inbox import phone_key_query
+from activities.messaging.routing import phone_key_query
 from domain import names
 from domain.booking_models import CallCentreInput, CallCentreOpening
 from domain.phone import phone_key

@@ -31,7 +31,7 @@ router = APIRouter()
 async def post_incoming_sms(request: Request, deps: Deps, body: SignedJsonBody) -> JSONResponse:
     require_media(request, "application/json")
     req: IncomingSmsRequest = parse_json(body, IncomingSmsRequest)
-    from activities.sms_inbox import route_incoming_sms
+    from activities.messaging.routing import route_incoming_sms
 
     client = await deps.temporal()
     routed = await route_incoming_sms(

@@ -1,0 +1,91 @@
+"""The booking store's tables: bookings, per-day places (slot_usage) and the audit trail
+(booking_events). No migrations yet: `create_schema` creates what is missing."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, cast
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Engine,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from activities.bookings.engine import writer
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Booking(Base):
+    __tablename__ = "bookings"
+    __table_args__ = (
+        CheckConstraint("status IN ('booked', 'cancelled', 'collected')", name="ck_booking_status"),
+        Index("ix_bookings_sector_date", "sector", "pickup_date"),
+        Index("ix_bookings_address_key", "address_key"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    reference: Mapped[str] = mapped_column(String(16), unique=True)
+    # Idempotency key: one booking per call, whatever the retries.
+    call_id: Mapped[str] = mapped_column(String(255), unique=True)
+    sector: Mapped[str] = mapped_column(String(32))
+    pickup_date: Mapped[date] = mapped_column(Date)
+    housenumber: Mapped[str] = mapped_column(String(32))
+    street: Mapped[str] = mapped_column(String(255))
+    postcode: Mapped[str] = mapped_column(String(10))
+    citycode: Mapped[str] = mapped_column(String(10))
+    city: Mapped[str] = mapped_column(String(255))
+    lon: Mapped[float | None] = mapped_column(Float)
+    lat: Mapped[float | None] = mapped_column(Float)
+    # Normalised "citycode|housenumber|street": the duplicate-address lookup key.
+    address_key: Mapped[str] = mapped_column(String(400))
+    items: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    caller_number: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SlotUsage(Base):
+    __tablename__ = "slot_usage"
+    __table_args__ = (CheckConstraint("used >= 0", name="ck_slot_used"),)
+
+    sector: Mapped[str] = mapped_column(String(32), primary_key=True)
+    pickup_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    capacity: Mapped[int] = mapped_column(Integer)
+    used: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class BookingEvent(Base):
+    __tablename__ = "booking_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(80))  # "bot", "caller_sms", "agent:<id>"
+    action: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+# Core tables: the store runs explicit Core statements on a Connection (rowcount, savepoints).
+BOOKINGS = cast(Table, Booking.__table__)
+SLOTS = cast(Table, SlotUsage.__table__)
+EVENTS = cast(Table, BookingEvent.__table__)
+
+
+def create_schema(engine: Engine) -> None:
+    """Create the tables if missing (no migrations yet: `create_all` leaves existing ones)."""
+    with writer(engine).begin() as conn:
+        Base.metadata.create_all(conn)
