@@ -23,6 +23,7 @@ from temporalio.worker import Worker
 from activities.booking import BookingStore, load_calendar, make_engine
 from activities.transcribe import TranscribeActivities
 from corpus import DEMO_DIR
+from domain.case_state import WorkflowState
 from domain.models import (
     ItemCount,
     ResolveInput,
@@ -43,7 +44,6 @@ from workers.client import submit_voicemail
 from workers.dev.demo import wait_settled
 from workers.settings import Settings
 from workers.worker.composition import stt_activity_methods, workers_running
-from workflows.voicemail import WorkflowState
 
 SA_PHONE_KEY = SearchAttributeKey.for_keyword_list(SA_SMS_PHONE_KEY)
 
