@@ -66,8 +66,8 @@ with workflow.unsafe.imports_passed_through():
         SmsPollResult,
     )
 
-I = TypeVar("I")  # noqa: E741
-O = TypeVar("O")  # noqa: E741
+InputT = TypeVar("InputT")
+ResultT = TypeVar("ResultT")
 
 
 class Queue(StrEnum):
@@ -81,15 +81,15 @@ class Queue(StrEnum):
 
 
 @dataclass(frozen=True)
-class ActivityCall(Generic[I, O]):
+class ActivityCall(Generic[InputT, ResultT]):
     """One activity as the workflows call it. A call may override the retry policy or the
     timeouts where one workflow needs another bound (an SMS given up after a while); the
     task queue is given by the caller for STT and MEDIA activities (it comes with the
     workflow's input), never for DEFAULT ones."""
 
     name: str
-    input_type: type[I]
-    result_type: type[O]
+    input_type: type[InputT]
+    result_type: type[ResultT]
     retry: RetryPolicy
     # None: the caller gives it (it depends on the workflow's input).
     start_to_close: timedelta | None
@@ -99,14 +99,14 @@ class ActivityCall(Generic[I, O]):
 
     async def __call__(
         self,
-        inp: I,
+        inp: InputT,
         *,
         task_queue: str | None = None,
         retry: RetryPolicy | None = None,
         start_to_close: timedelta | None = None,
         heartbeat: timedelta | None = None,
         schedule_to_close: timedelta | None = None,
-    ) -> O:
+    ) -> ResultT:
         if (task_queue is None) != (self.queue == Queue.DEFAULT):
             need = "no task queue" if self.queue == Queue.DEFAULT else "its task queue"
             raise ValueError(f"{self.name} runs on the {self.queue} queue: give {need}")

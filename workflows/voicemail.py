@@ -274,7 +274,7 @@ class VoicemailWorkflow:
         assert s.inp is not None and s.understanding is not None
         self._set_status(Status.NOTIFYING)
         booking = s.booking if s.booked() else None
-        template, context = self._answer(booking)
+        template, context = self._final_sms(booking)
         try:
             s.sms = await self._send_sms("confirmation", template, context)
         except ActivityError as err:
@@ -295,7 +295,7 @@ class VoicemailWorkflow:
         s.step = Step.DONE
         return None
 
-    def _answer(self, booking: BookResult | None) -> tuple[str, dict[str, Any]]:
+    def _final_sms(self, booking: BookResult | None) -> tuple[str, dict[str, Any]]:
         """The SMS that answers the caller: the booking's confirmation, else the refusal."""
         u = self._s.understanding
         assert u is not None
