@@ -1,7 +1,8 @@
 """Stable names shared by workflows, workers and clients.
 
 Workflows call activities by these names (not by importing the activity modules) so that a
-workflow module never pulls whisper, shapely, SQL or HTTP code into the sandbox."""
+workflow module never pulls whisper, shapely, SQL or HTTP code into the sandbox; the list of
+those they call is `workflows.calls.ALL_CALLS`."""
 
 # Activities (each matches an `@activity.defn(name=...)`).
 TRANSCRIBE = "transcribe_voicemail"
@@ -16,7 +17,6 @@ PROPOSE_ADDRESSES = "propose_addresses"
 SCORE_ADDRESS_CANDIDATES = "score_address_candidates"
 RESOLVE_ADDRESS = "resolve_address"
 REFINE_ITEMS = "refine_items"
-TRANSCRIBE_ADDRESS = "transcribe_address"
 # SMS lifecycle: delivery reports, incoming replies, cancellation.
 CHECK_SMS_DELIVERY = "check_sms_delivery"
 POLL_INCOMING_SMS = "poll_incoming_sms"
@@ -27,28 +27,6 @@ CALL_CENTRE_OPENING = "call_centre_opening"
 FIND_UPCOMING_BOOKING = "find_upcoming_booking"
 # Live calls: the dialogue itself, run by the telephony process that holds the call's media.
 RUN_LIVE_CALL = "run_live_call"
-
-ALL_ACTIVITIES = (
-    TRANSCRIBE,
-    UNDERSTAND,
-    GEOCODE,
-    TERRITORY_REFERENCE,
-    BOOK,
-    SEND_SMS,
-    ANSWER_QUESTION,
-    PROPOSE_ADDRESSES,
-    SCORE_ADDRESS_CANDIDATES,
-    RESOLVE_ADDRESS,
-    REFINE_ITEMS,
-    TRANSCRIBE_ADDRESS,
-    CHECK_SMS_DELIVERY,
-    POLL_INCOMING_SMS,
-    CANCEL_BOOKING,
-    BOOKING_STATUS,
-    CALL_CENTRE_OPENING,
-    FIND_UPCOMING_BOOKING,
-    RUN_LIVE_CALL,
-)
 
 # Workflows.
 VOICEMAIL_WORKFLOW = "VoicemailWorkflow"

@@ -24,6 +24,8 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, WorkflowAlreadyStartedError
 
+from workflows import calls
+from workflows.agent_queue import CaseHistory
 from workflows.common import (
     PATIENT_RETRY,
     SA_SMS_PHONE_KEY,
@@ -36,9 +38,7 @@ with workflow.unsafe.imports_passed_through():
     from domain import names
     from domain.booking_models import (
         BookingStatusInput,
-        BookingStatusResult,
         CancelBookingInput,
-        CancelBookingResult,
         CancelStatus,
         FollowUpInput,
         FollowUpResult,
@@ -48,7 +48,6 @@ with workflow.unsafe.imports_passed_through():
     from domain.labels import date_label
     from domain.models import (
         EscalationReason,
-        NotifyInput,
         NotifyResult,
         SmsReplyInput,
         Status,
@@ -56,7 +55,6 @@ with workflow.unsafe.imports_passed_through():
     from domain.sms_models import (
         IncomingSmsInput,
         SmsDeliveryInput,
-        SmsDeliveryResult,
         SmsDeliveryStatus,
     )
 
@@ -89,7 +87,7 @@ class BookingFollowUpWorkflow:
         self._cancel_requested = False
         self._to_forward: list[SmsReplyInput] = []
         self._forwarded = 0
-        self._history: list[str] = []
+        self._history = CaseHistory()
 
     @workflow.run
     async def run(self, inp: FollowUpInput) -> FollowUpResult:
@@ -148,7 +146,7 @@ class BookingFollowUpWorkflow:
         await workflow.wait_condition(workflow.all_handlers_finished)
         # Replies that came in with the cancellation or at the very end still reach a person.
         await self._forward_replies()
-        self._log("suivi de la réservation terminé")
+        self._history.note("suivi de la réservation terminé")
         return FollowUpResult(
             reference=inp.reference,
             status=self._status,
@@ -162,26 +160,20 @@ class BookingFollowUpWorkflow:
     async def _check_delivery(self, final: bool) -> None:
         assert self._inp is not None
         try:
-            report = await workflow.execute_activity(
-                names.CHECK_SMS_DELIVERY,
-                SmsDeliveryInput(
-                    message_id=self._inp.sms_message_id, backend=self._inp.sms_backend
-                ),
-                result_type=SmsDeliveryResult,
-                start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=PATIENT_RETRY,
+            report = await calls.CHECK_SMS_DELIVERY(
+                SmsDeliveryInput(message_id=self._inp.sms_message_id, backend=self._inp.sms_backend)
             )
         except ActivityError as err:
             # The provider will not say (message unknown to it): nothing proves a failure.
-            self._log(f"accusé de réception indisponible : {error_message(err)}")
+            self._history.note(f"accusé de réception indisponible : {error_message(err)}")
             self._delivery = "unknown"
             return
         if report.status == SmsDeliveryStatus.DELIVERED:
             self._delivery = report.status
-            self._log("SMS de confirmation distribué")
+            self._history.note("SMS de confirmation distribué")
         elif report.status == SmsDeliveryStatus.FAILED:
             self._delivery = report.status
-            self._log(f"SMS de confirmation non distribué ({report.detail})")
+            self._history.note(f"SMS de confirmation non distribué ({report.detail})")
             # The caller does not know their date: a person calls them back. The booking
             # stays; the callback task says which one.
             await self._agent_task(
@@ -194,21 +186,15 @@ class BookingFollowUpWorkflow:
             )
         elif final:
             self._delivery = "unknown"
-            self._log("pas d'accusé de réception de l'opérateur")
+            self._history.note("pas d'accusé de réception de l'opérateur")
 
     async def _send_reminder(self) -> None:
         assert self._inp is not None
         self._reminded = True
-        status = await workflow.execute_activity(
-            names.BOOKING_STATUS,
-            BookingStatusInput(reference=self._inp.reference),
-            result_type=BookingStatusResult,
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=PATIENT_RETRY,
-        )
+        status = await calls.BOOKING_STATUS(BookingStatusInput(reference=self._inp.reference))
         if not status.found or status.status != StoredStatus.BOOKED:
             # Cancelled elsewhere (an agent, another case): nothing to remind.
-            self._log(f"pas de rappel : réservation {status.status or 'introuvable'}")
+            self._history.note(f"pas de rappel : réservation {status.status or 'introuvable'}")
             if status.status == StoredStatus.CANCELLED:
                 self._status = StoredStatus.CANCELLED.value
             return
@@ -216,39 +202,35 @@ class BookingFollowUpWorkflow:
             await self._send_sms(
                 "reminder", "reminder", self._context(status.pickup_date), SHORT_RETRY
             )
-            self._log("rappel de la veille envoyé")
+            self._history.note("rappel de la veille envoyé")
         except ActivityError as err:
             # A missed reminder does not undo the booking: the confirmation gave the date.
-            self._log(f"rappel de la veille impossible : {error_message(err)}")
+            self._history.note(f"rappel de la veille impossible : {error_message(err)}")
 
     async def _cancel(self) -> None:
         assert self._inp is not None
         self._cancel_requested = False
-        result = await workflow.execute_activity(
-            names.CANCEL_BOOKING,
+        result = await calls.CANCEL_BOOKING(
             CancelBookingInput(
                 reference=self._inp.reference,
                 actor="caller_sms",
                 reason="réponse ANNULER",
                 request_id=f"{workflow.info().workflow_id}:cancel",
-            ),
-            result_type=CancelBookingResult,
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=PATIENT_RETRY,
+            )
         )
         if result.status in (CancelStatus.CANCELLED, CancelStatus.ALREADY_CANCELLED):
             self._status = StoredStatus.CANCELLED.value
-            self._log(f"réservation annulée par SMS ({result.status})")
+            self._history.note(f"réservation annulée par SMS ({result.status})")
             workflow.upsert_search_attributes([SA_STATUS.value_set(Status.CANCELLED.value)])
             try:
                 await self._send_sms(
                     "cancelled", "cancelled", self._context(result.pickup_date), PATIENT_RETRY
                 )
             except ActivityError as err:
-                self._log(f"confirmation d'annulation impossible : {error_message(err)}")
+                self._history.note(f"confirmation d'annulation impossible : {error_message(err)}")
             return
         # Too late (the round is planned) or unknown: a person arranges it with the crew.
-        self._log(f"annulation par SMS refusée ({result.status})")
+        self._history.note(f"annulation par SMS refusée ({result.status})")
         await self._agent_task(
             EscalationReason.CANCEL_REQUEST,
             f"L'appelant demande l'annulation par SMS mais le planning la refuse "
@@ -294,7 +276,7 @@ class BookingFollowUpWorkflow:
                 task_queue=workflow.info().task_queue,
                 parent_close_policy=workflow.ParentClosePolicy.ABANDON,
             )
-            self._log(f"tâche agent ouverte ({reason.value})")
+            self._history.note(f"tâche agent ouverte ({reason.value})")
         except WorkflowAlreadyStartedError:
             pass
 
@@ -302,18 +284,7 @@ class BookingFollowUpWorkflow:
         self, purpose: str, template: str, context: dict[str, str], retry: RetryPolicy
     ) -> NotifyResult:
         assert self._inp is not None
-        return await workflow.execute_activity(
-            names.SEND_SMS,
-            NotifyInput(
-                idempotency_key=f"{workflow.info().workflow_id}:{purpose}",
-                to=self._inp.to,
-                template=template,
-                context=context,
-            ),
-            result_type=NotifyResult,
-            start_to_close_timeout=timedelta(seconds=60),
-            retry_policy=retry,
-        )
+        return await calls.send_sms(purpose, self._inp.to, template, context, retry=retry)
 
     def _context(self, pickup_date: str) -> dict[str, str]:
         assert self._inp is not None
@@ -331,7 +302,7 @@ class BookingFollowUpWorkflow:
             if inp.message_id in self._seen:
                 return  # the router re-delivered a message after a crash
             self._seen.add(inp.message_id)
-        self._log("réponse SMS reçue")
+        self._history.note("réponse SMS reçue")
         if self._status == StoredStatus.BOOKED and is_cancel_request(inp.text):
             self._cancel_requested = True
         else:
@@ -344,9 +315,5 @@ class BookingFollowUpWorkflow:
             status=self._status,
             delivery=self._delivery,
             reminded=self._reminded,
-            history=list(self._history),
+            history=list(self._history.lines),
         )
-
-    def _log(self, line: str) -> None:
-        self._history.append(line)
-        workflow.logger.info(line)

@@ -29,6 +29,23 @@ SHORT_RETRY = RetryPolicy(
     maximum_interval=timedelta(seconds=20),
     maximum_attempts=5,
 )
+# A call cannot be replayed: one attempt, whatever happens.
+NO_RETRY = RetryPolicy(maximum_attempts=1)
+# The daily retention run (workflows/purge.py).
+PURGE_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=5),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=5),
+    maximum_attempts=10,
+)
+# The SMS poll: short on purpose, the next run of its Schedule is seconds away
+# (workflows/sms_poll.py).
+POLL_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=10),
+    maximum_attempts=3,
+)
 
 SA_STATUS = SearchAttributeKey.for_keyword(names.SA_STATUS)
 SA_REASON = SearchAttributeKey.for_keyword(names.SA_REASON)

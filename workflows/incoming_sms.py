@@ -14,12 +14,8 @@ from __future__ import annotations
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
-from workflows.common import (
-    SA_SMS_PHONE_KEY,
-    SA_STATUS,
-    agent_queue_entered,
-    agent_queue_left,
-)
+from workflows.agent_queue import AgentQueue, CaseHistory
+from workflows.common import SA_SMS_PHONE_KEY
 
 with workflow.unsafe.imports_passed_through():
     from domain import names
@@ -77,12 +73,12 @@ class IncomingSmsWorkflow:
         self._messages: list[SmsReplyInput] = []
         self._seen: set[str] = set()
         self._late: list[SmsReplyInput] = []
-        self._history: list[str] = []
+        self._history = CaseHistory()
+        self._queue = AgentQueue(self._history)
         self._status = Status.RECEIVED.value
         self._closed = False
         self._closed_by = ""
         self._closed_reason = ""
-        self._callback_attempts = 0
 
     @workflow.run
     async def run(self, inp: IncomingSmsInput) -> IncomingSmsResult:
@@ -96,12 +92,11 @@ class IncomingSmsWorkflow:
         for message in [first, *inp.more]:
             self._add(message)
         self._status = Status.WAITING_AGENT.value
-        updates = agent_queue_entered(
-            self._status, inp.reason or EscalationReason.UNMATCHED_SMS.value
+        self._queue.enter(
+            self._status,
+            inp.reason or EscalationReason.UNMATCHED_SMS.value,
+            *([SA_SMS_PHONE_KEY.value_set([inp.phone_key])] if inp.phone_key else []),
         )
-        if inp.phone_key:
-            updates.append(SA_SMS_PHONE_KEY.value_set([inp.phone_key]))
-        workflow.upsert_search_attributes(updates)
         self._refresh_details()
         await workflow.wait_condition(lambda: self._closed and workflow.all_handlers_finished())
         if self._late:
@@ -120,8 +115,7 @@ class IncomingSmsWorkflow:
                     note=inp.note,
                 )
             )
-        workflow.set_current_details("")
-        workflow.upsert_search_attributes([SA_STATUS.value_set(self._status), *agent_queue_left()])
+        self._queue.leave(self._status)
         return IncomingSmsResult(
             message_id=inp.message_id,
             status=self._status,
@@ -143,22 +137,14 @@ class IncomingSmsWorkflow:
     @workflow.update(name=names.RESOLVE_UPDATE)
     async def resolve(self, inp: ResolveInput) -> ResolveResult:
         if inp.action == "no_answer":
-            self._callback_attempts += 1
-            self._log(
-                f"agent {inp.agent_id}: rappel sans réponse (tentative {self._callback_attempts})"
-            )
+            result = self._queue.no_answer(inp.agent_id)
             self._refresh_details()
-            return ResolveResult(
-                True, f"Rappel sans réponse noté (tentative {self._callback_attempts})."
-            )
+            return result
         self._closed_by = inp.agent_id
         self._closed_reason = inp.comment.strip()
         self._status = Status.CLOSED.value
         self._closed = True
-        # The comment may name the caller: history (encrypted query result) only, not logs.
-        self._history.append(f"agent {inp.agent_id}: dossier clos ({self._closed_reason})")
-        workflow.logger.info(f"agent {inp.agent_id}: dossier clos")
-        return ResolveResult(True, "Dossier clos.")
+        return self._queue.close(inp.agent_id, self._closed_reason)
 
     @resolve.validator
     def validate_resolve(self, inp: ResolveInput) -> None:
@@ -172,8 +158,8 @@ class IncomingSmsWorkflow:
             message_id=self._inp.message_id if self._inp else "",
             status=self._status,
             messages=list(self._messages),
-            history=list(self._history),
-            callback_attempts=self._callback_attempts,
+            history=list(self._history.lines),
+            callback_attempts=self._queue.attempts,
             closed_reason=self._closed_reason,
         )
 
@@ -185,22 +171,16 @@ class IncomingSmsWorkflow:
             return False
         if len(self._messages) >= MAX_MESSAGES:
             # Still in the history (the signal's input), just not repeated in the state.
-            self._log(
+            self._history.note(
                 f"SMS {message.message_id or 'sans id'} au-delà de la limite : voir l'historique"
             )
             return False
         if message.message_id:
             self._seen.add(message.message_id)
         self._messages.append(message)
-        self._log(f"SMS reçu ({message.message_id or 'sans id'})")
+        self._history.note(f"SMS reçu ({message.message_id or 'sans id'})")
         return True
 
     def _refresh_details(self) -> None:
         note = self._inp.note if self._inp else ""
-        workflow.set_current_details(
-            _details_markdown(self._messages, self._callback_attempts, note)
-        )
-
-    def _log(self, line: str) -> None:
-        self._history.append(line)
-        workflow.logger.info(line)
+        workflow.set_current_details(_details_markdown(self._messages, self._queue.attempts, note))

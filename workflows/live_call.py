@@ -23,17 +23,15 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.exceptions import TimeoutError as TemporalTimeoutError
 
+from workflows import calls
+from workflows.agent_queue import AgentQueue, CaseHistory
 from workflows.common import (
-    PATIENT_RETRY,
     SA_SECTOR,
     SA_SMS_PHONE_KEY,
     SA_STATUS,
-    agent_queue_entered,
-    agent_queue_left,
     error_message,
     start_booking_follow_up,
 )
@@ -61,17 +59,11 @@ with workflow.unsafe.imports_passed_through():
         BookingStatus,
         BookInput,
         BookResult,
-        NotifyInput,
         NotifyResult,
         ResolveInput,
         ResolveResult,
     )
     from domain.phone import sms_recipient
-
-# A call cannot be replayed: one attempt, whatever happens.
-NO_RETRY = RetryPolicy(maximum_attempts=1)
-# The telephony process must pick the dialogue up at once; the caller is on the line.
-PICKUP_TIMEOUT = timedelta(seconds=15)
 
 
 def progress_from_failure(err: ActivityError) -> LiveCallProgress | None:
@@ -100,11 +92,11 @@ class LiveCallWorkflow:
         self._progress: LiveCallProgress | None = None
         self._booking: BookResult | None = None
         self._sms: NotifyResult | None = None
-        self._history: list[str] = []
+        self._history = CaseHistory()
+        self._queue = AgentQueue(self._history)
         self._callback_pending = False
         self._closed = False
         self._closed_reason = ""
-        self._attempts = 0
         self._why = ""
 
     @workflow.run
@@ -120,11 +112,11 @@ class LiveCallWorkflow:
             return self._result(outcome)
         if outcome == Outcome.ANSWERED:
             await self._set_status(LiveCallStatus.ANSWERED)
-            self._log("questions répondues en ligne, rien d'autre à faire")
+            self._history.note("questions répondues en ligne, rien d'autre à faire")
             return self._result(outcome)
         if outcome == Outcome.HANGUP and self._nothing_to_act_on():
             await self._set_status(LiveCallStatus.ABANDONED)
-            self._log("appel abandonné: rien de compris, aucun numéro à rappeler")
+            self._history.note("appel abandonné: rien de compris, aucun numéro à rappeler")
             return self._result(outcome)
         await self._callback(self._callback_why(outcome))
         return self._result(outcome)
@@ -135,26 +127,22 @@ class LiveCallWorkflow:
         assert self._inp is not None
         inp = self._inp
         try:
-            self._progress = await workflow.execute_activity(
-                names.RUN_LIVE_CALL,
+            self._progress = await calls.RUN_LIVE_CALL(
                 LiveCallActivityInput(
                     call_id=inp.call_id, caller_number=inp.caller_number, max_call_s=inp.max_call_s
                 ),
-                result_type=LiveCallProgress,
                 task_queue=inp.media_task_queue,
-                schedule_to_start_timeout=PICKUP_TIMEOUT,
-                start_to_close_timeout=timedelta(seconds=inp.max_call_s + 60),
-                heartbeat_timeout=timedelta(seconds=inp.heartbeat_timeout_s),
-                retry_policy=NO_RETRY,
+                start_to_close=timedelta(seconds=inp.max_call_s + 60),
+                heartbeat=timedelta(seconds=inp.heartbeat_timeout_s),
             )
         except ActivityError as err:
             # The telephony process died, or the dialogue failed: the call is gone with it.
             # Never pretend: keep what had been understood and let a person call back.
             self._progress = progress_from_failure(err)
-            self._log(f"dialogue interrompu: {error_message(err)}")
+            self._history.note(f"dialogue interrompu: {error_message(err)}")
             return Outcome.INTERRUPTED.value
         p = self._progress
-        self._log(
+        self._history.note(
             f"dialogue terminé: {p.outcome}"
             + (f" ({p.transfer_reason})" if p.transfer_reason else "")
             + f", {p.turns} tour(s)"
@@ -172,8 +160,7 @@ class LiveCallWorkflow:
         workflow.upsert_search_attributes([SA_SECTOR.value_set(match.sector)])
         await self._set_status(LiveCallStatus.BOOKING)
         try:
-            self._booking = await workflow.execute_activity(
-                names.BOOK,
+            self._booking = await calls.BOOK(
                 BookInput(
                     call_id=self._inp.call_id,
                     sector=match.sector,
@@ -182,10 +169,7 @@ class LiveCallWorkflow:
                     caller_number=self._recipient(),
                     requested_on=workflow.now().isoformat(),
                     preferred_date=p.proposed_date,
-                ),
-                result_type=BookResult,
-                start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=PATIENT_RETRY,
+                )
             )
         except ActivityError as err:
             return f"réservation refusée: {error_message(err)}"
@@ -194,8 +178,10 @@ class LiveCallWorkflow:
             return f"réservation impossible ({booking.status}): {booking.reason}"
         if booking.pickup_date != p.proposed_date:
             # The day went to another caller between the proposal and the booking.
-            self._log(f"jour proposé {p.proposed_date} pris entre-temps: {booking.pickup_date}")
-        self._log(f"réservation {booking.status}: {booking.pickup_date}")
+            self._history.note(
+                f"jour proposé {p.proposed_date} pris entre-temps: {booking.pickup_date}"
+            )
+        self._history.note(f"réservation {booking.status}: {booking.pickup_date}")
         await self._set_status(LiveCallStatus.NOTIFYING)
         try:
             self._sms = await self._send_sms(
@@ -215,25 +201,14 @@ class LiveCallWorkflow:
             )
         except ActivityError as err:
             return f"réservé ({booking.reference}) mais SMS impossible: {error_message(err)}"
-        self._log(f"SMS envoyé ({self._sms.segments} segment(s))")
+        self._history.note(f"SMS envoyé ({self._sms.segments} segment(s))")
         if booking.status == BookingStatus.BOOKED:
             await self._start_follow_up(booking, self._sms)
         await self._set_status(LiveCallStatus.BOOKED)
         return None
 
     async def _send_sms(self, template: str, context: dict[str, Any]) -> NotifyResult:
-        result = await workflow.execute_activity(
-            names.SEND_SMS,
-            NotifyInput(
-                idempotency_key=f"{workflow.info().workflow_id}:{template}",
-                to=self._recipient(),
-                template=template,
-                context=context,
-            ),
-            result_type=NotifyResult,
-            start_to_close_timeout=timedelta(seconds=60),
-            retry_policy=PATIENT_RETRY,
-        )
+        result = await calls.send_sms(template, self._recipient(), template, context)
         if result.phone_key:
             workflow.upsert_search_attributes([SA_SMS_PHONE_KEY.value_set([result.phone_key])])
         return result
@@ -255,22 +230,21 @@ class LiveCallWorkflow:
                 delivery_checks_s=list(self._inp.delivery_checks_s),
                 listen_after_reminder_s=self._inp.listen_after_reminder_s,
             ),
-            self._log,
+            self._history.note,
         )
 
     async def _callback(self, why: str) -> None:
         """A callback task in the agent queue, with what the caller had said."""
         self._callback_pending = True
         self._why = why
-        self._log(f"rappel nécessaire: {why}")
+        self._history.note(f"rappel nécessaire: {why}")
         self._refresh_details()
         self._status = LiveCallStatus.WAITING_AGENT.value
-        workflow.upsert_search_attributes(agent_queue_entered(self._status, CALLBACK_REASON))
+        self._queue.enter(self._status, CALLBACK_REASON)
         await workflow.wait_condition(lambda: self._closed)
         self._callback_pending = False
-        workflow.set_current_details("")
         self._status = LiveCallStatus.CLOSED.value
-        workflow.upsert_search_attributes([SA_STATUS.value_set(self._status), *agent_queue_left()])
+        self._queue.leave(self._status)
         await workflow.wait_condition(workflow.all_handlers_finished)
 
     # ------------------------------------------------------------------ messages
@@ -278,16 +252,12 @@ class LiveCallWorkflow:
     @workflow.update(name=names.RESOLVE_UPDATE)
     def resolve(self, inp: ResolveInput) -> ResolveResult:
         if inp.action == "no_answer":
-            self._attempts += 1
-            self._log(f"agent {inp.agent_id}: rappel sans réponse (tentative {self._attempts})")
+            result = self._queue.no_answer(inp.agent_id)
             self._refresh_details()
-            return ResolveResult(True, f"Rappel sans réponse noté (tentative {self._attempts}).")
+            return result
         self._closed_reason = inp.comment.strip()
-        # The comment may name the caller: history (encrypted query result) only, not logs.
-        self._history.append(f"agent {inp.agent_id}: dossier clos ({self._closed_reason})")
-        workflow.logger.info(f"agent {inp.agent_id}: dossier clos")
         self._closed = True
-        return ResolveResult(True, "Dossier clos.")
+        return self._queue.close(inp.agent_id, self._closed_reason)
 
     @resolve.validator
     def validate_resolve(self, inp: ResolveInput) -> None:
@@ -306,8 +276,8 @@ class LiveCallWorkflow:
             progress=self._progress,
             booking_reference=booking.reference if booking else "",
             pickup_date=booking.pickup_date if booking else "",
-            callback_attempts=self._attempts,
-            history=list(self._history),
+            callback_attempts=self._queue.attempts,
+            history=list(self._history.lines),
         )
 
     # ------------------------------------------------------------------ helpers
@@ -354,7 +324,7 @@ class LiveCallWorkflow:
                 self._progress,
                 why=self._why,
                 caller_number=self._inp.caller_number,
-                attempts=self._attempts,
+                attempts=self._queue.attempts,
             )
         )
 
@@ -362,10 +332,6 @@ class LiveCallWorkflow:
         if self._status != status.value:
             self._status = status.value
             workflow.upsert_search_attributes([SA_STATUS.value_set(status.value)])
-
-    def _log(self, line: str) -> None:
-        self._history.append(line)
-        workflow.logger.info(line)
 
     def _result(self, outcome: str) -> LiveCallResult:
         assert self._inp is not None

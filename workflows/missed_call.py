@@ -33,15 +33,9 @@ from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
-from workflows.common import (
-    PATIENT_RETRY,
-    SA_SMS_PHONE_KEY,
-    SA_STATUS,
-    SHORT_RETRY,
-    agent_queue_entered,
-    agent_queue_left,
-    error_message,
-)
+from workflows import calls
+from workflows.agent_queue import AgentQueue, CaseHistory
+from workflows.common import SA_SMS_PHONE_KEY, SA_STATUS, error_message
 
 with workflow.unsafe.imports_passed_through():
     from domain import names
@@ -55,9 +49,7 @@ with workflow.unsafe.imports_passed_through():
         validate_callback_resolution,
     )
     from domain.missed_call_models import (
-        CALL_CENTRE_OPENING,
         CALLBACK_REASON,
-        FIND_UPCOMING_BOOKING,
         MAX_CALL_IDS,
         MISSED_CALL_SIGNAL,
         MISSED_CALL_WORKFLOW,
@@ -73,12 +65,10 @@ with workflow.unsafe.imports_passed_through():
         sms_channel_call_id,
     )
     from domain.models import (
-        NotifyInput,
         NotifyResult,
         ResolveInput,
         ResolveResult,
         SmsReplyInput,
-        Understanding,
         UnderstandInput,
         VoicemailInput,
     )
@@ -108,13 +98,13 @@ class MissedCallWorkflow:
         self._seen_messages: set[str] = set()
         self._checked = 0  # replies already run through `understand`
         self._forwarded = 0  # replies already in (or sent to) the text-channel workflow
-        self._history: list[str] = []
+        self._history = CaseHistory()
+        self._queue = AgentQueue(self._history)
         self._booking: UpcomingBookingResult | None = None
         self._callback_pending = False
         self._callback_why = ""
         self._resolved = False
         self._closed_reason = ""
-        self._attempts = 0
         self._scheduled_for = ""
         self._visible_at = ""
         self._handed_over_to = ""
@@ -130,12 +120,12 @@ class MissedCallWorkflow:
         if number is None:
             self._line = LineType.WITHHELD.value
             self._closed_reason = "numéro masqué : rien à rappeler"
-            self._log("numéro masqué : appel enregistré, pas de rappel possible")
+            self._history.note("numéro masqué : appel enregistré, pas de rappel possible")
             await self._set_status(MissedCallStatus.CLOSED)
             return self._result()
         self._number = number
         self._line = (LineType.MOBILE if is_mobile_fr(number) else LineType.LANDLINE).value
-        self._log(f"appel manqué, ligne {self._line}")
+        self._history.note(f"appel manqué, ligne {self._line}")
         self._booking = await self._find_booking()
         if self._booking.found and self._line == LineType.MOBILE:
             if await self._send_booking_status(self._booking):
@@ -164,26 +154,16 @@ class MissedCallWorkflow:
 
     async def _find_booking(self) -> UpcomingBookingResult:
         try:
-            return await workflow.execute_activity(
-                FIND_UPCOMING_BOOKING,
-                UpcomingBookingInput(caller_number=self._number, at=workflow.now().isoformat()),
-                result_type=UpcomingBookingResult,
-                start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=SHORT_RETRY,
+            return await calls.FIND_UPCOMING_BOOKING(
+                UpcomingBookingInput(caller_number=self._number, at=workflow.now().isoformat())
             )
         except ActivityError as err:
             # Not knowing the booking only costs an invitation the caller may not need.
-            self._log(f"recherche d'enlèvement prévu impossible: {error_message(err)}")
+            self._history.note(f"recherche d'enlèvement prévu impossible: {error_message(err)}")
             return UpcomingBookingResult(found=False)
 
     async def _opening(self) -> CallCentreOpening:
-        return await workflow.execute_activity(
-            CALL_CENTRE_OPENING,
-            CallCentreInput(at=workflow.now().isoformat()),
-            result_type=CallCentreOpening,
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=PATIENT_RETRY,
-        )
+        return await calls.CALL_CENTRE_OPENING(CallCentreInput(at=workflow.now().isoformat()))
 
     async def _send_booking_status(self, booking: UpcomingBookingResult) -> bool:
         context = {
@@ -193,16 +173,16 @@ class MissedCallWorkflow:
         try:
             await self._send_sms("booking-status", "missed_call_booking_status", context)
         except ActivityError as err:
-            self._log(f"SMS de statut impossible: {error_message(err)}")
+            self._history.note(f"SMS de statut impossible: {error_message(err)}")
             return False
-        self._log(f"enlèvement déjà prévu le {booking.pickup_date}: statut envoyé par SMS")
+        self._history.note(f"enlèvement déjà prévu le {booking.pickup_date}: statut envoyé par SMS")
         return True
 
     async def _invite(self) -> bool:
         try:
             sent = await self._send_sms("invite", "missed_call_invite", {})
         except ActivityError as err:
-            self._log(f"SMS d'invitation impossible: {error_message(err)}")
+            self._history.note(f"SMS d'invitation impossible: {error_message(err)}")
             return False
         updates: list[SearchAttributeUpdate] = [
             SA_STATUS.value_set(MissedCallStatus.WAITING_REPLY.value)
@@ -212,22 +192,13 @@ class MissedCallWorkflow:
             updates.append(SA_SMS_PHONE_KEY.value_set([sent.phone_key]))
         self._status = MissedCallStatus.WAITING_REPLY.value
         workflow.upsert_search_attributes(updates)
-        self._log("SMS d'invitation envoyé, en attente de la réponse")
+        self._history.note("SMS d'invitation envoyé, en attente de la réponse")
         return True
 
     async def _send_sms(self, purpose: str, template: str, context: dict[str, str]) -> NotifyResult:
         assert self._inp is not None
-        return await workflow.execute_activity(
-            names.SEND_SMS,
-            NotifyInput(
-                idempotency_key=f"{workflow.info().workflow_id}:{self._inp.call_id}:{purpose}",
-                to=self._number,
-                template=template,
-                context=dict(context),
-            ),
-            result_type=NotifyResult,
-            start_to_close_timeout=timedelta(seconds=60),
-            retry_policy=PATIENT_RETRY,
+        return await calls.send_sms(
+            f"{self._inp.call_id}:{purpose}", self._number, template, dict(context)
         )
 
     async def _wait_for_usable_reply(
@@ -259,18 +230,14 @@ class MissedCallWorkflow:
 
     async def _replies_usable(self) -> bool:
         try:
-            understanding = await workflow.execute_activity(
-                names.UNDERSTAND,
-                UnderstandInput(text=self._reply_text(), caller_number=self._number),
-                result_type=Understanding,
-                start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=SHORT_RETRY,
+            understanding = await calls.UNDERSTAND(
+                UnderstandInput(text=self._reply_text(), caller_number=self._number)
             )
         except ActivityError as err:
-            self._log(f"réponse SMS non analysée: {error_message(err)}")
+            self._history.note(f"réponse SMS non analysée: {error_message(err)}")
             return False
         usable = reply_is_usable(understanding)
-        self._log(
+        self._history.note(
             f"réponse SMS: intention={understanding.intent}, "
             f"{'exploitable' if usable else 'incomplète'}"
         )
@@ -300,35 +267,28 @@ class MissedCallWorkflow:
                 static_summary="Réponse SMS à un appel manqué",
             )
         except WorkflowAlreadyStartedError:
-            self._log("demande par SMS déjà transmise")
+            self._history.note("demande par SMS déjà transmise")
         self._handed_over_to = child_id
         self._forwarded = len(self._replies)
         self._callback_pending = False
-        workflow.set_current_details("")
         workflow.upsert_memo({MEMO_HANDED_OVER_TO: child_id})
         self._status = MissedCallStatus.HANDED_OVER.value
         # The text channel publishes the phone key itself once it texts the caller; later
         # replies that still reach this case are forwarded to it.
-        workflow.upsert_search_attributes(
-            [
-                SA_STATUS.value_set(self._status),
-                SA_SMS_PHONE_KEY.value_unset(),
-                *agent_queue_left(),
-            ]
-        )
-        self._log(f"demande transmise par SMS à {child_id}")
+        self._queue.leave(self._status, SA_SMS_PHONE_KEY.value_unset())
+        self._history.note(f"demande transmise par SMS à {child_id}")
 
     async def _callback(self, why: str) -> None:
         """A callback task, visible to agents from the next opening of the call centre."""
         self._callback_pending = True
         self._callback_why = why
-        self._log(f"rappel nécessaire: {why}")
+        self._history.note(f"rappel nécessaire: {why}")
         self._refresh_details()
         opening = await self._opening()
         if not opening.open_now:
             self._scheduled_for = opening.next_opening
             await self._set_status(MissedCallStatus.CALLBACK_SCHEDULED)
-            self._log(f"rappel visible à l'ouverture: {opening.next_opening_local}")
+            self._history.note(f"rappel visible à l'ouverture: {opening.next_opening_local}")
             # A durable timer until the opening; a usable reply or an agent closing the case
             # found by other means end it early.
             if await self._wait_for_usable_reply(
@@ -339,21 +299,14 @@ class MissedCallWorkflow:
         if not self._resolved:
             self._visible_at = workflow.now().isoformat()
             self._status = MissedCallStatus.WAITING_AGENT.value
-            workflow.upsert_search_attributes(agent_queue_entered(self._status, CALLBACK_REASON))
-            self._log("rappel dans la file des agents")
+            self._queue.enter(self._status, CALLBACK_REASON)
+            self._history.note("rappel dans la file des agents")
             if await self._wait_for_usable_reply(None, stop=lambda: self._resolved):
                 await self._hand_over()
                 return
         self._callback_pending = False
-        workflow.set_current_details("")
         self._status = MissedCallStatus.CLOSED.value
-        workflow.upsert_search_attributes(
-            [
-                SA_STATUS.value_set(self._status),
-                *agent_queue_left(),
-                SA_SMS_PHONE_KEY.value_unset(),
-            ]
-        )
+        self._queue.leave(self._status, SA_SMS_PHONE_KEY.value_unset())
 
     async def _linger(self) -> None:
         """Stay open `merge_window_s` after the last call: a new call from the number joins
@@ -390,9 +343,9 @@ class MissedCallWorkflow:
             handle = workflow.get_external_workflow_handle(self._handed_over_to)
             try:
                 await handle.signal(names.SMS_REPLY_SIGNAL, reply)
-                self._log("réponse SMS transmise à la demande en cours")
+                self._history.note("réponse SMS transmise à la demande en cours")
             except Exception as err:  # the text channel has ended: the reply stays here
-                self._log(f"réponse SMS non transmise: {type(err).__name__}")
+                self._history.note(f"réponse SMS non transmise: {type(err).__name__}")
 
     # ------------------------------------------------------------------ messages
 
@@ -407,24 +360,22 @@ class MissedCallWorkflow:
                 return
             self._seen_messages.add(inp.message_id)
         if len(self._replies) >= MAX_REPLIES:
-            self._log("réponse SMS ignorée (trop de messages)")
+            self._history.note("réponse SMS ignorée (trop de messages)")
             return
         self._replies.append(inp)
-        self._log("réponse SMS reçue")
+        self._history.note("réponse SMS reçue")
         if self._callback_pending:
             self._refresh_details()
 
     @workflow.update(name=names.RESOLVE_UPDATE)
     def resolve(self, inp: ResolveInput) -> ResolveResult:
         if inp.action == "no_answer":
-            self._attempts += 1
-            self._log(f"agent {inp.agent_id}: rappel sans réponse (tentative {self._attempts})")
+            result = self._queue.no_answer(inp.agent_id)
             self._refresh_details()
-            return ResolveResult(True, f"Rappel sans réponse noté (tentative {self._attempts}).")
+            return result
         self._closed_reason = inp.comment.strip()
-        self._log(f"agent {inp.agent_id}: dossier clos ({self._closed_reason})")
         self._resolved = True
-        return ResolveResult(True, "Dossier clos.")
+        return self._queue.close(inp.agent_id, self._closed_reason)
 
     @resolve.validator
     def validate_resolve(self, inp: ResolveInput) -> None:
@@ -444,8 +395,8 @@ class MissedCallWorkflow:
             replies=[r.text for r in self._replies],
             visible_at=self._visible_at or self._scheduled_for,
             handed_over_to=self._handed_over_to,
-            callback_attempts=self._attempts,
-            history=list(self._history),
+            callback_attempts=self._queue.attempts,
+            history=list(self._history.lines),
         )
 
     # ------------------------------------------------------------------ helpers
@@ -462,7 +413,7 @@ class MissedCallWorkflow:
             self._call_ids.append(call_id)
             workflow.upsert_search_attributes([SA_CALLS.value_set(list(self._call_ids))])
         if self._calls > 1:
-            self._log(f"nouvel appel manqué du même numéro ({self._calls} au total)")
+            self._history.note(f"nouvel appel manqué du même numéro ({self._calls} au total)")
             if self._callback_pending:
                 self._refresh_details()
 
@@ -483,7 +434,7 @@ class MissedCallWorkflow:
                     if booking is not None and booking.found
                     else ""
                 ),
-                attempts=self._attempts,
+                attempts=self._queue.attempts,
             )
         )
 
@@ -492,10 +443,6 @@ class MissedCallWorkflow:
             return
         self._status = status.value
         workflow.upsert_search_attributes([SA_STATUS.value_set(status.value)])
-
-    def _log(self, line: str) -> None:
-        self._history.append(line)
-        workflow.logger.info(line)
 
     def _result(self) -> MissedCallResult:
         booking = self._booking
@@ -506,7 +453,7 @@ class MissedCallWorkflow:
             reason=self._closed_reason,
             handed_over_to=self._handed_over_to,
             visible_at=self._visible_at,
-            callback_attempts=self._attempts,
+            callback_attempts=self._queue.attempts,
             booking_reference=booking.reference
             if booking is not None and booking.found and self._status == MissedCallStatus.ANSWERED
             else "",

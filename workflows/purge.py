@@ -10,28 +10,18 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
+
+from workflows import calls
 
 with workflow.unsafe.imports_passed_through():
     from domain.retention import (
-        ANONYMISE_BOOKINGS,
-        PURGE_AUDIO,
         PURGE_WORKFLOW,
         AnonymiseInput,
-        AnonymiseResult,
         PurgeAudioInput,
-        PurgeAudioResult,
         PurgeInput,
         PurgeResult,
     )
-
-RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=5),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=5),
-    maximum_attempts=10,
-)
 
 
 @workflow.defn(name=PURGE_WORKFLOW)
@@ -54,23 +44,11 @@ class PurgeWorkflow:
             f"Purge : audio antérieur au {audio_older_than:%d/%m/%Y %H:%M}, réservations dont "
             f"l'enlèvement est antérieur au {pickup_before:%d/%m/%Y}."
         )
-        audio: PurgeAudioResult = await workflow.execute_activity(
-            PURGE_AUDIO,
-            PurgeAudioInput(older_than=audio_older_than.isoformat()),
-            result_type=PurgeAudioResult,
-            start_to_close_timeout=timedelta(minutes=30),
-            heartbeat_timeout=timedelta(minutes=2),
-            retry_policy=RETRY,
-        )
+        audio = await calls.PURGE_AUDIO(PurgeAudioInput(older_than=audio_older_than.isoformat()))
         result.audio_deleted = audio.deleted
         result.errors.extend(audio.errors)
-        bookings: AnonymiseResult = await workflow.execute_activity(
-            ANONYMISE_BOOKINGS,
-            AnonymiseInput(pickup_before=pickup_before.isoformat()),
-            result_type=AnonymiseResult,
-            start_to_close_timeout=timedelta(minutes=30),
-            heartbeat_timeout=timedelta(minutes=2),
-            retry_policy=RETRY,
+        bookings = await calls.ANONYMISE_BOOKINGS(
+            AnonymiseInput(pickup_before=pickup_before.isoformat())
         )
         result.bookings_anonymised = bookings.anonymised
         workflow.logger.info(

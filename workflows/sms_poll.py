@@ -10,34 +10,17 @@ retrying for hours.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+
+from workflows import calls
 
 with workflow.unsafe.imports_passed_through():
     from domain import names
     from domain.sms_models import SmsPollInput, SmsPollResult
-
-POLL_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(seconds=10),
-    maximum_attempts=3,
-)
 
 
 @workflow.defn(name=names.SMS_POLL_WORKFLOW)
 class SmsPollWorkflow:
     @workflow.run
     async def run(self, inp: SmsPollInput) -> SmsPollResult:
-        result: SmsPollResult = await workflow.execute_activity(
-            names.POLL_INCOMING_SMS,
-            inp,
-            result_type=SmsPollResult,
-            start_to_close_timeout=timedelta(minutes=2),
-            # One message routed takes a few Temporal calls: a silent minute is a stuck poll.
-            heartbeat_timeout=timedelta(seconds=60),
-            retry_policy=POLL_RETRY,
-        )
-        return result
+        return await calls.POLL_INCOMING_SMS(inp)

@@ -25,6 +25,7 @@ from activities.bookings.engine import make_engine
 from activities.bookings.store import BookingStore
 from activities.speech.engine import SpeechEngine
 from corpus import DEMO_DIR
+from domain.case_state import WorkflowState
 from domain.models import (
     ItemCount,
     ResolveInput,
@@ -45,7 +46,6 @@ from workers.client import submit_voicemail
 from workers.dev.demo import wait_settled
 from workers.settings import Settings
 from workers.worker.composition import stt_activity_methods, workers_running
-from workflows.voicemail import WorkflowState
 
 SA_PHONE_KEY = SearchAttributeKey.for_keyword_list(SA_SMS_PHONE_KEY)
 

@@ -28,6 +28,7 @@ from temporalio.worker import Worker
 
 from domain import names
 from domain.address_models import AddressCandidates, AddressSearchInput, ResolveAddressInput
+from domain.case_state import WorkflowState
 from domain.models import (
     AddressMatch,
     GeocodeResult,
@@ -44,7 +45,7 @@ from domain.models import (
 )
 from tests.workflows.test_booking_follow_up_timeskip import _test_server_path
 from workers.client import _SA_TYPES
-from workflows.voicemail import VoicemailWorkflow, WorkflowState
+from workflows.voicemail import VoicemailWorkflow
 
 CALLER = "+33612345678"
 

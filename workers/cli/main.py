@@ -156,9 +156,9 @@ def submit(
 @app.command()
 def status(ctx: typer.Context, call_id: str) -> None:
     """Show where a call stands (the workflow's `state` query)."""
+    from domain.case_state import WorkflowState
     from domain.names import STATE_QUERY, voicemail_workflow_id
     from workers.client import connect
-    from workflows.voicemail import WorkflowState
 
     settings = cli_settings(ctx)
 

@@ -15,6 +15,7 @@ from rich.progress import Progress
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 
 from corpus import DEMO_DIR
+from domain.case_state import WorkflowState
 from domain.models import Status, VoicemailResult
 from domain.names import STATE_QUERY
 from workers.client import connect, submit_voicemail
@@ -23,7 +24,6 @@ from workers.codec.server import CodecServerConfig, RunningCodecServer, make_app
 from workers.dev.devserver import DevServer, free_port
 from workers.settings import Settings
 from workers.worker.composition import workers_running
-from workflows.voicemail import WorkflowState
 
 
 @dataclass

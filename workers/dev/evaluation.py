@@ -1,10 +1,11 @@
 """`encombot eval`: the accuracy harness.
 
 Runs the real pipeline of the voicemail workflow on every voicemail of a set in the format of
-`../shared/voicemails` (`voicemails.json` + audio), with the same activities, called in the
-same order, and the same decision rule (`domain.decision`):
+`../shared/voicemails` (`voicemails.json` + audio): the same sequence and rules as the workflow
+(`domain.pipeline`, shared with it), its steps being the activities' engines called in-process,
+and the same decision rule (`domain.decision`):
 
-    transcribe_voicemail → understand_message → decide_request
+    transcribe_voicemail → understand_message → refine_items → decide_request
       → propose_addresses → score_address_candidates → resolve_address → decide_address
 
 No SMS is sent and no booking is made (the decision is where the workflow would book, ask the
@@ -17,11 +18,12 @@ The command is `workers/cli/eval.py`; the metrics `eval_metrics.py`, their repor
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +45,6 @@ from domain.decision import (
     CONFIRM_THRESHOLD,
     Decision,
     DecisionKind,
-    decide_address,
     decide_request,
 )
 from domain.models import (
@@ -56,6 +57,13 @@ from domain.models import (
     TranscribeResult,
     Understanding,
     UnderstandInput,
+)
+from domain.pipeline import (
+    Message,
+    StepFailed,
+    decide_on_address,
+    resolve_address,
+    understand_message,
 )
 from workers.dev.eval_metrics import compute_metrics, mean, offer_matches
 from workers.settings import Settings
@@ -112,7 +120,8 @@ class VoicemailRun:
 
 
 class EvalPipeline:
-    """The workflow's steps, called in-process in the workflow's order."""
+    """The workflow's pipeline (domain/pipeline.py, the same sequence and rules), its steps
+    called in-process on the engines the workers hold instead of as activities."""
 
     def __init__(
         self,
@@ -158,6 +167,9 @@ class EvalPipeline:
         return self.transcript_cache / f"{audio.stem}-{ident}-{tag}.json"
 
     def run(self, entry: dict[str, Any], base_dir: Path) -> VoicemailRun:
+        return asyncio.run(self._run(entry, base_dir))
+
+    async def _run(self, entry: dict[str, Any], base_dir: Path) -> VoicemailRun:
         opts = self.options
         call_id = str(entry.get("id", ""))
         audio = base_dir / str(entry["audio"])
@@ -177,22 +189,10 @@ class EvalPipeline:
         details["stt_processing_s"] = transcript.processing_s
         details["audio_s"] = transcript.duration_s
         text = transcript.text
+        msg = Message(call_id, caller, text, transcript.segments, audio_path=str(audio))
+        steps = _EngineSteps(self, msg, details)
 
-        u: Understanding = self.understand.understand(
-            UnderstandInput(text=text, caller_number=caller)
-        )
-        if opts.refine_items and u.intent == Intent.BOOKING.value:
-            step = time.perf_counter()
-            u = self.stt.refine_items(
-                ItemRefineInput(
-                    audio_path=str(audio),
-                    text=text,
-                    segments=transcript.segments,
-                    understanding=u,
-                    call_id=call_id,
-                )
-            )
-            timings["refine_items"] = round(time.perf_counter() - step, 3)
+        u = await understand_message(steps, msg, note=steps.note, refine=opts.refine_items)
         decision = decide_request(u)
         geo: GeocodeResult | None = None
         match: AddressMatch | None = None
@@ -201,8 +201,8 @@ class EvalPipeline:
             # A booking escalated for another reason (no item recognised) still gets its
             # address resolved: the workflow resolves it when the agent supplies the rest,
             # and the address metrics judge the address steps on every booking.
-            geo = self._address(audio, call_id, transcript, u, details)
-            by_address = decide_address(
+            geo = await self._address(steps, msg, u, details)
+            by_address = decide_on_address(
                 geo,
                 book_threshold=opts.book_threshold,
                 confirm_threshold=opts.confirm_threshold,
@@ -240,54 +240,58 @@ class EvalPipeline:
         )
         return VoicemailRun(prediction, details)
 
-    def _address(
-        self,
-        audio: Path,
-        call_id: str,
-        transcript: TranscribeResult,
-        u: Understanding,
-        details: dict[str, Any],
+    async def _address(
+        self, steps: _EngineSteps, msg: Message, u: Understanding, details: dict[str, Any]
     ) -> GeocodeResult:
-        opts = self.options
-        timings = details["timings_s"]
-        if not opts.search:
+        if not self.options.search:
+            # Measurement option: the historical geocoder on the street as parsed.
             started = time.perf_counter()
             assert u.address is not None
             geo: GeocodeResult = self.geocode.geocode(GeocodeInput(address=u.address))
-            timings["geocode"] = round(time.perf_counter() - started, 3)
+            details["timings_s"]["geocode"] = round(time.perf_counter() - started, 3)
             return geo
+        return await resolve_address(steps, msg, u, note=steps.note, score=self.options.rescore)
 
-        text = transcript.text
-        segments = transcript.segments
+
+class _EngineSteps:
+    """The pipeline's steps (domain.pipeline.PipelineSteps) for one voicemail, timed and
+    recorded in its details. As in the workflow, where an activity's failure is StepFailed
+    for the optional steps, an optional step that raises is StepFailed here."""
+
+    def __init__(self, pipeline: EvalPipeline, msg: Message, details: dict[str, Any]) -> None:
+        self._p = pipeline
+        self._details = details
+        self._timings: dict[str, float] = details["timings_s"]
+        self._audio = msg.audio_path
+        self._call_id = msg.call_id
+        # The words the address is scored on: the transcript's, or the second pass's.
+        self._text = msg.text
+        self._segments = msg.segments
+
+    def note(self, line: str) -> None:
+        self._details.setdefault("step_failures", []).append(line)
+
+    async def understand(self, inp: UnderstandInput) -> Understanding:
+        u: Understanding = self._p.understand.understand(inp)
+        return u
+
+    async def refine_items(self, inp: ItemRefineInput) -> Understanding:
         started = time.perf_counter()
-        candidates: AddressCandidates = self.geocode.propose_addresses(
-            AddressSearchInput(text=text, address=u.address)
-        )
-        timings["propose"] = round(time.perf_counter() - started, 3)
-        if opts.second_pass and candidates.candidates:
-            started = time.perf_counter()
-            second = self.stt.transcribe_address(
-                AddressPassInput(
-                    audio_path=str(audio),
-                    text=text,
-                    segments=transcript.segments,
-                    candidates=candidates,
-                    call_id=call_id,
-                )
-            )
-            timings["second_pass"] = round(time.perf_counter() - started, 3)
-            details["second_pass"] = second.segment_text
-            if second.text and second.text != text:
-                # The workflow would understand the refined transcript again, then search.
-                u2: Understanding = self.understand.understand(
-                    UnderstandInput(text=second.text, caller_number="")
-                )
-                candidates = self.geocode.propose_addresses(
-                    AddressSearchInput(text=second.text, address=u2.address or u.address)
-                )
-                text = second.text
-                segments = second.segments
-        details["text_for_address"] = text
+        try:
+            u: Understanding = self._p.stt.refine_items(inp)
+        except Exception as err:
+            raise StepFailed(str(err)) from err
+        self._timings["refine_items"] = round(time.perf_counter() - started, 3)
+        return u
+
+    async def propose(self, inp: AddressSearchInput) -> AddressCandidates:
+        started = time.perf_counter()
+        candidates: AddressCandidates = self._p.geocode.propose_addresses(inp)
+        self._timings["propose"] = round(time.perf_counter() - started, 3)
+        if self._p.options.second_pass and candidates.candidates:
+            candidates = self._second_pass(inp, candidates)
+        details = self._details
+        details["text_for_address"] = self._text
         details["candidates"] = [
             f"{c.street} ({c.postcode}) t={c.text_score:.2f} l={c.locality:+.2f}"
             for c in candidates.candidates
@@ -302,29 +306,56 @@ class EvalPipeline:
             }
             for c in candidates.candidates
         ]
-        scores: AddressScores | None = None
-        if opts.rescore and candidates.candidates:
-            started = time.perf_counter()
-            scores = self.stt.score_address_candidates(
-                AddressScoringInput(
-                    audio_path=str(audio),
-                    text=text,
-                    segments=segments,
-                    candidates=candidates,
-                    call_id=call_id,
-                )
-            )
-            timings["rescore"] = round(time.perf_counter() - started, 3)
-            details["street_scores"] = [round(s, 2) for s in scores.street_scores]
-            details["heard_score"] = scores.heard_score
-            details["number_scores"] = dict(
-                zip(scores.numbers, [round(s, 2) for s in scores.number_scores], strict=True)
-            )
+        return candidates
+
+    def _second_pass(
+        self, inp: AddressSearchInput, candidates: AddressCandidates
+    ) -> AddressCandidates:
+        """Measurement option: a second, targeted Whisper pass on the address segment."""
         started = time.perf_counter()
-        geo = self.geocode.resolve_address(
-            ResolveAddressInput(candidates=candidates, scores=scores, address=u.address)
+        second = self._p.stt.transcribe_address(
+            AddressPassInput(
+                audio_path=self._audio,
+                text=self._text,
+                segments=self._segments,
+                candidates=candidates,
+                call_id=self._call_id,
+            )
         )
-        timings["resolve"] = round(time.perf_counter() - started, 3)
+        self._timings["second_pass"] = round(time.perf_counter() - started, 3)
+        self._details["second_pass"] = second.segment_text
+        if not second.text or second.text == self._text:
+            return candidates
+        # The workflow would understand the refined transcript again, then search.
+        u2: Understanding = self._p.understand.understand(
+            UnderstandInput(text=second.text, caller_number="")
+        )
+        self._text, self._segments = second.text, second.segments
+        refined: AddressCandidates = self._p.geocode.propose_addresses(
+            AddressSearchInput(text=second.text, address=u2.address or inp.address)
+        )
+        return refined
+
+    async def score(self, inp: AddressScoringInput) -> AddressScores:
+        started = time.perf_counter()
+        try:
+            scores: AddressScores = self._p.stt.score_address_candidates(
+                replace(inp, text=self._text, segments=self._segments)
+            )
+        except Exception as err:
+            raise StepFailed(str(err)) from err
+        self._timings["rescore"] = round(time.perf_counter() - started, 3)
+        self._details["street_scores"] = [round(s, 2) for s in scores.street_scores]
+        self._details["heard_score"] = scores.heard_score
+        self._details["number_scores"] = dict(
+            zip(scores.numbers, [round(s, 2) for s in scores.number_scores], strict=True)
+        )
+        return scores
+
+    async def resolve(self, inp: ResolveAddressInput) -> GeocodeResult:
+        started = time.perf_counter()
+        geo: GeocodeResult = self._p.geocode.resolve_address(inp)
+        self._timings["resolve"] = round(time.perf_counter() - started, 3)
         return geo
 
 

@@ -1,0 +1,116 @@
+"""Histories recorded by earlier versions of the workflows replay on today's code.
+
+`histories/current/` holds a history of each workflow type (recorded with ddba2a9, before the
+layout refactor); `histories/before-ack-in-background/` voicemail escalations from before the
+`ack-in-background` patch. Each folder has the test-only codec key its payloads were encrypted
+with. A change that alters the commands a workflow issues for a given history (an activity
+added, removed or reordered, a timer, a child workflow, a missing `workflow.patched`) breaks
+the cases those histories stand for: the replay reports a nondeterminism error.
+
+The last two tests prove the check can fail: an altered copy of a workflow, and an altered
+history, are both reported.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from temporalio import workflow
+from temporalio.client import WorkflowHistory
+from temporalio.converter import DataConverter
+from temporalio.worker import Replayer
+
+from domain.retention import (
+    PURGE_WORKFLOW,
+    AnonymiseInput,
+    PurgeAudioInput,
+    PurgeInput,
+    PurgeResult,
+)
+from workers.codec.payload import data_converter
+from workers.settings import Settings
+from workflows import calls
+from workflows.booking_follow_up import BookingFollowUpWorkflow
+from workflows.incoming_sms import IncomingSmsWorkflow
+from workflows.live_call import LiveCallWorkflow
+from workflows.missed_call import MissedCallWorkflow
+from workflows.purge import PurgeWorkflow
+from workflows.sms_poll import SmsPollWorkflow
+from workflows.voicemail import VoicemailWorkflow
+
+HISTORIES = Path(__file__).parent / "histories"
+WORKFLOWS = [
+    BookingFollowUpWorkflow,
+    IncomingSmsWorkflow,
+    LiveCallWorkflow,
+    MissedCallWorkflow,
+    PurgeWorkflow,
+    SmsPollWorkflow,
+    VoicemailWorkflow,
+]
+FILES = sorted(HISTORIES.glob("*/*.json"))
+
+
+def converter(base: Settings, folder: Path) -> DataConverter:
+    """The workers' data converter, keyed with the folder's test-only key (and no other)."""
+    codec = base.codec.model_copy(
+        update={"keys": {}, "allow_dev_key": True, "dev_key_file": folder / "test-codec.key"}
+    )
+    return data_converter(base.model_copy(update={"codec": codec}))
+
+
+def history(path: Path, text: str | None = None) -> WorkflowHistory:
+    # File names: <workflow type>__<workflow id>.json
+    return WorkflowHistory.from_json(path.stem.split("__", 1)[1], text or path.read_text())
+
+
+def test_every_workflow_type_has_a_history() -> None:
+    recorded = {f.stem.split("__", 1)[0] for f in FILES}
+    assert recorded == {w.__name__ for w in WORKFLOWS}
+    assert any(f.parent.name == "before-ack-in-background" for f in FILES)
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: f"{p.parent.name}/{p.stem}")
+async def test_history_replays(base_settings: Settings, path: Path) -> None:
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=converter(base_settings, path.parent))
+    result = await replayer.replay_workflow(history(path), raise_on_replay_failure=False)
+    assert result.replay_failure is None, f"{path.name}: {result.replay_failure!r}"
+
+
+@workflow.defn(name=PURGE_WORKFLOW, sandboxed=False)
+class PurgeBookingsFirst:
+    """PurgeWorkflow with its two activities swapped: what a careless edit would do."""
+
+    @workflow.run
+    async def run(self, inp: PurgeInput) -> PurgeResult:
+        await calls.ANONYMISE_BOOKINGS(AnonymiseInput(pickup_before="2000-01-01"))
+        await calls.PURGE_AUDIO(PurgeAudioInput(older_than="2000-01-01T00:00:00+00:00"))
+        return PurgeResult()
+
+
+async def test_an_altered_workflow_fails_the_replay(base_settings: Settings) -> None:
+    [path] = HISTORIES.glob("current/PurgeWorkflow__*.json")
+    replayer = Replayer(
+        workflows=[PurgeBookingsFirst], data_converter=converter(base_settings, path.parent)
+    )
+    result = await replayer.replay_workflow(history(path), raise_on_replay_failure=False)
+    assert isinstance(result.replay_failure, workflow.NondeterminismError), result.replay_failure
+
+
+async def test_an_altered_history_fails_the_replay(base_settings: Settings) -> None:
+    [path] = HISTORIES.glob("current/SmsPollWorkflow__*.json")
+    data = json.loads(path.read_text())
+    scheduled = next(
+        e["activityTaskScheduledEventAttributes"]
+        for e in data["events"]
+        if e["eventType"] == "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED"
+    )
+    assert scheduled["activityType"]["name"] == "poll_incoming_sms"
+    scheduled["activityType"]["name"] = "poll_incoming_mail"
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=converter(base_settings, path.parent))
+    result = await replayer.replay_workflow(
+        history(path, json.dumps(data)), raise_on_replay_failure=False
+    )
+    assert isinstance(result.replay_failure, workflow.NondeterminismError), result.replay_failure

@@ -1,0 +1,114 @@
+"""The voicemail workflow's state: one case, from the message to the caller's answer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from domain.case_state import Escalation, Step, WorkflowState
+    from domain.models import (
+        AddressMatch,
+        BookingStatus,
+        BookResult,
+        NotifyResult,
+        Status,
+        TerritoryReference,
+        TranscribeResult,
+        Understanding,
+        VoicemailInput,
+        VoicemailResult,
+    )
+    from domain.phone import sms_recipient
+    from domain.pipeline import Message
+
+
+@dataclass
+class VoicemailState:
+    inp: VoicemailInput | None = None  # None until the run starts
+    status: str = Status.RECEIVED.value
+    step: str = Step.TRANSCRIBE  # the step to run next (or to resume after an agent)
+    transcript: TranscribeResult | None = None
+    understanding: Understanding | None = None
+    match: AddressMatch | None = None
+    booking: BookResult | None = None
+    sms: NotifyResult | None = None  # the SMS that answered the caller
+    # The escalation the case waits on in the agent queue (None: it waits on none), every
+    # escalation reason so far, and whether an agent has resolved the current one.
+    escalation: Escalation | None = None
+    escalations: list[str] = field(default_factory=list)
+    resolved: bool = False
+    closed_reason: str = ""
+    # What the `resolve` validator checks agents' corrections against (postcodes, INSEE
+    # codes, the item catalogue): loaded at the first escalation.
+    reference: TerritoryReference | None = None
+    # The address choice offered by SMS, and the caller's pick among it.
+    pending_choices: list[AddressMatch] = field(default_factory=list)
+    sms_choice: AddressMatch | None = None
+    sms_replies: list[str] = field(default_factory=list)  # other replies, for the agent
+    # Keyed hashes of the numbers texted (published as SmsPhoneKey), SMS ids already seen.
+    phone_keys: list[str] = field(default_factory=list)
+    seen_sms_ids: set[str] = field(default_factory=set)
+
+    def has_audio(self) -> bool:
+        assert self.inp is not None
+        return bool(self.inp.audio_path) and not self.inp.text.strip()
+
+    def stt_queue(self) -> str:
+        assert self.inp is not None
+        return self.inp.stt_task_queue or workflow.info().task_queue
+
+    def message(self) -> Message:
+        """What the pipeline works from (domain/pipeline.py)."""
+        assert self.inp is not None and self.transcript is not None
+        return Message(
+            call_id=self.inp.call_id,
+            caller_number=self.inp.caller_number,
+            text=self.transcript.text,
+            segments=self.transcript.segments,
+            audio_path=self.inp.audio_path if self.has_audio() else "",
+        )
+
+    def understood(self, u: Understanding) -> None:
+        self.understanding = u
+
+    def booked(self) -> bool:
+        return self.booking is not None and self.booking.status in (
+            BookingStatus.BOOKED,
+            BookingStatus.ALREADY_BOOKED,
+        )
+
+    def recipient(self) -> str:
+        """The callback number the caller gave if it can receive SMS, else the caller id; the
+        SMS activity refuses a non-mobile number and the case goes to an agent."""
+        assert self.inp is not None
+        callback = self.understanding.callback_number if self.understanding else ""
+        return sms_recipient(callback, self.inp.caller_number)
+
+    def query_result(self, history: list[str]) -> WorkflowState:
+        return WorkflowState(
+            call_id=self.inp.call_id if self.inp else "",
+            status=self.status,
+            step=self.step,
+            transcript=self.transcript.text if self.transcript else "",
+            understanding=self.understanding,
+            match=self.match,
+            booking=self.booking,
+            escalation=self.escalation,
+            history=list(history),
+        )
+
+    def result(self) -> VoicemailResult:
+        assert self.inp is not None
+        booking = self.booking
+        return VoicemailResult(
+            call_id=self.inp.call_id,
+            status=self.status,
+            reason=self.closed_reason,
+            booking_reference=booking.reference if booking else "",
+            pickup_date=booking.pickup_date if booking else "",
+            sector=self.match.sector if self.match else "",
+            sms_text=self.sms.text if self.sms else "",
+            escalations=list(self.escalations),
+        )
