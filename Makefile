@@ -27,6 +27,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy domain activities workflows workers
+	$(BIN)/lint-imports
 
 bench: install
 	$(BIN)/python bench/bench_voicemails.py --out var/bench.json
