@@ -273,6 +273,7 @@ class LiveCallActivities:
             inp.caller_number or (session.caller or ""),
             service_name=self.service_name,
             agent_phone=self.agent_phone,
+            territory=self.geocode.territory,
             book_threshold=getattr(self.geocode, "book_threshold", 0.0) or 0.0,
             confirm_threshold=getattr(self.geocode, "confirm_threshold", 0.0) or 0.0,
         )

@@ -38,7 +38,7 @@ from domain.address_models import (
 from domain.catalogue import Catalogue, plural_form
 from domain.errors import AUDIO_UNUSABLE, MODEL_UNAVAILABLE
 from domain.models import Intent, Segment, TranscribeInput, TranscribeResult, Understanding
-from domain.understanding import apply_item_scores, find_item_slots
+from domain.understanding import Territory, apply_item_scores, find_item_slots
 
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel
@@ -205,11 +205,13 @@ class TranscribeActivities:
         settings: SttSettings,
         catalogue: Catalogue | None = None,
         *,
+        territory: Territory | None = None,
         metrics: StepMetrics | None = None,
     ) -> None:
         self._settings = settings
         self._metrics = metrics
         self._catalogue = catalogue
+        self._territory = territory
         self._model: WhisperModel | None = None
         self._model_dir: Path | None = None
         self._lock = threading.Lock()
@@ -333,6 +335,13 @@ class TranscribeActivities:
             self._catalogue = load_catalogue()
         return self._catalogue
 
+    def territory(self) -> Territory:
+        if self._territory is None:
+            from activities.geo.territory_file import load_territory
+
+            self._territory = load_territory()
+        return self._territory
+
     @activity.defn(name="refine_items")
     def refine_items(self, inp: ItemRefineInput) -> Understanding:
         """The understanding completed with the items the audio supports where the words of
@@ -344,7 +353,7 @@ class TranscribeActivities:
         if u.intent != Intent.BOOKING.value:
             return u
         catalogue = self.catalogue()
-        slots = find_item_slots(inp.text, catalogue)
+        slots = find_item_slots(inp.text, catalogue, self.territory())
         if not slots:
             return u
         audio = load_audio(Path(inp.audio_path), self._settings.max_duration_s)

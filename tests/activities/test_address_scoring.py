@@ -9,7 +9,9 @@ import re
 import pytest
 from temporalio.converter import DataConverter
 
-from activities.geocode import Gazetteer, GeocodeActivities, SectorIndex
+from activities.geo.gazetteer import Gazetteer
+from activities.geo.sectors import SectorIndex
+from activities.geocode import GeocodeActivities
 from activities.transcribe import TranscribeActivities, address_clip
 from corpus import DEMO_DIR
 from domain.address_models import (
@@ -22,14 +24,16 @@ from domain.address_models import (
     StreetCandidate,
 )
 from domain.models import Intent, Segment, SpokenAddress, TranscribeInput, Understanding
+from domain.understanding import Territory
 
 AUDIO = DEMO_DIR / "audio"
 
 
 @pytest.fixture(scope="module")
-def geocode(tmp_path_factory: pytest.TempPathFactory) -> GeocodeActivities:
+def geocode(tmp_path_factory: pytest.TempPathFactory, territory: Territory) -> GeocodeActivities:
     gz = Gazetteer.load(DEMO_DIR / "adresses-demo.csv", tmp_path_factory.mktemp("gz"))
-    return GeocodeActivities(gz, SectorIndex.load(DEMO_DIR / "secteurs-demo.geojson"), 0.82)
+    sectors = SectorIndex.load(DEMO_DIR / "secteurs-demo.geojson")
+    return GeocodeActivities(gz, sectors, 0.82, territory)
 
 
 @pytest.fixture(scope="module")

@@ -86,7 +86,9 @@ def listener(stt: TranscribeActivities, pcm: bytes, turns: TurnTaking) -> tuple[
         turns=turns,
     )
     line = FedLine(pcm)
-    dialogue = Dialogue(stt.catalogue(), service_name="test", agent_phone="")
+    dialogue = Dialogue(
+        stt.catalogue(), service_name="test", agent_phone="", territory=stt.territory()
+    )
     return _Call(acts, line, dialogue, max_call_s=60), line
 
 

@@ -11,10 +11,13 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from activities.geocode import Gazetteer, GeocodeActivities, SectorIndex
+from activities.geo.gazetteer import Gazetteer
+from activities.geo.sectors import SectorIndex
+from activities.geocode import GeocodeActivities
 from activities.transcribe import TranscribeActivities
 from activities.understand import UnderstandActivities, load_catalogue
 from domain.catalogue import Catalogue
+from domain.understanding import Territory
 from workers.dev.evaluation import (
     EvalOptions,
     EvalPipeline,
@@ -161,12 +164,18 @@ def test_the_command_rejects_a_missing_set(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def pipeline(stt: TranscribeActivities, catalogue: Catalogue, tmp_path_factory) -> EvalPipeline:
+def pipeline(
+    stt: TranscribeActivities,
+    catalogue: Catalogue,
+    territory: Territory,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> EvalPipeline:
     if not (VOICEMAILS / "voicemails.json").is_file() or not BAN.is_file():
         pytest.skip(f"shared voicemails or geodata not found under {SHARED}")
     gazetteer = Gazetteer.load(BAN, tmp_path_factory.mktemp("gz-cache"))
-    geocode = GeocodeActivities(gazetteer, SectorIndex.load(SECTORS), 0.82)
-    return EvalPipeline(stt, UnderstandActivities(catalogue), geocode, catalogue, EvalOptions())
+    geocode = GeocodeActivities(gazetteer, SectorIndex.load(SECTORS), 0.82, territory)
+    understand = UnderstandActivities(catalogue, territory)
+    return EvalPipeline(stt, understand, geocode, catalogue, EvalOptions())
 
 
 def test_real_pipeline_on_a_small_subset(pipeline: EvalPipeline, tmp_path: Path) -> None:

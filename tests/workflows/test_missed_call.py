@@ -32,10 +32,11 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.booking import BookingActivities, BookingStore, load_calendar, make_engine
+from activities.geo.territory_file import load_territory
 from activities.missed_call import MissedCallActivities
 from activities.sms import OutboxBackend, SmsActivities
 from activities.understand import UnderstandActivities, load_catalogue
-from corpus import CORPUS_DIR, TEMPLATES_DIR
+from corpus import CORPUS_DIR, TEMPLATES_DIR, TERRITORY_DIR
 from domain import names
 from domain.calendar import is_public_holiday
 from domain.missed_call_models import (
@@ -274,7 +275,9 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
             agent_phone="0 800 94 94 94",
             phone_key_secret=SECRET,
         )
-        understand = UnderstandActivities(load_catalogue(CORPUS_DIR / "items.yaml"))
+        understand = UnderstandActivities(
+            load_catalogue(CORPUS_DIR / "items.yaml"), load_territory(TERRITORY_DIR)
+        )
         from concurrent.futures import ThreadPoolExecutor
 
         async with Worker(

@@ -58,16 +58,22 @@ class Services:
 def build_services(settings: Settings) -> Services:
     from activities.booking import BookingStore, load_calendar, make_engine
     from activities.faq import build_faq_activities
-    from activities.geocode import Gazetteer, GeocodeActivities, SectorIndex
+    from activities.geo.gazetteer import Gazetteer
+    from activities.geo.sectors import SectorIndex
+    from activities.geo.territory_file import load_territory
+    from activities.geocode import GeocodeActivities
     from activities.understand import load_catalogue
 
     catalogue = load_catalogue(settings.booking.items_file)
+    territory = load_territory(settings.geo.territory_dir)
     gazetteer = Gazetteer.load(settings.geo.ban_file, settings.geo.cache_dir)
     sectors = SectorIndex.load(settings.geo.sector_files)
     geocode = GeocodeActivities(
         gazetteer,
         sectors,
         settings.geo.min_score,
+        territory,
+        catalogue=catalogue,
         book_threshold=settings.geo.book_threshold,
         confirm_threshold=settings.geo.confirm_threshold,
     )
@@ -92,7 +98,6 @@ def build_default_activities(
     from activities.booking import BookingActivities
     from activities.missed_call import MissedCallActivities
     from activities.purge import PurgeActivities
-    from activities.reference import ReferenceActivities
     from activities.sms import SmsActivities, build_sms_backend, phone_key_secret
     from activities.sms_inbox import SmsInboxActivities
     from activities.understand import UnderstandActivities
@@ -127,11 +132,11 @@ def build_default_activities(
         )
     return [
         *inbox,
-        UnderstandActivities(catalogue).understand,
+        UnderstandActivities(catalogue, geocode.territory).understand,
         geocode.geocode,
         geocode.propose_addresses,
         geocode.resolve_address,
-        ReferenceActivities(geocode, catalogue).territory_reference,
+        geocode.territory_reference,
         booking.book,
         booking.cancel_booking,
         booking.booking_status,
@@ -149,11 +154,15 @@ def build_default_activities(
 def build_stt_activities(
     settings: Settings, metrics: Metrics | None = None
 ) -> list[Callable[..., Any]]:
+    from activities.geo.territory_file import load_territory
     from activities.transcribe import TranscribeActivities
     from activities.understand import load_catalogue
 
     stt = TranscribeActivities(
-        settings.stt, load_catalogue(settings.booking.items_file), metrics=metrics
+        settings.stt,
+        load_catalogue(settings.booking.items_file),
+        territory=load_territory(settings.geo.territory_dir),
+        metrics=metrics,
     )
     stt.model()  # load now: a worker that cannot load its model should fail at start
     return stt_activity_methods(stt)
