@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr
 
-from corpus import CORPUS_DIR, DEMO_DIR
+from corpus import CORPUS_DIR, DEMO_DIR, TERRITORY_DIR
 
 # Relative to the working directory of the process, like every default path of the settings.
 DEFAULT_DATA_DIR = Path("var")
@@ -40,6 +40,9 @@ class GeoSettings(BaseModel):
     ban_file: Path = DEMO_DIR / "adresses-demo.csv"
     sector_files: list[Path] = Field(default_factory=lambda: [DEMO_DIR / "secteurs-demo.geojson"])
     cache_dir: Path = DEFAULT_DATA_DIR / "cache"
+    # The territory files: communes, their spoken names, street types, the main city's
+    # arrondissements (see corpus/territory/README.md).
+    territory_dir: Path = TERRITORY_DIR
     min_score: float = 0.82  # below: the bot asks a person rather than guess
     # Calibrated confidence of a resolved address (see README "Accuracy"): at or above
     # `book_threshold` the bot books on its own; from `confirm_threshold` it offers the

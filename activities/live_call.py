@@ -92,8 +92,9 @@ class LiveCallActivities(CallWork):
             inp.caller_number or (session.caller or ""),
             service_name=self.service_name,
             agent_phone=self.agent_phone,
-            book_threshold=getattr(self.geocode, "book_threshold", 0.0) or 0.0,
-            confirm_threshold=getattr(self.geocode, "confirm_threshold", 0.0) or 0.0,
+            territory=self.geocode.territory,
+            book_threshold=self.geocode.book_threshold,
+            confirm_threshold=self.geocode.confirm_threshold,
         )
         call = CallRunner(self, session, dialogue, inp.max_call_s)
         self.dialogues[inp.call_id] = call.view

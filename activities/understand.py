@@ -1,8 +1,8 @@
 """The `understand_message` activity: a transcript (or an SMS reply) → an `Understanding`.
 
 CPU-only and fast (well under a millisecond per message), so it is a plain synchronous
-activity; the worker runs it in its thread pool. The catalogue is loaded once, at worker start,
-and held by the activity instance.
+activity; the worker runs it in its thread pool. The catalogue and the territory are loaded once,
+at worker start, and held by the activity instance.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from temporalio import activity
 from corpus import CORPUS_DIR
 from domain.catalogue import Catalogue
 from domain.models import Understanding, UnderstandInput
-from domain.understanding import understand
+from domain.understanding import Territory, understand
 
 __all__ = ["DEFAULT_CATALOGUE_PATH", "UnderstandActivities", "load_catalogue"]
 
@@ -43,9 +43,10 @@ def load_catalogue(path: Path = DEFAULT_CATALOGUE_PATH) -> Catalogue:
 
 
 class UnderstandActivities:
-    def __init__(self, catalogue: Catalogue) -> None:
+    def __init__(self, catalogue: Catalogue, territory: Territory) -> None:
         self._catalogue = catalogue
+        self._territory = territory
 
     @activity.defn(name="understand_message")
     def understand(self, inp: UnderstandInput) -> Understanding:
-        return understand(inp.text, inp.caller_number, self._catalogue)
+        return understand(inp.text, inp.caller_number, self._catalogue, self._territory)

@@ -46,7 +46,7 @@ def _peak_rss_mib() -> float:
 
 
 def _import_once(ban: str, cache_dir: str, queue: Any) -> None:
-    from activities.geocode import Gazetteer
+    from activities.geo.gazetteer import Gazetteer
 
     before = _peak_rss_mib()
     started = time.perf_counter()
@@ -120,12 +120,18 @@ def build_queries(gz: Any, n: int, seed: int = 7) -> list[dict[str, str]]:
 
 
 def _latencies(ban: str, sector_files: list[str], cache_dir: str, queries: list[dict[str, str]]):
-    from activities.geocode import Gazetteer, GeocodeActivities, SectorIndex
+    from activities.geo.gazetteer import Gazetteer
+    from activities.geo.sectors import SectorIndex
+    from activities.geo.territory_file import load_territory
+    from activities.geocode import GeocodeActivities
     from domain.address_models import AddressSearchInput, ResolveAddressInput
     from domain.models import GeocodeInput, SpokenAddress
 
     acts = GeocodeActivities(
-        Gazetteer.load(ban, cache_dir), SectorIndex.load(sector_files), min_score=0.82
+        Gazetteer.load(ban, cache_dir),
+        SectorIndex.load(sector_files),
+        min_score=0.82,
+        territory=load_territory(),
     )
     acts.search  # build the search index outside the timings  # noqa: B018
     geocode_ms, propose_ms, resolve_ms = [], [], []
@@ -188,7 +194,7 @@ def main() -> None:
     }
     report["import"] = measure_import(args.ban, cache_dir)
 
-    from activities.geocode import Gazetteer
+    from activities.geo.gazetteer import Gazetteer
 
     queries = build_queries(Gazetteer.load(args.ban, cache_dir), args.queries)
     geocode_ms, propose_ms, resolve_ms, found = _latencies(

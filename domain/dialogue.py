@@ -14,7 +14,7 @@ back to where it was; "je veux parler à quelqu'un" or the key 0 ends with a tra
 do two failures on the same question. What was understood is always in `progress` (the
 activity's heartbeat details), so a call cut short still leaves it to a person.
 
-The request itself is understood by the same code as a voicemail (domain/understanding.py),
+The request itself is understood by the same code as a voicemail (domain/understanding/),
 and an address is accepted by the same rule (domain/decision.py): the read-back and the
 caller's "oui" take the place of the confirmation SMS for an address that is likely but not
 certain.
@@ -41,7 +41,7 @@ from domain.models import (
     Understanding,
 )
 from domain.phone import is_mobile_fr, sms_mobile, to_e164
-from domain.understanding import understand
+from domain.understanding import Territory, understand
 
 MAX_FAILURES = 2
 TRANSFER_KEY = "0"
@@ -166,11 +166,13 @@ class Dialogue:
         *,
         service_name: str,
         agent_phone: str,
+        territory: Territory,
         max_failures: int = MAX_FAILURES,
         book_threshold: float = BOOK_THRESHOLD,
         confirm_threshold: float = CONFIRM_THRESHOLD,
     ) -> None:
         self._catalogue = catalogue
+        self._territory = territory
         self._caller = caller_number
         self._service_name = service_name
         self._agent_phone = agent_phone
@@ -223,7 +225,7 @@ class Dialogue:
                 return self._confirmed()
             if answer is False:
                 return self._restart()
-        u = understand(text, self._caller, self._catalogue)
+        u = understand(text, self._caller, self._catalogue, self._territory)
         if u.intent == Intent.QUESTION:
             return self._ask(Lookup(LookupKind.FAQ, text=text))
         if phase in (Phase.ASK_ADDRESS, Phase.ASK_POSTCODE):

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 __all__ = [
+    "Districts",
     "NumberSpan",
     "OrdinalSpan",
     "PhoneSpan",
@@ -27,7 +29,6 @@ __all__ = [
     "find_phone_numbers",
     "find_postcodes",
     "fold",
-    "marseille_codes",
     "normalize_housenumber",
     "parse_cardinal",
     "parse_ordinal",
@@ -478,6 +479,24 @@ class PostcodeSpan:
     postcode: str
 
 
+@dataclass(frozen=True)
+class Districts:
+    """A city divided into numbered arrondissements, as callers name them ("Marseille
+    huitième", "dans le 8e") and say their postcodes ("treize quinze" for 13015). A value of
+    the territory (domain/understanding/territory.py), which reads it from its files."""
+
+    city: str  # the city's name, folded: "marseille"
+    department: str  # the digits its postcodes start with: "13"
+    postcodes: Mapping[int, str]  # arrondissement number -> postcode: 15 -> "13015"
+
+    def written_together(self, digits: str) -> str | None:
+        """The postcode of "1313": the department and the arrondissement as one number."""
+        head = self.department
+        if len(digits) != len(head) + 2 or not digits.startswith(head):
+            return None
+        return self.postcodes.get(int(digits[len(head) :]))
+
+
 _POSTCODE_RE = re.compile(r"(?:0[1-9]|[1-8]\d|9[0-5])\d{3}|97[1-6]\d{2}|98[4-9]\d{2}")
 # Whisper hears "treize zéro quinze" as a time of day: "13h15", "13 h 08".
 _HOUR_ARTEFACT_RE = re.compile(r"\b(\d{2})\s?[hH]\s?(\d{1,3})\b")
@@ -488,21 +507,24 @@ def find_postcodes(
     *,
     in_address: bool = False,
     spans: list[NumberSpan] | None = None,
+    districts: Districts | None = None,
 ) -> list[PostcodeSpan]:
     """Postcodes read in one go ("treize mille neuf" → 13009), in groups ("treize zéro quinze",
     "treize zéro zéro huit", "13 008", "13.008"), digit by digit, or written ("13015").
 
     `in_address=True` says the text sits where a postcode is expected (right after a street
-    name) and also accepts what would be too loose elsewhere: "13h15" (a transcription of
-    "treize zéro quinze" as a time) and Marseille's "treize quinze" shorthand for 13015."""
+    name) and also accepts what would be too loose elsewhere, for the city of `districts`:
+    "13h15" (a transcription of "treize zéro quinze" as a time) and Marseille's "treize
+    quinze" shorthand for 13015."""
     spans = find_numbers(text) if spans is None else spans
     phones = find_phone_numbers(text, spans)
     spans = [s for s in spans if not any(p.start <= s.start < p.end for p in phones)]
     found: list[PostcodeSpan] = []
-    if in_address:
+    local = districts if in_address else None
+    if local is not None:
         for m in _HOUR_ARTEFACT_RE.finditer(text):
             code = m.group(1) + m.group(2).zfill(3)
-            if m.group(1) == "13" and _POSTCODE_RE.fullmatch(code):
+            if m.group(1) == local.department and _POSTCODE_RE.fullmatch(code):
                 found.append(PostcodeSpan(m.start(), m.end(), code))
     for run in _runs(text, spans):
         k = 0
@@ -518,22 +540,23 @@ def find_postcodes(
                     if len(digits) == 5 and _POSTCODE_RE.fullmatch(digits):
                         hit = idx
                     break
-            if hit is None and in_address and re.fullmatch(r"13(0[1-9]|1[0-6])", run[k].digits):
+            together = local.written_together(run[k].digits) if local else None
+            if hit is None and together:
                 # "1313 Marseille": "treize treize" written as one number.
-                found.append(PostcodeSpan(run[k].start, run[k].end, "130" + run[k].digits[2:]))
+                found.append(PostcodeSpan(run[k].start, run[k].end, together))
                 k += 1
                 continue
-            if hit is None and in_address and run[k].value == 13 and len(run[k].digits) == 2:
+            if hit is None and local and run[k].digits == local.department:
                 # "treize quinze", "treize zéro huit": only a Marseille arrondissement makes
                 # sense for four digits in an address.
                 tail, last = "", None
                 for idx in range(k + 1, min(k + 3, len(run))):
                     tail += run[idx].digits
-                    if 1 <= int(tail) <= 16:
+                    if int(tail) in local.postcodes:
                         last = idx
                 if last is not None:
                     value = int("".join(s.digits for s in run[k + 1 : last + 1]))
-                    found.append(PostcodeSpan(run[k].start, run[last].end, f"130{value:02d}"))
+                    found.append(PostcodeSpan(run[k].start, run[last].end, local.postcodes[value]))
                     k = last + 1
                     continue
             if (
@@ -562,24 +585,19 @@ def extract_phone_numbers(text: str) -> list[str]:
     return [p.digits for p in find_phone_numbers(text)]
 
 
-def extract_postcode(text: str, *, in_address: bool = False) -> str | None:
+def extract_postcode(
+    text: str, *, in_address: bool = False, districts: Districts | None = None
+) -> str | None:
     """The first postcode in the text, if any (see `find_postcodes`)."""
-    found = find_postcodes(text, in_address=in_address)
+    found = find_postcodes(text, in_address=in_address, districts=districts)
     return found[0].postcode if found else None
 
 
-# --------------------------------------------------------------------------- Marseille
+# --------------------------------------------------------------------------- arrondissements
 
 
-def marseille_codes(arrondissement: int) -> tuple[str, str]:
-    """(postcode, INSEE code) of a Marseille arrondissement: 8 → ("13008", "13208")."""
-    if not 1 <= arrondissement <= 16:
-        raise ValueError(f"Marseille n'a pas de {arrondissement}e arrondissement")
-    return f"130{arrondissement:02d}", f"132{arrondissement:02d}"
-
-
-def find_arrondissement(text: str, *, in_address: bool = False) -> int | None:
-    """The Marseille arrondissement named in the text, if any: "dans le onzième
+def find_arrondissement(text: str, districts: Districts, *, in_address: bool = False) -> int | None:
+    """The arrondissement of the districts' city named in the text, if any: "dans le onzième
     (arrondissement)", "Marseille huitième", "Marseille 8e", "8ème arrondissement",
     "Marseille 8", "dans le 1er".
 
@@ -587,18 +605,18 @@ def find_arrondissement(text: str, *, in_address: bool = False) -> int | None:
     8e") can only be the arrondissement."""
     tokens = tokenize(text)
     for o in find_ordinals(text, tokens):
-        if not 1 <= o.value <= 16:
+        if o.value not in districts.postcodes:
             continue
         before = [t.folded for t in tokens[max(0, o.first_token - 2) : o.first_token]]
         after = tokens[o.last_token].folded if o.last_token < len(tokens) else ""
         if after in _NOT_AN_ARRONDISSEMENT:
             continue
-        if after.startswith("arr") or (before and before[-1] == "marseille"):
+        if after.startswith("arr") or (before and before[-1] == districts.city):
             return o.value
         if before[-2:] == ["dans", "le"] or (in_address and o.first_token == 0):
             return o.value
     for span in find_numbers(text, tokens):
-        if not 1 <= span.value <= 16 or span.first_token == 0:
+        if span.value not in districts.postcodes or span.first_token == 0:
             continue
         prev = tokens[span.first_token - 1].folded
         nxt = tokens[span.last_token].folded if span.last_token < len(tokens) else ""
@@ -607,7 +625,7 @@ def find_arrondissement(text: str, *, in_address: bool = False) -> int | None:
         # "Marseille 8" / "Marseille huit", but not "Marseille 13 008" (a postcode).
         gap = text[span.end : tokens[span.last_token].start] if nxt else ""
         followed_by_number = nxt.isdigit() or nxt in NUMBER_WORDS
-        if prev == "marseille" and not (followed_by_number and _GROUP_GAP.fullmatch(gap)):
+        if prev == districts.city and not (followed_by_number and _GROUP_GAP.fullmatch(gap)):
             return span.value
     return None
 

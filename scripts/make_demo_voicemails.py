@@ -453,7 +453,10 @@ def pipeline():
     """The project's understanding + geocoding of the demo territory, or None."""
     sys.path.insert(0, str(ROOT))
     try:
-        from activities.geocode import Gazetteer, Geocoder, SectorIndex
+        from activities.geo.gazetteer import Gazetteer
+        from activities.geo.geocoder import Geocoder
+        from activities.geo.sectors import SectorIndex
+        from activities.geo.territory_file import load_territory
         from activities.understand import load_catalogue
         from domain.understanding import understand
         from workers.settings import Settings
@@ -463,12 +466,13 @@ def pipeline():
         sectors = SectorIndex.load(geo.sector_files)
         geocoder = Geocoder(gz, sectors, geo.min_score)
         catalogue = load_catalogue()
+        territory = load_territory(geo.territory_dir)
     except Exception as exc:  # the project is work in progress: the check still transcribes
         print(f"(pipeline check skipped: {type(exc).__name__}: {exc})")
         return None
 
     def run(text: str, caller: str) -> str:
-        u = understand(text, caller, catalogue)
+        u = understand(text, caller, catalogue, territory)
         out = [f"intent={u.intent}", f"name={u.caller_name!r}", f"callback={u.callback_number}"]
         out.append("items=" + ", ".join(f"{i.item}×{i.count}" for i in u.items))
         if u.refused_items:

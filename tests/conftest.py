@@ -23,7 +23,9 @@ from pathlib import Path
 import pytest
 from temporalio.client import Client
 
+from activities.geo.territory_file import load_territory
 from activities.speech.engine import SpeechEngine
+from domain.understanding import Territory
 from workers.client import connect
 from workers.codec.payload import codec_from_settings
 from workers.codec.server import CodecServerConfig, RunningCodecServer, make_app
@@ -117,6 +119,12 @@ def stt(base_settings: Settings) -> SpeechEngine:
     from activities.understand import load_catalogue
 
     return SpeechEngine(base_settings.stt, load_catalogue(base_settings.booking.items_file))
+
+
+@pytest.fixture(scope="session")
+def territory() -> Territory:
+    """The territory files of the corpus, read as a worker reads them."""
+    return load_territory()
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from typing import Protocol
 import jinja2
 import numpy as np
 
-from activities.booking import BookingRejected, BookingStore
+from activities.bookings.store import BookingRejected, BookingStore
 from activities.live.turns import TurnTaking
 from activities.speech.engine import SpeechEngine
 from activities.speech.tts import Tts, resample_s16
@@ -34,6 +34,7 @@ from domain.address_models import (
 from domain.dialogue import Expect, Lookup, Prompt
 from domain.faq_models import FaqResult
 from domain.models import GeocodeResult, GeocodeStatus, SpokenAddress, TranscribeInput
+from domain.understanding import Territory
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,12 @@ LEAD_IN_LEVEL = 200
 
 
 class AddressLookup(Protocol):
-    """The address steps of the voicemail (activities.geocode.GeocodeActivities)."""
+    """The address steps of the voicemail (activities.geocode.GeocodeActivities), with the
+    territory and the deployment's decision thresholds they were built with."""
+
+    territory: Territory
+    book_threshold: float
+    confirm_threshold: float
 
     def propose_addresses(self, inp: AddressSearchInput) -> AddressCandidates: ...
 

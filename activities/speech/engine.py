@@ -12,12 +12,20 @@ from activities.speech.second_pass import AddressPassInput, AddressPassResult
 from domain.address_models import AddressScores, AddressScoringInput, ItemRefineInput
 from domain.catalogue import Catalogue
 from domain.models import TranscribeInput, TranscribeResult, Understanding
+from domain.understanding import Territory
 
 
 class SpeechEngine(SpeechModel):
-    def __init__(self, settings: SttSettings, catalogue: Catalogue | None = None) -> None:
+    def __init__(
+        self,
+        settings: SttSettings,
+        catalogue: Catalogue | None = None,
+        *,
+        territory: Territory | None = None,
+    ) -> None:
         super().__init__(settings)
         self._catalogue = catalogue
+        self._territory = territory
 
     def catalogue(self) -> Catalogue:
         if self._catalogue is None:
@@ -26,6 +34,15 @@ class SpeechEngine(SpeechModel):
             self._catalogue = load_catalogue()
         return self._catalogue
 
+    def territory(self) -> Territory:
+        """The territory whose words the item slots skip (commune names, street types):
+        the worker passes its own; tools that pass none get the default folder's."""
+        if self._territory is None:
+            from activities.geo.territory_file import load_territory
+
+            self._territory = load_territory()
+        return self._territory
+
     def transcribe_file(self, inp: TranscribeInput, heartbeat: bool = False) -> TranscribeResult:
         return transcriber.transcribe_file(self, inp, heartbeat)
 
@@ -33,7 +50,7 @@ class SpeechEngine(SpeechModel):
         return address.score_address_candidates(self, inp)
 
     def refine_items(self, inp: ItemRefineInput) -> Understanding:
-        return items.refine_items(self, self.catalogue, inp)
+        return items.refine_items(self, self.catalogue, self.territory, inp)
 
     def transcribe_address(self, inp: AddressPassInput) -> AddressPassResult:
         """The evaluation's second pass (second_pass.py): no activity runs it."""

@@ -20,13 +20,16 @@ from activities.speech.scoring import (
 from domain.address_models import ItemRefineInput
 from domain.catalogue import Catalogue, plural_form
 from domain.models import Intent, Understanding
-from domain.understanding import apply_item_scores, find_item_slots
+from domain.understanding import Territory, apply_item_scores, find_item_slots
 
 log = logging.getLogger(__name__)
 
 
 def refine_items(
-    speech: SpeechModel, load_catalogue: Callable[[], Catalogue], inp: ItemRefineInput
+    speech: SpeechModel,
+    load_catalogue: Callable[[], Catalogue],
+    load_territory: Callable[[], Territory],
+    inp: ItemRefineInput,
 ) -> Understanding:
     """The understanding completed with the items the audio supports where the words of
     the request name none ("un biffet" → buffet): each such slot is scored with the
@@ -37,7 +40,7 @@ def refine_items(
     if u.intent != Intent.BOOKING.value:
         return u
     catalogue = load_catalogue()
-    slots = find_item_slots(inp.text, catalogue)
+    slots = find_item_slots(inp.text, catalogue, load_territory())
     if not slots:
         return u
     audio = load_audio(Path(inp.audio_path), speech.settings.max_duration_s)

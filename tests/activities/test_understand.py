@@ -13,6 +13,7 @@ from activities.understand import DEFAULT_CATALOGUE_PATH, UnderstandActivities, 
 from domain.catalogue import Catalogue
 from domain.models import Intent, Understanding, UnderstandInput
 from domain.names import UNDERSTAND
+from domain.understanding import Territory
 
 
 @pytest.fixture(scope="module")
@@ -89,15 +90,17 @@ def test_default_path_is_the_shipped_file() -> None:
     assert DEFAULT_CATALOGUE_PATH.is_file()
 
 
-def test_activity_name_matches_the_workflow_constant(catalogue: Catalogue) -> None:
-    acts = UnderstandActivities(catalogue)
+def test_activity_name_matches_the_workflow_constant(
+    catalogue: Catalogue, territory: Territory
+) -> None:
+    acts = UnderstandActivities(catalogue, territory)
     defn = activity._Definition.from_callable(acts.understand)
     assert defn is not None and defn.name == UNDERSTAND == "understand_message"
     assert not defn.is_async
 
 
-def test_activity_understands_a_message(catalogue: Catalogue) -> None:
-    acts = UnderstandActivities(catalogue)
+def test_activity_understands_a_message(catalogue: Catalogue, territory: Territory) -> None:
+    acts = UnderstandActivities(catalogue, territory)
     inp = UnderstandInput(
         text="Bonjour, au quatorze rue Sainte, treize zéro zéro un, deux frigos. Merci.",
         caller_number="06 01 02 03 04",

@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 
 from activities.understand import load_catalogue
+from domain.catalogue import Catalogue
 from domain.dialogue import Dialogue, Expect, LookupKind, wants_person, yes_or_no
 from domain.faq_models import FaqResult
 from domain.live_call_models import Outcome, Phase
 from domain.models import AddressMatch, GeocodeResult, GeocodeStatus
+from domain.understanding import Territory
 
 MATCH = AddressMatch(
     "12", "Boulevard Chave", "13005", "13205", "Marseille", 5.40, 43.29, score=1.0, sector="13205"
@@ -16,12 +18,14 @@ MATCH = AddressMatch(
 
 
 @pytest.fixture(scope="module")
-def catalogue():  # type: ignore[no-untyped-def]
+def catalogue() -> Catalogue:
     return load_catalogue()
 
 
-def dialogue(catalogue, caller: str = "+33612345678") -> Dialogue:  # type: ignore[no-untyped-def]
-    d = Dialogue(catalogue, caller, service_name="Encombrants", agent_phone="0 800")
+def dialogue(catalogue: Catalogue, territory: Territory, caller: str = "+33612345678") -> Dialogue:
+    d = Dialogue(
+        catalogue, caller, service_name="Encombrants", agent_phone="0 800", territory=territory
+    )
     first = d.start()
     assert [p.template for p in first.say] == ["greeting", "ask_address"]
     assert first.expect == Expect.ADDRESS
@@ -49,8 +53,8 @@ def test_yes_or_no(text: str, answer: bool | None) -> None:
     assert yes_or_no(text) is answer
 
 
-def test_booking_by_voice(catalogue) -> None:  # type: ignore[no-untyped-def]
-    d = dialogue(catalogue)
+def test_booking_by_voice(catalogue: Catalogue, territory: Territory) -> None:
+    d = dialogue(catalogue, territory)
     step = d.on_utterance("J'habite au 12 boulevard Chave, 13005 Marseille")
     assert step.lookup is not None and step.lookup.kind == LookupKind.ADDRESS
     step = d.on_address(GeocodeResult(GeocodeStatus.MATCHED, match=MATCH))
@@ -66,8 +70,8 @@ def test_booking_by_voice(catalogue) -> None:  # type: ignore[no-untyped-def]
     assert d.progress.proposed_date == "2026-12-01"
 
 
-def test_no_caller_id_asks_a_mobile_by_keys(catalogue) -> None:  # type: ignore[no-untyped-def]
-    d = dialogue(catalogue, caller="")
+def test_no_caller_id_asks_a_mobile_by_keys(catalogue: Catalogue, territory: Territory) -> None:
+    d = dialogue(catalogue, territory, caller="")
     d.on_utterance("au 12 boulevard Chave à Marseille, un canapé")
     step = d.on_address(GeocodeResult(GeocodeStatus.MATCHED, match=MATCH))
     assert d.phase == Phase.ASK_PHONE and step.expect == Expect.DIGITS and step.keys == 10
@@ -78,8 +82,10 @@ def test_no_caller_id_asks_a_mobile_by_keys(catalogue) -> None:  # type: ignore[
     assert d.sms_number == "+33612345678"
 
 
-def test_question_then_back_to_the_same_question(catalogue) -> None:  # type: ignore[no-untyped-def]
-    d = dialogue(catalogue)
+def test_question_then_back_to_the_same_question(
+    catalogue: Catalogue, territory: Territory
+) -> None:
+    d = dialogue(catalogue, territory)
     step = d.on_utterance("Est-ce que vous ramassez les gravats ?")
     assert step.lookup is not None and step.lookup.kind == LookupKind.FAQ
     step = d.on_faq(FaqResult(entry_id="gravats", answer="Non.", confident=True))
@@ -89,19 +95,19 @@ def test_question_then_back_to_the_same_question(catalogue) -> None:  # type: ig
     assert d.progress.outcome == Outcome.ANSWERED
 
 
-def test_key_zero_and_two_failures_transfer(catalogue) -> None:  # type: ignore[no-untyped-def]
-    d = dialogue(catalogue)
+def test_key_zero_and_two_failures_transfer(catalogue: Catalogue, territory: Territory) -> None:
+    d = dialogue(catalogue, territory)
     step = d.on_dtmf("0")
     assert step.hang_up and d.progress.transfer_reason == "caller_asked"
-    d = dialogue(catalogue)
+    d = dialogue(catalogue, territory)
     assert d.on_utterance("euh bonjour").say[0].template == "retry_address"
     step = d.on_utterance("je sais pas")
     assert step.hang_up and d.progress.outcome == Outcome.TRANSFER
     assert d.progress.transfer_reason == "two_failures"
 
 
-def test_address_not_found_asks_the_postcode(catalogue) -> None:  # type: ignore[no-untyped-def]
-    d = dialogue(catalogue)
+def test_address_not_found_asks_the_postcode(catalogue: Catalogue, territory: Territory) -> None:
+    d = dialogue(catalogue, territory)
     d.on_utterance("au 12 boulevard Chave")
     step = d.on_address(GeocodeResult(GeocodeStatus.NOT_FOUND))
     assert d.phase == Phase.ASK_POSTCODE and step.keys == 5
@@ -110,8 +116,10 @@ def test_address_not_found_asks_the_postcode(catalogue) -> None:  # type: ignore
     assert step.lookup.address.postcode == "13005"
 
 
-def test_hang_up_mid_dialogue_keeps_what_was_heard(catalogue) -> None:  # type: ignore[no-untyped-def]
-    d = dialogue(catalogue)
+def test_hang_up_mid_dialogue_keeps_what_was_heard(
+    catalogue: Catalogue, territory: Territory
+) -> None:
+    d = dialogue(catalogue, territory)
     d.on_utterance("J'habite au 12 boulevard Chave")
     d.on_address(GeocodeResult(GeocodeStatus.MATCHED, match=MATCH))
     d.on_hangup()

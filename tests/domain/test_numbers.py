@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from domain.numbers import (
+    Districts,
     extract_phone_numbers,
     extract_postcode,
     find_arrondissement,
@@ -12,12 +13,19 @@ from domain.numbers import (
     find_phone_numbers,
     find_postcodes,
     fold,
-    marseille_codes,
     normalize_housenumber,
     parse_cardinal,
     parse_ordinal,
     spoken_to_digits,
 )
+from domain.understanding import Territory
+
+
+@pytest.fixture(scope="module")
+def districts(territory: Territory) -> Districts:
+    """Marseille's arrondissements, from the territory files."""
+    assert territory.districts is not None
+    return territory.districts
 
 
 @pytest.mark.parametrize(
@@ -169,16 +177,22 @@ def test_postcodes_in_any_grouping(text: str, postcode: str) -> None:
     assert [p.postcode for p in find_postcodes(f"Rue Longue, {text} Marseille")] == [postcode]
 
 
-def test_time_like_transcription_is_a_postcode_only_in_an_address() -> None:
-    assert [p.postcode for p in find_postcodes(" 13h12", in_address=True)] == ["13012"]
-    assert [p.postcode for p in find_postcodes(" 13 h 02", in_address=True)] == ["13002"]
-    assert find_postcodes("passez après 13h12") == []
+def test_time_like_transcription_is_a_postcode_only_in_an_address(districts: Districts) -> None:
+    def found(text: str) -> list[str]:
+        return [p.postcode for p in find_postcodes(text, in_address=True, districts=districts)]
+
+    assert found(" 13h12") == ["13012"]
+    assert found(" 13 h 02") == ["13002"]
+    assert find_postcodes("passez après 13h12", districts=districts) == []
 
 
-def test_marseille_shorthand_only_in_an_address() -> None:
-    assert [p.postcode for p in find_postcodes("treize douze", in_address=True)] == ["13012"]
-    assert [p.postcode for p in find_postcodes("treize zéro deux", in_address=True)] == ["13002"]
-    assert find_postcodes("treize douze") == []
+def test_marseille_shorthand_only_in_an_address(districts: Districts) -> None:
+    def found(text: str) -> list[str]:
+        return [p.postcode for p in find_postcodes(text, in_address=True, districts=districts)]
+
+    assert found("treize douze") == ["13012"]
+    assert found("treize zéro deux") == ["13002"]
+    assert find_postcodes("treize douze", districts=districts) == []
 
 
 def test_phone_numbers_are_not_read_as_postcodes() -> None:
@@ -201,8 +215,8 @@ def test_small_numbers_are_not_postcodes() -> None:
         ("le 8ème arrondissement", 8),
     ],
 )
-def test_find_arrondissement(text: str, arrondissement: int) -> None:
-    assert find_arrondissement(text) == arrondissement
+def test_find_arrondissement(text: str, arrondissement: int, districts: Districts) -> None:
+    assert find_arrondissement(text, districts) == arrondissement
 
 
 @pytest.mark.parametrize(
@@ -215,20 +229,13 @@ def test_find_arrondissement(text: str, arrondissement: int) -> None:
         "le premier rendez-vous",
     ],
 )
-def test_find_arrondissement_ignores_other_ordinals(text: str) -> None:
-    assert find_arrondissement(text) is None
+def test_find_arrondissement_ignores_other_ordinals(text: str, districts: Districts) -> None:
+    assert find_arrondissement(text, districts) is None
 
 
-def test_bare_ordinal_after_a_street_is_an_arrondissement() -> None:
-    assert find_arrondissement("7e", in_address=True) == 7
-    assert find_arrondissement("7e") is None
-
-
-def test_marseille_codes() -> None:
-    assert marseille_codes(1) == ("13001", "13201")
-    assert marseille_codes(16) == ("13016", "13216")
-    with pytest.raises(ValueError):
-        marseille_codes(17)
+def test_bare_ordinal_after_a_street_is_an_arrondissement(districts: Districts) -> None:
+    assert find_arrondissement("7e", districts, in_address=True) == 7
+    assert find_arrondissement("7e", districts) is None
 
 
 @pytest.mark.parametrize(

@@ -35,11 +35,12 @@ from activities.booking import BookingActivities
 from activities.bookings.calendar_file import load_calendar
 from activities.bookings.engine import make_engine
 from activities.bookings.store import BookingStore
+from activities.geo.territory_file import load_territory
 from activities.messaging.outbox import OutboxBackend
 from activities.missed_call import MissedCallActivities
 from activities.sms import SmsActivities
 from activities.understand import UnderstandActivities, load_catalogue
-from corpus import CORPUS_DIR, TEMPLATES_DIR
+from corpus import CORPUS_DIR, TEMPLATES_DIR, TERRITORY_DIR
 from domain import names
 from domain.calendar import is_public_holiday
 from domain.missed_call_models import (
@@ -277,7 +278,9 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
             agent_phone="0 800 94 94 94",
             phone_key_secret=SECRET,
         )
-        understand = UnderstandActivities(load_catalogue(CORPUS_DIR / "items.yaml"))
+        understand = UnderstandActivities(
+            load_catalogue(CORPUS_DIR / "items.yaml"), load_territory(TERRITORY_DIR)
+        )
         from concurrent.futures import ThreadPoolExecutor
 
         async with Worker(

@@ -200,7 +200,7 @@ def import_ban(
     """Parse a BAN CSV (adresses-XX.csv[.gz]) into the gazetteer cache used by workers."""
     from rich.progress import Progress
 
-    from activities.geocode import Gazetteer
+    from activities.geo.gazetteer import Gazetteer
 
     settings = cli_settings(ctx)
     with Progress(console=console) as progress:

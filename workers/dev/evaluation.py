@@ -470,18 +470,22 @@ def build_pipeline(
     transcript_cache: Path | None = None,
 ) -> EvalPipeline:
     """The activities as the workers build them, from the settings (model, thresholds)."""
-    from activities.geocode import Gazetteer, GeocodeActivities, SectorIndex
+    from activities.geo.gazetteer import Gazetteer
+    from activities.geo.sectors import SectorIndex
+    from activities.geo.territory_file import load_territory
+    from activities.geocode import GeocodeActivities
     from activities.speech.engine import SpeechEngine
     from activities.understand import UnderstandActivities, load_catalogue
 
     catalogue = load_catalogue(settings.booking.items_file)
+    territory = load_territory(settings.geo.territory_dir)
     gazetteer = Gazetteer.load(ban, settings.geo.cache_dir)
     sector_index = SectorIndex.load(list(sectors))
-    geocode = GeocodeActivities(gazetteer, sector_index, settings.geo.min_score)
-    stt = SpeechEngine(settings.stt, catalogue)
+    geocode = GeocodeActivities(gazetteer, sector_index, settings.geo.min_score, territory)
+    stt = SpeechEngine(settings.stt, catalogue, territory=territory)
     return EvalPipeline(
         stt,
-        UnderstandActivities(catalogue),
+        UnderstandActivities(catalogue, territory),
         geocode,
         catalogue,
         options,

@@ -69,16 +69,22 @@ def build_services(settings: Settings) -> Services:
     from activities.bookings.engine import make_engine
     from activities.bookings.store import BookingStore
     from activities.faq import build_faq_activities
-    from activities.geocode import Gazetteer, GeocodeActivities, SectorIndex
+    from activities.geo.gazetteer import Gazetteer
+    from activities.geo.sectors import SectorIndex
+    from activities.geo.territory_file import load_territory
+    from activities.geocode import GeocodeActivities
     from activities.understand import load_catalogue
 
     catalogue = load_catalogue(settings.booking.items_file)
+    territory = load_territory(settings.geo.territory_dir)
     gazetteer = Gazetteer.load(settings.geo.ban_file, settings.geo.cache_dir)
     sectors = SectorIndex.load(settings.geo.sector_files)
     geocode = GeocodeActivities(
         gazetteer,
         sectors,
         settings.geo.min_score,
+        territory,
+        catalogue=catalogue,
         book_threshold=settings.geo.book_threshold,
         confirm_threshold=settings.geo.confirm_threshold,
     )
@@ -105,7 +111,6 @@ def build_default_activities(
     from activities.messaging.phone_keys import phone_key_secret
     from activities.missed_call import MissedCallActivities
     from activities.purge import PurgeActivities
-    from activities.reference import ReferenceActivities
     from activities.sms import SmsActivities
     from activities.sms_inbox import SmsInboxActivities
     from activities.understand import UnderstandActivities
@@ -140,11 +145,11 @@ def build_default_activities(
         )
     return [
         *inbox,
-        UnderstandActivities(catalogue).understand,
+        UnderstandActivities(catalogue, geocode.territory).understand,
         geocode.geocode,
         geocode.propose_addresses,
         geocode.resolve_address,
-        ReferenceActivities(geocode, catalogue).territory_reference,
+        geocode.territory_reference,
         booking.book,
         booking.cancel_booking,
         booking.booking_status,
@@ -162,10 +167,15 @@ def build_default_activities(
 def build_stt_activities(
     settings: Settings, metrics: Metrics | None = None
 ) -> list[Callable[..., Any]]:
+    from activities.geo.territory_file import load_territory
     from activities.speech.engine import SpeechEngine
     from activities.understand import load_catalogue
 
-    stt = SpeechEngine(settings.stt, load_catalogue(settings.booking.items_file))
+    stt = SpeechEngine(
+        settings.stt,
+        load_catalogue(settings.booking.items_file),
+        territory=load_territory(settings.geo.territory_dir),
+    )
     stt.model()  # load now: a worker that cannot load its model should fail at start
     return stt_activity_methods(stt, metrics)
 

@@ -79,7 +79,9 @@ def listener(stt: SpeechEngine, pcm: bytes, turns: TurnTaking) -> tuple[CallRunn
         turns=turns,
     )
     line = FedLine(pcm)
-    dialogue = Dialogue(stt.catalogue(), service_name="test", agent_phone="")
+    dialogue = Dialogue(
+        stt.catalogue(), service_name="test", agent_phone="", territory=stt.territory()
+    )
     return CallRunner(acts, line, dialogue, max_call_s=60), line
 
 

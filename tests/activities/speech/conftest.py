@@ -5,18 +5,22 @@ from __future__ import annotations
 
 import pytest
 
-from activities.geocode import Gazetteer, GeocodeActivities, SectorIndex
+from activities.geo.gazetteer import Gazetteer
+from activities.geo.sectors import SectorIndex
+from activities.geocode import GeocodeActivities
 from activities.speech.engine import SpeechEngine
 from corpus import DEMO_DIR
 from domain.models import TranscribeInput
+from domain.understanding import Territory
 
 AUDIO = DEMO_DIR / "audio"
 
 
 @pytest.fixture(scope="package")
-def geocode(tmp_path_factory: pytest.TempPathFactory) -> GeocodeActivities:
+def geocode(tmp_path_factory: pytest.TempPathFactory, territory: Territory) -> GeocodeActivities:
     gz = Gazetteer.load(DEMO_DIR / "adresses-demo.csv", tmp_path_factory.mktemp("gz"))
-    return GeocodeActivities(gz, SectorIndex.load(DEMO_DIR / "secteurs-demo.geojson"), 0.82)
+    sectors = SectorIndex.load(DEMO_DIR / "secteurs-demo.geojson")
+    return GeocodeActivities(gz, sectors, 0.82, territory)
 
 
 @pytest.fixture(scope="package")

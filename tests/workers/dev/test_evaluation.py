@@ -8,10 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from activities.geocode import Gazetteer, GeocodeActivities, SectorIndex
+from activities.geo.gazetteer import Gazetteer
+from activities.geo.sectors import SectorIndex
+from activities.geocode import GeocodeActivities
 from activities.speech.engine import SpeechEngine
 from activities.understand import UnderstandActivities, load_catalogue
 from domain.catalogue import Catalogue
+from domain.understanding import Territory
 from tests.conftest import SHARED
 from workers.dev.evaluation import EvalOptions, EvalPipeline, run_evaluation
 
@@ -41,12 +44,18 @@ def catalogue() -> Catalogue:
 
 
 @pytest.fixture(scope="module")
-def pipeline(stt: SpeechEngine, catalogue: Catalogue, tmp_path_factory) -> EvalPipeline:
+def pipeline(
+    stt: SpeechEngine,
+    catalogue: Catalogue,
+    territory: Territory,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> EvalPipeline:
     if not (VOICEMAILS / "voicemails.json").is_file() or not BAN.is_file():
         pytest.skip(f"shared voicemails or geodata not found under {SHARED}")
     gazetteer = Gazetteer.load(BAN, tmp_path_factory.mktemp("gz-cache"))
-    geocode = GeocodeActivities(gazetteer, SectorIndex.load(SECTORS), 0.82)
-    return EvalPipeline(stt, UnderstandActivities(catalogue), geocode, catalogue, EvalOptions())
+    geocode = GeocodeActivities(gazetteer, SectorIndex.load(SECTORS), 0.82, territory)
+    understand = UnderstandActivities(catalogue, territory)
+    return EvalPipeline(stt, understand, geocode, catalogue, EvalOptions())
 
 
 def test_real_pipeline_on_a_small_subset(pipeline: EvalPipeline, tmp_path: Path) -> None:

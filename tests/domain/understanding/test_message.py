@@ -14,7 +14,7 @@ import yaml
 from corpus import CORPUS_DIR
 from domain.catalogue import Catalogue
 from domain.models import Intent, ItemCount, SpokenAddress, Understanding
-from domain.understanding import understand
+from domain.understanding import Territory, understand
 
 CALLER = "+33611223344"
 
@@ -29,9 +29,9 @@ Run = Callable[..., Understanding]
 
 
 @pytest.fixture
-def run(catalogue: Catalogue) -> Run:
+def run(catalogue: Catalogue, territory: Territory) -> Run:
     def _run(text: str, caller: str = CALLER) -> Understanding:
-        return understand(text, caller, catalogue)
+        return understand(text, caller, catalogue, territory)
 
     return _run
 

@@ -1,0 +1,235 @@
+"""Resolution: the candidate streets, their house numbers and the audio scores combined into one
+address and a calibrated confidence.
+
+With audio scores, each candidate street gets the evidence sum `geotext.combined_street_score`
+(audio log-likelihood ratio + words heard + locality, in nats) and the probabilities are its
+softmax; the house numbers of the best street get the softmax of their own audio scores. The
+confidence of an address is P(street) × P(number). The temperatures are calibrated on the
+development set (maximum likelihood of the right street / number, see README "Accuracy"): with
+them, a confidence of 0.9 is right about 9 times out of 10 on that set."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from activities.geo.street_search import AddressSearch
+from domain import geotext
+from domain.address_models import AddressCandidates, AddressScores
+from domain.models import AddressMatch, GeocodeResult, GeocodeStatus, SpokenAddress
+
+__all__ = ["AddressResolver"]
+
+STREET_TEMPERATURE = 1.1  # nats
+NUMBER_TEMPERATURE = 1.1  # nats
+TEXT_TEMPERATURE = 1.0  # nats, when no audio score is available (text evidence only)
+# Without audio, how far a house number read from the transcript is trusted: parsed as a
+# number (digits, number words) or only guessed from words that sound like one.
+PARSED_NUMBER_CONFIDENCE = 0.95
+GUESSED_NUMBER_CONFIDENCE = 0.5
+# A number the transcript reads as a number ("11", "quarante") is evidence too: Whisper seldom
+# turns a number into another valid one (on the development set, never), while the forced
+# scores of close numbers ("un" / "onze") differ by a few nats only.
+PARSED_NUMBER_NATS = 4.0
+# A street said that is not in the gazetteer: every candidate matches the words poorly, and
+# the words as transcribed explain the audio far better than any candidate.
+NOVEL_TEXT_MAX = 0.45
+NOVEL_GAP_NATS = 20.0
+
+
+def _softmax(values: Sequence[float], temperature: float) -> list[float]:
+    top = max(values)
+    weights = [math.exp((v - top) / temperature) for v in values]
+    total = sum(weights)
+    return [w / total for w in weights]
+
+
+class AddressResolver:
+    def __init__(self, search: AddressSearch) -> None:
+        self.search = search
+        self.geocoder = search.geocoder
+        self.gz = search.gz
+
+    def resolve(
+        self,
+        cands: AddressCandidates,
+        scores: AddressScores | None,
+        spoken: SpokenAddress | None,
+    ) -> GeocodeResult:
+        early = self._without_candidates(cands, spoken)
+        if early is not None:
+            return early
+        audio = scores is not None and bool(scores.street_scores)
+        keys, streets, values = self._street_values(cands, scores if audio else None)
+        if not keys:
+            return GeocodeResult(status=GeocodeStatus.NOT_FOUND.value, reason="aucune voie")
+        p_street = _softmax(values, STREET_TEMPERATURE if audio else TEXT_TEMPERATURE)
+        order = sorted(range(len(keys)), key=lambda j: -p_street[j])
+        top = order[0]
+        if (
+            audio
+            and scores is not None
+            and scores.heard_score is not None
+            and cands.candidates[keys[top]].text_score <= NOVEL_TEXT_MAX
+            and scores.heard_score - scores.street_scores[keys[top]] >= NOVEL_GAP_NATS
+        ):
+            return GeocodeResult(
+                status=GeocodeStatus.NOT_FOUND.value,
+                candidates=self._streets_only(streets, order, p_street),
+                reason="la voie entendue ne ressemble à aucune voie connue",
+            )
+        numbers = self._numbers(cands, scores, keys[top], spoken)
+        if not numbers:
+            return GeocodeResult(
+                status=GeocodeStatus.NUMBER_NOT_FOUND.value,
+                candidates=self._streets_only(streets, order, p_street),
+                reason=f"aucun numéro entendu pour {self.gz.name(streets[top])}",
+            )
+        best_number, p_number = numbers[0]
+        match = self._match(streets[top], best_number, p_street[top] * p_number)
+        if match is None:
+            return GeocodeResult(
+                status=GeocodeStatus.NUMBER_NOT_FOUND.value,
+                candidates=self._streets_only(streets, order, p_street),
+                reason=f"pas de numéro {best_number} dans {self.gz.name(streets[top])}",
+            )
+        if not match.sector:
+            return GeocodeResult(
+                status=GeocodeStatus.OUT_OF_TERRITORY.value,
+                candidates=[match],
+                reason="l'adresse n'est dans aucun secteur de collecte",
+            )
+        alternatives = self._alternatives(streets, order, p_street, numbers)
+        reason = ""
+        status = GeocodeStatus.MATCHED
+        if p_street[top] < 0.5:
+            status = GeocodeStatus.AMBIGUOUS
+            reason = "plusieurs voies possibles"
+        elif p_number < 0.5:
+            reason = "numéro incertain"
+        return GeocodeResult(
+            status=status.value,
+            match=match,
+            candidates=alternatives[: self.geocoder.max_candidates - 1],
+            reason=reason,
+        )
+
+    def _without_candidates(
+        self, cands: AddressCandidates, spoken: SpokenAddress | None
+    ) -> GeocodeResult | None:
+        """The result when no candidate can be the address, else None."""
+        if not cands.candidates:
+            return GeocodeResult(
+                status=GeocodeStatus.NOT_FOUND.value,
+                reason=cands.reason or "aucune voie candidate",
+            )
+        # A city named outside the territory ("à Toulon") outweighs streets that merely sound
+        # alike; a postcode alone does not (transcriptions make up postcodes: "treize mille
+        # dix" → "10 000").
+        if (
+            spoken is not None
+            and spoken.city
+            and self.geocoder.known_city(spoken.city) is None
+            and max(c.text_score for c in cands.candidates) < 0.9
+        ):
+            return GeocodeResult(
+                status=GeocodeStatus.OUT_OF_TERRITORY.value,
+                reason=f"city '{spoken.city}' is not in the territory",
+            )
+        return None
+
+    def _street_values(
+        self, cands: AddressCandidates, scores: AddressScores | None
+    ) -> tuple[list[int], list[int], list[float]]:
+        """(candidate indexes, gazetteer streets, evidence in nats) of the candidates found in
+        the gazetteer (and scored by the audio, when `scores` are given)."""
+        keys: list[int] = []
+        streets: list[int] = []
+        values: list[float] = []
+        for k, cand in enumerate(cands.candidates):
+            street = self.search.street_id(cand.street, cand.postcode, cand.citycode)
+            if street is None:
+                continue
+            heard = 0.0
+            if scores is not None:
+                if k >= len(scores.street_scores):
+                    continue
+                heard = scores.street_scores[k]
+            keys.append(k)
+            streets.append(street)
+            values.append(geotext.combined_street_score(heard, cand.text_score, cand.locality))
+        return keys, streets, values
+
+    def _streets_only(
+        self, streets: list[int], order: list[int], p_street: list[float]
+    ) -> list[AddressMatch]:
+        """The most probable streets, without a house number."""
+        return [
+            self.geocoder.address(streets[j], None, round(p_street[j], 3))
+            for j in order[: self.geocoder.max_candidates]
+        ]
+
+    def _alternatives(
+        self,
+        streets: list[int],
+        order: list[int],
+        p_street: list[float],
+        numbers: list[tuple[str, float]],
+    ) -> list[AddressMatch]:
+        """Runners-up, most probable first: other numbers of the best street, the best number
+        in the other streets."""
+        top = order[0]
+        best_number, p_number = numbers[0]
+        alternatives: list[AddressMatch] = []
+        for number, p in numbers[1:3]:
+            alt = self._match(streets[top], number, p_street[top] * p)
+            if alt is not None:
+                alternatives.append(alt)
+        for j in order[1 : self.geocoder.max_candidates]:
+            alt = self._match(streets[j], best_number, p_street[j] * p_number)
+            alternatives.append(
+                alt
+                if alt is not None
+                else self.geocoder.address(streets[j], None, round(p_street[j] * p_number, 3))
+            )
+        alternatives.sort(key=lambda m: -m.score)
+        return alternatives
+
+    def _numbers(
+        self,
+        cands: AddressCandidates,
+        scores: AddressScores | None,
+        k: int,
+        spoken: SpokenAddress | None,
+    ) -> list[tuple[str, float]]:
+        """House numbers of candidate k with their probabilities, most probable first."""
+        if (
+            scores is not None
+            and scores.number_street == k
+            and scores.number_scores
+            and len(scores.number_scores) == len(scores.numbers)
+        ):
+            parsed = geotext.parse_housenumber(cands.parsed_housenumber or "")
+            values = [
+                v + (PARSED_NUMBER_NATS if geotext.parse_housenumber(n) == parsed else 0.0)
+                for n, v in zip(scores.numbers, scores.number_scores, strict=True)
+            ]
+            probs = _softmax(values, NUMBER_TEMPERATURE)
+            ranked = sorted(zip(scores.numbers, probs, strict=True), key=lambda t: -t[1])
+            return list(ranked)
+        said = geotext.parse_housenumber(spoken.housenumber if spoken is not None else "")
+        out: list[tuple[str, float]] = []
+        for label in cands.housenumbers:
+            sure = said is not None and geotext.parse_housenumber(label) == said
+            out.append((label, PARSED_NUMBER_CONFIDENCE if sure else GUESSED_NUMBER_CONFIDENCE / 2))
+        out.sort(key=lambda t: -t[1])
+        return out
+
+    def _match(self, street: int, number: str, score: float) -> AddressMatch | None:
+        parsed = geotext.parse_housenumber(number)
+        if parsed is None:
+            return None
+        found = self.gz.find_number(street, *parsed)
+        if found is None:
+            return None
+        return self.geocoder.address(street, found, round(score, 3))

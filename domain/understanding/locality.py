@@ -1,0 +1,186 @@
+"""The locality of an address: the postcode, the arrondissement, the commune of the territory
+or another city said near the street, and how they fill the address."""
+
+from __future__ import annotations
+
+from domain.models import SpokenAddress
+from domain.numbers import NumberSpan, Token, find_postcodes
+from domain.understanding.lexicon import SENTENCE_END
+from domain.understanding.streets import gap, hard_break
+from domain.understanding.territory import Commune, Territory
+
+# (postcode, arrondissement, commune of the territory, other city named)
+Locality = tuple[str, int | None, Commune | None, str]
+
+
+def sentence_bounds(text: str, pos: int) -> tuple[int, int]:
+    start = max((m.end() for m in SENTENCE_END.finditer(text, 0, pos)), default=0)
+    end_match = SENTENCE_END.search(text, pos)
+    return start, end_match.start() + 1 if end_match else len(text)
+
+
+def _spans_within(spans: list[NumberSpan], start_char: int, end_char: int) -> list[NumberSpan]:
+    """The number spans between two offsets, with offsets relative to the first."""
+    return [
+        NumberSpan(
+            s.start - start_char,
+            s.end - start_char,
+            s.value,
+            s.digits,
+            s.spoken,
+            s.first_token,
+            s.last_token,
+        )
+        for s in spans
+        if start_char <= s.start and s.end <= end_char
+    ]
+
+
+def _other_city(
+    text: str, tokens: list[Token], i: int, end_char: int, territory: Territory
+) -> str | None:
+    """ "à Toulon" at token i: a city outside the territory is still worth reporting."""
+    if not (
+        tokens[i].folded == "a"
+        and i + 1 < len(tokens)
+        and tokens[i + 1].text[:1].isupper()
+        and not territory.find_commune(tokens, i + 1)
+    ):
+        return None
+    words = []
+    j = i + 1
+    while (
+        j < len(tokens)
+        and tokens[j].end <= end_char
+        and (
+            tokens[j].text[:1].isupper()
+            or tokens[j].folded in ("sur", "en", "de", "la", "le", "les")
+        )
+        and not hard_break(gap(text, tokens, j - 1, j))
+    ):
+        words.append(j)
+        j += 1
+    if words and tokens[words[0]].folded not in ("la", "le", "les"):
+        return text[tokens[words[0]].start : tokens[words[-1]].end]
+    return None
+
+
+def locality(
+    text: str,
+    tokens: list[Token],
+    start_char: int,
+    end_char: int,
+    spans: list[NumberSpan],
+    territory: Territory,
+    *,
+    introduced_only: bool = False,
+) -> Locality:
+    """(postcode, arrondissement, commune, other city) said between two offsets.
+
+    `introduced_only`: with no street to anchor on, a city counts only when introduced as a
+    place ("à Aubagne", "sur Marseille"), not whenever it is named ("la déchèterie de
+    Marseille")."""
+    window = text[start_char:end_char]
+    local_spans = _spans_within(spans, start_char, end_char)
+    postcodes = [
+        p.postcode
+        for p in find_postcodes(
+            window, in_address=True, spans=local_spans, districts=territory.districts
+        )
+    ]
+    # A transcription can turn other numbers into a plausible postcode ("dix cent" → 10100);
+    # one of the territory's own postcodes is the better bet.
+    postcodes.sort(key=lambda p: not territory.in_territory(p))
+    postcode = postcodes[0] if postcodes else ""
+    arrondissement = territory.find_arrondissement(window, in_address=True)
+    commune: Commune | None = None
+    other = ""
+    for i, tok in enumerate(tokens):
+        if tok.start < start_char or tok.end > end_char:
+            continue
+        found = territory.find_commune(tokens, i)
+        if found and not (introduced_only and (i == 0 or tokens[i - 1].folded not in ("a", "sur"))):
+            commune = found[0]
+            break
+        city = _other_city(text, tokens, i, end_char, territory)
+        if city is not None:
+            other = city
+            break
+    return postcode, arrondissement, commune, other
+
+
+def locality_after(
+    text: str, tokens: list[Token], after: int, numbers: list[NumberSpan], territory: Territory
+) -> Locality:
+    """The locality that follows offset `after` in the same sentence, or in the next one
+    ("... Rue Julia. Treize mille cinq Marseille.")."""
+    _, end = sentence_bounds(text, after)
+    _, end_next = sentence_bounds(text, min(end + 1, len(text)))
+    found = locality(text, tokens, after, end, numbers, territory)
+    if not any(found):
+        found = locality(text, tokens, after, end_next, numbers, territory)
+    return found
+
+
+def fill_locality(
+    address: SpokenAddress, found: Locality, notes: list[str], territory: Territory
+) -> None:
+    postcode, arrondissement, commune, other_city = found
+    main = territory.main_city
+    from_postcode = territory.arrondissement_of_postcode(postcode) if postcode else None
+    if from_postcode is not None:
+        address.postcode, address.citycode = territory.arrondissement_codes(from_postcode)
+        address.city = main.name
+        if arrondissement and arrondissement != from_postcode:
+            notes.append(
+                f"code postal {postcode} et {arrondissement}e arrondissement incohérents :"
+                " le code postal est retenu"
+            )
+        return
+    if postcode and postcode == territory.generic_postcode:
+        # The generic "13000 Marseille" names no arrondissement.
+        postcode = ""
+        commune = commune or main
+        notes.append(f"code postal {territory.generic_postcode} : arrondissement inconnu")
+    if arrondissement and (commune is None or commune == main) and not postcode:
+        address.postcode, address.citycode = territory.arrondissement_codes(arrondissement)
+        address.city = main.name
+        return
+    if postcode:
+        _fill_from_postcode(address, postcode, commune, other_city, notes, territory)
+        return
+    if commune is not None:
+        address.city = commune.name
+        if not territory.is_divided(commune):
+            address.citycode = commune.citycode
+            if len(commune.postcodes) == 1:
+                address.postcode = commune.postcodes[0]
+        else:
+            notes.append(f"{commune.name} sans arrondissement ni code postal")
+        return
+    if other_city:
+        address.city = other_city
+        notes.append(f"commune « {other_city} » hors de la liste de la métropole")
+
+
+def _fill_from_postcode(
+    address: SpokenAddress,
+    postcode: str,
+    commune: Commune | None,
+    other_city: str,
+    notes: list[str],
+    territory: Territory,
+) -> None:
+    address.postcode = postcode
+    candidates = territory.communes_for_postcode(postcode)
+    if commune is not None and commune in candidates:
+        candidates = [commune]
+    if len(candidates) == 1:
+        address.citycode, address.city = candidates[0].citycode, candidates[0].name
+    elif commune is not None:
+        address.city = commune.name
+        notes.append(f"le code postal {postcode} ne correspond pas à {commune.name}")
+    elif candidates:
+        notes.append(f"code postal {postcode} partagé par plusieurs communes")
+    elif other_city:
+        address.city = other_city

@@ -1,0 +1,98 @@
+"""`understand()`: a transcript (or an SMS) → an `Understanding`: intent, address as heard,
+items and their counts, caller name and callback number, with a confidence that says how
+complete the extraction is and `notes` that tell an agent what was guessed."""
+
+from __future__ import annotations
+
+import re
+
+from domain.catalogue import Catalogue
+from domain.models import Intent, Understanding
+from domain.numbers import PhoneSpan, find_numbers, find_phone_numbers, fold, tokenize
+from domain.phone import is_mobile_fr, to_e164
+from domain.understanding.address import extract_address
+from domain.understanding.caller import caller_name
+from domain.understanding.intent import confidence, find_intent
+from domain.understanding.items import count_items
+from domain.understanding.territory import Territory
+
+
+def _clean(text: str) -> str:
+    text = text.replace("’", "'").replace("\u00a0", " ")
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _callback(phones: list[PhoneSpan], caller_number: str, notes: list[str]) -> str:
+    """The number to call back: one dictated in the message wins over the caller id."""
+    callback = ""
+    for phone in phones:
+        e164 = to_e164(phone.digits)
+        if e164:
+            callback = e164
+            notes.append("numéro de rappel dicté dans le message")
+            break
+    if not callback:
+        if phones:
+            notes.append("numéro dicté illisible : numéro de l'appelant retenu")
+        callback = (to_e164(caller_number) or "") if caller_number else ""
+        if not callback:
+            notes.append("aucun numéro de rappel utilisable")
+    if callback and not is_mobile_fr(callback):
+        notes.append("le numéro de rappel ne peut pas recevoir de SMS")
+    return callback
+
+
+def understand(
+    text: str, caller_number: str, catalogue: Catalogue, territory: Territory
+) -> Understanding:
+    """What the caller wants, from what they said. Never raises on odd input: an empty or
+    unintelligible text gives intent "other" with confidence 0."""
+    notes: list[str] = []
+    clean = _clean(text)
+    if not clean:
+        return Understanding(
+            intent=Intent.OTHER.value,
+            callback_number=to_e164(caller_number) or "" if caller_number else "",
+            notes=["message vide"],
+        )
+    folded = fold(clean)
+    tokens = tokenize(clean)
+    numbers = find_numbers(clean, tokens)
+    phones = find_phone_numbers(clean, numbers)
+    callback = _callback(phones, caller_number, notes)
+
+    name, name_span = caller_name(clean, territory)
+    blocked = [(p.start, p.end) for p in phones]
+    if name_span:
+        blocked.append(name_span)
+
+    address, street_span, typed = extract_address(
+        clean, tokens, numbers, phones, blocked, notes, territory
+    )
+
+    excluded = list(blocked)
+    if street_span:
+        excluded.append(street_span)
+    mentions = catalogue.find_mentions(clean, exclude=excluded, tokens=tokens)
+    items, refused = count_items(tokens, numbers, mentions, notes)
+
+    has_street = address is not None and bool(address.street)
+    intent, intent_sure = find_intent(folded, has_street, bool(items or refused), notes)
+    if intent is Intent.BOOKING and not (items or refused):
+        notes.append("aucun objet reconnu")
+    if refused:
+        notes.append("objets refusés : " + ", ".join(r.item for r in refused))
+
+    advice = catalogue.refusal_advice(r.item for r in refused) if refused else ""
+    score = confidence(intent, intent_sure, address, typed, items, refused, callback, name, notes)
+    return Understanding(
+        intent=intent.value,
+        address=address,
+        items=items,
+        refused_items=refused,
+        callback_number=callback,
+        caller_name=name,
+        confidence=score,
+        notes=notes,
+        refusal_advice=advice,
+    )

@@ -1,0 +1,174 @@
+"""The address region of a transcript: where the caller says the number and the street.
+
+Whisper often garbles the street so badly that no street type survives ("le quatre Impasse
+Dupré" → "le cadre en passe du prêt"). What survives is the frame of the sentence: an
+address cue ("j'habite", "je suis", "mon adresse, c'est le"), then the number and the street,
+then the locality or the end of the sentence. That frame delimits the words the gazetteer
+search and the audio re-scoring work on."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz
+
+from domain.numbers import Token, tokenize
+from domain.understanding.territory import Territory
+
+
+@dataclass(frozen=True)
+class AddressRegion:
+    start: int  # character offsets in the text: the number and the street, as heard
+    end: int
+    determiner: str  # "au", "le" or "" (what introduced the number)
+    first_token: int
+    last_token: int  # exclusive
+
+
+_CUE_PATTERNS: tuple[tuple[str, ...], ...] = (
+    ("j", "habite"),
+    ("habite",),
+    ("je", "suis"),
+    ("je", "reside"),
+    ("je", "demeure"),
+    ("domicilie",),
+    ("domiciliee",),
+    ("mon", "adresse"),
+    ("l", "adresse"),
+    ("notre", "adresse"),
+    ("adresse",),
+)
+# Between the cue and the number: "c'est", "est", "t'es" (a transcription of "c'est"), "s'il
+# est", "se trouve", "c'est au".
+_CONNECTORS = frozenset(
+    {"c", "est", "t", "es", "s", "il", "ce", "se", "trouve", "situe", "situee", "donc", "euh"}
+)
+_DETERMINERS = {"au": "au", "aux": "au", "le": "le", "du": "le"}
+# Words that start the locality after the street.
+_LOCALITY_STARTS = frozenset({"dans", "arrondissement", "code", "cedex", "quartier"})
+_MAX_REGION_TOKENS = 14
+
+
+def _is_address_word(word: str) -> bool:
+    """ "adresse" as Whisper writes it on accented speech: "adhès", "adheus", "adresses"."""
+    return word.startswith("ad") and len(word) >= 4 and fuzz.ratio(word, "adresse") >= 60
+
+
+def _cue_end(tokens: list[Token], i: int) -> int | None:
+    for pattern in _CUE_PATTERNS:
+        n = len(pattern)
+        if tuple(t.folded for t in tokens[i : i + n]) == pattern:
+            return i + n
+    if (
+        tokens[i].folded in ("mon", "l", "notre")
+        and i + 1 < len(tokens)
+        and _is_address_word(tokens[i + 1].folded)
+    ):
+        return i + 2
+    return None
+
+
+def _is_main_city(word: str, territory: Territory) -> bool:
+    return territory.sounds_like_main_city(word, min_length=6, min_ratio=70)
+
+
+def _starts_locality(tokens: list[Token], k: int, territory: Territory) -> bool:
+    tok = tokens[k]
+    f = tok.folded
+    if f in _LOCALITY_STARTS or _is_main_city(f, territory):
+        return True
+    if f in ("a", "sur") and k + 1 < len(tokens):
+        nxt = tokens[k + 1].folded
+        if _is_main_city(nxt, territory) or territory.find_commune(tokens, k + 1):
+            return True
+    if territory.find_commune(tokens, k) and f not in ("la", "le", "les"):
+        return True
+    # A postcode ("13015", "13 000", "13h15", "13.4", "10 000") or a transcription of one.
+    nxt = tokens[k + 1].text if k + 1 < len(tokens) else ""
+    return tok.is_digits and (
+        len(tok.text) >= 3 or tok.text == territory.department or nxt == "000"
+    )
+
+
+def _names_a_place(tokens: list[Token], k: int, territory: Territory) -> bool:
+    f = tokens[k].folded
+    if f in ("a", "sur") and k + 1 < len(tokens):
+        nxt = tokens[k + 1]
+        return (
+            _is_main_city(nxt.folded, territory)
+            or territory.find_commune(tokens, k + 1) is not None
+        )
+    return _is_main_city(f, territory)
+
+
+def _hard_stop(text: str, tokens: list[Token], a: int, b: int) -> bool:
+    return bool(re.search(r"[.!?;]", text[tokens[a].end : tokens[b].start]))
+
+
+def _street_start(
+    text: str, tokens: list[Token], cue: int, territory: Territory
+) -> tuple[int, str] | None:
+    """(first token of the number and street, determiner) after the cue ending at `cue`."""
+    k = cue
+    determiner = ""
+    skipped = 0
+    if k < len(tokens) and _names_a_place(tokens, k, territory):
+        # "j'habite à Aubagne, au 3 rue …": the locality first, then the street.
+        j = k + 1
+        while (
+            j < len(tokens) and j - k < 6 and "," not in text[tokens[j - 1].end : tokens[j].start]
+        ):
+            j += 1
+        k = j
+    while k < len(tokens) and skipped < 4:
+        f = tokens[k].folded
+        if f in _CONNECTORS:
+            k, skipped = k + 1, skipped + 1
+            continue
+        if f in _DETERMINERS and not determiner:
+            determiner = _DETERMINERS[f]
+            k, skipped = k + 1, skipped + 1
+            continue
+        break
+    if k >= len(tokens) or (k > cue and _hard_stop(text, tokens, k - 1, k)):
+        return None
+    if tokens[k].folded in ("madame", "monsieur", "mademoiselle"):
+        return None  # "je suis Madame Martin"
+    return k, determiner
+
+
+def _region_end(text: str, tokens: list[Token], first: int, territory: Territory) -> int:
+    """Token index (exclusive) where the locality, a sentence end or a comma (once two words
+    are in) stops the region that starts at `first`."""
+    k = first
+    while k < len(tokens) and k - first < _MAX_REGION_TOKENS:
+        if k > first:
+            gap = text[tokens[k - 1].end : tokens[k].start]
+            if re.search(r"[.!?;:]", gap) or ("," in gap and k - first >= 2):
+                break
+            if _starts_locality(tokens, k, territory):
+                break
+        k += 1
+    return k
+
+
+def locate_address(
+    text: str, territory: Territory, tokens: list[Token] | None = None
+) -> AddressRegion | None:
+    """Where the caller says the number and the street: after the first address cue, up to the
+    locality, a sentence end or a comma (once two words are in). None without a cue."""
+    tokens = tokenize(text) if tokens is None else tokens
+    for i in range(len(tokens)):
+        cue = _cue_end(tokens, i)
+        if cue is None:
+            continue
+        start = _street_start(text, tokens, cue, territory)
+        if start is None:
+            continue
+        first, determiner = start
+        k = _region_end(text, tokens, first, territory)
+        if k <= first:
+            continue
+        return AddressRegion(tokens[first].start, tokens[k - 1].end, determiner, first, k)
+    return None

@@ -1,0 +1,170 @@
+"""The territory the bot serves, as a value: its communes (INSEE code, name, postcodes), the
+shorter names callers give them, the street types as said and as the BAN writes them, and the
+main city with its arrondissements.
+
+Read from corpus/territory/ by activities/geo/territory_file.py, which checks the files; the
+understanding code receives it and reads no file. Another métropole is other files."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz
+
+from domain.numbers import Districts, Token, find_arrondissement, fold, tokenize
+
+__all__ = ["Arrondissement", "Commune", "StreetType", "Territory"]
+
+
+@dataclass(frozen=True)
+class Commune:
+    citycode: str  # INSEE
+    name: str
+    postcodes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class StreetType:
+    spoken: str  # folded, as said: "bd", "rond point" (two words at most)
+    written: str  # as the BAN writes it: "Boulevard", "Rond-Point"
+    # Also an everyday word ("sur place", "en cours", "en route", "de passage"): trusted only
+    # with a house number before it or a proper name after it.
+    ambiguous: bool = False
+    # "Bd. Michelet": the abbreviation's period is not the end of a sentence.
+    abbreviation: bool = False
+
+
+@dataclass(frozen=True)
+class Arrondissement:
+    number: int
+    postcode: str
+    citycode: str  # INSEE code of the arrondissement (the BAN files addresses under it)
+
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(t.folded for t in tokenize(text))
+
+
+@dataclass(frozen=True)
+class Territory:
+    communes: tuple[Commune, ...]
+    # (spoken form, commune name): how callers shorten the longer names ("aix", "les pennes").
+    aliases: tuple[tuple[str, str], ...]
+    street_types: tuple[StreetType, ...]
+    # The city callers name most; its misheard forms ("Marseilles") still count.
+    main_city: Commune
+    # The main city's arrondissements, numbered 1..n (none: a city in one piece).
+    arrondissements: tuple[Arrondissement, ...] = ()
+    # The postcode said for the main city as a whole ("13000"): it names no arrondissement.
+    generic_postcode: str = ""
+
+    # Lookups derived from the fields above.
+    one_word_types: dict[str, str] = field(init=False, repr=False, compare=False)
+    two_word_types: dict[tuple[str, ...], str] = field(init=False, repr=False, compare=False)
+    ambiguous_types: frozenset[str] = field(init=False, repr=False, compare=False)
+    abbreviated_types: frozenset[str] = field(init=False, repr=False, compare=False)
+    districts: Districts | None = field(init=False, repr=False, compare=False)
+    _forms: dict[tuple[str, ...], Commune] = field(init=False, repr=False, compare=False)
+    _first_words: frozenset[str] = field(init=False, repr=False, compare=False)
+    _max_words: int = field(init=False, repr=False, compare=False)
+    _postcodes: frozenset[str] = field(init=False, repr=False, compare=False)
+    _by_arrondissement_postcode: dict[str, Arrondissement] = field(
+        init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        by_name = {c.name: c for c in self.communes}
+        forms: dict[tuple[str, ...], Commune] = {_words(c.name): c for c in self.communes}
+        forms.update({_words(alias): by_name[name] for alias, name in self.aliases})
+        one_word = {t.spoken: t.written for t in self.street_types if " " not in t.spoken}
+        two_word = {
+            tuple(t.spoken.split()): t.written for t in self.street_types if " " in t.spoken
+        }
+        postcodes = {p for c in self.communes for p in c.postcodes}
+        postcodes |= {a.postcode for a in self.arrondissements}
+        postcodes |= {self.generic_postcode} - {""}
+        districts = None
+        if self.arrondissements:
+            districts = Districts(
+                city=fold(self.main_city.name),
+                department=self.department,
+                postcodes={a.number: a.postcode for a in self.arrondissements},
+            )
+        derived = {
+            "one_word_types": one_word,
+            "two_word_types": two_word,
+            "ambiguous_types": frozenset(t.spoken for t in self.street_types if t.ambiguous),
+            "abbreviated_types": frozenset(t.spoken for t in self.street_types if t.abbreviation),
+            "districts": districts,
+            "_forms": forms,
+            "_first_words": frozenset(form[0] for form in forms),
+            "_max_words": max(len(form) for form in forms),
+            "_postcodes": frozenset(postcodes),
+            "_by_arrondissement_postcode": {a.postcode: a for a in self.arrondissements},
+        }
+        for name, value in derived.items():
+            object.__setattr__(self, name, value)
+
+    @property
+    def department(self) -> str:
+        """The digits the main city's postcodes start with ("13")."""
+        return self.main_city.citycode[:2]
+
+    # ------------------------------------------------------------------ communes
+
+    def find_commune(self, tokens: list[Token], i: int) -> tuple[Commune, int] | None:
+        """(commune, end token) when a commune of the territory is named from token i."""
+        if i >= len(tokens):
+            return None
+        if tokens[i].folded not in self._first_words:
+            # "Marseilles", "Marsaille" and other transcriptions of the main city.
+            if self.sounds_like_main_city(tokens[i].folded, min_length=7, min_ratio=80):
+                return self.main_city, i + 1
+            return None
+        for n in range(min(self._max_words, len(tokens) - i), 0, -1):
+            form = tuple(t.folded for t in tokens[i : i + n])
+            if form in self._forms:
+                return self._forms[form], i + n
+        return None
+
+    def sounds_like_main_city(self, word: str, *, min_length: int, min_ratio: float) -> bool:
+        """A folded word that is a transcription of the main city's name: it starts like the
+        name and is close enough to it."""
+        name = fold(self.main_city.name)
+        return (
+            len(word) >= min_length
+            and word.startswith(name[:4])
+            and fuzz.ratio(word, name) >= min_ratio
+        )
+
+    def communes_for_postcode(self, postcode: str) -> list[Commune]:
+        return [c for c in self.communes if postcode in c.postcodes]
+
+    def in_territory(self, postcode: str) -> bool:
+        return postcode in self._postcodes
+
+    # ------------------------------------------------------------------ arrondissements
+
+    def is_divided(self, commune: Commune | None) -> bool:
+        """The main city, when it has arrondissements: its own code and postcodes are those
+        of an arrondissement."""
+        return bool(self.arrondissements) and commune == self.main_city
+
+    def arrondissement_codes(self, number: int) -> tuple[str, str]:
+        """(postcode, INSEE code) of an arrondissement of the main city: 8 → ("13008",
+        "13208")."""
+        if not 1 <= number <= len(self.arrondissements):
+            raise ValueError(f"{self.main_city.name} n'a pas de {number}e arrondissement")
+        found = self.arrondissements[number - 1]
+        return found.postcode, found.citycode
+
+    def arrondissement_of_postcode(self, postcode: str) -> int | None:
+        found = self._by_arrondissement_postcode.get(postcode)
+        return found.number if found else None
+
+    def find_arrondissement(self, text: str, *, in_address: bool = False) -> int | None:
+        """The main city's arrondissement named in the text (see
+        `domain.numbers.find_arrondissement`); None when the city has none."""
+        if self.districts is None:
+            return None
+        return find_arrondissement(text, self.districts, in_address=in_address)

@@ -1,0 +1,51 @@
+"""Fixtures of the geocoding tests: the demo territory's geocoder and the activities over a small
+synthetic territory."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from activities.geo.gazetteer import Gazetteer
+from activities.geo.geocoder import Geocoder
+from activities.geo.sectors import SectorIndex
+from activities.geocode import GeocodeActivities
+from domain.understanding import Territory
+from tests.activities.geo.helpers import (
+    DEMO_BAN,
+    DEMO_SECTORS,
+    MIN_SCORE,
+    SEARCH_HEADER,
+    SEARCH_SECTORS,
+    SEARCH_STREETS,
+)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Geocoder:
+    cache = tmp_path_factory.mktemp("gazetteer-cache")
+    gazetteer = Gazetteer.load(DEMO_BAN, cache)
+    sectors = SectorIndex.load([DEMO_SECTORS])
+    return Geocoder(gazetteer, sectors, MIN_SCORE)
+
+
+@pytest.fixture(scope="module")
+def acts(tmp_path_factory: pytest.TempPathFactory, territory: Territory) -> GeocodeActivities:
+    """The activities over the small synthetic territory of helpers.py."""
+    tmp = tmp_path_factory.mktemp("search")
+    ban = tmp / "adresses-test.csv"
+    with ban.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, delimiter=";")
+        writer.writerow(SEARCH_HEADER)
+        for s, (name, postcode, citycode, lon) in enumerate(SEARCH_STREETS):
+            for n in range(1, 31):
+                lat = 43.285 + 0.0003 * n
+                writer.writerow(
+                    [f"{s}_{n}", n, "", name, postcode, citycode, "Marseille", lon, lat]
+                )
+    sectors = tmp / "sectors.geojson"
+    sectors.write_text(json.dumps(SEARCH_SECTORS), encoding="utf-8")
+    gz = Gazetteer.load(ban, tmp / "cache")
+    return GeocodeActivities(gz, SectorIndex.load(sectors), min_score=0.82, territory=territory)

@@ -1,0 +1,64 @@
+"""Free-text gazetteer search over a garbled transcript (activities/geo/street_search.py), on
+the small synthetic territory of helpers.py."""
+
+from __future__ import annotations
+
+from activities.geocode import GeocodeActivities
+from domain.models import SpokenAddress
+from tests.activities.geo.helpers import names, propose
+
+# --------------------------------------------------------------------------- search
+
+
+def test_street_type_heard_as_other_words(acts: GeocodeActivities) -> None:
+    text = "Bonjour, j'habite au trois en passe des lilas, treize mille six. Un canapé."
+    cands = propose(
+        acts,
+        text,
+        SpokenAddress(
+            housenumber="3", street="en passe des lilas", postcode="13006", citycode="13206"
+        ),
+    )
+    assert names(cands)[0] == ("Impasse des Lilas", "13006")
+    assert text[cands.region_start : cands.region_end] == "trois en passe des lilas"
+    assert cands.determiner == "au"
+    assert cands.housenumbers[0] == "3"
+
+
+def test_the_heard_arrondissement_separates_homonyms(acts: GeocodeActivities) -> None:
+    text = "Mon adresse, c'est le cinq impasse des lilas, Marseille cinquième."
+    cands = propose(
+        acts,
+        text,
+        SpokenAddress(
+            housenumber="5", street="Impasse des lilas", postcode="13005", citycode="13205"
+        ),
+    )
+    assert names(cands)[0] == ("Impasse des Lilas", "13005")
+    assert cands.candidates[0].locality > cands.candidates[1].locality
+
+
+def test_number_glued_to_the_type(acts: GeocodeActivities) -> None:
+    # "cinq traverse du moulin" heard as "Saint-Tavers du moulin": no type, no number left.
+    text = "J'habite au Saint-Tavers du moulin dans le cinquième. Un matelas."
+    cands = propose(acts, text)
+    assert names(cands)[0] == ("Traverse du Moulin", "13005")
+    assert "5" in cands.housenumbers
+
+
+def test_numbers_heard_come_first(acts: GeocodeActivities) -> None:
+    cands = propose(
+        acts,
+        "J'habite au 12 rue Paradis, 13006.",
+        SpokenAddress(housenumber="12", street="Rue Paradis", postcode="13006"),
+    )
+    best = cands.candidates[0]
+    assert best.street == "Rue Paradis"
+    assert best.numbers[0] == "12"
+    assert len(best.numbers) == 30
+
+
+def test_nothing_located(acts: GeocodeActivities) -> None:
+    cands = propose(acts, "Bonjour, rappelez-moi s'il vous plaît.")
+    assert cands.candidates == []
+    assert cands.reason

@@ -1,0 +1,71 @@
+"""Item slots: unknown words after a quantity in the request, and the items the audio chooses
+for them (domain/understanding/item_slots.py)."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from corpus import CORPUS_DIR
+from domain.address_models import ItemSlot
+from domain.catalogue import Catalogue
+from domain.models import Intent, ItemCount, Understanding
+from domain.understanding import Territory, apply_item_scores, find_item_slots
+
+
+@pytest.fixture(scope="module")
+def catalogue() -> Catalogue:
+    data = yaml.safe_load((CORPUS_DIR / "items.yaml").read_text(encoding="utf-8"))
+    return Catalogue.from_dict(data)
+
+
+def test_item_slots_are_unknown_words_after_a_quantity(
+    catalogue: Catalogue, territory: Territory
+) -> None:
+    text = (
+        "J'habite au 4 rue Paradis, 13006. Je voudrais faire enlever un bifet "
+        "et deux fotueils. Merci."
+    )
+    slots = find_item_slots(text, catalogue, territory)
+    # "deux fotueils" sounds like "fauteuils": the catalogue finds it without the audio.
+    assert [(text[s.start : s.end], s.count) for s in slots] == [("un bifet", 1)]
+    assert "buffet" in slots[0].forms
+    assert [m.item.name for m in catalogue.find_mentions(text)] == ["fauteuil"]
+
+
+def test_no_slot_for_known_items_or_request_words(
+    catalogue: Catalogue, territory: Territory
+) -> None:
+    text = "Je souhaite un rendez-vous pour un canapé et une table en bois. Merci."
+    assert find_item_slots(text, catalogue, territory) == []
+
+
+def test_no_slot_outside_the_request(catalogue: Catalogue, territory: Territory) -> None:
+    # "en" is a pronoun here, and the address sentence is not the request.
+    text = "Mon adresse, c'est le deux rue Paradis. J'en ai plus besoin."
+    assert find_item_slots(text, catalogue, territory) == []
+
+
+def _booking(items: list[ItemCount]) -> Understanding:
+    return Understanding(intent=Intent.BOOKING.value, items=items, notes=["aucun objet reconnu"])
+
+
+def test_the_audio_choice_is_added_when_it_clearly_wins(catalogue: Catalogue) -> None:
+    slot = ItemSlot(0, 8, "un", 1, ["buffet", "bureau", "bidet"])
+    u = apply_item_scores(_booking([]), [slot], [[40.0, 31.0, 20.0]], catalogue)
+    assert u.items == [ItemCount("buffet", 1)]
+    assert "aucun objet reconnu" not in u.notes
+
+
+def test_a_near_tie_adds_nothing(catalogue: Catalogue) -> None:
+    slot = ItemSlot(0, 8, "un", 1, ["buffet", "bureau"])
+    u = apply_item_scores(_booking([]), [slot], [[40.0, 38.5]], catalogue)
+    assert u.items == []
+
+
+def test_a_refused_item_chosen_by_the_audio_is_refused(catalogue: Catalogue) -> None:
+    slot = ItemSlot(0, 8, "quatre", 4, ["pneu", "vélo"])
+    u = apply_item_scores(_booking([ItemCount("vélo", 1)]), [slot], [[30.0, 10.0]], catalogue)
+    assert u.items == [ItemCount("vélo", 1)]
+    assert u.refused_items == [ItemCount("pneu", 4)]
+    assert u.refusal_advice

@@ -1,0 +1,96 @@
+"""Where the address is in a (garbled) transcript and what was heard of it
+(domain/understanding/region.py, address.py).
+
+Written from the general shape of a French voicemail ("j'habite au …", "mon adresse, c'est
+le …", then the locality) and from what a transcription does to it: street types and numbers
+turned into other words, the locality glued or misspelt."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from corpus import CORPUS_DIR
+from domain.catalogue import Catalogue
+from domain.models import Intent
+from domain.understanding import Territory, locate_address, understand
+
+
+@pytest.fixture(scope="module")
+def catalogue() -> Catalogue:
+    data = yaml.safe_load((CORPUS_DIR / "items.yaml").read_text(encoding="utf-8"))
+    return Catalogue.from_dict(data)
+
+
+@pytest.mark.parametrize(
+    ("text", "heard", "determiner"),
+    [
+        ("J'habite au 12 rue Paradis, treize mille six.", "12 rue Paradis", "au"),
+        ("Mon adresse, c'est le huit boulevard Chave à Marseille.", "huit boulevard Chave", "le"),
+        ("Je suis au trois en passe des lilas dans le neuvième.", "trois en passe des lilas", "au"),
+        # The cue itself misheard ("adresse" → "adhès"), the number glued to the type.
+        ("Mon adhès c'est le sept ravers du moulin, 13 000 douze.", "sept ravers du moulin", "le"),
+        # No determiner left: "au six" heard as "aussi".
+        ("Je suis aussi avenue du prado. Merci.", "aussi avenue du prado", ""),
+        # The locality written as a postcode transcription ("10 000" for "treize mille dix").
+        ("J'habite au cinq avenue des pins 10 000 Marseille.", "cinq avenue des pins", "au"),
+        # The commune first, then the street.
+        ("J'habite à Aubagne, au douze rue Paradis.", "douze rue Paradis", "au"),
+    ],
+)
+def test_region_between_cue_and_locality(
+    text: str, heard: str, determiner: str, territory: Territory
+) -> None:
+    region = locate_address(text, territory)
+    assert region is not None
+    assert text[region.start : region.end] == heard
+    assert region.determiner == determiner
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Bonjour, je voudrais savoir les horaires de la déchèterie.",
+        "Je suis Madame Martin, rappelez-moi.",
+        "",
+    ],
+)
+def test_no_region_without_an_address_cue(text: str, territory: Territory) -> None:
+    assert locate_address(text, territory) is None
+
+
+def test_a_street_no_type_survived_is_kept_as_heard(
+    catalogue: Catalogue, territory: Territory
+) -> None:
+    u = understand(
+        "Bonjour, j'habite au douze en passe des lilas, à Marseille neuvième. "
+        "Je voudrais faire enlever un canapé.",
+        "+33611223344",
+        catalogue,
+        territory,
+    )
+    assert u.intent == Intent.BOOKING
+    assert u.address is not None
+    assert u.address.housenumber == "12"
+    assert u.address.street == "en passe des lilas"
+    assert u.address.postcode == "13009"
+    assert any("recherchée dans la base d'adresses" in n for n in u.notes)
+
+
+def test_typed_streets_still_win_over_the_region(
+    catalogue: Catalogue, territory: Territory
+) -> None:
+    text = "J'habite au 32 boulevard Baille, 13005. Un canapé."
+    u = understand(text, "+33611223344", catalogue, territory)
+    assert u.address is not None
+    assert (u.address.housenumber, u.address.street) == ("32", "Boulevard Baille")
+
+
+def test_digits_before_a_singular_noun_are_not_a_big_count(
+    catalogue: Catalogue, territory: Territory
+) -> None:
+    # "enlever une chaise" transcribed "en 21 chaise".
+    text = "Au 3 rue Longue, 13001. Je voudrais faire en 21 chaise."
+    u = understand(text, "+33611223344", catalogue, territory)
+    assert {i.item: i.count for i in u.items} == {"chaise": 1}
+    assert any("douteuse" in n for n in u.notes)
