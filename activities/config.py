@@ -80,7 +80,7 @@ class SmsSettings(BaseModel):
     ovh: OvhSettings = Field(default_factory=OvhSettings)
     # Outbox backend only: callers' replies, one JSON line each ({"sender", "message"} and
     # optionally "id", "creationDatetime"), so the demo can simulate an answer; handled ids go
-    # to `<inbox_path>.done`. See activities/sms.py, OutboxBackend.
+    # to `<inbox_path>.done`. See activities/messaging/outbox.py.
     inbox_path: Path = DEFAULT_DATA_DIR / "sms-inbox.jsonl"
     # HMAC key of the `SmsPhoneKey` search attribute (domain.phone.phone_key). Empty: a random
     # key created once in `phone_key_file` (default <data_dir>/sms-phone-key.secret, mode

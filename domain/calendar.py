@@ -1,12 +1,13 @@
 """The service calendar: which days each collection sector is served, how many places a day,
 and how far ahead a request may book.
 
-Pure: built from a plain mapping (the YAML is read in `activities.booking.load_calendar`);
-no I/O. The booking rules take datetimes already in the calendar's local time
-(`ServiceCalendar.timezone`). The functions that answer with an instant (`reminder_at`,
-`next_opening`, `ServiceCalendar.cancel_deadline`) use `zoneinfo` for the calendar's zone:
-tzdata is read once and cached, and the result depends on the arguments only, so a workflow
-may call them too (import this module inside `imports_passed_through()`).
+Pure: built from a plain mapping (the YAML is read in
+`activities.bookings.calendar_file.load_calendar`); no I/O. The booking rules take datetimes
+already in the calendar's local time (`ServiceCalendar.timezone`). The functions that answer
+with an instant (`reminder_at`, `next_opening`, `ServiceCalendar.cancel_deadline`) use
+`zoneinfo` for the calendar's zone: tzdata is read once and cached, and the result depends on
+the arguments only, so a workflow may call them too (import this module inside
+`imports_passed_through()`).
 """
 
 from __future__ import annotations

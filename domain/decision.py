@@ -21,7 +21,7 @@ from domain.models import (
 )
 
 # The score of an address is a calibrated probability that it is the one said (see
-# activities/geocode.py, "resolution": P(street) x P(number) from the audio scores, the words
+# activities/geo/resolver.py: P(street) x P(number) from the audio scores, the words
 # heard and the locality). Chosen on the development set (README, "Accuracy"):
 # - at or above BOOK_THRESHOLD the bot books on its own. On that set every wrong address
 #   scored below 0.85 and the right ones mostly above 0.9; 0.9 keeps a margin for voices and

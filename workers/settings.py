@@ -133,7 +133,7 @@ class TelephonySettings(BaseModel):
     # Prefix of the process's own task queue (a suffix makes it unique per process): the
     # dialogue must run where the call's media is.
     task_queue_prefix: str = "encombot-telephony"
-    # Text to speech (activities/tts.py): engine "espeak-ng" (PyPI wheel) or "espeak-ng-cli"
+    # Text to speech (activities/speech/tts.py): engine "espeak-ng" (PyPI wheel) or "espeak-ng-cli"
     # (Debian's binary).
     tts_engine: str = "espeak-ng"
     tts_voice: str = "fr"
@@ -155,7 +155,7 @@ class TelephonySettings(BaseModel):
     stt_beam_size: int = Field(default=1, ge=1, le=10)
     # After this much quiet (less than the end pause), the turn so far is transcribed while
     # the pause runs out; kept if the pause is confirmed, dropped if the caller goes on
-    # (activities/live_call.py). 0: transcribe only once the turn has ended.
+    # (activities/live/turns.py). 0: transcribe only once the turn has ended.
     speculate_ms: int = Field(default=250, ge=0, le=5000)
     # No heartbeat from the dialogue for this long: the workflow takes the call as lost.
     heartbeat_timeout_s: int = Field(default=12, ge=3)
