@@ -103,7 +103,7 @@ def build_live_call_activities(
 
     services = build_services(settings)
     if stt is None:
-        stt = SpeechEngine(settings.stt, services.catalogue)
+        stt = SpeechEngine(settings.stt, services.catalogue, territory=services.geocode.territory)
     stt.model()  # a process that cannot load its model must fail at start, not mid-call
     tel = settings.telephony
     tts = Tts(tel.tts_engine, tel.tts_voice, tel.tts_rate_wpm, cache_dir=tel.tts_cache_dir)

@@ -1,0 +1,67 @@
+"""What the worker processes register is exactly what the workflows call: one list of the
+activities (workflows/calls.py), checked against the composition root queue by queue, so an
+activity that no worker runs (a workflow would wait for it forever) or that no workflow calls
+(dead code) fails here rather than in production."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, cast
+
+from temporalio import activity
+from temporalio.client import Client
+
+from activities.live.session import SessionRegistry
+from activities.speech.engine import SpeechEngine
+from workers.settings import Settings
+from workers.telephony.live import build_live_call_activities
+from workers.worker.composition import build_default_activities, stt_activity_methods
+from workflows.calls import ACTIVITY_NAMES_BY_QUEUE, Queue
+
+
+def names(functions: Iterable[Callable[..., Any]]) -> list[str]:
+    found = []
+    for fn in functions:
+        definition = activity._Definition.from_callable(fn)
+        assert definition is not None and definition.name, fn
+        found.append(definition.name)
+    return found
+
+
+def settings_in(base: Settings, tmp: Path) -> Settings:
+    data = tmp / "var"
+    return base.model_copy(
+        update={
+            "data_dir": data,
+            "audio_dir": data / "audio",
+            "booking": base.booking.model_copy(
+                update={"database_url": f"sqlite:///{data / 'bookings.sqlite'}"}
+            ),
+            "sms": base.sms.model_copy(update={"ledger_path": data / "ledger.sqlite"}),
+        }
+    )
+
+
+def test_default_workers_register_what_the_workflows_call(
+    base_settings: Settings, tmp_path: Path
+) -> None:
+    # The SMS poller is registered only with a client (it signals the cases it routes to).
+    client = cast(Client, object())
+    registered = names(build_default_activities(settings_in(base_settings, tmp_path), client))
+    assert len(registered) == len(set(registered)), "an activity registered twice"
+    assert set(registered) == ACTIVITY_NAMES_BY_QUEUE[Queue.DEFAULT]
+
+
+def test_stt_workers_register_what_the_workflows_call(stt: SpeechEngine) -> None:
+    registered = names(stt_activity_methods(stt))
+    assert sorted(registered) == sorted(ACTIVITY_NAMES_BY_QUEUE[Queue.STT])
+
+
+def test_the_telephony_process_registers_the_dialogue(
+    base_settings: Settings, stt: SpeechEngine, tmp_path: Path
+) -> None:
+    acts = build_live_call_activities(
+        settings_in(base_settings, tmp_path), SessionRegistry(), stt=stt
+    )
+    assert names([acts.run_live_call]) == sorted(ACTIVITY_NAMES_BY_QUEUE[Queue.MEDIA])
