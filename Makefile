@@ -63,3 +63,27 @@ eval: install
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache
+
+# Development corpus of issue 16 (scripts/corpus/README.md), regenerated from SEED and COUNT
+# (COUNT given on the command line; 400 otherwise, COUNT=200 above is bench-backlog's) in the
+# throw-away TTS venv (pip commands: scripts/make_demo_voicemails.py) into var/corpus/dev,
+# never committed. SAMPLE=20: only 20 of its messages get audio, spread over the kinds.
+# JOBS: synthesis processes (Kokoro uses 2 threads each). corpus-check transcribes
+# CHECK_SAMPLE of them with the project's Whisper and runs the project's pipeline on them.
+TTS_PYTHON ?= /tmp/ttsvenv/bin/python
+SEED ?= 16
+CORPUS_COUNT ?= $(if $(filter command line environment,$(origin COUNT)),$(COUNT),400)
+CORPUS_DIR ?= var/corpus/dev
+JOBS ?= 1
+SAMPLE ?=
+CHECK_SAMPLE ?= 20
+
+.PHONY: corpus corpus-check
+corpus:
+	@test -x $(TTS_PYTHON) || { echo "no TTS venv at $(TTS_PYTHON): see scripts/corpus/README.md"; exit 2; }
+	$(TTS_PYTHON) -m scripts.corpus --seed $(SEED) --count $(CORPUS_COUNT) --jobs $(JOBS) \
+		--out $(CORPUS_DIR) --shared $(SHARED) $(if $(SAMPLE),--sample $(SAMPLE))
+
+corpus-check: install
+	$(BIN)/python -m scripts.corpus.check --dir $(CORPUS_DIR) --shared $(SHARED) \
+		--sample $(CHECK_SAMPLE) --seed $(SEED)
