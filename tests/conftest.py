@@ -136,3 +136,22 @@ def postgres_url() -> str:
     return os.environ.get(
         "ENCOMBOT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
     )
+
+
+# .ci/run installs every external tool the tests drive (Chromium, SIP peers, espeak-ng, sox, the
+# deployment validators) and sets ENCOMBOT_REQUIRE_TOOLS: there, a test that would skip for a
+# missing tool fails instead, so a broken install step cannot hide behind a green run. Such
+# skips say "not installed"; skips for missing data or services keep skipping.
+TOOL_MISSING = "not installed"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if not (os.environ.get("ENCOMBOT_REQUIRE_TOOLS") and report.skipped):
+        return
+    reason = report.longrepr[-1] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+    if TOOL_MISSING in str(reason):
+        report.outcome = "failed"
+        report.longrepr = f"required tool missing in CI: {reason}"

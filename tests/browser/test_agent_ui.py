@@ -59,7 +59,7 @@ CORRECTION = {
 async def browser() -> AsyncIterator[Any]:
     if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)):
         pytest.skip(
-            f"no Chromium at {CHROMIUM} (apt-get install chromium, or set ENCOMBOT_CHROMIUM)"
+            f"Chromium not installed at {CHROMIUM} (apt-get install chromium, or ENCOMBOT_CHROMIUM)"
         )
     try:
         from playwright.async_api import async_playwright
