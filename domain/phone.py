@@ -2,8 +2,11 @@
 
 The SMS step needs E.164 ("+33612345678") and must know whether a number can receive an SMS
 at all: a landline or a VoIP number given as a callback number cannot, and the workflow must
-then ask a person to call back instead. Numbering plan: ARCEP (metropolitan France) plus the
-overseas departments that share the French plan with their own country codes.
+then ask a person to call back instead. The numbering plans are Google's libphonenumber
+metadata (`phonenumbers`), kept up to date with the regulators' allocations: metropolitan
+France (ARCEP) plus the overseas territories that are dialled like the mainland from a 0
+but carry their own country code (La Réunion, Mayotte, the Antilles, Guyane,
+Saint-Pierre-et-Miquelon).
 """
 
 from __future__ import annotations
@@ -13,6 +16,9 @@ import hmac
 import re
 from enum import StrEnum
 
+import phonenumbers
+from phonenumbers import NumberParseException, PhoneNumberType
+
 __all__ = ["LineKind", "is_mobile_fr", "line_kind", "phone_key", "to_e164"]
 
 
@@ -21,101 +27,118 @@ class LineKind(StrEnum):
     GEOGRAPHIC = "geographic"  # 01-05
     NON_GEOGRAPHIC = "non_geographic"  # 09: VoIP boxes, no SMS
     SPECIAL = "special"  # 08: free / shared-cost / premium services
-    OTHER = "other"  # foreign, short or unknown
+    OTHER = "other"  # foreign, short, unallocated or unknown
 
 
-# Overseas departments dial like the mainland (10 digits from 0) but have their own country
-# code; the national number keeps its first digits after the country code
-# (0692 12 34 56 → +262 692 12 34 56).
-_OVERSEAS_PREFIXES: dict[str, str] = {
-    "262": "262",  # La Réunion, fixed
-    "263": "262",
-    "692": "262",  # La Réunion, mobile
-    "693": "262",
-    "269": "262",  # Mayotte, fixed
-    "639": "262",  # Mayotte, mobile
-    "590": "590",  # Guadeloupe, Saint-Martin, Saint-Barthélemy, fixed
-    "690": "590",  # mobile
-    "691": "590",
-    "594": "594",  # Guyane, fixed
-    "694": "594",  # mobile
-    "596": "596",  # Martinique, fixed
-    "696": "596",  # mobile
-    "697": "596",
-    "508": "508",  # Saint-Pierre-et-Miquelon
+# Regions whose numbers are dialled from a national 0 like the mainland's. A national number is
+# tried overseas first: the metadata also accepts some overseas ranges under +33 ("0596…"),
+# but they are dialled back with the territory's own code (+596 596…).
+_OVERSEAS_REGIONS = ("RE", "YT", "GP", "BL", "MF", "GF", "MQ")
+_FRENCH_REGIONS = (*_OVERSEAS_REGIONS, "FR", "PM")
+_KINDS = {
+    PhoneNumberType.MOBILE: LineKind.MOBILE,
+    PhoneNumberType.FIXED_LINE: LineKind.GEOGRAPHIC,
+    PhoneNumberType.VOIP: LineKind.NON_GEOGRAPHIC,
+    PhoneNumberType.TOLL_FREE: LineKind.SPECIAL,
+    PhoneNumberType.PREMIUM_RATE: LineKind.SPECIAL,
+    PhoneNumberType.SHARED_COST: LineKind.SPECIAL,
+    PhoneNumberType.UAN: LineKind.SPECIAL,
 }
-_OVERSEAS_MOBILE = {
-    "262": ("692", "693", "639"),
-    "590": ("690", "691"),
-    "594": ("694",),
-    "596": ("696", "697"),
-}
-
 _TRUNK_ZERO = re.compile(r"\(0\)")
 _SEPARATORS = re.compile(r"[\s.\-/()]")
+
+
+def _parse(text: str, region: str) -> phonenumbers.PhoneNumber | None:
+    try:
+        number = phonenumbers.parse(text, region)
+    except NumberParseException:
+        return None
+    return number if phonenumbers.is_valid_number(number) else None
+
+
+def _e164(number: phonenumbers.PhoneNumber) -> str:
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _possible_metropolitan(text: str) -> str | None:
+    """+33 E.164 of a number of the metropolitan plan's shape in a range the metadata does not
+    allocate (yet): operators get new blocks before the metadata knows them, and a caller's
+    number must not be lost for that. Its kind then follows the prefix (`line_kind`)."""
+    try:
+        number = phonenumbers.parse(text, "FR")
+    except NumberParseException:
+        return None
+    if number.country_code != 33 or not phonenumbers.is_possible_number(number):
+        return None
+    e164 = _e164(number)
+    return e164 if re.fullmatch(r"\+33[1-9]\d{8}", e164) else None
 
 
 def to_e164(raw: str, default_country: str = "FR") -> str | None:
     """E.164 form of a French number: "06 12 34 56 78", "+33 6 12 34 56 78", "0033612345678",
     "+33 (0)6 12 34 56 78", "33612345678" → "+33612345678". Overseas numbers in national
-    form get their own country code ("0692..." → "+262692...").
-    Numbers already in international form for another country are kept when their length is
-    plausible. None when the text is not a phone number."""
+    form get their own country code ("0692..." → "+262692...", "0508..." is metropolitan).
+
+    Numbers in international form for another country are kept when they are valid there.
+    None when the text is not a valid, allocated phone number."""
     if default_country.upper() != "FR":
         raise ValueError(f"pays par défaut non pris en charge : {default_country!r}")
-    text = _TRUNK_ZERO.sub("", raw.strip())
-    text = _SEPARATORS.sub("", text)
+    text = _SEPARATORS.sub("", _TRUNK_ZERO.sub("", raw.strip()))
     if text.startswith("00"):
         text = "+" + text[2:]
     if not re.fullmatch(r"\+?\d+", text):
         return None
     if text.startswith("+"):
-        digits = text[1:]
-        if digits.startswith("33"):
-            national = digits[2:]
-            national = national[1:] if national.startswith("0") else national
-            # Written with +33, the number stays +33 even in an overseas range: that is how
-            # the telephony presents it and how it will be dialled back.
-            return f"+33{national}" if re.fullmatch(r"[1-9]\d{8}", national) else None
-        # Another country: no numbering plan at hand. E.164 allows up to 15 digits; below 10
-        # hardly any country has mobile numbers, and SMS is what the number is for.
-        return "+" + digits if 10 <= len(digits) <= 15 and digits[0] != "0" else None
-    if len(text) == 10 and text.startswith("0"):
-        return _french(text[1:])
+        found = _parse(text, "FR")
+        if found is not None:
+            return _e164(found)
+        if re.fullmatch(r"\+330?\d{9}", text):
+            # An overseas number presented with +33 (+33 692…): dialled back with its own code.
+            return _national(text[-9:], _OVERSEAS_REGIONS) or _possible_metropolitan(text)
+        return None
     if len(text) == 11 and text.startswith("33"):
         return to_e164("+" + text)
     if len(text) == 9 and text[0] != "0":
         # Caller ids sometimes arrive without the trunk zero.
-        return _french(text)
+        text = "0" + text
+    if len(text) != 10 or not text.startswith("0"):
+        return None
+    return _national(text[1:], _FRENCH_REGIONS) or _possible_metropolitan(text)
+
+
+def _national(nsn: str, regions: tuple[str, ...]) -> str | None:
+    """E.164 of a 9-digit national significant number, in the first region where it is
+    valid."""
+    for region in regions:
+        found = _parse("0" + nsn, region)
+        if found is not None:
+            return _e164(found)
     return None
 
 
-def _french(nsn: str) -> str | None:
-    """E.164 from a 9-digit national significant number ("612345678")."""
-    if not re.fullmatch(r"[1-9]\d{8}", nsn):
-        return None
-    overseas = _OVERSEAS_PREFIXES.get(nsn[:3])
-    if overseas is not None:
-        return f"+{overseas}{nsn}"
-    return f"+33{nsn}"
+# The metropolitan plan by prefix, for numbers in ranges the metadata does not allocate: 06 and
+# 07 mobiles except 07 00 (machine-to-machine lines, 14 digits: never a 10-digit mobile).
+_UNALLOCATED_KINDS = (
+    (re.compile(r"\+3370"), LineKind.OTHER),
+    (re.compile(r"\+33[67]"), LineKind.MOBILE),
+    (re.compile(r"\+33[1-5]"), LineKind.GEOGRAPHIC),
+    (re.compile(r"\+339"), LineKind.NON_GEOGRAPHIC),
+    (re.compile(r"\+338"), LineKind.SPECIAL),
+)
 
 
 def line_kind(e164: str) -> LineKind:
-    """What an E.164 number is in the French plan."""
-    if re.fullmatch(r"\+33[1-9]\d{8}", e164):
-        first = e164[3]
-        if first in "67":
-            return LineKind.MOBILE
-        if first in "12345":
-            return LineKind.GEOGRAPHIC
-        if first == "9":
-            return LineKind.NON_GEOGRAPHIC
-        return LineKind.SPECIAL
-    for code, mobile_prefixes in _OVERSEAS_MOBILE.items():
-        if re.fullmatch(rf"\+{code}\d{{9}}", e164):
-            nsn = e164[1 + len(code) :]
-            return LineKind.MOBILE if nsn.startswith(mobile_prefixes) else LineKind.GEOGRAPHIC
-    return LineKind.OTHER
+    """What an E.164 number is in the plans of France and its overseas territories."""
+    if not e164.startswith("+"):
+        return LineKind.OTHER
+    number = _parse(e164, "FR")
+    if number is None:
+        if _possible_metropolitan(e164) != e164:
+            return LineKind.OTHER
+        return next(kind for prefix, kind in _UNALLOCATED_KINDS if prefix.match(e164))
+    if phonenumbers.region_code_for_number(number) not in _FRENCH_REGIONS:
+        return LineKind.OTHER
+    return _KINDS.get(phonenumbers.number_type(number), LineKind.OTHER)
 
 
 def is_mobile_fr(e164: str) -> bool:

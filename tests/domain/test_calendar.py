@@ -12,7 +12,6 @@ from domain.calendar import (
     ServiceCalendar,
     UnknownSectorError,
     add_working_days,
-    easter_sunday,
     fit_items,
     french_public_holidays,
     is_public_holiday,
@@ -73,20 +72,29 @@ def first(cal: ServiceCalendar, sector: str, when: datetime) -> date:
 # --------------------------------------------------------------------------- holidays
 
 
-@pytest.mark.parametrize(
-    ("year", "expected"),
-    [
-        (2024, date(2024, 3, 31)),
-        (2025, date(2025, 4, 20)),
-        (2026, date(2026, 4, 5)),
-        (2027, date(2027, 3, 28)),
-        (2019, date(2019, 4, 21)),
-        (2038, date(2038, 4, 25)),  # latest possible date
-        (2285, date(2285, 3, 22)),  # earliest possible date
-    ],
-)
-def test_easter_sunday(year: int, expected: date) -> None:
-    assert easter_sunday(year) == expected
+def test_alsace_moselle_has_its_own_holidays() -> None:
+    national = french_public_holidays(2026)
+    for subdivision in ("57", "6AE"):
+        extra = set(french_public_holidays(2026, subdivision)) - set(national)
+        assert extra == {date(2026, 4, 3), date(2026, 12, 26)}  # Good Friday, St Stephen
+
+
+def test_the_calendar_file_names_its_subdivision() -> None:
+    moselle = make(holiday_subdivision="Moselle")
+    assert moselle.holiday_subdivision == "57"
+    assert moselle.call_centre.holiday_subdivision == "57"
+    # Wednesday 1 April 2026, lead 2 working days, a sector collecting every working day:
+    # nationally Thursday 2 and Friday 3; in Moselle Friday 3 is Good Friday and Monday 6
+    # Easter Monday, so Thursday 2 and Tuesday 7.
+    assert first(make(), "13201", at("2026-04-01")) == date(2026, 4, 3)
+    assert first(moselle, "13201", at("2026-04-01")) == date(2026, 4, 7)
+    assert not moselle.is_call_centre_open(datetime(2026, 4, 3, 10, 0))
+    assert make().is_call_centre_open(datetime(2026, 4, 3, 10, 0))
+
+
+def test_an_unknown_subdivision_is_refused() -> None:
+    with pytest.raises(CalendarError, match="holiday_subdivision"):
+        make(holiday_subdivision="Atlantide")
 
 
 def test_french_public_holidays_2026() -> None:

@@ -33,12 +33,35 @@ def test_to_e164_french_numbers(raw: str, e164: str) -> None:
 
 def test_overseas_numbers_in_national_form_get_their_country_code() -> None:
     assert to_e164("0692 12 34 56") == "+262692123456"
-    assert to_e164("0596 12 34 56") == "+596596123456"
-    assert to_e164("0639 12 34 56") == "+262639123456"
+    assert to_e164("0596 50 12 34") == "+596596501234"
+    assert to_e164("0639 00 12 34") == "+262639001234"
 
 
-def test_a_number_given_with_plus_33_keeps_it() -> None:
-    assert to_e164("+33 6 92 12 34 56") == "+33692123456"
+def test_metropolitan_numbers_are_not_taken_for_overseas_ones() -> None:
+    # 05 08 is in the south-west of the mainland, not Saint-Pierre-et-Miquelon (+508).
+    assert to_e164("05 08 12 34 56") == "+33508123456"
+
+
+def test_saint_pierre_et_miquelon_numbers_are_accepted() -> None:
+    assert to_e164("+508 41 12 34") == "+508411234"
+    assert line_kind("+508551234") is LineKind.MOBILE
+
+
+def test_an_overseas_number_presented_with_plus_33_gets_its_own_code() -> None:
+    assert to_e164("+33 6 92 12 34 56") == "+262692123456"
+
+
+def test_07_00_is_no_mobile() -> None:
+    # 07 00 is for machine-to-machine lines (14 digits), not a 10-digit mobile.
+    assert to_e164("07 00 12 34 56") == "+33700123456"
+    assert not is_mobile_fr("+33700123456")
+
+
+def test_a_number_in_a_range_the_metadata_does_not_allocate_yet_is_kept() -> None:
+    # Operators get new blocks before the metadata knows them: the caller's number is kept,
+    # its kind follows the prefix.
+    assert to_e164("07 21 13 04 74") == "+33721130474"
+    assert is_mobile_fr("+33721130474")
 
 
 def test_foreign_numbers_in_international_form_are_kept() -> None:
@@ -64,7 +87,7 @@ def test_to_e164_only_knows_the_french_plan() -> None:
     [
         ("+33612345678", LineKind.MOBILE),
         ("+33798765432", LineKind.MOBILE),
-        ("+33700000000", LineKind.MOBILE),
+        ("+33700000000", LineKind.OTHER),
         ("+33491551111", LineKind.GEOGRAPHIC),
         ("+33142000000", LineKind.GEOGRAPHIC),
         ("+33970123456", LineKind.NON_GEOGRAPHIC),
@@ -83,7 +106,7 @@ def test_line_kind(e164: str, kind: LineKind) -> None:
 
 def test_only_mobiles_take_sms() -> None:
     assert is_mobile_fr("+33612345678")
-    assert is_mobile_fr("+33712345678")
+    assert is_mobile_fr("+33781234567")
     assert not is_mobile_fr("+33491551111")
     assert not is_mobile_fr("+33970123456")
     assert not is_mobile_fr("+33899123456")
