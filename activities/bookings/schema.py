@@ -132,7 +132,7 @@ class CallRoute(Base):
 
     __tablename__ = "call_routes"
     __table_args__ = (
-        CheckConstraint("route IN ('transfer', 'done')", name="ck_call_route"),
+        CheckConstraint("route IN ('transfer', 'done', 'agents')", name="ck_call_route"),
         Index("ix_call_routes_set_at", "set_at"),
     )
 

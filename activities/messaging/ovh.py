@@ -112,8 +112,9 @@ class OvhBackend:
     """The OVH SMS API through the official `ovh` client (request signing, clock sync).
 
     One client for the life of the backend: it fetches /auth/time before the first call (and
-    again when OVH refuses a timestamp) and keeps its HTTPS connections. The consumer key needs POST /sms/*/jobs; GET /sms/*/outgoing* and
-    GET /sms/*/jobs* (`find`, `delivery_status`); GET and DELETE /sms/*/incoming* (replies)."""
+    again when OVH refuses a timestamp) and keeps its HTTPS connections. The consumer key needs
+    POST /sms/*/jobs; GET /sms/*/outgoing* and GET /sms/*/jobs* (`find`, `delivery_status`);
+    GET and DELETE /sms/*/incoming* (replies)."""
 
     name = "ovh"
 

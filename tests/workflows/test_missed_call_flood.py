@@ -30,17 +30,19 @@ from domain.missed_call_models import (
 )
 from domain.models import ResolveInput, ResolveResult, SmsReplyInput
 from domain.phone import phone_key
-from tests.workflows.test_missed_call import (  # noqa: F401 - the fixture
+from tests.workflows import test_missed_call
+from tests.workflows.test_missed_call import (
     SA_NEEDS_AGENT,
     SA_REASON,
     SECRET,
     Harness,
     eventually,
-    harness,
     next_local,
     search_attributes,
     state,
 )
+
+harness = test_missed_call.harness  # the fixture: a time-skipping test server per test
 
 CALLS = 1_000
 HISTORY_LIMIT = 400

@@ -6,10 +6,11 @@ layout refactor); `histories/before-ack-in-background/` voicemail escalations fr
 its patches (`follow-up-bounded`, `missed-call-continue-as-new`, `incoming-sms-continue-as-new`):
 a follow-up that forwarded several replies then took ANNULER, one that forwarded replies then
 reminded, a missed call with repeated calls that became a callback task, an SMS case with
-several messages and an agent's no-answer. Each folder has the test-only codec key its payloads were encrypted
-with. A change that alters the commands a workflow issues for a given history (an activity
-added, removed or reordered, a timer, a child workflow, a missing `workflow.patched`) breaks
-the cases those histories stand for: the replay reports a nondeterminism error.
+several messages and an agent's no-answer. Each folder has the test-only codec key its
+payloads were encrypted with. A change that alters the commands a workflow issues for a given
+history (an activity added, removed or reordered, a timer, a child workflow, a missing
+`workflow.patched`) breaks the cases those histories stand for: the replay reports a
+nondeterminism error.
 
 The last two tests prove the check can fail: an altered copy of a workflow, and an altered
 history, are both reported.

@@ -40,9 +40,7 @@ class Database:
     connect_args: dict[str, Any] = field(default_factory=dict)
 
 
-def _worker_process(
-    db: Database, ovh_url: str, keys: list[str], start_at: float, out: Any
-) -> None:
+def _worker_process(db: Database, ovh_url: str, keys: list[str], start_at: float, out: Any) -> None:
     """One worker host: its own engine on the shared database, its own OVH client; every key
     through the exactly-once protocol, retried as Temporal would (minus the backoff)."""
     fake = FakeOvhApi()  # not started: only its credentials, the parent's API answers
@@ -143,8 +141,7 @@ def test_a_ledger_file_of_an_earlier_version_is_imported_once(tmp_path: Path) ->
             " created_at REAL NOT NULL, updated_at REAL NOT NULL, last_error TEXT)"
         )
         conn.execute(
-            "INSERT INTO sms_ledger VALUES ('k-old', 'sent', 'ovh', '4242', 'x', 1, 1.0, 1.0,"
-            " NULL)"
+            "INSERT INTO sms_ledger VALUES ('k-old', 'sent', 'ovh', '4242', 'x', 1, 1.0, 1.0, NULL)"
         )
     ledger = SmsLedger(make_engine(f"sqlite:///{tmp_path / 'service.sqlite'}"))
     assert ledger.import_file(old) == 1
