@@ -75,6 +75,7 @@ def second_host(settings: Settings, tmp: Path) -> Settings:
     """Another host: a data directory of its own (nothing on disk in common), the same
     service database, Temporal, OVH and secrets."""
     data = tmp / "host-b" / "var"
+    data.mkdir(parents=True)
     sms = settings.sms.model_copy(
         update={
             "outbox_path": data / "sms-outbox.jsonl",
@@ -150,11 +151,8 @@ async def test_two_workers_share_the_ledger_through_504s_and_a_clock_step(tmp_pa
             assert await broken_workflows(system) == []
             engine = create_engine(database)
             with engine.connect() as conn:
-                ledger = dict(
-                    conn.execute(text("SELECT state, count(*) FROM sms_ledger GROUP BY state"))
-                    .tuples()
-                    .all()
-                )
+                rows = conn.execute(text("SELECT state, count(*) FROM sms_ledger GROUP BY state"))
+                ledger = {str(state): int(count) for state, count in rows}
             engine.dispose()
             assert ledger == {"sent": 30}
             report(

@@ -72,7 +72,7 @@ class PeerFilter:
     `asterisk`), re-resolved at most every `resolve_every_s`. Empty: anyone (the listener's
     bind address is then the only fence)."""
 
-    def __init__(self, peers: Sequence[str] = (), *, resolve_every_s: float = 30.0) -> None:
+    def __init__(self, peers: Sequence[str] = (), *, resolve_every_s: float = 5.0) -> None:
         self._networks: list[Network] = []
         self._names: list[str] = []
         for peer in peers:

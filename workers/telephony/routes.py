@@ -87,6 +87,7 @@ class CallRoutes:
         if self._engine is None:
             return
         write = asyncio.ensure_future(asyncio.to_thread(self._store, call_id, route, now))
+        write.add_done_callback(_consume)  # a write that lands after the wait: logged below
         try:
             await asyncio.wait_for(asyncio.shield(write), DB_TIMEOUT_S)
         except TimeoutError:
@@ -129,6 +130,11 @@ class CallRoutes:
                 select(T.c.route).where(T.c.call_id == call_id, T.c.set_at >= now - self._keep_s)
             ).first()
         return None if row is None else str(row[0])
+
+
+def _consume(write: asyncio.Future[None]) -> None:
+    if not write.cancelled() and write.exception() is not None:
+        log.warning("a call route did not reach the database: %s", type(write.exception()).__name__)
 
 
 ROUTE_PATH = re.compile(r"^/calls/([0-9A-Fa-f-]{36})/route$")
