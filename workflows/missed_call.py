@@ -37,25 +37,22 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
-from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
-from temporalio.workflow import ParentClosePolicy
+from temporalio.common import SearchAttributeKey
+from temporalio.exceptions import ApplicationError
 
-from workflows import calls
 from workflows.agent_queue import AgentQueue
 from workflows.bounded import BoundedHistory, history_is_long
-from workflows.common import SA_SMS_PHONE_KEY, SA_STATUS, error_message
+from workflows.common import SA_SMS_PHONE_KEY, SA_STATUS
+from workflows.missed_call_steps import MissedCallSteps
 
 with workflow.unsafe.imports_passed_through():
     from domain import names
-    from domain.booking_models import CallCentreInput, CallCentreOpening
     from domain.case_carry import MissedCallCase, remember
     from domain.disclosure import CORRECTION_REJECTED
     from domain.labels import date_label
     from domain.missed_call import (
         callback_details_markdown,
         caller_e164,
-        reply_is_usable,
         validate_callback_resolution,
     )
     from domain.missed_call_models import (
@@ -70,24 +67,17 @@ with workflow.unsafe.imports_passed_through():
         MissedCallSignal,
         MissedCallState,
         MissedCallStatus,
-        UpcomingBookingInput,
         UpcomingBookingResult,
-        sms_channel_call_id,
     )
     from domain.models import (
-        NotifyResult,
         ResolveInput,
         ResolveResult,
         SmsReplyInput,
-        UnderstandInput,
-        VoicemailInput,
     )
     from domain.phone import is_mobile_fr
 
 SA_CALLS = SearchAttributeKey.for_keyword_list(SA_CALL_IDS)
 
-# Memo key naming the VoicemailWorkflow that took the reply over (read by GET /calls/{id}).
-MEMO_HANDED_OVER_TO = "handed_over_to"
 # A caller who keeps texting must not grow the history without bound.
 MAX_REPLIES = 20
 # Repeated calls noted one by one in the case's history; past this, counted only.
@@ -112,6 +102,7 @@ class MissedCallWorkflow:
         self._history = BoundedHistory(self._s.log)
         self._queue = AgentQueue(self._history)
         self._queue.attempts = self._s.callback_attempts
+        self._steps = MissedCallSteps(inp, self._s, self._history, self._queue)
         self._calls_seen = self._s.calls
         # Whether this case may continue as new: asked once its history is long (None until).
         self._may_continue: bool | None = None
@@ -145,21 +136,21 @@ class MissedCallWorkflow:
         s.number = number
         s.line = (LineType.MOBILE if is_mobile_fr(number) else LineType.LANDLINE).value
         self._history.note(f"appel manqué, ligne {s.line}")
-        self._booking = await self._find_booking()
+        self._booking = await self._steps.find_booking()
         s.booking_found = self._booking.found
         s.booking_reference = self._booking.reference
         s.booking_pickup_date = self._booking.pickup_date
         if self._booking.found and s.line == LineType.MOBILE:
-            if await self._send_booking_status(self._booking):
+            if await self._steps.send_booking_status(self._booking):
                 await self._set_status(MissedCallStatus.ANSWERED)
                 await self._linger()
                 return self._result()
             why = "statut de l'enlèvement prévu non envoyé par SMS"
         elif s.line != LineType.MOBILE:
             why = "numéro fixe ou non mobile : pas de SMS possible"
-        elif (await self._opening()).open_now:
+        elif (await self._steps.opening()).open_now:
             why = "appel manqué pendant les heures d'ouverture"
-        elif not await self._invite():
+        elif not await self._steps.invite():
             why = "SMS d'invitation impossible"
         else:
             return await self._wait_reply(workflow.now() + timedelta(seconds=inp.reply_timeout_s))
@@ -171,7 +162,7 @@ class MissedCallWorkflow:
         """The invitation is out: a usable reply before `deadline`, or a callback."""
         self._enter(PHASE_WAIT_REPLY, deadline)
         if await self._wait_for_usable_reply(deadline):
-            await self._hand_over()
+            await self._steps.hand_over()
             await self._linger()
             return self._result()
         await self._callback("pas de réponse exploitable au SMS d'invitation")
@@ -219,55 +210,6 @@ class MissedCallWorkflow:
 
     # ------------------------------------------------------------------ steps
 
-    async def _find_booking(self) -> UpcomingBookingResult:
-        try:
-            return await calls.FIND_UPCOMING_BOOKING(
-                UpcomingBookingInput(caller_number=self._s.number, at=workflow.now().isoformat())
-            )
-        except ActivityError as err:
-            # Not knowing the booking only costs an invitation the caller may not need.
-            self._history.note(f"recherche d'enlèvement prévu impossible: {error_message(err)}")
-            return UpcomingBookingResult(found=False)
-
-    async def _opening(self) -> CallCentreOpening:
-        return await calls.CALL_CENTRE_OPENING(CallCentreInput(at=workflow.now().isoformat()))
-
-    async def _send_booking_status(self, booking: UpcomingBookingResult) -> bool:
-        context = {
-            "reference": booking.reference,
-            "pickup_date_label": date_label(booking.pickup_date),
-        }
-        try:
-            await self._send_sms("booking-status", "missed_call_booking_status", context)
-        except ActivityError as err:
-            self._history.note(f"SMS de statut impossible: {error_message(err)}")
-            return False
-        self._history.note(f"enlèvement déjà prévu le {booking.pickup_date}: statut envoyé par SMS")
-        return True
-
-    async def _invite(self) -> bool:
-        try:
-            sent = await self._send_sms("invite", "missed_call_invite", {})
-        except ActivityError as err:
-            self._history.note(f"SMS d'invitation impossible: {error_message(err)}")
-            return False
-        updates: list[SearchAttributeUpdate] = [
-            SA_STATUS.value_set(MissedCallStatus.WAITING_REPLY.value)
-        ]
-        if sent.phone_key:
-            # The caller's reply finds this case through the keyed hash of the number.
-            updates.append(SA_SMS_PHONE_KEY.value_set([sent.phone_key]))
-        self._s.status = MissedCallStatus.WAITING_REPLY.value
-        workflow.upsert_search_attributes(updates)
-        self._history.note("SMS d'invitation envoyé, en attente de la réponse")
-        return True
-
-    async def _send_sms(self, purpose: str, template: str, context: dict[str, str]) -> NotifyResult:
-        assert self._inp is not None
-        return await calls.send_sms(
-            f"{self._inp.call_id}:{purpose}", self._s.number, template, dict(context)
-        )
-
     async def _wait_for_usable_reply(
         self, deadline: datetime | None, stop: Callable[[], bool] | None = None
     ) -> bool:
@@ -277,7 +219,7 @@ class MissedCallWorkflow:
         while True:
             if s.checked < len(s.replies):
                 s.checked = len(s.replies)
-                if await self._replies_usable():
+                if await self._steps.replies_usable():
                     return True
             if stop is not None and stop():
                 return False
@@ -298,57 +240,6 @@ class MissedCallWorkflow:
             except TimeoutError:
                 return False
 
-    async def _replies_usable(self) -> bool:
-        try:
-            understanding = await calls.UNDERSTAND(
-                UnderstandInput(text=self._reply_text(), caller_number=self._s.number)
-            )
-        except ActivityError as err:
-            self._history.note(f"réponse SMS non analysée: {error_message(err)}")
-            return False
-        usable = reply_is_usable(understanding)
-        self._history.note(
-            f"réponse SMS: intention={understanding.intent}, "
-            f"{'exploitable' if usable else 'incomplète'}"
-        )
-        return usable
-
-    async def _hand_over(self) -> None:
-        """The replies go to a VoicemailWorkflow on the text channel, which outlives this
-        case (ABANDON): it books, answers or escalates like any voicemail."""
-        assert self._inp is not None
-        s = self._s
-        call_id = sms_channel_call_id(self._inp.call_id)
-        child_id = names.voicemail_workflow_id(call_id)
-        try:
-            await workflow.start_child_workflow(
-                names.VOICEMAIL_WORKFLOW,
-                VoicemailInput(
-                    call_id=call_id,
-                    audio_path="",
-                    caller_number=s.number,
-                    received_at=workflow.now().isoformat(),
-                    stt_task_queue=self._inp.stt_task_queue,
-                    confirm_timeout_s=self._inp.confirm_timeout_s,
-                    text=self._reply_text(),
-                    channel="sms",
-                ),
-                id=child_id,
-                parent_close_policy=ParentClosePolicy.ABANDON,
-                static_summary="Réponse SMS à un appel manqué",
-            )
-        except WorkflowAlreadyStartedError:
-            self._history.note("demande par SMS déjà transmise")
-        s.handed_over_to = child_id
-        s.forwarded = len(s.replies)
-        s.callback_pending = False
-        workflow.upsert_memo({MEMO_HANDED_OVER_TO: child_id})
-        s.status = MissedCallStatus.HANDED_OVER.value
-        # The text channel publishes the phone key itself once it texts the caller; later
-        # replies that still reach this case are forwarded to it.
-        self._queue.leave(s.status, SA_SMS_PHONE_KEY.value_unset())
-        self._history.note(f"demande transmise par SMS à {child_id}")
-
     async def _callback(self, why: str) -> None:
         """A callback task, visible to agents from the next opening of the call centre."""
         s = self._s
@@ -356,7 +247,7 @@ class MissedCallWorkflow:
         s.callback_why = why
         self._history.note(f"rappel nécessaire: {why}")
         self._refresh_details()
-        opening = await self._opening()
+        opening = await self._steps.opening()
         if not opening.open_now:
             s.scheduled_for = opening.next_opening
             await self._set_status(MissedCallStatus.CALLBACK_SCHEDULED)
@@ -371,7 +262,7 @@ class MissedCallWorkflow:
         s = self._s
         self._enter(PHASE_CALLBACK_SCHEDULED, opening_at)
         if await self._wait_for_usable_reply(opening_at, stop=lambda: s.resolved):
-            await self._hand_over()
+            await self._steps.hand_over()
             return
         await self._callback_waiting_agent(entered=False)
 
@@ -387,7 +278,7 @@ class MissedCallWorkflow:
                 self._history.note("rappel dans la file des agents")
             self._enter(PHASE_WAITING_AGENT)
             if await self._wait_for_usable_reply(None, stop=lambda: s.resolved):
-                await self._hand_over()
+                await self._steps.hand_over()
                 return
         s.callback_pending = False
         s.status = MissedCallStatus.CLOSED.value
@@ -402,7 +293,7 @@ class MissedCallWorkflow:
         self._enter(PHASE_LINGER)
         window = timedelta(seconds=self._inp.merge_window_s)
         while True:
-            await self._forward_replies()
+            await self._steps.forward_replies()
             assert s.last_call_at
             last_call_at = datetime.fromisoformat(s.last_call_at)
             remaining = (last_call_at + window - workflow.now()).total_seconds()
@@ -416,27 +307,11 @@ class MissedCallWorkflow:
                 )
             except TimeoutError:
                 break
-        await self._forward_replies()
+        await self._steps.forward_replies()
         await workflow.wait_condition(workflow.all_handlers_finished)
 
     def _linger_wakes(self) -> bool:
-        return self._s.calls != self._calls_seen or self._unforwarded() or self._long()
-
-    def _unforwarded(self) -> bool:
-        s = self._s
-        return bool(s.handed_over_to) and s.forwarded < len(s.replies)
-
-    async def _forward_replies(self) -> None:
-        s = self._s
-        while self._unforwarded():
-            reply = s.replies[s.forwarded]
-            s.forwarded += 1
-            handle = workflow.get_external_workflow_handle(s.handed_over_to)
-            try:
-                await handle.signal(names.SMS_REPLY_SIGNAL, reply)
-                self._history.note("réponse SMS transmise à la demande en cours")
-            except Exception as err:  # the text channel has ended: the reply stays here
-                self._history.note(f"réponse SMS non transmise: {type(err).__name__}")
+        return self._s.calls != self._calls_seen or self._steps.unforwarded() or self._long()
 
     # ------------------------------------------------------------------ messages
 
@@ -519,9 +394,6 @@ class MissedCallWorkflow:
                 self._history.note("appels suivants du même numéro comptés, plus notés un à un")
             if s.callback_pending:
                 self._refresh_details()
-
-    def _reply_text(self) -> str:
-        return "\n".join(r.text.strip() for r in self._s.replies if r.text.strip())
 
     def _refresh_details(self) -> None:
         s = self._s
