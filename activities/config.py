@@ -74,6 +74,9 @@ class OvhSettings(BaseModel):
 class SmsSettings(BaseModel):
     backend: Literal["outbox", "ovh"] = "outbox"
     outbox_path: Path = DEFAULT_DATA_DIR / "sms-outbox.jsonl"
+    # The send ledger is a table of the service database (BookingSettings.database_url). This
+    # is where an earlier version kept it, one file per host: read once at start if present
+    # (its rows added to the table), then renamed `*.imported`.
     ledger_path: Path = DEFAULT_DATA_DIR / "sms-ledger.sqlite"
     service_name: str = "Encombrants Métropole"
     agent_phone: str = "0 800 94 94 94"

@@ -18,6 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sqlalchemy import Engine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -48,12 +49,13 @@ class SmsActivities:
         self,
         backend: SmsBackend,
         templates_dir: Path,
-        ledger_path: Path,
+        ledger: SmsLedger | Engine | Path,
         service_name: str,
         agent_phone: str,
         max_segments: int = 3,
         *,
         inflight_lease_s: float = 90.0,
+        settle_s: float = 5.0,
         phone_key_secret: bytes | None = None,
         metrics: StepMetrics | None = None,
     ) -> None:
@@ -62,7 +64,9 @@ class SmsActivities:
         # None: results carry no phone key, and no reply can find its case.
         self.phone_key_secret = phone_key_secret
         self.templates_dir = Path(templates_dir)
-        self.ledger = SmsLedger(ledger_path, inflight_lease_s)
+        # The service database's engine in production (every worker shares the sends), a
+        # SQLite file of its own in tests.
+        self.ledger = SmsLedger.at(ledger, inflight_lease_s=inflight_lease_s, settle_s=settle_s)
         self.sender = SmsSender(backend, self.ledger, metrics)
         self.service_name = service_name
         self.agent_phone = agent_phone

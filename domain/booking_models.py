@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from domain.case_carry import FollowUpCase
+
 
 class StoredStatus(StrEnum):
     """Status of a booking row (what `booking_status` reports)."""
@@ -110,6 +112,10 @@ class FollowUpInput:
     delivery_checks_s: list[int] = field(default_factory=list)
     # How long after the reminder a reply (ANNULER) is still listened to.
     listen_after_reminder_s: int = 6 * 3600
+    # The case's state when it continued as new (domain/case_carry.py); None: a new case.
+    carried: FollowUpCase | None = None
+    # Continue as new past this many history events; 0: case_carry.HISTORY_EVENTS_LIMIT.
+    history_limit: int = 0
 
 
 @dataclass
@@ -119,6 +125,8 @@ class FollowUpState:
     delivery: str = ""  # an SmsDeliveryStatus value, or "unknown"
     reminded: bool = False
     history: list[str] = field(default_factory=list)
+    replies: int = 0  # SMS received from the caller, each once
+    forwarded_to_agent: int = 0  # of which handed to a person
 
 
 @dataclass

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from domain import names
+from domain.case_carry import MissedCallCase
 from domain.models import EscalationReason
 
 # --------------------------------------------------------------------------- names
@@ -95,6 +96,10 @@ class MissedCallInput:
     # Passed to the VoicemailWorkflow that handles the reply.
     stt_task_queue: str = ""
     confirm_timeout_s: int = 12 * 3600
+    # The case's state when it continued as new (domain/case_carry.py); None: a new case.
+    carried: MissedCallCase | None = None
+    # Continue as new past this many history events; 0: case_carry.HISTORY_EVENTS_LIMIT.
+    history_limit: int = 0
 
 
 @dataclass
@@ -132,6 +137,7 @@ class MissedCallState:
     handed_over_to: str = ""
     callback_attempts: int = 0
     history: list[str] = field(default_factory=list)
+    calls: int = 0  # distinct calls the case gathered (call_ids keeps the first MAX_CALL_IDS)
 
 
 # --------------------------------------------------------------------------- activities

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from domain.case_carry import IncomingSmsCase
 from domain.models import SmsReplyInput
 
 
@@ -97,6 +98,10 @@ class IncomingSmsInput:
     # undelivered confirmation, cancellation refused by the planning), with a note.
     reason: str = ""
     note: str = ""
+    # The case's state when it continued as new while waiting (domain/case_carry.py).
+    carried: IncomingSmsCase | None = None
+    # Continue as new past this many history events; 0: case_carry.HISTORY_EVENTS_LIMIT.
+    history_limit: int = 0
 
 
 @dataclass

@@ -37,7 +37,10 @@ from workers.dev.devserver import DevServer, free_port
 from workers.settings import Settings
 from workers.settings_env import settings_env
 
-ENCOMBOT = Path(sys.executable).with_name("encombot")
+# The processes run the code of this checkout (not whatever the venv's `encombot` script was
+# installed from): `python -m workers.cli.main` with the repository first on the path.
+REPO = Path(__file__).resolve().parents[1]
+ENCOMBOT = [sys.executable, "-m", "workers.cli.main"]
 SETTLED_STATUSES = {Status.WAITING_AGENT.value, Status.WAITING_CALLER.value}
 STATUS_KEY = "EncombotStatus"
 REASON_KEY = "EscalationReason"
@@ -92,23 +95,35 @@ def drop_postgres_database(admin_url: str, url: str) -> None:
 
 
 class WorkerProcess:
-    """One `encombot worker --role ROLE` process."""
+    """One `encombot worker --role ROLE` process (or another command: `args`, the line it
+    prints when ready: `ready`)."""
 
-    def __init__(self, settings: Settings, role: str, log_file: Path) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        role: str,
+        log_file: Path,
+        *,
+        args: list[str] | None = None,
+        ready: str = "",
+    ) -> None:
         self.settings = settings
         self.role = role
         self.log_file = log_file
+        self.args = args or ["worker", "--role", role]
+        self.ready = ready or f"worker {role}"
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
 
     def start(self, ready_timeout_s: float = 180.0) -> None:
         env = {**os.environ, **settings_env(self.settings)}
         env["COLUMNS"] = "200"  # rich wraps the ready line otherwise
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         offset = self.log_file.stat().st_size if self.log_file.exists() else 0
         log = self.log_file.open("ab")
         self.proc = subprocess.Popen(
-            [str(ENCOMBOT), "worker", "--role", self.role],
+            [*ENCOMBOT, *self.args],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -117,18 +132,20 @@ class WorkerProcess:
         )
         log.close()
         self.starts += 1
-        ready = f"worker {self.role}"
+        ready = self.ready
         deadline = time.monotonic() + ready_timeout_s
         try:
             while time.monotonic() < deadline:
                 if self.proc.poll() is not None:
-                    raise RuntimeError(f"worker exited with {self.proc.returncode}: {self.tail()}")
+                    raise RuntimeError(
+                        f"{self.args[0]} exited with {self.proc.returncode}: {self.tail()}"
+                    )
                 with self.log_file.open("rb") as f:
                     f.seek(offset)
                     if ready.encode() in f.read():
                         return
                 time.sleep(0.2)
-            raise TimeoutError(f"worker {self.role} not ready: {self.tail()}")
+            raise TimeoutError(f"{ready} not ready: {self.tail()}")
         except BaseException:
             # Never leave a half-started worker behind (it has its own session group).
             self.stop(timeout_s=10)

@@ -171,6 +171,39 @@ class TelephonySettings(BaseModel):
     # rest are hung up (recorded as interrupted by the service, not by the caller). Below
     # the telephony service's stop_grace_period (docker-compose.yml, 30 s).
     drain_s: float = Field(default=25.0, ge=0)
+    # What the network may do (issue 18; README "Live calls", "Robustness"). AudioSocket has
+    # no authentication: only `audiosocket_peers` may connect to it and to the route server
+    # (addresses, CIDRs or host names, e.g. the compose service `asterisk`; empty: anyone who
+    # reaches the port), at most `audiosocket_max_calls` calls at once, new ones at
+    # `audiosocket_calls_per_s` (bursts of `audiosocket_burst`); a call past a cap goes to the
+    # agents.
+    audiosocket_peers: list[str] = Field(default_factory=list)
+    audiosocket_max_calls: int = Field(default=40, ge=1)
+    audiosocket_calls_per_s: float = Field(default=5.0, gt=0)
+    audiosocket_burst: int = Field(default=20, ge=1)
+    # The SIP adapter (workers/telephony/sip/policy.py): networks an SDP may point the bot's
+    # RTP at; an answered INVITE not ACKed within `sip_ack_timeout_s` is ended; per source
+    # address: new calls per second (and burst), calls ringing or unconfirmed at once,
+    # datagrams per second (and burst). A trunk brings every call from one address: raise
+    # them for it. `rtp_symmetric`: media also from the SDP's or the SIP peer's IP at another
+    # port (callers behind NAT), latched on the first packet.
+    sip_media_networks: list[str] = Field(
+        default_factory=lambda: [
+            "127.0.0.0/8",
+            "::1/128",
+            "10.0.0.0/8",
+            "172.16.0.0/12",
+            "192.168.0.0/16",
+            "fc00::/7",
+        ]
+    )
+    sip_ack_timeout_s: float = Field(default=8.0, gt=0, le=32)
+    sip_invite_rate_per_s: float = Field(default=1.0, gt=0)
+    sip_invite_burst: int = Field(default=10, ge=1)
+    sip_max_unconfirmed_per_source: int = Field(default=8, ge=1)
+    sip_packet_rate_per_s: float = Field(default=100.0, gt=0)
+    sip_packet_burst: int = Field(default=200, ge=1)
+    rtp_symmetric: bool = False
 
 
 class Settings(BaseSettings):

@@ -12,20 +12,28 @@ booking and starts none). Until the evening before the pickup it:
   booking activity computes the instant with the time zone rules, so DST is handled there),
   unless the booking was cancelled meanwhile by anyone.
 
+Bounded, however chatty the caller (issue 18): one agent task takes the caller's further
+replies while it is open (up to MAX_REPLIES_PER_TASK, the rest counted), ANNULER is heard first
+however many SMS come with it, and the case continues as new when its history gets long,
+carrying its whole state (`FollowUpCase`, domain/case_carry.py: new handlers add their fields
+there) until the pickup date. Cases begun before that change keep their old way
+(`workflow.patched(FOLLOW_UP_BOUNDED)`).
+
 Orchestration only: activities are called by name.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, WorkflowAlreadyStartedError
+from temporalio.exceptions import ActivityError, FailureError, WorkflowAlreadyStartedError
 
 from workflows import calls
-from workflows.agent_queue import CaseHistory
+from workflows.bounded import BoundedHistory, history_is_long
 from workflows.common import (
     PATIENT_RETRY,
     SA_SMS_PHONE_KEY,
@@ -45,6 +53,7 @@ with workflow.unsafe.imports_passed_through():
         FollowUpState,
         StoredStatus,
     )
+    from domain.case_carry import MAX_PENDING_REPLIES, FollowUpCase, remember
     from domain.labels import date_label
     from domain.models import (
         EscalationReason,
@@ -63,6 +72,13 @@ with workflow.unsafe.imports_passed_through():
 # sent). Most receipts come within a minute; a handset switched off for a day still gets the
 # message when it comes back, hence the late last check.
 DELIVERY_CHECKS_S = (60, 5 * 60, 30 * 60, 3 * 3600, 24 * 3600)
+# workflow.patched id of the bounded follow-up: one agent task for the caller's replies,
+# ANNULER first, continue-as-new. Cases begun before it replay (and go on) the old way.
+FOLLOW_UP_BOUNDED = "follow-up-bounded"
+# What one agent task takes of the caller's replies; the rest are counted in the case.
+MAX_REPLIES_PER_TASK = 20
+# Replies noted one by one in the case's history; past this, counted only.
+NOTED_REPLIES = 20
 
 
 def is_cancel_request(text: str) -> bool:
@@ -78,69 +94,60 @@ def is_cancel_request(text: str) -> bool:
 
 @workflow.defn(name=names.BOOKING_FOLLOW_UP_WORKFLOW)
 class BookingFollowUpWorkflow:
-    def __init__(self) -> None:
-        self._inp: FollowUpInput | None = None
-        self._status = StoredStatus.BOOKED.value
-        self._delivery = SmsDeliveryStatus.PENDING.value
-        self._reminded = False
-        self._seen: set[str] = set()
-        self._cancel_requested = False
-        self._to_forward: list[SmsReplyInput] = []
-        self._forwarded = 0
-        self._history = CaseHistory()
+    @workflow.init
+    def __init__(self, inp: FollowUpInput) -> None:
+        # From the input, before any signal of the first activation is handled: a run that
+        # continued as new takes up its state at once.
+        self._inp = inp
+        self._s = inp.carried or FollowUpCase()
+        self._history = BoundedHistory(self._s.log)
+        # Whether this case may continue as new: asked once its history is long (None until).
+        self._may_continue: bool | None = None
 
     @workflow.run
     async def run(self, inp: FollowUpInput) -> FollowUpResult:
-        self._inp = inp
-        workflow.upsert_search_attributes([SA_STATUS.value_set(Status.BOOKED.value)])
-        if inp.phone_key:
-            workflow.upsert_search_attributes([SA_SMS_PHONE_KEY.value_set([inp.phone_key])])
-
-        started = workflow.now()
-        checks = (
-            [
-                started + timedelta(seconds=s)
-                for s in sorted(inp.delivery_checks_s or DELIVERY_CHECKS_S)
-            ]
-            if inp.sms_message_id
-            else []
-        )
-        if not checks:
-            self._delivery = "unknown"
+        s = self._s
+        if inp.carried is None:
+            workflow.upsert_search_attributes([SA_STATUS.value_set(Status.BOOKED.value)])
+            if inp.phone_key:
+                workflow.upsert_search_attributes([SA_SMS_PHONE_KEY.value_set([inp.phone_key])])
+            self._plan(inp)
         reminder_at = datetime.fromisoformat(inp.reminder_at) if inp.reminder_at else None
-        # The caller may still answer the reminder with ANNULER that evening; without a
-        # reminder the case ends once the delivery is known.
-        if reminder_at is not None:
-            listen_until = reminder_at + timedelta(seconds=inp.listen_after_reminder_s)
-        else:
-            listen_until = checks[-1] if checks else started
+        listen_until = datetime.fromisoformat(s.listen_until)
 
-        while self._status == StoredStatus.BOOKED:
-            if self._to_forward:
-                await self._forward_replies()
-                continue
-            if self._cancel_requested:
+        while s.status == StoredStatus.BOOKED:
+            if s.cancel_requested and (not s.to_forward or self._bounded()):
                 await self._cancel()
                 continue
-            now = workflow.now()
-            if checks and checks[0] <= now:
-                checks.pop(0)
-                await self._check_delivery(final=not checks)
-                if self._delivery != SmsDeliveryStatus.PENDING:
-                    checks = []
+            if s.to_forward:
+                await self._forward_replies()
                 continue
-            if reminder_at is not None and not self._reminded and reminder_at <= now:
+            now = workflow.now()
+            if s.checks and datetime.fromisoformat(s.checks[0]) <= now:
+                s.checks.pop(0)
+                await self._check_delivery(final=not s.checks)
+                if s.delivery != SmsDeliveryStatus.PENDING:
+                    s.checks = []
+                continue
+            if reminder_at is not None and not s.reminded and reminder_at <= now:
                 await self._send_reminder()
                 continue
-            due = [listen_until, *checks[:1]]
-            if reminder_at is not None and not self._reminded:
+            due = [listen_until, *(datetime.fromisoformat(c) for c in s.checks[:1])]
+            if reminder_at is not None and not s.reminded:
                 due.append(reminder_at)
             wake = min(due)
             if wake <= now:
                 break
+            if self._long():
+                if self._may_continue is None:
+                    self._may_continue = self._bounded()
+                if self._may_continue:
+                    await workflow.wait_condition(workflow.all_handlers_finished)
+                    s.run += 1
+                    workflow.continue_as_new(dataclasses.replace(inp, carried=s))
             with contextlib.suppress(TimeoutError):
                 await workflow.wait_condition(
-                    lambda: self._cancel_requested or bool(self._to_forward),
+                    lambda: s.cancel_requested or bool(s.to_forward) or self._long(),
                     timeout=wake - now,
                 )
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -149,11 +156,43 @@ class BookingFollowUpWorkflow:
         self._history.note("suivi de la réservation terminé")
         return FollowUpResult(
             reference=inp.reference,
-            status=self._status,
-            delivery=self._delivery,
-            reminded=self._reminded,
-            forwarded_to_agent=self._forwarded,
+            status=s.status,
+            delivery=s.delivery,
+            reminded=s.reminded,
+            forwarded_to_agent=s.forwarded,
         )
+
+    def _plan(self, inp: FollowUpInput) -> None:
+        """The first run's timeline: when to check the delivery, how long to listen."""
+        s = self._s
+        started = workflow.now()
+        checks = (
+            [
+                started + timedelta(seconds=sec)
+                for sec in sorted(inp.delivery_checks_s or DELIVERY_CHECKS_S)
+            ]
+            if inp.sms_message_id
+            else []
+        )
+        if not checks:
+            s.delivery = "unknown"
+        s.checks = [c.isoformat() for c in checks]
+        reminder_at = datetime.fromisoformat(inp.reminder_at) if inp.reminder_at else None
+        # The caller may still answer the reminder with ANNULER that evening; without a
+        # reminder the case ends once the delivery is known.
+        if reminder_at is not None:
+            listen_until = reminder_at + timedelta(seconds=inp.listen_after_reminder_s)
+        else:
+            listen_until = checks[-1] if checks else started
+        s.listen_until = listen_until.isoformat()
+
+    def _bounded(self) -> bool:
+        return workflow.patched(FOLLOW_UP_BOUNDED)
+
+    def _long(self) -> bool:
+        """The history is long and this case may continue as new (read-only: fit for a wait
+        condition, which it wakes: duplicates and dropped SMS wake nothing else)."""
+        return self._may_continue is not False and history_is_long(self._inp.history_limit)
 
     # ------------------------------------------------------------------ steps
 
@@ -166,13 +205,13 @@ class BookingFollowUpWorkflow:
         except ActivityError as err:
             # The provider will not say (message unknown to it): nothing proves a failure.
             self._history.note(f"accusé de réception indisponible : {error_message(err)}")
-            self._delivery = "unknown"
+            self._s.delivery = "unknown"
             return
         if report.status == SmsDeliveryStatus.DELIVERED:
-            self._delivery = report.status
+            self._s.delivery = report.status
             self._history.note("SMS de confirmation distribué")
         elif report.status == SmsDeliveryStatus.FAILED:
-            self._delivery = report.status
+            self._s.delivery = report.status
             self._history.note(f"SMS de confirmation non distribué ({report.detail})")
             # The caller does not know their date: a person calls them back. The booking
             # stays; the callback task says which one.
@@ -185,18 +224,18 @@ class BookingFollowUpWorkflow:
                 key="undelivered",
             )
         elif final:
-            self._delivery = "unknown"
+            self._s.delivery = "unknown"
             self._history.note("pas d'accusé de réception de l'opérateur")
 
     async def _send_reminder(self) -> None:
         assert self._inp is not None
-        self._reminded = True
+        self._s.reminded = True
         status = await calls.BOOKING_STATUS(BookingStatusInput(reference=self._inp.reference))
         if not status.found or status.status != StoredStatus.BOOKED:
             # Cancelled elsewhere (an agent, another case): nothing to remind.
             self._history.note(f"pas de rappel : réservation {status.status or 'introuvable'}")
             if status.status == StoredStatus.CANCELLED:
-                self._status = StoredStatus.CANCELLED.value
+                self._s.status = StoredStatus.CANCELLED.value
             return
         try:
             await self._send_sms(
@@ -209,7 +248,7 @@ class BookingFollowUpWorkflow:
 
     async def _cancel(self) -> None:
         assert self._inp is not None
-        self._cancel_requested = False
+        self._s.cancel_requested = False
         result = await calls.CANCEL_BOOKING(
             CancelBookingInput(
                 reference=self._inp.reference,
@@ -219,7 +258,7 @@ class BookingFollowUpWorkflow:
             )
         )
         if result.status in (CancelStatus.CANCELLED, CancelStatus.ALREADY_CANCELLED):
-            self._status = StoredStatus.CANCELLED.value
+            self._s.status = StoredStatus.CANCELLED.value
             self._history.note(f"réservation annulée par SMS ({result.status})")
             workflow.upsert_search_attributes([SA_STATUS.value_set(Status.CANCELLED.value)])
             try:
@@ -242,20 +281,53 @@ class BookingFollowUpWorkflow:
     async def _forward_replies(self) -> None:
         """A reply that is neither ANNULER nor expected: a person reads it, in its own case,
         and this booking keeps its reminder."""
-        while self._to_forward:
-            reply = self._to_forward.pop(0)
-            await self._agent_task(
-                EscalationReason.SMS_REPLY,
-                "Réponse de l'appelant à propos de sa réservation.",
-                reply,
-                key=reply.message_id or f"reply-{self._forwarded + 1}",
-            )
+        s = self._s
+        if not self._bounded():
+            # Cases begun before FOLLOW_UP_BOUNDED: one agent task per reply, as then.
+            while s.to_forward:
+                reply = s.to_forward.pop(0)
+                await self._agent_task(
+                    EscalationReason.SMS_REPLY,
+                    "Réponse de l'appelant à propos de sa réservation.",
+                    reply,
+                    key=reply.message_id or f"reply-{s.forwarded + 1}",
+                )
+            return
+        while s.to_forward:
+            await self._forward(s.to_forward.pop(0))
+
+    async def _forward(self, reply: SmsReplyInput) -> None:
+        """To the open agent task if there is one (a flood makes one task, not one per SMS),
+        else to a new one."""
+        s = self._s
+        if s.agent_task and s.agent_task_replies >= MAX_REPLIES_PER_TASK:
+            s.replies_dropped += 1  # the task already holds enough to call the caller back
+            return
+        if s.agent_task:
+            task = workflow.get_external_workflow_handle(s.agent_task)
+            try:
+                await task.signal(names.SMS_REPLY_SIGNAL, reply)
+                s.agent_task_replies += 1
+                s.forwarded += 1
+                return
+            except FailureError:
+                s.agent_task = ""  # closed by an agent meanwhile: the reply opens a new one
+        task_id = await self._agent_task(
+            EscalationReason.SMS_REPLY,
+            "Réponse de l'appelant à propos de sa réservation.",
+            reply,
+            key=reply.message_id or f"reply-{s.forwarded + 1}",
+        )
+        s.agent_task, s.agent_task_replies = task_id, 1
 
     async def _agent_task(
         self, reason: EscalationReason, note: str, message: SmsReplyInput, key: str
-    ) -> None:
+    ) -> str:
+        """Open an agent task (an IncomingSmsWorkflow, outliving this case); its id."""
         assert self._inp is not None
-        self._forwarded += 1
+        self._s.forwarded += 1
+        # Ids are stored in clear: the call id, never the caller's reference.
+        task_id = names.incoming_sms_workflow_id(f"{self._inp.call_id}-{key}")
         try:
             await workflow.start_child_workflow(
                 names.INCOMING_SMS_WORKFLOW,
@@ -271,14 +343,14 @@ class BookingFollowUpWorkflow:
                     note=f"Réservation {self._inp.reference} du "
                     f"{date_label(self._inp.pickup_date)}. {note}",
                 ),
-                # Ids are stored in clear: the call id, never the caller's reference.
-                id=names.incoming_sms_workflow_id(f"{self._inp.call_id}-{key}"),
+                id=task_id,
                 task_queue=workflow.info().task_queue,
                 parent_close_policy=workflow.ParentClosePolicy.ABANDON,
             )
             self._history.note(f"tâche agent ouverte ({reason.value})")
         except WorkflowAlreadyStartedError:
             pass
+        return task_id
 
     async def _send_sms(
         self, purpose: str, template: str, context: dict[str, str], retry: RetryPolicy
@@ -298,22 +370,33 @@ class BookingFollowUpWorkflow:
 
     @workflow.signal(name=names.SMS_REPLY_SIGNAL)
     def sms_reply(self, inp: SmsReplyInput) -> None:
+        s = self._s
         if inp.message_id:
-            if inp.message_id in self._seen:
+            if inp.message_id in s.seen_message_ids:
                 return  # the router re-delivered a message after a crash
-            self._seen.add(inp.message_id)
-        self._history.note("réponse SMS reçue")
-        if self._status == StoredStatus.BOOKED and is_cancel_request(inp.text):
-            self._cancel_requested = True
+            remember(s.seen_message_ids, inp.message_id)
+        s.replies += 1
+        cancel = s.status == StoredStatus.BOOKED and is_cancel_request(inp.text)
+        if cancel or s.replies <= NOTED_REPLIES:
+            self._history.note("réponse SMS reçue")
+        elif s.replies == NOTED_REPLIES + 1:
+            self._history.note("réponses SMS suivantes comptées, plus notées une à une")
+        if cancel:
+            s.cancel_requested = True
+        elif len(s.to_forward) >= MAX_PENDING_REPLIES:
+            s.replies_dropped += 1  # a flood: the text stays in this case's history
         else:
-            self._to_forward.append(inp)
+            s.to_forward.append(inp)
 
     @workflow.query(name=names.STATE_QUERY)
     def state(self) -> FollowUpState:
+        s = self._s
         return FollowUpState(
-            reference=self._inp.reference if self._inp else "",
-            status=self._status,
-            delivery=self._delivery,
-            reminded=self._reminded,
-            history=list(self._history.lines),
+            reference=self._inp.reference,
+            status=s.status,
+            delivery=s.delivery,
+            reminded=s.reminded,
+            history=self._history.view(),
+            replies=s.replies,
+            forwarded_to_agent=s.forwarded,
         )

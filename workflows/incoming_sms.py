@@ -11,15 +11,19 @@ the case queued).
 
 from __future__ import annotations
 
+import dataclasses
+
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
-from workflows.agent_queue import AgentQueue, CaseHistory
+from workflows.agent_queue import AgentQueue
+from workflows.bounded import BoundedHistory, history_is_long
 from workflows.common import SA_SMS_PHONE_KEY
 
 with workflow.unsafe.imports_passed_through():
     from domain import names
     from domain.agent import validate_callback_task
+    from domain.case_carry import MAX_PENDING_REPLIES, IncomingSmsCase, remember
     from domain.disclosure import CORRECTION_REJECTED
     from domain.models import (
         EscalationReason,
@@ -33,6 +37,8 @@ with workflow.unsafe.imports_passed_through():
 # A sender who keeps texting must not grow the history without bound; past this the case
 # says so and an agent calls back.
 MAX_MESSAGES = 50
+# workflow.patched id of continue-as-new while waiting for an agent.
+INCOMING_SMS_CONTINUE = "incoming-sms-continue-as-new"
 
 
 def validate_incoming_resolution(inp: ResolveInput, *, closed: bool) -> str | None:
@@ -43,7 +49,9 @@ def validate_incoming_resolution(inp: ResolveInput, *, closed: bool) -> str | No
     return validate_callback_task(inp, "un SMS sans dossier")
 
 
-def _details_markdown(messages: list[SmsReplyInput], attempts: int, note: str = "") -> str:
+def _details_markdown(
+    messages: list[SmsReplyInput], attempts: int, note: str = "", beyond: int = 0
+) -> str:
     title = (
         f"**{note}**"
         if note
@@ -54,7 +62,10 @@ def _details_markdown(messages: list[SmsReplyInput], attempts: int, note: str = 
         if m.text:
             lines.append(f"- {m.received_at or '?'} : {m.text}")
     if len(messages) >= MAX_MESSAGES:
-        lines.append(f"- (au-delà de {MAX_MESSAGES} SMS, les suivants ne sont plus gardés ici)")
+        more = f" : {beyond} de plus" if beyond else ""
+        lines.append(
+            f"- (au-delà de {MAX_MESSAGES} SMS, les suivants ne sont plus gardés ici{more})"
+        )
     if attempts:
         lines += ["", f"Rappels sans réponse : {attempts}"]
     lines += [
@@ -68,37 +79,58 @@ def _details_markdown(messages: list[SmsReplyInput], attempts: int, note: str = 
 
 @workflow.defn(name=names.INCOMING_SMS_WORKFLOW)
 class IncomingSmsWorkflow:
-    def __init__(self) -> None:
-        self._inp: IncomingSmsInput | None = None
-        self._messages: list[SmsReplyInput] = []
-        self._seen: set[str] = set()
+    @workflow.init
+    def __init__(self, inp: IncomingSmsInput) -> None:
+        # From the input, before the first activation's signals: a run that continued as new
+        # takes its state up at once.
+        self._inp = inp
+        self._s = inp.carried or IncomingSmsCase()
         self._late: list[SmsReplyInput] = []
-        self._history = CaseHistory()
+        self._history = BoundedHistory(self._s.log)
         self._queue = AgentQueue(self._history)
+        self._queue.attempts = self._s.callback_attempts
         self._status = Status.RECEIVED.value
         self._closed = False
         self._closed_by = ""
         self._closed_reason = ""
+        # Whether this case may continue as new: asked once its history is long (None until).
+        self._may_continue: bool | None = None
 
     @workflow.run
     async def run(self, inp: IncomingSmsInput) -> IncomingSmsResult:
-        self._inp = inp
-        first = SmsReplyInput(
-            text=inp.text,
-            sender=inp.sender,
-            received_at=inp.received_at,
-            message_id=inp.message_id,
-        )
-        for message in [first, *inp.more]:
-            self._add(message)
-        self._status = Status.WAITING_AGENT.value
-        self._queue.enter(
-            self._status,
-            inp.reason or EscalationReason.UNMATCHED_SMS.value,
-            *([SA_SMS_PHONE_KEY.value_set([inp.phone_key])] if inp.phone_key else []),
-        )
+        if inp.carried is None:
+            first = SmsReplyInput(
+                text=inp.text,
+                sender=inp.sender,
+                received_at=inp.received_at,
+                message_id=inp.message_id,
+            )
+            for message in [first, *inp.more]:
+                self._add(message)
+            self._status = Status.WAITING_AGENT.value
+            self._queue.enter(
+                self._status,
+                inp.reason or EscalationReason.UNMATCHED_SMS.value,
+                *([SA_SMS_PHONE_KEY.value_set([inp.phone_key])] if inp.phone_key else []),
+            )
+        else:
+            # Still in the queue (search attributes carry over); the details are the run's.
+            self._status = Status.WAITING_AGENT.value
         self._refresh_details()
-        await workflow.wait_condition(lambda: self._closed and workflow.all_handlers_finished())
+        while True:
+            await workflow.wait_condition(
+                lambda: (self._closed and workflow.all_handlers_finished()) or self._long()
+            )
+            if self._closed and workflow.all_handlers_finished():
+                break
+            if self._may_continue is None:
+                self._may_continue = workflow.patched(INCOMING_SMS_CONTINUE)
+            if self._may_continue:
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                if not self._closed:
+                    self._s.callback_attempts = self._queue.attempts
+                    self._s.run += 1
+                    workflow.continue_as_new(dataclasses.replace(inp, carried=self._s))
         if self._late:
             # SMS signalled after the agent closed the case but before it ended: the router
             # has already deleted them at the provider, so they start a new run, in the queue.
@@ -113,6 +145,7 @@ class IncomingSmsWorkflow:
                     more=rest,
                     reason=inp.reason,
                     note=inp.note,
+                    history_limit=inp.history_limit,
                 )
             )
         self._queue.leave(self._status)
@@ -121,17 +154,22 @@ class IncomingSmsWorkflow:
             status=self._status,
             closed_by=self._closed_by,
             closed_reason=self._closed_reason,
-            messages=len(self._messages),
+            messages=len(self._s.messages),
         )
+
+    def _long(self) -> bool:
+        """The history is long and the case may continue as new (read-only: a condition)."""
+        return self._may_continue is not False and history_is_long(self._inp.history_limit)
 
     @workflow.signal(name=names.SMS_REPLY_SIGNAL)
     def sms_reply(self, inp: SmsReplyInput) -> None:
         """The same sender texted again while the case waits."""
         if self._closed:
-            if inp.message_id not in self._seen | {m.message_id for m in self._late}:
+            known = set(self._s.seen_message_ids) | {m.message_id for m in self._late}
+            if inp.message_id not in known and len(self._late) < MAX_PENDING_REPLIES:
                 self._late.append(inp)
             return
-        if self._add(inp) and self._inp is not None:
+        if self._add(inp):
             self._refresh_details()
 
     @workflow.update(name=names.RESOLVE_UPDATE)
@@ -155,10 +193,10 @@ class IncomingSmsWorkflow:
     @workflow.query(name=names.STATE_QUERY)
     def state(self) -> IncomingSmsState:
         return IncomingSmsState(
-            message_id=self._inp.message_id if self._inp else "",
+            message_id=self._inp.message_id,
             status=self._status,
-            messages=list(self._messages),
-            history=list(self._history.lines),
+            messages=list(self._s.messages),
+            history=self._history.view(),
             callback_attempts=self._queue.attempts,
             closed_reason=self._closed_reason,
         )
@@ -167,20 +205,24 @@ class IncomingSmsWorkflow:
 
     def _add(self, message: SmsReplyInput) -> bool:
         """Keep a message once: a poll retried after a crash signals it again."""
-        if message.message_id and message.message_id in self._seen:
-            return False
-        if len(self._messages) >= MAX_MESSAGES:
-            # Still in the history (the signal's input), just not repeated in the state.
-            self._history.note(
-                f"SMS {message.message_id or 'sans id'} au-delà de la limite : voir l'historique"
-            )
+        s = self._s
+        if message.message_id and message.message_id in s.seen_message_ids:
             return False
         if message.message_id:
-            self._seen.add(message.message_id)
-        self._messages.append(message)
+            remember(s.seen_message_ids, message.message_id)
+        if len(s.messages) >= MAX_MESSAGES:
+            # Still in the history (the signal's input), just not repeated in the state.
+            s.beyond_limit += 1
+            if s.beyond_limit == 1:
+                self._history.note("SMS au-delà de la limite : comptés, voir l'historique")
+            return True
+        s.messages.append(message)
         self._history.note(f"SMS reçu ({message.message_id or 'sans id'})")
         return True
 
     def _refresh_details(self) -> None:
-        note = self._inp.note if self._inp else ""
-        workflow.set_current_details(_details_markdown(self._messages, self._queue.attempts, note))
+        s = self._s
+        note = self._inp.note
+        workflow.set_current_details(
+            _details_markdown(s.messages, self._queue.attempts, note, s.beyond_limit)
+        )

@@ -30,12 +30,13 @@ from workflows.common import (
     start_booking_follow_up,
 )
 from workflows.pipeline_steps import ActivitySteps
-from workflows.voicemail_state import VoicemailState
+from workflows.voicemail_state import MAX_SMS_REPLIES, VoicemailState
 
 with workflow.unsafe.imports_passed_through():
     from domain import errors, names
     from domain.agent import case_details_markdown
     from domain.booking_models import FollowUpInput
+    from domain.case_carry import MAX_SEEN_IDS
     from domain.case_state import Escalation, Step, WorkflowState
     from domain.decision import DecisionKind, decide_request
     from domain.faq_models import FaqInput
@@ -430,14 +431,22 @@ class VoicemailWorkflow:
         if inp.message_id:
             if inp.message_id in s.seen_sms_ids:
                 return  # the poller re-delivered a message after a crash
-            s.seen_sms_ids.add(inp.message_id)
+            if len(s.seen_sms_ids) < MAX_SEEN_IDS:  # a flood: duplicates matter less then
+                s.seen_sms_ids.add(inp.message_id)
         text = inp.text.strip()
-        self._history.note("réponse SMS reçue")
         if s.pending_choices and text.isdigit():
             n = int(text)
             if 1 <= n <= len(s.pending_choices):
+                self._history.note("réponse SMS reçue")
                 s.sms_choice = s.pending_choices[n - 1]
                 return
+        if len(s.sms_replies) >= MAX_SMS_REPLIES:
+            # Bounded, however chatty the caller: the text stays in the signal's history event.
+            s.sms_replies_dropped += 1
+            if s.sms_replies_dropped == 1:
+                self._history.note("réponses SMS suivantes comptées, plus gardées")
+            return
+        self._history.note("réponse SMS reçue")
         s.sms_replies.append(text)
 
     @workflow.query(name=names.STATE_QUERY)

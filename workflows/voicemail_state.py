@@ -23,6 +23,9 @@ with workflow.unsafe.imports_passed_through():
     from domain.phone import sms_recipient
     from domain.pipeline import Message
 
+# The caller's other SMS replies a case keeps for the agent (the rest are counted).
+MAX_SMS_REPLIES = 20
+
 
 @dataclass
 class VoicemailState:
@@ -47,6 +50,7 @@ class VoicemailState:
     pending_choices: list[AddressMatch] = field(default_factory=list)
     sms_choice: AddressMatch | None = None
     sms_replies: list[str] = field(default_factory=list)  # other replies, for the agent
+    sms_replies_dropped: int = 0  # beyond MAX_SMS_REPLIES
     # Keyed hashes of the numbers texted (published as SmsPhoneKey), SMS ids already seen.
     phone_keys: list[str] = field(default_factory=list)
     seen_sms_ids: set[str] = field(default_factory=set)

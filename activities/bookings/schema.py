@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from activities.bookings.engine import writer
+from activities.bookings.engine import advisory_lock, writer
 
 
 class Base(DeclarativeBase):
@@ -86,6 +86,60 @@ EVENTS = cast(Table, BookingEvent.__table__)
 
 
 def create_schema(engine: Engine) -> None:
-    """Create the tables if missing (no migrations yet: `create_all` leaves existing ones)."""
+    """Create the tables if missing (no migrations yet: `create_all` leaves existing ones).
+    Processes starting together on an empty PostgreSQL database take turns (advisory lock):
+    two concurrent CREATE TABLE of one name would fail one of them."""
     with writer(engine).begin() as conn:
+        if engine.dialect.name == "postgresql":
+            advisory_lock(conn, "encombot-create-schema")
         Base.metadata.create_all(conn)
+
+
+# --- Cross-host state of the workers and the telephony process (issue 18) --------------------
+# Kept in this database, not in a file of one host: every `worker` replica and the telephony
+# process share it (PostgreSQL in production), and it survives their restarts.
+
+
+class SmsLedgerEntry(Base):
+    """One SMS send, keyed by its idempotency key (activities/messaging/ledger.py): what makes
+    an SMS go out once whatever the retries, on whichever worker. No personal data: no number,
+    no text (only its SHA-256, to spot a key reused for another message)."""
+
+    __tablename__ = "sms_ledger"
+    __table_args__ = (
+        CheckConstraint(
+            "state IN ('sending', 'sent', 'failed', 'unknown')", name="ck_sms_ledger_state"
+        ),
+    )
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16))
+    backend: Mapped[str] = mapped_column(String(32))
+    message_id: Mapped[str | None] = mapped_column(String(64))
+    text_sha256: Mapped[str] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(Integer)
+    # Unix seconds of the host that wrote them (the in-flight lease compares them across
+    # hosts: keep the hosts' clocks in sync, as Temporal itself requires).
+    created_at: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+
+
+class CallRoute(Base):
+    """How a live call ended, for the Asterisk dialplan (workers/telephony/routes.py): written
+    by the telephony process, read back by its route server, so a restart in between does not
+    turn a booked caller's goodbye into a transfer, or lose a transfer."""
+
+    __tablename__ = "call_routes"
+    __table_args__ = (
+        CheckConstraint("route IN ('transfer', 'done', 'agents')", name="ck_call_route"),
+        Index("ix_call_routes_set_at", "set_at"),
+    )
+
+    call_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    route: Mapped[str] = mapped_column(String(16))
+    set_at: Mapped[float] = mapped_column(Float)  # Unix seconds
+
+
+SMS_LEDGER = cast(Table, SmsLedgerEntry.__table__)
+CALL_ROUTES = cast(Table, CallRoute.__table__)

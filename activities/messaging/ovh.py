@@ -1,6 +1,11 @@
 """The OVH SMS API backend, through the official `ovh` client: sending with a tag that lets a
 message be found again, the translation of the client's errors into what the activity must do
-(rejected for good, surely not sent, maybe sent), delivery reports, callers' replies."""
+(rejected for good, surely not sent, maybe sent), delivery reports, callers' replies.
+
+Requests are signed with the server's time (the client reads GET /auth/time once and keeps the
+offset): after a step of this host's clock OVH refuses every call with 400 "Query out of time".
+That answer re-reads the offset and retries the call once (the refusal came before OVH read
+the request, so a retried send cannot duplicate)."""
 
 from __future__ import annotations
 
@@ -50,6 +55,21 @@ def _never_left(cause: object) -> bool:
     return False
 
 
+def _is_clock_refusal(err: Exception) -> bool:
+    """OVH's answer to a signature timestamp too far from its clock: 400 QUERY_TIME_OUT."""
+    response = getattr(err, "response", None)
+    if response is None or int(response.status_code) != 400:
+        return False
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    if not isinstance(body, dict):
+        return False
+    message = str(body.get("message") or "").lower()
+    return body.get("errorCode") == "QUERY_TIME_OUT" or "out of time" in message
+
+
 def _translate_ovh_error(err: Exception, *, sending: bool) -> SmsBackendError:
     """Map an `ovh` exception to what the activity needs to know: rejected for good, surely not
     sent, maybe sent. `sending=False` for calls that cannot send anything (clock, lookups)."""
@@ -71,8 +91,15 @@ def _translate_ovh_error(err: Exception, *, sending: bool) -> SmsBackendError:
     if response is None:  # raised by the client itself: empty key, unknown endpoint...
         return SmsConfigError(f"configuration OVH invalide ({type(err).__name__})")
     status = int(response.status_code)
+    if status >= 500 and sending:
+        # A 5xx says nothing of the job: a gateway's 502/504 may come after OVH accepted it.
+        return SmsUncertainError(f"API OVH : HTTP {status} pendant l'envoi, issue inconnue")
     if status >= 500 or status in (408, 429):
         return SmsNotSentError(f"API OVH indisponible (HTTP {status})")
+    if _is_clock_refusal(err):
+        # Still refused after the offset was read again: transient (the clock settles), and
+        # refused before the job was read, so nothing left.
+        return SmsNotSentError("API OVH : horodatage refusé (horloge)")
     code = ""
     with contextlib.suppress(ValueError, AttributeError):
         code = str(response.json().get("errorCode") or "")
@@ -84,9 +111,10 @@ def _translate_ovh_error(err: Exception, *, sending: bool) -> SmsBackendError:
 class OvhBackend:
     """The OVH SMS API through the official `ovh` client (request signing, clock sync).
 
-    One client for the life of the backend: it fetches /auth/time once and keeps its HTTPS
-    connections. The consumer key needs POST /sms/*/jobs; GET /sms/*/outgoing* and
-    GET /sms/*/jobs* (`find`, `delivery_status`); GET and DELETE /sms/*/incoming* (replies)."""
+    One client for the life of the backend: it fetches /auth/time before the first call (and
+    again when OVH refuses a timestamp) and keeps its HTTPS connections. The consumer key needs
+    POST /sms/*/jobs; GET /sms/*/outgoing* and GET /sms/*/jobs* (`find`, `delivery_status`);
+    GET and DELETE /sms/*/incoming* (replies)."""
 
     name = "ovh"
 
@@ -138,8 +166,30 @@ class OvhBackend:
                 raise _translate_ovh_error(err, sending=False) from None
             self._clock_ready = True
 
-    def send(self, to: str, text: str, idempotency_key: str) -> str:
+    def _resync_clock(self) -> None:
+        """Forget the clock offset (the `ovh` client caches it for its life) and read it
+        again."""
+        with self._clock_lock:
+            if hasattr(self._client, "_time_delta"):
+                self._client._time_delta = None
+            self._clock_ready = False
         self._sync_clock()
+
+    def _call(self, method: str, path: str, **params: Any) -> Any:
+        """One signed call (`get`, `post`, `delete` of the client). Raises the client's
+        exceptions: each caller translates them for what it does."""
+        self._sync_clock()
+        call = getattr(self._client, method)
+        try:
+            return call(path, **params)
+        except ovh.exceptions.BadParametersError as err:
+            if not _is_clock_refusal(err):
+                raise
+        log.warning("OVH refused the request's timestamp: clock offset read again")
+        self._resync_clock()
+        return call(path, **params)
+
+    def send(self, to: str, text: str, idempotency_key: str) -> str:
         body: dict[str, Any] = {
             "message": text,
             "receivers": [to],
@@ -157,7 +207,7 @@ class OvhBackend:
             # A short number the caller can answer (ANNULER, an address).
             body["senderForResponse"] = True
         try:
-            report = self._client.post(f"/sms/{self._service}/jobs", **body)
+            report = self._call("post", f"/sms/{self._service}/jobs", **body)
         except ovh.exceptions.APIError as err:
             raise _translate_ovh_error(err, sending=True) from None
         if not isinstance(report, dict):
@@ -170,15 +220,14 @@ class OvhBackend:
         return str(ids[0])
 
     def find(self, to: str, text: str, idempotency_key: str) -> str | None:
-        self._sync_clock()
         base = f"/sms/{self._service}"
         try:
-            outgoing = self._client.get(f"{base}/outgoing", tag=ovh_tag(idempotency_key))
+            outgoing = self._call("get", f"{base}/outgoing", tag=ovh_tag(idempotency_key))
             if outgoing:
                 return str(outgoing[0])
             # A job not yet handed to the operator is only in the pending list, untagged.
-            for job_id in list(self._client.get(f"{base}/jobs"))[:100]:
-                job = self._client.get(f"{base}/jobs/{job_id}")
+            for job_id in list(self._call("get", f"{base}/jobs"))[:100]:
+                job = self._call("get", f"{base}/jobs/{job_id}")
                 if job.get("receiver") == to and job.get("message") == text:
                     return str(job_id)
         except ovh.exceptions.APIError as err:
@@ -187,7 +236,7 @@ class OvhBackend:
 
     def _get_or_none(self, path: str) -> Any:
         try:
-            return self._client.get(path)
+            return self._call("get", path)
         except ovh.exceptions.ResourceNotFoundError:
             return None
         except ovh.exceptions.APIError as err:
@@ -208,7 +257,6 @@ class OvhBackend:
         two reads): "failed". It happens when the id is not this account's or the history
         line was deleted; either way nobody can say the caller got the SMS, and a person
         checking beats a confirmation silently assumed."""
-        self._sync_clock()
         base = f"/sms/{self._service}"
         outgoing = self._get_or_none(f"{base}/outgoing/{message_id}")
         if outgoing is None:
@@ -226,9 +274,8 @@ class OvhBackend:
         return ovh_delivery_status(outgoing)
 
     def list_incoming(self) -> list[int | str]:
-        self._sync_clock()
         try:
-            ids = self._client.get(f"/sms/{self._service}/incoming")
+            ids = self._call("get", f"/sms/{self._service}/incoming")
         except ovh.exceptions.APIError as err:
             raise _translate_ovh_error(err, sending=False) from None
         if not isinstance(ids, list):
@@ -237,7 +284,6 @@ class OvhBackend:
         return sorted(ids, key=lambda i: (0, int(i), "") if str(i).isdigit() else (1, 0, str(i)))
 
     def get_incoming(self, message_id: int | str) -> dict[str, Any]:
-        self._sync_clock()
         record = self._get_or_none(f"/sms/{self._service}/incoming/{message_id}")
         if record is None:
             raise SmsNotFoundError("SMS entrant introuvable chez OVH (déjà traité ?)")
@@ -251,9 +297,8 @@ class OvhBackend:
         }
 
     def delete_incoming(self, message_id: int | str) -> None:
-        self._sync_clock()
         try:
-            self._client.delete(f"/sms/{self._service}/incoming/{message_id}")
+            self._call("delete", f"/sms/{self._service}/incoming/{message_id}")
         except ovh.exceptions.ResourceNotFoundError:
             pass  # deleted by a concurrent poll or the webhook: the goal is reached
         except ovh.exceptions.APIError as err:

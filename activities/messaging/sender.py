@@ -3,25 +3,28 @@
 Exactly once, and what it costs
 -------------------------------
 A Temporal activity may run more than once (retry after a failure or a timeout, a worker that
-dies mid-call), so every send goes through a small SQLite ledger keyed by the idempotency key:
+dies mid-call, another worker replica picking the retry up), so every send goes through the
+ledger keyed by the idempotency key, in the service database that every replica shares
+(`ledger.py`):
 
     claim (state "sending") -> provider call -> "sent" + message id
                                             \\-> "failed"   (the provider surely did not send)
                                             \\-> "unknown"  (it may have sent)
 
 - A key already "sent" returns the recorded message id with `duplicate=True`: no second SMS.
-- "failed" is reserved for outcomes that prove nothing left: an HTTP answer 5xx / 429 / 408
-  (OVH did not accept the job: a 503 means "not sent", so the retry sends), a connection that
-  could not be opened, or a 4xx rejection. The next attempt sends again.
-- "unknown" covers the crash-between-send-and-record window: a read timeout, a connection cut
-  after the request went out, a worker killed during the call (its row stays "sending"; once
-  it is older than `inflight_lease_s` it counts as unknown, before that another attempt may
-  still be running and the new one backs off with a retryable error). The next attempt asks
-  the provider whether the message exists (`find`: the outbox file; OVH outgoing messages by
-  tag, then pending jobs) and records it as sent if so; only a provider that answers "no such
-  message" lets it send again. A backend that cannot answer gets no second send: the activity
-  fails with `SMS_UNCERTAIN` (non-retryable) and a person checks. We prefer a person checking
-  over a duplicate nobody notices, and over a silent loss.
+- "failed" is reserved for outcomes that prove nothing left: an HTTP 429 or 408, OVH's
+  "query out of time" (refused before reading the job), a connection that could not be
+  opened, or a 4xx rejection. The next attempt sends again.
+- "unknown" covers every ambiguous failure: any 5xx (a gateway's 502/504 may come after OVH
+  accepted the job), a read timeout, a connection cut after the request went out, a worker
+  killed during the call (its row stays "sending"; once it is older than `inflight_lease_s` it
+  counts as unknown, before that another attempt may still be running and the new one backs
+  off with a retryable error). The next attempt, at least `settle_s` later, asks the provider
+  whether the message exists (`find`: the outbox file; OVH outgoing messages by tag, then
+  pending jobs) and records it as sent if so; only a provider that answers "no such message"
+  lets it send again. A backend that cannot answer gets no second send: the activity fails
+  with `SMS_UNCERTAIN` (non-retryable) and a person checks. We prefer a person checking over a
+  duplicate nobody notices, and over a silent loss.
 
 The ledger holds no personal data: no number, no text (only its SHA-256, to spot a key reused
 for another message).

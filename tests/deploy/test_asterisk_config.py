@@ -5,9 +5,9 @@ check what can be checked without it. deploy/README.md says what that proves and
 
 - extensions.conf: every `same =>` follows an `exten =>` of its context; every Goto, GotoIf,
   GotoIfTime and Gosub target (context, extension, priority or label) exists; every channel
-  of Dial() is an endpoint of pjsip.conf; every ${VARIABLE} is a global, set by the dialplan,
-  or one Asterisk sets; System() receives only filtered values, quoted; each context a PJSIP
-  endpoint starts in exists.
+  of Dial() is an endpoint of pjsip.conf (or a Local leg of the dialplan); every ${VARIABLE}
+  is a global, set by the dialplan, or one Asterisk sets; System() receives only filtered
+  values, quoted; each context a PJSIP endpoint starts in exists.
 - pjsip.conf (with the trunk example it includes): every section has a known `type`; every
   reference (aors, auth, outbound_auth, transport, endpoint) names a section of that type.
 - rtp.conf: its port range is the one docker-compose.yml publishes.
@@ -273,11 +273,17 @@ def dial_channels(argument: str) -> list[str]:
 
 
 def test_dial_targets_are_pjsip_endpoints() -> None:
+    """Dial() rings the agents' PJSIP phones, or runs a leg of this dialplan (the bot's, in a
+    Local channel whose extension exists)."""
     endpoints = pjsip_names("endpoint")
     dials = [step for _, _, step in all_steps() if step.app == "Dial"]
     assert dials
     for step in dials:
         channels = dial_channels(step.args)
+        if channels[0].startswith("Local/"):
+            exten, _, where = channels[0].removeprefix("Local/").partition("@")
+            assert exten in dialplan().contexts[where.split("/")[0]], channels[0]
+            continue
         assert len(channels) >= 2, "the agents' group rings several phones"
         for channel in channels:
             tech, _, resource = channel.partition("/")
@@ -343,10 +349,18 @@ def test_the_night_path() -> None:
 
 
 def test_live_calls_fall_back_to_a_person() -> None:
+    """The bot's leg (AudioSocket) runs in a Local channel, after the probe: its failure ends
+    that leg only (the decisions themselves: tests/deploy/test_dialplan_decisions.py)."""
     live = dialplan().contexts["encombot-live"]["start"]
     apps = [step.app for step in live]
-    assert apps.index("AudioSocket") > apps.index("Answer")
-    probe = apps.index("AudioSocket") - 2
+    dial = apps.index("Dial")
+    assert dial > apps.index("Answer")
+    assert live[dial].args.startswith("Local/bot@encombot-bot-leg") and live[dial].args.endswith(
+        ",g"
+    )
+    leg = [step.app for step in dialplan().contexts["encombot-bot-leg"]["bot"]]
+    assert leg == ["Answer", "AudioSocket", "Hangup"]
+    probe = apps.index("Answer") - 1
     assert live[probe].app == "GotoIf" and "PROBE" in live[probe].args
     assert resolve(_branches(live[probe].args)[0], "encombot-live", "start") is None
     agents = dialplan().contexts["encombot-agents"]["start"]

@@ -16,7 +16,10 @@ GET /sms/{service}/incoming[?tag=&sender=], GET|DELETE /sms/{service}/incoming/{
 
 Scripting: `fail_next(503, times=2)` answers the next matching requests with an error before
 doing anything; `drop_next()` records the job then closes the connection without answering
-(the "sent, but the client never knew" case); `keep_pending = True` leaves jobs in the pending
+(the "sent, but the client never knew" case); `accept_then_fail(504)` records the job then
+answers 504 (a gateway that gave up while OVH accepted it); `step_clock(s)` moves the server
+clock by `s` seconds (what a step of the client host's clock looks like from the client: its
+cached offset is wrong from then on); `keep_pending = True` leaves jobs in the pending
 list instead of moving them to outgoing; `invalid_receivers` lists numbers the API reports as
 invalid; `add_incoming()` simulates a caller's reply; `set_delivery(id, receipt, ptt)` writes
 the operator's delivery report of a sent job (deliveryReceipt: 0 none yet, 1 delivered, 2 not
@@ -124,6 +127,7 @@ class _Failure:
     path: re.Pattern[str]
     body: dict[str, Any]
     drop: bool = False  # record the job, then close without answering
+    after: bool = False  # record the job, then answer `status`
 
 
 def _iso(epoch: float) -> str:
@@ -273,6 +277,21 @@ class FakeOvhApi:
                 _Failure(0, times, "POST", re.compile(r"/sms/[^/]+/jobs$"), {}, drop=True)
             )
 
+    def accept_then_fail(self, status: int = 504, times: int = 1) -> None:
+        """The next `times` SMS jobs are recorded (and will be delivered), then answered
+        `status`: a gateway timing out in front of an OVH that did its work."""
+        body = {"message": f"Fake gateway answer {status} after the job was accepted"}
+        with self._lock:
+            self._failures.append(
+                _Failure(status, times, "POST", re.compile(r"/sms/[^/]+/jobs$"), body, after=True)
+            )
+
+    def step_clock(self, seconds: int) -> None:
+        """The server clock jumps by `seconds`: signatures made with the offset the client
+        read before are now "out of time"."""
+        with self._lock:
+            self.clock_offset_s += seconds
+
     def add_incoming(self, sender: str, message: str, tag: str = "") -> int:
         with self._lock:
             incoming = FakeIncoming(next(self._ids), sender, message, tag)
@@ -360,10 +379,12 @@ class FakeOvhApi:
                 self.rejected.append((reply.status, reply.body["message"]))
             raise
         failure = self._take_failure(method, path)
-        if failure is not None and not failure.drop:
+        if failure is not None and not (failure.drop or failure.after):
             return failure.status, failure.body
         body = json.loads(raw_body) if raw_body else {}
         status, result = self._route(method, path, query, body)
+        if failure is not None and failure.after:  # processed, then an error status
+            return failure.status, failure.body
         if failure is not None:  # drop: processed, never answered
             return status, DROP
         return status, result

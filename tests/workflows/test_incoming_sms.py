@@ -160,3 +160,52 @@ def test_validation_rules() -> None:
     for action in ("correct", "choose", "retry", "cancel"):
         problem = validate_incoming_resolution(ResolveInput("a", action=action), closed=False)
         assert problem is not None and action in problem
+
+
+async def test_flood_of_sms_keeps_the_case_bounded_and_continues_as_new(
+    client: Client, unique_queue: str
+) -> None:
+    """A sender who texts a thousand times (issue 18, point 4): the case keeps MAX_MESSAGES of
+    them and counts the rest, continues as new while it waits (its state carried), still
+    answers its query and still closes when an agent says so."""
+    from domain.case_carry import MAX_HISTORY_LINES
+    from workflows.incoming_sms import MAX_MESSAGES
+
+    inp = IncomingSmsInput(
+        message_id=f"m-{uuid.uuid4().hex[:8]}",
+        sender=SENDER,
+        text="premier",
+        phone_key="pk-flood",
+        history_limit=300,
+    )
+    async with started(client, unique_queue, inp) as handle:
+        await attributes_settled(handle, True)
+        gate = asyncio.Semaphore(50)
+
+        async def one(i: int) -> None:
+            async with gate:
+                await handle.signal(
+                    names.SMS_REPLY_SIGNAL, SmsReplyInput(f"sms {i}", SENDER, "", f"f{i}")
+                )
+
+        await asyncio.gather(*(one(i) for i in range(1_000)))
+        current = client.get_workflow_handle(handle.id)
+        for _ in range(200):
+            desc = await current.describe()
+            if desc.run_id != handle.result_run_id:
+                break
+            await asyncio.sleep(0.1)
+        assert desc.run_id != handle.result_run_id  # continued as new
+        assert desc.status == WorkflowExecutionStatus.RUNNING
+        now = await state(current)
+        assert len(now.messages) == MAX_MESSAGES and now.messages[0].text == "premier"
+        assert len(now.history) <= MAX_HISTORY_LINES + 1
+        assert (await current.describe()).typed_search_attributes.get(SA_NEEDS_AGENT) is True
+        closed = await current.execute_update(
+            names.RESOLVE_UPDATE,
+            ResolveInput("agent-9", action="close", comment="rappelé"),
+            result_type=ResolveResult,
+        )
+        assert closed.accepted
+        result = await asyncio.wait_for(handle.result(), 30)  # follows the runs
+        assert result.status == "closed" and result.messages == MAX_MESSAGES

@@ -2,10 +2,15 @@
 
 `histories/current/` holds a history of each workflow type (recorded with ddba2a9, before the
 layout refactor); `histories/before-ack-in-background/` voicemail escalations from before the
-`ack-in-background` patch. Each folder has the test-only codec key its payloads were encrypted
-with. A change that alters the commands a workflow issues for a given history (an activity
-added, removed or reordered, a timer, a child workflow, a missing `workflow.patched`) breaks
-the cases those histories stand for: the replay reports a nondeterminism error.
+`ack-in-background` patch; `histories/before-i18/` the cases issue 18 bounded, recorded before
+its patches (`follow-up-bounded`, `missed-call-continue-as-new`, `incoming-sms-continue-as-new`):
+a follow-up that forwarded several replies then took ANNULER, one that forwarded replies then
+reminded, a missed call with repeated calls that became a callback task, an SMS case with
+several messages and an agent's no-answer. Each folder has the test-only codec key its
+payloads were encrypted with. A change that alters the commands a workflow issues for a given
+history (an activity added, removed or reordered, a timer, a child workflow, a missing
+`workflow.patched`) breaks the cases those histories stand for: the replay reports a
+nondeterminism error.
 
 The last two tests prove the check can fail: an altered copy of a workflow, and an altered
 history, are both reported.
@@ -70,6 +75,11 @@ def test_every_workflow_type_has_a_history() -> None:
     recorded = {f.stem.split("__", 1)[0] for f in FILES}
     assert recorded == {w.__name__ for w in WORKFLOWS}
     assert any(f.parent.name == "before-ack-in-background" for f in FILES)
+    assert {f.stem.split("__", 1)[0] for f in FILES if f.parent.name == "before-i18"} == {
+        "BookingFollowUpWorkflow",
+        "IncomingSmsWorkflow",
+        "MissedCallWorkflow",
+    }
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: f"{p.parent.name}/{p.stem}")

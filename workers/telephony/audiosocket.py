@@ -8,6 +8,13 @@ call back to the dialplan (transfer to a person, or the end of the call).
 
 A malformed connection (unknown type, oversized or truncated frame, no UUID first) is logged and
 closed; it never takes the server or another call down.
+
+AudioSocket has no authentication: each connection that sends a UUID starts a live call (a
+workflow, a dialogue, a share of the CPU). So (issue 18, point 2) only the allowed peers may
+connect (`peers`: the PBX; compose keeps the port on its network), at most `max_calls` calls
+run at once, and new calls start at `calls_per_s` (bursts of `burst`). A call refused past a
+cap gets a hangup frame at once and is reported to `on_refused`, which records it for the
+dialplan as one for the agents: the caller is put through to a person, not dropped.
 """
 
 from __future__ import annotations
@@ -16,8 +23,11 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 
 from domain.media import AudioFrame, Dtmf
+from workers.telephony.limits import PeerFilter, SourceRateLimit
 from workers.telephony.playout import FrameBuffer, OnSession, PacedSession, SessionTasks
 
 log = logging.getLogger(__name__)
@@ -34,6 +44,27 @@ DTMF_DIGITS = frozenset("0123456789*#ABCD")
 UUID_TIMEOUT_S = 5.0
 # Asterisk's own error codes (payload of an 0xff frame).
 ERROR_NAMES = {0x00: "none", 0x01: "hangup", 0x02: "frame forwarding", 0x04: "memory"}
+
+
+# (call id, reason code): a call refused past a cap, for the dialplan's route.
+OnRefused = Callable[[str, str], Awaitable[None]]
+
+
+@dataclass
+class AudioSocketLimits:
+    """What the server admits (module docstring)."""
+
+    max_calls: int = 40
+    calls_per_s: float = 5.0
+    burst: int = 20
+    peers: Sequence[str] = ()
+    # Connections not yet a call (no UUID yet) on top of max_calls: a slow-loris bound.
+    max_pending: int = 16
+    refused: dict[str, int] = field(default_factory=dict)  # by reason code
+
+    def refuse(self, reason: str) -> str:
+        self.refused[reason] = self.refused.get(reason, 0) + 1
+        return reason
 
 
 class AudioSocketProtocolError(Exception):
@@ -92,11 +123,14 @@ class AudioSocketSession(PacedSession):
 class AudioSocketServer:
     """A listening AudioSocket server; close() hangs up the calls still up."""
 
-    def __init__(self, server: asyncio.Server, tasks: SessionTasks) -> None:
+    def __init__(
+        self, server: asyncio.Server, tasks: SessionTasks, gate: _Gate | None = None
+    ) -> None:
         self._server = server
         self._tasks = tasks
         self._port = int(server.sockets[0].getsockname()[1])
         self._connections: set[asyncio.Task[None]] = set()
+        self.gate = gate or _Gate(AudioSocketLimits())
 
     @property
     def port(self) -> int:
@@ -117,22 +151,73 @@ class AudioSocketServer:
         await self._server.wait_closed()
 
 
+class _Gate:
+    """The admission of connections and calls (AudioSocketLimits)."""
+
+    def __init__(self, limits: AudioSocketLimits, on_refused: OnRefused | None = None) -> None:
+        self.limits = limits
+        self.on_refused = on_refused
+        self._peers = PeerFilter(limits.peers)
+        self._rate = SourceRateLimit(limits.calls_per_s, limits.burst)
+        self.connections = 0
+        self.calls: set[str] = set()
+
+    async def connection(self, host: str) -> str | None:
+        """Why a new connection is closed at once, or None."""
+        if not await self._peers.allows(host):
+            return self.limits.refuse("peer")
+        if self.connections >= self.limits.max_calls + self.limits.max_pending:
+            return self.limits.refuse("connections")
+        return None
+
+    def call(self, call_id: str) -> str | None:
+        """Why a call is refused (hangup frame, to the agents), or None."""
+        if len(self.calls) >= self.limits.max_calls:
+            return self.limits.refuse("max_calls")
+        if not self._rate.allow("calls"):
+            return self.limits.refuse("call_rate")
+        return None
+
+
+async def _refuse_call(
+    writer: asyncio.StreamWriter, gate: _Gate, call_id: str, reason: str
+) -> None:
+    log.warning("audiosocket call %s: refused (%s), handed to the agents", call_id, reason)
+    if gate.on_refused is not None:
+        await gate.on_refused(call_id, reason)
+    with contextlib.suppress(ConnectionError, OSError, TimeoutError):
+        writer.write(encode_frame(KIND_HANGUP))
+        await asyncio.wait_for(writer.drain(), timeout=2.0)
+
+
 async def _handle(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, tasks: SessionTasks
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, tasks: SessionTasks, gate: _Gate
 ) -> None:
     peer = writer.get_extra_info("peername")
     session: AudioSocketSession | None = None
+    refused = await gate.connection(str(peer[0]) if peer else "")
+    if refused is not None:
+        log.warning("audiosocket %s: connection refused (%s)", peer, refused)
+        writer.close()
+        return
+    gate.connections += 1
     try:
         first = await asyncio.wait_for(read_frame(reader), timeout=UUID_TIMEOUT_S)
         if first is None:
-            return
+            return  # connected and closed: a health probe
         kind, payload = first
         if kind != KIND_UUID or len(payload) != 16:
             raise AudioSocketProtocolError(
                 f"first frame must be the call UUID (type 0x01, 16 bytes), got type "
                 f"0x{kind:02x} of {len(payload)} bytes"
             )
-        session = AudioSocketSession(str(uuid.UUID(bytes=payload)), writer)
+        call_id = str(uuid.UUID(bytes=payload))
+        refused = gate.call(call_id)
+        if refused is not None:
+            await _refuse_call(writer, gate, call_id, refused)
+            return
+        session = AudioSocketSession(call_id, writer)
+        gate.calls.add(call_id)
         log.info("audiosocket call %s from %s", session.call_id, peer)
         tasks.start(session)
         await _read_loop(reader, session)
@@ -143,7 +228,9 @@ async def _handle(
     except (ConnectionError, OSError) as exc:
         log.info("audiosocket %s: connection lost: %s", peer, exc)
     finally:
+        gate.connections -= 1
         if session is not None:
+            gate.calls.discard(session.call_id)
             session.remote_hangup("connection closed")
         writer.close()
         with contextlib.suppress(ConnectionError, OSError):
@@ -181,20 +268,30 @@ async def _read_loop(reader: asyncio.StreamReader, session: AudioSocketSession) 
             log.info("call %s: ignoring a repeated UUID frame", session.call_id)
 
 
-async def serve_audiosocket(host: str, port: int, on_session: OnSession) -> AudioSocketServer:
+async def serve_audiosocket(
+    host: str,
+    port: int,
+    on_session: OnSession,
+    *,
+    limits: AudioSocketLimits | None = None,
+    on_refused: OnRefused | None = None,
+) -> AudioSocketServer:
     """Listen for Asterisk AudioSocket connections; on_session runs once per call (its own
-    task), after the UUID frame; when it returns the call is hung up if still up."""
+    task), after the UUID frame; when it returns the call is hung up if still up. `limits`:
+    who may connect and how many calls run (module docstring); `on_refused(call_id, reason)`
+    for a call refused past a cap."""
     tasks = SessionTasks(on_session)
+    gate = _Gate(limits or AudioSocketLimits(), on_refused)
     holder: list[AudioSocketServer] = []
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         current = asyncio.current_task()
         if holder and current is not None:
             holder[0]._track(current)
-        await _handle(reader, writer, tasks)
+        await _handle(reader, writer, tasks, gate)
 
     server = await asyncio.start_server(handle, host, port)
-    result = AudioSocketServer(server, tasks)
+    result = AudioSocketServer(server, tasks, gate)
     holder.append(result)
     log.info("audiosocket listening on %s:%d", host, result.port)
     return result

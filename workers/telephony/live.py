@@ -7,7 +7,8 @@ session is registered, a LiveCallWorkflow is started (on the ordinary workers' q
 this process's queue in its input), and the call is held until the dialogue releases it.
 
 When the bot has hung up the socket, Asterisk's dialplan asks this process how the call ended
-(`GET /calls/{uuid}/route`, `transfer` or `done`): AudioSocket itself carries no status.
+(`GET /calls/{uuid}/route`, `transfer` or `done`): AudioSocket itself carries no status. The
+routes are kept in the service database, so a restart of this process loses none (routes.py).
 
 On stop, it drains: new calls go straight to the agents, running dialogues get
 `telephony.drain_s` to end, and the calls still up are then hung up as interrupted by the
@@ -22,7 +23,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import re
 import socket
 import time
 import uuid
@@ -41,9 +41,16 @@ from activities.live_call import LiveCallActivities
 from activities.speech.engine import SpeechEngine
 from domain import names
 from domain.dialogue import Prompt, stop_by_service
-from domain.live_call_models import LiveCallInput, Outcome
+from domain.live_call_models import LiveCallInput
 from domain.media import MediaSession
 from workers.settings import Settings, TelephonySettings
+from workers.telephony.routes import (
+    ROUTE_AGENTS,
+    ROUTE_TRANSFER,
+    CallRoutes,
+    route_of,
+    serve_routes,
+)
 
 if TYPE_CHECKING:
     from workers.telephony.audiosocket import AudioSocketServer
@@ -127,87 +134,6 @@ def build_live_call_activities(
     return acts
 
 
-ROUTE_TRANSFER = "transfer"  # the dialplan dials the agents
-ROUTE_DONE = "done"  # the call ends
-
-
-class CallRoutes:
-    """How each call ended, for the dialplan: kept `keep_s` after it was set (Asterisk asks
-    right after AudioSocket() returns; a few minutes leave room for a slow dialplan)."""
-
-    def __init__(self, keep_s: float) -> None:
-        self._keep_s = keep_s
-        self._routes: dict[str, tuple[str, float]] = {}
-
-    def set(self, call_id: str, route: str) -> None:
-        now = time.monotonic()
-        for old in [c for c, (_, at) in self._routes.items() if now - at > self._keep_s]:
-            del self._routes[old]
-        self._routes[call_id] = (route, now)
-
-    def get(self, call_id: str) -> str | None:
-        entry = self._routes.get(call_id)
-        if entry is None or time.monotonic() - entry[1] > self._keep_s:
-            return None
-        return entry[0]
-
-
-def route_of(outcome: str) -> str:
-    """A transfer (asked, or decided by the bot) and a call the service cut go to a person;
-    a finished call or a caller's hang-up ends."""
-    if outcome in (Outcome.TRANSFER, Outcome.INTERRUPTED):
-        return ROUTE_TRANSFER
-    return ROUTE_DONE
-
-
-ROUTE_PATH = re.compile(r"^/calls/([0-9A-Fa-f-]{36})/route$")
-MAX_REQUEST_LINE = 1024
-
-
-async def _route_request(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, routes: CallRoutes
-) -> None:
-    status, body = "400 Bad Request", "bad request\n"
-    try:
-        line = await asyncio.wait_for(reader.readline(), 5)
-        while True:  # headers: read and ignored (the dialplan sends no body)
-            header = await asyncio.wait_for(reader.readline(), 5)
-            if header in (b"\r\n", b"\n", b""):
-                break
-        parts = line.decode("latin-1").split()
-        if len(line) > MAX_REQUEST_LINE or len(parts) != 3:
-            pass
-        elif parts[0] != "GET":
-            status, body = "405 Method Not Allowed", "GET only\n"
-        elif (m := ROUTE_PATH.match(parts[1])) is None:
-            status, body = "404 Not Found", "not found\n"
-        elif (route := routes.get(m.group(1).lower())) is None:
-            status, body = "404 Not Found", "unknown call\n"
-        else:
-            status, body = "200 OK", route
-        payload = body.encode()
-        writer.write(
-            f"HTTP/1.1 {status}\r\nContent-Type: text/plain\r\n"
-            f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n".encode()
-            + payload
-        )
-        await writer.drain()
-    except (TimeoutError, ConnectionError, ValueError):
-        pass
-    finally:
-        writer.close()
-        with contextlib.suppress(Exception):
-            await writer.wait_closed()
-
-
-async def serve_routes(host: str, port: int, routes: CallRoutes) -> asyncio.Server:
-    """`GET /calls/{uuid}/route`: `transfer` or `done` (text/plain); 404 for a call this
-    process does not know (or no longer: see CallRoutes)."""
-    return await asyncio.start_server(
-        lambda r, w: _route_request(r, w, routes), host, port, limit=MAX_REQUEST_LINE * 4
-    )
-
-
 @dataclass
 class LiveCalls:
     """The per-call glue between the media servers and Temporal."""
@@ -227,7 +153,7 @@ class LiveCalls:
         tel = self.settings.telephony
         if not self.accepting:
             log.info("call %s: the service is stopping, sent to the agents", call_id)
-            self.routes.set(call_id, ROUTE_TRANSFER)
+            await self.routes.set(call_id, ROUTE_AGENTS)  # no case: a missed call if unanswered
             return
         try:
             self.registry.add(session)
@@ -236,7 +162,7 @@ class LiveCalls:
             return
         self.active.add(call_id)
         # Until the dialogue says otherwise, a call the bot lets go goes to a person.
-        self.routes.set(call_id, ROUTE_TRANSFER)
+        await self.routes.set(call_id, ROUTE_TRANSFER)
         try:
             try:
                 await self.client.start_workflow(
@@ -268,10 +194,15 @@ class LiveCalls:
             view = self.views.get(call_id)
             await self.registry.wait_released(call_id)
             if view is not None:
-                self.routes.set(call_id, route_of(view.progress.outcome))
+                await self.routes.set(call_id, route_of(view.progress.outcome))
         finally:
             self.active.discard(call_id)
             self.registry.remove(call_id)
+
+    async def refused(self, call_id: str, reason: str) -> None:
+        """A call the media server refused past a cap (`reason`): to the agents, as a missed
+        call if nobody answers (no workflow holds it)."""
+        await self.routes.set(call_id, ROUTE_AGENTS)
 
     async def drain(self, limit_s: float) -> None:
         """Take no new call, give the running dialogues `limit_s` to end, then mark the
@@ -307,15 +238,25 @@ async def _serve_media(
     servers: list[AudioSocketServer | SipServer] = []
     audiosocket_port = sip_port = None
     if tel.audiosocket_enabled:
-        from workers.telephony.audiosocket import serve_audiosocket
+        from workers.telephony.audiosocket import AudioSocketLimits, serve_audiosocket
 
         server = await serve_audiosocket(
-            tel.audiosocket_host, tel.audiosocket_port, calls.on_session
+            tel.audiosocket_host,
+            tel.audiosocket_port,
+            calls.on_session,
+            limits=AudioSocketLimits(
+                max_calls=tel.audiosocket_max_calls,
+                calls_per_s=tel.audiosocket_calls_per_s,
+                burst=tel.audiosocket_burst,
+                peers=tel.audiosocket_peers,
+            ),
+            on_refused=calls.refused,
         )
         servers.append(server)
         audiosocket_port = server.port
     if tel.sip_enabled:
-        from workers.telephony.sip.server import serve_sip
+        from workers.telephony.sip.listen import serve_sip
+        from workers.telephony.sip.policy import SipPolicy
 
         sip = await serve_sip(
             tel.sip_host,
@@ -323,6 +264,16 @@ async def _serve_media(
             calls.on_session,
             rtp_host=tel.rtp_host,
             max_calls=tel.sip_max_calls,
+            policy=SipPolicy(
+                media_networks=tuple(tel.sip_media_networks),
+                ack_timeout_s=tel.sip_ack_timeout_s,
+                invite_rate_per_s=tel.sip_invite_rate_per_s,
+                invite_burst=tel.sip_invite_burst,
+                max_unconfirmed_per_source=tel.sip_max_unconfirmed_per_source,
+                packet_rate_per_s=tel.sip_packet_rate_per_s,
+                packet_burst=tel.sip_packet_burst,
+                rtp_symmetric=tel.rtp_symmetric,
+            ),
         )
         servers.append(sip)
         sip_port = sip.port
@@ -339,13 +290,17 @@ async def run_telephony(
 ) -> None:
     """Serve calls until `stop` is set; then stop taking calls, let the running dialogues
     end (the worker drains) and close."""
+    from activities.bookings.calendar_file import load_calendar
+    from activities.bookings.engine import make_engine
+
     tel = settings.telephony
     registry = SessionRegistry()
     acts = await asyncio.to_thread(build_live_call_activities, settings, registry, stt)
     queue = process_task_queue(tel)
-    calls = LiveCalls(
-        client, settings, registry, queue, routes=CallRoutes(tel.route_keep_s), views=acts.dialogues
-    )
+    # The routes in the service database: a restart of this process loses none.
+    engine = make_engine(settings.booking.database_url)
+    routes = await asyncio.to_thread(CallRoutes, tel.route_keep_s, engine)
+    calls = LiveCalls(client, settings, registry, queue, routes=routes, views=acts.dialogues)
     worker = Worker(
         client,
         task_queue=queue,
@@ -355,7 +310,13 @@ async def run_telephony(
         graceful_shutdown_timeout=timedelta(seconds=10),
     )
     servers, audiosocket_port, sip_port = await _serve_media(tel, calls)
-    route_server = await serve_routes(tel.route_host, tel.route_port, calls.routes)
+    route_server = await serve_routes(
+        tel.route_host,
+        tel.route_port,
+        calls.routes,
+        load_calendar(settings.booking.calendar_file),
+        peers=tel.audiosocket_peers,
+    )
     route_port = int(route_server.sockets[0].getsockname()[1])
     running = RunningTelephony(queue, audiosocket_port, sip_port, calls, acts, route_port)
     log.info(
@@ -390,3 +351,4 @@ async def run_telephony(
         route_server.close()
         with contextlib.suppress(Exception):
             await route_server.wait_closed()
+        engine.dispose()

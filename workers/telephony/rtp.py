@@ -5,11 +5,16 @@ one key press per event, reported at its end (an end packet is sent three times,
 long sends many updates: the RTP timestamp identifies the event). Outbound: the session's paced
 frames, with one SSRC per call, a sequence number +1 per packet and a timestamp +160 per frame
 that jumps over the silence between prompts (marker bit on the first frame of each talkspurt),
-as a receiver's jitter buffer expects. Symmetric RTP: replies go where the caller's packets come
-from, which also fixes an SDP address the caller cannot be reached at. That source is latched on
-the first valid packet and packets from anywhere else are dropped: following every new source
-would let anyone who guesses the port take the call's media (Asterisk's "RTP bleed",
-CVE-2017-14099). A re-INVITE moving the media to another address learns the source again.
+as a receiver's jitter buffer expects.
+
+Whose media is taken (issue 18): by default only packets from the address and port the SDP
+gave; everything else is dropped, since following a new source would let anyone who guesses
+the port take the call's media (Asterisk's "RTP bleed", CVE-2017-14099), and latching on the
+first packet from anywhere lets whoever sends first take it. Symmetric RTP (`symmetric_hosts`,
+for callers behind NAT whose SDP port is not the one their packets come from): the first packet
+from one of those hosts (the SDP's and the SIP peer's IP), at any port, is latched, and the
+bot's audio then goes there; still never to or from anywhere else. A re-INVITE moving the
+media to another address learns the source again.
 """
 
 from __future__ import annotations
@@ -95,7 +100,8 @@ class RtpStream(asyncio.DatagramProtocol):
         self.remote: tuple[str, int] | None = None
         self._announced: tuple[str, int] | None = None  # the SDP's address
         self._negotiated = False  # the far end learns our port from our SDP: see configure
-        self._latched: tuple[str, int] | None = None  # the source we take media from
+        self._latched: tuple[str, int] | None = None  # symmetric RTP: the source latched on
+        self._symmetric_hosts: frozenset[str] = frozenset()
         self.payload_type = g711.PCMU
         self.event_payload_type: int | None = None
         self._buffer = FrameBuffer()
@@ -124,7 +130,12 @@ class RtpStream(asyncio.DatagramProtocol):
         return int(self._transport.get_extra_info("sockname")[1])
 
     def configure(
-        self, remote: tuple[str, int] | None, payload_type: int, event_payload_type: int | None
+        self,
+        remote: tuple[str, int] | None,
+        payload_type: int,
+        event_payload_type: int | None,
+        *,
+        symmetric_hosts: frozenset[str] = frozenset(),
     ) -> None:
         if remote is not None:
             # A host name would be resolved on the event loop by every sendto, and a port out of
@@ -137,6 +148,7 @@ class RtpStream(asyncio.DatagramProtocol):
             if self._announced is not None and remote != self._announced:
                 self._latched = None  # media moved: learn its new source
             self._announced = remote
+            self._symmetric_hosts = symmetric_hosts
             self.remote = self._latched or remote
         self.payload_type = payload_type
         self.event_payload_type = event_payload_type
@@ -156,14 +168,10 @@ class RtpStream(asyncio.DatagramProtocol):
         source = (addr[0], addr[1])
         if not self._negotiated:
             return  # before our SDP went out only a port scan can reach us: nothing to latch on
-        if self._latched is None:
-            self._latched = self.remote = source
-        elif source != self._latched:
+        if not self._accepts(source):
             self.packets_foreign += 1
             if self.packets_foreign == 1:
-                log.debug(
-                    "rtp: ignoring packets from %s (media latched on %s)", addr, self._latched
-                )
+                log.debug("rtp: ignoring packets from %s (not the call's media source)", addr)
             return
         self.packets_in += 1
         if packet.payload_type in g711.CODEC_NAMES:
@@ -175,6 +183,14 @@ class RtpStream(asyncio.DatagramProtocol):
                 self._reported_events.add(packet.timestamp)
                 self._on_dtmf(event[0])
         # anything else (comfort noise, video, a codec not negotiated) is not for us
+
+    def _accepts(self, source: tuple[str, int]) -> bool:
+        if source == self._announced or source == self._latched:
+            return True
+        if self._latched is None and source[0] in self._symmetric_hosts:
+            self._latched = self.remote = source  # symmetric RTP: the caller behind NAT
+            return True
+        return False
 
     def error_received(self, exc: Exception) -> None:
         log.debug("rtp: %s", exc)

@@ -108,6 +108,7 @@ def build_default_activities(
 ) -> list[Callable[..., Any]]:
     from activities.booking import BookingActivities
     from activities.messaging.build import build_sms_backend
+    from activities.messaging.ledger import SmsLedger
     from activities.messaging.phone_keys import phone_key_secret
     from activities.missed_call import MissedCallActivities
     from activities.purge import PurgeActivities
@@ -122,10 +123,14 @@ def build_default_activities(
     purge = PurgeActivities(settings.audio_dir, store.engine)
     secret = phone_key_secret(settings.sms, settings.data_dir)
     backend = build_sms_backend(settings.sms)
+    # The send ledger is in the service database, shared by every replica; a host's ledger
+    # file from an earlier version is carried over once.
+    ledger = SmsLedger(store.engine)
+    ledger.import_file(settings.sms.ledger_path)
     sms = SmsActivities(
         backend,
         TEMPLATES_DIR / "sms",
-        settings.sms.ledger_path,
+        ledger,
         service_name=settings.sms.service_name,
         agent_phone=settings.sms.agent_phone,
         phone_key_secret=secret,

@@ -35,6 +35,10 @@ CONFIRMATION: dict[str, object] = {
 
 
 def make_activities(backend: Any, tmp_path: Path, **kwargs: Any) -> SmsActivities:
+    """The SMS activity with a ledger of its own (a SQLite file under `tmp_path`). No settle
+    delay after an ambiguous failure unless asked (`settle_s`): `run_with_retries` has no
+    backoff to wait it out."""
+    kwargs.setdefault("settle_s", 0.0)
     return SmsActivities(
         backend, SMS_TEMPLATES, tmp_path / "ledger.sqlite", SERVICE, AGENT, **kwargs
     )

@@ -10,6 +10,7 @@ import pytest
 from pydantic import SecretStr
 
 from activities.messaging.errors import (
+    SmsInFlightError,
     SmsNotFoundError,
     SmsNotSentError,
     SmsRejectedError,
@@ -105,8 +106,13 @@ def test_ovh_503_twice_then_ok_sends_exactly_once(fake_ovh: FakeOvhApi, tmp_path
     activities = make_activities(OvhBackend(fake_ovh.settings()), tmp_path)
     fake_ovh.fail_next(503, times=2)
     result, errors = run_with_retries(activities, confirmation())
-    assert [type(e) for e in errors] == [SmsNotSentError, SmsNotSentError]
+    # A 5xx during the send is ambiguous: each retry looks the job up first, finds nothing,
+    # and only then sends.
+    assert [type(e) for e in errors] == [SmsUncertainError, SmsUncertainError]
     assert "503" in str(errors[0])
+    tag = ovh_tag("voicemail-42:confirmation")
+    lookups = [r for r in fake_ovh.requests if r[1].endswith(f"/outgoing?tag={tag}")]
+    assert len(lookups) == 2
     assert not result.duplicate
     assert len(fake_ovh.jobs) == 1 and result.message_id == str(fake_ovh.jobs[0].id)
     row = activities.ledger.get("voicemail-42:confirmation")
@@ -137,15 +143,83 @@ def test_ovh_invalid_receiver_is_a_rejection(fake_ovh: FakeOvhApi, tmp_path: Pat
     assert "destinataire" in str(err)
 
 
-@pytest.mark.parametrize("status", [500, 502, 429])
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [(500, SmsUncertainError), (502, SmsUncertainError), (429, SmsNotSentError)],
+)
 def test_ovh_transient_statuses_are_retried(
-    fake_ovh: FakeOvhApi, tmp_path: Path, status: int
+    fake_ovh: FakeOvhApi, tmp_path: Path, status: int, error: type[Exception]
 ) -> None:
     activities = make_activities(OvhBackend(fake_ovh.settings()), tmp_path)
     fake_ovh.fail_next(status)
     result, errors = run_with_retries(activities, confirmation())
-    assert len(errors) == 1 and isinstance(errors[0], SmsNotSentError)
+    assert len(errors) == 1 and isinstance(errors[0], error)
     assert len(fake_ovh.jobs) == 1 and not result.duplicate
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_ovh_5xx_after_accepting_is_looked_up_not_resent(
+    fake_ovh: FakeOvhApi, tmp_path: Path, status: int
+) -> None:
+    """OVH accepted the job, then the gateway answered 5xx: the retry finds the job by its tag
+    and sends nothing (issue 18, point 5)."""
+    activities = make_activities(OvhBackend(fake_ovh.settings()), tmp_path)
+    fake_ovh.accept_then_fail(status)
+    result, errors = run_with_retries(activities, confirmation())
+    assert [type(e) for e in errors] == [SmsUncertainError]
+    assert len(fake_ovh.jobs) == 1
+    assert result.duplicate and result.message_id == str(fake_ovh.jobs[0].id)
+    assert activities.ledger.get("voicemail-42:confirmation")["state"] == "sent"  # type: ignore[index]
+
+
+def test_ovh_job_recorded_late_is_not_resent_before_settling(
+    fake_ovh: FakeOvhApi, tmp_path: Path
+) -> None:
+    """Right after an ambiguous failure the provider gets `settle_s` to record the job: an
+    attempt before then backs off (retryable) instead of looking up and sending again."""
+    activities = make_activities(OvhBackend(fake_ovh.settings()), tmp_path, settle_s=3600)
+    fake_ovh.fail_next(504)
+    with pytest.raises(SmsUncertainError):
+        run(activities, confirmation())
+    with pytest.raises(SmsInFlightError):
+        run(activities, confirmation())
+    assert fake_ovh.jobs == []
+    assert [r for r in fake_ovh.requests if r[0] == "POST"] == [
+        ("POST", f"/sms/{fake_ovh.service_name}/jobs")
+    ]
+
+
+def test_ovh_clock_step_reads_the_offset_again_and_retries_once(
+    fake_ovh: FakeOvhApi, tmp_path: Path
+) -> None:
+    """After a step of the host's clock OVH answers 400 "Query out of time": the backend reads
+    /auth/time again and retries, instead of taking every SMS as rejected until a restart
+    (issue 18, point 6)."""
+    activities = make_activities(OvhBackend(fake_ovh.settings()), tmp_path)
+    assert not run(activities, confirmation()).duplicate
+    fake_ovh.step_clock(900)
+    second = run(activities, confirmation(key="voicemail-43:confirmation"))
+    assert not second.duplicate
+    assert len(fake_ovh.jobs) == 2
+    assert [status for status, _ in fake_ovh.rejected] == [400]
+    times = [r for r in fake_ovh.requests if r == ("GET", "/auth/time")]
+    assert len(times) == 2
+    # Lookups and replies are signed the same way: they survive a step too.
+    fake_ovh.step_clock(-1800)
+    assert OvhBackend(fake_ovh.settings()).list_incoming() == []
+    assert check(activities, second.message_id).status in {"pending", "delivered"}
+
+
+def test_ovh_clock_still_refused_is_transient_not_a_rejection(tmp_path: Path) -> None:
+    """A timestamp refused again after the offset was re-read (the clock is still moving) is
+    worth a later retry; nothing was sent."""
+    with FakeOvhApi() as fake:
+        activities = make_activities(OvhBackend(fake.settings(endpoint="fake-ovh-skew")), tmp_path)
+        fake.max_skew_s = -1  # every timestamp is out of time
+        with pytest.raises(SmsNotSentError, match="horloge"):
+            run(activities, confirmation())
+        assert fake.jobs == []
+        assert activities.ledger.get("voicemail-42:confirmation")["state"] == "failed"  # type: ignore[index]
 
 
 @pytest.mark.parametrize("pending", [False, True])

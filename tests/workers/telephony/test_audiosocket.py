@@ -15,7 +15,9 @@ from domain.media import FRAME_BYTES, AudioFrame, Dtmf, Hangup, MediaEvent, Medi
 from tests.fakes.audiosocket_client import AudioSocketCaller, frame_rms
 from workers.telephony.audiosocket import (
     KIND_AUDIO,
+    KIND_HANGUP,
     KIND_UUID,
+    AudioSocketLimits,
     AudioSocketServer,
     encode_frame,
     serve_audiosocket,
@@ -339,3 +341,109 @@ async def test_server_close_hangs_up_live_calls() -> None:
     await call.hangup()
     with pytest.raises(OSError):
         await asyncio.open_connection(HOST, server.port)
+
+
+# --------------------------------------------------------------------------- admission (issue 18)
+
+
+async def uuid_call(port: int) -> tuple[str, asyncio.StreamReader, asyncio.StreamWriter]:
+    call_id = str(uuid.uuid4())
+    reader, writer = await asyncio.open_connection(HOST, port)
+    writer.write(encode_frame(KIND_UUID, uuid.UUID(call_id).bytes))
+    await writer.drain()
+    return call_id, reader, writer
+
+
+async def refused_at_once(reader: asyncio.StreamReader) -> bool:
+    """A hangup frame, then the end of the stream."""
+    try:
+        data = await asyncio.wait_for(reader.read(), 2)
+    except ConnectionResetError:
+        return False
+    return data == encode_frame(KIND_HANGUP)
+
+
+@contextlib.asynccontextmanager
+async def limited(
+    on_session: OnSession, limits: AudioSocketLimits, refused: list[tuple[str, str]]
+) -> AsyncIterator[AudioSocketServer]:
+    async def on_refused(call_id: str, reason: str) -> None:
+        refused.append((call_id, reason))
+
+    server = await serve_audiosocket(HOST, 0, on_session, limits=limits, on_refused=on_refused)
+    try:
+        yield server
+    finally:
+        await server.close()
+
+
+async def test_calls_past_the_cap_are_refused_to_the_agents() -> None:
+    """Each UUID starts a live call: past `max_calls` the next one gets a hangup frame at once
+    and is reported (the dialplan's route then sends it to a person)."""
+    rec = Recorder()
+    refused: list[tuple[str, str]] = []
+    limits = AudioSocketLimits(max_calls=2)
+    async with limited(rec, limits, refused) as server:
+        first, _, w1 = await uuid_call(server.port)
+        second, _, w2 = await uuid_call(server.port)
+        assert {(await rec.next_session()).call_id for _ in range(2)} == {first, second}
+        third, reader, w3 = await uuid_call(server.port)
+        assert await refused_at_once(reader)
+        assert refused == [(third, "max_calls")]
+        assert rec.sessions.empty()
+        w1.close()  # a call ends: room again
+        await asyncio.wait_for(rec.finished[first].wait(), 2)
+        fourth, _, w4 = await uuid_call(server.port)
+        assert (await rec.next_session()).call_id == fourth
+        for w in (w2, w3, w4):
+            w.close()
+
+
+async def test_call_rate_is_bounded() -> None:
+    rec = Recorder()
+    refused: list[tuple[str, str]] = []
+    async with limited(rec, AudioSocketLimits(calls_per_s=0.5, burst=3), refused) as server:
+        writers = []
+        for _ in range(5):
+            _, _, writer = await uuid_call(server.port)
+            writers.append(writer)
+        await asyncio.sleep(0.2)
+        assert rec.sessions.qsize() == 3
+        assert [reason for _, reason in refused] == ["call_rate", "call_rate"]
+        for writer in writers:
+            writer.close()
+
+
+async def test_only_the_allowed_peers_may_connect() -> None:
+    rec = Recorder()
+    refused: list[tuple[str, str]] = []
+    limits = AudioSocketLimits(peers=["10.99.0.0/16", "pbx.invalid"])
+    async with limited(rec, limits, refused) as server:
+        _, reader, writer = await uuid_call(server.port)
+        try:
+            data = await asyncio.wait_for(reader.read(), 2)
+        except ConnectionResetError:
+            data = b""
+        assert data == b""  # closed unread: no call, no workflow
+        assert rec.sessions.empty() and refused == []
+        assert limits.refused == {"peer": 1}
+        writer.close()
+    # The loopback allowed: the call goes through.
+    async with limited(rec, AudioSocketLimits(peers=["127.0.0.0/8"]), refused) as server:
+        call_id, _, writer = await uuid_call(server.port)
+        assert (await rec.next_session()).call_id == call_id
+        writer.close()
+
+
+async def test_connections_that_never_send_a_uuid_are_bounded() -> None:
+    rec = Recorder()
+    limits = AudioSocketLimits(max_calls=1, max_pending=2)
+    async with limited(rec, limits, []) as server:
+        # max_calls + max_pending connections may wait for their UUID; the next is closed.
+        idle = [await asyncio.open_connection(HOST, server.port) for _ in range(4)]
+        await asyncio.sleep(0.1)
+        reader = idle[3][0]
+        assert await asyncio.wait_for(reader.read(), 2) == b""
+        assert limits.refused == {"connections": 1}
+        for _, writer in idle:
+            writer.close()

@@ -28,7 +28,9 @@ def test_rtp_parse_build_and_rfc4733() -> None:
     assert telephone_event(bytes([16, 0x80, 0, 0])) is None  # flash, not a key
 
 
-async def test_rtp_refuses_unusable_remotes_and_latches_on_the_first_source() -> None:
+async def test_rtp_takes_media_only_from_the_sdp_address() -> None:
+    """Strict (the default): the first packet from anywhere is not latched on, whoever sends
+    it; only the address and port of the SDP reach the call (issue 18, point 1)."""
     audio: list[bytes] = []
     stream = await RtpStream.open(HOST, audio.append, lambda _digit: None)
     caller, intruder = await open_peer(), await open_peer()
@@ -40,12 +42,45 @@ async def test_rtp_refuses_unusable_remotes_and_latches_on_the_first_source() ->
         bot = (HOST, stream.port)
         intruder.send(build_rtp(RtpPacket(0, True, 1, 0, 7, frame)), bot)  # a port scan
         await asyncio.sleep(0.05)
-        assert (stream.remote, audio) == (None, [])  # nothing to latch on before our SDP
-        stream.configure((HOST, 9), 0, None)  # the SDP says 9; NAT makes it caller.port
+        assert (stream.remote, audio) == (None, [])  # nothing before our SDP
+        stream.configure((HOST, caller.port), 0, None)
+        # The intruder sends first, and keeps sending: none of it reaches the call.
+        for seq in range(2, 5):
+            intruder.send(build_rtp(RtpPacket(0, seq == 2, seq, seq * 160, 7, frame)), bot)
+        await asyncio.sleep(0.05)
         caller.send(build_rtp(RtpPacket(0, True, 1, 0, 42, frame)), bot)
         await asyncio.sleep(0.05)
         assert stream.remote == (HOST, caller.port) and len(audio) == 1
-        # RTP bleed: valid packets from elsewhere neither divert the media nor reach the call
+        assert stream.packets_foreign == 3
+        stream.send_audio(tone(0.02, 500), True)
+        await asyncio.wait_for(caller.inbox.get(), 1)
+        assert intruder.inbox.empty()
+        # A re-INVITE (from the dialog's peer: sip/dialog.py) moving the media moves it.
+        stream.configure((HOST, intruder.port), 8, None)
+        intruder.send(build_rtp(RtpPacket(0, False, 9, 9 * 160, 7, frame)), bot)
+        await asyncio.sleep(0.05)
+        assert stream.remote == (HOST, intruder.port) and len(audio) == 2
+    finally:
+        stream.close()
+        for peer in (caller, intruder):
+            assert peer.transport is not None
+            peer.transport.close()
+
+
+async def test_symmetric_rtp_latches_on_the_first_packet_of_an_allowed_host() -> None:
+    """Behind NAT the caller's packets do not come from the SDP's port: with symmetric RTP the
+    first packet from an allowed host (the SDP's or the SIP peer's IP) is latched on and the
+    bot's audio follows it; later sources are dropped (RTP bleed, CVE-2017-14099)."""
+    audio: list[bytes] = []
+    stream = await RtpStream.open(HOST, audio.append, lambda _digit: None)
+    caller, intruder = await open_peer(), await open_peer()
+    try:
+        frame = g711.encode(tone(0.02, 1000), 0)
+        bot = (HOST, stream.port)
+        stream.configure((HOST, 9), 0, None, symmetric_hosts=frozenset({HOST}))
+        caller.send(build_rtp(RtpPacket(0, True, 1, 0, 42, frame)), bot)
+        await asyncio.sleep(0.05)
+        assert stream.remote == (HOST, caller.port) and len(audio) == 1
         for seq in range(2, 5):
             intruder.send(build_rtp(RtpPacket(0, False, seq, seq * 160, 7, frame)), bot)
         await asyncio.sleep(0.05)
@@ -54,13 +89,17 @@ async def test_rtp_refuses_unusable_remotes_and_latches_on_the_first_source() ->
         stream.send_audio(tone(0.02, 500), True)
         await asyncio.wait_for(caller.inbox.get(), 1)
         assert intruder.inbox.empty()
-        # a re-INVITE with the same address keeps the latch; one moving the media relearns
-        stream.configure((HOST, 9), 8, None)
+        # A re-INVITE with the same address keeps the latch; one moving the media relearns.
+        stream.configure((HOST, 9), 8, None, symmetric_hosts=frozenset({HOST}))
         assert stream.remote == (HOST, caller.port)
         stream.configure((HOST, intruder.port), 0, None)
         intruder.send(build_rtp(RtpPacket(0, False, 9, 9 * 160, 7, frame)), bot)
         await asyncio.sleep(0.05)
         assert stream.remote == (HOST, intruder.port) and len(audio) == 2
+        # Strict again (no symmetric hosts): a packet from another host's port is dropped.
+        caller.send(build_rtp(RtpPacket(0, False, 10, 1600, 42, frame)), bot)
+        await asyncio.sleep(0.05)
+        assert len(audio) == 2
     finally:
         stream.close()
         for peer in (caller, intruder):

@@ -1,5 +1,6 @@
 """A call's SIP dialog and the media session the dialogue sees (domain.media.MediaSession
-through PacedSession): the bot's audio goes out as RTP, its hangup as our BYE."""
+through PacedSession): the bot's audio goes out as RTP, its hangup as our BYE. A request is
+taken as the dialog's only from its peer (`Dialog.mismatch`)."""
 
 from __future__ import annotations
 
@@ -47,6 +48,7 @@ class Dialog:
     state: str = "proceeding"
     local_cseq: int = 0
     invite_cseq: tuple[int, str] = (0, "")  # of the last (re-)INVITE, to spot retransmissions
+    remote_cseq: int = 0  # the highest CSeq of the peer's requests: older ones are stale
     sdp_session: int = 0
     sdp_version: int = 0
     session: SipSession | None = None
@@ -58,6 +60,28 @@ class Dialog:
     @property
     def remote_from(self) -> str:
         return self.invite.get("from") or ""
+
+    @property
+    def remote_tag(self) -> str | None:
+        return tag_of(self.remote_from)
+
+    def mismatch(self, request: SipMessage, peer: tuple[str, int]) -> str | None:
+        """Why `request`, which carries this dialog's Call-ID, is not from its peer (None when
+        it is): it must come from the address the INVITE came from, with the caller's From
+        tag and, once we answered, our To tag. The Call-ID alone proves nothing: it travels
+        in clear and is often guessable, and a BYE or re-INVITE trusted on it alone lets
+        anyone end the call or take its media."""
+        if peer != self.peer:
+            return "source address"
+        if tag_of(request.get("from") or "") != self.remote_tag:
+            return "From tag"
+        to_tag = tag_of(request.get("to") or "")
+        initial = request.cseq[0] == self.invite.cseq[0]
+        if request.method == "CANCEL" or (request.method == "INVITE" and initial):
+            ok = to_tag in (None, self.local_tag)  # the INVITE (or its CANCEL) as first sent
+        else:
+            ok = to_tag == self.local_tag
+        return None if ok else "To tag"
 
     @property
     def remote_target(self) -> str:

@@ -1,12 +1,14 @@
 """The SIP user agent server over UDP: requests and their transactions (INVITE, ACK, BYE,
 CANCEL, OPTIONS, re-INVITE, INFO), the 200 OK retransmitted until the ACK, our BYE retransmitted
-until answered, and the cap on calls up at once."""
+until answered, the cap on calls up at once, and what the network may not do (policy.py):
+in-dialog requests from anyone but the dialog's peer or out of CSeq order, media sent where
+the SDP may not point, calls never ACKed, one source opening calls or sending datagrams too
+fast."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
 import re
 import secrets
@@ -18,12 +20,14 @@ from workers.telephony import g711
 from workers.telephony.playout import OnSession, SessionTasks
 from workers.telephony.rtp import RtpStream
 from workers.telephony.sip.dialog import Dialog, SipSession
+from workers.telephony.sip.guard import SipGuard
 from workers.telephony.sip.message import (
     SipMessage,
     SipParseError,
     parse_message,
     render_response,
 )
+from workers.telephony.sip.policy import SipPolicy
 from workers.telephony.sip.sdp import (
     ANSWER_DIRECTION,
     DEFAULT_EVENT_PT,
@@ -31,12 +35,17 @@ from workers.telephony.sip.sdp import (
     parse_sdp,
     render_sdp,
 )
+from workers.telephony.sip.transactions import (
+    T1,
+    TRANSACTION_TIMEOUT,
+    bye_answered,
+    retransmit_bye,
+    retransmit_ok,
+    start_bye,
+)
 
 log = logging.getLogger(__name__)
 
-T1 = 0.5
-T2 = 4.0
-TRANSACTION_TIMEOUT = 64 * T1
 ALLOW = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO"
 
 
@@ -49,17 +58,20 @@ class SipServer(asyncio.DatagramProtocol):
         media_host: str,
         answer_delay_s: float,
         max_calls: int = 20,
+        policy: SipPolicy | None = None,
     ) -> None:
         self._tasks = SessionTasks(on_session)
         self.media_host = media_host
         self.answer_delay_s = answer_delay_s
         self.max_calls = max_calls
+        self.guard = SipGuard(policy or SipPolicy())
         self.dialogs: dict[str, Dialog] = {}
         self._transport: asyncio.DatagramTransport | None = None
         self._port = 0
         self._background: set[asyncio.Task[None]] = set()
-        self._opening: set[str] = set()  # INVITEs whose RTP socket is being opened
-        self._closing = False
+        # INVITEs whose RTP socket is being opened, with the address they came from.
+        self._opening: dict[str, str] = {}
+        self.closing = False
 
     @property
     def port(self) -> int:
@@ -72,12 +84,12 @@ class SipServer(asyncio.DatagramProtocol):
         return live + len(self._opening)
 
     async def close(self, grace_s: float = 2.0) -> None:
-        self._closing = True  # BYEs go out once, unanswered ones are not waited for
+        self.closing = True  # BYEs go out once, unanswered ones are not waited for
         await self._tasks.close(grace_s)
         if self._background:  # the last BYEs: one try each, not the full retransmission
             await asyncio.wait(list(self._background), timeout=T1 * 2)
         for dialog in list(self.dialogs.values()):
-            self._end_dialog(dialog, "server closed")
+            self.end_dialog(dialog, "server closed")
         for task in list(self._background):
             task.cancel()
         for task in list(self._background):
@@ -94,6 +106,8 @@ class SipServer(asyncio.DatagramProtocol):
         self._port = int(transport.get_extra_info("sockname")[1])
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        if not self.guard.datagram(addr[0]):
+            return  # a flood: not even parsed
         if not data.strip():
             return  # CRLF keep-alive
         try:
@@ -118,7 +132,7 @@ class SipServer(asyncio.DatagramProtocol):
 
     # -- sending ------------------------------------------------------------------------------
 
-    def _send(self, data: bytes, peer: tuple[str, int]) -> None:
+    def send(self, data: bytes, peer: tuple[str, int]) -> None:
         if self._transport is not None:
             self._transport.sendto(data, peer)
 
@@ -134,8 +148,27 @@ class SipServer(asyncio.DatagramProtocol):
         body: bytes = b"",
     ) -> bytes:
         data = render_response(request, peer, status, reason, to_tag=to_tag, extra=extra, body=body)
-        self._send(data, peer)
+        self.send(data, peer)
         return data
+
+    def _unconfirmed_from(self, host: str) -> int:
+        """Calls from `host` being set up, ringing, or answered and not ACKed yet."""
+        live = sum(
+            1
+            for d in self.dialogs.values()
+            if d.peer[0] == host and d.state in ("proceeding", "answered")
+        )
+        return live + sum(1 for source in self._opening.values() if source == host)
+
+    def _in_order(self, dialog: Dialog, request: SipMessage, peer: tuple[str, int]) -> bool:
+        """True for a new in-dialog request; a retransmission is answered again, a stale one
+        refused (guard.py)."""
+        order = self.guard.order(dialog, request)
+        if order == "retransmission":
+            self._respond(request, peer, 200, "OK")
+        elif order == "stale":
+            self._respond(request, peer, 500, "CSeq Out Of Order")
+        return order == "new"
 
     def _contact(self) -> str:
         host = f"[{self.media_host}]" if ":" in self.media_host else self.media_host
@@ -146,33 +179,20 @@ class SipServer(asyncio.DatagramProtocol):
     async def _on_request(self, request: SipMessage, peer: tuple[str, int]) -> None:
         method = request.method
         dialog = self.dialogs.get(request.call_id)
+        if dialog is not None and method != "OPTIONS":
+            why = dialog.mismatch(request, peer)
+            if why is not None:
+                # A third party that knows the Call-ID: it may not end the call, move its
+                # media, press keys or confirm it.
+                self.guard.refuse("not_the_peer")
+                log.warning(
+                    "sip call %s: %s refused, not the peer (%s)", dialog.call_id, method, why
+                )
+                if method != "ACK":
+                    self._respond(request, peer, 481, "Call/Transaction Does Not Exist")
+                return
         if method == "INVITE":
-            if dialog is None:
-                if request.call_id in self._opening:
-                    return  # a retransmission while we set the call up
-                if self.calls_up >= self.max_calls:
-                    # Each call holds a socket, a dialogue and a share of the CPU: past the cap
-                    # the caller gets a busy signal rather than everyone getting a slow bot.
-                    log.warning("sip call %s: refused, %d calls up", request.call_id, self.calls_up)
-                    self._respond(
-                        request,
-                        peer,
-                        503,
-                        "Service Unavailable",
-                        to_tag=secrets.token_hex(6),
-                        extra=[("retry-after", "30")],
-                    )
-                    return
-                self._opening.add(request.call_id)
-                try:
-                    await self._on_invite(request, peer)
-                finally:
-                    self._opening.discard(request.call_id)
-            elif request.cseq == dialog.invite_cseq:  # a retransmission
-                if dialog.last_response:
-                    self._send(dialog.last_response, peer)
-            else:
-                await self._on_reinvite(dialog, request, peer)
+            await self._on_invite_request(dialog, request, peer)
         elif method == "ACK":
             if dialog is not None:
                 self._on_ack(dialog, request)
@@ -180,8 +200,9 @@ class SipServer(asyncio.DatagramProtocol):
             if dialog is None:
                 self._respond(request, peer, 481, "Call/Transaction Does Not Exist")
                 return
-            self._respond(request, peer, 200, "OK")
-            self._end_dialog(dialog, "bye")
+            if self._in_order(dialog, request, peer):
+                self._respond(request, peer, 200, "OK")
+                self.end_dialog(dialog, "bye")
         elif method == "CANCEL":
             self._on_cancel(dialog, request, peer)
         elif method == "OPTIONS":
@@ -197,12 +218,46 @@ class SipServer(asyncio.DatagramProtocol):
             if dialog is None:
                 self._respond(request, peer, 481, "Call/Transaction Does Not Exist")
                 return
+            if not self._in_order(dialog, request, peer):
+                return
             self._respond(request, peer, 200, "OK")
             match = re.search(rb"Signal\s*=\s*([0-9*#A-Da-d])", request.body)
             if match and dialog.session is not None:
                 dialog.session.deliver(Dtmf(match.group(1).decode().upper()))
         else:
             self._respond(request, peer, 501, "Not Implemented", extra=[("allow", ALLOW)])
+
+    async def _on_invite_request(
+        self, dialog: Dialog | None, request: SipMessage, peer: tuple[str, int]
+    ) -> None:
+        """A new call (admitted or refused: guard.py), a retransmission, or a re-INVITE."""
+        if dialog is None:
+            if request.call_id in self._opening:
+                return  # a retransmission while we set the call up
+            refused = self.guard.admission(
+                peer[0], self._unconfirmed_from(peer[0]), self.calls_up, self.max_calls
+            )
+            if refused is not None:
+                log.warning("sip call %s: refused (%s)", request.call_id, refused)
+                self._respond(
+                    request,
+                    peer,
+                    503,
+                    "Service Unavailable",
+                    to_tag=secrets.token_hex(6),
+                    extra=[("retry-after", "30" if refused == "max_calls" else "5")],
+                )
+                return
+            self._opening[request.call_id] = peer[0]
+            try:
+                await self._on_invite(request, peer)
+            finally:
+                self._opening.pop(request.call_id, None)
+        elif request.cseq == dialog.invite_cseq:  # a retransmission
+            if dialog.last_response:
+                self.send(dialog.last_response, peer)
+        elif self._in_order(dialog, request, peer):
+            await self._on_reinvite(dialog, request, peer)
 
     async def _on_invite(self, invite: SipMessage, peer: tuple[str, int]) -> None:
         offer = None
@@ -221,6 +276,10 @@ class SipServer(asyncio.DatagramProtocol):
                 log.info("sip call %s: no G.711 in the offer", invite.call_id)
                 self._respond(invite, peer, 488, "Not Acceptable Here", to_tag=secrets.token_hex(6))
                 return
+            if not self.guard.media(offer.address):
+                log.warning("sip call %s: SDP address outside the media networks", invite.call_id)
+                self._respond(invite, peer, 488, "Not Acceptable Here", to_tag=secrets.token_hex(6))
+                return
         self._respond(invite, peer, 100, "Trying")
         dialog = Dialog(
             server=self,
@@ -233,6 +292,7 @@ class SipServer(asyncio.DatagramProtocol):
             ),
             sdp_session=secrets.randbits(31),
             invite_cseq=invite.cseq,
+            remote_cseq=invite.cseq[0],
         )
         self.dialogs[invite.call_id] = dialog
         # Not the From header: it carries the caller's number, personal data kept out of logs.
@@ -251,7 +311,12 @@ class SipServer(asyncio.DatagramProtocol):
         else:
             choices = offer.g711_choices()
             event_pt = offer.event_payload_type
-            dialog.rtp.configure((offer.address, offer.port), choices[0], event_pt)
+            dialog.rtp.configure(
+                (offer.address, offer.port),
+                choices[0],
+                event_pt,
+                symmetric_hosts=self.guard.symmetric_hosts(offer.address, dialog.peer[0]),
+            )
             body = self._sdp(dialog, choices, event_pt, ANSWER_DIRECTION[offer.direction])
         self._answer(dialog, invite, peer, body)
 
@@ -286,21 +351,15 @@ class SipServer(asyncio.DatagramProtocol):
         )
         if dialog.retransmit is not None:
             dialog.retransmit.cancel()
-        dialog.retransmit = asyncio.create_task(self._retransmit_ok(dialog, peer))
+        dialog.retransmit = asyncio.create_task(retransmit_ok(self, dialog, peer))
 
-    async def _retransmit_ok(self, dialog: Dialog, peer: tuple[str, int]) -> None:
-        interval, waited = T1, 0.0
-        while waited < TRANSACTION_TIMEOUT:
-            await asyncio.sleep(interval)
-            waited += interval
-            self._send(dialog.last_response, peer)
-            interval = min(interval * 2, T2)
-        log.warning("sip call %s: no ACK for the 200 OK; ending the call", dialog.call_id)
-        dialog.retransmit = None
-        if dialog.session is not None and dialog.session.ended is None:
-            await dialog.session.hangup()
-        else:
-            self.send_bye(dialog)
+    def abandon(self, dialog: Dialog) -> None:
+        """An answered call never confirmed: one BYE (the peer never showed it was there, no
+        retransmissions owed) and the slot is free at once; the dialogue never started."""
+        self.guard.refuse("no_ack")
+        if self._transport is not None:
+            self.send(dialog.next_bye(self.media_host, self.port), dialog.peer)
+        self.end_dialog(dialog, "no ack")
 
     def _on_ack(self, dialog: Dialog, ack: SipMessage) -> None:
         if dialog.retransmit is not None:
@@ -316,6 +375,8 @@ class SipServer(asyncio.DatagramProtocol):
                 choices = answer.g711_choices()
                 if not choices:
                     raise SipParseError("no G.711 in the answer")
+                if not self.guard.media(answer.address):
+                    raise SipParseError("SDP address outside the media networks")
             except SipParseError as exc:
                 log.warning("sip call %s: unusable answer in the ACK: %s", dialog.call_id, exc)
                 dialog.state = "confirmed"
@@ -323,7 +384,10 @@ class SipServer(asyncio.DatagramProtocol):
                 self._spawn(dialog.session.hangup())
                 return
             dialog.rtp.configure(
-                (answer.address, answer.port), choices[0], answer.event_payload_type
+                (answer.address, answer.port),
+                choices[0],
+                answer.event_payload_type,
+                symmetric_hosts=self.guard.symmetric_hosts(answer.address, dialog.peer[0]),
             )
         dialog.state = "confirmed"
         assert dialog.session is not None
@@ -344,8 +408,17 @@ class SipServer(asyncio.DatagramProtocol):
             if not offer.g711_choices():
                 self._respond(invite, peer, 488, "Not Acceptable Here")
                 return
+            if not self.guard.media(offer.address, hold=True):
+                log.warning("sip call %s: re-INVITE to a media address refused", dialog.call_id)
+                self._respond(invite, peer, 488, "Not Acceptable Here")
+                return
             pts = offer.g711_choices()
-            dialog.rtp.configure((offer.address, offer.port), pts[0], offer.event_payload_type)
+            dialog.rtp.configure(
+                (offer.address, offer.port),
+                pts[0],
+                offer.event_payload_type,
+                symmetric_hosts=self.guard.symmetric_hosts(offer.address, dialog.peer[0]),
+            )
             direction = ANSWER_DIRECTION[offer.direction]
         body = self._sdp(dialog, pts, dialog.rtp.event_payload_type, direction)
         self._answer(dialog, invite, peer, body)
@@ -383,7 +456,7 @@ class SipServer(asyncio.DatagramProtocol):
 
         return deliver
 
-    def _end_dialog(self, dialog: Dialog, reason: str) -> None:
+    def end_dialog(self, dialog: Dialog, reason: str) -> None:
         if dialog.retransmit is not None:
             dialog.retransmit.cancel()
             dialog.retransmit = None
@@ -400,88 +473,13 @@ class SipServer(asyncio.DatagramProtocol):
         retransmitted in the background until answered, so a hangup never waits on the far end."""
         if dialog.state in ("ended", "closing") or self._transport is None:
             return
-        if dialog.retransmit is not None:
-            dialog.retransmit.cancel()
-            dialog.retransmit = None
-        dialog.state = "closing"
-        dialog.rtp.close()
-        data = dialog.next_bye(self.media_host, self.port)
-        answered: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        dialog.pending_bye[dialog.local_cseq] = answered
-        self._send(data, dialog.peer)
-        self._spawn(self._retransmit_bye(dialog, data, answered))
-
-    async def _retransmit_bye(
-        self, dialog: Dialog, data: bytes, answered: asyncio.Future[int]
-    ) -> None:
-        interval = T1
-        try:
-            for _ in range(1 if self._closing else 7):  # T1 doubling to T2: ~32 s in all
-                try:
-                    status = await asyncio.wait_for(asyncio.shield(answered), interval)
-                    log.info("sip call %s: BYE answered %d", dialog.call_id, status)
-                    return
-                except TimeoutError:
-                    if self.dialogs.get(dialog.call_id) is not dialog:
-                        return  # ended meanwhile (their BYE crossed ours)
-                    self._send(data, dialog.peer)
-                    interval = min(interval * 2, T2)
-            log.warning("sip call %s: BYE never answered", dialog.call_id)
-        finally:
-            dialog.pending_bye.clear()
-            self._end_dialog(dialog, "bot hangup")
+        data, answered = start_bye(self, dialog)
+        self._spawn(retransmit_bye(self, dialog, data, answered))
 
     def _on_response(self, response: SipMessage) -> None:
-        dialog = self.dialogs.get(response.call_id)
-        number, method = response.cseq
-        if dialog is None or method != "BYE" or response.status < 200:
-            return
-        future = dialog.pending_bye.get(number)
-        if future is not None and not future.done():
-            future.set_result(response.status)
+        bye_answered(self.dialogs.get(response.call_id), response)
 
 
 def _log_failure(task: asyncio.Task[None]) -> None:
     if not task.cancelled() and task.exception() is not None:
         log.error("sip: request handling failed", exc_info=task.exception())
-
-
-def _is_wildcard(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host).is_unspecified
-    except ValueError:
-        return host == ""
-
-
-async def serve_sip(
-    host: str,
-    port: int,
-    on_session: OnSession,
-    *,
-    rtp_host: str | None = None,
-    answer_delay_s: float = 0.0,
-    max_calls: int = 20,
-) -> SipServer:
-    """Listen for SIP over UDP on host:port; on_session runs once per call (its own task) when the
-    200 OK has been ACKed; when it returns the call is hung up (BYE) if still up.
-
-    rtp_host: the address RTP binds to and that the SDP and Contact announce; defaults to host,
-    and must be given when host is a wildcard (0.0.0.0). answer_delay_s: ring (180) that long
-    before answering, so that a caller can still CANCEL. max_calls: calls up at once; an
-    INVITE beyond it is answered 503 Service Unavailable.
-    """
-    if max_calls < 1:
-        raise ValueError(f"serve_sip: max_calls must be at least 1, not {max_calls}")
-    media_host = rtp_host or host
-    if _is_wildcard(media_host):
-        raise ValueError(
-            "serve_sip: give rtp_host, the address SIP peers reach this host at (it goes into "
-            "the SDP and the Contact header); a wildcard address cannot be announced"
-        )
-    loop = asyncio.get_running_loop()
-    _, server = await loop.create_datagram_endpoint(
-        lambda: SipServer(on_session, media_host, answer_delay_s, max_calls),
-        local_addr=(host, port),
-    )
-    log.info("sip listening on %s:%d (media on %s)", host, server.port, media_host)
-    return server

@@ -12,7 +12,9 @@ from pathlib import Path
 
 from domain.media import Hangup, MediaEvent, MediaSession
 from tests.workers.telephony.support import HOST, free_tcp_port, free_udp_port
-from workers.telephony.sip.server import SipServer, serve_sip
+from workers.telephony.sip.listen import serve_sip
+from workers.telephony.sip.policy import SipPolicy
+from workers.telephony.sip.server import SipServer
 
 
 class Calls:
@@ -40,9 +42,14 @@ class Calls:
 
 @contextlib.asynccontextmanager
 async def sip_server(
-    calls: Calls, answer_delay_s: float = 0.0, max_calls: int = 20
+    calls: Calls,
+    answer_delay_s: float = 0.0,
+    max_calls: int = 20,
+    policy: SipPolicy | None = None,
 ) -> AsyncIterator[SipServer]:
-    server = await serve_sip(HOST, 0, calls, answer_delay_s=answer_delay_s, max_calls=max_calls)
+    server = await serve_sip(
+        HOST, 0, calls, answer_delay_s=answer_delay_s, max_calls=max_calls, policy=policy
+    )
     try:
         yield server
     finally:
@@ -60,6 +67,8 @@ class Baresip:
             "\n".join(
                 [
                     "poll_method epoll",
+                    # Its SDP announces this interface's address: loopback, like its SIP.
+                    "net_interface 127.0.0.1",
                     f"sip_listen {HOST}:{free_udp_port()}",
                     "audio_player aubridge,nil",  # no sound card: sndfile records instead
                     f"audio_source aufile,{source}",

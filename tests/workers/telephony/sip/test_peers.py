@@ -21,7 +21,7 @@ from tests.workers.telephony.support import (
     tone,
 )
 from workers.telephony import g711
-from workers.telephony.sip.server import serve_sip
+from workers.telephony.sip.listen import serve_sip
 
 SIPP_SCENARIO = Path(__file__).resolve().parents[3] / "fakes" / "sipp" / "caller.xml"
 
