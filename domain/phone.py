@@ -18,8 +18,15 @@ from enum import StrEnum
 
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberType
+from phonenumbers.phonemetadata import PhoneMetadata
 
 __all__ = ["LineKind", "is_mobile_fr", "line_kind", "phone_key", "to_e164"]
+
+# phonenumbers loads a region's metadata on first use, behind a lock it creates then: inside a
+# workflow (which normalises callback numbers) the sandbox forbids creating a lock, and the
+# workflow task would fail. Loading every region now, at import (~80 ms once per process, under
+# `imports_passed_through()` for the workflows), keeps the calls pure afterwards.
+PhoneMetadata.load_all()
 
 
 class LineKind(StrEnum):
