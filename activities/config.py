@@ -151,3 +151,48 @@ class RetentionSettings(BaseModel):
     # Local time of the daily run (HH:MM) in `time_zone`.
     run_at: str = Field(default="03:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     time_zone: str = "Europe/Paris"
+
+
+class AgentSettings(BaseModel):
+    """What the agents' tools need (README "Agents"): the link to a voicemail's audio, how long
+    a claim holds, where the Temporal UI's saved views point, and how the CLI decodes payloads
+    when it holds no key."""
+
+    # The codec server as the agents' browsers reach it (behind the same proxy and single
+    # sign-on as the UI, e.g. https://encombot.example/codec): the audio links point there.
+    # Empty: no link, the details say so.
+    audio_link_base_url: str = "http://127.0.0.1:8234"
+    # HMAC key of the audio links, shared by the workers (who sign) and the codec server
+    # (which checks). Empty: a random one created once in <data_dir>/audio-link.secret.
+    audio_link_secret: SecretStr = SecretStr("")
+    # How long a link plays after the claim that made it (at most 24 h).
+    audio_link_ttl_s: int = Field(default=30 * 60, ge=60, le=24 * 3600)
+    # How long a claim holds (`encombot agent claim` sends it; the UI's default is the same).
+    claim_minutes: int = Field(default=30, ge=1, le=8 * 60)
+    # `encombot agent …` with no codec key: the codec server that encodes and decodes for it
+    # (its bearer token is ENCOMBOT_CODEC__SERVER__TOKEN). Empty: http://<codec server host:port>.
+    codec_endpoint: str = ""
+    # Temporal visibility on Elasticsearch supports ORDER BY; SQL visibility (the dev server,
+    # PostgreSQL) refuses it. True: the saved views sort the oldest wait first themselves.
+    visibility_order_by: bool = False
+
+
+class RouteSheetSettings(BaseModel):
+    """The crews' route sheets: `encombot bookings list|sheet` and the daily export (Temporal
+    Schedule `encombot-route-sheets`): one CSV, one printable HTML and one PDF per sector for
+    the next collection day, written at the cut-off (README "Agents", route sheets)."""
+
+    output_dir: Path = DEFAULT_DATA_DIR / "route-sheets"
+    # The caller's number on the sheets, for a crew that calls ahead. Off by default: the
+    # crew needs an address, not a phone number (data minimisation).
+    include_caller_number: bool = False
+    # Where the rounds start (WGS84); None: at the first pickup of the round.
+    depot_lon: float | None = None
+    depot_lat: float | None = None
+    depot_label: str = "Dépôt"
+    pdf: bool = True
+    schedule_enabled: bool = True
+    schedule_id: str = "encombot-route-sheets"
+    # Local times ("HH:MM") of the daily runs; empty: the calendar's cut-offs (one run per
+    # distinct cut-off, when the rounds are settled).
+    run_at: list[str] = Field(default_factory=list)

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime
 
+from domain.audio_links import AudioLinkResult
 from domain.catalogue import item_key
+from domain.claims import hhmm
 from domain.models import (
     AddressMatch,
     EscalationReason,
@@ -171,10 +174,19 @@ def case_details_markdown(
     understanding: Understanding | None,
     match: AddressMatch | None,
     candidates: list[AddressMatch],
+    caller_number: str = "",
+    audio: str = "",
 ) -> str:
-    """What an agent reads in the Temporal UI (workflow "current details")."""
+    """What an agent reads in the Temporal UI (workflow "current details"). `caller_number`:
+    the number the call came from (shown with the callback number the caller gave, whatever
+    the reason: an agent may have to call back on any case); `audio`: the Markdown line that
+    plays the message (a signed link once the case is claimed), "" for a text message."""
     label = REASON_LABELS_FR.get(EscalationReason(reason), reason)
     lines = [f"## À traiter : {label}", "", f"**Pourquoi** : {detail or label}", ""]
+    callback = understanding.callback_number if understanding is not None else ""
+    lines += [f"**Appelant** : {caller_label(caller_number, callback)}", ""]
+    if audio:
+        lines += [audio, ""]
     lines += ["**Message entendu**", "", f"> {transcript or '(pas de transcription)'}", ""]
     if understanding is not None:
         u = understanding
@@ -218,6 +230,28 @@ def case_details_markdown(
         "`no_answer` (rappel sans réponse : le dossier reste en attente).",
     ]
     return "\n".join(lines)
+
+
+def caller_label(caller_number: str, callback: str = "") -> str:
+    """ "+33612345678", "+33491000000 (rappel demandé au +33612345678)", "numéro masqué"."""
+    caller = caller_number.strip()
+    other = callback.strip()
+    if other and other != caller:
+        return f"{caller or 'numéro masqué'} (rappel demandé au {other})"
+    return caller or "numéro masqué (aucun numéro de rappel)"
+
+
+def audio_markdown(link: AudioLinkResult | None) -> str:
+    """The line of the details that plays the voicemail: the signed link once an agent has
+    claimed the case, why there is none, or how to get one."""
+    if link is None:
+        return (
+            "**Message vocal** : prenez le dossier (Update `claim`) pour obtenir le lien d'écoute."
+        )
+    if not link.available:
+        return f"**Message vocal** : {link.reason or 'indisponible'}"
+    until = hhmm(datetime.fromisoformat(link.expires_at))
+    return f"**Message vocal** : [▶ écouter]({link.url}) (lien valable jusqu'à {until})"
 
 
 def validate_callback_task(inp: ResolveInput, case: str) -> str | None:

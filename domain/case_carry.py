@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from domain.booking_changes import BookingView
 from domain.models import SmsReplyInput
 
 # A case continues as new past this many history events (or when the server suggests it,
@@ -33,6 +34,22 @@ class CaseLog:
 
     lines: list[str] = field(default_factory=list)
     dropped: int = 0
+
+
+@dataclass
+class DeskState:
+    """What agents changed on a booking (workflows/booking_desk.py), carried with the
+    follow-up's state."""
+
+    view: BookingView | None = None
+    # After a move: the new day and its reminder (ISO), and how many moves so far (the
+    # follow-up re-plans its reminder when this changes).
+    pickup_date: str = ""
+    reminder_at: str = ""
+    moves: int = 0
+    changes: int = 0
+    cancelled: bool = False
+    keys: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -58,6 +75,7 @@ class FollowUpCase:
     replies_dropped: int = 0  # beyond what one task takes: in the history, not forwarded
     log: CaseLog = field(default_factory=CaseLog)
     run: int = 1  # 1 + how many times the case continued as new
+    desk: DeskState = field(default_factory=DeskState)  # agents' changes to the booking
 
 
 @dataclass

@@ -27,6 +27,13 @@ CALL_CENTRE_OPENING = "call_centre_opening"
 FIND_UPCOMING_BOOKING = "find_upcoming_booking"
 # Live calls: the dialogue itself, run by the telephony process that holds the call's media.
 RUN_LIVE_CALL = "run_live_call"
+# Agents act on bookings (move, cancel, items) and read a case's voicemail (issue 20).
+DESCRIBE_BOOKING = "describe_booking"
+MOVE_BOOKING = "move_booking"
+CHANGE_BOOKING_ITEMS = "change_booking_items"
+AUDIO_LINK = "audio_link"
+# The crews' route sheets, written daily at the cut-off.
+EXPORT_ROUTE_SHEETS = "export_route_sheets"
 
 # Workflows.
 VOICEMAIL_WORKFLOW = "VoicemailWorkflow"
@@ -40,6 +47,8 @@ MISSED_CALL_WORKFLOW = "MissedCallWorkflow"
 MISSED_CALL_SIGNAL = "missed_call"
 # A call the bot answers itself (dialogue), one per call.
 LIVE_CALL_WORKFLOW = "LiveCallWorkflow"
+# The daily route sheets of the crews (Schedule `encombot-route-sheets`).
+ROUTE_SHEETS_WORKFLOW = "RouteSheetExportWorkflow"
 
 
 def voicemail_workflow_id(call_id: str) -> str:
@@ -62,6 +71,11 @@ def incoming_sms_workflow_id(message_id: str) -> str:
 
 # Updates, queries.
 RESOLVE_UPDATE = "resolve"
+# An agent takes a queued case (and gives it back): two agents never call the same person.
+CLAIM_UPDATE = "claim"
+RELEASE_UPDATE = "release"
+# An agent moves, cancels or changes the items of a booking (its follow-up workflow).
+CHANGE_BOOKING_UPDATE = "change_booking"
 SMS_REPLY_SIGNAL = "sms_reply"
 STATE_QUERY = "state"
 
@@ -76,6 +90,11 @@ SA_WAITING_SINCE = "WaitingSince"
 SA_SMS_PHONE_KEY = "SmsPhoneKey"
 # The telephony call ids a missed-call case gathers (opaque ids, never a number).
 SA_CALL_IDS = "CallIds"
+# The agent id holding a queued case (an id, not personal data); unset when nobody holds it.
+SA_ASSIGNED_TO = "AssignedTo"
+# Keyed hashes (domain.phone.phone_key) of a booking's reference and of its caller's numbers:
+# how an agent finds the follow-up of a booking, the server never seeing either in clear.
+SA_BOOKING_KEYS = "BookingKeys"
 
 SEARCH_ATTRIBUTES: dict[str, str] = {
     SA_STATUS: "Keyword",
@@ -85,4 +104,6 @@ SEARCH_ATTRIBUTES: dict[str, str] = {
     SA_WAITING_SINCE: "Datetime",
     SA_SMS_PHONE_KEY: "KeywordList",
     SA_CALL_IDS: "KeywordList",
+    SA_ASSIGNED_TO: "Keyword",
+    SA_BOOKING_KEYS: "KeywordList",
 }

@@ -28,7 +28,12 @@ from activities.speech.engine import SpeechEngine
 from domain.understanding import Territory
 from workers.client import connect
 from workers.codec.payload import codec_from_settings
-from workers.codec.server import CodecServerConfig, RunningCodecServer, make_app
+from workers.codec.server import (
+    CodecServerConfig,
+    RunningCodecServer,
+    agent_routes,
+    make_app,
+)
 from workers.dev.devserver import DevServer, free_port
 from workers.settings import Settings
 
@@ -84,7 +89,9 @@ def codec_server(base_settings: Settings, ui_port: int) -> Iterator[RunningCodec
     """The codec server that the session dev server's Web UI decodes payloads with (same keys
     as every client of the session: `connect` encrypts)."""
     origins = [f"http://127.0.0.1:{ui_port}", f"http://localhost:{ui_port}"]
-    app = make_app(codec_from_settings(base_settings), CodecServerConfig(cors_origins=origins))
+    # With the agents' routes (audio links, lookup keys) under the session's secrets.
+    config = CodecServerConfig(cors_origins=origins, **agent_routes(base_settings, create=True))
+    app = make_app(codec_from_settings(base_settings), config)
     with RunningCodecServer(app) as server:
         yield server
 

@@ -12,10 +12,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from activities.config import (
     DEFAULT_DATA_DIR,
+    AgentSettings,
     BookingSettings,
     FaqSettings,
     GeoSettings,
     RetentionSettings,
+    RouteSheetSettings,
     SmsSettings,
     SttSettings,
 )
@@ -227,6 +229,8 @@ class Settings(BaseSettings):
     ingress: IngressSettings = Field(default_factory=IngressSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     telephony: TelephonySettings = Field(default_factory=TelephonySettings)
+    agents: AgentSettings = Field(default_factory=AgentSettings)
+    route_sheets: RouteSheetSettings = Field(default_factory=RouteSheetSettings)
     # `json`: one JSON object per line with the workflow/run/activity ids (workers/logs.py);
     # `text` for a terminal.
     log_format: Literal["text", "json"] = "text"

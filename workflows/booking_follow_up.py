@@ -10,7 +10,9 @@ booking and starts none). Until the evening before the pickup it:
   by SMS; anything else is handed to a person in its own case, and the booking stays;
 - sends the reminder on the eve at the calendar's time (18:00 Europe/Paris by default; the
   booking activity computes the instant with the time zone rules, so DST is handled there),
-  unless the booking was cancelled meanwhile by anyone.
+  unless the booking was cancelled meanwhile by anyone;
+- takes an agent's changes (`change_booking` Update: move, cancel, items; workflows/
+  booking_desk.py): the caller gets the SMS of the change, a move re-plans the reminder.
 
 Bounded, however chatty the caller (issue 18): one agent task takes the caller's further
 replies while it is open (up to MAX_REPLIES_PER_TASK, the rest counted), ANNULER is heard first
@@ -33,6 +35,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, FailureError, WorkflowAlreadyStartedError
 
 from workflows import calls
+from workflows.booking_desk import BookingDesk
 from workflows.bounded import BoundedHistory, history_is_long
 from workflows.common import (
     PATIENT_RETRY,
@@ -44,6 +47,7 @@ from workflows.common import (
 
 with workflow.unsafe.imports_passed_through():
     from domain import names
+    from domain.booking_changes import BookingChangeInput, BookingChangeResult
     from domain.booking_models import (
         BookingStatusInput,
         CancelBookingInput,
@@ -101,6 +105,8 @@ class BookingFollowUpWorkflow:
         self._inp = inp
         self._s = inp.carried or FollowUpCase()
         self._history = BoundedHistory(self._s.log)
+        # An agent's changes to the booking, in one object of their own (its state carried).
+        self._desk = BookingDesk(self._history, self._s.desk)
         # Whether this case may continue as new: asked once its history is long (None until).
         self._may_continue: bool | None = None
 
@@ -111,11 +117,28 @@ class BookingFollowUpWorkflow:
             workflow.upsert_search_attributes([SA_STATUS.value_set(Status.BOOKED.value)])
             if inp.phone_key:
                 workflow.upsert_search_attributes([SA_SMS_PHONE_KEY.value_set([inp.phone_key])])
+            # The timeline counts from the start, before reading the booking for the agents.
             self._plan(inp)
-        reminder_at = datetime.fromisoformat(inp.reminder_at) if inp.reminder_at else None
+            await self._desk.publish(inp)
+        reminder_at = self._desk.reminder_after_move() or (
+            datetime.fromisoformat(inp.reminder_at) if inp.reminder_at else None
+        )
         listen_until = datetime.fromisoformat(s.listen_until)
 
-        while s.status == StoredStatus.BOOKED:
+        moves = s.desk.moves
+        # An agent's cancellation ends the loop at once; the Update finishes (the caller's SMS)
+        # before the result is given.
+        while s.status == StoredStatus.BOOKED and not s.desk.cancelled:
+            if s.desk.moves != moves:
+                # An agent moved the booking: the new day's reminder, and ANNULER heard until
+                # that evening.
+                moves = s.desk.moves
+                reminder_at = self._desk.reminder_after_move()
+                s.reminded = False
+                if reminder_at is not None:
+                    listen_until = reminder_at + timedelta(seconds=inp.listen_after_reminder_s)
+                    s.listen_until = listen_until.isoformat()
+                continue
             if s.cancel_requested and (not s.to_forward or self._bounded()):
                 await self._cancel()
                 continue
@@ -147,7 +170,13 @@ class BookingFollowUpWorkflow:
                     workflow.continue_as_new(dataclasses.replace(inp, carried=s))
             with contextlib.suppress(TimeoutError):
                 await workflow.wait_condition(
-                    lambda: s.cancel_requested or bool(s.to_forward) or self._long(),
+                    lambda seen=moves: (  # type: ignore[misc]
+                        s.cancel_requested
+                        or bool(s.to_forward)
+                        or self._long()
+                        or s.desk.moves != seen
+                        or s.desk.cancelled
+                    ),
                     timeout=wake - now,
                 )
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -367,6 +396,19 @@ class BookingFollowUpWorkflow:
         }
 
     # ------------------------------------------------------------------ handlers
+
+    @workflow.update(name=names.CHANGE_BOOKING_UPDATE)
+    async def change_booking(self, inp: BookingChangeInput) -> BookingChangeResult:
+        assert self._inp is not None
+        result = await self._desk.apply(self._inp, inp)
+        if self._s.desk.cancelled and self._s.status == StoredStatus.BOOKED:
+            self._s.status = StoredStatus.CANCELLED.value
+            workflow.upsert_search_attributes([SA_STATUS.value_set(Status.CANCELLED.value)])
+        return result
+
+    @change_booking.validator
+    def validate_change_booking(self, inp: BookingChangeInput) -> None:
+        self._desk.check(inp, self._s.status)
 
     @workflow.signal(name=names.SMS_REPLY_SIGNAL)
     def sms_reply(self, inp: SmsReplyInput) -> None:

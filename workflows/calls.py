@@ -34,6 +34,14 @@ with workflow.unsafe.imports_passed_through():
         ItemRefineInput,
         ResolveAddressInput,
     )
+    from domain.audio_links import AudioLinkInput, AudioLinkResult
+    from domain.booking_changes import (
+        BookingChangeOutcome,
+        BookingView,
+        ChangeItemsInput,
+        DescribeBookingInput,
+        MoveBookingInput,
+    )
     from domain.booking_models import (
         BookingStatusInput,
         BookingStatusResult,
@@ -59,6 +67,7 @@ with workflow.unsafe.imports_passed_through():
         Understanding,
         UnderstandInput,
     )
+    from domain.route_sheets import RouteSheetExportInput, RouteSheetExportResult
     from domain.sms_models import (
         SmsDeliveryInput,
         SmsDeliveryResult,
@@ -224,6 +233,43 @@ POLL_INCOMING_SMS = ActivityCall(
     heartbeat=timedelta(seconds=60),
 )
 
+# --------------------------------------------------------------------------- agents
+
+DESCRIBE_BOOKING = ActivityCall(
+    names.DESCRIBE_BOOKING,
+    DescribeBookingInput,
+    BookingView,
+    PATIENT_RETRY,
+    start_to_close=_SECONDS_30,
+)
+# An agent waits on these (an Update): a database that stays down fails the Update after a
+# few attempts rather than leaving the agent's form spinning.
+MOVE_BOOKING = ActivityCall(
+    names.MOVE_BOOKING,
+    MoveBookingInput,
+    BookingChangeOutcome,
+    SHORT_RETRY,
+    start_to_close=_SECONDS_30,
+)
+CHANGE_BOOKING_ITEMS = ActivityCall(
+    names.CHANGE_BOOKING_ITEMS,
+    ChangeItemsInput,
+    BookingChangeOutcome,
+    SHORT_RETRY,
+    start_to_close=_SECONDS_30,
+)
+AUDIO_LINK = ActivityCall(
+    names.AUDIO_LINK, AudioLinkInput, AudioLinkResult, SHORT_RETRY, start_to_close=_SECONDS_30
+)
+EXPORT_ROUTE_SHEETS = ActivityCall(
+    names.EXPORT_ROUTE_SHEETS,
+    RouteSheetExportInput,
+    RouteSheetExportResult,
+    PURGE_RETRY,
+    start_to_close=timedelta(minutes=10),
+    heartbeat=timedelta(minutes=2),
+)
+
 # --------------------------------------------------------------------------- missed calls
 
 FIND_UPCOMING_BOOKING = ActivityCall(
@@ -296,6 +342,11 @@ ALL_CALLS: tuple[ActivityCall[Any, Any], ...] = (
     RUN_LIVE_CALL,
     PURGE_AUDIO,
     ANONYMISE_BOOKINGS,
+    DESCRIBE_BOOKING,
+    MOVE_BOOKING,
+    CHANGE_BOOKING_ITEMS,
+    AUDIO_LINK,
+    EXPORT_ROUTE_SHEETS,
 )
 # The activity names the workflows call (the workers must register each one), all of them
 # and by the kind of queue whose workers run them.

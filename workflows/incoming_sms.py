@@ -16,7 +16,7 @@ import dataclasses
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
-from workflows.agent_queue import AgentQueue
+from workflows.agent_queue import AgentQueue, ClaimableCase
 from workflows.bounded import BoundedHistory, history_is_long
 from workflows.common import SA_SMS_PHONE_KEY
 
@@ -78,7 +78,7 @@ def _details_markdown(
 
 
 @workflow.defn(name=names.INCOMING_SMS_WORKFLOW)
-class IncomingSmsWorkflow:
+class IncomingSmsWorkflow(ClaimableCase):
     @workflow.init
     def __init__(self, inp: IncomingSmsInput) -> None:
         # From the input, before the first activation's signals: a run that continued as new
@@ -186,6 +186,7 @@ class IncomingSmsWorkflow:
 
     @resolve.validator
     def validate_resolve(self, inp: ResolveInput) -> None:
+        self._queue.refuse_if_held(inp.agent_id)
         problem = validate_incoming_resolution(inp, closed=self._closed)
         if problem:
             raise ApplicationError(problem, type=CORRECTION_REJECTED)
@@ -223,6 +224,4 @@ class IncomingSmsWorkflow:
     def _refresh_details(self) -> None:
         s = self._s
         note = self._inp.note
-        workflow.set_current_details(
-            _details_markdown(s.messages, self._queue.attempts, note, s.beyond_limit)
-        )
+        self._queue.show(_details_markdown(s.messages, self._queue.attempts, note, s.beyond_limit))

@@ -27,7 +27,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.exceptions import TimeoutError as TemporalTimeoutError
 
 from workflows import calls
-from workflows.agent_queue import AgentQueue, CaseHistory
+from workflows.agent_queue import AgentQueue, CaseHistory, ClaimableCase
 from workflows.common import (
     SA_SECTOR,
     SA_SMS_PHONE_KEY,
@@ -85,7 +85,7 @@ def progress_from_failure(err: ActivityError) -> LiveCallProgress | None:
 
 
 @workflow.defn(name=names.LIVE_CALL_WORKFLOW)
-class LiveCallWorkflow:
+class LiveCallWorkflow(ClaimableCase):
     def __init__(self) -> None:
         self._inp: LiveCallInput | None = None
         self._status = LiveCallStatus.IN_CALL.value
@@ -263,6 +263,7 @@ class LiveCallWorkflow:
     def validate_resolve(self, inp: ResolveInput) -> None:
         if not self._callback_pending or self._closed:
             raise ApplicationError("Ce dossier n'attend pas d'agent.", type=CORRECTION_REJECTED)
+        self._queue.refuse_if_held(inp.agent_id)
         problem = validate_callback_task(inp, "un appel non abouti")
         if problem:
             raise ApplicationError(problem, type=CORRECTION_REJECTED)
@@ -319,7 +320,7 @@ class LiveCallWorkflow:
 
     def _refresh_details(self) -> None:
         assert self._inp is not None
-        workflow.set_current_details(
+        self._queue.show(
             callback_details_markdown(
                 self._progress,
                 why=self._why,

@@ -40,7 +40,7 @@ from temporalio import workflow
 from temporalio.common import SearchAttributeKey
 from temporalio.exceptions import ApplicationError
 
-from workflows.agent_queue import AgentQueue
+from workflows.agent_queue import AgentQueue, ClaimableCase
 from workflows.bounded import BoundedHistory, history_is_long
 from workflows.common import SA_SMS_PHONE_KEY, SA_STATUS
 from workflows.missed_call_steps import MissedCallSteps
@@ -92,7 +92,7 @@ PHASE_LINGER = "linger"
 
 
 @workflow.defn(name=MISSED_CALL_WORKFLOW)
-class MissedCallWorkflow:
+class MissedCallWorkflow(ClaimableCase):
     @workflow.init
     def __init__(self, inp: MissedCallInput) -> None:
         # From the input, before the first activation's signals: a run that continued as new
@@ -350,6 +350,7 @@ class MissedCallWorkflow:
 
     @resolve.validator
     def validate_resolve(self, inp: ResolveInput) -> None:
+        self._queue.refuse_if_held(inp.agent_id)
         problem = validate_callback_resolution(
             inp, pending=self._s.callback_pending and not self._s.resolved
         )
@@ -398,7 +399,7 @@ class MissedCallWorkflow:
     def _refresh_details(self) -> None:
         s = self._s
         booking = self._booking
-        workflow.set_current_details(
+        self._queue.show(
             callback_details_markdown(
                 caller_number=s.number,
                 line=s.line,

@@ -21,7 +21,13 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows import calls, voicemail_resolve
-from workflows.agent_queue import ACK_WAIT, Acknowledgement, AgentQueue, CaseHistory
+from workflows.agent_queue import (
+    ACK_WAIT,
+    Acknowledgement,
+    AgentQueue,
+    CaseHistory,
+    ClaimableCase,
+)
 from workflows.common import (
     SA_SECTOR,
     SA_SMS_PHONE_KEY,
@@ -34,10 +40,12 @@ from workflows.voicemail_state import MAX_SMS_REPLIES, VoicemailState
 
 with workflow.unsafe.imports_passed_through():
     from domain import errors, names
-    from domain.agent import case_details_markdown
+    from domain.agent import audio_markdown, case_details_markdown
+    from domain.audio_links import AudioLinkInput, AudioLinkResult
     from domain.booking_models import FollowUpInput
     from domain.case_carry import MAX_SEEN_IDS
     from domain.case_state import Escalation, Step, WorkflowState
+    from domain.claims import ClaimInput
     from domain.decision import DecisionKind, decide_request
     from domain.faq_models import FaqInput
     from domain.labels import date_label, items_label
@@ -74,9 +82,11 @@ def _error_type(err: BaseException) -> str:
 
 
 @workflow.defn(name=names.VOICEMAIL_WORKFLOW)
-class VoicemailWorkflow:
+class VoicemailWorkflow(ClaimableCase):
     def __init__(self) -> None:
         self._s = VoicemailState()
+        # The signed link to the message, fetched when an agent claims the case.
+        self._audio_link: AudioLinkResult | None = None
         self._history = CaseHistory()
         self._queue = AgentQueue(self._history)
         self._ack = Acknowledgement(self._history, self._send_ack)
@@ -383,16 +393,8 @@ class VoicemailWorkflow:
                 # Update handler's gazetteer lookup still guards the corrections.
                 self._history.note(f"référentiel du territoire indisponible: {error_message(err)}")
         await self._ack.start(escalation.reason)
-        workflow.set_current_details(
-            case_details_markdown(
-                reason=escalation.reason,
-                detail=escalation.detail,
-                transcript=s.transcript.text if s.transcript else "",
-                understanding=s.understanding,
-                match=s.match,
-                candidates=escalation.candidates,
-            )
-        )
+        self._audio_link = None
+        self._show_details()
         # Visible in the agent queue only once the case is complete (reference loaded,
         # caller told, details written).
         s.status = Status.WAITING_AGENT.value
@@ -401,6 +403,38 @@ class VoicemailWorkflow:
         self._ack.settle()
         s.escalation = None
         self._queue.leave(None)
+
+    def _show_details(self) -> None:
+        s = self._s
+        assert s.inp is not None and s.escalation is not None
+        self._queue.show(
+            case_details_markdown(
+                reason=s.escalation.reason,
+                detail=s.escalation.detail,
+                transcript=s.transcript.text if s.transcript else "",
+                understanding=s.understanding,
+                match=s.match,
+                candidates=s.escalation.candidates,
+                caller_number=s.inp.caller_number,
+                audio=audio_markdown(self._audio_link) if s.has_audio() else "",
+            )
+        )
+
+    async def _claimed(self, inp: ClaimInput) -> None:
+        """The agent who takes the case gets a fresh link to the message."""
+        s = self._s
+        if s.inp is None or s.escalation is None or not s.has_audio():
+            return
+        try:
+            self._audio_link = await calls.AUDIO_LINK(
+                AudioLinkInput(call_id=s.inp.call_id, audio_path=s.inp.audio_path)
+            )
+        except ActivityError as err:
+            self._audio_link = AudioLinkResult(
+                available=False, reason=f"lien indisponible ({error_message(err)})"
+            )
+        if s.escalation is not None:  # still waiting: an agent may have resolved meanwhile
+            self._show_details()
 
     @workflow.update(name=names.RESOLVE_UPDATE)
     async def resolve(self, inp: ResolveInput) -> ResolveResult:
@@ -421,6 +455,7 @@ class VoicemailWorkflow:
 
     @resolve.validator
     def validate_resolve(self, inp: ResolveInput) -> None:
+        self._queue.refuse_if_held(inp.agent_id)
         voicemail_resolve.validate(self._s, inp)
 
     @workflow.signal(name=names.SMS_REPLY_SIGNAL)

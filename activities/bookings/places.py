@@ -33,14 +33,19 @@ def set_capacity(conn: Connection, sector: str, day: date, capacity: int) -> Non
     )
 
 
-def take_place(conn: Connection, sector: str, day: date, capacity: int) -> bool:
-    """Take one place of `sector` on `day` (its row created with `capacity` if new); False
-    when the day is full."""
+def ensure_row(conn: Connection, sector: str, day: date, capacity: int) -> None:
+    """The day's row, created with `capacity` and no place taken if it does not exist yet."""
     conn.execute(
         _insert(conn.dialect.name)
         .values(sector=sector, pickup_date=day, capacity=capacity, used=0)
         .on_conflict_do_nothing(index_elements=[SLOTS.c.sector, SLOTS.c.pickup_date])
     )
+
+
+def take_place(conn: Connection, sector: str, day: date, capacity: int) -> bool:
+    """Take one place of `sector` on `day` (its row created with `capacity` if new); False
+    when the day is full."""
+    ensure_row(conn, sector, day, capacity)
     # The WHERE is re-checked on the latest row version after a concurrent writer
     # commits (PostgreSQL) or runs under the database write lock (SQLite): the last place
     # goes to exactly one transaction.

@@ -19,7 +19,7 @@ retention=${TEMPORAL_NAMESPACE_RETENTION:-720h}
 wait_s=${TEMPORAL_WAIT_S:-180}
 
 # The search attributes of domain/names.py, NAME:Type.
-ATTRIBUTES="EncombotStatus:Keyword EscalationReason:Keyword Sector:Keyword NeedsAgent:Bool WaitingSince:Datetime SmsPhoneKey:KeywordList CallIds:KeywordList"
+ATTRIBUTES="EncombotStatus:Keyword EscalationReason:Keyword Sector:Keyword NeedsAgent:Bool WaitingSince:Datetime SmsPhoneKey:KeywordList CallIds:KeywordList AssignedTo:Keyword BookingKeys:KeywordList"
 
 waited=0
 until temporal operator cluster health --address "$addr" 2>/dev/null | grep -q SERVING; do

@@ -44,7 +44,17 @@ CHROMIUM_ARGS = [
 ]
 SCREENSHOTS = ARTIFACTS / "screenshots"
 DOC_SCREENSHOTS = REPO / "docs" / "screenshots"
-DOC_COPIES = ("agent-queue.png", "agent-case.png", "agent-rejected.png", "agent-done.png")
+DOC_COPIES = (
+    "agent-queue.png",
+    "agent-case.png",
+    "agent-rejected.png",
+    "agent-done.png",
+    "agent-claimed.png",
+    "agent-claim-refused.png",
+    "agent-booking.png",
+    "agent-booking-moved.png",
+    "route-sheet.png",
+)
 CORRECTION = {
     "agent_id": "agent-42",
     "action": "correct",
@@ -122,13 +132,15 @@ async def show_agent_columns(page: Any) -> None:
     await page.get_by_role("button", name="Close Workflows Table configuration").click()
 
 
-async def open_update_form(page: Any, correction: Mapping[str, object]) -> Any:
-    """More Actions -> Send an Update -> `resolve`, the JSON typed into the Data editor."""
+async def open_update_form(
+    page: Any, correction: Mapping[str, object], update: str = "resolve"
+) -> Any:
+    """More Actions -> Send an Update -> `update`, the JSON typed into the Data editor."""
     await page.get_by_role("button", name="More Actions").click()
     await page.locator("[data-testid=update-button]:visible").click()
     dialog = page.locator("dialog[open]")
     await dialog.locator("[data-testid=update-select-button]:visible").click()
-    await page.get_by_role("option", name="resolve", exact=True).click()
+    await page.get_by_role("option", name=update, exact=True).click()
     await dialog.get_by_role("textbox", name="Data").click()
     await page.keyboard.insert_text(json.dumps(correction, ensure_ascii=False))
     # Leave the editor before submitting: it re-formats the JSON on blur, which moves the

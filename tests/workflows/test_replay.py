@@ -1,15 +1,19 @@
 """Histories recorded by earlier versions of the workflows replay on today's code.
 
 `histories/current/` holds a history of each workflow type (recorded with ddba2a9, before the
-layout refactor); `histories/before-ack-in-background/` voicemail escalations from before the
+layout refactor; its follow-ups are from before the `agent-booking-changes` patch);
+`histories/before-ack-in-background/` voicemail escalations from before the
 `ack-in-background` patch; `histories/before-i18/` the cases issue 18 bounded, recorded before
 its patches (`follow-up-bounded`, `missed-call-continue-as-new`, `incoming-sms-continue-as-new`):
 a follow-up that forwarded several replies then took ANNULER, one that forwarded replies then
 reminded, a missed call with repeated calls that became a callback task, an SMS case with
-several messages and an agent's no-answer. Each folder has the test-only codec key its
-payloads were encrypted with. A change that alters the commands a workflow issues for a given
-history (an activity added, removed or reordered, a timer, a child workflow, a missing
-`workflow.patched`) breaks the cases those histories stand for: the replay reports a
+several messages and an agent's no-answer; `histories/agents/` what agents do since issue 20 (a
+booking moved, its items changed and cancelled through `change_booking`; an SMS case claimed by
+two agents; a voicemail claimed with its audio link) and a route-sheet export. Each folder has
+the test-only codec key its payloads were encrypted with. A change that alters the commands a
+workflow issues for a given history (an activity added, removed or reordered, a timer, a child
+workflow, a missing `workflow.patched`) breaks the cases those histories stand for: the replay
+reports a
 nondeterminism error.
 
 The last two tests prove the check can fail: an altered copy of a workflow, and an altered
@@ -42,6 +46,7 @@ from workflows.incoming_sms import IncomingSmsWorkflow
 from workflows.live_call import LiveCallWorkflow
 from workflows.missed_call import MissedCallWorkflow
 from workflows.purge import PurgeWorkflow
+from workflows.route_sheets import RouteSheetExportWorkflow
 from workflows.sms_poll import SmsPollWorkflow
 from workflows.voicemail import VoicemailWorkflow
 
@@ -52,6 +57,7 @@ WORKFLOWS = [
     LiveCallWorkflow,
     MissedCallWorkflow,
     PurgeWorkflow,
+    RouteSheetExportWorkflow,
     SmsPollWorkflow,
     VoicemailWorkflow,
 ]

@@ -144,7 +144,12 @@ async def test_demo_voicemail_is_booked_and_confirmed_by_sms(
         # The booking lives on in its own workflow (delivery report, ANNULER, eve reminder),
         # listening to the number the confirmation went to.
         follow_up = client.get_workflow_handle(booking_follow_up_workflow_id(call_id))
-        desc = await follow_up.describe()
+        # Its first workflow task publishes the key: waited for (bounded), not raced.
+        for _ in range(100):
+            desc = await follow_up.describe()
+            if desc.typed_search_attributes.get(SA_PHONE_KEY):
+                break
+            await asyncio.sleep(0.1)
         await follow_up.terminate("test over")
     assert desc.status == WorkflowExecutionStatus.RUNNING
     assert desc.typed_search_attributes.get(SA_PHONE_KEY)

@@ -1,8 +1,10 @@
-"""`encombot agent list | show | resolve`: the agent queue from a terminal, for those who prefer
-it to the Temporal Web UI. Same data, same rules: `list` is the visibility query
-`NeedsAgent = true` (the UI's saved view), `show` prints the workflow's current details and its
-`state` query, `resolve` sends the `resolve` Update, whose validator may reject it with a
-readable message (the workflow then keeps waiting).
+"""`encombot agent list | show | claim | release | resolve` (and `agent booking …`,
+workers/cli/agent_bookings.py): the agent queue from a terminal, for those who prefer it to the
+Temporal Web UI. Same data, same rules: `list` is the visibility query `NeedsAgent = true` (the
+UI's saved views, printed with it), `show` prints the workflow's current details and its
+`state` query, `claim` / `release` take and give back a case, `resolve` sends the `resolve`
+Update, whose validator may reject it with a readable message (the workflow then keeps
+waiting). Help and output in French, errors in one line (workers/cli/agent_connect.py).
 
 The queue holds several workflow types, all with the same `resolve` Update and `state` query:
 voicemails (`voicemail-{call id}`), SMS nobody waited for (`sms-…`), missed calls
@@ -15,9 +17,9 @@ parse arguments and print."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,18 +31,19 @@ from rich.markdown import Markdown
 from rich.table import Table
 
 from domain import names
+from domain.claims import AGENT_ID, ClaimInput, ClaimResult
 from domain.missed_call_models import MISSED_CALL_WORKFLOW, missed_call_workflow_id
 from domain.models import EscalationReason, ResolveInput, ResolveResult
+from workers.cli.agent_connect import AgentCliError, fail, run_agent, saved_views
 from workers.cli.context import cli_settings
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
-
     from temporalio.client import Client, WorkflowExecution
     from temporalio.service import RPCError
 
 agent_app = typer.Typer(
-    help="Agent queue: escalated cases (calls, SMS) waiting for a person.", no_args_is_help=True
+    help="File des agents : dossiers (appels, SMS) qui attendent une personne, réservations.",
+    no_args_is_help=True,
 )
 console = Console()
 T = TypeVar("T")
@@ -57,10 +60,6 @@ WORKFLOW_PREFIXES: dict[str, str] = {
     missed_call_workflow_id(""): MISSED_CALL_WORKFLOW,
     names.booking_follow_up_workflow_id(""): names.BOOKING_FOLLOW_UP_WORKFLOW,
 }
-
-
-class AgentCliError(Exception):
-    """A problem to print to the agent (bad input, unknown call)."""
 
 
 class ResolveRejected(Exception):
@@ -84,6 +83,7 @@ class AgentCase:
     sector: str
     waiting_since: datetime | None
     status: str
+    assigned_to: str = ""  # the agent holding the case (claim), "" when free
 
 
 @dataclass
@@ -99,19 +99,35 @@ class CaseView:
     state: Any
 
 
-def needs_agent_query(sector: str = "", reason: str = "") -> str:
+def needs_agent_query(
+    sector: str = "", reason: str = "", assigned_to: str = "", free: bool = False
+) -> str:
     """The visibility query of the agent queue (also the UI's saved view)."""
     parts = [f"{names.SA_NEEDS_AGENT} = true"]
     if sector:
         if not _SECTOR.match(sector):
-            raise AgentCliError(f"invalid sector {sector!r}")
+            raise AgentCliError(f"secteur invalide {sector!r}")
         parts.append(f'{names.SA_SECTOR} = "{sector}"')
     if reason:
         if reason not in {r.value for r in EscalationReason}:
             known = ", ".join(r.value for r in EscalationReason)
-            raise AgentCliError(f"unknown reason {reason!r} (one of: {known})")
+            raise AgentCliError(f"motif inconnu {reason!r} (parmi : {known})")
         parts.append(f'{names.SA_REASON} = "{reason}"')
+    if assigned_to:
+        parts.append(f'{names.SA_ASSIGNED_TO} = "{check_agent_id(assigned_to)}"')
+    if free:
+        parts.append(f"{names.SA_ASSIGNED_TO} IS NULL")
     return " AND ".join(parts)
+
+
+def check_agent_id(agent_id: str) -> str:
+    agent_id = agent_id.strip()
+    if not AGENT_ID.match(agent_id):
+        raise AgentCliError(
+            f"identifiant d'agent invalide {agent_id!r} (lettres, chiffres, . _ @ -; "
+            "ENCOMBOT_AGENT_ID ou --agent-id)"
+        )
+    return agent_id
 
 
 def workflow_id_for(call: str) -> str:
@@ -120,7 +136,9 @@ def workflow_id_for(call: str) -> str:
     starts with one of those prefixes must be given as its workflow id `voicemail-…`."""
     call = call.strip()
     if not call or call in WORKFLOW_PREFIXES:
-        raise AgentCliError(f"give a call id or a workflow id ({_known_forms()}), not {call!r}")
+        raise AgentCliError(
+            f"donnez un identifiant d'appel ou de workflow ({_known_forms()}), pas {call!r}"
+        )
     if any(call.startswith(prefix) for prefix in WORKFLOW_PREFIXES):
         return call
     return names.voicemail_workflow_id(call)
@@ -138,11 +156,18 @@ def _sa(execution: WorkflowExecution, name: str) -> Any:
 
 
 async def list_cases(
-    client: Client, sector: str = "", reason: str = "", limit: int = 200
+    client: Client,
+    sector: str = "",
+    reason: str = "",
+    limit: int = 200,
+    *,
+    assigned_to: str = "",
+    free: bool = False,
 ) -> list[AgentCase]:
     """Escalated cases, oldest wait first."""
     cases: list[AgentCase] = []
-    async for wf in client.list_workflows(needs_agent_query(sector, reason), limit=limit):
+    query = needs_agent_query(sector, reason, assigned_to, free)
+    async for wf in client.list_workflows(query, limit=limit):
         since = _sa(wf, names.SA_WAITING_SINCE)
         voicemail = wf.workflow_type == names.VOICEMAIL_WORKFLOW
         cases.append(
@@ -154,6 +179,7 @@ async def list_cases(
                 sector=_sa(wf, names.SA_SECTOR) or "",
                 waiting_since=since,
                 status=_sa(wf, names.SA_STATUS) or "",
+                assigned_to=_sa(wf, names.SA_ASSIGNED_TO) or "",
             )
         )
     far = datetime.max.replace(tzinfo=UTC)
@@ -164,9 +190,12 @@ async def list_cases(
 def _rpc_problem(workflow_id: str, exc: RPCError) -> AgentCliError:
     from temporalio.service import RPCStatusCode
 
-    message = f"{workflow_id}: {exc.message}"
+    message = f"{workflow_id} : {exc.message}"
     if exc.status == RPCStatusCode.NOT_FOUND:
-        message += f" (give a voicemail call id or a workflow id: {_known_forms()})"
+        message = (
+            f"{workflow_id} : dossier introuvable (donnez l'identifiant d'appel d'un message "
+            f"vocal ou un identifiant de workflow : {_known_forms()})"
+        )
     return AgentCliError(message)
 
 
@@ -208,61 +237,77 @@ def parse_resolution(text: str, agent_id: str = "") -> ResolveInput:
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
-        where = f"line {exc.lineno}, col {exc.colno}"
-        raise AgentCliError(f"invalid JSON: {exc.msg} ({where})") from None
+        where = f"ligne {exc.lineno}, colonne {exc.colno}"
+        raise AgentCliError(f"JSON invalide : {exc.msg} ({where})") from None
     if not isinstance(raw, dict):
-        raise AgentCliError('the correction must be a JSON object, e.g. {"agent_id": …}')
+        raise AgentCliError('la correction doit être un objet JSON, par ex. {"agent_id": …}')
     if agent_id and not raw.get("agent_id"):
         raw["agent_id"] = agent_id
     known = {f.name for f in fields(ResolveInput)}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise AgentCliError(
-            f"invalid correction: unknown field(s) {', '.join(unknown)} "
-            f"(known: {', '.join(sorted(known))})"
+            f"correction invalide : champ(s) inconnu(s) {', '.join(unknown)} "
+            f"(connus : {', '.join(sorted(known))})"
         )
     try:
         return value_to_type(ResolveInput, raw)
     except (TypeError, ValueError) as exc:
-        raise AgentCliError(f"invalid correction: {exc}") from None
+        raise AgentCliError(f"correction invalide : {exc}") from None
 
 
 async def resolve_case(client: Client, call: str, inp: ResolveInput) -> ResolveResult:
+    return await send_update(
+        client, workflow_id_for(call), names.RESOLVE_UPDATE, inp, ResolveResult
+    )
+
+
+async def claim_case(client: Client, call: str, inp: ClaimInput) -> ClaimResult:
+    return await send_update(client, workflow_id_for(call), names.CLAIM_UPDATE, inp, ClaimResult)
+
+
+async def release_case(client: Client, call: str, inp: ClaimInput) -> ClaimResult:
+    return await send_update(client, workflow_id_for(call), names.RELEASE_UPDATE, inp, ClaimResult)
+
+
+async def send_update(
+    client: Client, workflow_id: str, update: str, inp: Any, result_type: type[T]
+) -> T:
+    """An Update; a refusal (validator or handler) raises `ResolveRejected` with the
+    workflow's French message, a case that is not there (or over) `AgentCliError`."""
     from temporalio.client import WorkflowUpdateFailedError
     from temporalio.exceptions import ApplicationError
-    from temporalio.service import RPCError
+    from temporalio.service import RPCError, RPCStatusCode
 
-    handle = client.get_workflow_handle(workflow_id_for(call))
+    handle = client.get_workflow_handle(workflow_id)
     try:
-        return await handle.execute_update(names.RESOLVE_UPDATE, inp, result_type=ResolveResult)
+        return await handle.execute_update(update, inp, result_type=result_type)
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause
         if isinstance(cause, ApplicationError):
             raise ResolveRejected(cause.message, list(cause.details)) from None
         raise ResolveRejected(str(cause or exc)) from None
     except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND and "completed" in exc.message:
+            raise AgentCliError(f"{workflow_id} : dossier terminé, plus rien à y faire") from None
         raise _rpc_problem(handle.id, exc) from None
 
 
 # --------------------------------------------------------------------------- commands
 
-CALL_HELP = f"a voicemail's call id, or a workflow id as `agent list` prints it ({_known_forms()})"
+CALL_HELP = (
+    "l'identifiant d'appel d'un message vocal, ou un identifiant de workflow tel que "
+    f"`agent list` l'affiche ({_known_forms()})"
+)
+AGENT_HELP = "votre identifiant d'agent (par défaut : ENCOMBOT_AGENT_ID)"
 
 
-def _client_call(ctx: typer.Context, coro_fn: Callable[[Client], Awaitable[T]]) -> T:
-    from workers.client import connect
-
-    settings = cli_settings(ctx)
-
-    async def main() -> T:
-        client = await connect(settings)
-        return await coro_fn(client)
-
+def _agent(agent_id: str) -> str:
     try:
-        return asyncio.run(main())
+        return check_agent_id(agent_id)
     except AgentCliError as exc:
-        console.print(f"[red]{exc}[/]")
-        raise typer.Exit(2) from None
+        fail(str(exc))
+    raise AssertionError("unreachable")
 
 
 def _ago(since: datetime | None) -> str:
@@ -280,24 +325,36 @@ def _ago(since: datetime | None) -> str:
 @agent_app.command("list")
 def list_command(
     ctx: typer.Context,
-    sector: Annotated[str, typer.Option(help='only this sector, e.g. "13208"')] = "",
+    sector: Annotated[str, typer.Option(help='ce secteur seulement, par ex. "13208"')] = "",
     reason: Annotated[
         str,
         typer.Option(
-            help="only this escalation reason, one of: "
+            help="ce motif d'escalade seulement, parmi : "
             + ", ".join(r.value for r in EscalationReason)
         ),
     ] = "",
-    as_json: Annotated[bool, typer.Option("--json", help="JSON lines instead of a table")] = False,
+    free: Annotated[bool, typer.Option("--libres", help="seulement les dossiers libres")] = False,
+    mine: Annotated[
+        bool, typer.Option("--miens", help="seulement les dossiers que je tiens")
+    ] = False,
+    agent_id: Annotated[str, typer.Option(envvar="ENCOMBOT_AGENT_ID", help=AGENT_HELP)] = "",
+    as_json: Annotated[
+        bool, typer.Option("--json", help="une ligne JSON par dossier au lieu du tableau")
+    ] = False,
 ) -> None:
-    """Cases waiting for an agent (voicemails, SMS, missed calls), oldest first, each with the
-    workflow id that `show` and `resolve` take."""
+    """Les dossiers qui attendent un agent (messages, SMS, appels manqués), plus anciens
+    d'abord, avec l'identifiant de workflow que prennent `show`, `claim` et `resolve`, puis les
+    adresses des vues de l'interface (libres ; les miens)."""
+    settings = cli_settings(ctx)
+    me = _agent(agent_id) if (mine or agent_id) else ""
     try:
-        query = needs_agent_query(sector, reason)
+        query = needs_agent_query(sector, reason, me if mine else "", free)
     except AgentCliError as exc:
-        console.print(f"[red]{exc}[/]")
-        raise typer.Exit(2) from None
-    cases: list[AgentCase] = _client_call(ctx, lambda c: list_cases(c, sector, reason))
+        fail(str(exc))
+    cases: list[AgentCase] = run_agent(
+        settings,
+        lambda c: list_cases(c, sector, reason, assigned_to=me if mine else "", free=free),
+    )
     if as_json:
         for case in cases:
             print(json.dumps(asdict(case), default=str, ensure_ascii=False))
@@ -306,7 +363,7 @@ def list_command(
     # The id is what the agent copies into `show` / `resolve`: the other columns shrink first,
     # and it is never wrapped at its hyphens.
     table.add_column("workflow id", no_wrap=True, overflow="fold")
-    for col in ("type", "motif", "secteur", "depuis", "attente"):
+    for col in ("type", "motif", "secteur", "depuis", "attente", "pris par"):
         table.add_column(col, overflow="fold")
     for case in cases:
         waiting = case.waiting_since
@@ -318,19 +375,24 @@ def list_command(
             case.sector or "-",
             since,
             _ago(waiting),
+            case.assigned_to or "-",
         )
     console.print(table)
+    for title, url in saved_views(settings, me):
+        console.print(f"{title} : {url}", highlight=False, soft_wrap=True)
 
 
 @agent_app.command("show")
 def show_command(
     ctx: typer.Context,
     call: Annotated[str, typer.Argument(help=CALL_HELP)],
-    as_json: Annotated[bool, typer.Option("--json", help="the state query as JSON only")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="seulement la requête state, en JSON")
+    ] = False,
 ) -> None:
-    """What the bot heard and understood (or the SMS received), why it stopped, and the JSON
-    to send."""
-    view: CaseView = _client_call(ctx, lambda c: show_case(c, call))
+    """Ce que le robot a entendu et compris (ou le SMS reçu), pourquoi il s'est arrêté, qui
+    tient le dossier, et le JSON à envoyer."""
+    view: CaseView = run_agent(cli_settings(ctx), lambda c: show_case(c, call))
     state = view.state
     if as_json:
         print(json.dumps(state, ensure_ascii=False, indent=2, default=str))
@@ -345,34 +407,71 @@ def show_command(
     console.print_json(json.dumps(state, ensure_ascii=False, default=str))
 
 
+def _send(ctx: typer.Context, work: Callable[[Client], Awaitable[Any]]) -> Any:
+    try:
+        return run_agent(cli_settings(ctx), work)
+    except ResolveRejected as exc:
+        console.print(f"[red]refusé[/] : {exc.message}", highlight=False)
+        for detail in exc.details:
+            console.print(json.dumps(detail, ensure_ascii=False, default=str), highlight=False)
+        raise typer.Exit(1) from None
+
+
+@agent_app.command("claim")
+def claim_command(
+    ctx: typer.Context,
+    call: Annotated[str, typer.Argument(help=CALL_HELP)],
+    agent_id: Annotated[str, typer.Option(envvar="ENCOMBOT_AGENT_ID", help=AGENT_HELP)] = "",
+    minutes: Annotated[
+        int, typer.Option(help="durée de la prise (par défaut : ENCOMBOT_AGENTS__CLAIM_MINUTES)")
+    ] = 0,
+) -> None:
+    """Prendre un dossier avant d'appeler : les autres agents le voient pris et ne peuvent ni
+    le prendre ni le résoudre tant qu'il n'est pas rendu ou expiré."""
+    inp = ClaimInput(
+        agent_id=_agent(agent_id), minutes=minutes or cli_settings(ctx).agents.claim_minutes
+    )
+    result: ClaimResult = _send(ctx, lambda c: claim_case(c, call, inp))
+    console.print(f"[green]accepté[/] : {result.message}", highlight=False)
+
+
+@agent_app.command("release")
+def release_command(
+    ctx: typer.Context,
+    call: Annotated[str, typer.Argument(help=CALL_HELP)],
+    agent_id: Annotated[str, typer.Option(envvar="ENCOMBOT_AGENT_ID", help=AGENT_HELP)] = "",
+    force: Annotated[
+        bool, typer.Option(help="rendre un dossier pris par un autre agent (noté au dossier)")
+    ] = False,
+) -> None:
+    """Rendre un dossier : il redevient libre pour les autres agents."""
+    inp = ClaimInput(agent_id=_agent(agent_id), force=force)
+    result: ClaimResult = _send(ctx, lambda c: release_case(c, call, inp))
+    console.print(f"[green]accepté[/] : {result.message}", highlight=False)
+
+
 @agent_app.command("resolve")
 def resolve_command(
     ctx: typer.Context,
     call: Annotated[str, typer.Argument(help=CALL_HELP)],
     json_text: Annotated[
-        str, typer.Option("--json", help='the correction, e.g. {"agent_id": "agent-42", …}')
+        str,
+        typer.Option("--json", help='la correction, par ex. {"agent_id": "agent-42", …}'),
     ] = "",
-    file: Annotated[Path | None, typer.Option(help="read the correction from a file")] = None,
+    file: Annotated[Path | None, typer.Option(help="lire la correction dans un fichier")] = None,
     agent_id: Annotated[
-        str, typer.Option(envvar="ENCOMBOT_AGENT_ID", help="agent_id when the JSON has none")
+        str,
+        typer.Option(envvar="ENCOMBOT_AGENT_ID", help="agent_id quand le JSON n'en a pas"),
     ] = "",
 ) -> None:
-    """Send the `resolve` Update; prints the workflow's answer or why it refused. SMS and
-    missed-call cases take `close` (with a comment) or `no_answer`."""
+    """Envoyer l'Update `resolve` ; affiche la réponse du workflow ou pourquoi il refuse. Les
+    SMS et appels manqués prennent `close` (avec comment) ou `no_answer`."""
     if bool(json_text) == bool(file):
-        console.print("[red]give the correction with --json or --file (one of them)[/]")
-        raise typer.Exit(2)
+        fail("donnez la correction avec --json ou --file (l'un des deux)")
     text = json_text or (file.read_text("utf-8") if file else "")
     try:
         inp = parse_resolution(text, agent_id)
     except AgentCliError as exc:
-        console.print(f"[red]{exc}[/]")
-        raise typer.Exit(2) from None
-    try:
-        result: ResolveResult = _client_call(ctx, lambda c: resolve_case(c, call, inp))
-    except ResolveRejected as exc:
-        console.print(f"[red]refusé[/] : {exc.message}")
-        for detail in exc.details:
-            console.print(json.dumps(detail, ensure_ascii=False, default=str), highlight=False)
-        raise typer.Exit(1) from None
-    console.print(f"[green]accepté[/] : {result.message}")
+        fail(str(exc))
+    result: ResolveResult = _send(ctx, lambda c: resolve_case(c, call, inp))
+    console.print(f"[green]accepté[/] : {result.message}", highlight=False)

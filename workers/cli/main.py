@@ -1,6 +1,6 @@
 """`encombot` command line: worker, telephony, submit, status, demo, eval, import-ban, stt
-prepare, db upgrade, healthcheck, agent list|show|resolve, codec-server, codec-key, schedules
-ensure."""
+prepare, db upgrade, healthcheck, agent list|show|claim|release|resolve|booking …, bookings
+list|sheet|export, codec-server, codec-key, schedules ensure."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ import typer
 from rich.console import Console
 
 from workers.cli.agent import agent_app
+from workers.cli.agent_bookings import booking_app
+from workers.cli.bookings import bookings_app
 from workers.cli.context import CliContext, cli_settings
 from workers.cli.eval import eval_command
 from workers.cli.faq import app as faq_app
@@ -34,9 +36,13 @@ stt_app = typer.Typer(help="Speech-to-text model management.", no_args_is_help=T
 db_app = typer.Typer(help="Bookings database.", no_args_is_help=True)
 app.add_typer(stt_app, name="stt")
 app.add_typer(db_app, name="db")
-schedules_app = typer.Typer(help="Temporal Schedules (daily purge).", no_args_is_help=True)
+schedules_app = typer.Typer(
+    help="Temporal Schedules (daily purge, route sheets).", no_args_is_help=True
+)
 app.add_typer(schedules_app, name="schedules")
+agent_app.add_typer(booking_app, name="booking")
 app.add_typer(agent_app, name="agent")
+app.add_typer(bookings_app, name="bookings")
 app.add_typer(faq_app, name="faq")
 app.command("eval")(eval_command)
 console = Console()
@@ -113,13 +119,19 @@ def _serve_metrics(settings: Settings) -> tuple[Runtime | None, Metrics | None]:
 
 
 async def _ensure_schedules(client: Client, settings: Settings) -> None:
-    from workers.worker.schedules import ensure_purge_schedule, ensure_sms_poll_schedule
+    from workers.worker.schedules import (
+        ensure_purge_schedule,
+        ensure_route_sheet_schedule,
+        ensure_sms_poll_schedule,
+    )
 
     if settings.retention.schedule_enabled:
         done = await ensure_purge_schedule(client, settings)
         console.print(f"purge schedule {settings.retention.schedule_id} {done}")
     done = await ensure_sms_poll_schedule(client, settings)
     console.print(f"SMS poll schedule {settings.sms.poll_schedule_id} {done}")
+    done = await ensure_route_sheet_schedule(client, settings)
+    console.print(f"route sheet schedule {settings.route_sheets.schedule_id} {done}")
 
 
 @app.command()
@@ -247,7 +259,7 @@ def codec_server(
 ) -> None:
     """Serve /encode and /decode for the Temporal UI and CLI (payload encryption keys)."""
     from workers.codec.payload import codec_from_settings
-    from workers.codec.server import CodecServerConfig, run_codec_server
+    from workers.codec.server import CodecServerConfig, agent_routes, run_codec_server
 
     settings = cli_settings(ctx)
     cfg = settings.codec.server
@@ -262,7 +274,11 @@ def codec_server(
         codec,
         bind_host,
         bind_port,
-        CodecServerConfig(token=cfg.token.get_secret_value(), cors_origins=cfg.cors_origins),
+        CodecServerConfig(
+            token=cfg.token.get_secret_value(),
+            cors_origins=cfg.cors_origins,
+            **agent_routes(settings),
+        ),
     )
 
 
@@ -279,21 +295,31 @@ def codec_key(key_id: Annotated[str, typer.Option(help="id of the new key")] = "
 
 @schedules_app.command("ensure")
 def schedules_ensure(ctx: typer.Context) -> None:
-    """Create or update the daily purge Schedule (idempotent; workers also do it at start)."""
+    """Create or update the daily Schedules (purge, route sheets; idempotent: workers also do
+    it at start)."""
     from workers.client import connect
-    from workers.worker.schedules import ensure_purge_schedule
+    from workers.worker.schedules import (
+        ensure_purge_schedule,
+        ensure_route_sheet_schedule,
+        route_sheet_times,
+    )
 
     settings = cli_settings(ctx)
 
-    async def main() -> str:
-        return await ensure_purge_schedule(await connect(settings), settings)
+    async def main() -> tuple[str, str]:
+        client = await connect(settings)
+        purge = await ensure_purge_schedule(client, settings)
+        return purge, await ensure_route_sheet_schedule(client, settings)
 
-    done = asyncio.run(main())
+    done, sheets = asyncio.run(main())
     r = settings.retention
     console.print(
         f"schedule {r.schedule_id} {done}: daily at {r.run_at} {r.time_zone}, bookings "
         f"{r.booking_days} d after pickup, audio {r.audio_days} d"
     )
+    times, zone = route_sheet_times(settings)
+    at = ", ".join(f"{h:02d}:{m:02d}" for h, m in times)
+    console.print(f"schedule {settings.route_sheets.schedule_id} {sheets}: daily at {at} {zone}")
 
 
 @app.command()

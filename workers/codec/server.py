@@ -12,6 +12,15 @@ answered with the same shape. The namespace is a header, never part of the path.
 it from the UI's origin: CORS is answered for the configured origins only. With a token set,
 /encode and /decode require `Authorization: Bearer <token>` (preflight requests do not).
 
+Two small additions for the agents (README "Agents"), behind the same proxy and single
+sign-on as /decode:
+
+    GET  /audio/<file>?exp=…&sig=…   a voicemail's audio, by the signed, expiring link that a
+                                     claimed case's details carry (domain/audio_links.py)
+    POST /lookup-keys                {"reference": …} or {"number": …} -> {"keys": [...]}: the
+                                     keyed hashes `encombot agent booking find` searches by
+                                     (bearer token like /decode)
+
 Start a dev server whose UI uses it:
 
     encombot codec-server &                      # http://127.0.0.1:8234
@@ -24,14 +33,23 @@ import asyncio
 import hmac
 import json
 import logging
+import mimetypes
 import threading
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from google.protobuf import json_format
 from temporalio.api.common.v1 import Payloads
 from temporalio.converter import PayloadCodec
+
+from domain.audio_links import link_problem
+
+if TYPE_CHECKING:
+    from workers.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +63,11 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 class CodecServerConfig:
     token: str = ""
     cors_origins: Sequence[str] = field(default_factory=list)
+    # The voicemails' directory and the audio links' secret: no /audio without both.
+    audio_dir: Path | None = None
+    audio_secret: bytes = b""
+    # (reference or number) -> keyed hashes, for /lookup-keys; None: no such route.
+    lookup_keys: Callable[[str, str], list[str]] | None = None
 
 
 def _cors_headers(request: web.Request, config: CodecServerConfig) -> dict[str, str]:
@@ -137,13 +160,77 @@ def make_app(codec: PayloadCodec, config: CodecServerConfig | None = None) -> we
     async def health(_request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
 
+    async def audio(request: web.Request) -> web.StreamResponse:
+        return serve_audio(request, cfg)
+
+    async def lookup(request: web.Request) -> web.Response:
+        if not _authorised(request, cfg):
+            raise web.HTTPUnauthorized(
+                text='{"message": "bearer token required"}',
+                content_type="application/json",
+                headers={"WWW-Authenticate": 'Bearer realm="encombot-codec"'},
+            )
+        if cfg.lookup_keys is None:
+            raise web.HTTPNotFound(text='{"message": "no lookup secret"}')
+        try:
+            body = json.loads(await request.text())
+            reference, number = str(body.get("reference", "")), str(body.get("number", ""))
+        except (ValueError, AttributeError, UnicodeDecodeError):
+            raise web.HTTPBadRequest(
+                text=json.dumps({"message": 'expected {"reference": …} or {"number": …}'}),
+                content_type="application/json",
+            ) from None
+        keys = cfg.lookup_keys(reference, number)
+        if not keys:
+            raise web.HTTPBadRequest(
+                text='{"message": "no valid reference or number"}', content_type="application/json"
+            )
+        return web.json_response({"keys": keys})
+
     app = web.Application(middlewares=[cors], client_max_size=MAX_BODY_BYTES)
     app.router.add_post("/encode", encode)
     app.router.add_post("/decode", decode)
     app.router.add_route("OPTIONS", "/encode", encode)
     app.router.add_route("OPTIONS", "/decode", decode)
     app.router.add_get("/healthz", health)
+    app.router.add_get("/audio/{name:.+}", audio)
+    app.router.add_post("/lookup-keys", lookup)
     return app
+
+
+def serve_audio(request: web.Request, cfg: CodecServerConfig) -> web.StreamResponse:
+    """The file a signed, unexpired link names, from the voicemails' directory only."""
+    if cfg.audio_dir is None or not cfg.audio_secret:
+        raise web.HTTPNotFound(text="audio links are not configured")
+    name = request.match_info["name"]
+    problem = link_problem(
+        name,
+        request.query.get("exp", ""),
+        request.query.get("sig", ""),
+        cfg.audio_secret,
+        time.time(),
+    )
+    if problem is not None:
+        # No detail on which part failed beyond the reason; never the file name in the log.
+        log.info("audio link refused: %s", problem)
+        status = web.HTTPUnauthorized if problem == "signed link required" else web.HTTPForbidden
+        raise status(text=problem)
+    root = cfg.audio_dir.resolve()
+    path = (root / name).resolve()
+    if not path.is_relative_to(root) or not path.is_file():
+        # Purged since the link was made (retention), or never there.
+        raise web.HTTPGone(text="audio no longer kept")
+    media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return web.FileResponse(
+        path,
+        headers={
+            "Content-Type": media_type,
+            "Cache-Control": "no-store, private",
+            "Content-Disposition": "inline",
+            "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "no-referrer",
+        },
+    )
 
 
 class RunningCodecServer:
@@ -211,3 +298,31 @@ class RunningCodecServer:
 def run_codec_server(codec: PayloadCodec, host: str, port: int, config: CodecServerConfig) -> None:
     """Serve until interrupted (the `encombot codec-server` command)."""
     web.run_app(make_app(codec, config), host=host, port=port, access_log=None, print=None)
+
+
+def agent_routes(settings: Settings, *, create: bool = False) -> dict[str, Any]:
+    """The `CodecServerConfig` fields of the agents' routes, from the settings: the audio
+    directory and the links' secret, and the lookup keys under the phone-key secret. Each
+    secret is the configured one, else the workers' file in the data directory; without
+    either the route is off (404) rather than answering under a secret the workers do not
+    share (`create`: make the files, for the demo and tests that start the codec server
+    first)."""
+    from activities.audio_links import audio_link_secret
+    from activities.booking_changes import number_key, reference_key
+    from activities.messaging.phone_keys import PHONE_KEY_FILE_NAME, phone_key_secret
+
+    sms = settings.sms
+    phone_file = sms.phone_key_file or settings.data_dir / PHONE_KEY_FILE_NAME
+    lookup: Callable[[str, str], list[str]] | None = None
+    if create or sms.phone_key_secret.get_secret_value() or phone_file.is_file():
+        secret = phone_key_secret(sms, settings.data_dir)
+
+        def lookup(reference: str, number: str) -> list[str]:
+            keys = [reference_key(reference, secret)] if reference.strip() else []
+            key = number_key(number, secret) if number.strip() else None
+            return keys + ([key] if key else [])
+
+    audio = audio_link_secret(
+        settings.agents.audio_link_secret.get_secret_value(), settings.data_dir, create=create
+    )
+    return {"audio_dir": settings.audio_dir, "audio_secret": audio, "lookup_keys": lookup}

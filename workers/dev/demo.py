@@ -20,7 +20,7 @@ from domain.models import Status, VoicemailResult
 from domain.names import STATE_QUERY
 from workers.client import connect, submit_voicemail
 from workers.codec.payload import codec_from_settings
-from workers.codec.server import CodecServerConfig, RunningCodecServer, make_app
+from workers.codec.server import CodecServerConfig, RunningCodecServer, agent_routes, make_app
 from workers.dev.devserver import DevServer, free_port
 from workers.settings import Settings
 from workers.worker.composition import workers_running
@@ -160,7 +160,9 @@ async def run_demo(base: Settings, console: Console, keep_running: bool = False)
     # through a codec server holding the same key (the development key of the demo's data
     # directory).
     origins = [f"http://127.0.0.1:{ui_port}", f"http://localhost:{ui_port}"]
-    codec_app = make_app(codec_from_settings(settings), CodecServerConfig(cors_origins=origins))
+    # With the agents' routes: the voicemails' audio links, the lookup keys of bookings.
+    config = CodecServerConfig(cors_origins=origins, **agent_routes(settings, create=True))
+    codec_app = make_app(codec_from_settings(settings), config)
     console.print("Démarrage du serveur Temporal (dev) et du worker…")
     with (
         RunningCodecServer(codec_app) as codec_server,
@@ -175,7 +177,10 @@ async def run_demo(base: Settings, console: Console, keep_running: bool = False)
             update={
                 "temporal": settings.temporal.model_copy(
                     update={"address": server.address, "ui_url": server.ui_url}
-                )
+                ),
+                "agents": settings.agents.model_copy(
+                    update={"audio_link_base_url": codec_server.url}
+                ),
             }
         )
         client = await connect(settings)

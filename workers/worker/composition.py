@@ -22,6 +22,7 @@ from workflows.incoming_sms import IncomingSmsWorkflow
 from workflows.live_call import LiveCallWorkflow
 from workflows.missed_call import MissedCallWorkflow
 from workflows.purge import PurgeWorkflow
+from workflows.route_sheets import RouteSheetExportWorkflow
 from workflows.sms_poll import SmsPollWorkflow
 from workflows.voicemail import VoicemailWorkflow
 
@@ -106,12 +107,15 @@ def build_default_activities(
     metrics: Metrics | None = None,
     services: Services | None = None,
 ) -> list[Callable[..., Any]]:
+    from activities.audio_links import AudioLinkActivities, audio_link_secret
     from activities.booking import BookingActivities
+    from activities.booking_changes import BookingChangeActivities
     from activities.messaging.build import build_sms_backend
     from activities.messaging.ledger import SmsLedger
     from activities.messaging.phone_keys import phone_key_secret
     from activities.missed_call import MissedCallActivities
     from activities.purge import PurgeActivities
+    from activities.route_sheets.export import RouteSheetActivities
     from activities.sms import SmsActivities
     from activities.sms_inbox import SmsInboxActivities
     from activities.understand import UnderstandActivities
@@ -136,6 +140,15 @@ def build_default_activities(
         phone_key_secret=secret,
         metrics=metrics,
     )
+    changes = BookingChangeActivities(store, catalogue, secret)
+    agents = settings.agents
+    audio = AudioLinkActivities(
+        settings.audio_dir,
+        audio_link_secret(agents.audio_link_secret.get_secret_value(), settings.data_dir),
+        agents.audio_link_base_url,
+        agents.audio_link_ttl_s,
+    )
+    sheets = RouteSheetActivities(store, settings.route_sheets)
     inbox: list[Callable[..., Any]] = []
     if client is not None:
         # Routing a reply signals the workflow that texted that number: needs the client.
@@ -166,6 +179,12 @@ def build_default_activities(
         # Retention (daily Schedule): audio files and bookings past the retention period.
         purge.purge_audio,
         purge.anonymise_bookings,
+        # Agents: a booking's changes, a voicemail's audio; the crews' route sheets.
+        changes.describe_booking,
+        changes.move_booking,
+        changes.change_booking_items,
+        audio.audio_link,
+        sheets.export_route_sheets,
     ]
 
 
@@ -231,6 +250,7 @@ def build_workers(
                     LiveCallWorkflow,
                     SmsPollWorkflow,
                     PurgeWorkflow,
+                    RouteSheetExportWorkflow,
                 ],
                 activities=acts,
                 activity_executor=ThreadPoolExecutor(max_workers=16),

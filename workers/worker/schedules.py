@@ -1,5 +1,6 @@
-"""Temporal Schedules of the project: the daily purge (personal-data retention) and the SMS
-poll (callers' replies, every `sms.poll_interval_s` seconds).
+"""Temporal Schedules of the project: the daily purge (personal-data retention), the SMS poll
+(callers' replies, every `sms.poll_interval_s` seconds) and the crews' route sheets (daily at
+the calendar's cut-offs).
 
 `ensure_purge_schedule` and `ensure_sms_poll_schedule` are idempotent: they create the
 schedule, or bring an existing one in line with the settings (time, retention periods, task
@@ -28,8 +29,10 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
-from domain.names import SMS_POLL_WORKFLOW
+from activities.bookings.calendar_file import load_calendar
+from domain.names import ROUTE_SHEETS_WORKFLOW, SMS_POLL_WORKFLOW
 from domain.retention import PURGE_WORKFLOW, PurgeInput
+from domain.route_sheets import RouteSheetExportInput
 from domain.sms_models import SmsPollInput
 from workers.settings import Settings
 
@@ -128,4 +131,70 @@ async def ensure_sms_poll_schedule(client: Client, settings: Settings) -> str:
         return "deleted"
     return await _create_or_update(
         client, schedule_id, lambda state: sms_poll_schedule(settings, state)
+    )
+
+
+def route_sheet_times(settings: Settings) -> tuple[list[tuple[int, int]], str]:
+    """((hour, minute) of each daily run, time zone): the configured times, else every
+    distinct cut-off of the calendar, when the rounds of the next collection day settle."""
+    calendar = load_calendar(settings.booking.calendar_file)
+    if settings.route_sheets.run_at:
+        texts = settings.route_sheets.run_at
+    else:
+        rules = [calendar.rules(s) for s in calendar.sectors]
+        if calendar.default_sector is not None:
+            rules.append(calendar.default_sector)
+        texts = sorted({r.cutoff.strftime("%H:%M") for r in rules})
+    times = []
+    for text in texts:
+        hour, _, minute = text.partition(":")
+        if not (hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60):
+            raise ValueError(f"route_sheets.run_at: {text!r} is not HH:MM")
+        times.append((int(hour), int(minute)))
+    return sorted(set(times)), calendar.timezone
+
+
+def route_sheet_schedule(settings: Settings, state: ScheduleState | None = None) -> Schedule:
+    times, time_zone = route_sheet_times(settings)
+    return Schedule(
+        action=ScheduleActionStartWorkflow(
+            ROUTE_SHEETS_WORKFLOW,
+            RouteSheetExportInput(),
+            id=settings.route_sheets.schedule_id,  # the server appends the scheduled time
+            task_queue=settings.temporal.task_queue,
+            execution_timeout=timedelta(hours=1),
+            static_summary="Feuilles de route des équipes (tournées du prochain jour de collecte)",
+        ),
+        spec=ScheduleSpec(
+            calendars=[
+                ScheduleCalendarSpec(hour=[ScheduleRange(h)], minute=[ScheduleRange(m)])
+                for h, m in times
+            ],
+            time_zone_name=time_zone,
+        ),
+        policy=SchedulePolicy(
+            overlap=ScheduleOverlapPolicy.SKIP,
+            # A run missed while the server was down still publishes that evening's rounds,
+            # but never the next morning's, when the crews are already out.
+            catchup_window=timedelta(hours=6),
+        ),
+        state=state or ScheduleState(note="encombot: feuilles de route des équipes"),
+    )
+
+
+async def ensure_route_sheet_schedule(client: Client, settings: Settings) -> str:
+    """Create or update the route-sheet schedule ("created" / "updated"); with
+    `route_sheets.schedule_enabled = false` an existing one is deleted ("deleted"), else
+    nothing is done ("disabled")."""
+    schedule_id = settings.route_sheets.schedule_id
+    if not settings.route_sheets.schedule_enabled:
+        try:
+            await client.get_schedule_handle(schedule_id).delete()
+        except RPCError as err:
+            if err.status != RPCStatusCode.NOT_FOUND:
+                raise
+            return "disabled"
+        return "deleted"
+    return await _create_or_update(
+        client, schedule_id, lambda state: route_sheet_schedule(settings, state)
     )

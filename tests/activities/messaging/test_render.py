@@ -51,6 +51,20 @@ CONTEXTS: dict[str, dict[str, object]] = {
         "reference": "AC3D4F",
         "pickup_date_label": "mercredi 30 septembre",
     },
+    "booking_moved": {
+        "reference": "AC3D4F",
+        "pickup_date_label": "mercredi 30 septembre",
+        "address_label": "134 avenue de la Capelette, 13010 Marseille",
+    },
+    "booking_items_changed": {
+        "reference": "AC3D4F",
+        "pickup_date_label": "mercredi 30 septembre",
+        "items_label": "1 canapé, 2 chaises",
+    },
+    "booking_cancelled_by_agent": {
+        "reference": "AC3D4F",
+        "pickup_date_label": "mercredi 30 septembre",
+    },
 }
 MAX_SEGMENTS = {
     "confirmation": 2,
@@ -64,6 +78,9 @@ MAX_SEGMENTS = {
     "cancelled": 2,
     "missed_call_invite": 2,
     "missed_call_booking_status": 2,
+    "booking_moved": 2,
+    "booking_items_changed": 2,
+    "booking_cancelled_by_agent": 2,
 }
 
 
@@ -180,6 +197,30 @@ WORST_CASES = [
     WorstCase(
         "appel manqué : rendez-vous déjà pris",
         "missed_call_booking_status",
+        2,
+        {"reference": "AC3D4F", "pickup_date_label": LONG_DATE},
+    ),
+    WorstCase(
+        "déplacé par un conseiller",
+        "booking_moved",
+        2,
+        {"reference": "AC3D4F", "pickup_date_label": LONG_DATE, "address_label": LONGEST_ADDRESS},
+    ),
+    # The catalogue's longest names, at the limit of 5 items per pickup.
+    WorstCase(
+        "objets modifiés par un conseiller",
+        "booking_items_changed",
+        2,
+        {
+            "reference": "AC3D4F",
+            "pickup_date_label": LONG_DATE,
+            "items_label": "1 ballon d'eau chaude, 1 réfrigérateur américain, 1 sèche-linge, "
+            "1 table de chevet, 1 matelas",
+        },
+    ),
+    WorstCase(
+        "annulé par un conseiller",
+        "booking_cancelled_by_agent",
         2,
         {"reference": "AC3D4F", "pickup_date_label": LONG_DATE},
     ),

@@ -54,7 +54,7 @@ def test_query_and_input_parsing() -> None:
     )
     with pytest.raises(AgentCliError):
         needs_agent_query('13208" OR NeedsAgent = false OR Sector = "x')
-    with pytest.raises(AgentCliError, match="unknown reason"):
+    with pytest.raises(AgentCliError, match="motif inconnu"):
         needs_agent_query(reason="bored")
     for reason in EscalationReason:
         assert needs_agent_query(reason=reason.value).endswith(f'= "{reason.value}"')
@@ -68,16 +68,16 @@ def test_query_and_input_parsing() -> None:
     # Only the known prefixes: anything else is a voicemail's call id.
     assert workflow_id_for("smsx-1") == "voicemail-smsx-1"
     for empty in ("", " ", "sms-", "voicemail-"):
-        with pytest.raises(AgentCliError, match="call id or a workflow id"):
+        with pytest.raises(AgentCliError, match="identifiant d'appel ou de workflow"):
             workflow_id_for(empty)
     without_agent = {k: v for k, v in CORRECTION.items() if k != "agent_id"}
     inp = parse_resolution(json.dumps(without_agent), agent_id="a7")
     assert inp.agent_id == "a7" and inp.items[0].item == "canapé" and inp.items[0].count == 1
-    with pytest.raises(AgentCliError, match="invalid JSON"):
+    with pytest.raises(AgentCliError, match="JSON invalide"):
         parse_resolution("{agent_id: 1}")
-    with pytest.raises(AgentCliError, match=r"unknown field\(s\) colour"):
+    with pytest.raises(AgentCliError, match=r"champ\(s\) inconnu\(s\) colour"):
         parse_resolution('{"agent_id": "a", "colour": "blue"}')
-    with pytest.raises(AgentCliError, match="invalid correction"):
+    with pytest.raises(AgentCliError, match="correction invalide"):
         parse_resolution('{"agent_id": "a", "items": [{"count": 1}]}')
 
 
@@ -228,7 +228,7 @@ async def test_agent_handles_an_unmatched_sms(
         )
         assert code == 0 and handle.id in out, out
         code, out = await asyncio.to_thread(run_cli, env, "agent", "list", "--reason", "bored")
-        assert code == 2 and "unknown reason" in out, out
+        assert code == 2 and "motif inconnu" in out, out
 
         code, out = await asyncio.to_thread(run_cli, env, "agent", "show", handle.id)
         assert code == 0, out
