@@ -84,6 +84,9 @@ MAX_REPLIES = 20
 NOTED_CALLS = 20
 # workflow.patched id of continue-as-new: cases begun before it never continue as new.
 MISSED_CALL_CONTINUE = "missed-call-continue-as-new"
+# workflow.patched id: the call of the input is not counted again when the start's signal has
+# already counted it (over MAX_SEEN_IDS signals may precede the run in its first activation).
+MISSED_CALL_START_COUNTED_ONCE = "missed-call-start-counted-once"
 # Where a run stopped, for the next one (MissedCallCase.phase).
 PHASE_WAIT_REPLY = "wait_reply"
 PHASE_CALLBACK_SCHEDULED = "callback_scheduled"
@@ -125,7 +128,7 @@ class MissedCallWorkflow(ClaimableCase):
             return await self._resume()
         s = self._s
         workflow.upsert_search_attributes([SA_STATUS.value_set(s.status)])
-        self._add_call(inp.call_id)
+        self._add_start_call(inp.call_id)
         number = caller_e164(inp.caller_number)
         if number is None:
             s.line = LineType.WITHHELD.value
@@ -374,6 +377,18 @@ class MissedCallWorkflow(ClaimableCase):
         )
 
     # ------------------------------------------------------------------ helpers
+
+    def _add_start_call(self, call_id: str) -> None:
+        """The call of the input. Signal-with-start puts its signal (same call id) in the first
+        activation, where signals run before the workflow does: when calls were counted
+        already, this one is among them, even if so many signals came with it (a worker busy
+        while a number calls in a loop) that its id has left `recent_call_ids`. A withheld
+        number's case starts without a signal: nothing counted yet, counted here."""
+        s = self._s
+        if s.calls == 0 or call_id in s.recent_call_ids:
+            self._add_call(call_id)
+        elif not workflow.patched(MISSED_CALL_START_COUNTED_ONCE):
+            self._add_call(call_id)  # a case begun before the change: counted as it was
 
     def _add_call(self, call_id: str) -> None:
         # Signal-with-start delivers the first call twice (input and signal); a retried

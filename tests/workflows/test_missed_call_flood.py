@@ -13,9 +13,10 @@ from datetime import time, timedelta
 from typing import Any
 
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
+from temporalio.worker import Replayer, Worker
 
 from domain import names
-from domain.case_carry import MAX_HISTORY_LINES
+from domain.case_carry import MAX_HISTORY_LINES, MAX_SEEN_IDS
 from domain.missed_call_models import (
     CALLBACK_REASON,
     MAX_CALL_IDS,
@@ -41,6 +42,7 @@ from tests.workflows.test_missed_call import (
     search_attributes,
     state,
 )
+from workflows.missed_call import MissedCallWorkflow
 
 harness = test_missed_call.harness  # the fixture: a time-skipping test server per test
 
@@ -147,3 +149,48 @@ async def test_a_thousand_calls_from_one_number_make_one_bounded_case(harness: H
     assert result.status == MissedCallStatus.CLOSED
     assert result.call_ids == s.call_ids
     assert len(harness.sms_to(number)) == 1
+
+
+async def test_calls_queued_before_the_first_workflow_task_count_the_first_call_once(
+    harness: Harness,
+) -> None:
+    """A worker busy elsewhere while a number calls in a loop: hundreds of signals are in the
+    case's first activation, where signals run before the workflow. The first call (the input,
+    and the signal of signal-with-start) counts once although its id has left the
+    MAX_SEEN_IDS most recent ones by the time the workflow reads its input."""
+    number = harness.number()
+    ids = [f"q-{i:04d}" for i in range(MAX_SEEN_IDS + 100)]
+    queue = f"late-{uuid.uuid4().hex[:8]}"  # no worker polls it yet
+    cfg = harness.settings.ingress
+    handle = await harness.client.start_workflow(
+        MISSED_CALL_WORKFLOW,
+        MissedCallInput(
+            call_id=ids[0],
+            caller_number=number,
+            received_at=(await harness.now()).isoformat(),
+            reply_timeout_s=cfg.missed_call_reply_timeout_s,
+            merge_window_s=cfg.missed_call_merge_window_s,
+        ),
+        id=missed_call_workflow_id(phone_key(number, SECRET)),
+        task_queue=queue,
+        result_type=MissedCallResult,
+        start_signal=MISSED_CALL_SIGNAL,
+        start_signal_args=[MissedCallSignal(call_id=ids[0])],
+    )
+    gate = asyncio.Semaphore(50)
+
+    async def signal(call_id: str) -> None:
+        async with gate:
+            await handle.signal(MISSED_CALL_SIGNAL, MissedCallSignal(call_id=call_id))
+
+    await asyncio.gather(*(signal(call_id) for call_id in ids[1:]))
+    # The worker comes; without activities it stops at the case's first step, enough to count.
+    async with Worker(harness.client, task_queue=queue, workflows=[MissedCallWorkflow]):
+        s: MissedCallState = await eventually(lambda: state(handle), lambda s: s.calls > 0)
+    assert s.calls == len(ids)
+    assert s.call_ids[0] == ids[0]
+    # The history with the patch marker replays on today's code.
+    replayed = await Replayer(workflows=[MissedCallWorkflow]).replay_workflow(
+        await handle.fetch_history(), raise_on_replay_failure=False
+    )
+    assert replayed.replay_failure is None, replayed.replay_failure
