@@ -4,15 +4,28 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-slow lint bench bench-backlog bench-stt bench-gazetteer bench-latency eval clean
+.PHONY: install lock demo test test-slow lint bench bench-backlog bench-stt bench-gazetteer bench-latency eval clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+# Every dependency from the lock file, each checked against its hashes; then the project
+# itself (editable, no dependency resolution left to chance) and a consistency check.
+$(STAMP): pyproject.toml requirements/dev.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/dev.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e '.[demo,test,browser,bench,lint]'
+	$(BIN)/python -m pip check
 	touch $(STAMP)
+
+# Regenerate the lock files from pyproject.toml (needs the package index; uv in a venv of its
+# own under var/). dev.lock: every extra (make install); image.lock: none (the Dockerfile).
+LOCK_ARGS := --generate-hashes --python-version 3.11 --python-platform x86_64-manylinux_2_28 \
+	--index-url https://pypi.org/simple --quiet
+lock:
+	test -x var/lockenv/bin/uv || ($(PYTHON) -m venv var/lockenv && var/lockenv/bin/pip install --quiet 'uv>=0.9')
+	var/lockenv/bin/uv pip compile pyproject.toml --all-extras $(LOCK_ARGS) -o requirements/dev.lock
+	var/lockenv/bin/uv pip compile pyproject.toml $(LOCK_ARGS) -o requirements/image.lock
 
 demo: install
 	$(BIN)/encombot demo

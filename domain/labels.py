@@ -25,8 +25,12 @@ MONTHS_FR = (
 
 
 def date_label(iso_day: str) -> str:
-    """'2026-12-08' -> 'mardi 8 décembre'."""
-    day = date.fromisoformat(iso_day)
+    """'2026-12-08' -> 'mardi 8 décembre'; what is not a day is shown as it came ("(date
+    inconnue)" when empty): a label shown in a workflow's details must never fail its task."""
+    try:
+        day = date.fromisoformat(iso_day)
+    except ValueError:
+        return iso_day or "(date inconnue)"
     number = "1er" if day.day == 1 else str(day.day)
     return f"{WEEKDAYS_FR[day.weekday()]} {number} {MONTHS_FR[day.month - 1]}"
 

@@ -32,6 +32,7 @@ from temporalio.worker import Worker
 from activities.bookings.calendar_file import load_calendar
 from corpus import CORPUS_DIR
 from domain import names
+from domain.booking_changes import BookingView, DescribeBookingInput
 from domain.booking_models import (
     BookingStatusInput,
     BookingStatusResult,
@@ -124,7 +125,12 @@ class Recorder:
             self.cancels.append((inp, activity.info().current_attempt_scheduled_time))
             return CancelBookingResult(status="cancelled", reference=inp.reference)
 
-        return [send_sms, check_sms_delivery, booking_status, cancel_booking]
+        @activity.defn(name=names.DESCRIBE_BOOKING)
+        async def describe_booking(inp: DescribeBookingInput) -> BookingView:
+            # What the follow-up publishes for agents at its start (issue 20).
+            return BookingView(found=True, reference=inp.reference, status=self.booking_status)
+
+        return [send_sms, check_sms_delivery, booking_status, cancel_booking, describe_booking]
 
 
 @dataclass

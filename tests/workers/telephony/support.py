@@ -37,6 +37,20 @@ def free_udp_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def free_sip_port() -> int:
+    """A port free for both UDP and TCP: baresip's `sip_listen` binds the two, and a port free
+    for UDP alone can be an ephemeral TCP port of another test (CI: "Address already in use")."""
+    for _ in range(50):
+        port = free_udp_port()
+        with socket.socket() as sock:
+            try:
+                sock.bind((HOST, port))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no port free for both UDP and TCP on loopback")
+
+
 def free_tcp_port() -> int:
     with socket.socket() as sock:
         sock.bind((HOST, 0))

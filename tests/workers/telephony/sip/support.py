@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from domain.media import Hangup, MediaEvent, MediaSession
-from tests.workers.telephony.support import HOST, free_tcp_port, free_udp_port
+from tests.workers.telephony.support import HOST, free_sip_port, free_tcp_port
 from workers.telephony.sip.listen import serve_sip
 from workers.telephony.sip.policy import SipPolicy
 from workers.telephony.sip.server import SipServer
@@ -62,6 +62,16 @@ class Baresip:
 
     def __init__(self, workdir: Path, source: Path) -> None:
         self.dir = workdir
+        self.source = source
+        self._write_config()
+        (workdir / "accounts").write_text(f"<sip:0612345678@{HOST}>;regint=0;audio_codecs=PCMA\n")
+        self.events: list[dict[str, object]] = []
+        self.proc: asyncio.subprocess.Process | None = None
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+
+    def _write_config(self) -> None:
+        workdir, source = self.dir, self.source
         self.ctrl_port = free_tcp_port()
         (workdir / "config").write_text(
             "\n".join(
@@ -69,7 +79,7 @@ class Baresip:
                     "poll_method epoll",
                     # Its SDP announces this interface's address: loopback, like its SIP.
                     "net_interface 127.0.0.1",
-                    f"sip_listen {HOST}:{free_udp_port()}",
+                    f"sip_listen {HOST}:{free_sip_port()}",
                     "audio_player aubridge,nil",  # no sound card: sndfile records instead
                     f"audio_source aufile,{source}",
                     "ausrc_srate 8000",
@@ -91,13 +101,17 @@ class Baresip:
                 ]
             )
         )
-        (workdir / "accounts").write_text(f"<sip:0612345678@{HOST}>;regint=0;audio_codecs=PCMA\n")
-        self.events: list[dict[str, object]] = []
-        self.proc: asyncio.subprocess.Process | None = None
-        self._reader: asyncio.StreamReader | None = None
-        self._writer: asyncio.StreamWriter | None = None
 
     async def start(self) -> None:
+        # Ports are picked free, then bound by baresip a moment later: another process can take
+        # one in between. Such a start is retried on new ports; any other failure is raised.
+        for _ in range(3):
+            if await self._start_once():
+                return
+            self._write_config()
+        raise RuntimeError(f"baresip did not open ctrl_tcp: {self.log()}")
+
+    async def _start_once(self) -> bool:
         self.proc = await asyncio.create_subprocess_exec(
             "baresip", "-f", str(self.dir),
             stdin=asyncio.subprocess.DEVNULL,
@@ -107,8 +121,13 @@ class Baresip:
         for _ in range(100):
             try:
                 self._reader, self._writer = await asyncio.open_connection(HOST, self.ctrl_port)
-                return
+                return True
             except OSError:
+                if "Address already in use" in self.log():
+                    with contextlib.suppress(ProcessLookupError):
+                        self.proc.kill()
+                    await self.proc.wait()
+                    return False
                 await asyncio.sleep(0.05)
         raise RuntimeError(f"baresip did not open ctrl_tcp: {self.log()}")
 
