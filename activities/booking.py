@@ -73,7 +73,7 @@ class BookingActivities:
                 for kind in conflicts:
                     self.metrics.booking_conflict(kind)
         if self.metrics is not None:
-            self.metrics.booking(result.status)
+            self.metrics.booking(result.status, result.sector or inp.sector)
         return result
 
     @activity.defn(name="cancel_booking")

@@ -11,11 +11,15 @@ class StepMetrics(Protocol):
     def observe_transcription(self, processing_s: float, duration_s: float) -> None:
         """One message transcribed: processing seconds over audio seconds (the RTF)."""
 
-    def booking(self, status: str) -> None:
-        """One `book_pickup` result (booked, already_booked, no_slot, too_many_items)."""
+    def booking(self, status: str, sector: str = "") -> None:
+        """One `book_pickup` result (booked, already_booked, no_slot, too_many_items), with
+        the sector it was for."""
 
     def booking_conflict(self, kind: str) -> None:
         """Capacity pressure or a concurrent attempt met while booking."""
 
     def sms_event(self, event: str) -> None:
         """sent, failed, delivered, undelivered."""
+
+    def observe_turn_latency(self, seconds: float) -> None:
+        """Live calls: end of the caller's turn to the reply queued for playout."""

@@ -34,6 +34,7 @@ from prometheus_client.exposition import start_http_server
 from temporalio.common import SearchAttributeKey
 
 from domain import names
+from domain.calendar import ServiceCalendar, as_local
 from domain.models import BookingStatus, EscalationReason, Status
 
 if TYPE_CHECKING:
@@ -54,6 +55,11 @@ MESSAGE_OUTCOMES = tuple(
     s.value for s in (Status.BOOKED, Status.REFUSED, Status.ANSWERED, Status.CLOSED)
 )
 _LABEL = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+# Sector ids come from the territory file (arrondissement or commune codes such as "13005"):
+# configuration, a few dozen values, never personal data.
+_SECTOR = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
+# Turn latency of live calls, seconds (end of the caller's turn to the reply queued).
+TURN_BUCKETS = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 8.0, 13.0)
 
 
 def label_value(value: object) -> str:
@@ -78,8 +84,8 @@ class Metrics:
         )
         self.bookings = Counter(
             "encombot_bookings",
-            "Results of the book_pickup activity, by status",
-            ["status"],
+            "Results of the book_pickup activity, by status and sector (empty when none)",
+            ["status", "sector"],
             registry=r,
         )
         self.booking_conflicts = Counter(
@@ -117,6 +123,49 @@ class Metrics:
             ["reason"],
             registry=r,
         )
+        self.agent_queue_oldest = Gauge(
+            "encombot_agent_queue_oldest_waiting_seconds",
+            "Age of the oldest case waiting for an agent (now - WaitingSince), by "
+            "EscalationReason; 0 when none waits",
+            ["reason"],
+            registry=r,
+        )
+        self.call_centre_open = Gauge(
+            "encombot_call_centre_open",
+            "1 while the call centre is open (service calendar, public holidays included)",
+            registry=r,
+        )
+        # `encombot serve`.
+        self.ingress_requests = Counter(
+            "encombot_ingress_requests",
+            "Ingress requests answered, by route template and HTTP status",
+            ["route", "status"],
+            registry=r,
+        )
+        self.ingress_signature_failures = Counter(
+            "encombot_ingress_signature_failures",
+            "Requests refused by the webhook signature check (401), by reason",
+            ["reason"],
+            registry=r,
+        )
+        # `encombot telephony`.
+        self.calls = Counter(
+            "encombot_calls",
+            "Live calls ended, by the dialogue's outcome",
+            ["outcome"],
+            registry=r,
+        )
+        self.transfers = Counter(
+            "encombot_transfers",
+            "Live calls handed to the agents' queue (asked by the caller or decided by the bot)",
+            registry=r,
+        )
+        self.turn_latency = Histogram(
+            "encombot_turn_latency_seconds",
+            "Live calls: end of the caller's turn to the bot's reply queued for playout",
+            buckets=TURN_BUCKETS,
+            registry=r,
+        )
         self.collector_errors = Counter(
             "encombot_metrics_collector_errors",
             "Visibility refreshes that failed",
@@ -129,7 +178,7 @@ class Metrics:
         )
         # Known label values start at 0, so a rate() has a series before the first event.
         for status in BookingStatus:
-            self.bookings.labels(status.value)
+            self.bookings.labels(status.value, "")
         for kind in CONFLICT_KINDS:
             self.booking_conflicts.labels(kind)
         for event in SMS_EVENTS:
@@ -139,6 +188,7 @@ class Metrics:
         for reason in EscalationReason:
             self.escalations.labels(reason.value)
             self.agent_queue_length.labels(reason.value).set(0)
+            self.agent_queue_oldest.labels(reason.value).set(0)
 
     # -- activities ----------------------------------------------------------------------
 
@@ -146,14 +196,31 @@ class Metrics:
         if duration_s > 0:
             self.transcription_rtf.observe(processing_s / duration_s)
 
-    def booking(self, status: str) -> None:
-        self.bookings.labels(label_value(status)).inc()
+    def booking(self, status: str, sector: str = "") -> None:
+        sector_label = sector if _SECTOR.match(sector) else ("" if not sector else "other")
+        self.bookings.labels(label_value(status), sector_label).inc()
 
     def booking_conflict(self, kind: str) -> None:
         self.booking_conflicts.labels(label_value(kind)).inc()
 
     def sms_event(self, event: str) -> None:
         self.sms.labels(label_value(event)).inc()
+
+    def observe_turn_latency(self, seconds: float) -> None:
+        self.turn_latency.observe(max(0.0, seconds))
+
+    # -- processes -----------------------------------------------------------------------
+
+    def ingress_request(self, route: str, status: int) -> None:
+        self.ingress_requests.labels(route, str(status)).inc()
+
+    def signature_failure(self, reason: str) -> None:
+        self.ingress_signature_failures.labels(label_value(reason)).inc()
+
+    def call_ended(self, outcome: str, *, transferred: bool) -> None:
+        self.calls.labels(label_value(outcome)).inc()
+        if transferred:
+            self.transfers.inc()
 
     # -- exposition ----------------------------------------------------------------------
 
@@ -210,6 +277,8 @@ class VisibilityCollector:
     client: Client
     metrics: Metrics
     interval_s: float = 30.0
+    # The service calendar, for `encombot_call_centre_open` (None: not exported).
+    calendar: ServiceCalendar | None = None
     overlap: timedelta = timedelta(minutes=5)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     started_at: datetime = field(init=False)
@@ -223,10 +292,15 @@ class VisibilityCollector:
     async def refresh(self) -> None:
         await self.refresh_agent_queue()
         await self.refresh_messages()
+        if self.calendar is not None:
+            at = as_local(self.clock(), self.calendar.tz)
+            self.metrics.call_centre_open.set(1 if self.calendar.is_call_centre_open(at) else 0)
         self.metrics.collector_last_success.set(time.time())
 
     async def refresh_agent_queue(self) -> None:
         counts: dict[str, int] = {}
+        oldest: dict[str, float] = {}
+        now = self.clock()
         keys: set[tuple[str, str, str]] = set()
         new: list[str] = []
         query = f"{names.SA_NEEDS_AGENT} = true AND ExecutionStatus = 'Running'"
@@ -237,6 +311,9 @@ class VisibilityCollector:
             since = attrs.get(_SA_WAITING_SINCE)
             if since is not None and since.tzinfo is None:
                 since = since.replace(tzinfo=UTC)
+            if since is not None:
+                age = max(0.0, (now - since).total_seconds())
+                oldest[reason] = max(oldest.get(reason, 0.0), age)
             key = (wf.id, wf.run_id, since.isoformat() if since else "")
             keys.add(key)
             if key not in self._queue_keys and since is not None and since >= self.started_at:
@@ -244,6 +321,7 @@ class VisibilityCollector:
         gauge = self.metrics.agent_queue_length
         for reason in self._queue_reasons | {r.value for r in EscalationReason} | set(counts):
             gauge.labels(reason).set(counts.get(reason, 0))
+            self.metrics.agent_queue_oldest.labels(reason).set(oldest.get(reason, 0.0))
         for reason in new:
             self.metrics.escalations.labels(reason).inc()
         self._queue_keys = keys

@@ -113,7 +113,10 @@ class CallRunner:
         if self._last_turn_end is not None:
             # Turn latency: end of the caller's turn to the reply queued for playout (the
             # first frame goes out on the next 20 ms tick).
-            self.acts.turn_latencies.append(time.monotonic() - self._last_turn_end)
+            latency = time.monotonic() - self._last_turn_end
+            self.acts.turn_latencies.append(latency)
+            if self.acts.metrics is not None:
+                self.acts.metrics.observe_turn_latency(latency)
             self._last_turn_end = None
 
     async def _speak_and_listen(self, step: Step) -> Turn:

@@ -22,6 +22,7 @@ import numpy as np
 
 from activities.bookings.store import BookingRejected, BookingStore
 from activities.live.turns import TurnTaking
+from activities.metrics import StepMetrics
 from activities.speech.engine import SpeechEngine
 from activities.speech.tts import Tts, resample_s16
 from corpus import TEMPLATES_DIR
@@ -115,6 +116,8 @@ class CallWork:
         # End of a caller's turn to the reply queued for playout, per turn (the bench and
         # the logs read it).
         self.turn_latencies: deque[float] = deque(maxlen=TURN_LATENCIES_KEPT)
+        # The process's Prometheus metrics (`encombot telephony` sets it; None counts nothing).
+        self.metrics: StepMetrics | None = None
         # Spoken turns whose transcript was ready from the pause ("during") or started after it.
         self.transcribed: dict[str, int] = {"during": 0, "after": 0}
 

@@ -35,6 +35,7 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from activities.booking import BookingActivities
 from activities.bookings import reservation
+from activities.bookings.calendar_file import load_calendar
 from activities.bookings.engine import make_engine
 from activities.bookings.store import BookingStore
 from activities.messaging.errors import SmsNotSentError
@@ -42,7 +43,7 @@ from activities.messaging.outbox import OutboxBackend
 from activities.sms import SmsActivities
 from activities.speech.engine import SpeechEngine
 from activities.transcribe import TranscribeActivities
-from corpus import TEMPLATES_DIR
+from corpus import CORPUS_DIR, TEMPLATES_DIR
 from domain import names
 from domain.models import BookingStatus, NotifyInput, TranscribeInput, TranscribeResult
 from domain.sms_models import IncomingSmsInput, SmsDeliveryInput
@@ -106,10 +107,11 @@ def test_booking_metrics(store: BookingStore, monkeypatch: pytest.MonkeyPatch) -
         store.set_capacity(SECTOR, day, 0)
     assert env.run(acts.book, request("c-5", housenumber="5")).status == "no_slot"
 
-    assert sample(metrics, "encombot_bookings_total", status="booked") == 2
-    assert sample(metrics, "encombot_bookings_total", status="already_booked") == 1
-    assert sample(metrics, "encombot_bookings_total", status="too_many_items") == 1
-    assert sample(metrics, "encombot_bookings_total", status="no_slot") == 1
+    # By the sector the caller's address is in (the dashboard's bookings per sector).
+    assert sample(metrics, "encombot_bookings_total", status="booked", sector=SECTOR) == 2
+    assert sample(metrics, "encombot_bookings_total", status="already_booked", sector=SECTOR) == 1
+    assert sample(metrics, "encombot_bookings_total", status="too_many_items", sector=SECTOR) == 1
+    assert sample(metrics, "encombot_bookings_total", status="no_slot", sector=SECTOR) == 1
     # c-1, c-4 (D1 full, booked on D2) and c-5 (every day full).
     assert sample(metrics, "encombot_booking_conflicts_total", kind="days_full") == 3
     assert sample(metrics, "encombot_booking_conflicts_total", kind="reference_retry") == 1
@@ -193,14 +195,18 @@ def test_transcription_rtf_and_exposition(base_settings: Settings) -> None:
         base = name.removesuffix("_total")
         assert re.search(rf"^# TYPE {base}(_total)? ", text, re.M), name
         assert re.search(rf"^{name}(_bucket|_count|_sum)?[{{ ]", text, re.M), name
-    assert 'encombot_bookings_total{status="no_slot"} 0.0' in text
+    assert 'encombot_bookings_total{sector="",status="no_slot"} 0.0' in text
 
 
 def test_label_values_are_identifiers() -> None:
     metrics = Metrics(CollectorRegistry())
-    metrics.booking("Rue d'Aubagne 12")
+    metrics.booking("Rue d'Aubagne 12", "12 rue d'Aubagne")
     metrics.sms_event("+33612345678")
-    assert sample(metrics, "encombot_bookings_total", status="other") == 1
+    metrics.signature_failure("v1=deadbeef")
+    metrics.call_ended("0612345678", transferred=False)
+    assert sample(metrics, "encombot_bookings_total", status="other", sector="other") == 1
+    assert sample(metrics, "encombot_ingress_signature_failures_total", reason="other") == 1
+    assert sample(metrics, "encombot_calls_total", outcome="other") == 1
     assert sample(metrics, "encombot_sms_total", event="other") == 1
 
 
@@ -311,6 +317,9 @@ async def test_collector_counts_agent_queue_escalations_and_outcomes(
 
             await eventually(queued)
             assert sample(metrics, "encombot_escalations_total", reason=reason) == 1
+            # Its age: from its WaitingSince to the collector's clock.
+            waited = sample(metrics, "encombot_agent_queue_oldest_waiting_seconds", reason=reason)
+            assert 0 < waited < 120
             # Seen again at the next refresh: counted once.
             await collector.refresh()
             assert sample(metrics, "encombot_escalations_total", reason=reason) == 1
@@ -325,8 +334,26 @@ async def test_collector_counts_agent_queue_escalations_and_outcomes(
         assert sample(metrics, "encombot_agent_queue_length", reason=reason) == 0
 
     await eventually(left)
+    assert sample(metrics, "encombot_agent_queue_oldest_waiting_seconds", reason=reason) == 0
     assert sample(metrics, "encombot_escalations_total", reason=reason) == 1
     assert sample(metrics, "encombot_metrics_collector_last_success_timestamp_seconds") > 0
+
+
+@pytest.mark.parametrize(
+    ("at", "open_"),
+    [
+        (datetime(2026, 3, 3, 9, 0, tzinfo=UTC), 1),  # Tuesday 10:00 in Paris
+        (datetime(2026, 3, 1, 2, 0, tzinfo=UTC), 0),  # Sunday 03:00
+        (datetime(2026, 5, 1, 8, 0, tzinfo=UTC), 0),  # Friday 1 May, 10:00: a public holiday
+    ],
+)
+async def test_collector_exports_whether_the_call_centre_is_open(
+    client: Client, at: datetime, open_: int
+) -> None:
+    metrics = Metrics(CollectorRegistry())
+    calendar = load_calendar(CORPUS_DIR / "calendar.yaml")
+    await VisibilityCollector(client, metrics, calendar=calendar, clock=lambda: at).refresh()
+    assert sample(metrics, "encombot_call_centre_open") == open_
 
 
 # --------------------------------------------------------------------------- JSON logs

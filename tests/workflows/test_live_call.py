@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from prometheus_client import CollectorRegistry
 from temporalio.client import Client, WorkflowHandle
 
 from activities.live_call import LiveCallActivities
@@ -30,6 +31,7 @@ from tests.fakes.audiosocket_client import AudioSocketCaller
 from tests.fakes.caller_turns import caller_turn
 from tests.workflows.test_voicemail import case_settings, outbox, running_worker, store
 from workers.dev.devserver import DevServer, free_port
+from workers.metrics import Metrics
 from workers.settings import Settings
 from workers.telephony.live import RunningTelephony, run_telephony
 
@@ -66,20 +68,33 @@ def live_settings(base: Settings, tmp: Path) -> Settings:
 
 @asynccontextmanager
 async def telephony(
-    client: Client, settings: Settings, stt: SpeechEngine
+    client: Client, settings: Settings, stt: SpeechEngine, metrics: Metrics | None = None
 ) -> AsyncIterator[RunningTelephony]:
     """Workers (workflows + activities) and the telephony process, in this process."""
     stop = asyncio.Event()
     ready: asyncio.Future[RunningTelephony] = asyncio.get_running_loop().create_future()
     async with running_worker(client, settings, stt):
         task = asyncio.create_task(
-            run_telephony(client, settings, stop=stop, stt=stt, on_ready=ready.set_result)
+            run_telephony(
+                client, settings, stop=stop, stt=stt, on_ready=ready.set_result, metrics=metrics
+            )
         )
         try:
             yield await asyncio.wait_for(asyncio.shield(ready), 60)
         finally:
             stop.set()
             await task
+
+
+async def counted(metrics: Metrics, name: str, timeout: float = 10, **labels: str) -> float:
+    """A counter the call's end increments: the media side notes it just after the caller's
+    line closed."""
+    deadline = time.monotonic() + timeout
+    while (value := metrics.registry.get_sample_value(name, labels)) is None:
+        if time.monotonic() > deadline:
+            return 0.0
+        await asyncio.sleep(0.05)
+    return value
 
 
 async def wait_listening(
@@ -171,7 +186,8 @@ async def test_full_booking_by_voice(
 ) -> None:
     settings = live_settings(base_settings, tmp_path)
     yes = turn("yes")
-    async with telephony(client, settings, stt) as tel:
+    metrics = Metrics(CollectorRegistry())
+    async with telephony(client, settings, stt, metrics) as tel:
         acts = tel.activities
         call = AudioSocketCaller("127.0.0.1", tel.audiosocket_port or 0)
         cid = call.call_id
@@ -210,6 +226,11 @@ async def test_full_booking_by_voice(
     sms = outbox(settings)
     assert len(sms) == 1 and sms[0]["to"] == "+33612345678"
     assert booking.reference in sms[0]["text"]
+    # The process's metrics: one call ended confirmed, no transfer, a latency per reply.
+    assert await counted(metrics, "encombot_calls_total", outcome="confirmed") == 1
+    assert metrics.registry.get_sample_value("encombot_transfers_total") == 0
+    replies = metrics.registry.get_sample_value("encombot_turn_latency_seconds_count")
+    assert replies is not None and replies >= 3
 
 
 async def test_barge_in_during_greeting(
@@ -275,7 +296,8 @@ async def test_ask_for_a_person_is_a_callback_task(
     client: Client, base_settings: Settings, stt: SpeechEngine, tmp_path: Path
 ) -> None:
     settings = live_settings(base_settings, tmp_path)
-    async with telephony(client, settings, stt) as tel:
+    metrics = Metrics(CollectorRegistry())
+    async with telephony(client, settings, stt, metrics) as tel:
         async with AudioSocketCaller("127.0.0.1", tel.audiosocket_port or 0) as call:
             cid = call.call_id
             await wait_listening(tel, cid, Phase.ASK_ADDRESS, 40)
@@ -295,6 +317,8 @@ async def test_ask_for_a_person_is_a_callback_task(
         await close_callback(handle)
         result = await result_of(handle)
     assert result.status == "closed" and not result.booking_reference
+    assert await counted(metrics, "encombot_calls_total", outcome="transfer") == 1
+    assert metrics.registry.get_sample_value("encombot_transfers_total") == 1
 
 
 async def address_then_transfer(tel: RunningTelephony, call: AudioSocketCaller) -> str:

@@ -81,10 +81,15 @@ async def _run_worker(settings: Settings, role: str) -> None:
         await _ensure_schedules(client, settings)
     collector: asyncio.Task[None] | None = None
     if metrics is not None and msettings.collector and role in ("default", "all"):
+        from activities.bookings.calendar_file import load_calendar
+
         collector = asyncio.create_task(
-            VisibilityCollector(client, metrics, interval_s=msettings.collector_interval_s).run(
-                stop
-            )
+            VisibilityCollector(
+                client,
+                metrics,
+                interval_s=msettings.collector_interval_s,
+                calendar=load_calendar(settings.booking.calendar_file),
+            ).run(stop)
         )
     workers = build_workers(client, settings, role, metrics=metrics)  # type: ignore[arg-type]
     console.print(f"[green]worker {role}[/] on {settings.temporal.address}")
@@ -355,7 +360,8 @@ def telephony(ctx: typer.Context) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        client = await connect(settings)
+        runtime, metrics = _serve_metrics(settings)
+        client = await connect(settings, runtime=runtime)
         await ensure_search_attributes(client, settings.temporal.namespace)
 
         def ready(running: RunningTelephony) -> None:
@@ -364,7 +370,7 @@ def telephony(ctx: typer.Context) -> None:
                 f"sip={running.sip_port} queue={running.task_queue}"
             )
 
-        await run_telephony(client, settings, stop=stop, on_ready=ready)
+        await run_telephony(client, settings, stop=stop, on_ready=ready, metrics=metrics)
 
     asyncio.run(main())
 
@@ -392,7 +398,8 @@ def serve(
         f"ingress on http://{bind_host}:{bind_port} (OpenAPI: /docs; Temporal "
         f"{settings.temporal.address}; audio URL hosts: {hosts})"
     )
-    run_ingress(settings, bind_host, bind_port)
+    runtime, metrics = _serve_metrics(settings)
+    run_ingress(settings, bind_host, bind_port, metrics=metrics, runtime=runtime)
 
 
 if __name__ == "__main__":

@@ -31,16 +31,19 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from temporalio.client import Client
+from temporalio.runtime import Runtime
 from temporalio.service import RPCError
 
 from workers.ingress.deps import IngressDeps
 from workers.ingress.errors import IngressError
 from workers.ingress.openapi import API_DESCRIPTION, install_openapi
 from workers.ingress.routes import ROUTERS
+from workers.metrics import Metrics
 from workers.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -51,16 +54,20 @@ def make_app(
     *,
     client: Client | None = None,
     clock: Callable[[], float] = time.time,
+    metrics: Metrics | None = None,
+    runtime: Runtime | None = None,
 ) -> FastAPI:
     app = FastAPI(
         title="encombot — ingress téléphonie",
         version="1",
         description=API_DESCRIPTION,
     )
-    app.state.deps = IngressDeps(settings, client, clock)
+    app.state.deps = IngressDeps(settings, client, clock, runtime=runtime)
 
     @app.exception_handler(IngressError)
     async def _ingress_error(_request: Request, exc: IngressError) -> JSONResponse:
+        if metrics is not None and exc.status == 401:
+            metrics.signature_failure(exc.reason or "invalid")
         return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=exc.headers)
 
     @app.exception_handler(RPCError)
@@ -73,4 +80,34 @@ def make_app(
     for router in ROUTERS:
         app.include_router(router)
     install_openapi(app)
+    if metrics is not None:
+        app.add_middleware(CountRequests, metrics=metrics)
     return app
+
+
+class CountRequests:
+    """`encombot_ingress_requests_total{route, status}`: the route as its template
+    (`/calls/{call_id}`, never the id), "unmatched" for paths no route serves. Plain ASGI, so
+    the body still streams to the routes untouched."""
+
+    def __init__(self, app: Any, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 500  # what the server answers if the app raises before a response
+
+        async def send_counted(message: Any) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_counted)
+        finally:
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            self.metrics.ingress_request(route, status)

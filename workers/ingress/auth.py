@@ -8,7 +8,13 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from domain.webhook_signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, verify
+from domain.webhook_signature import (
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    SignatureError,
+    StaleRequestError,
+    verify,
+)
 from workers.ingress.body import read_body
 from workers.ingress.deps import Deps, IngressDeps
 from workers.ingress.errors import IngressError
@@ -27,7 +33,15 @@ def authenticate(request: Request, body: bytes, deps: IngressDeps) -> None:
             window_s=deps.settings.ingress.replay_window_s,
         )
     except SignatureError as err:
-        raise IngressError(401, str(err), AUTH_CHALLENGE) from None
+        raise IngressError(401, str(err), AUTH_CHALLENGE, reason=_reason(request, err)) from None
+
+
+def _reason(request: Request, err: SignatureError) -> str:
+    if isinstance(err, StaleRequestError):
+        return "stale"
+    if not request.headers.get(TIMESTAMP_HEADER) or not request.headers.get(SIGNATURE_HEADER):
+        return "missing"
+    return "invalid"
 
 
 async def _signed(request: Request, deps: IngressDeps, limit: int) -> bytes:

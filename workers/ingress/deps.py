@@ -13,6 +13,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from temporalio.client import Client
+from temporalio.runtime import Runtime
 
 from workers.ingress.errors import IngressError
 from workers.settings import Settings
@@ -25,6 +26,8 @@ class IngressDeps:
     settings: Settings
     client: Client | None = None
     clock: Callable[[], float] = time.time
+    # The Temporal runtime serving the SDK's metrics (None: metrics off).
+    runtime: Runtime | None = None
     _phone_secret: bytes | None = None
     _lock: asyncio.Lock | None = None
 
@@ -38,9 +41,10 @@ class IngressDeps:
                 from workers.client import connect
 
                 try:
-                    self.client = await asyncio.wait_for(
-                        connect(self.settings, starting_timeout_s=5.0), timeout=10
+                    connecting = connect(
+                        self.settings, starting_timeout_s=5.0, runtime=self.runtime
                     )
+                    self.client = await asyncio.wait_for(connecting, timeout=10)
                 except Exception as err:
                     log.warning("Temporal unreachable: %s", type(err).__name__)
                     raise IngressError(

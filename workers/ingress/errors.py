@@ -10,12 +10,19 @@ from pydantic import ValidationError
 
 class IngressError(Exception):
     def __init__(
-        self, status: int, detail: str | list[dict[str, Any]], headers: dict[str, str] | None = None
+        self,
+        status: int,
+        detail: str | list[dict[str, Any]],
+        headers: dict[str, str] | None = None,
+        *,
+        reason: str = "",
     ) -> None:
         super().__init__(detail if isinstance(detail, str) else "invalid request")
         self.status = status
         self.detail = detail
         self.headers = headers or {}
+        # A code for the metrics (a 401's cause: missing, stale, invalid), never the input.
+        self.reason = reason
 
 
 def validation_errors(err: ValidationError) -> list[dict[str, Any]]:

@@ -6,7 +6,10 @@ from __future__ import annotations
 import threading
 import time
 
+from temporalio.runtime import Runtime
+
 from workers.ingress.app import make_app
+from workers.metrics import Metrics
 from workers.settings import Settings
 
 
@@ -18,12 +21,19 @@ def check_settings(settings: Settings) -> None:
         )
 
 
-def run_ingress(settings: Settings, host: str, port: int) -> None:
+def run_ingress(
+    settings: Settings,
+    host: str,
+    port: int,
+    *,
+    metrics: Metrics | None = None,
+    runtime: Runtime | None = None,
+) -> None:
     import uvicorn
 
     check_settings(settings)
     uvicorn.run(
-        make_app(settings),
+        make_app(settings, metrics=metrics, runtime=runtime),
         host=host,
         port=port,
         log_level="info",

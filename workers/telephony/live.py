@@ -43,6 +43,7 @@ from domain import names
 from domain.dialogue import Prompt, stop_by_service
 from domain.live_call_models import LiveCallInput
 from domain.media import MediaSession
+from workers.metrics import Metrics
 from workers.settings import Settings, TelephonySettings
 from workers.telephony.routes import (
     ROUTE_AGENTS,
@@ -147,6 +148,7 @@ class LiveCalls:
     # The dialogues' live views (LiveCallActivities.dialogues): how each call ended.
     views: dict[str, Any] = field(default_factory=dict)
     accepting: bool = True  # False while draining: new calls go straight to the agents
+    metrics: Metrics | None = None
 
     async def on_session(self, session: MediaSession) -> None:
         call_id = session.call_id
@@ -194,7 +196,12 @@ class LiveCalls:
             view = self.views.get(call_id)
             await self.registry.wait_released(call_id)
             if view is not None:
-                await self.routes.set(call_id, route_of(view.progress.outcome))
+                route = route_of(view.progress.outcome)
+                await self.routes.set(call_id, route)
+                if self.metrics is not None:
+                    self.metrics.call_ended(
+                        str(view.progress.outcome), transferred=route == ROUTE_TRANSFER
+                    )
         finally:
             self.active.discard(call_id)
             self.registry.remove(call_id)
@@ -287,6 +294,7 @@ async def run_telephony(
     stop: asyncio.Event,
     stt: SpeechEngine | None = None,
     on_ready: Callable[[RunningTelephony], Awaitable[None] | None] | None = None,
+    metrics: Metrics | None = None,
 ) -> None:
     """Serve calls until `stop` is set; then stop taking calls, let the running dialogues
     end (the worker drains) and close."""
@@ -296,11 +304,14 @@ async def run_telephony(
     tel = settings.telephony
     registry = SessionRegistry()
     acts = await asyncio.to_thread(build_live_call_activities, settings, registry, stt)
+    acts.metrics = metrics
     queue = process_task_queue(tel)
     # The routes in the service database: a restart of this process loses none.
     engine = make_engine(settings.booking.database_url)
     routes = await asyncio.to_thread(CallRoutes, tel.route_keep_s, engine)
-    calls = LiveCalls(client, settings, registry, queue, routes=routes, views=acts.dialogues)
+    calls = LiveCalls(
+        client, settings, registry, queue, routes=routes, views=acts.dialogues, metrics=metrics
+    )
     worker = Worker(
         client,
         task_queue=queue,
