@@ -1,5 +1,8 @@
-"""The booking store's tables: bookings, per-day places (slot_usage) and the audit trail
-(booking_events). No migrations yet: `create_schema` creates what is missing."""
+"""The service database's tables: bookings, per-day places (slot_usage), the audit trail
+(booking_events), the SMS ledger and the live calls' routes. Their changes are Alembic
+migrations (activities/bookings/migrations; migrate.py): `create_schema` brings a database to
+the newest revision, a change here comes with a revision there (tests/activities/bookings/
+test_migrations.py compares the two)."""
 
 from __future__ import annotations
 
@@ -86,13 +89,15 @@ EVENTS = cast(Table, BookingEvent.__table__)
 
 
 def create_schema(engine: Engine) -> None:
-    """Create the tables if missing (no migrations yet: `create_all` leaves existing ones).
-    Processes starting together on an empty PostgreSQL database take turns (advisory lock):
-    two concurrent CREATE TABLE of one name would fail one of them."""
+    """Bring the database to the newest migration (migrate.py). Processes starting together
+    on one PostgreSQL database take turns (advisory lock): two concurrent CREATE TABLE of one
+    name, or two runs of one migration, would fail one of them."""
+    from activities.bookings.migrate import upgrade
+
     with writer(engine).begin() as conn:
         if engine.dialect.name == "postgresql":
             advisory_lock(conn, "encombot-create-schema")
-        Base.metadata.create_all(conn)
+        upgrade(conn)
 
 
 # --- Cross-host state of the workers and the telephony process (issue 18) --------------------

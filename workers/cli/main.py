@@ -247,13 +247,24 @@ def stt_prepare(
 
 @db_app.command("upgrade")
 def db_upgrade(ctx: typer.Context) -> None:
-    """Create or upgrade the bookings schema (SQLite or PostgreSQL)."""
+    """Create or upgrade the service database's schema (Alembic migrations; SQLite or
+    PostgreSQL)."""
     from activities.bookings.engine import make_engine
+    from activities.bookings.migrate import current
     from activities.bookings.schema import create_schema
 
     settings = cli_settings(ctx)
-    create_schema(make_engine(settings.booking.database_url))
-    console.print("schema up to date")
+    engine = make_engine(settings.booking.database_url)
+    with engine.connect() as conn:
+        before = current(conn)
+    try:
+        create_schema(engine)
+    except RuntimeError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from exc
+    with engine.connect() as conn:
+        after = current(conn)
+    console.print(f"schema at revision {after} (was {before or 'empty'})")
 
 
 @app.command("codec-server")
