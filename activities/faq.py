@@ -133,7 +133,11 @@ class FaqActivities:
 
 
 def build_faq_activities(
-    settings: FaqSettings, *, service_name: str, agent_phone: str
+    settings: FaqSettings,
+    *,
+    service_name: str,
+    agent_phone: str,
+    templates_dir: Path = TEMPLATES_DIR / "sms",
 ) -> FaqActivities:
     """What the worker calls at start: values (agent_phone and service_name from the SMS
     settings, so one number is quoted everywhere), store, index."""
@@ -142,7 +146,10 @@ def build_faq_activities(
         {"agent_phone": agent_phone, "service_name": service_name, **settings.values},
     )
     acts = FaqActivities(
-        FaqRetriever(settings, values), service_name=service_name, agent_phone=agent_phone
+        FaqRetriever(settings, values),
+        service_name=service_name,
+        agent_phone=agent_phone,
+        templates_dir=templates_dir,
     )
     try:
         acts.ensure_indexed()

@@ -20,6 +20,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ import yaml
 
 from domain.names import SEARCH_ATTRIBUTES
 from workers.settings import Settings
+from workers.site_config import init_config_dir, production_problems
 
 REPO = Path(__file__).resolve().parents[1]
 COMPOSE = REPO / "docker-compose.yml"
@@ -49,7 +51,7 @@ ENCOMBOT_SERVICES = ("worker", "worker-stt", "codec-server", "ingress", "telepho
 # Secrets that may stay empty (optional features): `${NAME:-}`, never a literal default.
 OPTIONAL_SECRETS = {"TEMPORAL_AUTH_CLIENT_SECRET"}
 # Names that look secret and are not: a flag.
-NOT_SECRETS = {"TEMPORAL_CODEC_PASS_ACCESS_TOKEN"}
+NOT_SECRETS = {"TEMPORAL_CODEC_PASS_ACCESS_TOKEN", "ENCOMBOT_CODEC__ALLOW_DEV_KEY"}
 MODEL_DIR = "/opt/encombot/whisper-base"
 SECRET_NAME = re.compile(r"SECRET|KEY|PASSWORD|PWD|TOKEN", re.IGNORECASE)
 # $$ (a literal $), ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?err}, ${NAME?err}, $NAME
@@ -482,13 +484,36 @@ def test_dockerfile_environment_names_are_settings() -> None:
         _check_settings_path(variable)
 
 
+@functools.cache
+def _config_dir() -> Path:
+    """What ./config holds once `encombot config init` filled it (mounted at /etc/encombot)."""
+    folder = Path(tempfile.mkdtemp(prefix="encombot-config-")) / "config"
+    init_config_dir(folder)
+    return folder
+
+
 def _settings_from(env: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Settings:
     for key in list(os.environ):
         if key.startswith("ENCOMBOT_"):
             monkeypatch.delenv(key)
     for key, value in env.items():
         monkeypatch.setenv(key, str(value))
+    assert env.get("ENCOMBOT_CONFIG_DIR") == "/etc/encombot"
+    monkeypatch.setenv("ENCOMBOT_CONFIG_DIR", str(_config_dir()))
     return Settings(_env_file=None)
+
+
+def test_production_mode_refuses_the_env_example_placeholders(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings = _settings_from(environment(services(resolved())["worker"]), monkeypatch)
+    assert settings.production
+    assert settings.booking.calendar_file == _config_dir() / "calendar.yaml"
+    problems = " ".join(production_problems(settings))
+    for name in ("SERVICE_NAME", "AGENT_PHONE", "PHONE_KEY_SECRET"):
+        assert f"ENCOMBOT_SMS__{name}" in problems
+    # The packaged examples come from the mounted folder: not refused as examples.
+    assert "CALENDAR_FILE" not in problems and "ITEMS_FILE" not in problems
 
 
 def test_worker_environment_parses(monkeypatch: pytest.MonkeyPatch) -> None:

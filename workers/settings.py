@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from activities.config import (
@@ -21,6 +21,7 @@ from activities.config import (
     SmsSettings,
     SttSettings,
 )
+from corpus import TEMPLATES_DIR
 
 
 class TemporalSettings(BaseModel):
@@ -234,3 +235,17 @@ class Settings(BaseSettings):
     # `json`: one JSON object per line with the workflow/run/activity ids (workers/logs.py);
     # `text` for a terminal.
     log_format: Literal["text", "json"] = "text"
+    # The métropole's own files (calendar, catalogue, FAQ, message templates), mounted rather
+    # than baked into the image: workers/site_config.py.
+    config_dir: Path | None = None
+    # Message templates (sms/, voice/): the packaged ones unless config_dir has templates/.
+    templates_dir: Path = TEMPLATES_DIR
+    # Refuse to start on the demo's placeholders and packaged examples (site_config.py).
+    production: bool = False
+
+    @model_validator(mode="after")
+    def _site_files(self) -> Settings:
+        from workers.site_config import apply_config_dir
+
+        apply_config_dir(self)
+        return self

@@ -19,8 +19,22 @@ class CliContext:
 
     def settings(self) -> Settings:
         if self._settings is None:
-            self._settings = Settings()
+            settings = Settings()
+            if settings.production:
+                refuse_unless_ready(settings)
+            self._settings = settings
         return self._settings
+
+
+def refuse_unless_ready(settings: Settings) -> None:
+    """Production mode: every reason not to serve callers, then exit 2."""
+    from workers.site_config import production_problems
+
+    problems = production_problems(settings)
+    if problems:
+        for problem in problems:
+            typer.echo(f"production : {problem}", err=True)
+        raise typer.Exit(2)
 
 
 def cli_settings(ctx: typer.Context) -> Settings:

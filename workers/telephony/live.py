@@ -126,6 +126,7 @@ def build_live_call_activities(
         service_name=settings.sms.service_name,
         agent_phone=settings.sms.agent_phone,
         turns=turn_taking(tel),
+        templates_dir=settings.templates_dir / "voice",
     )
     greeting = Prompt(
         "greeting",

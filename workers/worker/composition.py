@@ -97,6 +97,7 @@ def build_services(settings: Settings) -> Services:
         settings.faq,
         service_name=settings.sms.service_name,
         agent_phone=settings.sms.agent_phone,
+        templates_dir=settings.templates_dir / "sms",
     )
     return Services(catalogue=catalogue, geocode=geocode, store=store, faq=faq)
 
@@ -119,7 +120,6 @@ def build_default_activities(
     from activities.sms import SmsActivities
     from activities.sms_inbox import SmsInboxActivities
     from activities.understand import UnderstandActivities
-    from corpus import TEMPLATES_DIR
 
     shared = services or build_services(settings)
     catalogue, geocode, store = shared.catalogue, shared.geocode, shared.store
@@ -133,7 +133,7 @@ def build_default_activities(
     ledger.import_file(settings.sms.ledger_path)
     sms = SmsActivities(
         backend,
-        TEMPLATES_DIR / "sms",
+        settings.templates_dir / "sms",
         ledger,
         service_name=settings.sms.service_name,
         agent_phone=settings.sms.agent_phone,
