@@ -196,3 +196,20 @@ class RouteSheetSettings(BaseModel):
     # Local times ("HH:MM") of the daily runs; empty: the calendar's cut-offs (one run per
     # distinct cut-off, when the rounds are settled).
     run_at: list[str] = Field(default_factory=list)
+
+
+class AudioStoreSettings(BaseModel):
+    """Where voicemail audio is kept between the ingress and the speech-to-text workers
+    (activities/audio_store/). `local`: `Settings.audio_dir` (one host, or a volume every role
+    shares). `s3`: an S3-compatible object store, objects sealed with the payload codec's keys;
+    `s3_secure=false` only for a store on the hosts' private network."""
+
+    backend: Literal["local", "s3"] = "local"
+    s3_endpoint: str = ""  # host:port
+    s3_bucket: str = "encombot-audio"
+    s3_access_key: SecretStr = SecretStr("")
+    s3_secret_key: SecretStr = SecretStr("")
+    s3_secure: bool = True
+    s3_region: str = ""
+    # Larger objects are refused before they are fetched (a voicemail is ~1 MB a minute).
+    max_bytes: int = Field(default=50 * 1024 * 1024, gt=0)

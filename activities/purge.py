@@ -25,6 +25,8 @@ from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.engine import Engine
 from temporalio import activity
 
+from activities.audio_store import AudioStore
+from activities.audio_store.local import LocalAudioStore
 from activities.bookings.engine import writer
 from activities.bookings.schema import BOOKINGS, EVENTS
 from domain.retention import (
@@ -153,13 +155,22 @@ def anonymise_bookings_before(
 
 
 class PurgeActivities:
-    def __init__(self, audio_dir: Path, engine: Engine) -> None:
+    def __init__(self, audio_dir: Path, engine: Engine, *, audio: AudioStore | None = None) -> None:
         self.audio_dir = Path(audio_dir)
         self.engine = engine
+        # The object store, when audio goes there (the directory is purged too: audio from
+        # before the move, or a local store).
+        self.audio = audio
 
     @activity.defn(name=PURGE_AUDIO)
     def purge_audio(self, inp: PurgeAudioInput) -> PurgeAudioResult:
-        result = purge_audio_files(self.audio_dir, datetime.fromisoformat(inp.older_than))
+        cutoff = datetime.fromisoformat(inp.older_than)
+        result = purge_audio_files(self.audio_dir, cutoff)
+        if self.audio is not None and not isinstance(self.audio, LocalAudioStore):
+            remote = self.audio.purge(cutoff)
+            result.deleted += remote.deleted
+            result.bytes_freed += remote.bytes_freed
+            result.errors += remote.errors
         log.info(
             "retention: %d audio file(s) deleted (%d bytes), %d error(s)",
             result.deleted,

@@ -18,6 +18,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from activities.audio_store import is_remote
 from domain.missed_call import caller_e164
 from domain.missed_call_models import (
     MISSED_CALL_SIGNAL,
@@ -102,7 +103,7 @@ async def submit_voicemail(
     settings: Settings,
     *,
     call_id: str,
-    audio_path: Path,
+    audio_path: Path | str,
     caller_number: str,
     received_at: datetime | None = None,
     confirm_timeout_s: int | None = None,
@@ -113,7 +114,12 @@ async def submit_voicemail(
     finished, gets the existing workflow back and never a second run."""
     inp = VoicemailInput(
         call_id=call_id,
-        audio_path=str(Path(audio_path).resolve()),
+        # A local file (absolute), or an object store's reference as it is.
+        audio_path=(
+            audio_path
+            if isinstance(audio_path, str) and is_remote(audio_path)
+            else str(Path(audio_path).resolve())
+        ),
         caller_number=caller_number,
         received_at=(received_at or datetime.now(UTC)).isoformat(),
         stt_task_queue=settings.temporal.stt_task_queue,

@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from activities.config import (
     DEFAULT_DATA_DIR,
     AgentSettings,
+    AudioStoreSettings,
     BookingSettings,
     FaqSettings,
     GeoSettings,
@@ -219,6 +220,7 @@ class Settings(BaseSettings):
 
     data_dir: Path = DEFAULT_DATA_DIR
     audio_dir: Path = DEFAULT_DATA_DIR / "audio"
+    audio_store: AudioStoreSettings = Field(default_factory=AudioStoreSettings)
     temporal: TemporalSettings = Field(default_factory=TemporalSettings)
     stt: SttSettings = Field(default_factory=SttSettings)
     geo: GeoSettings = Field(default_factory=GeoSettings)

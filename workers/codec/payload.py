@@ -101,6 +101,8 @@ class EncryptionCodec(PayloadCodec):
                 raise CodecConfigError(f"invalid codec key {key_id!r}")
         self._ciphers = {key_id: AESGCM(key) for key_id, key in keys.items()}
         self.active_key_id = active_key_id
+        # The same keys seal the voicemail audio put in an object store (activities/audio_store).
+        self.keys: dict[str, bytes] = dict(keys)
 
     @property
     def key_ids(self) -> list[str]:

@@ -4,20 +4,19 @@
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import logging
-import os
 import urllib.parse
-import uuid
-from pathlib import Path
 
 import httpx
 
+from activities.audio_store.local import audio_file_name, store_audio
 from workers.ingress.errors import IngressError
 from workers.settings import IngressSettings
 
 log = logging.getLogger(__name__)
+
+# Where they moved (the audio store: activities/audio_store/), kept importable from here.
+__all__ = ["audio_extension", "audio_file_name", "check_audio", "fetch_audio", "store_audio"]
 
 
 def audio_extension(head: bytes) -> str | None:
@@ -47,34 +46,6 @@ def check_audio(data: bytes) -> str:
     if extension is None:
         raise IngressError(415, "format audio non reconnu (WAV, MP3, OGG, FLAC, AMR, M4A, WebM)")
     return extension
-
-
-def audio_file_name(call_id: str, extension: str) -> str:
-    """Derived from the call id only: a retried upload lands on the same file, and nothing
-    the client sends (file name, path) ever reaches the file system."""
-    digest = hashlib.sha256(call_id.encode("utf-8")).hexdigest()[:32]
-    return f"vm-{digest}{extension}"
-
-
-def store_audio(audio_dir: Path, call_id: str, data: bytes, extension: str) -> Path:
-    """Write atomically (temporary file, fsync, link); an existing file (a retry) is kept."""
-    audio_dir.mkdir(parents=True, exist_ok=True)
-    path = audio_dir / audio_file_name(call_id, extension)
-    if path.exists():
-        return path
-    tmp = audio_dir / f".{path.name}.{uuid.uuid4().hex}.part"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        # A concurrent retry of the same call may have written it first: keep theirs.
-        with contextlib.suppress(FileExistsError):
-            os.link(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
 
 
 def _check_audio_url(url: str, cfg: IngressSettings) -> None:

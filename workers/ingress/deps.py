@@ -15,6 +15,7 @@ from fastapi import Depends, Request
 from temporalio.client import Client
 from temporalio.runtime import Runtime
 
+from activities.audio_store import AudioStore
 from workers.ingress.errors import IngressError
 from workers.settings import Settings
 
@@ -29,6 +30,7 @@ class IngressDeps:
     # The Temporal runtime serving the SDK's metrics (None: metrics off).
     runtime: Runtime | None = None
     _phone_secret: bytes | None = None
+    _audio_store: AudioStore | None = None
     _lock: asyncio.Lock | None = None
 
     async def temporal(self) -> Client:
@@ -51,6 +53,14 @@ class IngressDeps:
                         503, "Temporal indisponible", {"Retry-After": "10"}
                     ) from None
         return self.client
+
+    def audio_store(self) -> AudioStore:
+        """Where uploaded voicemails go: the local directory or the object store."""
+        if self._audio_store is None:
+            from workers.audio_store import build_audio_store
+
+            self._audio_store = build_audio_store(self.settings)
+        return self._audio_store
 
     def phone_secret(self) -> bytes:
         if self._phone_secret is None:

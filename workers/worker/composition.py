@@ -27,6 +27,7 @@ from workflows.sms_poll import SmsPollWorkflow
 from workflows.voicemail import VoicemailWorkflow
 
 if TYPE_CHECKING:
+    from activities.audio_store import AudioStore
     from activities.metrics import StepMetrics
     from activities.speech.engine import SpeechEngine
     from workers.metrics import Metrics
@@ -124,7 +125,9 @@ def build_default_activities(
     shared = services or build_services(settings)
     catalogue, geocode, store = shared.catalogue, shared.geocode, shared.store
     booking = BookingActivities(store, metrics=metrics)
-    purge = PurgeActivities(settings.audio_dir, store.engine)
+    from workers.audio_store import build_audio_store
+
+    purge = PurgeActivities(settings.audio_dir, store.engine, audio=build_audio_store(settings))
     secret = phone_key_secret(settings.sms, settings.data_dir)
     backend = build_sms_backend(settings.sms)
     # The send ledger is in the service database, shared by every replica; a host's ledger
@@ -201,11 +204,13 @@ def build_stt_activities(
         territory=load_territory(settings.geo.territory_dir),
     )
     stt.model()  # load now: a worker that cannot load its model should fail at start
-    return stt_activity_methods(stt, metrics)
+    from workers.audio_store import build_audio_store
+
+    return stt_activity_methods(stt, metrics, audio=build_audio_store(settings))
 
 
 def stt_activity_methods(
-    stt: SpeechEngine, metrics: StepMetrics | None = None
+    stt: SpeechEngine, metrics: StepMetrics | None = None, *, audio: AudioStore | None = None
 ) -> list[Callable[..., Any]]:
     """Everything that needs the audio and the Whisper model runs on the STT queue: the
     transcription and the audio checks of the address and items heard. The three share the
@@ -215,9 +220,9 @@ def stt_activity_methods(
     from activities.transcribe import TranscribeActivities
 
     return [
-        TranscribeActivities(stt, metrics=metrics).transcribe,
-        AddressScoringActivities(stt).score_address_candidates,
-        ItemRefinementActivities(stt).refine_items,
+        TranscribeActivities(stt, metrics=metrics, audio=audio).transcribe,
+        AddressScoringActivities(stt, audio=audio).score_address_candidates,
+        ItemRefinementActivities(stt, audio=audio).refine_items,
     ]
 
 

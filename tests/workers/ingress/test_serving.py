@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
-
-from workers.settings import Settings
 
 
 def test_compose_ingress_service(monkeypatch: pytest.MonkeyPatch) -> None:
-    from tests.test_compose import _check_settings_path, environment, resolved, services
+    from tests.test_compose import (
+        _check_settings_path,
+        _settings_from,
+        environment,
+        resolved,
+        services,
+    )
 
     service = services()["ingress"]
     assert service["command"][0] == "serve"
@@ -23,12 +25,8 @@ def test_compose_ingress_service(monkeypatch: pytest.MonkeyPatch) -> None:
     env = environment(services(resolved())["ingress"])
     for variable in env:
         _check_settings_path(variable)
-    for key in list(os.environ):
-        if key.startswith("ENCOMBOT_"):
-            monkeypatch.delenv(key)
-    for key, value in env.items():
-        monkeypatch.setenv(key, str(value))
-    parsed = Settings(_env_file=None)  # type: ignore[call-arg]
+    # ./config mounted at /etc/encombot, as in every encombot container.
+    parsed = _settings_from(env, monkeypatch)
     assert parsed.ingress.secret.get_secret_value() == "change-me-ingress"
     assert parsed.ingress.audio_url_hosts == []
     assert parsed.codec.keys  # it starts workflows: the workers' payload keys

@@ -13,7 +13,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from domain import names
 from domain.missed_call import caller_e164
-from workers.ingress.audio import check_audio, fetch_audio, store_audio
+from workers.ingress.audio import check_audio, fetch_audio
 from workers.ingress.auth import SignedUploadBody
 from workers.ingress.body import parse_json, parse_multipart, require_media
 from workers.ingress.deps import Deps
@@ -78,12 +78,12 @@ async def post_voicemail(request: Request, deps: Deps, body: SignedUploadBody) -
     if url:
         data = await fetch_audio(url, settings.ingress)
     extension = check_audio(data)
-    path = await asyncio.to_thread(store_audio, settings.audio_dir, req.call_id, data, extension)
+    ref = await asyncio.to_thread(deps.audio_store().put, req.call_id, data, extension)
     handle, started = await submit_voicemail(
         client,
         settings,
         call_id=req.call_id,
-        audio_path=path,
+        audio_path=ref,
         caller_number=caller_e164(req.caller_id) or "",
         received_at=req.received_at,
     )

@@ -1,0 +1,136 @@
+"""Voicemail audio in an S3-compatible object store (MinIO, SeaweedFS, Garage, a cloud's), for
+deployments on several hosts: the ingress puts, the speech-to-text workers of any host get, the
+retention purge deletes. Objects are sealed with the payload codec's keys (sealed.py) and named
+from a hash of the call id (no number, no id in clear in the bucket).
+
+Reads are bounded: the object's size is checked before it is fetched, and the body is read up
+to that bound, so a stray huge object cannot exhaust a worker."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from activities.audio_store import S3_SCHEME
+from activities.audio_store.sealed import open_sealed, seal
+from activities.speech.audio import unusable
+from domain.retention import PurgeAudioResult
+
+PREFIX = "voicemails/"
+
+
+class AudioStoreError(RuntimeError):
+    """The store is unreachable or refused (retried by the activity's policy)."""
+
+
+def object_name(call_id: str, extension: str) -> str:
+    digest = hashlib.sha256(call_id.encode("utf-8")).hexdigest()[:32]
+    return f"{PREFIX}vm-{digest}{extension}"
+
+
+class S3AudioStore:
+    def __init__(
+        self,
+        client: Any,  # minio.Minio (typed loosely: the tests hand in the real one)
+        bucket: str,
+        keys: Mapping[str, bytes],
+        active_key_id: str,
+        *,
+        cache_dir: Path,
+        max_bytes: int,
+    ) -> None:
+        self.client = client
+        self.bucket = bucket
+        self.keys = dict(keys)
+        self.active = active_key_id
+        self.cache_dir = Path(cache_dir)
+        self.max_bytes = max_bytes
+
+    def ref(self, name: str) -> str:
+        return f"{S3_SCHEME}{self.bucket}/{name}"
+
+    def put(self, call_id: str, data: bytes, extension: str) -> str:
+        from minio.error import S3Error
+
+        name = object_name(call_id, extension)
+        try:
+            self.client.stat_object(self.bucket, name)
+            return self.ref(name)  # a retried upload: the first copy stands
+        except S3Error as err:
+            if err.code not in ("NoSuchKey", "NoSuchObject", "ResourceNotFound"):
+                raise AudioStoreError(f"object store: {err.code}") from None
+        blob = seal(self.keys, self.active, name, data)
+        self.client.put_object(
+            self.bucket, name, io.BytesIO(blob), len(blob), content_type="application/octet-stream"
+        )
+        return self.ref(name)
+
+    def _name(self, ref: str) -> str:
+        prefix = f"{S3_SCHEME}{self.bucket}/"
+        if not ref.startswith(prefix) or ".." in ref:
+            raise unusable("référence audio hors du stockage configuré")
+        return ref[len(prefix) :]
+
+    def get(self, ref: str) -> bytes:
+        """The audio in clear. A missing, oversized or unopenable object is the message's
+        problem (non-retryable AUDIO_UNUSABLE); an unreachable store is retried."""
+        from minio.error import S3Error
+
+        from activities.audio_store.sealed import SealError
+
+        name = self._name(ref)
+        try:
+            size = self.client.stat_object(self.bucket, name).size or 0
+        except S3Error as err:
+            if err.code in ("NoSuchKey", "NoSuchObject", "ResourceNotFound"):
+                raise unusable("audio absent du stockage (purgé ?)") from None
+            raise AudioStoreError(f"object store: {err.code}") from None
+        if size > self.max_bytes:
+            raise unusable(f"objet audio trop volumineux ({size} octets)")
+        response = self.client.get_object(self.bucket, name, length=size or None)
+        try:
+            blob = response.read(self.max_bytes + 1)
+        finally:
+            response.close()
+            response.release_conn()
+        try:
+            return open_sealed(self.keys, name, blob)
+        except SealError as err:
+            raise unusable(str(err)) from None
+
+    @contextlib.contextmanager
+    def local(self, ref: str) -> Iterator[Path]:
+        """The audio decrypted into a private temporary file for one activity, then removed:
+        no voice stays on a worker's disk."""
+        data = self.get(ref)
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.cache_dir, suffix=Path(ref).suffix)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            yield Path(tmp)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+
+    def purge(self, older_than: datetime) -> PurgeAudioResult:
+        result = PurgeAudioResult()
+        cutoff = older_than if older_than.tzinfo else older_than.replace(tzinfo=UTC)
+        for obj in self.client.list_objects(self.bucket, prefix=PREFIX, recursive=True):
+            modified = obj.last_modified
+            if modified is None or modified >= cutoff:
+                continue
+            try:
+                self.client.remove_object(self.bucket, obj.object_name)
+            except Exception as exc:  # one failure must not stop the purge of the others
+                result.errors.append(f"{obj.object_name}: {type(exc).__name__}")
+                continue
+            result.deleted += 1
+            result.bytes_freed += obj.size or 0
+        return result
