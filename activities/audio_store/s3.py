@@ -58,18 +58,28 @@ class S3AudioStore:
 
     def put(self, call_id: str, data: bytes, extension: str) -> str:
         from minio.error import S3Error
+        from urllib3.exceptions import HTTPError
 
         name = object_name(call_id, extension)
         try:
-            self.client.stat_object(self.bucket, name)
-            return self.ref(name)  # a retried upload: the first copy stands
+            try:
+                self.client.stat_object(self.bucket, name)
+                return self.ref(name)  # a retried upload: the first copy stands
+            except S3Error as err:
+                if err.code not in ("NoSuchKey", "NoSuchObject", "ResourceNotFound"):
+                    raise
+            blob = seal(self.keys, self.active, name, data)
+            self.client.put_object(
+                self.bucket,
+                name,
+                io.BytesIO(blob),
+                len(blob),
+                content_type="application/octet-stream",
+            )
         except S3Error as err:
-            if err.code not in ("NoSuchKey", "NoSuchObject", "ResourceNotFound"):
-                raise AudioStoreError(f"object store: {err.code}") from None
-        blob = seal(self.keys, self.active, name, data)
-        self.client.put_object(
-            self.bucket, name, io.BytesIO(blob), len(blob), content_type="application/octet-stream"
-        )
+            raise AudioStoreError(f"object store: {err.code}") from None
+        except HTTPError as err:  # unreachable, timed out: urllib3's, not OSErrors
+            raise AudioStoreError(f"object store unreachable: {type(err).__name__}") from None
         return self.ref(name)
 
     def _name(self, ref: str) -> str:

@@ -60,3 +60,22 @@ async def test_an_upload_goes_to_the_object_store(
     name = inp.audio_path.removeprefix(prefix)
     blob = s3_server.client().get_object(s3_server.bucket, name).read()  # type: ignore[attr-defined]
     assert open_sealed(codec_from_settings(settings).keys, name, blob) == audio
+
+
+async def test_an_unreachable_object_store_is_a_503_to_retry(
+    client: Client, settings: Settings
+) -> None:
+    from workers.dev.devserver import free_port
+
+    store = settings.audio_store.model_copy(
+        update={"backend": "s3", "s3_endpoint": f"127.0.0.1:{free_port()}", "s3_secure": False}
+    )
+    app = make_app(settings.model_copy(update={"audio_store": store}), client=client)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://ingress") as api:
+        call_id = f"vm-{uuid.uuid4().hex[:10]}"
+        fields = {"call_id": call_id, "caller_id": CALLER, "received_at": now_iso()}
+        body, kind = multipart(fields, wav_bytes())
+        response = await post(api, "/voicemails", body, kind)
+    assert response.status_code == 503 and response.headers["retry-after"] == "30"
+    assert "stockage audio indisponible" in response.json()["detail"]

@@ -11,12 +11,14 @@ from fastapi.responses import JSONResponse
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.audio_store.s3 import AudioStoreError
 from domain import names
 from domain.missed_call import caller_e164
 from workers.ingress.audio import check_audio, fetch_audio
 from workers.ingress.auth import SignedUploadBody
 from workers.ingress.body import parse_json, parse_multipart, require_media
 from workers.ingress.deps import Deps
+from workers.ingress.errors import IngressError
 from workers.ingress.openapi import (
     json_schema,
     responses,
@@ -78,7 +80,13 @@ async def post_voicemail(request: Request, deps: Deps, body: SignedUploadBody) -
     if url:
         data = await fetch_audio(url, settings.ingress)
     extension = check_audio(data)
-    ref = await asyncio.to_thread(deps.audio_store().put, req.call_id, data, extension)
+    try:
+        ref = await asyncio.to_thread(deps.audio_store().put, req.call_id, data, extension)
+    except (OSError, AudioStoreError) as err:  # a full disk, an object store out of reach
+        log.warning("voicemail %s: audio not stored (%s)", req.call_id, type(err).__name__)
+        raise IngressError(
+            503, "stockage audio indisponible, réessayez", {"Retry-After": "30"}
+        ) from None
     handle, started = await submit_voicemail(
         client,
         settings,
