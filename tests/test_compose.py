@@ -13,6 +13,7 @@ Two checks use optional tools and skip, with the reason, when they are missing:
 
 from __future__ import annotations
 
+import atexit
 import functools
 import json
 import os
@@ -487,7 +488,9 @@ def test_dockerfile_environment_names_are_settings() -> None:
 @functools.cache
 def _config_dir() -> Path:
     """What ./config holds once `encombot config init` filled it (mounted at /etc/encombot)."""
-    folder = Path(tempfile.mkdtemp(prefix="encombot-config-")) / "config"
+    root = Path(tempfile.mkdtemp(prefix="encombot-config-"))
+    atexit.register(shutil.rmtree, root, True)
+    folder = root / "config"
     init_config_dir(folder)
     return folder
 
