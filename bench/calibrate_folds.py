@@ -43,7 +43,7 @@ from domain.models import GeocodeResult
 from domain.pipeline import Message, resolve_address, understand_message
 from workers.dev.eval_metrics import same_number, same_street
 
-GRID = [round(0.5 + 0.01 * i, 2) for i in range(50)] + [1.01]  # 1.01: never book
+GRID = [round(0.15 + 0.01 * i, 2) for i in range(85)] + [1.01]  # from CONFIRM_THRESHOLD; 1.01: never book
 ORDINAL_SWAPS = {
     "quatorzième": "quatrième",
     "quatrième": "quatorzième",
@@ -171,6 +171,22 @@ def rates(outcomes: Sequence[Outcome], threshold: float) -> dict[str, float]:
     }
 
 
+def per_kind(outcomes: Sequence[Outcome], threshold: float) -> dict[str, dict[str, int]]:
+    """Decisions by kind of message at one threshold: booked, SMS, escalated, wrong automatic."""
+    out: dict[str, dict[str, int]] = {}
+    for o in outcomes:
+        kind, ok = decide(o, threshold)
+        row = out.setdefault(
+            o.kind, {"messages": 0, "booked": 0, "sms": 0, "escalated": 0, "wrong_automatic": 0}
+        )
+        row["messages"] += 1
+        row["booked"] += kind == DecisionKind.BOOK
+        row["sms"] += kind == DecisionKind.CONFIRM_BY_SMS
+        row["escalated"] += kind == DecisionKind.ESCALATE
+        row["wrong_automatic"] += kind == DecisionKind.BOOK and not (o.booking and ok)
+    return dict(sorted(out.items()))
+
+
 def choose_threshold(training: Sequence[Outcome], max_wrong: float) -> float:
     return next(t for t in GRID if rates(training, t)["wrong_automatic"] <= max_wrong)
 
@@ -282,6 +298,8 @@ def main() -> None:
         "by_speaker": cross_validate(outcomes, args.folds, args.seed, args.max_wrong, True),
         "committed_threshold": {"threshold": BOOK_THRESHOLD, **rates(outcomes, BOOK_THRESHOLD)},
     }
+    chosen = report["by_speaker"]["mean"]["threshold"]
+    report["per_kind"] = {"threshold": chosen, "kinds": per_kind(outcomes, chosen)}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2), encoding="utf-8")
     print(table(f"{args.folds} folds by message", report["by_message"]))
@@ -289,6 +307,12 @@ def main() -> None:
     print(table(f"{args.folds} folds by speaker", report["by_speaker"]))
     print()
     print(f"all messages at the committed threshold: {report['committed_threshold']}")
+    print()
+    print(f"per kind, all messages, threshold {chosen:.2f} (the by-speaker mean):")
+    print("| kind | messages | booked | SMS | escalated | wrong automatic |")
+    print("|---|---|---|---|---|---|")
+    for kind, row in report["per_kind"]["kinds"].items():
+        print(f"| {kind} | " + " | ".join(str(v) for v in row.values()) + " |")
 
 
 if __name__ == "__main__":

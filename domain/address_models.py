@@ -77,6 +77,8 @@ class AddressCandidates:
     evidence: list[PlaceEvidence] = field(default_factory=list)
     # domain.trust.transcript_quality of the transcript: caps every confidence.
     transcript_quality: float = 1.0
+    # The caller corrected themselves in the message (domain.trust.self_corrected).
+    self_corrected: bool = False
 
 
 @dataclass

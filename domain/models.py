@@ -31,6 +31,8 @@ class EscalationReason(StrEnum):
     ADDRESS_CONFLICT = "address_conflict"
     # The house number was chosen by the audio vote, no word of the transcript carries it.
     NUMBER_NOT_SAID = "number_not_said"
+    # The caller corrected themselves ("au dix, non pardon, au douze"): they confirm by SMS.
+    SELF_CORRECTION = "self_correction"
     NO_ITEMS = "no_items"
     TOO_MANY_ITEMS = "too_many_items"
     NO_SLOT = "no_slot"

@@ -9,8 +9,11 @@ itself garbled or looping (Whisper repeats itself on noise)."""
 
 from __future__ import annotations
 
+import re
 import zlib
 from collections.abc import Sequence
+
+from rapidfuzz import fuzz
 
 from domain.address_models import PlaceEvidence
 from domain.models import AddressMatch, Segment
@@ -24,8 +27,22 @@ __all__ = [
     "number_said",
     "outside_commune",
     "place_evidence",
+    "self_corrected",
     "transcript_quality",
 ]
+
+# Départements next to the territory, as callers name them ("dans le Var"): the caller is
+# outside whatever street name follows.
+_OTHER_DEPARTMENTS = {
+    ("var",): "Var",
+    ("vaucluse",): "Vaucluse",
+    ("gard",): "Gard",
+    ("alpes", "de", "haute", "provence"): "Alpes-de-Haute-Provence",
+    ("hautes", "alpes"): "Hautes-Alpes",
+}
+# How close a word after "à" must be to an outside commune's name to stand for it: a
+# transcription misspells names ("Taraucon" for Tarascon).
+_OUTSIDE_RATIO = 85
 
 # Words that introduce a place: "à Aubagne", "sur Marseille", "13400 Aubagne", ", Aubagne".
 _INTRODUCERS = frozenset({"a", "sur", "en", "habite", "commune", "ville"})
@@ -41,6 +58,30 @@ def _introduced(text: str, tokens: Sequence[Token], i: int) -> bool:
 
 def _outside_forms(territory: Territory) -> dict[tuple[str, ...], Commune]:
     return {tuple(t.folded for t in tokenize(c.name)): c for c in territory.outside}
+
+
+def _misheard_outside(
+    tokens: Sequence[Token], i: int, territory: Territory, longest: int
+) -> tuple[Commune, int] | None:
+    """An outside commune misspelled by the transcription, from token i ("Taraucon")."""
+    if territory.sounds_like_main_city(tokens[i].folded, min_length=5, min_ratio=75):
+        return None
+    best: tuple[float, Commune, int] | None = None
+    for n in range(1, min(longest, len(tokens) - i) + 1):
+        said = " ".join(t.folded for t in tokens[i : i + n])
+        if len(said) < 6:
+            continue
+        inside = max(
+            fuzz.ratio(said, " ".join(t.folded for t in tokenize(c.name)))
+            for c in territory.communes
+        )
+        for commune in territory.outside:
+            name = " ".join(t.folded for t in tokenize(commune.name))
+            score = fuzz.ratio(said, name)
+            # Closer to an outside name than to any commune of the territory.
+            if score >= _OUTSIDE_RATIO and score > inside and (best is None or score > best[0]):
+                best = (score, commune, i + n)
+    return (best[1], best[2]) if best else None
 
 
 def place_evidence(text: str, territory: Territory) -> list[PlaceEvidence]:
@@ -71,11 +112,18 @@ def place_evidence(text: str, territory: Territory) -> list[PlaceEvidence]:
                 break
         # Stricter for outside names ("Orange", "Arles" are also words and street names): only
         # "à X" / "sur X" / "X" right after a postcode.
-        if (
-            hit is not None
-            and i > 0
-            and (tokens[i - 1].folded in ("a", "sur") or tokens[i - 1].is_digits)
-        ):
+        introduced = i > 0 and (tokens[i - 1].folded in ("a", "sur") or tokens[i - 1].is_digits)
+        if hit is None and introduced and found is None:
+            hit = _misheard_outside(tokens, i, territory, longest)
+        if hit is None and i > 1 and [t.folded for t in tokens[i - 2 : i]] == ["dans", "le"]:
+            for form, name in _OTHER_DEPARTMENTS.items():
+                if tuple(t.folded for t in tokens[i : i + len(form)]) == form:
+                    end = i + len(form)
+                    out.append(
+                        PlaceEvidence("outside", "", tokens[i].start, tokens[end - 1].end, name)
+                    )
+                    break
+        if hit is not None and introduced:
             commune, end = hit
             out.append(
                 PlaceEvidence(
@@ -140,6 +188,20 @@ def address_conflict(
         elif e.kind == "postcode" and e.value != match.postcode:
             return f"l'appelant a dit {e.value}, l'adresse trouvée est au {match.postcode}"
     return ""
+
+
+# "au dix, non pardon, au douze": the caller corrected what they said; which of the two the
+# parser kept is not certain enough to book on.
+_CORRECTION = re.compile(
+    r"\b(?:non,? pardon|pardon,? non|je veux dire|je voulais dire|enfin non|non non|"
+    r"je me suis tromp[ée]e?|je rectifie|plut[ôo]t)\b",
+    re.IGNORECASE,
+)
+
+
+def self_corrected(text: str) -> bool:
+    """Whether the caller corrects themselves somewhere in the message."""
+    return _CORRECTION.search(text) is not None
 
 
 def number_said(housenumber: str, heard: Sequence[str]) -> bool:

@@ -143,6 +143,9 @@ class AddressResolver:
         elif not trust.number_said(match.housenumber, cands.housenumbers):
             result.doubt = EscalationReason.NUMBER_NOT_SAID.value
             result.reason = f"numéro {match.housenumber} choisi par l'audio, jamais entendu"
+        elif cands.self_corrected:
+            result.doubt = EscalationReason.SELF_CORRECTION.value
+            result.reason = "l'appelant s'est repris en donnant l'adresse"
         return result
 
     def _without_candidates(

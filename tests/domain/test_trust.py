@@ -10,6 +10,7 @@ from domain.trust import (
     number_said,
     outside_commune,
     place_evidence,
+    self_corrected,
     transcript_quality,
 )
 
@@ -84,3 +85,19 @@ def test_a_number_is_said_only_when_the_words_carry_it() -> None:
     assert number_said("7 bis", ["7"])
     assert not number_said("9", ["7", "17"])
     assert not number_said("", ["7"])
+
+
+def test_a_misspelled_outside_commune_or_a_neighbouring_departement_is_outside() -> None:
+    found = outside_commune(place_evidence("J'habite au 8 rue du Temple, à Taraucon.", TERRITORY))
+    assert found is not None and found.name == "Tarascon"
+    var = outside_commune(place_evidence("Au 12 place Roquebarbe, dans le Var.", TERRITORY))
+    assert var is not None and var.name == "Var"
+    # A misheard commune of the territory stays inside.
+    assert outside_commune(place_evidence("Au 3 rue Paradis, à Marseillu.", TERRITORY)) is None
+    assert outside_commune(place_evidence("Au 3 cours Foch, à Aubagn.", TERRITORY)) is None
+
+
+def test_a_self_correction_is_noticed() -> None:
+    assert self_corrected("Je suis au dix traverse du Panthéon, non, pardon, au douze.")
+    assert self_corrected("au 4, je veux dire au 14 rue Paradis")
+    assert not self_corrected("Bonjour, au 4 rue Paradis, pardon pour le dérangement.")

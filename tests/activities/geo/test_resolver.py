@@ -222,3 +222,9 @@ def test_a_house_number_only_the_audio_vote_chose_never_books(acts: GeocodeActiv
     decision = decide_address(geo)
     assert decision.kind == DecisionKind.CONFIRM_BY_SMS
     assert decision.reason == "number_not_said"
+
+
+def test_a_caller_who_corrected_the_address_confirms_it_by_sms(acts: GeocodeActivities) -> None:
+    cands, scores = _clear_winner(acts, "J'habite au six, non pardon, au sept rue des lilas.")
+    decision = decide_address(resolve(acts, cands, scores))
+    assert (decision.kind, decision.reason) == (DecisionKind.CONFIRM_BY_SMS, "self_correction")
