@@ -79,3 +79,10 @@ def test_a_number_nobody_said_is_confirmed_by_sms_not_booked() -> None:
     )
     decision = decide_address(geo)
     assert (decision.kind, decision.reason) == (DecisionKind.CONFIRM_BY_SMS, "number_not_said")
+
+
+def test_every_escalation_reason_has_a_french_label_for_the_agent() -> None:
+    from domain.agent import REASON_LABELS_FR
+    from domain.models import EscalationReason
+
+    assert set(REASON_LABELS_FR) == set(EscalationReason)
