@@ -43,7 +43,8 @@ from domain.models import GeocodeResult
 from domain.pipeline import Message, resolve_address, understand_message
 from workers.dev.eval_metrics import same_number, same_street
 
-GRID = [round(0.15 + 0.01 * i, 2) for i in range(85)] + [1.01]  # from CONFIRM_THRESHOLD; 1.01: never book
+# From CONFIRM_THRESHOLD up; 1.01: never book.
+GRID = [round(0.15 + 0.01 * i, 2) for i in range(85)] + [1.01]
 ORDINAL_SWAPS = {
     "quatorzième": "quatrième",
     "quatrième": "quatorzième",
