@@ -84,6 +84,25 @@ def _misheard_outside(
     return (best[1], best[2]) if best else None
 
 
+def _garbled_postcodes(tokens: Sequence[Token], territory: Territory) -> list[PlaceEvidence]:
+    """A postcode of the main city mangled by the transcription next to its name: "treize
+    mille quatorze Marseille" written "1414 Marseille", "1305 Marseille". Its last two digits
+    still name the arrondissement; it only ever stops a booking that contradicts it."""
+    if territory.districts is None:
+        return []
+    found: list[PlaceEvidence] = []
+    for i, tok in enumerate(tokens):
+        if not (tok.is_digits and len(tok.text) == 4) or territory.in_territory(tok.text):
+            continue
+        beside = [tokens[j] for j in (i - 1, i + 1) if 0 <= j < len(tokens)]
+        if not any(territory.find_commune([t], 0) == (territory.main_city, 1) for t in beside):
+            continue
+        number = int(tok.text[-2:])
+        if number in territory.districts.postcodes:
+            found.append(PlaceEvidence("arrondissement", str(number), tok.start, tok.end))
+    return found
+
+
 def place_evidence(text: str, territory: Territory) -> list[PlaceEvidence]:
     """Everything the caller said about the place: communes of the territory and outside it
     (introduced as places: "à Aubagne", "13400 Aubagne", ", Arles"), arrondissements of the
@@ -142,6 +161,7 @@ def place_evidence(text: str, territory: Territory) -> list[PlaceEvidence]:
             if number is not None:
                 out.append(PlaceEvidence("arrondissement", str(number), start, end))
             start = m.end() if m is not None else len(text)
+    out.extend(_garbled_postcodes(tokens, territory))
     for p in find_postcodes(text, in_address=True, districts=territory.districts):
         if territory.in_territory(p.postcode) and p.postcode != territory.generic_postcode:
             out.append(PlaceEvidence("postcode", p.postcode, p.start, p.end))

@@ -101,3 +101,14 @@ def test_a_self_correction_is_noticed() -> None:
     assert self_corrected("Je suis au dix traverse du Panthéon, non, pardon, au douze.")
     assert self_corrected("au 4, je veux dire au 14 rue Paradis")
     assert not self_corrected("Bonjour, au 4 rue Paradis, pardon pour le dérangement.")
+
+
+def test_a_postcode_mangled_beside_the_city_still_names_the_arrondissement() -> None:
+    text = "Mon adresse, c'est le dix boulevard de la Hafenhei, 1414 Marseille."
+    assert ("arrondissement", "14") in kinds(text)
+    match = AddressMatch(
+        "10", "Boulevard de la Figuière", "13015", "13215", "Marseille", 5.3, 43.3, 0.97
+    )
+    assert "14e" in address_conflict(match, place_evidence(text, TERRITORY), TERRITORY)
+    # A house number is no postcode: nothing to read when the city is not beside it.
+    assert kinds("J'habite au 1414 chemin du Littoral.") == []
