@@ -105,6 +105,9 @@ class AddressScores:
     number_scores: list[float] = field(default_factory=list)
     processing_s: float = 0.0
     reason: str = ""  # why nothing was scored (no audio, no candidate, no segment)
+    # domain.trust.transcript_quality of the transcript with its segments (average
+    # log-probability, no-speech probability): caps every confidence, as the text's does.
+    transcript_quality: float = 1.0
 
 
 @dataclass

@@ -115,6 +115,7 @@ class AddressResolver:
             reason = "numéro incertain"
         return self._trusted(
             cands,
+            scores,
             GeocodeResult(
                 status=status.value,
                 match=match,
@@ -123,12 +124,16 @@ class AddressResolver:
             ),
         )
 
-    def _trusted(self, cands: AddressCandidates, result: GeocodeResult) -> GeocodeResult:
+    def _trusted(
+        self, cands: AddressCandidates, scores: AddressScores | None, result: GeocodeResult
+    ) -> GeocodeResult:
         """The result with the transcript's quality applied to every confidence (a garbled or
         looping transcript cannot be outvoted by the audio) and what forbids booking it
         without the caller or a person: an address that contradicts the place the caller
         said, a house number no word of the transcript carries."""
-        quality = cands.transcript_quality
+        quality = min(
+            cands.transcript_quality, scores.transcript_quality if scores is not None else 1.0
+        )
         result.transcript_quality = quality
         for m in [result.match, *result.candidates]:
             if m is not None:

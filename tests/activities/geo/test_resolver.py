@@ -228,3 +228,12 @@ def test_a_caller_who_corrected_the_address_confirms_it_by_sms(acts: GeocodeActi
     cands, scores = _clear_winner(acts, "J'habite au six, non pardon, au sept rue des lilas.")
     decision = decide_address(resolve(acts, cands, scores))
     assert (decision.kind, decision.reason) == (DecisionKind.CONFIRM_BY_SMS, "self_correction")
+
+
+def test_an_unsure_decoder_caps_the_audio_vote(acts: GeocodeActivities) -> None:
+    cands, scores = _clear_winner(acts, "J'habite au sept rue des lilas.")
+    scores.transcript_quality = 0.6  # the segments' log-probabilities were poor
+    geo = resolve(acts, cands, scores)
+    assert geo.match is not None and geo.match.score <= 0.6
+    assert geo.transcript_quality == 0.6
+    assert decide_address(geo).kind != DecisionKind.BOOK

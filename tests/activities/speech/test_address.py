@@ -16,9 +16,10 @@ from domain.address_models import (
     AddressScoringInput,
     AddressSearchInput,
     ItemRefineInput,
+    PlaceEvidence,
     StreetCandidate,
 )
-from domain.models import Segment, SpokenAddress, Understanding
+from domain.models import GeocodeResult, Segment, SpokenAddress, Understanding
 
 AUDIO = DEMO_DIR / "audio"
 
@@ -73,6 +74,7 @@ def test_the_audio_picks_the_street_and_the_number(
     assert "12" in [n for _, n in ranked[:2]]
     assert scores.heard_score is not None
     assert scores.processing_s > 0
+    assert scores.transcript_quality == 1.0  # a clean message with a sure decoder
 
 
 def test_nothing_to_score(stt: SpeechEngine, demo01) -> None:
@@ -102,6 +104,13 @@ def test_nothing_to_score(stt: SpeechEngine, demo01) -> None:
             postcodes=["13006"],
         ),
         AddressScores([1.5, -2.0], 4.0, 0, ["1", "2"], [3.0, 1.0], 0.5),
+        AddressCandidates(
+            evidence=[PlaceEvidence("arrondissement", "14", 3, 20)],
+            transcript_quality=0.4,
+            self_corrected=True,
+        ),
+        AddressScores(transcript_quality=0.7),
+        GeocodeResult("matched", doubt="address_conflict", transcript_quality=0.8),
         ItemRefineInput("a.wav", "t", [Segment(0, 1, "t", -0.1)], Understanding(intent="booking")),
     ],
 )
