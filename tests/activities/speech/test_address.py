@@ -118,3 +118,23 @@ def test_step_dataclasses_cross_the_temporal_boundary(value: object) -> None:
     converter = DataConverter.default.payload_converter
     (back,) = converter.from_payloads(converter.to_payloads([value]), [type(value)])
     assert back == value
+
+
+def test_a_result_recorded_before_the_trust_checks_replays_as_it_was_decided() -> None:
+    """A GeocodeResult in a history written before `doubt` and `transcript_quality` existed
+    decodes with their defaults, so the workflow's decision on it is unchanged on replay."""
+    from temporalio.api.common.v1 import Payload
+
+    from domain.decision import DecisionKind, decide_address
+
+    old = (
+        b'{"status": "matched", "match": {"housenumber": "4", "street": "Rue Paradis",'
+        b' "postcode": "13006", "citycode": "13206", "city": "Marseille", "lon": 5.38,'
+        b' "lat": 43.29, "score": 0.97, "sector": "13206", "ban_id": ""}, "candidates": [],'
+        b' "reason": "", "book_threshold": 0.0, "confirm_threshold": 0.0}'
+    )
+    payload = Payload(metadata={"encoding": b"json/plain"}, data=old)
+    converter = DataConverter.default.payload_converter
+    (geo,) = converter.from_payloads([payload], [GeocodeResult])
+    assert (geo.doubt, geo.transcript_quality) == ("", 1.0)
+    assert decide_address(geo).kind == DecisionKind.BOOK
