@@ -28,6 +28,17 @@ from domain.models import Segment, SpokenAddress, Understanding
 
 
 @dataclass
+class PlaceEvidence:
+    """One thing the caller said about where they are, with its span in the transcript."""
+
+    kind: str  # "commune" | "arrondissement" | "postcode" | "outside"
+    value: str  # INSEE code (commune, outside), arrondissement number, or postcode
+    start: int = -1
+    end: int = -1
+    name: str = ""  # as the territory writes it, for the agent's note
+
+
+@dataclass
 class AddressSearchInput:
     text: str  # the transcript (first pass)
     address: SpokenAddress | None = None  # what `understand_message` extracted, if anything
@@ -61,6 +72,13 @@ class AddressCandidates:
     parsed_housenumber: str = ""
     postcodes: list[str] = field(default_factory=list)  # postcodes heard, most likely first
     reason: str = ""  # why there is no candidate
+    # What the caller said about the place (commune, arrondissement, postcode, a commune
+    # outside the territory), with spans: the address found must agree with it to be booked.
+    evidence: list[PlaceEvidence] = field(default_factory=list)
+    # domain.trust.transcript_quality of the transcript: caps every confidence.
+    transcript_quality: float = 1.0
+    # The caller corrected themselves in the message (domain.trust.self_corrected).
+    self_corrected: bool = False
 
 
 @dataclass
@@ -87,6 +105,9 @@ class AddressScores:
     number_scores: list[float] = field(default_factory=list)
     processing_s: float = 0.0
     reason: str = ""  # why nothing was scored (no audio, no candidate, no segment)
+    # domain.trust.transcript_quality of the transcript with its segments (average
+    # log-probability, no-speech probability): caps every confidence, as the text's does.
+    transcript_quality: float = 1.0
 
 
 @dataclass

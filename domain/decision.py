@@ -91,8 +91,18 @@ def decide_address(
             candidates=list(geo.candidates),
         )
     match = geo.match
+    if geo.doubt == EscalationReason.ADDRESS_CONFLICT and match is not None:
+        # What the caller said about the place outranks what the gazetteer found: a person
+        # reads the conflict (geo.reason, in French) with the candidates.
+        return Decision(
+            DecisionKind.ESCALATE,
+            EscalationReason.ADDRESS_CONFLICT,
+            geo.reason or "adresse en contradiction avec ce que l'appelant a dit",
+            candidates=[match, *(c for c in geo.candidates if c.label() != match.label())],
+        )
     if (
-        geo.status == GeocodeStatus.MATCHED
+        not geo.doubt
+        and geo.status == GeocodeStatus.MATCHED
         and match is not None
         and match.sector
         and match.housenumber
@@ -113,7 +123,7 @@ def decide_address(
     if unique and geo.status in (GeocodeStatus.MATCHED, GeocodeStatus.AMBIGUOUS):
         return Decision(
             DecisionKind.CONFIRM_BY_SMS,
-            EscalationReason.LOW_CONFIDENCE,
+            geo.doubt or EscalationReason.LOW_CONFIDENCE,
             geo.reason or "adresse incertaine",
             candidates=unique[:MAX_SMS_CHOICES],
         )

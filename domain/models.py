@@ -27,6 +27,12 @@ class EscalationReason(StrEnum):
     ADDRESS_NOT_FOUND = "address_not_found"
     LOW_CONFIDENCE = "low_confidence"
     OUT_OF_TERRITORY = "out_of_territory"
+    # The address found contradicts the commune, arrondissement or postcode the caller said.
+    ADDRESS_CONFLICT = "address_conflict"
+    # The house number was chosen by the audio vote, no word of the transcript carries it.
+    NUMBER_NOT_SAID = "number_not_said"
+    # The caller corrected themselves ("au dix, non pardon, au douze"): they confirm by SMS.
+    SELF_CORRECTION = "self_correction"
     NO_ITEMS = "no_items"
     TOO_MANY_ITEMS = "too_many_items"
     NO_SLOT = "no_slot"
@@ -226,6 +232,13 @@ class GeocodeResult:
     # decision applies; 0: domain.decision's calibrated defaults.
     book_threshold: float = 0.0
     confirm_threshold: float = 0.0
+    # Why the match may not be booked without the caller or a person, whatever its score (an
+    # EscalationReason value: address_conflict, number_not_said); "" when nothing stops it.
+    # Results recorded before this field replay with "" (they had no such check).
+    doubt: str = ""
+    # The transcript's own quality (domain.trust.transcript_quality), already applied to the
+    # scores: kept for the report.
+    transcript_quality: float = 1.0
 
 
 # --------------------------------------------------------------------------- booking

@@ -14,9 +14,15 @@ import math
 from collections.abc import Sequence
 
 from activities.geo.street_search import AddressSearch
-from domain import geotext
+from domain import geotext, trust
 from domain.address_models import AddressCandidates, AddressScores
-from domain.models import AddressMatch, GeocodeResult, GeocodeStatus, SpokenAddress
+from domain.models import (
+    AddressMatch,
+    EscalationReason,
+    GeocodeResult,
+    GeocodeStatus,
+    SpokenAddress,
+)
 
 __all__ = ["AddressResolver"]
 
@@ -107,12 +113,45 @@ class AddressResolver:
             reason = "plusieurs voies possibles"
         elif p_number < 0.5:
             reason = "numéro incertain"
-        return GeocodeResult(
-            status=status.value,
-            match=match,
-            candidates=alternatives[: self.geocoder.max_candidates - 1],
-            reason=reason,
+        return self._trusted(
+            cands,
+            scores,
+            GeocodeResult(
+                status=status.value,
+                match=match,
+                candidates=alternatives[: self.geocoder.max_candidates - 1],
+                reason=reason,
+            ),
         )
+
+    def _trusted(
+        self, cands: AddressCandidates, scores: AddressScores | None, result: GeocodeResult
+    ) -> GeocodeResult:
+        """The result with the transcript's quality applied to every confidence (a garbled or
+        looping transcript cannot be outvoted by the audio) and what forbids booking it
+        without the caller or a person: an address that contradicts the place the caller
+        said, a house number no word of the transcript carries."""
+        quality = min(
+            cands.transcript_quality, scores.transcript_quality if scores is not None else 1.0
+        )
+        result.transcript_quality = quality
+        for m in [result.match, *result.candidates]:
+            if m is not None:
+                m.score = round(min(m.score, m.score * quality), 3)
+        match = result.match
+        if match is None:
+            return result
+        conflict = trust.address_conflict(match, cands.evidence, self.search.territory)
+        if conflict:
+            result.doubt = EscalationReason.ADDRESS_CONFLICT.value
+            result.reason = conflict
+        elif not trust.number_said(match.housenumber, cands.housenumbers):
+            result.doubt = EscalationReason.NUMBER_NOT_SAID.value
+            result.reason = f"numéro {match.housenumber} choisi par l'audio, jamais entendu"
+        elif cands.self_corrected:
+            result.doubt = EscalationReason.SELF_CORRECTION.value
+            result.reason = "l'appelant s'est repris en donnant l'adresse"
+        return result
 
     def _without_candidates(
         self, cands: AddressCandidates, spoken: SpokenAddress | None
@@ -122,6 +161,14 @@ class AddressResolver:
             return GeocodeResult(
                 status=GeocodeStatus.NOT_FOUND.value,
                 reason=cands.reason or "aucune voie candidate",
+            )
+        # A commune of the outside list named as the caller's place ("à Arles") makes the
+        # case out of the territory even when a street of that name exists inside.
+        outside = trust.outside_commune(cands.evidence)
+        if outside is not None:
+            return GeocodeResult(
+                status=GeocodeStatus.OUT_OF_TERRITORY.value,
+                reason=f"commune hors territoire : {outside.name}",
             )
         # A city named outside the territory ("à Toulon") outweighs streets that merely sound
         # alike; a postcode alone does not (transcriptions make up postcodes: "treize mille

@@ -20,7 +20,7 @@ from rapidfuzz import fuzz, process
 from activities.geo.gazetteer import parent_citycode
 from activities.geo.geocoder import Geocoder
 from activities.geo.hints import postcode_hints
-from domain import geotext
+from domain import geotext, trust
 from domain.address_models import AddressCandidates, StreetCandidate
 from domain.models import SpokenAddress
 from domain.numbers import normalize_housenumber
@@ -98,7 +98,11 @@ class AddressSearch:
         region = locate_address(text, self.territory)
         typed = self._typed_span(text, spoken)
         heard_words = ""
-        out = AddressCandidates()
+        out = AddressCandidates(
+            evidence=trust.place_evidence(text, self.territory),
+            transcript_quality=trust.transcript_quality(text),
+            self_corrected=trust.self_corrected(text),
+        )
         if region is not None and (
             typed is None or (region.start < typed[1] and typed[0] < region.end)
         ):

@@ -27,6 +27,8 @@ COMMUNES_FILE = "communes.csv"
 ALIASES_FILE = "commune_aliases.csv"
 STREET_TYPES_FILE = "street_types.csv"
 ARRONDISSEMENTS_FILE = "arrondissements.csv"
+# Optional: communes near the territory but outside it (scripts/make_outside_communes.py).
+OUTSIDE_FILE = "outside_communes.csv"
 
 _CITYCODE = re.compile(r"\d[\dAB]\d{3}")
 _POSTCODE = re.compile(r"\d{5}")
@@ -68,6 +70,21 @@ def _communes(path: Path) -> tuple[Commune, ...]:
     if not communes:
         raise ValueError(f"{path}: aucune commune")
     return tuple(communes)
+
+
+def _outside(path: Path, communes: tuple[Commune, ...]) -> tuple[Commune, ...]:
+    """Communes outside the territory: `citycode,name` rows; none when the file is absent."""
+    if not path.exists():
+        return ()
+    inside = {c.citycode for c in communes}
+    out: list[Commune] = []
+    for line, row in _rows(path, ("citycode", "name")):
+        code, name = row["citycode"], row["name"]
+        _check(bool(_CITYCODE.fullmatch(code)), path, line, "citycode", f"« {code} »")
+        _check(code not in inside, path, line, "citycode", f"« {code} » est du territoire")
+        _check(bool(name), path, line, "name", "vide")
+        out.append(Commune(code, name, ()))
+    return tuple(out)
 
 
 def _aliases(path: Path, communes: tuple[Commune, ...]) -> tuple[tuple[str, str], ...]:
@@ -153,4 +170,5 @@ def load_territory(directory: Path = DEFAULT_TERRITORY_DIR) -> Territory:
         main_city=by_code[main_code],
         arrondissements=arrondissements,
         generic_postcode=generic,
+        outside=_outside(directory / OUTSIDE_FILE, communes),
     )

@@ -19,7 +19,7 @@ from activities.speech.scoring import (
     Scorer,
     segment_spans,
 )
-from domain import geotext
+from domain import geotext, trust
 from domain.address_models import AddressCandidates, AddressScores, AddressScoringInput
 from domain.models import Segment
 
@@ -151,4 +151,7 @@ def _score_address(speech: SpeechModel, inp: AddressScoringInput) -> AddressScor
         number_street=best,
         numbers=numbers,
         number_scores=number_scores,
+        # The decoder's own doubt (log-probabilities, no-speech) is known only here, where
+        # the first pass's segments are: it caps the confidence like the text's quality.
+        transcript_quality=trust.transcript_quality(inp.text, inp.segments),
     )

@@ -57,6 +57,9 @@ class Territory:
     arrondissements: tuple[Arrondissement, ...] = ()
     # The postcode said for the main city as a whole ("13000"): it names no arrondissement.
     generic_postcode: str = ""
+    # Communes near the territory but outside it (outside_communes.csv): a caller naming one
+    # is not served, even when a street of the same name exists inside.
+    outside: tuple[Commune, ...] = ()
 
     # Lookups derived from the fields above.
     one_word_types: dict[str, str] = field(init=False, repr=False, compare=False)

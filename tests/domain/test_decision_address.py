@@ -59,3 +59,30 @@ def test_a_street_not_found_is_escalated_with_its_candidates() -> None:
     decision = decide_address(geo)
     assert decision.kind == DecisionKind.ESCALATE
     assert decision.candidates and decision.detail == "voie inconnue"
+
+
+def test_a_conflict_with_what_the_caller_said_goes_to_a_person() -> None:
+    geo = GeocodeResult(
+        GeocodeStatus.MATCHED.value,
+        match=match("4", 0.99),
+        reason="l'appelant a dit le 14e arrondissement, l'adresse trouvée est dans le 6e",
+        doubt="address_conflict",
+    )
+    decision = decide_address(geo)
+    assert (decision.kind, decision.reason) == (DecisionKind.ESCALATE, "address_conflict")
+    assert decision.candidates and decision.candidates[0].housenumber == "4"
+
+
+def test_a_number_nobody_said_is_confirmed_by_sms_not_booked() -> None:
+    geo = GeocodeResult(
+        GeocodeStatus.MATCHED.value, match=match("4", 0.99), doubt="number_not_said"
+    )
+    decision = decide_address(geo)
+    assert (decision.kind, decision.reason) == (DecisionKind.CONFIRM_BY_SMS, "number_not_said")
+
+
+def test_every_escalation_reason_has_a_french_label_for_the_agent() -> None:
+    from domain.agent import REASON_LABELS_FR
+    from domain.models import EscalationReason
+
+    assert set(REASON_LABELS_FR) == set(EscalationReason)

@@ -68,7 +68,10 @@ class _Counts:
     fp: int = 0
     fn: int = 0
     escalations: int = 0
+    sms: int = 0
     wrong_auto: int = 0
+    # kind of message (the set's `kind`, else the expected intent) → its decision counts
+    per_kind: dict[str, dict[str, int]] = field(default_factory=dict)
     decisions: dict[str, int] = field(default_factory=dict)
     rows: list[dict[str, Any]] = field(default_factory=list)
 
@@ -102,6 +105,8 @@ def _count_voicemail(
     )
     if decision == DecisionKind.ESCALATE.value:
         counts.escalations += 1
+    if decision == DecisionKind.CONFIRM_BY_SMS.value:
+        counts.sms += 1
     pa = pred.get("address") or {}
     ea = exp.get("address") or {}
     ok_street = same_street(pa.get("street", ""), ea.get("street", ""))
@@ -117,8 +122,18 @@ def _count_voicemail(
         counts.sector += ok_sector
         offered = detail.get("offered_full") or []
         counts.offered_ok += full or any(offered)
-    if decision in AUTOMATIC and not (is_booking and full):
+    wrong = decision in AUTOMATIC and not (is_booking and full)
+    if wrong:
         counts.wrong_auto += 1
+    kind = str(entry.get("kind") or exp.get("intent") or "?")
+    row = counts.per_kind.setdefault(
+        kind, {"messages": 0, "booked": 0, "sms": 0, "escalated": 0, "wrong_automatic": 0}
+    )
+    row["messages"] += 1
+    row["booked"] += decision == DecisionKind.BOOK.value
+    row["sms"] += decision == DecisionKind.CONFIRM_BY_SMS.value
+    row["escalated"] += decision == DecisionKind.ESCALATE.value
+    row["wrong_automatic"] += wrong
     counts.rows.append(
         {
             "id": str(entry["id"]),
@@ -157,7 +172,10 @@ def compute_metrics(
     - items F1: micro F1 over item counts (canonical catalogue names), all messages;
     - wrong automatic decisions: `book` with a wrong address or sector, or for a message that
       is not a booking, over all messages;
-    - escalation rate: `escalate` decisions over all messages (`confirm_by_sms` is not one).
+    - escalation rate: `escalate` decisions over all messages (`confirm_by_sms` is not one);
+    - SMS confirmation rate: `confirm_by_sms` decisions over all messages;
+    - per kind (the set's `kind` of message, else its expected intent): messages, booked,
+      confirmed by SMS, escalated, wrong automatic decisions.
     """
     by_id = {str(p["id"]): p for p in predictions}
     detail_by_id = {str(d.get("id")): d for d in details}
@@ -185,9 +203,11 @@ def compute_metrics(
         "items_recall": round(recall, 4),
         "callback_number_right": _rate(counts.callback_ok, n),
         "escalation_rate": _rate(counts.escalations, n),
+        "sms_confirmation_rate": _rate(counts.sms, n),
         "wrong_automatic_decisions": _rate(counts.wrong_auto, n),
         "wrong_automatic_count": counts.wrong_auto,
         "decisions": dict(sorted(counts.decisions.items())),
+        "per_kind": dict(sorted(counts.per_kind.items())),
         "transcription_s_mean": round(statistics.mean(stt), 3) if stt else None,
         "transcription_s_p95": round(percentile(stt, 0.95), 3) if stt else None,
         "rows": counts.rows,

@@ -22,6 +22,20 @@ def print_report(metrics: dict[str, Any], console: Console) -> None:
     """The table of the voicemails, then the metrics against their targets."""
     console.print(_voicemail_table(metrics["rows"]))
     console.print(_metrics_table(metrics))
+    if metrics.get("per_kind"):
+        console.print(per_kind_table(metrics["per_kind"]))
+
+
+def per_kind_table(per_kind: dict[str, dict[str, int]]) -> Table:
+    """Decisions by kind of message: where the automation and its mistakes are."""
+    table = Table(title="Per kind")
+    columns = ("messages", "booked", "sms", "escalated", "wrong_automatic")
+    table.add_column("kind")
+    for col in columns:
+        table.add_column(col, justify="right")
+    for kind, row in per_kind.items():
+        table.add_row(kind, *(str(row.get(col, 0)) for col in columns))
+    return table
 
 
 def _voicemail_table(rows: list[dict[str, Any]]) -> Table:
@@ -65,8 +79,11 @@ def _metrics_table(metrics: dict[str, Any]) -> Table:
         "items_f1",
         "callback_number_right",
         "escalation_rate",
+        "sms_confirmation_rate",
         "wrong_automatic_decisions",
     ):
+        if key not in metrics:  # a metrics file written before the key existed
+            continue
         value = metrics[key]
         target = TARGETS.get(key)
         shown = f"{value:.1%}" if key != "items_f1" else f"{value:.3f}"

@@ -169,3 +169,71 @@ def test_a_number_read_in_the_transcript_breaks_an_audio_near_tie(
         ),
     )
     assert geo.match is not None and geo.match.housenumber == "7"
+
+
+def _clear_winner(acts: GeocodeActivities, text: str, number: str = "7", loud: float = 15.0):
+    """Candidates for `text` and audio scores that vote clearly for Rue des Lilas, `number`."""
+    cands = propose(
+        acts, text, SpokenAddress(housenumber="7", street="Rue des lilas", postcode="13005")
+    )
+    k = [c.street for c in cands.candidates].index("Rue des Lilas")
+    street_scores = [10.0] * len(cands.candidates)
+    street_scores[k] = 40.0
+    numbers = cands.candidates[k].numbers
+    number_scores = [20.0 + (loud if n == number else 0) for n in numbers]
+    scores = AddressScores(
+        street_scores=street_scores, number_street=k, numbers=numbers, number_scores=number_scores
+    )
+    return cands, scores
+
+
+def test_an_arrondissement_said_that_the_match_contradicts_never_books(
+    acts: GeocodeActivities,
+) -> None:
+    cands, scores = _clear_winner(acts, "J'habite au sept rue des lilas, dans le sixième.")
+    geo = resolve(acts, cands, scores)
+    assert geo.match is not None and geo.match.score > 0.99
+    decision = decide_address(geo)
+    assert decision.kind == DecisionKind.ESCALATE
+    assert decision.reason == "address_conflict"
+    assert "6e" in decision.detail
+
+
+def test_a_commune_outside_the_territory_never_books(acts: GeocodeActivities) -> None:
+    cands, scores = _clear_winner(acts, "J'habite au sept rue des lilas à Tarascon.")
+    geo = resolve(acts, cands, scores)
+    assert geo.status == GeocodeStatus.OUT_OF_TERRITORY
+    assert decide_address(geo).kind == DecisionKind.OUT_OF_TERRITORY
+
+
+def test_a_looping_transcript_cannot_be_outvoted_by_the_audio(acts: GeocodeActivities) -> None:
+    text = "J'habite au sept rue des lilas. " + "Rue des lilas, rue des lilas. " * 10
+    cands, scores = _clear_winner(acts, text)
+    geo = resolve(acts, cands, scores)
+    assert geo.transcript_quality < 0.5
+    assert geo.match is not None and geo.match.score < 0.5
+    assert decide_address(geo).kind != DecisionKind.BOOK
+
+
+def test_a_house_number_only_the_audio_vote_chose_never_books(acts: GeocodeActivities) -> None:
+    cands, scores = _clear_winner(acts, "J'habite au sept rue des lilas.", number="9", loud=40)
+    geo = resolve(acts, cands, scores)
+    assert geo.match is not None and geo.match.housenumber == "9"
+    decision = decide_address(geo)
+    assert decision.kind == DecisionKind.CONFIRM_BY_SMS
+    assert decision.reason == "number_not_said"
+
+
+def test_a_caller_who_corrected_the_address_confirms_it_by_sms(acts: GeocodeActivities) -> None:
+    cands, scores = _clear_winner(acts, "J'habite au six, non pardon, au sept rue des lilas.")
+    decision = decide_address(resolve(acts, cands, scores))
+    assert (decision.kind, decision.reason) == (DecisionKind.CONFIRM_BY_SMS, "self_correction")
+
+
+def test_an_unsure_decoder_caps_the_audio_vote(acts: GeocodeActivities) -> None:
+    cands, scores = _clear_winner(acts, "J'habite au sept rue des lilas.")
+    scores.transcript_quality = 0.6  # the segments' log-probabilities were poor
+    geo = resolve(acts, cands, scores)
+    assert geo.match is not None and geo.match.score <= 0.6
+    assert geo.transcript_quality == 0.6
+    assert decide_address(geo).kind != DecisionKind.BOOK

@@ -16,9 +16,10 @@ from domain.address_models import (
     AddressScoringInput,
     AddressSearchInput,
     ItemRefineInput,
+    PlaceEvidence,
     StreetCandidate,
 )
-from domain.models import Segment, SpokenAddress, Understanding
+from domain.models import GeocodeResult, Segment, SpokenAddress, Understanding
 
 AUDIO = DEMO_DIR / "audio"
 
@@ -73,6 +74,7 @@ def test_the_audio_picks_the_street_and_the_number(
     assert "12" in [n for _, n in ranked[:2]]
     assert scores.heard_score is not None
     assert scores.processing_s > 0
+    assert scores.transcript_quality == 1.0  # a clean message with a sure decoder
 
 
 def test_nothing_to_score(stt: SpeechEngine, demo01) -> None:
@@ -102,6 +104,13 @@ def test_nothing_to_score(stt: SpeechEngine, demo01) -> None:
             postcodes=["13006"],
         ),
         AddressScores([1.5, -2.0], 4.0, 0, ["1", "2"], [3.0, 1.0], 0.5),
+        AddressCandidates(
+            evidence=[PlaceEvidence("arrondissement", "14", 3, 20)],
+            transcript_quality=0.4,
+            self_corrected=True,
+        ),
+        AddressScores(transcript_quality=0.7),
+        GeocodeResult("matched", doubt="address_conflict", transcript_quality=0.8),
         ItemRefineInput("a.wav", "t", [Segment(0, 1, "t", -0.1)], Understanding(intent="booking")),
     ],
 )
@@ -109,3 +118,23 @@ def test_step_dataclasses_cross_the_temporal_boundary(value: object) -> None:
     converter = DataConverter.default.payload_converter
     (back,) = converter.from_payloads(converter.to_payloads([value]), [type(value)])
     assert back == value
+
+
+def test_a_result_recorded_before_the_trust_checks_replays_as_it_was_decided() -> None:
+    """A GeocodeResult in a history written before `doubt` and `transcript_quality` existed
+    decodes with their defaults, so the workflow's decision on it is unchanged on replay."""
+    from temporalio.api.common.v1 import Payload
+
+    from domain.decision import DecisionKind, decide_address
+
+    old = (
+        b'{"status": "matched", "match": {"housenumber": "4", "street": "Rue Paradis",'
+        b' "postcode": "13006", "citycode": "13206", "city": "Marseille", "lon": 5.38,'
+        b' "lat": 43.29, "score": 0.97, "sector": "13206", "ban_id": ""}, "candidates": [],'
+        b' "reason": "", "book_threshold": 0.0, "confirm_threshold": 0.0}'
+    )
+    payload = Payload(metadata={"encoding": b"json/plain"}, data=old)
+    converter = DataConverter.default.payload_converter
+    (geo,) = converter.from_payloads([payload], [GeocodeResult])
+    assert (geo.doubt, geo.transcript_quality) == ("", 1.0)
+    assert decide_address(geo).kind == DecisionKind.BOOK

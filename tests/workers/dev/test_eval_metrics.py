@@ -93,3 +93,26 @@ def test_items_f1_counts_quantities(catalogue: Catalogue) -> None:
     m = compute_metrics(entries, [pred], catalogue)
     # 1 of 2 fridges found, 1 chair too many: P = 1/2, R = 1/2.
     assert m["items_f1"] == 0.5
+
+
+def test_decisions_are_counted_per_kind_of_message(catalogue: Catalogue) -> None:
+    wrong = dict(ADDR, housenumber="14")
+    entries = [
+        dict(_entry("a", "booking", ADDR, "13206"), kind="booking"),
+        dict(_entry("b", "booking", ADDR, "13206"), kind="booking"),
+        dict(_entry("c", "booking", ADDR, "13206"), kind="outside"),
+        _entry("d", "cancel", None),  # no kind: its expected intent
+    ]
+    predictions = [
+        _prediction("a", "booking", "book", ADDR, "13206"),
+        _prediction("b", "booking", "confirm_by_sms", ADDR, "13206"),
+        _prediction("c", "booking", "book", wrong, "13206"),
+        _prediction("d", "booking", "escalate", None),
+    ]
+    m = compute_metrics(entries, predictions, catalogue)
+    assert m["sms_confirmation_rate"] == 0.25
+    assert m["per_kind"] == {
+        "booking": {"messages": 2, "booked": 1, "sms": 1, "escalated": 0, "wrong_automatic": 0},
+        "cancel": {"messages": 1, "booked": 0, "sms": 0, "escalated": 1, "wrong_automatic": 0},
+        "outside": {"messages": 1, "booked": 1, "sms": 0, "escalated": 0, "wrong_automatic": 1},
+    }

@@ -1,0 +1,282 @@
+"""Whether an address the gazetteer and the audio vote found may be booked without a person:
+what the caller said about the place must agree with it, the transcript it came from must be
+sound, and its house number must be one the caller said.
+
+A wrong booking sends a truck to the wrong door; a case handed to a person or confirmed by SMS
+only costs time. So the caller's own words (commune, arrondissement, postcode) outrank what the
+gazetteer found, and the audio vote can never raise the confidence of a transcript that is
+itself garbled or looping (Whisper repeats itself on noise)."""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections.abc import Sequence
+
+from rapidfuzz import fuzz
+
+from domain.address_models import PlaceEvidence
+from domain.models import AddressMatch, Segment
+from domain.numbers import Token, find_arrondissement, find_postcodes, fold, tokenize
+from domain.understanding.lexicon import SENTENCE_END
+from domain.understanding.territory import Commune, Territory
+
+__all__ = [
+    "PlaceEvidence",
+    "address_conflict",
+    "number_said",
+    "outside_commune",
+    "place_evidence",
+    "self_corrected",
+    "transcript_quality",
+]
+
+# Départements next to the territory, as callers name them ("dans le Var"): the caller is
+# outside whatever street name follows.
+_OTHER_DEPARTMENTS = {
+    ("var",): "Var",
+    ("vaucluse",): "Vaucluse",
+    ("gard",): "Gard",
+    ("alpes", "de", "haute", "provence"): "Alpes-de-Haute-Provence",
+    ("hautes", "alpes"): "Hautes-Alpes",
+}
+# How close a word after "à" must be to an outside commune's name to stand for it: a
+# transcription misspells names ("Taraucon" for Tarascon).
+_OUTSIDE_RATIO = 85
+
+# Words that introduce a place: "à Aubagne", "sur Marseille", "13400 Aubagne", ", Aubagne".
+_INTRODUCERS = frozenset({"a", "sur", "en", "habite", "commune", "ville"})
+
+
+def _introduced(text: str, tokens: Sequence[Token], i: int) -> bool:
+    if i == 0:
+        return True
+    prev = tokens[i - 1]
+    between = text[prev.end : tokens[i].start]
+    return prev.folded in _INTRODUCERS or prev.is_digits or any(c in between for c in ",.:;(")
+
+
+def _outside_forms(territory: Territory) -> dict[tuple[str, ...], Commune]:
+    return {tuple(t.folded for t in tokenize(c.name)): c for c in territory.outside}
+
+
+def _misheard_outside(
+    tokens: Sequence[Token], i: int, territory: Territory, longest: int
+) -> tuple[Commune, int] | None:
+    """An outside commune misspelled by the transcription, from token i ("Taraucon")."""
+    if territory.sounds_like_main_city(tokens[i].folded, min_length=5, min_ratio=75):
+        return None
+    best: tuple[float, Commune, int] | None = None
+    for n in range(1, min(longest, len(tokens) - i) + 1):
+        said = " ".join(t.folded for t in tokens[i : i + n])
+        if len(said) < 6:
+            continue
+        inside = max(
+            fuzz.ratio(said, " ".join(t.folded for t in tokenize(c.name)))
+            for c in territory.communes
+        )
+        for commune in territory.outside:
+            name = " ".join(t.folded for t in tokenize(commune.name))
+            score = fuzz.ratio(said, name)
+            # Closer to an outside name than to any commune of the territory.
+            if score >= _OUTSIDE_RATIO and score > inside and (best is None or score > best[0]):
+                best = (score, commune, i + n)
+    return (best[1], best[2]) if best else None
+
+
+def _garbled_postcodes(tokens: Sequence[Token], territory: Territory) -> list[PlaceEvidence]:
+    """A postcode of the main city mangled by the transcription next to its name: "treize
+    mille quatorze Marseille" written "1414 Marseille", "1305 Marseille". Its last two digits
+    still name the arrondissement; it only ever stops a booking that contradicts it."""
+    if territory.districts is None:
+        return []
+    found: list[PlaceEvidence] = []
+    for i, tok in enumerate(tokens):
+        if not (tok.is_digits and len(tok.text) == 4) or territory.in_territory(tok.text):
+            continue
+        beside = [tokens[j] for j in (i - 1, i + 1) if 0 <= j < len(tokens)]
+        if not any(territory.find_commune([t], 0) == (territory.main_city, 1) for t in beside):
+            continue
+        number = int(tok.text[-2:])
+        if number in territory.districts.postcodes:
+            found.append(PlaceEvidence("arrondissement", str(number), tok.start, tok.end))
+    return found
+
+
+def place_evidence(text: str, territory: Territory) -> list[PlaceEvidence]:
+    """Everything the caller said about the place: communes of the territory and outside it
+    (introduced as places: "à Aubagne", "13400 Aubagne", ", Arles"), arrondissements of the
+    main city (the sentence as span) and the territory's postcodes."""
+    tokens = tokenize(text)
+    out: list[PlaceEvidence] = []
+    outside = _outside_forms(territory)
+    longest = max((len(f) for f in outside), default=0)
+    i = 0
+    while i < len(tokens):
+        found = territory.find_commune(tokens, i)
+        if found is not None and _introduced(text, tokens, i):
+            commune, end = found
+            out.append(
+                PlaceEvidence(
+                    "commune", commune.citycode, tokens[i].start, tokens[end - 1].end, commune.name
+                )
+            )
+            i = end
+            continue
+        hit = None
+        for n in range(min(longest, len(tokens) - i), 0, -1):
+            form = tuple(t.folded for t in tokens[i : i + n])
+            if form in outside:
+                hit = (outside[form], i + n)
+                break
+        # Stricter for outside names ("Orange", "Arles" are also words and street names): only
+        # "à X" / "sur X" / "X" right after a postcode.
+        introduced = i > 0 and (tokens[i - 1].folded in ("a", "sur") or tokens[i - 1].is_digits)
+        if hit is None and introduced and found is None:
+            hit = _misheard_outside(tokens, i, territory, longest)
+        if hit is None and i > 1 and [t.folded for t in tokens[i - 2 : i]] == ["dans", "le"]:
+            for form, name in _OTHER_DEPARTMENTS.items():
+                if tuple(t.folded for t in tokens[i : i + len(form)]) == form:
+                    end = i + len(form)
+                    out.append(
+                        PlaceEvidence("outside", "", tokens[i].start, tokens[end - 1].end, name)
+                    )
+                    break
+        if hit is not None and introduced:
+            commune, end = hit
+            out.append(
+                PlaceEvidence(
+                    "outside", commune.citycode, tokens[i].start, tokens[end - 1].end, commune.name
+                )
+            )
+            i = end
+            continue
+        i += 1
+    if territory.districts is not None:
+        start = 0
+        for m in [*SENTENCE_END.finditer(text), None]:
+            end = m.start() + 1 if m is not None else len(text)
+            sentence = text[start:end]
+            number = find_arrondissement(sentence, territory.districts)
+            if number is not None:
+                out.append(PlaceEvidence("arrondissement", str(number), start, end))
+            start = m.end() if m is not None else len(text)
+    out.extend(_garbled_postcodes(tokens, territory))
+    for p in find_postcodes(text, in_address=True, districts=territory.districts):
+        if territory.in_territory(p.postcode) and p.postcode != territory.generic_postcode:
+            out.append(PlaceEvidence("postcode", p.postcode, p.start, p.end))
+    return out
+
+
+def outside_commune(evidence: Sequence[PlaceEvidence]) -> PlaceEvidence | None:
+    """The first commune named outside the territory, if any."""
+    return next((e for e in evidence if e.kind == "outside"), None)
+
+
+def address_conflict(
+    match: AddressMatch, evidence: Sequence[PlaceEvidence], territory: Territory
+) -> str:
+    """What the caller said that the address contradicts, in French for the agent ("" when
+    nothing does). A commune whose name is part of the street's own name ("rue d'Aubagne")
+    is the street, not the caller's commune."""
+    main = territory.main_city
+    in_main = territory.arrondissement_of_postcode(match.postcode) is not None or (
+        match.citycode == main.citycode
+    )
+    street = fold(match.street)
+    for e in evidence:
+        if e.kind == "commune":
+            if fold(e.name) in street:
+                continue
+            said_main = e.value == main.citycode
+            if said_main and not in_main:
+                return f"l'appelant a dit {main.name}, l'adresse trouvée est à {match.city}"
+            if not said_main and (in_main or e.value != match.citycode):
+                return f"l'appelant a dit {e.name}, l'adresse trouvée est à {match.city}"
+        elif e.kind == "arrondissement":
+            number = territory.arrondissement_of_postcode(match.postcode)
+            if number is None:
+                return (
+                    f"l'appelant a dit le {e.value}e arrondissement, l'adresse trouvée est à "
+                    f"{match.city}"
+                )
+            if str(number) != e.value:
+                return (
+                    f"l'appelant a dit le {e.value}e arrondissement, l'adresse trouvée est "
+                    f"dans le {number}e"
+                )
+        elif e.kind == "postcode" and e.value != match.postcode:
+            return f"l'appelant a dit {e.value}, l'adresse trouvée est au {match.postcode}"
+    return ""
+
+
+# "au dix, non pardon, au douze": the caller corrected what they said; which of the two the
+# parser kept is not certain enough to book on.
+_CORRECTION = re.compile(
+    r"\b(?:non,? pardon|pardon,? non|je veux dire|je voulais dire|enfin non|non non|"
+    r"je me suis tromp[ée]e?|je rectifie|plut[ôo]t)\b",
+    re.IGNORECASE,
+)
+
+
+def self_corrected(text: str) -> bool:
+    """Whether the caller corrects themselves somewhere in the message."""
+    return _CORRECTION.search(text) is not None
+
+
+def number_said(housenumber: str, heard: Sequence[str]) -> bool:
+    """Whether a word of the transcript carries the house number: it is among the numbers the
+    proposal read, or guessed from words that sound like one (`heard`), not one the audio
+    vote took from the street's list."""
+    base = housenumber.split()[0] if housenumber.strip() else ""
+    return bool(base) and any(h.split()[0] == base for h in heard if h.strip())
+
+
+# Whisper's own thresholds for a failed decoding: a compression ratio above 2.4 means the text
+# repeats itself; an average log-probability under -1 means the decoder was guessing.
+_COMPRESSION_LIMIT = 2.4
+_LOGPROB_LIMIT = -1.0
+_MIN_WORDS = 6
+
+
+def _compression_ratio(text: str) -> float:
+    raw = text.encode("utf-8")
+    return len(raw) / max(1, len(zlib.compress(raw)))
+
+
+def _repeated_share(words: list[str], n: int = 3) -> float:
+    """Share of the word n-grams that are repeats of an earlier one."""
+    grams = [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
+    if not grams:
+        return 0.0
+    return 1.0 - len(set(grams)) / len(grams)
+
+
+def transcript_quality(text: str, segments: Sequence[Segment] = ()) -> float:
+    """How far the transcript itself can be trusted, in [0, 1]: 1 for a sound message, lower
+    for one that loops (repeated word trigrams, a compression ratio like Whisper's), is very
+    short, or that the decoder was unsure of (average log-probability, no-speech
+    probability, when the speech-to-text result gives them). It only ever lowers a
+    confidence."""
+    words = [t.folded for t in tokenize(text)]
+    if not words:
+        return 0.0
+    quality = 1.0
+    repeated = _repeated_share(words)
+    if repeated > 0.1:
+        quality *= max(0.0, 1.0 - 2.0 * (repeated - 0.1))
+    ratio = _compression_ratio(text)
+    if len(text) >= 80 and ratio > _COMPRESSION_LIMIT:
+        quality *= max(0.0, 1.0 - (ratio - _COMPRESSION_LIMIT))
+    if len(words) < _MIN_WORDS:
+        quality *= len(words) / _MIN_WORDS
+    if segments:
+        total = sum(max(0.0, s.end - s.start) for s in segments) or float(len(segments))
+        weight = [(max(0.0, s.end - s.start) or 1.0) / total for s in segments]
+        logprob = sum(w * s.avg_logprob for w, s in zip(weight, segments, strict=True))
+        no_speech = sum(w * s.no_speech_prob for w, s in zip(weight, segments, strict=True))
+        if logprob < _LOGPROB_LIMIT:
+            quality *= max(0.0, 1.0 + (logprob - _LOGPROB_LIMIT))
+        if no_speech > 0.5:
+            quality *= max(0.0, 1.0 - 2.0 * (no_speech - 0.5))
+    return max(0.0, min(1.0, quality))

@@ -1,0 +1,114 @@
+"""What the caller said about the place, the transcript's own quality and the house number
+heard (domain/trust.py): the rules that keep a wrong address from being booked (issue 16)."""
+
+from __future__ import annotations
+
+from activities.geo.territory_file import load_territory
+from domain.models import AddressMatch, Segment
+from domain.trust import (
+    address_conflict,
+    number_said,
+    outside_commune,
+    place_evidence,
+    self_corrected,
+    transcript_quality,
+)
+
+TERRITORY = load_territory()
+
+
+def paradis(postcode: str = "13006", citycode: str = "13206", city: str = "Marseille"):
+    return AddressMatch("4", "Rue Paradis", postcode, citycode, city, 5.38, 43.29, 0.99, "s")
+
+
+def kinds(text: str) -> list[tuple[str, str]]:
+    return [(e.kind, e.value) for e in place_evidence(text, TERRITORY)]
+
+
+def test_the_arrondissement_said_is_evidence_with_its_span() -> None:
+    text = "Bonjour. J'habite au 4 rue Paradis dans le quatorzième. Merci."
+    found = place_evidence(text, TERRITORY)
+    assert [(e.kind, e.value) for e in found] == [("arrondissement", "14")]
+    assert "quatorzième" in text[found[0].start : found[0].end]
+
+
+def test_communes_and_postcodes_are_evidence() -> None:
+    assert ("commune", "13005") in kinds("Au 3 rue de la République à Aubagne.")
+    assert ("postcode", "13006") in kinds("Au 4 rue Paradis, 13006 Marseille.")
+
+
+def test_an_arrondissement_other_than_the_match_is_a_conflict() -> None:
+    evidence = place_evidence("Au 4 rue Paradis dans le quatorzième.", TERRITORY)
+    assert "14e" in address_conflict(paradis(), evidence, TERRITORY)
+    same = place_evidence("Au 4 rue Paradis dans le sixième.", TERRITORY)
+    assert address_conflict(paradis(), same, TERRITORY) == ""
+
+
+def test_a_commune_of_the_territory_other_than_the_match_is_a_conflict() -> None:
+    evidence = place_evidence("Au 4 rue Paradis à Aubagne.", TERRITORY)
+    assert "Aubagne" in address_conflict(paradis(), evidence, TERRITORY)
+    postcode = place_evidence("Au 4 rue Paradis, 13008.", TERRITORY)
+    assert "13008" in address_conflict(paradis(), postcode, TERRITORY)
+
+
+def test_a_commune_inside_the_street_name_is_not_the_callers_commune() -> None:
+    match = AddressMatch("8", "Rue d'Aubagne", "13001", "13201", "Marseille", 5.38, 43.29, 0.99)
+    evidence = place_evidence("Au 8, rue d'Aubagne, à Marseille.", TERRITORY)
+    assert address_conflict(match, evidence, TERRITORY) == ""
+
+
+def test_a_commune_outside_the_territory_is_found() -> None:
+    found = outside_commune(place_evidence("Au 3 rue de la République à Arles.", TERRITORY))
+    assert found is not None and found.name == "Arles"
+    assert outside_commune(place_evidence("J'ai une orange et un frigo.", TERRITORY)) is None
+
+
+def test_a_looping_transcript_scores_low_and_a_sound_one_high() -> None:
+    sound = "Bonjour, je voudrais faire enlever un frigo au 4 rue Paradis, merci beaucoup."
+    assert transcript_quality(sound) == 1.0
+    looping = sound + " " + " ".join(["rue Paradis rue Paradis"] * 12)
+    assert transcript_quality(looping) < 0.5
+    assert transcript_quality("rue Paradis") < 0.5
+    assert transcript_quality("") == 0.0
+
+
+def test_an_unsure_decoder_lowers_the_quality() -> None:
+    sound = "Bonjour, je voudrais faire enlever un frigo au 4 rue Paradis, merci beaucoup."
+    unsure = [Segment(0.0, 5.0, sound, avg_logprob=-1.6, no_speech_prob=0.1)]
+    sure = [Segment(0.0, 5.0, sound, avg_logprob=-0.2, no_speech_prob=0.1)]
+    assert transcript_quality(sound, sure) == 1.0
+    assert transcript_quality(sound, unsure) < 0.5
+
+
+def test_a_number_is_said_only_when_the_words_carry_it() -> None:
+    assert number_said("7", ["7", "17"])
+    assert number_said("7 bis", ["7"])
+    assert not number_said("9", ["7", "17"])
+    assert not number_said("", ["7"])
+
+
+def test_a_misspelled_outside_commune_or_a_neighbouring_departement_is_outside() -> None:
+    found = outside_commune(place_evidence("J'habite au 8 rue du Temple, à Taraucon.", TERRITORY))
+    assert found is not None and found.name == "Tarascon"
+    var = outside_commune(place_evidence("Au 12 place Roquebarbe, dans le Var.", TERRITORY))
+    assert var is not None and var.name == "Var"
+    # A misheard commune of the territory stays inside.
+    assert outside_commune(place_evidence("Au 3 rue Paradis, à Marseillu.", TERRITORY)) is None
+    assert outside_commune(place_evidence("Au 3 cours Foch, à Aubagn.", TERRITORY)) is None
+
+
+def test_a_self_correction_is_noticed() -> None:
+    assert self_corrected("Je suis au dix traverse du Panthéon, non, pardon, au douze.")
+    assert self_corrected("au 4, je veux dire au 14 rue Paradis")
+    assert not self_corrected("Bonjour, au 4 rue Paradis, pardon pour le dérangement.")
+
+
+def test_a_postcode_mangled_beside_the_city_still_names_the_arrondissement() -> None:
+    text = "Mon adresse, c'est le dix boulevard de la Hafenhei, 1414 Marseille."
+    assert ("arrondissement", "14") in kinds(text)
+    match = AddressMatch(
+        "10", "Boulevard de la Figuière", "13015", "13215", "Marseille", 5.3, 43.3, 0.97
+    )
+    assert "14e" in address_conflict(match, place_evidence(text, TERRITORY), TERRITORY)
+    # A house number is no postcode: nothing to read when the city is not beside it.
+    assert kinds("J'habite au 1414 chemin du Littoral.") == []

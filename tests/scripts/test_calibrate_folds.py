@@ -1,0 +1,52 @@
+"""The fold calibration of the booking threshold (bench/calibrate_folds.py): the choice is
+made on training messages only and the ASR channel is reproducible."""
+
+from __future__ import annotations
+
+import importlib.util
+import random
+import sys
+from pathlib import Path
+
+from domain.models import AddressMatch, GeocodeResult, GeocodeStatus
+
+_PATH = Path(__file__).resolve().parents[2] / "bench" / "calibrate_folds.py"
+_spec = importlib.util.spec_from_file_location("calibrate_folds", _PATH)
+assert _spec is not None and _spec.loader is not None
+cf = importlib.util.module_from_spec(_spec)
+sys.modules["calibrate_folds"] = cf  # its dataclasses look their module up
+_spec.loader.exec_module(cf)
+
+EXPECTED = {
+    "address": {"housenumber": "4", "street": "Rue Paradis"},
+    "sector": "13206",
+}
+
+
+def _outcome(vid: str, number: str, score: float, speaker: str = "a"):
+    match = AddressMatch(number, "Rue Paradis", "13006", "13206", "Marseille", 0, 0, score, "13206")
+    geo = GeocodeResult(GeocodeStatus.MATCHED.value, match=match)
+    return cf.Outcome(vid, speaker, "booking", True, "", geo, EXPECTED)
+
+
+def test_the_threshold_keeps_wrong_bookings_of_the_training_set_under_the_bound() -> None:
+    right = [_outcome(f"r{i}", "4", 0.95) for i in range(50)]
+    wrong = [_outcome("w", "14", 0.8)]
+    threshold = cf.choose_threshold(right + wrong, 0.01)
+    assert 0.8 < threshold <= 0.95
+    assert cf.rates(right + wrong, threshold)["wrong_automatic"] == 0.0
+    assert cf.rates(right + wrong, 0.5)["wrong_automatic"] > 0.0
+
+
+def test_speaker_folds_never_share_a_voice() -> None:
+    outcomes = [_outcome(str(i), "4", 0.9, speaker=f"s{i % 7}") for i in range(40)]
+    parts = cf.folds(outcomes, 5, 16, by_speaker=True)
+    voices = [{outcomes[j].speaker for j in part} for part in parts]
+    assert sum(len(p) for p in parts) == 40
+    assert all(not (a & b) for i, a in enumerate(voices) for b in voices[i + 1 :])
+
+
+def test_the_asr_channel_is_seeded() -> None:
+    text = "Bonjour, au 14 rue Paradis dans le quatorzième. Merci."
+    one = [cf.garble(text, "gsm", random.Random(3)) for _ in range(2)]
+    assert one[0] == one[1]
