@@ -196,10 +196,12 @@ async def test_a_thousand_sms_to_one_booking_and_a_thousand_calls_from_one_numbe
             await asyncio.sleep(1)
         assert not system.fake.incoming, f"{len(system.fake.incoming)} SMS never routed"
         sms_routed_s = time.monotonic() - started
+        # Routed means signalled; the case counts them as its worker gets to them. The bound
+        # is generous because a loaded machine is slow, not wrong (CI saw 671 after 60 s when
+        # other proofs shared its two cores).
         state = await follow_up.query(names.STATE_QUERY, result_type=FollowUpState)
-        for _ in range(120):
-            if state.replies == 1000:
-                break
+        deadline = time.monotonic() + 300
+        while state.replies < 1000 and time.monotonic() < deadline:
             await asyncio.sleep(0.5)
             state = await follow_up.query(names.STATE_QUERY, result_type=FollowUpState)
         assert (state.replies, state.status) == (1000, "booked")
@@ -232,9 +234,10 @@ async def test_a_thousand_sms_to_one_booking_and_a_thousand_calls_from_one_numbe
         ids = set(await asyncio.gather(*(call(i) for i in range(1000))))
         assert len(ids) == 1  # one case
         case = system.client.get_workflow_handle(ids.pop())
-        for _ in range(240):
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
             calls = (await case.query(names.STATE_QUERY, result_type=MissedCallState)).calls
-            if calls == 1000:
+            if calls >= 1000:
                 break
             await asyncio.sleep(0.5)
         missed = await case.query(names.STATE_QUERY, result_type=MissedCallState)
