@@ -14,6 +14,7 @@ from datetime import datetime
 from domain.audio_links import AudioLinkResult
 from domain.catalogue import item_key
 from domain.claims import hhmm
+from domain.escaping import markdown_text
 from domain.models import (
     AddressMatch,
     EscalationReason,
@@ -182,12 +183,17 @@ def case_details_markdown(
     the reason: an agent may have to call back on any case); `audio`: the Markdown line that
     plays the message (a signed link once the case is claimed), "" for a text message."""
     label = REASON_LABELS_FR.get(EscalationReason(reason), reason)
-    lines = [f"## À traiter : {label}", "", f"**Pourquoi** : {detail or label}", ""]
+    lines = [f"## À traiter : {label}", "", f"**Pourquoi** : {markdown_text(detail) or label}", ""]
     callback = understanding.callback_number if understanding is not None else ""
     lines += [f"**Appelant** : {caller_label(caller_number, callback)}", ""]
     if audio:
         lines += [audio, ""]
-    lines += ["**Message entendu**", "", f"> {transcript or '(pas de transcription)'}", ""]
+    lines += [
+        "**Message entendu**",
+        "",
+        f"> {markdown_text(transcript) or '(pas de transcription)'}",
+        "",
+    ]
     if understanding is not None:
         u = understanding
         address = u.address
@@ -199,9 +205,10 @@ def case_details_markdown(
             if address
             else []
         )
-        heard = ", ".join(p for p in parts if p) or "(aucune)"
-        items = ", ".join(f"{i.count} × {i.item}" for i in u.items) or "(aucun)"
-        refused = ", ".join(f"{i.count} × {i.item}" for i in u.refused_items)
+        # All of it is the caller's words, as understood.
+        heard = markdown_text(", ".join(p for p in parts if p)) or "(aucune)"
+        items = markdown_text(", ".join(f"{i.count} × {i.item}" for i in u.items)) or "(aucun)"
+        refused = markdown_text(", ".join(f"{i.count} × {i.item}" for i in u.refused_items))
         lines += [
             "**Compris**",
             "",
@@ -211,7 +218,7 @@ def case_details_markdown(
         ]
         if refused:
             lines.append(f"- objets refusés : {refused}")
-        lines += [f"- rappel : {u.callback_number or '(inconnu)'}", ""]
+        lines += [f"- rappel : {markdown_text(u.callback_number) or '(inconnu)'}", ""]
     if match is not None:
         lines += [f"**Adresse retenue** : {match.label()} (secteur {match.sector})", ""]
     if candidates:
