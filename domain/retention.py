@@ -8,12 +8,17 @@ from dataclasses import dataclass, field
 PURGE_WORKFLOW = "PurgeWorkflow"
 PURGE_AUDIO = "purge_audio"
 ANONYMISE_BOOKINGS = "anonymise_bookings"
+PURGE_SMS_RECORDS = "purge_sms_records"
+# workflow.patched id of the SMS records' purge: runs begun before it replay without it.
+PURGE_SMS_PATCH = "purge-sms-records"
 
 
 @dataclass
 class PurgeInput:
     booking_days: int = 30
     audio_days: int = 30
+    # SMS send ledger rows and outbox/inbox file lines, after they were written.
+    sms_days: int = 30
     # ISO 8601 datetime with offset overriding "now" (tests, a catch-up run); empty: the
     # workflow's own clock.
     now: str = ""
@@ -45,10 +50,26 @@ class AnonymiseResult:
 
 
 @dataclass
+class PurgeSmsInput:
+    # Ledger rows and file lines written before this instant (ISO 8601, with offset) go.
+    older_than: str
+
+
+@dataclass
+class PurgeSmsResult:
+    ledger_deleted: int = 0
+    lines_deleted: int = 0
+    undated_kept: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
 class PurgeResult:
     now: str
     audio_older_than: str
     pickup_before: str
     audio_deleted: int = 0
     bookings_anonymised: int = 0
+    sms_ledger_deleted: int = 0
+    sms_lines_deleted: int = 0
     errors: list[str] = field(default_factory=list)

@@ -321,6 +321,14 @@ ANONYMISE_BOOKINGS = ActivityCall(
     heartbeat=timedelta(minutes=2),
 )
 
+PURGE_SMS_RECORDS = ActivityCall(
+    retention.PURGE_SMS_RECORDS,
+    retention.PurgeSmsInput,
+    retention.PurgeSmsResult,
+    PURGE_RETRY,
+    start_to_close=timedelta(minutes=30),
+)
+
 ALL_CALLS: tuple[ActivityCall[Any, Any], ...] = (
     TRANSCRIBE,
     UNDERSTAND,
@@ -342,6 +350,7 @@ ALL_CALLS: tuple[ActivityCall[Any, Any], ...] = (
     RUN_LIVE_CALL,
     PURGE_AUDIO,
     ANONYMISE_BOOKINGS,
+    PURGE_SMS_RECORDS,
     DESCRIBE_BOOKING,
     MOVE_BOOKING,
     CHANGE_BOOKING_ITEMS,

@@ -16,11 +16,13 @@ from workflows import calls
 
 with workflow.unsafe.imports_passed_through():
     from domain.retention import (
+        PURGE_SMS_PATCH,
         PURGE_WORKFLOW,
         AnonymiseInput,
         PurgeAudioInput,
         PurgeInput,
         PurgeResult,
+        PurgeSmsInput,
     )
 
 
@@ -51,6 +53,12 @@ class PurgeWorkflow:
             AnonymiseInput(pickup_before=pickup_before.isoformat())
         )
         result.bookings_anonymised = bookings.anonymised
+        if inp.sms_days >= 1 and workflow.patched(PURGE_SMS_PATCH):
+            sms_older_than = now - timedelta(days=inp.sms_days)
+            sms = await calls.PURGE_SMS_RECORDS(PurgeSmsInput(sms_older_than.isoformat()))
+            result.sms_ledger_deleted = sms.ledger_deleted
+            result.sms_lines_deleted = sms.lines_deleted
+            result.errors.extend(sms.errors)
         workflow.logger.info(
             "purge: %d audio file(s) deleted, %d booking(s) anonymised",
             result.audio_deleted,
