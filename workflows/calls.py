@@ -329,6 +329,15 @@ PURGE_SMS_RECORDS = ActivityCall(
     start_to_close=timedelta(minutes=30),
 )
 
+CLOSE_STALE_CASES = ActivityCall(
+    retention.CLOSE_STALE_CASES,
+    retention.CloseStaleInput,
+    retention.CloseStaleResult,
+    PURGE_RETRY,
+    start_to_close=timedelta(minutes=30),
+    heartbeat=timedelta(minutes=2),
+)
+
 ALL_CALLS: tuple[ActivityCall[Any, Any], ...] = (
     TRANSCRIBE,
     UNDERSTAND,
@@ -351,6 +360,7 @@ ALL_CALLS: tuple[ActivityCall[Any, Any], ...] = (
     PURGE_AUDIO,
     ANONYMISE_BOOKINGS,
     PURGE_SMS_RECORDS,
+    CLOSE_STALE_CASES,
     DESCRIBE_BOOKING,
     MOVE_BOOKING,
     CHANGE_BOOKING_ITEMS,

@@ -16,9 +16,11 @@ from workflows import calls
 
 with workflow.unsafe.imports_passed_through():
     from domain.retention import (
+        CLOSE_STALE_PATCH,
         PURGE_SMS_PATCH,
         PURGE_WORKFLOW,
         AnonymiseInput,
+        CloseStaleInput,
         PurgeAudioInput,
         PurgeInput,
         PurgeResult,
@@ -59,6 +61,10 @@ class PurgeWorkflow:
             result.sms_ledger_deleted = sms.ledger_deleted
             result.sms_lines_deleted = sms.lines_deleted
             result.errors.extend(sms.errors)
+        if inp.case_days >= 1 and workflow.patched(CLOSE_STALE_PATCH):
+            stale_before = now - timedelta(days=inp.case_days)
+            stale = await calls.CLOSE_STALE_CASES(CloseStaleInput(stale_before.isoformat()))
+            result.stale_cases_closed = stale.closed
         workflow.logger.info(
             "purge: %d audio file(s) deleted, %d booking(s) anonymised",
             result.audio_deleted,

@@ -13,7 +13,8 @@ two agents; a voicemail claimed with its audio link) and a route-sheet export.
 `histories/i17-agent-actor/`
 a voicemail booked after an agent's correction, with the `booking-actor-agent` marker
 (recorded by test_agent_actor.py with ENCOMBOT_RECORD_HISTORIES=1); `histories/i17-purge-sms/`
-a purge run with the `purge-sms-records` marker (test_purge_sms.py). Each folder has
+a purge run with the `purge-sms-records` and `close-stale-cases` markers (test_purge_sms.py).
+Each folder has
 the test-only codec key its payloads were encrypted with. A change that alters the commands a
 workflow issues for a given history (an activity added, removed or reordered, a timer, a child
 workflow, a missing `workflow.patched`) breaks the cases those histories stand for: the replay

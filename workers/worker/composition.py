@@ -117,6 +117,7 @@ def build_default_activities(
     from activities.messaging.phone_keys import phone_key_secret
     from activities.missed_call import MissedCallActivities
     from activities.purge import PurgeActivities
+    from activities.purge_cases import StaleCaseActivities
     from activities.purge_sms import PurgeSmsActivities
     from activities.route_sheets.export import RouteSheetActivities
     from activities.sms import SmsActivities
@@ -158,6 +159,8 @@ def build_default_activities(
     sheets = RouteSheetActivities(store, settings.route_sheets)
     inbox: list[Callable[..., Any]] = []
     if client is not None:
+        # The purge closes cases left open past the retention through their resolve Update.
+        inbox.append(StaleCaseActivities(client).close_stale_cases)
         # Routing a reply signals the workflow that texted that number: needs the client.
         inbox.append(
             SmsInboxActivities(

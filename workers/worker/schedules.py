@@ -47,6 +47,7 @@ def purge_schedule(settings: Settings, state: ScheduleState | None = None) -> Sc
                 booking_days=retention.booking_days,
                 audio_days=retention.audio_days,
                 sms_days=retention.sms_days,
+                case_days=retention.case_days,
             ),
             id=retention.schedule_id,  # the server appends the scheduled time
             task_queue=settings.temporal.task_queue,
