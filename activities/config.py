@@ -146,6 +146,10 @@ class RetentionSettings(BaseModel):
     booking_days: int = Field(default=30, ge=1)
     # Stored voicemail audio (Settings.audio_dir) older than this is deleted.
     audio_days: int = Field(default=30, ge=1)
+    # SMS send ledger rows and the outbox backend's file lines older than this are deleted.
+    sms_days: int = Field(default=30, ge=1)
+    # Cases waiting for an agent for longer than this are closed by the purge.
+    case_days: int = Field(default=30, ge=1)
     schedule_id: str = "encombot-purge"
     schedule_enabled: bool = True  # workers (role default/all) create/update it at start
     # Local time of the daily run (HH:MM) in `time_zone`.

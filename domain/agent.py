@@ -13,7 +13,8 @@ from datetime import datetime
 
 from domain.audio_links import AudioLinkResult
 from domain.catalogue import item_key
-from domain.claims import hhmm
+from domain.claims import agent_id_problem, hhmm
+from domain.escaping import markdown_text
 from domain.models import (
     AddressMatch,
     EscalationReason,
@@ -56,10 +57,11 @@ def validate_resolution(
     reference: TerritoryReference | None,
 ) -> str | None:
     """Return a readable French reason to reject the correction, or None to accept it."""
-    if not inp.agent_id.strip():
-        return "Indiquez votre identifiant d'agent (agent_id)."
+    problem = agent_id_problem(inp.agent_id)
+    if problem:
+        return problem
     if inp.action not in ACTIONS:
-        return f"Action inconnue « {inp.action} » : choisissez parmi {', '.join(ACTIONS)}."
+        return f"Action inconnue : choisissez parmi {', '.join(ACTIONS)}."
     if inp.action == "no_answer":
         return None
     if inp.action == "close":
@@ -98,7 +100,7 @@ def validate_resolution(
             if not inp.postcode.strip() and not inp.city.strip():
                 return "Code postal ou commune manquant (postcode ou city)."
             if inp.postcode and not POSTCODE.match(inp.postcode.strip()):
-                return f"Code postal invalide « {inp.postcode} » (5 chiffres)."
+                return "Code postal invalide (5 chiffres)."
             if (
                 reference is not None
                 and reference.postcodes
@@ -106,20 +108,21 @@ def validate_resolution(
                 and inp.postcode.strip() not in reference.postcodes
             ):
                 return (
-                    f"Le code postal {inp.postcode} est hors de toute zone de collecte : "
-                    "adresse hors territoire."
+                    "Ce code postal est hors de toute zone de collecte : adresse hors territoire."
                 )
         if not has_items and not inp.items and reason != EscalationReason.SMS_FAILED:
             return 'Aucun objet : renseignez items (ex. [{"item": "canapé", "count": 1}]).'
-    for item in inp.items:
+    # The objects by their place in `items`: the Web UI shows a refusal in clear, so it
+    # repeats nothing the agent typed (domain/disclosure.py).
+    for n, item in enumerate(inp.items, start=1):
         if item.count < 1:
-            return f"Quantité invalide pour « {item.item} »."
+            return f"Quantité invalide pour l'objet n° {n}."
         if reference is not None and reference.item_aliases:
             canonical = canonical_item(item.item, reference)
             if canonical is None:
-                return f"Objet inconnu du catalogue : « {item.item} »."
+                return f"Objet n° {n} inconnu du catalogue."
             if canonical in reference.refused_items:
-                return f"« {item.item} » n'est pas collecté (déchèterie) : retirez-le."
+                return f"L'objet n° {n} n'est pas collecté (déchèterie) : retirez-le."
     if inp.callback_number and to_e164(inp.callback_number) is None:
         return "Numéro de rappel invalide (ex. 06 12 34 56 78 ou +33 6 12 34 56 78)."
     return None
@@ -185,12 +188,17 @@ def case_details_markdown(
     the reason: an agent may have to call back on any case); `audio`: the Markdown line that
     plays the message (a signed link once the case is claimed), "" for a text message."""
     label = REASON_LABELS_FR.get(EscalationReason(reason), reason)
-    lines = [f"## À traiter : {label}", "", f"**Pourquoi** : {detail or label}", ""]
+    lines = [f"## À traiter : {label}", "", f"**Pourquoi** : {markdown_text(detail) or label}", ""]
     callback = understanding.callback_number if understanding is not None else ""
     lines += [f"**Appelant** : {caller_label(caller_number, callback)}", ""]
     if audio:
         lines += [audio, ""]
-    lines += ["**Message entendu**", "", f"> {transcript or '(pas de transcription)'}", ""]
+    lines += [
+        "**Message entendu**",
+        "",
+        f"> {markdown_text(transcript) or '(pas de transcription)'}",
+        "",
+    ]
     if understanding is not None:
         u = understanding
         address = u.address
@@ -202,9 +210,10 @@ def case_details_markdown(
             if address
             else []
         )
-        heard = ", ".join(p for p in parts if p) or "(aucune)"
-        items = ", ".join(f"{i.count} × {i.item}" for i in u.items) or "(aucun)"
-        refused = ", ".join(f"{i.count} × {i.item}" for i in u.refused_items)
+        # All of it is the caller's words, as understood.
+        heard = markdown_text(", ".join(p for p in parts if p)) or "(aucune)"
+        items = markdown_text(", ".join(f"{i.count} × {i.item}" for i in u.items)) or "(aucun)"
+        refused = markdown_text(", ".join(f"{i.count} × {i.item}" for i in u.refused_items))
         lines += [
             "**Compris**",
             "",
@@ -214,7 +223,7 @@ def case_details_markdown(
         ]
         if refused:
             lines.append(f"- objets refusés : {refused}")
-        lines += [f"- rappel : {u.callback_number or '(inconnu)'}", ""]
+        lines += [f"- rappel : {markdown_text(u.callback_number) or '(inconnu)'}", ""]
     if match is not None:
         lines += [f"**Adresse retenue** : {match.label()} (secteur {match.sector})", ""]
     if candidates:
@@ -261,12 +270,11 @@ def validate_callback_task(inp: ResolveInput, case: str) -> str | None:
     """A readable French reason to refuse an agent's Update on a callback task (`case`
     names it: "un SMS sans dossier"), or None. Names the rule, never the caller's data (the
     Web UI shows it in clear, see domain/disclosure.py)."""
-    if not inp.agent_id.strip():
-        return "Indiquez votre identifiant d'agent (agent_id)."
+    problem = agent_id_problem(inp.agent_id)
+    if problem:
+        return problem
     if inp.action not in CALLBACK_ACTIONS:
-        return (
-            f"Action « {inp.action} » impossible pour {case} : close (avec comment) ou no_answer."
-        )
+        return f"Action impossible pour {case} : close (avec comment) ou no_answer."
     if inp.action == "close" and not inp.comment.strip():
         return "Pour clore le dossier, donnez la raison (comment)."
     return None

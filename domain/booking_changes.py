@@ -137,7 +137,7 @@ def validate_change(inp: BookingChangeInput, *, status: str, max_items: int = 0)
         return problem
     actions = ", ".join(a.value for a in ChangeAction)
     if inp.action not in {a.value for a in ChangeAction}:
-        return f"Action inconnue « {inp.action} » : choisissez parmi {actions}."
+        return f"Action inconnue : choisissez parmi {actions}."
     if status != "booked":
         return f"Réservation {STATUS_FR.get(status, status)} : plus rien à modifier."
     if len(inp.comment) > MAX_COMMENT:

@@ -28,6 +28,7 @@ from enum import StrEnum
 
 from domain.catalogue import Catalogue
 from domain.decision import BOOK_THRESHOLD, CONFIRM_THRESHOLD, DecisionKind, decide_address
+from domain.escaping import markdown_text
 from domain.faq_models import FaqResult
 from domain.geotext import fold
 from domain.labels import date_label, items_label
@@ -522,7 +523,7 @@ def callback_details_markdown(
         lines += ["(rien de ce qu'a dit l'appelant n'a pu être gardé)", ""]
     else:
         lines += ["**Entendu**", ""]
-        lines += [f"> {said}" for said in progress.heard] or ["> (rien)"]
+        lines += [f"> {markdown_text(said)}" for said in progress.heard] or ["> (rien)"]
         lines.append("")
         u = progress.understanding
         if u is not None:
@@ -539,12 +540,12 @@ def callback_details_markdown(
             lines += [
                 "**Compris**",
                 "",
-                f"- adresse entendue : {heard or '(aucune)'}",
-                f"- objets : {items_label(u.items) or '(aucun)'}",
+                f"- adresse entendue : {markdown_text(heard) or '(aucune)'}",
+                f"- objets : {markdown_text(items_label(u.items)) or '(aucun)'}",
             ]
             if u.refused_items:
-                lines.append(f"- objets refusés : {items_label(u.refused_items)}")
-            lines += [f"- numéro pour le SMS : {u.callback_number or '(aucun)'}", ""]
+                lines.append(f"- objets refusés : {markdown_text(items_label(u.refused_items))}")
+            lines += [f"- numéro pour le SMS : {markdown_text(u.callback_number) or '(aucun)'}", ""]
         if progress.match is not None:
             lines += [f"**Adresse retenue** : {progress.match.label()}", ""]
         if progress.proposed_date:

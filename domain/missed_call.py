@@ -8,6 +8,7 @@ import unicodedata
 
 from domain.agent import validate_callback_task
 from domain.decision import DecisionKind, decide_request
+from domain.escaping import markdown_text
 from domain.missed_call_models import CALLBACK_REASON, LineType
 from domain.models import ResolveInput, Understanding
 from domain.phone import is_mobile_fr, to_e164
@@ -97,7 +98,7 @@ def callback_details_markdown(
         lines += [f"**Enlèvement déjà prévu** : {booking_label}", ""]
     if replies:
         lines += ["**Réponses SMS de l'appelant**", ""]
-        lines += [f"> {r}" for r in replies]
+        lines += [f"> {markdown_text(r)}" for r in replies]
         lines.append("")
     if attempts:
         lines += [f"**Rappels sans réponse** : {attempts}", ""]

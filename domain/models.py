@@ -256,6 +256,9 @@ class BookInput:
     # ISO date the caller agreed to (a live call proposes one): booked when it still has a
     # place, else the first free day as usual. Empty: the first free day.
     preferred_date: str = ""
+    # Who made it, for the audit trail: "bot", or "agent:<id>" when an agent's correction
+    # led to it.
+    actor: str = "bot"
 
 
 @dataclass

@@ -90,7 +90,12 @@ def codec_server(base_settings: Settings, ui_port: int) -> Iterator[RunningCodec
     as every client of the session: `connect` encrypts)."""
     origins = [f"http://127.0.0.1:{ui_port}", f"http://localhost:{ui_port}"]
     # With the agents' routes (audio links, lookup keys) under the session's secrets.
-    config = CodecServerConfig(cors_origins=origins, **agent_routes(base_settings, create=True))
+    config = CodecServerConfig(
+        cors_origins=origins,
+        dev_mode=True,
+        enable_encode=True,
+        **agent_routes(base_settings, create=True),
+    )
     app = make_app(codec_from_settings(base_settings), config)
     with RunningCodecServer(app) as server:
         yield server

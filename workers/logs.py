@@ -109,6 +109,25 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, ensure_ascii=False, default=str)
 
 
+# The SDK's worker internals write whole activations and completions at DEBUG: activity
+# results, signal and Update arguments, as payloads. Encrypted when the codec is on, clear
+# text when it is not (a test server, a misconfigured worker): never below INFO.
+PAYLOAD_LOGGERS = (
+    "temporalio.worker._activity",
+    "temporalio.worker._workflow",
+    "temporalio.worker._workflow_instance",
+    "temporalio.worker._nexus",
+    "temporalio.bridge",
+)
+
+
+def quiet_payload_loggers() -> None:
+    """Keep the loggers that dump payloads at INFO or above, whatever the root level."""
+    for name in PAYLOAD_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.setLevel(max(logger.getEffectiveLevel(), logging.INFO))
+
+
 def configure_logging(log_format: LogFormat = "text", level: int = logging.INFO) -> None:
     """Set up the root logger of a process (worker, ingress, codec server)."""
     handler = logging.StreamHandler()
@@ -124,3 +143,4 @@ def configure_logging(log_format: LogFormat = "text", level: int = logging.INFO)
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    quiet_payload_loggers()

@@ -39,13 +39,24 @@ class CodecServerSettings(BaseModel):
 
     host: str = "127.0.0.1"
     port: int = 8234
-    # Empty: no token asked. Set one when the server is reachable beyond the agents' network;
-    # the CLI sends it with `--codec-auth "Bearer …"`.
+    # Required (the server refuses to start without it) unless `dev_mode`: the proxy in front
+    # of the UI injects it (deploy/caddy/Caddyfile), the CLI sends it with
+    # `--codec-auth "Bearer …"`.
     token: SecretStr = SecretStr("")
-    # Origins of the Temporal UI, whose pages call the codec server from the browser.
+    # Loopback demo and tests only: no token asked.
+    dev_mode: bool = False
+    # Origins of the Temporal UI, whose pages call the codec server from the browser; any
+    # other Origin is refused (403).
     cors_origins: list[str] = Field(
         default_factory=lambda: ["http://localhost:8233", "http://127.0.0.1:8233"]
     )
+    # Host names answered (port ignored; 421 otherwise): the UI's public name behind a proxy
+    # that keeps the Host header.
+    allowed_hosts: list[str] = Field(default_factory=lambda: ["127.0.0.1", "localhost", "::1"])
+    # /encode lets whoever holds the token forge ciphertext: off unless needed.
+    enable_encode: bool = False
+    # Migration from clear-text histories: /decode passes unencrypted payloads through.
+    allow_unencrypted: bool = False
 
 
 class CodecSettings(BaseModel):

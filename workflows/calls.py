@@ -321,6 +321,23 @@ ANONYMISE_BOOKINGS = ActivityCall(
     heartbeat=timedelta(minutes=2),
 )
 
+PURGE_SMS_RECORDS = ActivityCall(
+    retention.PURGE_SMS_RECORDS,
+    retention.PurgeSmsInput,
+    retention.PurgeSmsResult,
+    PURGE_RETRY,
+    start_to_close=timedelta(minutes=30),
+)
+
+CLOSE_STALE_CASES = ActivityCall(
+    retention.CLOSE_STALE_CASES,
+    retention.CloseStaleInput,
+    retention.CloseStaleResult,
+    PURGE_RETRY,
+    start_to_close=timedelta(minutes=30),
+    heartbeat=timedelta(minutes=2),
+)
+
 ALL_CALLS: tuple[ActivityCall[Any, Any], ...] = (
     TRANSCRIBE,
     UNDERSTAND,
@@ -342,6 +359,8 @@ ALL_CALLS: tuple[ActivityCall[Any, Any], ...] = (
     RUN_LIVE_CALL,
     PURGE_AUDIO,
     ANONYMISE_BOOKINGS,
+    PURGE_SMS_RECORDS,
+    CLOSE_STALE_CASES,
     DESCRIBE_BOOKING,
     MOVE_BOOKING,
     CHANGE_BOOKING_ITEMS,

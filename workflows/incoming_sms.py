@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.agent import validate_callback_task
     from domain.case_carry import MAX_PENDING_REPLIES, IncomingSmsCase, remember
     from domain.disclosure import CORRECTION_REJECTED
+    from domain.escaping import markdown_text, strip_controls
     from domain.models import (
         EscalationReason,
         ResolveInput,
@@ -57,10 +58,10 @@ def _details_markdown(
         if note
         else "**SMS reçu sans dossier en cours** (numéro inconnu ou dossier déjà clos)."
     )
-    lines = [title, "", f"Numéro : {messages[0].sender or 'inconnu'}", ""]
+    lines = [title, "", f"Numéro : {markdown_text(messages[0].sender) or 'inconnu'}", ""]
     for m in messages:
         if m.text:
-            lines.append(f"- {m.received_at or '?'} : {m.text}")
+            lines.append(f"- {strip_controls(m.received_at) or '?'} : {markdown_text(m.text)}")
     if len(messages) >= MAX_MESSAGES:
         more = f" : {beyond} de plus" if beyond else ""
         lines.append(

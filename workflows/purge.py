@@ -16,11 +16,15 @@ from workflows import calls
 
 with workflow.unsafe.imports_passed_through():
     from domain.retention import (
+        CLOSE_STALE_PATCH,
+        PURGE_SMS_PATCH,
         PURGE_WORKFLOW,
         AnonymiseInput,
+        CloseStaleInput,
         PurgeAudioInput,
         PurgeInput,
         PurgeResult,
+        PurgeSmsInput,
     )
 
 
@@ -51,6 +55,16 @@ class PurgeWorkflow:
             AnonymiseInput(pickup_before=pickup_before.isoformat())
         )
         result.bookings_anonymised = bookings.anonymised
+        if inp.sms_days >= 1 and workflow.patched(PURGE_SMS_PATCH):
+            sms_older_than = now - timedelta(days=inp.sms_days)
+            sms = await calls.PURGE_SMS_RECORDS(PurgeSmsInput(sms_older_than.isoformat()))
+            result.sms_ledger_deleted = sms.ledger_deleted
+            result.sms_lines_deleted = sms.lines_deleted
+            result.errors.extend(sms.errors)
+        if inp.case_days >= 1 and workflow.patched(CLOSE_STALE_PATCH):
+            stale_before = now - timedelta(days=inp.case_days)
+            stale = await calls.CLOSE_STALE_CASES(CloseStaleInput(stale_before.isoformat()))
+            result.stale_cases_closed = stale.closed
         workflow.logger.info(
             "purge: %d audio file(s) deleted, %d booking(s) anonymised",
             result.audio_deleted,

@@ -74,6 +74,9 @@ with workflow.unsafe.imports_passed_through():
 CHOICE_SMS_WAIT = ACK_WAIT
 # workflow.patched id of that bound: cases begun before it keep their unbounded retry.
 CHOICE_SMS_BOUNDED = "choice-sms-bounded"
+# workflow.patched id of the booking an agent's correction leads to being recorded with
+# actor "agent:<id>" (before: "bot").
+BOOKING_ACTOR_AGENT = "booking-actor-agent"
 
 
 def _error_type(err: BaseException) -> str:
@@ -251,6 +254,14 @@ class VoicemailWorkflow(ClaimableCase):
         self._set_status(Status.GEOCODING)
         return chosen
 
+    def _booking_actor(self) -> str:
+        """Who the audit trail names for this booking: the agent whose correction led to it.
+        Cases begun before this change book as the bot on replay (the marker decides)."""
+        actor = self._s.agent_actor
+        if actor and workflow.patched(BOOKING_ACTOR_AGENT):
+            return actor
+        return "bot"
+
     async def _book(self) -> Escalation | None:
         s = self._s
         assert s.inp is not None and s.understanding is not None
@@ -265,6 +276,7 @@ class VoicemailWorkflow(ClaimableCase):
                     items=s.understanding.items,
                     caller_number=s.understanding.callback_number or s.inp.caller_number,
                     requested_on=s.inp.received_at,
+                    actor=self._booking_actor(),
                 )
             )
         except ActivityError as err:

@@ -59,6 +59,7 @@ async def resolve_case(
     the workflow then resumes at the step that the case now needs."""
     assert s.escalation is not None
     escalation = s.escalation
+    s.agent_actor = f"agent:{inp.agent_id.strip()}"
     if inp.action == "retry":
         note(f"agent {inp.agent_id}: nouvel essai de l'étape {escalation.step}")
         s.step = escalation.step

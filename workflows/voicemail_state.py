@@ -42,6 +42,9 @@ class VoicemailState:
     escalation: Escalation | None = None
     escalations: list[str] = field(default_factory=list)
     resolved: bool = False
+    # "agent:<id>" of the agent whose correction, choice or retry resumed the case: the
+    # actor of the booking it leads to in the audit trail ("" : the bot's own).
+    agent_actor: str = ""
     closed_reason: str = ""
     # What the `resolve` validator checks agents' corrections against (postcodes, INSEE
     # codes, the item catalogue): loaded at the first escalation.

@@ -17,7 +17,7 @@ from activities.bookings.audit import record_event
 from activities.bookings.engine import advisory_lock
 from activities.bookings.places import take_place
 from activities.bookings.records import StoredBooking, find_booking, items_json, stored_fields
-from activities.bookings.references import ACTOR_BOT, new_reference
+from activities.bookings.references import ACTOR_BOT, check_actor, new_reference
 from activities.bookings.schema import BOOKINGS
 from domain.calendar import OVER_LIMIT_ESCALATE, SectorRules, fit_items
 from domain.models import BookingStatus, BookInput, BookResult, ItemCount
@@ -155,7 +155,14 @@ class Reservation:
         if items != inp.items:
             # The agent reading the trail sees what was asked, not only what was booked.
             detail["requested"] = items_json(inp.items)
-        record_event(self.conn, booking_id, self._clock(), ACTOR_BOT, "booked", detail)
+        record_event(
+            self.conn,
+            booking_id,
+            self._clock(),
+            check_actor(inp.actor or ACTOR_BOT),
+            "booked",
+            detail,
+        )
         return StoredBooking(id=booking_id, reference=reference, **stored_fields(values))
 
     def _booking_values(self, key: str, day: date, items: list[ItemCount]) -> dict[str, Any]:

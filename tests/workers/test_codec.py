@@ -182,7 +182,9 @@ UI = "http://127.0.0.1:8233"
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[RunningCodecServer]:
-    app = make_app(codec("2025-01"), CodecServerConfig(token="s3cret", cors_origins=[UI]))
+    app = make_app(
+        codec("2025-01"), CodecServerConfig(token="s3cret", cors_origins=[UI], enable_encode=True)
+    )
     with RunningCodecServer(app) as running:
         yield running
 
@@ -201,7 +203,27 @@ def payloads_json(*values: bytes, encoding: bytes = b"json/plain") -> str:
     )
 
 
-AUTH = {"Authorization": "Bearer s3cret", "X-Namespace": "default"}
+AUTH = {
+    "Authorization": "Bearer s3cret",
+    "X-Namespace": "default",
+    "Content-Type": "application/json",
+}
+
+
+async def sealed_json(*values: bytes) -> str:
+    """Payloads as the workers write them (encrypted with the server's key)."""
+    sealed = await codec("2025-01").encode([Payload(data=v) for v in values])
+    return json.dumps(
+        {
+            "payloads": [
+                {
+                    "metadata": {k: base64.b64encode(v).decode() for k, v in p.metadata.items()},
+                    "data": base64.b64encode(p.data).decode(),
+                }
+                for p in sealed
+            ]
+        }
+    )
 
 
 async def test_codec_server_encode_decode_round_trip(server: RunningCodecServer) -> None:
@@ -250,7 +272,7 @@ async def test_codec_server_cors_for_the_ui_origin_only(server: RunningCodecServ
             assert "x-namespace" in resp.headers["Access-Control-Allow-Headers"].lower()
             assert resp.headers["Access-Control-Allow-Credentials"] == "true"
         async with http.post(
-            f"{server.url}/decode", data=payloads_json(b"1"), headers={**AUTH, "Origin": UI}
+            f"{server.url}/decode", data=await sealed_json(b"1"), headers={**AUTH, "Origin": UI}
         ) as resp:
             assert resp.status == 200
             assert resp.headers["Access-Control-Allow-Origin"] == UI

@@ -9,7 +9,12 @@ a follow-up that forwarded several replies then took ANNULER, one that forwarded
 reminded, a missed call with repeated calls that became a callback task, an SMS case with
 several messages and an agent's no-answer; `histories/agents/` what agents do since issue 20 (a
 booking moved, its items changed and cancelled through `change_booking`; an SMS case claimed by
-two agents; a voicemail claimed with its audio link) and a route-sheet export. Each folder has
+two agents; a voicemail claimed with its audio link) and a route-sheet export.
+`histories/i17-agent-actor/`
+a voicemail booked after an agent's correction, with the `booking-actor-agent` marker
+(recorded by test_agent_actor.py with ENCOMBOT_RECORD_HISTORIES=1); `histories/i17-purge-sms/`
+a purge run with the `purge-sms-records` and `close-stale-cases` markers (test_purge_sms.py).
+Each folder has
 the test-only codec key its payloads were encrypted with. A change that alters the commands a
 workflow issues for a given history (an activity added, removed or reordered, a timer, a child
 workflow, a missing `workflow.patched`) breaks the cases those histories stand for: the replay

@@ -28,10 +28,12 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 from rich.markdown import Markdown
+from rich.markup import escape
 from rich.table import Table
 
 from domain import names
 from domain.claims import AGENT_ID, ClaimInput, ClaimResult
+from domain.escaping import strip_controls
 from domain.missed_call_models import MISSED_CALL_WORKFLOW, missed_call_workflow_id
 from domain.models import EscalationReason, ResolveInput, ResolveResult
 from workers.cli.agent_connect import AgentCliError, fail, run_agent, saved_views
@@ -369,13 +371,18 @@ def list_command(
         waiting = case.waiting_since
         since = waiting.astimezone().strftime("%d/%m %H:%M") if waiting else "-"
         table.add_row(
-            case.workflow_id,
-            case.workflow_type,
-            case.reason,
-            case.sector or "-",
-            since,
-            _ago(waiting),
-            case.assigned_to or "-",
+            *(
+                escape(printable(cell))
+                for cell in (
+                    case.workflow_id,
+                    case.workflow_type,
+                    case.reason,
+                    case.sector or "-",
+                    since,
+                    _ago(waiting),
+                    case.assigned_to or "-",
+                )
+            )
         )
     console.print(table)
     for title, url in saved_views(settings, me):
@@ -393,27 +400,42 @@ def show_command(
     """Ce que le robot a entendu et compris (ou le SMS reçu), pourquoi il s'est arrêté, qui
     tient le dossier, et le JSON à envoyer."""
     view: CaseView = run_agent(cli_settings(ctx), lambda c: show_case(c, call))
-    state = view.state
+    # Everything here may hold a caller's text: no terminal escape, control or bidi character
+    # reaches the agent's terminal, and no rich markup of theirs is interpreted.
+    state = printable(view.state)
     if as_json:
         print(json.dumps(state, ensure_ascii=False, indent=2, default=str))
         return
-    title = f"[bold]{view.workflow_id}[/] ({view.workflow_type}) — {view.execution_status}"
-    console.print(f"{title} — {view.summary}" if view.summary else title)
+    workflow_id, summary = escape(printable(view.workflow_id)), escape(printable(view.summary))
+    title = f"[bold]{workflow_id}[/] ({escape(view.workflow_type)}) — {view.execution_status}"
+    console.print(f"{title} — {summary}" if summary else title)
     if view.current_details:
-        console.print(Markdown(view.current_details))
+        console.print(Markdown(printable(view.current_details)))
     else:
         console.print("(aucun détail courant : le dossier n'attend pas d'agent)")
     console.rule("état (requête state)")
     console.print_json(json.dumps(state, ensure_ascii=False, default=str))
 
 
+def printable(value: Any) -> Any:
+    """`value` (text, or JSON values) with control, escape and bidi characters removed."""
+    if isinstance(value, str):
+        return strip_controls(value)
+    if isinstance(value, dict):
+        return {printable(k): printable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [printable(v) for v in value]
+    return value
+
+
 def _send(ctx: typer.Context, work: Callable[[Client], Awaitable[Any]]) -> Any:
     try:
         return run_agent(cli_settings(ctx), work)
     except ResolveRejected as exc:
-        console.print(f"[red]refusé[/] : {exc.message}", highlight=False)
+        console.print(f"[red]refusé[/] : {escape(printable(exc.message))}", highlight=False)
         for detail in exc.details:
-            console.print(json.dumps(detail, ensure_ascii=False, default=str), highlight=False)
+            text = json.dumps(printable(detail), ensure_ascii=False, default=str)
+            console.print(escape(text), highlight=False)
         raise typer.Exit(1) from None
 
 
@@ -432,7 +454,7 @@ def claim_command(
         agent_id=_agent(agent_id), minutes=minutes or cli_settings(ctx).agents.claim_minutes
     )
     result: ClaimResult = _send(ctx, lambda c: claim_case(c, call, inp))
-    console.print(f"[green]accepté[/] : {result.message}", highlight=False)
+    console.print(f"[green]accepté[/] : {escape(printable(result.message))}", highlight=False)
 
 
 @agent_app.command("release")
@@ -447,7 +469,7 @@ def release_command(
     """Rendre un dossier : il redevient libre pour les autres agents."""
     inp = ClaimInput(agent_id=_agent(agent_id), force=force)
     result: ClaimResult = _send(ctx, lambda c: release_case(c, call, inp))
-    console.print(f"[green]accepté[/] : {result.message}", highlight=False)
+    console.print(f"[green]accepté[/] : {escape(printable(result.message))}", highlight=False)
 
 
 @agent_app.command("resolve")
@@ -474,4 +496,4 @@ def resolve_command(
     except AgentCliError as exc:
         fail(str(exc))
     result: ResolveResult = _send(ctx, lambda c: resolve_case(c, call, inp))
-    console.print(f"[green]accepté[/] : {result.message}", highlight=False)
+    console.print(f"[green]accepté[/] : {escape(printable(result.message))}", highlight=False)

@@ -316,6 +316,10 @@ def codec_server(
         CodecServerConfig(
             token=cfg.token.get_secret_value(),
             cors_origins=cfg.cors_origins,
+            dev_mode=cfg.dev_mode,
+            allowed_hosts=cfg.allowed_hosts,
+            enable_encode=cfg.enable_encode,
+            allow_unencrypted=cfg.allow_unencrypted,
             **agent_routes(settings),
         ),
     )

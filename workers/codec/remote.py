@@ -54,6 +54,11 @@ class RemoteCodec(PayloadCodec):
             raise CodecServerError(
                 "serveur de chiffrement : jeton refusé (ENCOMBOT_CODEC__SERVER__TOKEN)"
             )
+        if response.status_code == 404 and what == "encode":
+            raise CodecServerError(
+                "serveur de chiffrement : /encode désactivé "
+                "(ENCOMBOT_CODEC__SERVER__ENABLE_ENCODE=true pour les agents sans clé)"
+            )
         if response.status_code != 200:
             raise CodecServerError(
                 f"serveur de chiffrement : réponse {response.status_code} à /{what}"

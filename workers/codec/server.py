@@ -47,6 +47,7 @@ from temporalio.api.common.v1 import Payloads
 from temporalio.converter import PayloadCodec
 
 from domain.audio_links import link_problem
+from workers.codec.payload import ENCODING
 
 if TYPE_CHECKING:
     from workers.settings import Settings
@@ -61,8 +62,19 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 @dataclass
 class CodecServerConfig:
+    """`token` is required unless `dev_mode` (the demo and tests on loopback). `allowed_hosts`:
+    the Host names the server answers to (a DNS-rebinding page in an agent's browser sends
+    its own); the port is not compared. `/encode` exists only with `enable_encode` (nobody
+    needs to forge ciphertext: the UI's destructive actions are off). `/decode` refuses a
+    payload that is not encrypted unless `allow_unencrypted` (migration from a clear-text
+    deployment), so the server cannot be used as an oracle on planted clear payloads."""
+
     token: str = ""
     cors_origins: Sequence[str] = field(default_factory=list)
+    dev_mode: bool = False
+    allowed_hosts: Sequence[str] = ("127.0.0.1", "localhost", "::1")
+    enable_encode: bool = False
+    allow_unencrypted: bool = False
     # The voicemails' directory and the audio links' secret: no /audio without both.
     audio_dir: Path | None = None
     audio_secret: bytes = b""
@@ -93,15 +105,48 @@ def _cors_headers(request: web.Request, config: CodecServerConfig) -> dict[str, 
 
 def _authorised(request: web.Request, config: CodecServerConfig) -> bool:
     if not config.token:
-        return True
+        return config.dev_mode
     scheme, _, value = request.headers.get("Authorization", "").partition(" ")
     return scheme.lower() == "bearer" and hmac.compare_digest(
         value.strip().encode(), config.token.encode()
     )
 
 
+class CodecServerConfigError(ValueError):
+    """The codec server would answer unauthenticated outside development mode."""
+
+
+def _host_name(host: str) -> str:
+    """`example.org:443` -> `example.org`, `[::1]:8234` -> `::1`."""
+    if host.startswith("["):
+        return host[1 : host.find("]")] if "]" in host else host
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def _refusal(status: type[web.HTTPException], message: str) -> web.HTTPException:
+    return status(text=json.dumps({"message": message}), content_type="application/json")
+
+
 def make_app(codec: PayloadCodec, config: CodecServerConfig | None = None) -> web.Application:
     cfg = config or CodecServerConfig()
+    if not cfg.token and not cfg.dev_mode:
+        raise CodecServerConfigError(
+            "the codec server decrypts personal data: set ENCOMBOT_CODEC__SERVER__TOKEN "
+            "(or ENCOMBOT_CODEC__SERVER__DEV_MODE=true for a loopback demo)"
+        )
+    hosts = {h.lower() for h in cfg.allowed_hosts}
+
+    @web.middleware
+    async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Host and Origin before anything else: a foreign page gets no answer at all."""
+        if request.path == "/healthz":  # the container's probe, by address; no data
+            return await handler(request)
+        if "*" not in hosts and _host_name(request.host or "").lower() not in hosts:
+            raise _refusal(web.HTTPMisdirectedRequest, "unknown host")
+        origin = request.headers.get("Origin")
+        if origin is not None and origin not in cfg.cors_origins and "*" not in cfg.cors_origins:
+            raise _refusal(web.HTTPForbidden, "origin not allowed")
+        return await handler(request)
 
     @web.middleware
     async def cors(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -123,6 +168,10 @@ def make_app(codec: PayloadCodec, config: CodecServerConfig | None = None) -> we
                 content_type="application/json",
                 headers={"WWW-Authenticate": 'Bearer realm="encombot-codec"'},
             )
+        # Only JSON: a text/plain POST is a "simple" cross-site request, sent without a
+        # preflight; application/json always gets one, which CORS then refuses.
+        if request.content_type != "application/json":
+            raise _refusal(web.HTTPUnsupportedMediaType, "Content-Type must be application/json")
         try:
             payloads = json_format.Parse(await request.text(), Payloads())
         except (json_format.ParseError, UnicodeDecodeError) as exc:
@@ -130,6 +179,10 @@ def make_app(codec: PayloadCodec, config: CodecServerConfig | None = None) -> we
                 text=json.dumps({"message": f"invalid payloads JSON: {type(exc).__name__}"}),
                 content_type="application/json",
             ) from None
+        if not encode and not cfg.allow_unencrypted:
+            for payload in payloads.payloads:
+                if payload.metadata.get("encoding") != ENCODING:
+                    raise _refusal(web.HTTPBadRequest, "unencrypted payload refused")
         try:
             if encode:
                 await codec.encode_wrapper(payloads)
@@ -170,6 +223,8 @@ def make_app(codec: PayloadCodec, config: CodecServerConfig | None = None) -> we
                 content_type="application/json",
                 headers={"WWW-Authenticate": 'Bearer realm="encombot-codec"'},
             )
+        if request.content_type != "application/json":
+            raise _refusal(web.HTTPUnsupportedMediaType, "Content-Type must be application/json")
         if cfg.lookup_keys is None:
             raise web.HTTPNotFound(text='{"message": "no lookup secret"}')
         try:
@@ -187,10 +242,11 @@ def make_app(codec: PayloadCodec, config: CodecServerConfig | None = None) -> we
             )
         return web.json_response({"keys": keys})
 
-    app = web.Application(middlewares=[cors], client_max_size=MAX_BODY_BYTES)
-    app.router.add_post("/encode", encode)
+    app = web.Application(middlewares=[guard, cors], client_max_size=MAX_BODY_BYTES)
+    if cfg.enable_encode:
+        app.router.add_post("/encode", encode)
+        app.router.add_route("OPTIONS", "/encode", encode)
     app.router.add_post("/decode", decode)
-    app.router.add_route("OPTIONS", "/encode", encode)
     app.router.add_route("OPTIONS", "/decode", decode)
     app.router.add_get("/healthz", health)
     app.router.add_get("/audio/{name:.+}", audio)

@@ -161,7 +161,12 @@ async def run_demo(base: Settings, console: Console, keep_running: bool = False)
     # directory).
     origins = [f"http://127.0.0.1:{ui_port}", f"http://localhost:{ui_port}"]
     # With the agents' routes: the voicemails' audio links, the lookup keys of bookings.
-    config = CodecServerConfig(cors_origins=origins, **agent_routes(settings, create=True))
+    config = CodecServerConfig(
+        cors_origins=origins,
+        dev_mode=True,
+        enable_encode=True,
+        **agent_routes(settings, create=True),
+    )
     codec_app = make_app(codec_from_settings(settings), config)
     console.print("Démarrage du serveur Temporal (dev) et du worker…")
     with (

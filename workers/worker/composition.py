@@ -117,6 +117,8 @@ def build_default_activities(
     from activities.messaging.phone_keys import phone_key_secret
     from activities.missed_call import MissedCallActivities
     from activities.purge import PurgeActivities
+    from activities.purge_cases import StaleCaseActivities
+    from activities.purge_sms import PurgeSmsActivities
     from activities.route_sheets.export import RouteSheetActivities
     from activities.sms import SmsActivities
     from activities.sms_inbox import SmsInboxActivities
@@ -128,6 +130,9 @@ def build_default_activities(
     from workers.audio_store import build_audio_store
 
     purge = PurgeActivities(settings.audio_dir, store.engine, audio=build_audio_store(settings))
+    purge_sms = PurgeSmsActivities(
+        store.engine, [settings.sms.outbox_path, settings.sms.inbox_path]
+    )
     secret = phone_key_secret(settings.sms, settings.data_dir)
     backend = build_sms_backend(settings.sms)
     # The send ledger is in the service database, shared by every replica; a host's ledger
@@ -154,6 +159,8 @@ def build_default_activities(
     sheets = RouteSheetActivities(store, settings.route_sheets)
     inbox: list[Callable[..., Any]] = []
     if client is not None:
+        # The purge closes cases left open past the retention through their resolve Update.
+        inbox.append(StaleCaseActivities(client).close_stale_cases)
         # Routing a reply signals the workflow that texted that number: needs the client.
         inbox.append(
             SmsInboxActivities(
@@ -182,6 +189,7 @@ def build_default_activities(
         # Retention (daily Schedule): audio files and bookings past the retention period.
         purge.purge_audio,
         purge.anonymise_bookings,
+        purge_sms.purge_sms_records,
         # Agents: a booking's changes, a voicemail's audio; the crews' route sheets.
         changes.describe_booking,
         changes.move_booking,

@@ -43,7 +43,12 @@ def purge_schedule(settings: Settings, state: ScheduleState | None = None) -> Sc
     return Schedule(
         action=ScheduleActionStartWorkflow(
             PURGE_WORKFLOW,
-            PurgeInput(booking_days=retention.booking_days, audio_days=retention.audio_days),
+            PurgeInput(
+                booking_days=retention.booking_days,
+                audio_days=retention.audio_days,
+                sms_days=retention.sms_days,
+                case_days=retention.case_days,
+            ),
             id=retention.schedule_id,  # the server appends the scheduled time
             task_queue=settings.temporal.task_queue,
             execution_timeout=timedelta(hours=6),
