@@ -20,7 +20,7 @@ router = APIRouter()
 @router.get(
     "/calls/{call_id}",
     response_model=None,
-    responses=responses(200, CallStatusResponse, 401, 404, 422, 503),
+    responses=responses(200, CallStatusResponse, 401, 404, 408, 422, 503),
     openapi_extra={"security": [{}, {"timestamp": [], "signature": []}]},
     summary="Où en est un appel",
 )

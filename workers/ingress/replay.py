@@ -1,0 +1,49 @@
+"""The replay cache: a signature accepted once is refused for the rest of its timestamp window.
+A table in the service database (SQLite by default, PostgreSQL in production) so that every
+ingress replica sees what the others accepted; keyed by the SHA-256 of the signature (the value
+itself is never stored), with its expiry, pruned as it goes."""
+
+from __future__ import annotations
+
+import hashlib
+
+from sqlalchemy import Column, Engine, Float, MetaData, String, Table, delete, insert
+from sqlalchemy.exc import IntegrityError
+
+from activities.bookings.engine import make_engine
+
+_metadata = MetaData()
+seen_signatures = Table(
+    "ingress_seen_signatures",
+    _metadata,
+    Column("signature_sha256", String(64), primary_key=True),
+    Column("expires_at", Float, nullable=False, index=True),
+)
+
+
+class ReplayCache:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        _metadata.create_all(engine, checkfirst=True)
+
+    @classmethod
+    def from_url(cls, url: str) -> ReplayCache:
+        return cls(make_engine(url))
+
+    def first_use(self, signature_value: str, *, now: float, window_s: float) -> bool:
+        """Record `signature_value`; False when it was already recorded and is not expired.
+        A signature stays valid for the window on both sides of its timestamp, so it is kept
+        for two windows from now."""
+        key = hashlib.sha256(signature_value.encode("ascii")).hexdigest()
+        with self.engine.begin() as conn:
+            conn.execute(delete(seen_signatures).where(seen_signatures.c.expires_at < now))
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    insert(seen_signatures).values(
+                        signature_sha256=key, expires_at=now + 2 * window_s
+                    )
+                )
+        except IntegrityError:
+            return False
+        return True
