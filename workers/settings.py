@@ -93,6 +93,12 @@ class IngressSettings(BaseModel):
     body_read_timeout_s: float = Field(default=60.0, gt=0)
     # Request bodies read at the same time; beyond, 503 with Retry-After.
     max_concurrent_uploads: int = Field(default=8, ge=1)
+    # GET /calls/{call_id} per client: sustained rate and burst (each unknown id costs Temporal
+    # visibility queries). 429 beyond.
+    calls_rate_per_s: float = Field(default=1.0, gt=0)
+    calls_burst: int = Field(default=20, ge=1)
+    # Peers (IPs or CIDRs: the reverse proxy) whose X-Forwarded-For names the client.
+    forwarded_allow_ips: list[str] = Field(default_factory=list)
     # Largest request body: a voicemail upload (5 min of 16 kHz 16-bit WAV is ~9.6 MB).
     max_body_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
     # Largest body of the JSON endpoints.

@@ -20,6 +20,7 @@ from workers.ingress.errors import IngressError
 from workers.settings import Settings
 
 if TYPE_CHECKING:
+    from workers.ingress.ratelimit import RateLimiter
     from workers.ingress.replay import ReplayCache
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ class IngressDeps:
     _lock: asyncio.Lock | None = None
     _replay_cache: ReplayCache | None = None
     _upload_slots: asyncio.Semaphore | None = None
+    _rate_limiter: RateLimiter | None = None
 
     async def temporal(self) -> Client:
         if self.client is not None:
@@ -66,6 +68,14 @@ class IngressDeps:
             url = self.settings.ingress.replay_cache_url or self.settings.booking.database_url
             self._replay_cache = ReplayCache.from_url(url)
         return self._replay_cache
+
+    def rate_limiter(self) -> RateLimiter:
+        if self._rate_limiter is None:
+            from workers.ingress.ratelimit import RateLimiter
+
+            cfg = self.settings.ingress
+            self._rate_limiter = RateLimiter(cfg.calls_rate_per_s, cfg.calls_burst)
+        return self._rate_limiter
 
     def upload_slots(self) -> asyncio.Semaphore:
         if self._upload_slots is None:

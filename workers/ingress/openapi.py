@@ -35,6 +35,7 @@ _WHY = {
     404: "Appel inconnu",
     408: "Corps reçu trop lentement",
     409: "Requête déjà reçue (signature rejouée)",
+    429: "Trop de requêtes de ce client",
     413: "Corps trop volumineux",
     415: "Type de contenu non pris en charge",
     422: "Contenu invalide (raisons dans `detail`)",
