@@ -94,6 +94,22 @@ class IngressSettings(BaseModel):
     previous_secrets: list[SecretStr] = Field(default_factory=list)
     # A request whose timestamp is further than this from the server's clock is refused.
     replay_window_s: int = Field(default=300, ge=10, le=3600)
+    # The legacy `v1=` signature (timestamp + body, replayable across endpoints): only while a
+    # sender is being moved to `v2=`.
+    accept_v1_signatures: bool = False
+    # Where the replay cache (signatures already accepted) lives, shared by every replica;
+    # empty: the booking database (`booking.database_url`).
+    replay_cache_url: str = ""
+    # The whole body must arrive within this (a slow drip holds a connection and a slot).
+    body_read_timeout_s: float = Field(default=60.0, gt=0)
+    # Request bodies read at the same time; beyond, 503 with Retry-After.
+    max_concurrent_uploads: int = Field(default=8, ge=1)
+    # GET /calls/{call_id} per client: sustained rate and burst (each unknown id costs Temporal
+    # visibility queries). 429 beyond.
+    calls_rate_per_s: float = Field(default=1.0, gt=0)
+    calls_burst: int = Field(default=20, ge=1)
+    # Peers (IPs or CIDRs: the reverse proxy) whose X-Forwarded-For names the client.
+    forwarded_allow_ips: list[str] = Field(default_factory=list)
     # Largest request body: a voicemail upload (5 min of 16 kHz 16-bit WAV is ~9.6 MB).
     max_body_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
     # Largest body of the JSON endpoints.

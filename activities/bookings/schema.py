@@ -148,3 +148,17 @@ class CallRoute(Base):
 
 SMS_LEDGER = cast(Table, SmsLedgerEntry.__table__)
 CALL_ROUTES = cast(Table, CallRoute.__table__)
+
+
+class IngressSeenSignature(Base):
+    """A webhook signature the ingress accepted (workers/ingress/replay.py), by its SHA-256 (the
+    value itself is never stored), kept until it expires: a replay inside the window is
+    refused by every ingress replica."""
+
+    __tablename__ = "ingress_seen_signatures"
+
+    signature_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[float] = mapped_column(Float, index=True)
+
+
+INGRESS_SEEN_SIGNATURES = cast(Table, IngressSeenSignature.__table__)

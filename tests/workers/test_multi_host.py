@@ -108,7 +108,13 @@ async def test_hosts_sharing_only_temporal_the_database_and_the_object_store(
                         }
                         body, kind = multipart(fields, item.audio.read_bytes())
                         headers = {"Content-Type": kind}
-                        headers |= signed_headers(INGRESS_SECRET.encode(), body, time.time())
+                        headers |= signed_headers(
+                            INGRESS_SECRET.encode(),
+                            body,
+                            time.time(),
+                            method="POST",
+                            path="/voicemails",
+                        )
                         response = await api.post("/voicemails", content=body, headers=headers)
                         assert response.status_code == 202, response.text
             # One STT host dies mid-batch (SIGKILL: its activities are simply lost).

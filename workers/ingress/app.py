@@ -66,7 +66,7 @@ def make_app(
 
     @app.exception_handler(IngressError)
     async def _ingress_error(_request: Request, exc: IngressError) -> JSONResponse:
-        if metrics is not None and exc.status == 401:
+        if metrics is not None and (exc.status == 401 or exc.reason == "replayed"):
             metrics.signature_failure(exc.reason or "invalid")
         return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=exc.headers)
 

@@ -9,7 +9,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 from temporalio.client import Client
@@ -18,6 +18,10 @@ from temporalio.runtime import Runtime
 from activities.audio_store import AudioStore
 from workers.ingress.errors import IngressError
 from workers.settings import Settings
+
+if TYPE_CHECKING:
+    from workers.ingress.ratelimit import RateLimiter
+    from workers.ingress.replay import ReplayCache
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +36,9 @@ class IngressDeps:
     _phone_secret: bytes | None = None
     _audio_store: AudioStore | None = None
     _lock: asyncio.Lock | None = None
+    _replay_cache: ReplayCache | None = None
+    _upload_slots: asyncio.Semaphore | None = None
+    _rate_limiter: RateLimiter | None = None
 
     async def temporal(self) -> Client:
         if self.client is not None:
@@ -53,6 +60,27 @@ class IngressDeps:
                         503, "Temporal indisponible", {"Retry-After": "10"}
                     ) from None
         return self.client
+
+    def replay_cache(self) -> ReplayCache:
+        if self._replay_cache is None:
+            from workers.ingress.replay import ReplayCache
+
+            url = self.settings.ingress.replay_cache_url or self.settings.booking.database_url
+            self._replay_cache = ReplayCache.from_url(url)
+        return self._replay_cache
+
+    def rate_limiter(self) -> RateLimiter:
+        if self._rate_limiter is None:
+            from workers.ingress.ratelimit import RateLimiter
+
+            cfg = self.settings.ingress
+            self._rate_limiter = RateLimiter(cfg.calls_rate_per_s, cfg.calls_burst)
+        return self._rate_limiter
+
+    def upload_slots(self) -> asyncio.Semaphore:
+        if self._upload_slots is None:
+            self._upload_slots = asyncio.Semaphore(self.settings.ingress.max_concurrent_uploads)
+        return self._upload_slots
 
     def audio_store(self) -> AudioStore:
         """Where uploaded voicemails go: the local directory or the object store."""

@@ -22,8 +22,9 @@ from workers.ingress.schemas import (
 API_DESCRIPTION = f"""Webhooks de la téléphonie vers encombot (Temporal).
 
 **Signature** (toutes les requêtes POST ; GET /calls pour le détail) : en-têtes
-`{TIMESTAMP_HEADER}` (secondes Unix) et `{SIGNATURE_HEADER}: v1=<hex>` où `<hex>` est
-HMAC-SHA256(secret partagé, "<horodatage>." + corps brut). Hors de la fenêtre de rejeu : 401.
+`{TIMESTAMP_HEADER}` (secondes Unix) et `{SIGNATURE_HEADER}: v2=<hex>` où `<hex>` est
+HMAC-SHA256(secret partagé, "<horodatage>\\n<MÉTHODE>\\n<chemin>\\n" + corps brut).
+Hors de la fenêtre de rejeu : 401 ; une signature déjà reçue (POST) : 409.
 
 **Idempotence** : par `call_id` (et `message_id` pour les SMS) ; un webhook rejoué renvoie le
 même workflow.
@@ -32,11 +33,14 @@ même workflow.
 _WHY = {
     401: "Signature absente, invalide ou périmée",
     404: "Appel inconnu",
+    408: "Corps reçu trop lentement",
+    409: "Requête déjà reçue (signature rejouée)",
+    429: "Trop de requêtes de ce client",
     413: "Corps trop volumineux",
     415: "Type de contenu non pris en charge",
     422: "Contenu invalide (raisons dans `detail`)",
     502: "Audio distant injoignable",
-    503: "Temporal indisponible",
+    503: "Temporal indisponible, ou trop d'envois simultanés",
 }
 
 

@@ -10,15 +10,21 @@ from temporalio.runtime import Runtime
 
 from workers.ingress.app import make_app
 from workers.metrics import Metrics
+from workers.secret_check import check_secret
 from workers.settings import Settings
 
 
 def check_settings(settings: Settings) -> None:
-    """Refuse to serve without a shared secret (every POST would be refused anyway)."""
-    if not settings.ingress.secret.get_secret_value():
+    """Refuse to serve without a shared secret (every POST would be refused anyway), or with a
+    placeholder or weak one (anyone could sign)."""
+    secret = settings.ingress.secret.get_secret_value()
+    if not secret:
         raise ValueError(
             "ENCOMBOT_INGRESS__SECRET est vide : définissez le secret partagé avec la téléphonie"
         )
+    check_secret("ENCOMBOT_INGRESS__SECRET", secret)
+    for previous in settings.ingress.previous_secrets:
+        check_secret("ENCOMBOT_INGRESS__PREVIOUS_SECRETS", previous.get_secret_value())
 
 
 def run_ingress(

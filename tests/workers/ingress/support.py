@@ -68,7 +68,13 @@ async def post(
     raw = json.dumps(body).encode() if isinstance(body, dict) else body
     headers = {"Content-Type": content_type}
     if secret is not None:
-        headers |= signed_headers(secret.encode(), raw, time.time() if at is None else at)
+        headers |= signed_headers(
+            secret.encode(),
+            raw,
+            time.time() if at is None else at,
+            method="POST",
+            path=path,
+        )
     return await api.post(path, content=raw, headers=headers)
 
 

@@ -1,5 +1,5 @@
 """The signature dependency (workers/ingress/auth.py): missing, wrong, tampered or stale
-signatures, secret rotation, and the size limit checked before anything else."""
+signatures, secret rotation, and the size limit checked before the body is read."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ async def test_missing_wrong_or_tampered_signature_is_401(api: httpx.AsyncClient
     assert wrong.status_code == 401 and wrong.json()["detail"] == "signature invalide"
 
     headers = {"Content-Type": "application/json"} | signed_headers(
-        SECRET.encode(), body, time.time()
+        SECRET.encode(), body, time.time(), method="POST", path="/missed-calls"
     )
     tampered = await api.post(
         "/missed-calls", content=body.replace(b"+336", b"+337"), headers=headers
@@ -56,7 +56,8 @@ async def test_previous_secret_still_accepted_during_rotation(api: httpx.AsyncCl
 
 async def test_too_large_is_413_before_anything_else(api: httpx.AsyncClient) -> None:
     big = {**missed(), "padding": "x" * 9000}
-    assert (await post(api, "/missed-calls", big, secret=None)).status_code == 413
+    # Unsigned: refused on its headers, before its body is read.
+    assert (await post(api, "/missed-calls", big, secret=None)).status_code == 401
     assert (await post(api, "/missed-calls", big)).status_code == 413
     fields = {k: str(v) for k, v in missed().items()}
     body, kind = multipart(fields, wav_bytes(20.0))  # 320 KB > 256 KB

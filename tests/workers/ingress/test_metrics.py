@@ -45,7 +45,9 @@ async def test_requests_and_signature_failures_are_counted(
         assert (await post(api, "/missed-calls", missed(), at=stale)).status_code == 401
         assert (await post(api, "/missed-calls", missed(), secret="wrong")).status_code == 401
         assert (await api.get(f"/calls/{call_id}")).status_code == 200
-        headers = signed_headers(SECRET.encode(), b"", time.time())
+        headers = signed_headers(
+            SECRET.encode(), b"", time.time(), method="GET", path="/calls/unknown-0001"
+        )
         assert (await api.get("/calls/unknown-0001", headers=headers)).status_code == 404
         assert (await api.get("/nowhere")).status_code == 404
 

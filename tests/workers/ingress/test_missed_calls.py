@@ -49,7 +49,8 @@ async def test_missed_calls_join_one_case_per_number(
 
     withheld = missed(caller="anonymous")
     one = await post(api, "/missed-calls", withheld)
-    two = await post(api, "/missed-calls", withheld)
+    # A retry is signed anew (the same signature twice is a replay: 409).
+    two = await post(api, "/missed-calls", withheld, at=time.time() + 1)
     assert one.json()["workflow_id"] == two.json()["workflow_id"]
     assert one.json()["workflow_id"] == f"missed-call-withheld-{withheld['call_id']}"
     assert (one.json()["created"], two.json()["created"]) == (True, False)
@@ -137,10 +138,13 @@ async def test_missed_call_reply_by_sms_ends_booked(
         assert routed.json()["outcome"] == "routed"
         assert routed.json()["workflow_id"] == workflow_id
 
-        headers = lambda: signed_headers(SECRET.encode(), b"", time.time())  # noqa: E731
+        status_path = f"/calls/{call['call_id']}"
+        headers = lambda: signed_headers(  # noqa: E731
+            SECRET.encode(), b"", time.time(), method="GET", path=status_path
+        )
 
         async def booked() -> dict[str, Any] | None:
-            body = (await api.get(f"/calls/{call['call_id']}", headers=headers())).json()
+            body = (await api.get(status_path, headers=headers())).json()
             return body if body.get("status") == "booked" else None
 
         status = await wait_for(booked, 90)

@@ -57,7 +57,15 @@ class SigningSession(requests.Session):
         body = request.body
         raw = body.encode("utf-8") if isinstance(body, str) else body
         assert raw is None or isinstance(raw, bytes), "streamed bodies are not generated"
-        request.headers.update(signed_headers(SECRET, raw or b"", time.time()))
+        request.headers.update(
+            signed_headers(
+                SECRET,
+                raw or b"",
+                time.time(),
+                method=request.method or "GET",
+                path=request.path_url,
+            )
+        )
         return super().send(request, **kwargs)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import httpx
@@ -20,5 +21,6 @@ async def test_incoming_sms_without_a_case_is_kept_for_an_agent(api: httpx.Async
         "outcome": "kept_for_agent",
         "workflow_id": names.incoming_sms_workflow_id(message_id),
     }
-    again = await post(api, "/sms/incoming", body)
+    # A retry is signed anew (the same signature twice is a replay: 409).
+    again = await post(api, "/sms/incoming", body, at=time.time() + 1)
     assert again.json()["workflow_id"] == response.json()["workflow_id"]

@@ -12,6 +12,7 @@ from workers.ingress.call_status import call_status
 from workers.ingress.deps import Deps
 from workers.ingress.errors import IngressError
 from workers.ingress.openapi import responses
+from workers.ingress.ratelimit import client_ip
 from workers.ingress.schemas import CALL_ID_PATTERN, CallStatusResponse
 
 router = APIRouter()
@@ -20,7 +21,7 @@ router = APIRouter()
 @router.get(
     "/calls/{call_id}",
     response_model=None,
-    responses=responses(200, CallStatusResponse, 401, 404, 422, 503),
+    responses=responses(200, CallStatusResponse, 401, 404, 408, 422, 429, 503),
     openapi_extra={"security": [{}, {"timestamp": [], "signature": []}]},
     summary="Où en est un appel",
 )
@@ -31,6 +32,9 @@ async def get_call(
 ) -> JSONResponse:
     # Checked here, not as a dependency: dependencies run before the path is validated, and a
     # malformed call id is a 422 whatever the signature.
+    cfg = deps.settings.ingress
+    if not deps.rate_limiter().allow(client_ip(request, cfg.forwarded_allow_ips), deps.clock()):
+        raise IngressError(429, "trop de requêtes, réessayer plus tard", {"Retry-After": "5"})
     authed = await signed_if_present(request, deps)
     client = await deps.temporal()
     found = await call_status(client, call_id, authed)

@@ -24,7 +24,7 @@ router = APIRouter()
     "/missed-calls",
     status_code=202,
     response_model=None,
-    responses=responses(202, AcceptedResponse, 401, 413, 415, 422, 503),
+    responses=responses(202, AcceptedResponse, 401, 408, 409, 413, 415, 422, 503),
     openapi_extra=signed_body(("application/json", json_schema(MissedCallRequest))),
     summary="Un appel manqué",
 )

@@ -24,7 +24,7 @@ router = APIRouter()
     "/sms/incoming",
     status_code=202,
     response_model=None,
-    responses=responses(202, SmsAcceptedResponse, 401, 413, 415, 422, 503),
+    responses=responses(202, SmsAcceptedResponse, 401, 408, 409, 413, 415, 422, 503),
     openapi_extra=signed_body(("application/json", json_schema(IncomingSmsRequest))),
     summary="Un SMS reçu d'un appelant (mode webhook du SMS bidirectionnel)",
 )

@@ -51,7 +51,7 @@ def _accepted(call_id: str, workflow_id: str, *, created: bool) -> JSONResponse:
     "/voicemails",
     status_code=202,
     response_model=None,
-    responses=responses(202, AcceptedResponse, 401, 413, 415, 422, 502, 503),
+    responses=responses(202, AcceptedResponse, 401, 408, 409, 413, 415, 422, 502, 503),
     openapi_extra=signed_body(
         ("multipart/form-data", voicemail_multipart_schema()),
         ("application/json", json_schema(VoicemailUrlRequest)),
