@@ -6,6 +6,7 @@ since before the retention, through the same `resolve` Update an agent sends (`c
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime
 
@@ -26,12 +27,19 @@ from domain.retention import (
 log = logging.getLogger(__name__)
 
 
-def stale_query(older_than: datetime) -> str:
+def stale_query(older_than: datetime, task_queue: str = "") -> str:
     stamp = older_than.isoformat().replace("+00:00", "Z")
-    return (
+    query = (
         f'{names.SA_NEEDS_AGENT} = true AND {names.SA_WAITING_SINCE} < "{stamp}" '
         'AND ExecutionStatus = "Running"'
     )
+    if task_queue:
+        query += f' AND TaskQueue = "{task_queue}"'
+    return query
+
+
+# How long one case's `resolve close` may wait for its worker.
+UPDATE_TIMEOUT_S = 20.0
 
 
 class StaleCaseActivities:
@@ -42,13 +50,18 @@ class StaleCaseActivities:
     async def close_stale_cases(self, inp: CloseStaleInput) -> CloseStaleResult:
         result = CloseStaleResult()
         close = ResolveInput(RETENTION_AGENT, action="close", comment=RETENTION_COMMENT)
-        query = stale_query(datetime.fromisoformat(inp.older_than))
+        query = stale_query(datetime.fromisoformat(inp.older_than), inp.task_queue)
         async for execution in self.client.list_workflows(query):
             handle = self.client.get_workflow_handle(execution.id)
             try:
-                await handle.execute_update(names.RESOLVE_UPDATE, close, result_type=ResolveResult)
+                # Bounded: a case whose workers are gone would hold the Update (and this whole
+                # purge) forever; it is counted and tried again at the next daily run.
+                await asyncio.wait_for(
+                    handle.execute_update(names.RESOLVE_UPDATE, close, result_type=ResolveResult),
+                    UPDATE_TIMEOUT_S,
+                )
                 result.closed += 1
-            except (WorkflowUpdateFailedError, RPCError) as err:
+            except (WorkflowUpdateFailedError, RPCError, TimeoutError) as err:
                 result.refused += 1
                 log.warning("retention: case %s not closed: %s", execution.id, type(err).__name__)
             activity.heartbeat(result.closed + result.refused)

@@ -28,6 +28,8 @@ class PurgeInput:
     # Cases waiting for an agent since before this many days are closed (an unmatched SMS
     # would otherwise wait forever, its history out of the namespace retention's reach).
     case_days: int = 30
+    # Scope of the stale-case closing (CloseStaleInput.task_queue); empty: every case.
+    case_task_queue: str = ""
     # ISO 8601 datetime with offset overriding "now" (tests, a catch-up run); empty: the
     # workflow's own clock.
     now: str = ""
@@ -76,6 +78,9 @@ class PurgeSmsResult:
 class CloseStaleInput:
     # Cases whose WaitingSince is before this instant (ISO 8601, with offset) are closed.
     older_than: str
+    # Only the cases of this task queue (empty: every case). Tests sharing one Temporal
+    # server scope their purge to their own cases.
+    task_queue: str = ""
 
 
 @dataclass

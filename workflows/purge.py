@@ -63,7 +63,9 @@ class PurgeWorkflow:
             result.errors.extend(sms.errors)
         if inp.case_days >= 1 and workflow.patched(CLOSE_STALE_PATCH):
             stale_before = now - timedelta(days=inp.case_days)
-            stale = await calls.CLOSE_STALE_CASES(CloseStaleInput(stale_before.isoformat()))
+            stale = await calls.CLOSE_STALE_CASES(
+                CloseStaleInput(stale_before.isoformat(), task_queue=inp.case_task_queue)
+            )
             result.stale_cases_closed = stale.closed
         workflow.logger.info(
             "purge: %d audio file(s) deleted, %d booking(s) anonymised",

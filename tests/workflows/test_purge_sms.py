@@ -80,7 +80,9 @@ async def test_purge_deletes_old_sms_ledger_rows_and_file_lines(
         "utf-8",
     )
 
-    inp = PurgeInput(booking_days=30, audio_days=30, sms_days=30, now=purge_now.isoformat())
+    inp = PurgeInput(
+        booking_days=30, audio_days=30, sms_days=30, case_days=0, now=purge_now.isoformat()
+    )
     async with running_worker(client, settings, stt):
         handle = await client.start_workflow(
             PURGE_WORKFLOW,
@@ -134,7 +136,11 @@ async def test_purge_closes_cases_waiting_for_an_agent_past_the_retention(
             now = datetime.now(UTC) + timedelta(days=days)
             result: PurgeResult = await client.execute_workflow(
                 PURGE_WORKFLOW,
-                PurgeInput(case_days=30, now=now.isoformat()),
+                PurgeInput(
+                    case_days=30,
+                    now=now.isoformat(),
+                    case_task_queue=settings.temporal.task_queue,
+                ),
                 id=f"purge-{uuid.uuid4().hex[:6]}",
                 task_queue=settings.temporal.task_queue,
                 result_type=PurgeResult,
