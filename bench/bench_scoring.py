@@ -51,7 +51,7 @@ def address_choice(inp: AddressScoringInput, s: AddressScores) -> dict[str, Any]
     return {
         "street": order[0],
         "order": order,
-        "heard_beats": s.heard_score > s.street_scores[order[0]],
+        "heard_beats": s.heard_score is not None and s.heard_score > s.street_scores[order[0]],
         "number": number,
     }
 
@@ -89,9 +89,9 @@ def main() -> None:
         captured["refine"] = inp
         return items.refine_items(stt, stt.catalogue, stt.territory, inp, legacy=True)
 
-    stt.transcribe_file = capture_transcribe  # type: ignore[method-assign]
-    stt.score_address_candidates = capture_score  # type: ignore[method-assign]
-    stt.refine_items = capture_refine  # type: ignore[method-assign]
+    stt.transcribe_file = capture_transcribe
+    stt.score_address_candidates = capture_score
+    stt.refine_items = capture_refine
     entries = load_voicemail_set(args.directory)
     if args.count:
         entries = entries[: args.count]
@@ -121,6 +121,7 @@ def main() -> None:
         old_a, new_a = runs["old"].get("address"), runs["new"].get("address")
         row["same_address"] = (
             old_a is None
+            or new_a is None
             or "reason" in old_a
             or (
                 old_a["street"] == new_a["street"]

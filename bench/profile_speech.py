@@ -81,7 +81,7 @@ def main() -> None:
     stt = pipeline.stt
     model = stt.model()
     model.model = _Timed(model.model)
-    model.feature_extractor = _Features(model.feature_extractor)  # type: ignore[assignment]
+    model.feature_extractor = _Features(model.feature_extractor)
     stt.silence_encoding()
     CPU.clear()
     CALLS.clear()
