@@ -30,13 +30,15 @@ SCORING_MAX_STREETS = 16
 CROP_TOLERANCE = 20.0
 
 
-def score_address_candidates(speech: SpeechModel, inp: AddressScoringInput) -> AddressScores:
+def score_address_candidates(
+    speech: SpeechModel, inp: AddressScoringInput, *, legacy: bool = False
+) -> AddressScores:
     """How much the audio supports each candidate street, then each house number of the
     best street (log-likelihood ratio against silence, nats). Never fails on a missing
     segment or candidate: it says why nothing was scored, and the resolution then relies
     on the words alone."""
     started = time.perf_counter()
-    result = _score_address(speech, inp)
+    result = _score_address(speech, inp, legacy)
     result.processing_s = round(time.perf_counter() - started, 3)
     log.info(
         "score_address_candidates streets=%d numbers=%d in %.2f s",
@@ -95,7 +97,7 @@ def hypothesis(clip: AddressClip, number: str, street: str, *, suffix: bool = Tr
     return text + (clip.suffix if suffix else "")
 
 
-def _score_address(speech: SpeechModel, inp: AddressScoringInput) -> AddressScores:
+def _score_address(speech: SpeechModel, inp: AddressScoringInput, legacy: bool) -> AddressScores:
     cands = inp.candidates
     if not cands.candidates:
         return AddressScores(reason="aucune voie candidate")
@@ -106,7 +108,7 @@ def _score_address(speech: SpeechModel, inp: AddressScoringInput) -> AddressScor
     piece = audio[int(clip.start_s * SAMPLE_RATE) : int(clip.end_s * SAMPLE_RATE)]
     if piece.size < SAMPLE_RATE // 5:
         return AddressScores(reason="segment d'adresse trop court")
-    scorer = Scorer(speech, piece)
+    scorer = Scorer(speech, piece, legacy=legacy)
     limit = inp.max_streets or SCORING_MAX_STREETS
     streets = cands.candidates[:limit]
     heard_number = cands.housenumbers[0] if cands.housenumbers else ""

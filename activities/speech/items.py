@@ -30,6 +30,8 @@ def refine_items(
     load_catalogue: Callable[[], Catalogue],
     load_territory: Callable[[], Territory],
     inp: ItemRefineInput,
+    *,
+    legacy: bool = False,
 ) -> Understanding:
     """The understanding completed with the items the audio supports where the words of
     the request name none ("un biffet" → buffet): each such slot is scored with the
@@ -57,7 +59,13 @@ def refine_items(
             t0 = max(0.0, covering[0][2].start - CLIP_BEFORE_S)
             t1 = min(t0 + MAX_CLIP_S, covering[-1][2].end + CLIP_AFTER_S)
             piece = audio[int(t0 * SAMPLE_RATE) : int(t1 * SAMPLE_RATE)]
-            scorers[(c0, c1)] = (Scorer(speech, piece), c0, c1)
+            # The items' vote is a margin against a fixed threshold: their clip keeps the
+            # 30-s padding, so their scores are exactly the former ones.
+            scorers[(c0, c1)] = (
+                Scorer(speech, piece, legacy=legacy, pad_frames=None),
+                c0,
+                c1,
+            )
         scorer, c0, c1 = scorers[(c0, c1)]
         head, tail = inp.text[c0 : slot.start], inp.text[slot.end : c1]
         quantity = "un" if slot.quantity.lower() == "en" else slot.quantity
