@@ -3,7 +3,8 @@
 Turn-taking: webrtcvad on each 20 ms frame. A turn starts after a few voiced frames (more
 while the bot is speaking: then it is a barge-in, and the prompt is cut) and ends after a
 pause that is longer while the caller gives an address. Keys (DTMF) end a turn at once, or
-gather five digits when the dialogue asks for a postcode.
+gather a number: the expected count (five for a postcode), or up to `#` (a house number, at
+the address question too), or a pause.
 
 Speculative transcription: the end pause (700 ms, 1.2 s after an address) is mostly dead time,
 and speech-to-text costs about as much again. So once the caller has been quiet for
@@ -131,14 +132,20 @@ class _Listening:
         )
 
     def key(self, digit: str, now: float) -> Keys | None:
-        """A key pressed: the turn it ends, or None while a number is being keyed in."""
-        if self.expect != Expect.DIGITS:
+        """A key pressed: the turn it ends, or None while a number is being keyed in.
+
+        At the address question keys are a house number (`#` ends it); no house number
+        starts with 0, so a first 0 is still the transfer key, at once."""
+        keyed = self.expect == Expect.DIGITS or (
+            self.expect == Expect.ADDRESS and (self.digits or digit not in "0#*")
+        )
+        if not keyed:
             return Keys(digit)
         if digit == "#":
             return Keys(self.digits + "#")
         self.digits += digit
         self.last_key = now
-        if len(self.digits) >= max(1, self.keys):
+        if self.keys and len(self.digits) >= self.keys:
             return Keys(self.digits)
         return None
 

@@ -11,7 +11,7 @@ import pytest
 
 from activities.live.runner import CallRunner
 from activities.live.session import SessionRegistry
-from activities.live.turns import TurnTaking, Utterance
+from activities.live.turns import TurnTaking, Utterance, _Listening
 from activities.live_call import LiveCallActivities
 from activities.speech.engine import SpeechEngine
 from activities.speech.tts import Tts
@@ -120,3 +120,24 @@ async def test_no_speculation_when_off(stt: SpeechEngine) -> None:
     call, _ = listener(stt, items + silence(1.0), TurnTaking(speculate_ms=0))
     turn = await call._listen(Expect.SPEECH)
     assert isinstance(turn, Utterance) and turn.transcript is None
+
+
+@pytest.mark.parametrize(
+    ("expect", "keys", "pressed", "turn"),
+    [
+        # At the address question keys are the house number, `#` ends it.
+        (Expect.ADDRESS, 0, "12#", "12#"),
+        # …but a first 0 is still the transfer key, at once.
+        (Expect.ADDRESS, 0, "0", "0"),
+        (Expect.DIGITS, 5, "13005", "13005"),
+        # A house number asked on its own: no count, `#` ends it.
+        (Expect.DIGITS, 0, "104#", "104#"),
+        (Expect.YES_NO, 0, "1", "1"),
+    ],
+)
+def test_keys_make_a_turn(expect: str, keys: int, pressed: str, turn: str) -> None:
+    st = _Listening.of(TurnTaking(), expect, keys)
+    results = [st.key(digit, float(i)) for i, digit in enumerate(pressed)]
+    assert all(r is None for r in results[:-1])
+    last = results[-1]
+    assert last is not None and last.digits == turn
