@@ -58,6 +58,8 @@ TRANSFER_KEY = "0"
 POSTCODE_KEYS = 5
 PHONE_KEYS = 10
 DICTATED_NUMBER_NOTE = "numéro de rappel dicté dans le message"
+# Words of a street name said alone ("avenue du Maréchal de Lattre de Tassigny" is 7).
+MAX_STREET_WORDS = 8
 
 
 class Expect(StrEnum):
@@ -118,6 +120,8 @@ _YES_RE = re.compile(
 _NO_RE = re.compile(
     r"\b(non|pas ca|c est faux|faux|erreur|incorrect|pas du tout|pas bon|pas correct)\b"
 )
+# What comes before a street name said alone: "euh, c'est boulevard Chave".
+_STREET_ALONE_RE = re.compile(r"^(\W*(euh+|alors|c'est|c est|ben|bah)\b)+", re.I)
 
 _CHECKS = {
     Field.NUMBER: Phase.CHECK_NUMBER,
@@ -259,6 +263,11 @@ class Dialogue:
         if phase == Phase.ASK_STREET:
             if u.address is not None and u.address.street:
                 return self._with_street(u.address)
+            street = _STREET_ALONE_RE.sub("", text).strip(" .,;!?")
+            if street and len(street.split()) <= MAX_STREET_WORDS:
+                # Asked for the street alone, the words are its name even when they do not
+                # parse as one ("boulevard chave", lowercase): the gazetteer judges.
+                return self._with_street(SpokenAddress(street=street))
             return self._failed()
         if phase in (Phase.ASK_ADDRESS, Phase.ASK_POSTCODE):
             self._merge(u)
@@ -421,7 +430,8 @@ class Dialogue:
         address = replace(
             old,
             street=heard.street,
-            housenumber=heard.housenumber or old.housenumber,
+            # A typed number cannot be misheard: it stands over a number heard with the street.
+            housenumber=old.housenumber or heard.housenumber,
             postcode=heard.postcode or old.postcode,
             citycode=heard.citycode or old.citycode,
             city=heard.city or old.city,

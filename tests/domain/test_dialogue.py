@@ -233,3 +233,29 @@ def test_field_check_repeats_on_silence_and_answers_a_question(
     step = d.on_faq(FaqResult(entry_id="gravats", answer="Non.", confident=True))
     assert [p.template for p in step.say] == ["faq_answer", "check_number"]
     assert step.expect == Expect.YES_NO
+
+
+@pytest.mark.parametrize(
+    ("said", "street"),
+    [("boulevard chave.", "boulevard chave"), ("euh, c'est boulevard chave", "boulevard chave")],
+)
+def test_street_alone_is_its_name(
+    catalogue: Catalogue, territory: Territory, said: str, street: str
+) -> None:
+    d = dialogue(catalogue, territory)
+    d.on_dtmf("12#")
+    d.on_utterance(said)
+    step = d.on_dtmf("13005")
+    assert step.lookup is not None and step.lookup.address is not None
+    assert step.lookup.address.street.lower() == street.lower()
+    assert step.lookup.address.housenumber == "12"
+
+
+def test_typed_number_stands_over_the_one_heard_with_the_street(
+    catalogue: Catalogue, territory: Territory
+) -> None:
+    d = dialogue(catalogue, territory)
+    d.on_dtmf("14#")
+    step = d.on_utterance("au 12 boulevard Chave, 13005 Marseille")
+    assert step.lookup is not None and step.lookup.address is not None
+    assert step.lookup.address.housenumber == "14"
