@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from activities.live.session import CallView
 from domain.dialogue import Expect
 from domain.media import FRAME_MS, AudioFrame, Dtmf, Hangup, MediaSession
+from domain.turn_end import TurnRule, Verdict, verdict
 
 # Voiced frames in a row that start a turn while the bot is silent (60 ms).
 START_FRAMES = 3
@@ -59,6 +60,9 @@ class TurnTaking:
     stt_beam_size: int = 1
     # Quiet this long (but not yet the end pause): transcribe what was said meanwhile. 0: off.
     speculate_ms: int = 250
+    # TurnRule: "semantic" lets the speculative transcript end the pause early or stretch it.
+    rule: str = TurnRule.FIXED.value
+    incomplete_pause_ms: int = 2000
 
     def pause_frames(self, expect: str) -> int:
         pause = self.address_pause_ms if expect in (Expect.ADDRESS, Expect.DIGITS) else 0
@@ -113,6 +117,11 @@ class _Listening:
     last_key: float = 0.0
     quiet_since: float | None = None
     guess: Speculation | None = None
+    # TurnRule.SEMANTIC: the end pause of the fixed rule, and the one it stretches to.
+    semantic: bool = False
+    fixed_pause_frames: int = 0
+    incomplete_pause_frames: int = 0
+    judged: bool = False  # the current guess's transcript has set the pause
 
     @classmethod
     def of(cls, turns: TurnTaking, expect: str, keys: int) -> _Listening:
@@ -129,7 +138,25 @@ class _Listening:
             max_frames=int(turns.max_utterance_s * 1000 / FRAME_MS),
             min_frames=MIN_UTTERANCE_MS // FRAME_MS,
             speculate_frames=speculate_frames,
+            semantic=turns.rule == TurnRule.SEMANTIC and speculate_frames > 0,
+            fixed_pause_frames=turns.pause_frames(expect),
+            incomplete_pause_frames=max(1, turns.incomplete_pause_ms // FRAME_MS),
         )
+
+    def judge(self) -> None:
+        """The semantic rule: once the transcript of the pause is in, what it says sets the
+        rest of the pause (a finished answer ends the turn now)."""
+        guess = self.guess
+        if not self.semantic or self.judged or guess is None or not guess.transcript.done():
+            return
+        self.judged = True
+        if guess.transcript.cancelled() or guess.transcript.exception() is not None:
+            return
+        heard = verdict(guess.transcript.result(), self.expect)
+        if heard == Verdict.COMPLETE:
+            self.pause_frames = min(self.silent_run, self.fixed_pause_frames)
+        elif heard == Verdict.INCOMPLETE:
+            self.pause_frames = max(self.fixed_pause_frames, self.incomplete_pause_frames)
 
     def key(self, digit: str, now: float) -> Keys | None:
         """A key pressed: the turn it ends, or None while a number is being keyed in.
@@ -235,8 +262,11 @@ class TurnListener:
             st.voiced_total += 1
             st.silent_run = 0
             st.guess = None  # the caller went on: a transcript so far is of half a turn
+            st.judged = False
+            st.pause_frames = st.fixed_pause_frames or st.pause_frames
         else:
             st.silent_run += 1
+            st.judge()
         keep = len(st.utterance) - max(0, st.silent_run - TRAILING_SILENCE_FRAMES)
         if st.silent_run >= st.pause_frames or len(st.utterance) >= st.max_frames:
             if st.voiced_total < st.min_frames:

@@ -100,6 +100,8 @@ def turn_taking(settings: TelephonySettings) -> TurnTaking:
         max_utterance_s=settings.max_utterance_s,
         stt_beam_size=settings.stt_beam_size,
         speculate_ms=settings.speculate_ms,
+        rule=settings.turn_rule,
+        incomplete_pause_ms=settings.incomplete_pause_ms,
     )
 
 
