@@ -143,6 +143,17 @@ class _Listening:
             incomplete_pause_frames=max(1, turns.incomplete_pause_ms // FRAME_MS),
         )
 
+    def awaiting_verdict(self) -> bool:
+        """The semantic rule waits for the transcript of the pause past the fixed pause (up to
+        the longest one): the reply needs that transcript anyway, so waiting costs nothing,
+        and a caller in the middle of an address is not cut off by a slow transcription."""
+        return (
+            self.semantic
+            and not self.judged
+            and self.guess is not None
+            and self.silent_run < self.incomplete_pause_frames
+        )
+
     def judge(self) -> None:
         """The semantic rule: once the transcript of the pause is in, what it says sets the
         rest of the pause (a finished answer ends the turn now)."""
@@ -268,7 +279,8 @@ class TurnListener:
             st.silent_run += 1
             st.judge()
         keep = len(st.utterance) - max(0, st.silent_run - TRAILING_SILENCE_FRAMES)
-        if st.silent_run >= st.pause_frames or len(st.utterance) >= st.max_frames:
+        ended = st.silent_run >= st.pause_frames and not st.awaiting_verdict()
+        if ended or len(st.utterance) >= st.max_frames:
             if st.voiced_total < st.min_frames:
                 # A click, not a turn: keep listening.
                 st.in_turn, st.utterance, st.voiced_run, st.quiet_since = False, [], 0, now

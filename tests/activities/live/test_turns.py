@@ -6,6 +6,7 @@ on (activities/live/turns.py). Transcripts come from the session's Whisper model
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 
 import pytest
@@ -199,3 +200,20 @@ async def test_a_finished_yes_is_answered_after_a_short_silence(rule: str, early
     # (45) when the turn ends as soon as the transcript of the pause is in.
     assert (line.frames_left() > 35) is early, line.frames_left()
     assert turn.transcript is not None and await turn.transcript == "Oui."
+
+
+async def test_a_slow_transcript_does_not_cut_off_a_paused_address() -> None:
+    """Under load the transcript of the pause comes after the fixed 1.2 s: the semantic rule
+    waits for it (the reply needs it anyway) rather than ending the turn on the clock."""
+    address = caller_turn("address")
+    head, tail = address[: int(0.95 * 16000)], address[int(0.95 * 16000) :]
+    pcm = silence(0.3) + head + silence(1.5) + tail + silence(2.5)
+    quick = scripted("J'habite au 12", "J'habite au 12 boulevard Chave, 13005 Marseille", 0)
+
+    def slow(pcm: bytes, expect: str) -> str:
+        time.sleep(1.2)
+        return quick(pcm, expect) if len(pcm) >= len(address) else "J'habite au 12"
+
+    turns = TurnTaking(speculate_ms=250, address_pause_ms=1200, rule="semantic")
+    turn, _ = await listen_once(pcm, turns, Expect.ADDRESS, slow)
+    assert len(turn.pcm) >= len(address)
