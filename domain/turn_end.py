@@ -152,6 +152,9 @@ def verdict(text: str, expect: str) -> Verdict:
         return Verdict.UNSURE
     words = folded.split()
     last = words[-1]
+    if text.rstrip().endswith(("...", "…")):
+        # Whisper's own mark for speech that trails off ("J'habite au dos de bon...").
+        return Verdict.INCOMPLETE
     if last in _OPEN_ENDINGS or " ".join(words[-2:]) in _OPEN_ENDINGS:
         return Verdict.INCOMPLETE
     if expect == "yes_no":

@@ -29,6 +29,9 @@ from domain.turn_end import Verdict, verdict
         ("un canapé et deux", "speech", Verdict.UNSURE),
         ("06 12 34", "digits", Verdict.UNSURE),
         ("", "speech", Verdict.UNSURE),
+        # Whisper's partial of "j'habite au douze, boul…" on the demo call.
+        ("J'habite au dos de bon...", "address", Verdict.INCOMPLETE),
+        ("un canapé…", "speech", Verdict.INCOMPLETE),
     ],
 )
 def test_verdict(text: str, expect: str, heard: Verdict) -> None:
