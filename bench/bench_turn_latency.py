@@ -10,6 +10,11 @@ sent) to the bot's first audio frame with speech (received). That includes the e
 pause (TelephonySettings: 700 ms, 1200 ms after an address), speech-to-text (started
 speculatively 250 ms into the pause: `speculate_ms`), the lookups and the synthesis of the
 reply. Writes JSON, prints a table. Not a test: it asserts nothing.
+
+    --turn-rule fixed|semantic   the end-of-turn rule (TelephonySettings.turn_rule)
+    --paused N                   N more calls whose caller stops 1.5 s after "j'habite au
+                                 douze" to find the street: a cut-off is the bot speaking in
+                                 that gap; otherwise the latency after the rest of the address.
 """
 
 from __future__ import annotations
@@ -32,6 +37,37 @@ if str(REPO) not in sys.path:
 from domain.stats import percentile  # noqa: E402 - the repository first on the path
 
 CALL_TIMEOUT_S = 240
+# The paused caller: "j'habite au douze" (the first 0.95 s of the address turn), then quiet.
+PAUSE_AT_S = 0.95
+PAUSE_S = 1.5
+
+
+async def paused_call(port: int, tel: Any, samples: dict[str, list[float]]) -> bool:
+    """One caller who pauses inside the address; True when the bot cut them off."""
+    from domain.live_call_models import Phase
+    from tests.fakes.audiosocket_client import AudioSocketCaller
+    from tests.fakes.caller_turns import caller_turn
+
+    address = caller_turn("address")
+    cut = int(PAUSE_AT_S * 8000) * 2
+    async with AudioSocketCaller("127.0.0.1", port) as call:
+        cid = call.call_id
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            view = tel.activities.dialogues.get(cid)
+            if view is not None and view.listening and view.progress.phase == Phase.ASK_ADDRESS:
+                break
+            await asyncio.sleep(0.02)
+        head_end = await call.say(address[:cut])
+        await call.silence(PAUSE_S)
+        ended = await call.say(address[cut:])
+        if any(head_end <= f.at < ended and f.speech for f in call.frames):
+            await call.hangup()
+            return True
+        first = await call.wait_for_bot_speech(30, since=ended)
+        samples["address_paused"].append(first - ended)
+        await call.hangup()
+        return False
 
 
 async def one_call(port: int, tel: Any, samples: dict[str, list[float]]) -> None:
@@ -100,7 +136,11 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                     }
                 ),
                 "telephony": base.telephony.model_copy(
-                    update={"audiosocket_port": 0, "tts_cache_dir": data / "tts"}
+                    update={
+                        "audiosocket_port": 0,
+                        "tts_cache_dir": data / "tts",
+                        "turn_rule": args.turn_rule,
+                    }
                 ),
                 "retention": base.retention.model_copy(update={"schedule_enabled": False}),
             }
@@ -108,7 +148,13 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         data.mkdir(parents=True, exist_ok=True)
         client = await connect(settings)
         await ensure_search_attributes(client, settings.temporal.namespace)
-        samples: dict[str, list[float]] = {"address": [], "items": [], "yes": []}
+        samples: dict[str, list[float]] = {
+            "address": [],
+            "items": [],
+            "yes": [],
+            "address_paused": [],
+        }
+        cut_offs = 0
         stop = asyncio.Event()
         ready: asyncio.Future[RunningTelephony] = asyncio.get_running_loop().create_future()
         async with workers_running(client, settings, "all"):
@@ -121,6 +167,10 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                     # A call that gets stuck must fail the bench, not hang it.
                     await asyncio.wait_for(
                         one_call(tel.audiosocket_port or 0, tel, samples), CALL_TIMEOUT_S
+                    )
+                for _ in range(args.paused):
+                    cut_offs += await asyncio.wait_for(
+                        paused_call(tel.audiosocket_port or 0, tel, samples), CALL_TIMEOUT_S
                     )
             finally:
                 stop.set()
@@ -144,6 +194,11 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         "address_pause_ms": settings.telephony.address_pause_ms,
         "stt_beam_size": settings.telephony.stt_beam_size,
         "speculate_ms": settings.telephony.speculate_ms,
+        "turn_rule": settings.telephony.turn_rule,
+        "incomplete_pause_ms": settings.telephony.incomplete_pause_ms,
+        # Callers who pause inside the address, and how many the bot spoke over.
+        "paused_calls": args.paused,
+        "cut_offs": cut_offs,
         "turns": rows,
         # From the end of the pause to the reply queued (STT + lookups + TTS), every turn
         # including keys: the part the pause does not explain.
@@ -166,6 +221,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=3)
+    parser.add_argument("--turn-rule", choices=("fixed", "semantic"), default="fixed")
+    parser.add_argument("--paused", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("var/bench-turn-latency.json"))
     args = parser.parse_args()
     report = asyncio.run(main_async(args))
@@ -179,6 +236,7 @@ def main() -> None:
         f"p95 {report['processing_p95_s']} s; load {report['machine']['load_avg_after']}"
     )
     print(f"spoken turns transcribed during / after the end pause: {report['transcribed']}")
+    print(f"turn rule {report['turn_rule']}: cut-offs {report['cut_offs']}/{args.paused} paused")
     print(f"written to {args.out}")
 
 

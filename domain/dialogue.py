@@ -8,11 +8,13 @@ the end-of-utterance pause and whether keys are collected as a postcode), a look
 the end of the call.
 
 The order: greeting with the "service automatisé" disclosure → address (the postcode typed on
-the keypad when the address is not found) → items → read-back with the first free day →
-"dites oui ou tapez 1". At any time a question gets the FAQ's answer and the dialogue goes
-back to where it was; "je veux parler à quelqu'un" or the key 0 ends with a transfer, and so
-do two failures on the same question. What was understood is always in `progress` (the
-activity's heartbeat details), so a call cut short still leaves it to a person.
+the keypad when the address is not found; a house number typed instead of said, then the
+street) → items → read-back with the first free day → "dites oui ou tapez 1". A "non" to the
+read-back reads the address back field by field (domain/keypad.py), each a yes/no or 1/2, and
+asks again only for the wrong one. At any time a question gets the FAQ's answer and the
+dialogue goes back to where it was; "je veux parler à quelqu'un" or the key 0 ends with a
+transfer, and so do two failures on the same question. What was understood is always in
+`progress` (the activity's heartbeat details), so a call cut short still leaves it to a person.
 
 The request itself is understood by the same code as a voicemail (domain/understanding/),
 and an address is accepted by the same rule (domain/decision.py): the read-back and the
@@ -31,6 +33,14 @@ from domain.decision import BOOK_THRESHOLD, CONFIRM_THRESHOLD, DecisionKind, dec
 from domain.escaping import markdown_text
 from domain.faq_models import FaqResult
 from domain.geotext import fold
+from domain.keypad import (
+    Field,
+    keyed_housenumber,
+    keyed_postcode,
+    keyed_yes_no,
+    next_field,
+    spoken_housenumber,
+)
 from domain.labels import date_label, items_label
 from domain.live_call_models import LiveCallProgress, Outcome, Phase, TransferReason
 from domain.models import (
@@ -46,11 +56,11 @@ from domain.understanding import Territory, understand
 
 MAX_FAILURES = 2
 TRANSFER_KEY = "0"
-YES_KEY = "1"
-NO_KEY = "2"
 POSTCODE_KEYS = 5
 PHONE_KEYS = 10
 DICTATED_NUMBER_NOTE = "numéro de rappel dicté dans le message"
+# Words of a street name said alone ("avenue du Maréchal de Lattre de Tassigny" is 7).
+MAX_STREET_WORDS = 8
 
 
 class Expect(StrEnum):
@@ -111,13 +121,22 @@ _YES_RE = re.compile(
 _NO_RE = re.compile(
     r"\b(non|pas ca|c est faux|faux|erreur|incorrect|pas du tout|pas bon|pas correct)\b"
 )
-_POSTCODE_RE = re.compile(r"^\d{5}$")
+# What comes before a street name said alone: "euh, c'est boulevard Chave".
+_STREET_ALONE_RE = re.compile(r"^(\W*(euh+|alors|c'est|c est|ben|bah)\b)+", re.I)
 
+_CHECKS = {
+    Field.NUMBER: Phase.CHECK_NUMBER,
+    Field.STREET: Phase.CHECK_STREET,
+    Field.CITY: Phase.CHECK_CITY,
+}
+_CHECKED = {phase: f for f, phase in _CHECKS.items()}
 _QUESTION_PROMPT = {
     Phase.ASK_ADDRESS: "ask_address",
     Phase.ASK_POSTCODE: "ask_postcode",
     Phase.ASK_ITEMS: "ask_items",
     Phase.ASK_PHONE: "ask_phone",
+    Phase.ASK_NUMBER: "ask_number",
+    Phase.ASK_STREET: "ask_street",
 }
 _RETRY_PROMPT = {
     Phase.ASK_ADDRESS: "retry_address",
@@ -125,6 +144,11 @@ _RETRY_PROMPT = {
     Phase.ASK_ITEMS: "retry_items",
     Phase.ASK_PHONE: "retry_phone",
     Phase.CONFIRM: "retry_confirm",
+    Phase.ASK_NUMBER: "retry_number",
+    Phase.ASK_STREET: "retry_street",
+    Phase.CHECK_NUMBER: "retry_confirm",
+    Phase.CHECK_STREET: "retry_confirm",
+    Phase.CHECK_CITY: "retry_confirm",
 }
 _EXPECT = {
     Phase.ASK_ADDRESS: Expect.ADDRESS,
@@ -132,7 +156,13 @@ _EXPECT = {
     Phase.ASK_ITEMS: Expect.SPEECH,
     Phase.ASK_PHONE: Expect.DIGITS,
     Phase.CONFIRM: Expect.YES_NO,
+    Phase.ASK_NUMBER: Expect.DIGITS,
+    Phase.ASK_STREET: Expect.ADDRESS,
+    Phase.CHECK_NUMBER: Expect.YES_NO,
+    Phase.CHECK_STREET: Expect.YES_NO,
+    Phase.CHECK_CITY: Expect.YES_NO,
 }
+# Phase.ASK_NUMBER: 0, the house number ends with `#` (or a pause).
 _KEYS = {Phase.ASK_POSTCODE: POSTCODE_KEYS, Phase.ASK_PHONE: PHONE_KEYS}
 
 
@@ -220,15 +250,26 @@ class Dialogue:
         if wants_person(text):
             return self._transfer(TransferReason.CALLER_ASKED)
         phase = self.phase
-        if phase == Phase.CONFIRM:
+        if phase == Phase.CONFIRM or phase in _CHECKED:
             answer = yes_or_no(text)
-            if answer is True:
-                return self._confirmed()
-            if answer is False:
-                return self._restart()
+            if answer is not None:
+                return self._answered(answer)
+        if phase == Phase.ASK_NUMBER:
+            number = spoken_housenumber(text)
+            if number is not None:
+                return self._with_number(number)
         u = understand(text, self._caller, self._catalogue, self._territory)
         if u.intent == Intent.QUESTION:
             return self._ask(Lookup(LookupKind.FAQ, text=text))
+        if phase == Phase.ASK_STREET:
+            if u.address is not None and u.address.street:
+                return self._with_street(u.address)
+            street = _STREET_ALONE_RE.sub("", text).strip(" .,;!?")
+            if street and len(street.split()) <= MAX_STREET_WORDS:
+                # Asked for the street alone, the words are its name even when they do not
+                # parse as one ("boulevard chave", lowercase): the gazetteer judges.
+                return self._with_street(SpokenAddress(street=street))
+            return self._failed()
         if phase in (Phase.ASK_ADDRESS, Phase.ASK_POSTCODE):
             self._merge(u)
             if u.address is not None and not u.address.is_empty():
@@ -251,8 +292,8 @@ class Dialogue:
         self.progress.heard.append(f"[DTMF {digits}]")
         phase = self.phase
         if phase == Phase.ASK_POSTCODE:
-            code = digits.rstrip("#")
-            if not _POSTCODE_RE.match(code):
+            code = keyed_postcode(digits)
+            if code is None:
                 return self._failed()
             u = self._understanding()
             address = replace(u.address or SpokenAddress(), postcode=code, citycode="", city="")
@@ -264,12 +305,18 @@ class Dialogue:
                 return self._failed()
             self._understanding().callback_number = number
             return self._next()
-        if digits == TRANSFER_KEY:
+        if digits.rstrip("#") == TRANSFER_KEY:
             return self._transfer(TransferReason.CALLER_ASKED)
-        if phase == Phase.CONFIRM and digits == YES_KEY:
-            return self._confirmed()
-        if phase == Phase.CONFIRM and digits == NO_KEY:
-            return self._restart()
+        if phase in (Phase.ASK_ADDRESS, Phase.ASK_NUMBER):
+            # At the address question, keys are the house number; the street comes next.
+            number = keyed_housenumber(digits)
+            if number is None:
+                return self._failed()
+            return self._with_number(number)
+        if phase == Phase.CONFIRM or phase in _CHECKED:
+            answer = keyed_yes_no(digits)
+            if answer is not None:
+                return self._answered(answer)
         return self._failed()
 
     def on_silence(self) -> Step:
@@ -371,6 +418,91 @@ class Dialogue:
             return self._ask_phase(Phase.ASK_PHONE)
         return self._ask(Lookup(LookupKind.SLOT, sector=match.sector))
 
+    def _with_number(self, number: str) -> Step:
+        u = self._understanding()
+        u.address = replace(u.address or SpokenAddress(), housenumber=number)
+        if not u.address.street:
+            return self._ask_phase(Phase.ASK_STREET)
+        return self._ask(Lookup(LookupKind.ADDRESS, address=u.address))
+
+    def _with_street(self, heard: SpokenAddress) -> Step:
+        u = self._understanding()
+        old = u.address or SpokenAddress()
+        address = replace(
+            old,
+            street=heard.street,
+            # A typed number cannot be misheard: it stands over a number heard with the street.
+            housenumber=old.housenumber or heard.housenumber,
+            postcode=heard.postcode or old.postcode,
+            citycode=heard.citycode or old.citycode,
+            city=heard.city or old.city,
+        )
+        u.address = address
+        if not address.postcode and not address.city and not self._postcode_asked:
+            # A street name alone is in many communes: the typed postcode settles which.
+            self._postcode_asked = True
+            return self._ask_phase(Phase.ASK_POSTCODE)
+        return self._ask(Lookup(LookupKind.ADDRESS, address=address))
+
+    def _answered(self, yes: bool) -> Step:
+        """A yes or no (said, or 1/2 on the keypad) to the read-back or to one of its fields."""
+        phase = self.phase
+        if phase == Phase.CONFIRM:
+            return self._confirmed() if yes else self._readback_refused()
+        checked = _CHECKED[phase]
+        if not yes:
+            return self._correct(checked)
+        following = next_field(checked)
+        if following is not None:
+            return self._check(following)
+        # Every field of the address is right: the "non" was about the items.
+        u = self._understanding()
+        u.items, u.refused_items = [], []
+        return self._ask_phase(Phase.ASK_ITEMS)
+
+    def _readback_refused(self) -> Step:
+        """Asking for everything again would make the same mistake again: after a first "non",
+        the address is read back field by field and only the wrong field is asked again."""
+        self._restarts += 1
+        if self._restarts >= self._max_failures:
+            return self._transfer(TransferReason.TWO_FAILURES)
+        match = self.progress.match
+        assert match is not None
+        return self._check(Field.NUMBER if match.housenumber else Field.STREET)
+
+    def _check(self, checked: Field) -> Step:
+        self._set_phase(_CHECKS[checked])
+        return Step([self._check_prompt()], Expect.YES_NO)
+
+    def _check_prompt(self) -> Prompt:
+        match = self.progress.match
+        assert match is not None
+        checked = _CHECKED[self.phase]
+        if checked == Field.NUMBER:
+            return Prompt("check_number", {"housenumber": match.housenumber}, static=False)
+        if checked == Field.STREET:
+            return Prompt("check_street", {"street": match.street}, static=False)
+        return Prompt("check_city", {"city": match.city, "postcode": match.postcode}, static=False)
+
+    def _correct(self, wrong: Field) -> Step:
+        """Ask again for the one field the caller said is wrong, the others kept as read."""
+        match = self.progress.match
+        assert match is not None
+        u = self._understanding()
+        u.address = SpokenAddress(
+            housenumber=match.housenumber,
+            street=match.street,
+            postcode=match.postcode,
+            citycode=match.citycode,
+            city=match.city,
+        )
+        if wrong == Field.NUMBER:
+            return self._ask_phase(Phase.ASK_NUMBER)
+        if wrong == Field.STREET:
+            return self._ask_phase(Phase.ASK_STREET)
+        self._postcode_asked = True
+        return self._ask_phase(Phase.ASK_POSTCODE)
+
     def _sms_number(self) -> str:
         return sms_mobile(self._understanding().callback_number, to_e164(self._caller) or "")
 
@@ -436,6 +568,8 @@ class Dialogue:
         phase = self.phase
         if phase == Phase.CONFIRM:
             return self._readback()
+        if phase in _CHECKED:
+            return self._check_prompt()
         return Prompt(_QUESTION_PROMPT[phase])
 
     def _failed(self, *, count: bool = True) -> Step:
@@ -444,8 +578,8 @@ class Dialogue:
             if self.progress.failures >= self._max_failures:
                 return self._transfer(TransferReason.TWO_FAILURES)
         phase = self.phase
-        if phase == Phase.CONFIRM and not count:
-            return Step([self._readback()], Expect.YES_NO)
+        if (phase == Phase.CONFIRM or phase in _CHECKED) and not count:
+            return Step([self._question()], Expect.YES_NO)
         return Step([Prompt(_RETRY_PROMPT[phase])], _EXPECT[phase], keys=_KEYS.get(phase, 0))
 
     def _ask(self, lookup: Lookup) -> Step:
@@ -456,17 +590,6 @@ class Dialogue:
         self.progress.outcome = Outcome.CONFIRMED.value
         self._set_phase(Phase.ENDED)
         return Step([Prompt("confirmed")], hang_up=True)
-
-    def _restart(self) -> Step:
-        self._restarts += 1
-        if self._restarts >= self._max_failures:
-            return self._transfer(TransferReason.TWO_FAILURES)
-        self.progress.match = None
-        self.progress.proposed_date = ""
-        self.progress.understanding = None
-        self._postcode_asked = False
-        self._set_phase(Phase.ASK_ADDRESS)
-        return Step([Prompt("restart"), Prompt("ask_address")], Expect.ADDRESS)
 
     @property
     def sms_number(self) -> str:

@@ -25,6 +25,13 @@ class Phase(StrEnum):
     ASK_ITEMS = "ask_items"
     ASK_PHONE = "ask_phone"  # a mobile number for the SMS, on the keypad
     CONFIRM = "confirm"  # read back + proposed date, "dites oui ou tapez 1"
+    # The keypad path: a house number typed at the address question, then the street said.
+    ASK_NUMBER = "ask_number"  # the house number again, typed (`#` ends) or said
+    ASK_STREET = "ask_street"  # the street alone
+    # After a "non" to the read-back: each field of the address read back on its own.
+    CHECK_NUMBER = "check_number"
+    CHECK_STREET = "check_street"
+    CHECK_CITY = "check_city"
     ENDED = "ended"
 
 

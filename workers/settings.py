@@ -188,6 +188,11 @@ class TelephonySettings(BaseModel):
     # the pause runs out; kept if the pause is confirmed, dropped if the caller goes on
     # (activities/live/turns.py). 0: transcribe only once the turn has ended.
     speculate_ms: int = Field(default=250, ge=0, le=5000)
+    # End of turn: "fixed" (the pauses above) or "semantic" (the transcript of the pause says
+    # whether the caller is done: answer at once, or wait up to incomplete_pause_ms after
+    # "au…", "rue…", "euh…"; domain/turn_end.py). Needs speculate_ms.
+    turn_rule: Literal["fixed", "semantic"] = "fixed"
+    incomplete_pause_ms: int = Field(default=2000, ge=200, le=10000)
     # No heartbeat from the dialogue for this long: the workflow takes the call as lost.
     heartbeat_timeout_s: int = Field(default=12, ge=3)
     # How long a call waits for its workflow to start the dialogue before it is dropped.

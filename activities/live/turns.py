@@ -3,7 +3,8 @@
 Turn-taking: webrtcvad on each 20 ms frame. A turn starts after a few voiced frames (more
 while the bot is speaking: then it is a barge-in, and the prompt is cut) and ends after a
 pause that is longer while the caller gives an address. Keys (DTMF) end a turn at once, or
-gather five digits when the dialogue asks for a postcode.
+gather a number: the expected count (five for a postcode), or up to `#` (a house number, at
+the address question too), or a pause.
 
 Speculative transcription: the end pause (700 ms, 1.2 s after an address) is mostly dead time,
 and speech-to-text costs about as much again. So once the caller has been quiet for
@@ -25,6 +26,7 @@ from dataclasses import dataclass, field
 from activities.live.session import CallView
 from domain.dialogue import Expect
 from domain.media import FRAME_MS, AudioFrame, Dtmf, Hangup, MediaSession
+from domain.turn_end import TurnRule, Verdict, verdict
 
 # Voiced frames in a row that start a turn while the bot is silent (60 ms).
 START_FRAMES = 3
@@ -58,6 +60,9 @@ class TurnTaking:
     stt_beam_size: int = 1
     # Quiet this long (but not yet the end pause): transcribe what was said meanwhile. 0: off.
     speculate_ms: int = 250
+    # TurnRule: "semantic" lets the speculative transcript end the pause early or stretch it.
+    rule: str = TurnRule.FIXED.value
+    incomplete_pause_ms: int = 2000
 
     def pause_frames(self, expect: str) -> int:
         pause = self.address_pause_ms if expect in (Expect.ADDRESS, Expect.DIGITS) else 0
@@ -112,6 +117,11 @@ class _Listening:
     last_key: float = 0.0
     quiet_since: float | None = None
     guess: Speculation | None = None
+    # TurnRule.SEMANTIC: the end pause of the fixed rule, and the one it stretches to.
+    semantic: bool = False
+    fixed_pause_frames: int = 0
+    incomplete_pause_frames: int = 0
+    judged: bool = False  # the current guess's transcript has set the pause
 
     @classmethod
     def of(cls, turns: TurnTaking, expect: str, keys: int) -> _Listening:
@@ -128,17 +138,52 @@ class _Listening:
             max_frames=int(turns.max_utterance_s * 1000 / FRAME_MS),
             min_frames=MIN_UTTERANCE_MS // FRAME_MS,
             speculate_frames=speculate_frames,
+            semantic=turns.rule == TurnRule.SEMANTIC and speculate_frames > 0,
+            fixed_pause_frames=turns.pause_frames(expect),
+            incomplete_pause_frames=max(1, turns.incomplete_pause_ms // FRAME_MS),
         )
 
+    def awaiting_verdict(self) -> bool:
+        """The semantic rule waits for the transcript of the pause past the fixed pause (up to
+        the longest one): the reply needs that transcript anyway, so waiting costs nothing,
+        and a caller in the middle of an address is not cut off by a slow transcription."""
+        return (
+            self.semantic
+            and not self.judged
+            and self.guess is not None
+            and self.silent_run < self.incomplete_pause_frames
+        )
+
+    def judge(self) -> None:
+        """The semantic rule: once the transcript of the pause is in, what it says sets the
+        rest of the pause (a finished answer ends the turn now)."""
+        guess = self.guess
+        if not self.semantic or self.judged or guess is None or not guess.transcript.done():
+            return
+        self.judged = True
+        if guess.transcript.cancelled() or guess.transcript.exception() is not None:
+            return
+        heard = verdict(guess.transcript.result(), self.expect)
+        if heard == Verdict.COMPLETE:
+            self.pause_frames = min(self.silent_run, self.fixed_pause_frames)
+        elif heard == Verdict.INCOMPLETE:
+            self.pause_frames = max(self.fixed_pause_frames, self.incomplete_pause_frames)
+
     def key(self, digit: str, now: float) -> Keys | None:
-        """A key pressed: the turn it ends, or None while a number is being keyed in."""
-        if self.expect != Expect.DIGITS:
+        """A key pressed: the turn it ends, or None while a number is being keyed in.
+
+        At the address question keys are a house number (`#` ends it); no house number
+        starts with 0, so a first 0 is still the transfer key, at once."""
+        keyed = self.expect == Expect.DIGITS or (
+            self.expect == Expect.ADDRESS and (self.digits or digit not in "0#*")
+        )
+        if not keyed:
             return Keys(digit)
         if digit == "#":
             return Keys(self.digits + "#")
         self.digits += digit
         self.last_key = now
-        if len(self.digits) >= max(1, self.keys):
+        if self.keys and len(self.digits) >= self.keys:
             return Keys(self.digits)
         return None
 
@@ -228,10 +273,14 @@ class TurnListener:
             st.voiced_total += 1
             st.silent_run = 0
             st.guess = None  # the caller went on: a transcript so far is of half a turn
+            st.judged = False
+            st.pause_frames = st.fixed_pause_frames or st.pause_frames
         else:
             st.silent_run += 1
+            st.judge()
         keep = len(st.utterance) - max(0, st.silent_run - TRAILING_SILENCE_FRAMES)
-        if st.silent_run >= st.pause_frames or len(st.utterance) >= st.max_frames:
+        ended = st.silent_run >= st.pause_frames and not st.awaiting_verdict()
+        if ended or len(st.utterance) >= st.max_frames:
             if st.voiced_total < st.min_frames:
                 # A click, not a turn: keep listening.
                 st.in_turn, st.utterance, st.voiced_run, st.quiet_since = False, [], 0, now

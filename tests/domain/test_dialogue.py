@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from activities.understand import load_catalogue
@@ -125,3 +127,135 @@ def test_hang_up_mid_dialogue_keeps_what_was_heard(
     d.on_hangup()
     assert d.progress.outcome == Outcome.HANGUP and d.progress.match == MATCH
     assert d.progress.heard == ["J'habite au 12 boulevard Chave"]
+
+
+def confirm_step(d: Dialogue) -> None:
+    """Drive a dialogue with the caller's mobile known to the read-back."""
+    d.on_utterance("J'habite au 12 boulevard Chave, 13005 Marseille")
+    d.on_address(GeocodeResult(GeocodeStatus.MATCHED, match=MATCH))
+    d.on_utterance("un canapé")
+    step = d.on_slot("2026-12-01")
+    assert d.phase == Phase.CONFIRM and step.expect == Expect.YES_NO
+
+
+def test_keypad_only_number_postcode_and_yes(catalogue: Catalogue, territory: Territory) -> None:
+    d = dialogue(catalogue, territory)
+    step = d.on_dtmf("12#")  # the house number typed at the address question
+    assert d.phase == Phase.ASK_STREET and [p.template for p in step.say] == ["ask_street"]
+    step = d.on_utterance("boulevard Chave")
+    # A street alone is in many communes: the postcode, typed, before any lookup.
+    assert d.phase == Phase.ASK_POSTCODE and step.expect == Expect.DIGITS and step.keys == 5
+    step = d.on_dtmf("13005")
+    assert step.lookup is not None and step.lookup.address is not None
+    heard = step.lookup.address
+    assert (heard.housenumber, heard.street, heard.postcode) == ("12", "Boulevard Chave", "13005")
+    d.on_address(GeocodeResult(GeocodeStatus.MATCHED, match=MATCH))
+    d.on_utterance("un canapé")
+    d.on_slot("2026-12-01")
+    step = d.on_dtmf("1")
+    assert step.hang_up and d.progress.outcome == Outcome.CONFIRMED
+
+
+def test_a_bad_keyed_number_is_asked_again(catalogue: Catalogue, territory: Territory) -> None:
+    d = dialogue(catalogue, territory)
+    step = d.on_dtmf("0123#")
+    assert step.say[0].template == "retry_address" and d.phase == Phase.ASK_ADDRESS
+
+
+def test_no_to_the_readback_checks_field_by_field(
+    catalogue: Catalogue, territory: Territory
+) -> None:
+    d = dialogue(catalogue, territory)
+    confirm_step(d)
+    step = d.on_dtmf("2")
+    assert d.phase == Phase.CHECK_NUMBER and step.expect == Expect.YES_NO
+    assert step.say[0].template == "check_number" and step.say[0].context["housenumber"] == "12"
+    step = d.on_utterance("oui")
+    assert d.phase == Phase.CHECK_STREET
+    assert step.say[0].context["street"] == "Boulevard Chave"
+    step = d.on_dtmf("1")
+    assert d.phase == Phase.CHECK_CITY and step.say[0].context["postcode"] == "13005"
+    step = d.on_dtmf("2")  # the commune is wrong: only the postcode is asked again
+    assert d.phase == Phase.ASK_POSTCODE and step.keys == 5
+    step = d.on_dtmf("13004")
+    assert step.lookup is not None and step.lookup.address is not None
+    heard = step.lookup.address
+    assert (heard.housenumber, heard.street, heard.postcode) == ("12", "Boulevard Chave", "13004")
+    fixed = replace(MATCH, postcode="13004")
+    step = d.on_address(GeocodeResult(GeocodeStatus.MATCHED, match=fixed))
+    assert step.lookup is not None and step.lookup.kind == LookupKind.SLOT  # items are kept
+    step = d.on_slot("2026-12-01")
+    assert "13004" in step.say[0].context["address_label"]
+    step = d.on_utterance("oui")
+    assert step.hang_up and d.progress.outcome == Outcome.CONFIRMED
+    assert d.progress.match == fixed
+
+
+def test_wrong_number_is_typed_again(catalogue: Catalogue, territory: Territory) -> None:
+    d = dialogue(catalogue, territory)
+    confirm_step(d)
+    d.on_utterance("non")
+    step = d.on_utterance("non, c'est pas ça")
+    assert d.phase == Phase.ASK_NUMBER and step.expect == Expect.DIGITS and step.keys == 0
+    step = d.on_utterance("quatorze")  # said rather than typed: also fine
+    assert step.lookup is not None and step.lookup.address is not None
+    assert step.lookup.address.housenumber == "14"
+    assert step.lookup.address.street == "Boulevard Chave"
+
+
+def test_all_fields_right_asks_the_items_again_then_second_no_transfers(
+    catalogue: Catalogue, territory: Territory
+) -> None:
+    d = dialogue(catalogue, territory)
+    confirm_step(d)
+    d.on_dtmf("2")
+    d.on_dtmf("1")
+    d.on_dtmf("1")
+    step = d.on_dtmf("1")
+    assert d.phase == Phase.ASK_ITEMS and [p.template for p in step.say] == ["ask_items"]
+    assert d.progress.understanding is not None and d.progress.understanding.items == []
+    d.on_utterance("deux chaises")
+    d.on_slot("2026-12-01")
+    step = d.on_dtmf("2")
+    assert step.hang_up and d.progress.transfer_reason == "two_failures"
+
+
+def test_field_check_repeats_on_silence_and_answers_a_question(
+    catalogue: Catalogue, territory: Territory
+) -> None:
+    d = dialogue(catalogue, territory)
+    confirm_step(d)
+    d.on_dtmf("2")
+    step = d.on_silence()
+    assert [p.template for p in step.say] == ["check_number"]
+    step = d.on_utterance("Est-ce que vous ramassez les gravats ?")
+    assert step.lookup is not None and step.lookup.kind == LookupKind.FAQ
+    step = d.on_faq(FaqResult(entry_id="gravats", answer="Non.", confident=True))
+    assert [p.template for p in step.say] == ["faq_answer", "check_number"]
+    assert step.expect == Expect.YES_NO
+
+
+@pytest.mark.parametrize(
+    ("said", "street"),
+    [("boulevard chave.", "boulevard chave"), ("euh, c'est boulevard chave", "boulevard chave")],
+)
+def test_street_alone_is_its_name(
+    catalogue: Catalogue, territory: Territory, said: str, street: str
+) -> None:
+    d = dialogue(catalogue, territory)
+    d.on_dtmf("12#")
+    d.on_utterance(said)
+    step = d.on_dtmf("13005")
+    assert step.lookup is not None and step.lookup.address is not None
+    assert step.lookup.address.street.lower() == street.lower()
+    assert step.lookup.address.housenumber == "12"
+
+
+def test_typed_number_stands_over_the_one_heard_with_the_street(
+    catalogue: Catalogue, territory: Territory
+) -> None:
+    d = dialogue(catalogue, territory)
+    d.on_dtmf("14#")
+    step = d.on_utterance("au 12 boulevard Chave, 13005 Marseille")
+    assert step.lookup is not None and step.lookup.address is not None
+    assert step.lookup.address.housenumber == "14"

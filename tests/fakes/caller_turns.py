@@ -21,6 +21,8 @@ TURNS: dict[str, tuple[Path, float, float, str]] = {
         6.45,
         "j'habite au douze boulevard Chave, treize mille cinq Marseille",
     ),
+    # The street alone, cut from "address" (for a caller who types the number and postcode).
+    "street": (DEMO_DIR / "audio" / "demo01.wav", 3.42, 4.45, "boulevard Chave"),
     "items": (
         DEMO_DIR / "audio" / "demo01.wav",
         6.55,

@@ -73,7 +73,10 @@ STATIC_PROMPTS = (
     "retry_phone",
     "retry_confirm",
     "confirmed",
-    "restart",
+    "ask_number",
+    "retry_number",
+    "ask_street",
+    "retry_street",
     "faq_unknown",
     "no_slot",
     "transfer",
@@ -97,6 +100,8 @@ def turn_taking(settings: TelephonySettings) -> TurnTaking:
         max_utterance_s=settings.max_utterance_s,
         stt_beam_size=settings.stt_beam_size,
         speculate_ms=settings.speculate_ms,
+        rule=settings.turn_rule,
+        incomplete_pause_ms=settings.incomplete_pause_ms,
     )
 
 

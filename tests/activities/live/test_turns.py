@@ -6,16 +6,19 @@ on (activities/live/turns.py). Transcripts come from the session's Whisper model
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Callable
 
 import pytest
 
 from activities.live.runner import CallRunner
-from activities.live.session import SessionRegistry
-from activities.live.turns import TurnTaking, Utterance
+from activities.live.session import CallView, SessionRegistry
+from activities.live.turns import TurnListener, TurnTaking, Utterance, _Listening
 from activities.live_call import LiveCallActivities
 from activities.speech.engine import SpeechEngine
 from activities.speech.tts import Tts
 from domain.dialogue import Dialogue, Expect
+from domain.live_call_models import LiveCallProgress
 from domain.media import FRAME_BYTES, AudioFrame, Hangup, MediaEvent
 from tests.fakes.caller_turns import caller_turn
 
@@ -120,3 +123,97 @@ async def test_no_speculation_when_off(stt: SpeechEngine) -> None:
     call, _ = listener(stt, items + silence(1.0), TurnTaking(speculate_ms=0))
     turn = await call._listen(Expect.SPEECH)
     assert isinstance(turn, Utterance) and turn.transcript is None
+
+
+@pytest.mark.parametrize(
+    ("expect", "keys", "pressed", "turn"),
+    [
+        # At the address question keys are the house number, `#` ends it.
+        (Expect.ADDRESS, 0, "12#", "12#"),
+        # …but a first 0 is still the transfer key, at once.
+        (Expect.ADDRESS, 0, "0", "0"),
+        (Expect.DIGITS, 5, "13005", "13005"),
+        # A house number asked on its own: no count, `#` ends it.
+        (Expect.DIGITS, 0, "104#", "104#"),
+        (Expect.YES_NO, 0, "1", "1"),
+    ],
+)
+def test_keys_make_a_turn(expect: str, keys: int, pressed: str, turn: str) -> None:
+    st = _Listening.of(TurnTaking(), expect, keys)
+    results = [st.key(digit, float(i)) for i, digit in enumerate(pressed)]
+    assert all(r is None for r in results[:-1])
+    last = results[-1]
+    assert last is not None and last.digits == turn
+
+
+class PacedLine(FedLine):
+    """A FedLine in real time (one frame per 20 ms), so that a transcript started during a
+    pause is in before the pause is over, as on a call."""
+
+    async def receive(self) -> MediaEvent:
+        await asyncio.sleep(0.02)
+        return await self.events.get()
+
+    def frames_left(self) -> int:
+        return self.events.qsize() - 1  # the hang-up at the end
+
+
+def scripted(short: str, full: str, full_bytes: int) -> Callable[[bytes, str], str]:
+    """The transcript of the turn so far: `short` before `full_bytes` of audio, `full` after
+    (what Whisper says of these clips; the rule under test is the pause, not the words)."""
+    return lambda pcm, expect: full if len(pcm) >= full_bytes else short
+
+
+async def listen_once(
+    pcm: bytes, turns: TurnTaking, expect: str, transcribe: Callable[[bytes, str], str]
+) -> tuple[Utterance, PacedLine]:
+    line = PacedLine(pcm)
+    listener = TurnListener(line, turns, transcribe, CallView(LiveCallProgress()))
+    turn = await listener.listen(expect)
+    assert isinstance(turn, Utterance)
+    return turn, line
+
+
+@pytest.mark.parametrize(("rule", "whole"), [("fixed", False), ("semantic", True)])
+async def test_pause_inside_an_address(rule: str, whole: bool) -> None:
+    """ "J'habite au douze… boulevard Chave, 13005 Marseille" with 1.5 s to find the street:
+    the fixed rule (1.2 s) cuts the caller off, the semantic one hears "au douze" as half an
+    address and keeps listening."""
+    address = caller_turn("address")
+    head, tail = address[: int(0.95 * 16000)], address[int(0.95 * 16000) :]
+    pcm = silence(0.3) + head + silence(1.5) + tail + silence(2.5)
+    transcribe = scripted(
+        "J'habite au 12", "J'habite au 12 boulevard Chave, 13005 Marseille", len(address)
+    )
+    turns = TurnTaking(speculate_ms=250, address_pause_ms=1200, rule=rule)
+    turn, _ = await listen_once(pcm, turns, Expect.ADDRESS, transcribe)
+    assert (len(turn.pcm) >= len(address)) is whole
+
+
+@pytest.mark.parametrize(("rule", "early"), [("fixed", False), ("semantic", True)])
+async def test_a_finished_yes_is_answered_after_a_short_silence(rule: str, early: bool) -> None:
+    yes = caller_turn("yes")
+    pcm = silence(0.3) + yes + silence(1.2)
+    turns = TurnTaking(speculate_ms=250, end_pause_ms=700, rule=rule)
+    turn, line = await listen_once(pcm, turns, Expect.YES_NO, scripted("Oui.", "Oui.", 0))
+    # Frames not read when the turn ended: 0.5 s (25) with the 700 ms pause; about 0.9 s
+    # (45) when the turn ends as soon as the transcript of the pause is in.
+    assert (line.frames_left() > 35) is early, line.frames_left()
+    assert turn.transcript is not None and await turn.transcript == "Oui."
+
+
+async def test_a_slow_transcript_does_not_cut_off_a_paused_address() -> None:
+    """Under load the transcript of the pause comes after the fixed 1.2 s: the semantic rule
+    waits for it (the reply needs it anyway) rather than ending the turn on the clock."""
+    address = caller_turn("address")
+    head, tail = address[: int(0.95 * 16000)], address[int(0.95 * 16000) :]
+    pcm = silence(0.3) + head + silence(1.5) + tail + silence(2.5)
+    quick = scripted("J'habite au 12", "J'habite au 12 boulevard Chave, 13005 Marseille", 0)
+
+    def slow(pcm: bytes, expect: str) -> str:
+        time.sleep(1.2)
+        return quick(pcm, expect) if len(pcm) >= len(address) else "J'habite au 12"
+
+    turns = TurnTaking(speculate_ms=250, address_pause_ms=1200, rule="semantic")
+    turn, _ = await listen_once(pcm, turns, Expect.ADDRESS, slow)
+    assert len(turn.pcm) >= len(address)
