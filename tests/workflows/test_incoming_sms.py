@@ -159,7 +159,9 @@ def test_validation_rules() -> None:
     assert validate_incoming_resolution(ResolveInput("a", action="no_answer"), closed=False) is None
     for action in ("correct", "choose", "retry", "cancel"):
         problem = validate_incoming_resolution(ResolveInput("a", action=action), closed=False)
-        assert problem is not None and action in problem
+        # The refusal names what is allowed, never what was typed (issue 17, defect 8).
+        assert problem is not None and "close" in problem and "no_answer" in problem
+        assert action not in problem
 
 
 async def test_flood_of_sms_keeps_the_case_bounded_and_continues_as_new(
