@@ -32,7 +32,12 @@ from tests.harness import (
 )
 from tests.workers.ingress.support import multipart, now_iso
 from tests.workers.test_resilience import report
-from tests.workers.test_robustness import broken_workflows, database_or_sqlite, shared
+from tests.workers.test_robustness import (
+    broken_workflows,
+    database_or_sqlite,
+    second_host,
+    shared,
+)
 from workers.ingress.serving import RunningIngress
 from workers.settings import Settings
 
@@ -40,20 +45,6 @@ pytestmark = pytest.mark.slow
 
 INGRESS_SECRET = "multi-host-ingress-secret-0123456789abcdef"
 COUNT = 12
-
-
-def host(settings: Settings, tmp: Path, name: str) -> Settings:
-    """A host of its own: nothing on disk in common with the others."""
-    data = tmp / name / "var"
-    data.mkdir(parents=True)
-    sms = settings.sms.model_copy(
-        update={
-            "outbox_path": data / "sms-outbox.jsonl",
-            "inbox_path": data / "sms-inbox.jsonl",
-            "ledger_path": data / "sms-ledger.sqlite",
-        }
-    )
-    return settings.model_copy(update={"data_dir": data, "audio_dir": data / "audio", "sms": sms})
 
 
 def with_store(settings: Settings, server: S3Server) -> Settings:
@@ -82,10 +73,10 @@ async def test_hosts_sharing_only_temporal_the_database_and_the_object_store(
             assert system.fake is not None
             base = with_store(shared(system.settings), s3_server)
             system.settings = base
-            system.start_worker("default", settings=host(base, tmp_path, "host-cases"))
-            stt_a = system.start_worker("stt", settings=host(base, tmp_path, "host-stt-a"))
-            system.start_worker("stt", settings=host(base, tmp_path, "host-stt-b"))
-            edge = host(base, tmp_path, "host-edge")
+            system.start_worker("default", settings=second_host(base, tmp_path, "host-cases"))
+            stt_a = system.start_worker("stt", settings=second_host(base, tmp_path, "host-stt-a"))
+            system.start_worker("stt", settings=second_host(base, tmp_path, "host-stt-b"))
+            edge = second_host(base, tmp_path, "host-edge")
             entries = demo_entries()
             tag = f"mh-{uuid.uuid4().hex[:6]}"
             batch = [

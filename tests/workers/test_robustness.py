@@ -71,10 +71,10 @@ def shared(settings: Settings) -> Settings:
     return settings.model_copy(update={"codec": codec, "sms": sms})
 
 
-def second_host(settings: Settings, tmp: Path) -> Settings:
+def second_host(settings: Settings, tmp: Path, name: str = "host-b") -> Settings:
     """Another host: a data directory of its own (nothing on disk in common), the same
     service database, Temporal, OVH and secrets."""
-    data = tmp / "host-b" / "var"
+    data = tmp / name / "var"
     data.mkdir(parents=True)
     sms = settings.sms.model_copy(
         update={
