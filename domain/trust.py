@@ -24,6 +24,7 @@ from domain.understanding.territory import Commune, Territory
 __all__ = [
     "PlaceEvidence",
     "address_conflict",
+    "number_guessed",
     "number_said",
     "outside_commune",
     "place_evidence",
@@ -224,12 +225,24 @@ def self_corrected(text: str) -> bool:
     return _CORRECTION.search(text) is not None
 
 
-def number_said(housenumber: str, heard: Sequence[str]) -> bool:
-    """Whether a word of the transcript carries the house number: it is among the numbers the
-    proposal read, or guessed from words that sound like one (`heard`), not one the audio
-    vote took from the street's list."""
-    base = housenumber.split()[0] if housenumber.strip() else ""
-    return bool(base) and any(h.split()[0] == base for h in heard if h.strip())
+def _base(housenumber: str) -> str:
+    return housenumber.split()[0] if housenumber.strip() else ""
+
+
+def number_said(housenumber: str, parsed: str) -> bool:
+    """Whether the transcript reads the house number as a number (digits or number words:
+    `parsed`, the proposal's reading), not one the audio vote took from the street's list nor
+    one guessed from words that only sound like a number ("garantie" → 46 or 48): Whisper
+    garbles numbers into such words on the telephone, and the vote between close numbers is
+    won by a few nats only (vm020 of the development set booked 46 for 48 that way)."""
+    base = _base(housenumber)
+    return bool(base) and base == _base(parsed)
+
+
+def number_guessed(housenumber: str, heard: Sequence[str]) -> bool:
+    """Whether the house number is among those guessed from the words heard."""
+    base = _base(housenumber)
+    return bool(base) and any(_base(h) == base for h in heard)
 
 
 # Whisper's own thresholds for a failed decoding: a compression ratio above 2.4 means the text

@@ -145,9 +145,13 @@ class AddressResolver:
         if conflict:
             result.doubt = EscalationReason.ADDRESS_CONFLICT.value
             result.reason = conflict
-        elif not trust.number_said(match.housenumber, cands.housenumbers):
+        elif not trust.number_said(match.housenumber, cands.parsed_housenumber):
             result.doubt = EscalationReason.NUMBER_NOT_SAID.value
-            result.reason = f"numéro {match.housenumber} choisi par l'audio, jamais entendu"
+            result.reason = (
+                f"numéro {match.housenumber} deviné d'un mot qui lui ressemble"
+                if trust.number_guessed(match.housenumber, cands.housenumbers)
+                else f"numéro {match.housenumber} choisi par l'audio, jamais entendu"
+            )
         elif cands.self_corrected:
             result.doubt = EscalationReason.SELF_CORRECTION.value
             result.reason = "l'appelant s'est repris en donnant l'adresse"

@@ -7,6 +7,7 @@ from activities.geo.territory_file import load_territory
 from domain.models import AddressMatch, Segment
 from domain.trust import (
     address_conflict,
+    number_guessed,
     number_said,
     outside_commune,
     place_evidence,
@@ -80,11 +81,15 @@ def test_an_unsure_decoder_lowers_the_quality() -> None:
     assert transcript_quality(sound, unsure) < 0.5
 
 
-def test_a_number_is_said_only_when_the_words_carry_it() -> None:
-    assert number_said("7", ["7", "17"])
-    assert number_said("7 bis", ["7"])
-    assert not number_said("9", ["7", "17"])
-    assert not number_said("", ["7"])
+def test_a_number_is_said_only_when_the_transcript_reads_it_as_a_number() -> None:
+    assert number_said("7", "7")
+    assert number_said("7 bis", "7")
+    assert not number_said("9", "7")
+    assert not number_said("", "7")
+    # Guessed from words that sound like a number (vm020: « garantie » for 48): not said.
+    assert not number_said("46", "")
+    assert number_guessed("46", ["46", "48"])
+    assert not number_guessed("12", ["46", "48"])
 
 
 def test_a_misspelled_outside_commune_or_a_neighbouring_departement_is_outside() -> None:

@@ -224,6 +224,32 @@ def test_a_house_number_only_the_audio_vote_chose_never_books(acts: GeocodeActiv
     assert decision.reason == "number_not_said"
 
 
+def test_a_house_number_guessed_from_a_word_that_sounds_like_one_never_books(
+    acts: GeocodeActivities,
+) -> None:
+    # vm020: Whisper wrote « garantie » for « quarante-huit »; the guesses from that word
+    # included 46, which the audio vote then preferred. A guess is no reading.
+    text = "J'habite sète rue des lilas."  # « sept » heard as a word that sounds like it
+    cands = propose(acts, text, SpokenAddress(street="Rue des lilas", postcode="13005"))
+    assert cands.parsed_housenumber == ""
+    k = [c.street for c in cands.candidates].index("Rue des Lilas")
+    numbers = cands.candidates[k].numbers
+    assert "7" in cands.housenumbers and "7" in numbers
+    street_scores = [10.0] * len(cands.candidates)
+    street_scores[k] = 40.0
+    scores = AddressScores(
+        street_scores=street_scores,
+        number_street=k,
+        numbers=numbers,
+        number_scores=[20.0 + (40.0 if n == "7" else 0) for n in numbers],
+    )
+    geo = resolve(acts, cands, scores)
+    assert geo.match is not None and geo.match.housenumber == "7"
+    decision = decide_address(geo)
+    assert (decision.kind, decision.reason) == (DecisionKind.CONFIRM_BY_SMS, "number_not_said")
+    assert "deviné" in decision.detail
+
+
 def test_a_caller_who_corrected_the_address_confirms_it_by_sms(acts: GeocodeActivities) -> None:
     cands, scores = _clear_winner(acts, "J'habite au six, non pardon, au sept rue des lilas.")
     decision = decide_address(resolve(acts, cands, scores))
