@@ -110,3 +110,13 @@ corpus: $(TTS_VENV)/.installed
 corpus-check: install
 	$(BIN)/python -m scripts.corpus.check --dir $(CORPUS_DIR) --shared $(SHARED) \
 		--sample $(CHECK_SAMPLE) --seed $(SEED)
+
+# The booking threshold chosen on training folds, reported on held-out folds (by message and
+# by speaker), with the decisions per kind and the reliability curve (bench/calibrate_folds.py,
+# text level: about a minute). Needs only the corpus plan (no audio), made here when missing.
+.PHONY: calibrate
+calibrate: install
+	test -f $(CORPUS_DIR)/voicemails.json || $(BIN)/python -m scripts.corpus --plan-only \
+		--seed $(SEED) --count $(CORPUS_COUNT) --out $(CORPUS_DIR) --shared $(SHARED)
+	$(BIN)/python bench/calibrate_folds.py --corpus $(CORPUS_DIR) --shared $(SHARED) \
+		--seed $(SEED) --out var/calibration-folds.json

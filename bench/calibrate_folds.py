@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import random
 import re
@@ -188,6 +189,40 @@ def per_kind(outcomes: Sequence[Outcome], threshold: float) -> dict[str, dict[st
     return dict(sorted(out.items()))
 
 
+RELIABILITY_BINS = (0.0, 0.2, 0.4, 0.6, 0.8, 0.9, 0.95, 1.0001)
+
+
+def reliability(outcomes: Sequence[Outcome]) -> dict[str, Any]:
+    """Confidence against observed accuracy: the best match's score of every booking message
+    that reached the address lookup, binned, with the share of those whose match is the
+    expected address (street, number and sector). A calibrated score sits on the diagonal;
+    `ece` is the expected calibration error (bins weighted by their size)."""
+    pairs = [
+        (o.geo.match.score, _right(o.geo.match, o.expected))
+        for o in outcomes
+        if o.booking and o.geo is not None and o.geo.match is not None
+    ]
+    rows = []
+    for lo, hi in itertools.pairwise(RELIABILITY_BINS):
+        inside = [(c, ok) for c, ok in pairs if lo <= c < hi]
+        if not inside:
+            continue
+        confidence = statistics.mean(c for c, _ in inside)
+        accuracy = sum(ok for _, ok in inside) / len(inside)
+        rows.append(
+            {
+                "bin": f"[{lo:.2f}, {min(hi, 1.0):.2f}]" if hi > 1 else f"[{lo:.2f}, {hi:.2f})",
+                "messages": len(inside),
+                "confidence": round(confidence, 3),
+                "accuracy": round(accuracy, 3),
+            }
+        )
+    ece = sum(r["messages"] * abs(r["confidence"] - r["accuracy"]) for r in rows) / max(
+        1, len(pairs)
+    )
+    return {"matched_booking_messages": len(pairs), "bins": rows, "ece": round(ece, 3)}
+
+
 def choose_threshold(training: Sequence[Outcome], max_wrong: float) -> float:
     return next(t for t in GRID if rates(training, t)["wrong_automatic"] <= max_wrong)
 
@@ -299,6 +334,7 @@ def main() -> None:
         "by_speaker": cross_validate(outcomes, args.folds, args.seed, args.max_wrong, True),
         "committed_threshold": {"threshold": BOOK_THRESHOLD, **rates(outcomes, BOOK_THRESHOLD)},
     }
+    report["reliability"] = reliability(outcomes)
     chosen = report["by_speaker"]["mean"]["threshold"]
     report["per_kind"] = {"threshold": chosen, "kinds": per_kind(outcomes, chosen)}
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -314,6 +350,16 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     for kind, row in report["per_kind"]["kinds"].items():
         print(f"| {kind} | " + " | ".join(str(v) for v in row.values()) + " |")
+    rel = report["reliability"]
+    print()
+    print(
+        f"reliability (best match of {rel['matched_booking_messages']} booking messages, "
+        f"ECE {rel['ece']:.3f}):"
+    )
+    print("| confidence bin | messages | mean confidence | observed accuracy |")
+    print("|---|---|---|---|")
+    for r in rel["bins"]:
+        print(f"| {r['bin']} | {r['messages']} | {r['confidence']:.2f} | {r['accuracy']:.1%} |")
 
 
 if __name__ == "__main__":

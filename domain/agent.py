@@ -154,6 +154,7 @@ REASON_LABELS_FR = {
     EscalationReason.OUT_OF_TERRITORY: "hors territoire",
     EscalationReason.ADDRESS_CONFLICT: "adresse en contradiction avec ce que l'appelant a dit",
     EscalationReason.NUMBER_NOT_SAID: "numéro de rue jamais entendu",
+    EscalationReason.STREET_DIFFERS: "voie trouvée différente de la voie entendue",
     EscalationReason.SELF_CORRECTION: "l'appelant s'est repris sur l'adresse",
     EscalationReason.NO_ITEMS: "aucun objet compris",
     EscalationReason.TOO_MANY_ITEMS: "trop d'objets",

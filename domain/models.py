@@ -31,6 +31,9 @@ class EscalationReason(StrEnum):
     ADDRESS_CONFLICT = "address_conflict"
     # The house number was chosen by the audio vote, no word of the transcript carries it.
     NUMBER_NOT_SAID = "number_not_said"
+    # The street found has another type and another name than the one said ("chemin
+    # Augustin Roubion" said, "Rue Augustin Roux" found): the caller confirms by SMS.
+    STREET_DIFFERS = "street_differs"
     # The caller corrected themselves ("au dix, non pardon, au douze"): they confirm by SMS.
     SELF_CORRECTION = "self_correction"
     NO_ITEMS = "no_items"

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from rapidfuzz import fuzz
 
 from domain.address_models import PlaceEvidence
+from domain.geotext import street_key, type_similarity
 from domain.models import AddressMatch, Segment
 from domain.numbers import Token, find_arrondissement, find_postcodes, fold, tokenize
 from domain.understanding.lexicon import SENTENCE_END
@@ -29,6 +30,7 @@ __all__ = [
     "outside_commune",
     "place_evidence",
     "self_corrected",
+    "street_disagrees",
     "transcript_quality",
 ]
 
@@ -45,6 +47,7 @@ _OTHER_DEPARTMENTS = {
 # transcription misspells names ("Taraucon" for Tarascon).
 _OUTSIDE_RATIO = 85
 
+_AU = frozenset({"au", "aux"})
 # Words that introduce a place: "à Aubagne", "sur Marseille", "13400 Aubagne", ", Aubagne".
 _INTRODUCERS = frozenset({"a", "sur", "en", "habite", "commune", "ville"})
 
@@ -133,7 +136,11 @@ def place_evidence(text: str, territory: Territory) -> list[PlaceEvidence]:
         # Stricter for outside names ("Orange", "Arles" are also words and street names): only
         # "à X" / "sur X" / "X" right after a postcode.
         introduced = i > 0 and (tokens[i - 1].folded in ("a", "sur") or tokens[i - 1].is_digits)
-        if hit is None and introduced and found is None:
+        misheard_ok = introduced
+        # "aux Baux-de-Provence", "au Pontet": the article of the name contracted with "à";
+        # only for the exact name ("au" also introduces house numbers).
+        introduced = introduced or (i > 0 and hit is not None and tokens[i - 1].folded in _AU)
+        if hit is None and misheard_ok and found is None:
             hit = _misheard_outside(tokens, i, territory, longest)
         if hit is None and i > 1 and [t.folded for t in tokens[i - 2 : i]] == ["dans", "le"]:
             for form, name in _OTHER_DEPARTMENTS.items():
@@ -223,6 +230,23 @@ _CORRECTION = re.compile(
 def self_corrected(text: str) -> bool:
     """Whether the caller corrects themselves somewhere in the message."""
     return _CORRECTION.search(text) is not None
+
+
+# How alike the name said and the name found must sound (rapidfuzz ratio of their phonetic
+# keys) for a different street type to pass as the caller's shorthand ("rue Paradis" for
+# "Avenue Paradis"): misspellings of the same name stay above it.
+_SAME_NAME_RATIO = 90
+
+
+def street_disagrees(said: str, official: str) -> bool:
+    """Whether the street said and the street found disagree twice: a contradicting type
+    ("chemin" said, "Rue" found) and a name that does not sound the same ("Augustin Roubion"
+    for "Augustin Roux"). Either alone is a caller's shorthand or a transcription's slip; both
+    together are another street, most often one the gazetteer does not have."""
+    heard, found = street_key(said), street_key(official)
+    if not heard.street_type or type_similarity(heard.street_type, found.street_type) > 0:
+        return False
+    return fuzz.ratio(heard.name_phonetic_bare, found.name_phonetic_bare) < _SAME_NAME_RATIO
 
 
 def _base(housenumber: str) -> str:

@@ -122,10 +122,15 @@ class AddressResolver:
                 candidates=alternatives[: self.geocoder.max_candidates - 1],
                 reason=reason,
             ),
+            spoken,
         )
 
     def _trusted(
-        self, cands: AddressCandidates, scores: AddressScores | None, result: GeocodeResult
+        self,
+        cands: AddressCandidates,
+        scores: AddressScores | None,
+        result: GeocodeResult,
+        spoken: SpokenAddress | None = None,
     ) -> GeocodeResult:
         """The result with the transcript's quality applied to every confidence (a garbled or
         looping transcript cannot be outvoted by the audio) and what forbids booking it
@@ -152,6 +157,9 @@ class AddressResolver:
                 if trust.number_guessed(match.housenumber, cands.housenumbers)
                 else f"numéro {match.housenumber} choisi par l'audio, jamais entendu"
             )
+        elif spoken is not None and trust.street_disagrees(spoken.street, match.street):
+            result.doubt = EscalationReason.STREET_DIFFERS.value
+            result.reason = "la voie trouvée n'a ni le type ni le nom de la voie entendue"
         elif cands.self_corrected:
             result.doubt = EscalationReason.SELF_CORRECTION.value
             result.reason = "l'appelant s'est repris en donnant l'adresse"

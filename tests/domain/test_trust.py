@@ -12,6 +12,7 @@ from domain.trust import (
     outside_commune,
     place_evidence,
     self_corrected,
+    street_disagrees,
     transcript_quality,
 )
 
@@ -62,6 +63,15 @@ def test_a_commune_outside_the_territory_is_found() -> None:
     found = outside_commune(place_evidence("Au 3 rue de la République à Arles.", TERRITORY))
     assert found is not None and found.name == "Arles"
     assert outside_commune(place_evidence("J'ai une orange et un frigo.", TERRITORY)) is None
+
+
+def test_an_outside_commune_after_a_contracted_article_is_found() -> None:
+    # "Les Baux-de-Provence" said "aux Baux-de-Provence" (dev0310 of the corpus was booked).
+    text = "je suis au trois arnavon, aux baux-de-provence. pour faire ramasser deux miroirs"
+    found = outside_commune(place_evidence(text, TERRITORY))
+    assert found is not None and found.name == "Baux-de-Provence"
+    # "au" before a number or a street is no place.
+    assert outside_commune(place_evidence("Au trois avenue Arnavon.", TERRITORY)) is None
 
 
 def test_a_looping_transcript_scores_low_and_a_sound_one_high() -> None:
@@ -117,3 +127,15 @@ def test_a_postcode_mangled_beside_the_city_still_names_the_arrondissement() -> 
     assert "14e" in address_conflict(match, place_evidence(text, TERRITORY), TERRITORY)
     # A house number is no postcode: nothing to read when the city is not beside it.
     assert kinds("J'habite au 1414 chemin du Littoral.") == []
+
+
+def test_a_street_of_another_type_and_another_name_disagrees() -> None:
+    # dev0037 of the corpus: a street the gazetteer lacks, booked as its nearest namesake.
+    assert street_disagrees("chemin augustin roubion", "Rue Augustin Roux")
+    # A caller's shorthand for the type, or a misspelled name, alone: the same street.
+    assert not street_disagrees("rue paradis", "Avenue Paradis")
+    assert not street_disagrees("rue paradis", "Boulevard Paradis")
+    assert not street_disagrees("chemin chausseggros", "Boulevard Chaussegros")
+    assert not street_disagrees("boulevard chausegro", "Boulevard Chaussegros")
+    # No type said: nothing to contradict.
+    assert not street_disagrees("augustin roubion", "Rue Augustin Roux")

@@ -250,6 +250,28 @@ def test_a_house_number_guessed_from_a_word_that_sounds_like_one_never_books(
     assert "deviné" in decision.detail
 
 
+def test_a_street_said_with_another_type_and_name_never_books(acts: GeocodeActivities) -> None:
+    text = "J'habite au sept impasse des lilou."
+    cands = propose(
+        acts, text, SpokenAddress(housenumber="7", street="impasse des lilou", postcode="13005")
+    )
+    k = [c.street for c in cands.candidates].index("Rue des Lilas")
+    street_scores = [10.0] * len(cands.candidates)
+    street_scores[k] = 40.0
+    numbers = cands.candidates[k].numbers
+    scores = AddressScores(
+        street_scores=street_scores,
+        number_street=k,
+        numbers=numbers,
+        number_scores=[20.0 + (15.0 if n == "7" else 0) for n in numbers],
+    )
+    spoken = SpokenAddress(housenumber="7", street="impasse des lilou", postcode="13005")
+    geo = resolve(acts, cands, scores, spoken)
+    assert geo.match is not None and geo.match.street == "Rue des Lilas"
+    decision = decide_address(geo)
+    assert (decision.kind, decision.reason) == (DecisionKind.CONFIRM_BY_SMS, "street_differs")
+
+
 def test_a_caller_who_corrected_the_address_confirms_it_by_sms(acts: GeocodeActivities) -> None:
     cands, scores = _clear_winner(acts, "J'habite au six, non pardon, au sept rue des lilas.")
     decision = decide_address(resolve(acts, cands, scores))
