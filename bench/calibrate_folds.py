@@ -317,7 +317,7 @@ def main() -> None:
     parser.add_argument("--shared", type=Path, default=Path("../shared"))
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=16)
-    parser.add_argument("--max-wrong", type=float, default=0.01)
+    parser.add_argument("--max-wrong", type=float, default=0.005)
     parser.add_argument("--out", type=Path, default=Path("var/calibration-folds.json"))
     args = parser.parse_args()
     geo = args.shared / "geodata"

@@ -70,6 +70,8 @@ class AddressCandidates:
     # The number read as a number in the transcript (digits or number words), if any: the
     # others in `housenumbers` are only guessed from words that sound like one.
     parsed_housenumber: str = ""
+    # How alike each of `housenumbers` sounds to the words heard (0..1, 1 for a reading).
+    housenumber_scores: list[float] = field(default_factory=list)
     postcodes: list[str] = field(default_factory=list)  # postcodes heard, most likely first
     reason: str = ""  # why there is no candidate
     # What the caller said about the place (commune, arrondissement, postcode, a commune

@@ -150,7 +150,12 @@ class AddressResolver:
         if conflict:
             result.doubt = EscalationReason.ADDRESS_CONFLICT.value
             result.reason = conflict
-        elif not trust.number_said(match.housenumber, cands.parsed_housenumber):
+        elif not trust.number_said(
+            match.housenumber,
+            cands.parsed_housenumber,
+            cands.housenumbers,
+            cands.housenumber_scores,
+        ):
             result.doubt = EscalationReason.NUMBER_NOT_SAID.value
             result.reason = (
                 f"numéro {match.housenumber} deviné d'un mot qui lui ressemble"

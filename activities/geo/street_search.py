@@ -128,6 +128,7 @@ class AddressSearch:
         out.postcodes = [p for p, _ in sorted(evidence.postcodes.items(), key=lambda x: -x[1])]
         numbers = self._heard_numbers(heard_words, spoken)
         out.housenumbers = [geotext.format_housenumber(n, rep) for n, rep, _ in numbers]
+        out.housenumber_scores = [round(sim, 3) for _, _, sim in numbers]
         if numbers and numbers[0][2] >= 1.0:
             out.parsed_housenumber = out.housenumbers[0]
 

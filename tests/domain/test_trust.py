@@ -96,7 +96,12 @@ def test_a_number_is_said_only_when_the_transcript_reads_it_as_a_number() -> Non
     assert number_said("7 bis", "7")
     assert not number_said("9", "7")
     assert not number_said("", "7")
-    # Guessed from words that sound like a number (vm020: « garantie » for 48): not said.
+    # Guessed from words that sound like a number: the clear best guess only.
+    assert number_said("4", "", ["4", "40"], [0.75, 0.6])  # « cadre en passe »
+    # vm020: « garantie » for 48 gave 40 (0.8), 46 and 48 (0.714): the vote took 46.
+    assert not number_said("46", "", ["40", "46", "48"], [0.8, 0.714, 0.714])
+    assert not number_said("46", "", ["46", "48"], [0.714, 0.714])  # tied
+    assert not number_said("1", "", ["1", "6"], [0.5, 0.5])  # too unlike
     assert not number_said("46", "")
     assert number_guessed("46", ["46", "48"])
     assert not number_guessed("12", ["46", "48"])

@@ -224,30 +224,36 @@ def test_a_house_number_only_the_audio_vote_chose_never_books(acts: GeocodeActiv
     assert decision.reason == "number_not_said"
 
 
-def test_a_house_number_guessed_from_a_word_that_sounds_like_one_never_books(
+def test_the_audio_vote_never_chooses_against_the_best_guessed_number(
     acts: GeocodeActivities,
 ) -> None:
-    # vm020: Whisper wrote « garantie » for « quarante-huit »; the guesses from that word
-    # included 46, which the audio vote then preferred. A guess is no reading.
+    # vm020: Whisper wrote « garantie » for « quarante-huit »; the guesses from that word were
+    # 40, then 46 and 48, and the audio vote took 46. A vote may confirm the transcript's
+    # clear best reading (here « sète » → 7), never choose another guess.
     text = "J'habite sète rue des lilas."  # « sept » heard as a word that sounds like it
     cands = propose(acts, text, SpokenAddress(street="Rue des lilas", postcode="13005"))
-    assert cands.parsed_housenumber == ""
+    assert cands.parsed_housenumber == "" and cands.housenumbers[0] == "7"
     k = [c.street for c in cands.candidates].index("Rue des Lilas")
     numbers = cands.candidates[k].numbers
-    assert "7" in cands.housenumbers and "7" in numbers
+    other = next(n for n in cands.housenumbers[1:] if n in numbers)
     street_scores = [10.0] * len(cands.candidates)
     street_scores[k] = 40.0
-    scores = AddressScores(
-        street_scores=street_scores,
-        number_street=k,
-        numbers=numbers,
-        number_scores=[20.0 + (40.0 if n == "7" else 0) for n in numbers],
-    )
-    geo = resolve(acts, cands, scores)
-    assert geo.match is not None and geo.match.housenumber == "7"
+
+    def vote_for(number: str) -> AddressScores:
+        return AddressScores(
+            street_scores=street_scores,
+            number_street=k,
+            numbers=numbers,
+            number_scores=[20.0 + (40.0 if n == number else 0) for n in numbers],
+        )
+
+    geo = resolve(acts, cands, vote_for(other))
+    assert geo.match is not None and geo.match.housenumber == other
     decision = decide_address(geo)
     assert (decision.kind, decision.reason) == (DecisionKind.CONFIRM_BY_SMS, "number_not_said")
     assert "deviné" in decision.detail
+    confirmed = decide_address(resolve(acts, cands, vote_for("7")))
+    assert confirmed.kind == DecisionKind.BOOK
 
 
 def test_a_street_said_with_another_type_and_name_never_books(acts: GeocodeActivities) -> None:
