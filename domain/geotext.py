@@ -573,6 +573,8 @@ def _number_phonetic(n: int) -> str:
     return phonetic(number_to_words(n))
 
 
+# How far a number falls behind a longer one that matches what was heard as well.
+_SHADOWED = 0.2
 # Remnants of "au" / "le" / "l'" glued to the number by the transcription ("aussi" = "au six").
 _LEADING_DETERMINERS = ("", "o", "l", "lE", "d")
 
@@ -596,6 +598,25 @@ def number_guesses(heard: str, highest: int = 99, limit: int = 8) -> list[tuple[
             dist = prefix_distance(target, rest[: len(target) + 3])
             best = max(best, 1 - dist / max(len(target), 2))
         scored.append((best, n))
+    # "dix-huit" starts with "dix": a number whose longer form matches as well explains more
+    # of what was heard, so the shorter one steps behind it (else 10 tied with 18, and won).
+    target_of = {n: _number_phonetic(n) for _, n in scored}
+    score_of = {n: s for s, n in scored}
+    scored = [
+        (
+            s - _SHADOWED
+            if any(
+                m != n
+                and t.startswith(target_of[n])
+                and len(t) > len(target_of[n])
+                and score_of[m] >= s
+                for m, t in target_of.items()
+            )
+            else s,
+            n,
+        )
+        for s, n in scored
+    ]
     scored.sort(key=lambda s: (-s[0], s[1]))
     return [(n, round(s, 3)) for s, n in scored[:limit] if s > 0]
 

@@ -64,6 +64,13 @@ def test_number_guesses_read_sound_alikes(heard: str, number: int) -> None:
     assert guesses[number] >= 0.6
 
 
+def test_a_number_that_a_longer_one_extends_steps_behind_it() -> None:
+    # « dix-huit » starts with « dix »: 18 first, not 10 (dev0225 of the corpus).
+    assert geotext.number_guesses("dix-huit de l'avenue")[0] == (18, 1.0)
+    assert geotext.number_guesses("dix de l'avenue")[0] == (10, 1.0)
+    assert geotext.number_guesses("soixante-dix-sept rue")[0][0] == 77
+
+
 def test_number_guesses_of_nothing() -> None:
     assert geotext.number_guesses("") == []
 

@@ -114,6 +114,28 @@ def test_house_number_suffix(run: Run) -> None:
     assert u.address.street == "Chemin de Morgiou"
 
 
+@pytest.mark.parametrize(
+    ("said", "number"),
+    [
+        ("au dix-huit de l'avenue de Toulon", "18"),
+        ("au 18 de l'avenue de Toulon", "18"),
+        ("au douze de l'avenue de Toulon", "12"),
+        ("au trois bis de l'avenue de Toulon", "3 bis"),
+        ("au sept du boulevard de la Blancarde", "7"),
+    ],
+)
+def test_a_house_number_linked_to_the_street_by_de(run: Run, said: str, number: str) -> None:
+    # « au 12 de la rue … »: the corpus's dev0225 (« au dix-huit de l'avenue d'Odessa ») had
+    # its number guessed, and 10 booked for 18.
+    u = run(f"J'habite {said}, dans le dixième. Une armoire.")
+    assert u.address is not None and u.address.housenumber == number
+
+
+def test_a_count_before_de_la_rue_is_no_house_number(run: Run) -> None:
+    u = run("J'ai deux canapés de l'avenue de Toulon à enlever, dans le dixième.")
+    assert u.address is None or u.address.housenumber == ""
+
+
 def test_un_before_a_street_is_the_house_number(run: Run) -> None:
     u = run("J'habite au un avenue de Toulon, dans le dixième. Une armoire.")
     assert u.address is not None and u.address.housenumber == "1"
