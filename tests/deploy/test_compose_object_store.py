@@ -267,7 +267,7 @@ def test_the_roles_put_and_read_a_voicemail_through_it(
 ) -> None:
     """The ingress's settings put, the speech worker's read: each from its compose
     environment, only the endpoint pointed at this test's port."""
-    from activities.audio_store.s3 import S3AudioStore
+    from activities.audio_store.s3 import AudioStoreError, S3AudioStore
     from workers.audio_store import build_audio_store
 
     endpoint, env = compose_store
@@ -292,10 +292,9 @@ def test_the_roles_put_and_read_a_voicemail_through_it(
     with store_of("worker-stt").local(ref) as path:
         assert path.read_bytes() == audio
     assert store_of("codec-server").fetch(name) == audio
+    assert store_of("worker").exists(name)  # what the links and the purge see
     # A wrong key in a role's settings is refused by the store.
     wrong = store_of("worker")
     wrong.client = _client(endpoint, env["AWS_ACCESS_KEY_ID"], "wrong-secret-0123456789")
-    from activities.audio_store.s3 import AudioStoreError
-
     with pytest.raises(AudioStoreError):
         wrong.fetch(name)
