@@ -87,6 +87,37 @@ def env_example() -> dict[str, str]:
     return values
 
 
+@functools.cache
+def generated_in_env_example() -> dict[str, str]:
+    """The secrets .env.example leaves empty under a `# Generate: <command>` line (the site
+    runs the command), each given a value here as a site would."""
+    values: dict[str, str] = {}
+    generate = False
+    for line in ENV_EXAMPLE.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line.startswith("#"):
+            generate = generate or line.startswith("# Generate:")
+            continue
+        name, _, value = line.partition("=")
+        if generate and not value.strip():
+            values[name.strip()] = f"generated-{name.strip().lower()}-0123456789abcdef"
+        generate = False
+    return values
+
+
+def site_env() -> dict[str, str]:
+    """.env.example with its generated secrets filled in: what a site's .env holds."""
+    return env_example() | generated_in_env_example()
+
+
+def site_env_file() -> Path:
+    folder = Path(tempfile.mkdtemp(prefix="encombot-env-"))
+    atexit.register(shutil.rmtree, folder, True)
+    path = folder / ".env"
+    path.write_text("".join(f"{k}={v}\n" for k, v in site_env().items()), encoding="utf-8")
+    return path
+
+
 def interpolate(text: str, env: dict[str, str]) -> str:
     """Compose's variable substitution (the subset this project uses)."""
 
@@ -118,7 +149,7 @@ def resolve(node: Any, env: dict[str, str]) -> Any:
 
 @functools.cache
 def resolved() -> dict[str, Any]:
-    data = resolve(compose(), env_example())
+    data = resolve(compose(), site_env())
     assert isinstance(data, dict)
     return data
 
@@ -167,6 +198,7 @@ def test_expected_services() -> None:
         "caddy",
         "prometheus",
         "grafana",
+        "seaweedfs",
     }
 
 
@@ -232,6 +264,7 @@ def test_every_service_has_an_image_or_a_build(name: str) -> None:
         ("ingress", "/health"),
         ("telephony", "9092"),
         ("asterisk", "audiosocket"),
+        ("seaweedfs", "/healthz"),
         ("prometheus", "/-/healthy"),
         ("grafana", "/api/health"),
     ],
@@ -446,7 +479,9 @@ def test_env_example_lists_every_compose_variable() -> None:
     assert not missing, f"variables used by docker-compose.yml, not in .env.example: {missing}"
     for name, op in used.items():
         if op in (":?", "?"):
-            assert listed[name], f"required variable {name} has no placeholder in .env.example"
+            assert listed[name] or name in generated_in_env_example(), (
+                f"required variable {name}: no placeholder, no `# Generate:` line in .env.example"
+            )
 
 
 def test_compose_resolves_with_env_example_only() -> None:
@@ -667,8 +702,9 @@ def test_docker_compose_config_accepts_every_profile(
     base, env = _compose_base()
     files = ["-f", str(HOST_PORTS)] if host_ports else []
     selected = [arg for profile in profiles for arg in ("--profile", profile)]
+    env_file = str(site_env_file())
     done = subprocess.run(
-        [*base, *files, *selected, "--env-file", str(ENV_EXAMPLE), "config", "--format", "json"],
+        [*base, *files, *selected, "--env-file", env_file, "config", "--format", "json"],
         capture_output=True,
         text=True,
         timeout=60,
@@ -689,7 +725,7 @@ def test_docker_compose_config_accepts_every_profile(
 def test_docker_compose_config_accepts_the_stack() -> None:
     base, env = _compose_base()
     ok = subprocess.run(
-        [*base, "--env-file", str(ENV_EXAMPLE), "config", "--quiet"],
+        [*base, "--env-file", str(site_env_file()), "config", "--quiet"],
         capture_output=True,
         text=True,
         timeout=60,

@@ -107,6 +107,18 @@ def production_problems(settings: Settings) -> list[str]:
     return problems
 
 
+def require_shared_database(settings: Settings, url: str, what: str) -> None:
+    """Production mode: `what` (the send ledger and bookings, the webhook replay cache, the
+    call routes) must live in the service database every host reaches, never in a SQLite file
+    on one host's disk, where another replica or host would not see it. Checked by the roles
+    that use the database only (the speech workers and the codec server have none)."""
+    if settings.production and url.strip().lower().startswith("sqlite"):
+        raise ValueError(
+            f"{what} : base SQLite locale refusée en production (un fichier sur le disque d'un "
+            "hôte) ; ENCOMBOT_BOOKING__DATABASE_URL doit désigner la base PostgreSQL commune"
+        )
+
+
 def _placeholder(value: str) -> bool:
     return value.strip().lower().startswith(("change-me", "changeme", "xxx"))
 

@@ -19,15 +19,26 @@ from pathlib import Path
 from typing import Any
 
 from activities.audio_store import S3_SCHEME
-from activities.audio_store.sealed import open_sealed, seal
+from activities.audio_store.sealed import SealError, open_sealed, seal
 from activities.speech.audio import unusable
 from domain.retention import PurgeAudioResult
 
 PREFIX = "voicemails/"
+_MISSING = ("NoSuchKey", "NoSuchObject", "ResourceNotFound")
 
 
 class AudioStoreError(RuntimeError):
     """The store is unreachable or refused (retried by the activity's policy)."""
+
+
+class AudioMissing(LookupError):
+    """No such object: purged by the retention, or never stored."""
+
+
+class AudioTooLarge(ValueError):
+    def __init__(self, size: int) -> None:
+        super().__init__(f"audio object of {size} bytes")
+        self.size = size
 
 
 def object_name(call_id: str, extension: str) -> str:
@@ -66,7 +77,7 @@ class S3AudioStore:
                 self.client.stat_object(self.bucket, name)
                 return self.ref(name)  # a retried upload: the first copy stands
             except S3Error as err:
-                if err.code not in ("NoSuchKey", "NoSuchObject", "ResourceNotFound"):
+                if err.code not in _MISSING:
                     raise
             blob = seal(self.keys, self.active, name, data)
             self.client.put_object(
@@ -83,35 +94,69 @@ class S3AudioStore:
         return self.ref(name)
 
     def _name(self, ref: str) -> str:
+        name = self.link_name(ref)
+        if name is None:
+            raise unusable("référence audio hors du stockage configuré")
+        return name
+
+    def link_name(self, ref: str) -> str | None:
+        """The object name of `ref` (what an agent's signed link carries), None when `ref` is
+        not an object of this bucket."""
         prefix = f"{S3_SCHEME}{self.bucket}/"
         if not ref.startswith(prefix) or ".." in ref:
-            raise unusable("référence audio hors du stockage configuré")
+            return None
         return ref[len(prefix) :]
+
+    def exists(self, name: str) -> bool:
+        from minio.error import S3Error
+        from urllib3.exceptions import HTTPError
+
+        try:
+            self.client.stat_object(self.bucket, name)
+        except S3Error as err:
+            if err.code in _MISSING:
+                return False
+            raise AudioStoreError(f"object store: {err.code}") from None
+        except HTTPError as err:
+            raise AudioStoreError(f"object store unreachable: {type(err).__name__}") from None
+        return True
+
+    def fetch(self, name: str) -> bytes:
+        """The audio of object `name` in clear, its size checked before the read and the read
+        bounded. Raises AudioMissing, AudioTooLarge, SealError (not sealed, altered, or sealed
+        by a key no longer configured) or AudioStoreError (unreachable, refused)."""
+        from minio.error import S3Error
+        from urllib3.exceptions import HTTPError
+
+        try:
+            size = self.client.stat_object(self.bucket, name).size or 0
+            if size > self.max_bytes:
+                raise AudioTooLarge(size)
+            response = self.client.get_object(self.bucket, name, length=size or None)
+            try:
+                blob = response.read(self.max_bytes + 1)
+            finally:
+                response.close()
+                response.release_conn()
+        except S3Error as err:
+            if err.code in _MISSING:
+                raise AudioMissing(name) from None
+            raise AudioStoreError(f"object store: {err.code}") from None
+        except HTTPError as err:
+            raise AudioStoreError(f"object store unreachable: {type(err).__name__}") from None
+        if len(blob) > self.max_bytes:  # grew between the stat and the read
+            raise AudioTooLarge(len(blob))
+        return open_sealed(self.keys, name, blob)
 
     def get(self, ref: str) -> bytes:
         """The audio in clear. A missing, oversized or unopenable object is the message's
         problem (non-retryable AUDIO_UNUSABLE); an unreachable store is retried."""
-        from minio.error import S3Error
-
-        from activities.audio_store.sealed import SealError
-
-        name = self._name(ref)
         try:
-            size = self.client.stat_object(self.bucket, name).size or 0
-        except S3Error as err:
-            if err.code in ("NoSuchKey", "NoSuchObject", "ResourceNotFound"):
-                raise unusable("audio absent du stockage (purgé ?)") from None
-            raise AudioStoreError(f"object store: {err.code}") from None
-        if size > self.max_bytes:
-            raise unusable(f"objet audio trop volumineux ({size} octets)")
-        response = self.client.get_object(self.bucket, name, length=size or None)
-        try:
-            blob = response.read(self.max_bytes + 1)
-        finally:
-            response.close()
-            response.release_conn()
-        try:
-            return open_sealed(self.keys, name, blob)
+            return self.fetch(self._name(ref))
+        except AudioMissing:
+            raise unusable("audio absent du stockage (purgé ?)") from None
+        except AudioTooLarge as err:
+            raise unusable(f"objet audio trop volumineux ({err.size} octets)") from None
         except SealError as err:
             raise unusable(str(err)) from None
 

@@ -131,6 +131,33 @@ def test_the_cli_refuses_to_start_in_production_on_placeholders(tmp_path: Path) 
     assert "ENCOMBOT_SMS__AGENT_PHONE" in result.output
 
 
+def test_production_refuses_case_state_on_one_hosts_disk(tmp_path: Path) -> None:
+    """The bookings and send ledger (worker, telephony), the webhook replay cache (ingress)
+    and the call routes (telephony) must be in the shared database: a SQLite file is refused
+    in production, where it would be one host's and one replica's."""
+    from workers.ingress.app import make_app
+    from workers.site_config import require_shared_database
+    from workers.worker.composition import build_services
+
+    config = tmp_path / "config"
+    init_config_dir(config)
+    settings = ready(config)
+    assert settings.booking.database_url.startswith("sqlite")
+    with pytest.raises(ValueError, match="anti-rejeu"):
+        make_app(settings)
+    with pytest.raises(ValueError, match="réservations"):
+        build_services(settings)
+    with pytest.raises(ValueError, match="routes"):
+        require_shared_database(settings, "sqlite:////var/lib/x.sqlite", "table des routes")
+    shared = "postgresql+psycopg://encombot:pw@postgresql:5432/encombot"
+    require_shared_database(settings, shared, "table des routes")
+    # A replay cache of its own, in the shared database, is accepted too.
+    ingress = settings.ingress.model_copy(update={"replay_cache_url": shared})
+    make_app(settings.model_copy(update={"ingress": ingress}))
+    # Outside production (the demo, one host), the embedded SQLite database stays.
+    make_app(settings.model_copy(update={"production": False}))
+
+
 def test_config_init_copies_the_examples_once(tmp_path: Path) -> None:
     folder = tmp_path / "config"
     first = CliRunner().invoke(app, ["config", "init", str(folder)])

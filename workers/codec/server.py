@@ -16,7 +16,10 @@ Two small additions for the agents (README "Agents"), behind the same proxy and 
 sign-on as /decode:
 
     GET  /audio/<file>?exp=…&sig=…   a voicemail's audio, by the signed, expiring link that a
-                                     claimed case's details carry (domain/audio_links.py)
+                                     claimed case's details carry (domain/audio_links.py): a
+                                     file of the voicemails' directory, or with the object
+                                     store an object fetched, opened with the codec keys and
+                                     sent in clear
     POST /lookup-keys                {"reference": …} or {"number": …} -> {"keys": [...]}: the
                                      keyed hashes `encombot agent booking find` searches by
                                      (bearer token like /decode)
@@ -50,6 +53,7 @@ from domain.audio_links import link_problem
 from workers.codec.payload import ENCODING
 
 if TYPE_CHECKING:
+    from activities.audio_store.s3 import S3AudioStore
     from workers.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -78,6 +82,8 @@ class CodecServerConfig:
     # The voicemails' directory and the audio links' secret: no /audio without both.
     audio_dir: Path | None = None
     audio_secret: bytes = b""
+    # With the object store (ENCOMBOT_AUDIO_STORE__BACKEND=s3), links name its objects.
+    audio_store: S3AudioStore | None = None
     # (reference or number) -> keyed hashes, for /lookup-keys; None: no such route.
     lookup_keys: Callable[[str, str], list[str]] | None = None
 
@@ -214,7 +220,7 @@ def make_app(codec: PayloadCodec, config: CodecServerConfig | None = None) -> we
         return web.json_response({"status": "ok"})
 
     async def audio(request: web.Request) -> web.StreamResponse:
-        return serve_audio(request, cfg)
+        return await serve_audio(request, cfg)
 
     async def lookup(request: web.Request) -> web.Response:
         if not _authorised(request, cfg):
@@ -254,9 +260,18 @@ def make_app(codec: PayloadCodec, config: CodecServerConfig | None = None) -> we
     return app
 
 
-def serve_audio(request: web.Request, cfg: CodecServerConfig) -> web.StreamResponse:
-    """The file a signed, unexpired link names, from the voicemails' directory only."""
-    if cfg.audio_dir is None or not cfg.audio_secret:
+_AUDIO_HEADERS = {
+    "Cache-Control": "no-store, private",
+    "Content-Disposition": "inline",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+async def serve_audio(request: web.Request, cfg: CodecServerConfig) -> web.StreamResponse:
+    """The audio a signed, unexpired link names: from the object store when there is one,
+    else from the voicemails' directory only."""
+    if (cfg.audio_dir is None and cfg.audio_store is None) or not cfg.audio_secret:
         raise web.HTTPNotFound(text="audio links are not configured")
     name = request.match_info["name"]
     problem = link_problem(
@@ -271,22 +286,40 @@ def serve_audio(request: web.Request, cfg: CodecServerConfig) -> web.StreamRespo
         log.info("audio link refused: %s", problem)
         status = web.HTTPUnauthorized if problem == "signed link required" else web.HTTPForbidden
         raise status(text=problem)
+    media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    headers = {"Content-Type": media_type, **_AUDIO_HEADERS}
+    if cfg.audio_store is not None:
+        data = await _fetch_object(cfg.audio_store, name)
+        # Sent whole: AES-GCM authenticates the object only once all of it is read, and no
+        # byte of an unauthenticated object may reach the agent. The store bounds the size.
+        return web.Response(body=data, headers=headers)
+    assert cfg.audio_dir is not None
     root = cfg.audio_dir.resolve()
     path = (root / name).resolve()
     if not path.is_relative_to(root) or not path.is_file():
         # Purged since the link was made (retention), or never there.
         raise web.HTTPGone(text="audio no longer kept")
-    media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    return web.FileResponse(
-        path,
-        headers={
-            "Content-Type": media_type,
-            "Cache-Control": "no-store, private",
-            "Content-Disposition": "inline",
-            "X-Content-Type-Options": "nosniff",
-            "Referrer-Policy": "no-referrer",
-        },
-    )
+    return web.FileResponse(path, headers=headers)
+
+
+async def _fetch_object(store: S3AudioStore, name: str) -> bytes:
+    from activities.audio_store.s3 import AudioMissing, AudioStoreError, AudioTooLarge
+    from activities.audio_store.sealed import SealError
+
+    try:
+        return await asyncio.to_thread(store.fetch, name)
+    except AudioMissing:
+        # Same answer as a purged file of the directory: the retention removed it.
+        raise web.HTTPGone(text="audio no longer kept") from None
+    except (AudioTooLarge, SealError) as err:
+        # Reason codes only: neither the object name nor anything of its content.
+        log.warning("audio object refused: %s", type(err).__name__)
+        raise web.HTTPBadGateway(text="audio object unusable") from None
+    except AudioStoreError as err:
+        log.warning("object store unavailable for an audio link: %s", err)
+        raise web.HTTPServiceUnavailable(
+            text="audio store unavailable", headers={"Retry-After": "10"}
+        ) from None
 
 
 class RunningCodecServer:
@@ -358,11 +391,11 @@ def run_codec_server(codec: PayloadCodec, host: str, port: int, config: CodecSer
 
 def agent_routes(settings: Settings, *, create: bool = False) -> dict[str, Any]:
     """The `CodecServerConfig` fields of the agents' routes, from the settings: the audio
-    directory and the links' secret, and the lookup keys under the phone-key secret. Each
-    secret is the configured one, else the workers' file in the data directory; without
-    either the route is off (404) rather than answering under a secret the workers do not
-    share (`create`: make the files, for the demo and tests that start the codec server
-    first)."""
+    directory or the object store (workers/audio_store.py) and the links' secret, and the
+    lookup keys under the phone-key secret. Each secret is the configured one, else the
+    workers' file in the data directory (never in production); without either the route is
+    off (404) rather than answering under a secret the workers do not share (`create`: make
+    the files, for the demo and tests that start the codec server first)."""
     from activities.audio_links import audio_link_secret
     from activities.booking_changes import number_key, reference_key
     from activities.messaging.phone_keys import PHONE_KEY_FILE_NAME, phone_key_secret
@@ -379,6 +412,26 @@ def agent_routes(settings: Settings, *, create: bool = False) -> dict[str, Any]:
             return keys + ([key] if key else [])
 
     audio = audio_link_secret(
-        settings.agents.audio_link_secret.get_secret_value(), settings.data_dir, create=create
+        settings.agents.audio_link_secret.get_secret_value(),
+        settings.data_dir,
+        create=create,
+        allow_file=not settings.production,
     )
-    return {"audio_dir": settings.audio_dir, "audio_secret": audio, "lookup_keys": lookup}
+    return {
+        "audio_dir": settings.audio_dir,
+        "audio_secret": audio,
+        "audio_store": remote_audio_store(settings),
+        "lookup_keys": lookup,
+    }
+
+
+def remote_audio_store(settings: Settings) -> S3AudioStore | None:
+    """The object store of ENCOMBOT_AUDIO_STORE__BACKEND=s3 (None: the local directory)."""
+    if settings.audio_store.backend != "s3":
+        return None
+    from activities.audio_store.s3 import S3AudioStore
+    from workers.audio_store import build_audio_store
+
+    store = build_audio_store(settings)
+    assert isinstance(store, S3AudioStore)
+    return store

@@ -62,6 +62,13 @@ def make_app(
         version="1",
         description=API_DESCRIPTION,
     )
+    from workers.site_config import require_shared_database
+
+    require_shared_database(
+        settings,
+        settings.ingress.replay_cache_url or settings.booking.database_url,
+        "cache anti-rejeu des webhooks",
+    )
     app.state.deps = IngressDeps(settings, client, clock, runtime=runtime)
 
     @app.exception_handler(IngressError)

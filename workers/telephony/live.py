@@ -312,7 +312,11 @@ async def run_telephony(
     acts = await asyncio.to_thread(build_live_call_activities, settings, registry, stt)
     acts.metrics = metrics
     queue = process_task_queue(tel)
-    # The routes in the service database: a restart of this process loses none.
+    from workers.site_config import require_shared_database
+
+    # The routes in the service database: a restart of this process loses none, and the
+    # route server of any replica answers for any call.
+    require_shared_database(settings, settings.booking.database_url, "table des routes d'appel")
     engine = make_engine(settings.booking.database_url)
     routes = await asyncio.to_thread(CallRoutes, tel.route_keep_s, engine)
     calls = LiveCalls(

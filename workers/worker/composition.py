@@ -76,7 +76,11 @@ def build_services(settings: Settings) -> Services:
     from activities.geo.territory_file import load_territory
     from activities.geocode import GeocodeActivities
     from activities.understand import load_catalogue
+    from workers.site_config import require_shared_database
 
+    # Bookings, send ledger, call routes: one database for every replica and host (checked
+    # first: a refused start should not wait for the gazetteer).
+    require_shared_database(settings, settings.booking.database_url, "réservations et envois SMS")
     catalogue = load_catalogue(settings.booking.items_file)
     territory = load_territory(settings.geo.territory_dir)
     gazetteer = Gazetteer.load(settings.geo.ban_file, settings.geo.cache_dir)
@@ -127,9 +131,11 @@ def build_default_activities(
     shared = services or build_services(settings)
     catalogue, geocode, store = shared.catalogue, shared.geocode, shared.store
     booking = BookingActivities(store, metrics=metrics)
+    from activities.audio_store.s3 import S3AudioStore
     from workers.audio_store import build_audio_store
 
-    purge = PurgeActivities(settings.audio_dir, store.engine, audio=build_audio_store(settings))
+    audio_store = build_audio_store(settings)
+    purge = PurgeActivities(settings.audio_dir, store.engine, audio=audio_store)
     purge_sms = PurgeSmsActivities(
         store.engine, [settings.sms.outbox_path, settings.sms.inbox_path]
     )
@@ -152,9 +158,14 @@ def build_default_activities(
     agents = settings.agents
     audio = AudioLinkActivities(
         settings.audio_dir,
-        audio_link_secret(agents.audio_link_secret.get_secret_value(), settings.data_dir),
+        audio_link_secret(
+            agents.audio_link_secret.get_secret_value(),
+            settings.data_dir,
+            allow_file=not settings.production,
+        ),
         agents.audio_link_base_url,
         agents.audio_link_ttl_s,
+        remote=audio_store if isinstance(audio_store, S3AudioStore) else None,
     )
     sheets = RouteSheetActivities(store, settings.route_sheets)
     inbox: list[Callable[..., Any]] = []
