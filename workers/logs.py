@@ -118,14 +118,20 @@ PAYLOAD_LOGGERS = (
     "temporalio.worker._workflow_instance",
     "temporalio.worker._nexus",
     "temporalio.bridge",
+    # httpx writes every request's URL at INFO (an `audio_url`'s path and query, an API's
+    # query string), httpcore its hosts at DEBUG: WARNING at least.
+    "httpx",
+    "httpcore",
 )
+_URL_LOGGERS = frozenset({"httpx", "httpcore"})
 
 
 def quiet_payload_loggers() -> None:
-    """Keep the loggers that dump payloads at INFO or above, whatever the root level."""
+    """Keep the loggers that dump payloads or URLs quiet, whatever the root level."""
     for name in PAYLOAD_LOGGERS:
         logger = logging.getLogger(name)
-        logger.setLevel(max(logger.getEffectiveLevel(), logging.INFO))
+        floor = logging.WARNING if name in _URL_LOGGERS else logging.INFO
+        logger.setLevel(max(logger.getEffectiveLevel(), floor))
 
 
 def configure_logging(log_format: LogFormat = "text", level: int = logging.INFO) -> None:

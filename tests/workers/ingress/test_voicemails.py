@@ -3,6 +3,7 @@ idempotency by call id, the audio URL allow-list."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -14,7 +15,9 @@ from temporalio.client import Client
 
 from domain import names
 from tests.workers.ingress.support import CALLER, missed, multipart, now_iso, post, wav_bytes
+from workers.ingress.app import make_app
 from workers.ingress.audio import audio_file_name
+from workers.logs import PAYLOAD_LOGGERS, quiet_payload_loggers
 from workers.settings import Settings
 
 
@@ -69,28 +72,61 @@ async def audio_host() -> AsyncIterator[str]:
 
 
 async def test_voicemail_by_url_only_from_an_allowed_host(
-    api: httpx.AsyncClient, settings: Settings, audio_host: str
+    client: Client, settings: Settings, audio_host: str, caplog: pytest.LogCaptureFixture
 ) -> None:
+    # At DEBUG, with the process's logger set-up (httpx writes every URL at INFO).
+    caplog.set_level(logging.DEBUG)
+    levels = {name: logging.getLogger(name).level for name in PAYLOAD_LOGGERS}
+    quiet_payload_loggers()
+    try:
+        await _fetch_by_url(client, settings, audio_host, caplog)
+    finally:
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
+
+
+async def _fetch_by_url(
+    client: Client, settings: Settings, audio_host: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    port = int(audio_host.rsplit(":", 1)[1])
+    ingress = settings.ingress.model_copy(update={"audio_url_ports": [port]})
+    settings = settings.model_copy(update={"ingress": ingress})
+    api = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=make_app(settings, client=client)),
+        base_url="http://ingress",
+    )
+
     def by_url(url: str) -> dict[str, Any]:
         return {**missed(f"vm-{uuid.uuid4().hex[:10]}"), "audio_url": url}
 
-    for url in (
-        "http://localhost:1/vm.wav",  # not in the allow-list
-        "http://169.254.169.254/latest/meta-data",
-        "file:///etc/passwd",
-        "ftp://127.0.0.1/vm.wav",
-        "http://user:pw@127.0.0.1/vm.wav",
-        "http://127.0.0.1:99999/vm.wav",
+    for url, reason in (
+        ("http://localhost:1/vm.wav", "host"),  # not in the allow-list
+        ("http://169.254.169.254/latest/meta-data", "host"),
+        ("file:///etc/passwd", "scheme"),
+        (f"ftp://127.0.0.1:{port}/vm.wav", "scheme"),
+        (f"http://user:pw@127.0.0.1:{port}/vm.wav", "credentials"),
+        ("http://127.0.0.1:99999/vm.wav", "invalid_url"),
+        ("http://127.0.0.1/vm.wav", "port"),  # port 80: not listed
     ):
         response = await post(api, "/voicemails", by_url(url))
         assert response.status_code == 422, (url, response.text)
+        assert f"({reason})" in response.json()["detail"], (url, response.text)
     # Redirects are not followed: an allowed host cannot bounce the server elsewhere.
     redirected = await post(api, "/voicemails", by_url(f"{audio_host}/redirect.wav"))
     assert redirected.status_code == 422
-    assert "302" in redirected.json()["detail"]
+    assert "(redirect)" in redirected.json()["detail"]
+    # Neither the URL nor its path reaches the logs: a reason code only (the test audio
+    # host's own access log aside).
+    assert "redirect.wav" not in _ours(caplog) and "169.254" not in _ours(caplog)
 
     ok = by_url(f"{audio_host}/vm.wav")
     response = await post(api, "/voicemails", ok)
     assert response.status_code == 202, response.text
     stored = settings.audio_dir / audio_file_name(ok["call_id"], ".wav")
     assert stored.read_bytes() == wav_bytes()
+    await api.aclose()
+    assert "vm.wav" not in _ours(caplog)
+
+
+def _ours(caplog: pytest.LogCaptureFixture) -> str:
+    return "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith("aiohttp"))
