@@ -127,6 +127,9 @@ class IngressSettings(BaseModel):
     # premises, e.g. ["10.20.0.5/32"]. Loopback, private, link-local, multicast and reserved
     # addresses (and their IPv6-mapped, 6to4 and NAT64 forms) are refused otherwise.
     audio_url_allow_networks: list[str] = Field(default_factory=list)
+    # CA bundle (PEM) the `audio_url` host's certificate must chain to, e.g. an internal CA's
+    # on premises; empty: the public CAs (certifi).
+    audio_url_ca_file: Path | None = None
     # The whole download (resolution, connection, every byte) must end within this.
     audio_fetch_timeout_s: float = Field(default=20.0, gt=0)
     # Missed calls: how long the caller has to reply to the invitation SMS before a person

@@ -14,6 +14,7 @@ import asyncio
 import ipaddress
 import logging
 import socket
+import ssl
 import urllib.parse
 from dataclasses import dataclass
 
@@ -112,8 +113,11 @@ def _pinned_request(
 
 async def _download(target: AudioTarget, address: IPAddress, cfg: IngressSettings) -> bytes:
     data = bytearray()
+    verify: ssl.SSLContext | bool = True
+    if cfg.audio_url_ca_file is not None:
+        verify = ssl.create_default_context(cafile=str(cfg.audio_url_ca_file))
     async with httpx.AsyncClient(
-        follow_redirects=False, timeout=cfg.audio_fetch_timeout_s, trust_env=False
+        follow_redirects=False, timeout=cfg.audio_fetch_timeout_s, trust_env=False, verify=verify
     ) as http:
         response = await http.send(_pinned_request(http, target, address), stream=True)
         try:

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -233,3 +236,79 @@ async def test_the_name_is_resolved_once_and_the_checked_address_is_used(
     monkeypatch.setattr(loop, "getaddrinfo", mixed)
     assert (await _refused(url, _cfg(server.port))).reason == "non_public_address"
     assert len(server.requests) == 1
+
+
+def _self_signed(tmp_path: Path, name: str) -> tuple[Path, Path]:
+    """A certificate for `name` (its own CA) and its key, as PEM files."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / f"{name}.pem", tmp_path / f"{name}.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
+async def test_over_tls_the_name_is_checked_on_the_pinned_connection(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Connected to the checked IP, the TLS handshake still sends the name (SNI) and checks
+    the certificate against it: a certificate for another name is refused."""
+    served_names: list[str | None] = []
+
+    async def start(name: str) -> tuple[asyncio.Server, int, Path]:
+        cert, key = _self_signed(tmp_path, name)
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(cert, key)
+
+        def note_sni(_sock: Any, sni: str | None, _ctx: Any) -> None:
+            served_names.append(sni)
+
+        context.sni_callback = note_sni
+        box = Loopback(_ok(wav_bytes()))
+        server = await asyncio.start_server(box._serve, "127.0.0.1", 0, ssl=context)
+        return server, server.sockets[0].getsockname()[1], cert
+
+    loop = asyncio.get_running_loop()
+
+    async def resolver(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
+
+    monkeypatch.setattr(loop, "getaddrinfo", resolver)
+    good, port, cert = await start("audio.test")
+    cfg = _cfg(port, audio_url_schemes=["https"], audio_url_ca_file=cert)
+    try:
+        assert await fetch_audio_url(f"https://audio.test:{port}/vm.wav", cfg) == wav_bytes()
+        assert served_names == ["audio.test"]
+    finally:
+        good.close()
+    other, port, cert = await start("other.test")
+    cfg = _cfg(port, audio_url_schemes=["https"], audio_url_ca_file=cert)
+    try:
+        err = await _refused(f"https://audio.test:{port}/vm.wav", cfg)
+        assert (err.status, err.reason) == (502, "unreachable")
+    finally:
+        other.close()
