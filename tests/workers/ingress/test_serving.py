@@ -10,9 +10,11 @@ def test_compose_ingress_service(monkeypatch: pytest.MonkeyPatch) -> None:
         _check_settings_path,
         _settings_from,
         environment,
+        filled_secrets,
         resolved,
         services,
     )
+    from workers.ingress.serving import check_settings
 
     service = services()["ingress"]
     assert service["command"][0] == "serve"
@@ -27,6 +29,7 @@ def test_compose_ingress_service(monkeypatch: pytest.MonkeyPatch) -> None:
         _check_settings_path(variable)
     # ./config mounted at /etc/encombot, as in every encombot container.
     parsed = _settings_from(env, monkeypatch)
-    assert parsed.ingress.secret.get_secret_value() == "change-me-ingress"
+    assert parsed.ingress.secret.get_secret_value() == filled_secrets()["ENCOMBOT_INGRESS_SECRET"]
+    check_settings(parsed)  # the generated secret passes the start-up check
     assert parsed.ingress.audio_url_hosts == []
     assert parsed.codec.keys  # it starts workflows: the workers' payload keys
