@@ -109,6 +109,12 @@ class IngressSettings(BaseModel):
     # visibility queries). 429 beyond.
     calls_rate_per_s: float = Field(default=1.0, gt=0)
     calls_burst: int = Field(default=20, ge=1)
+    # The call index (table `ingress_calls`: call id -> the workflow holding it) keeps a row
+    # this long; longer than a case stays open plus the namespace's retention.
+    call_index_days: int = Field(default=60, ge=1)
+    # Migration only: also look a call up through a visibility List query when the index does
+    # not know it (calls accepted before the index existed). Each unknown id then costs one.
+    calls_visibility_fallback: bool = False
     # Peers (IPs or CIDRs: the reverse proxy) whose X-Forwarded-For names the client.
     forwarded_allow_ips: list[str] = Field(default_factory=list)
     # Largest request body: a voicemail upload (5 min of 16 kHz 16-bit WAV is ~9.6 MB).
