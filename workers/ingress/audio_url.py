@@ -5,8 +5,9 @@ address (the name kept for the Host header, SNI and certificate), so a second DN
 cannot swap it; no redirect followed; one deadline for the whole download and the size cap
 counted as bytes arrive.
 
-A refused URL is the message's fault: 422 with a reason code, never retried. Logs carry the
-reason code only, never the URL (it may name a caller)."""
+A refused URL is the message's fault: IngressError(422) with a reason code, which the
+voicemail route turns into a case for a person (never retried). Logs carry the reason code
+only, never the URL (it may name a caller)."""
 
 from __future__ import annotations
 
