@@ -110,6 +110,9 @@ class VoicemailInput:
     # pickup reminder a reply (ANNULER) is still listened to.
     delivery_checks_s: list[int] = field(default_factory=list)
     listen_after_reminder_s: int = 6 * 3600
+    # The recording could not be had: the reason code of the ingress's refusal of its
+    # `audio_url` (workers/ingress/audio_url.py). A person listens to nothing and calls back.
+    audio_refused: str = ""
 
 
 @dataclass

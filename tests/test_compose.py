@@ -18,6 +18,7 @@ import functools
 import json
 import os
 import re
+import secrets
 import shutil
 import subprocess
 import sys
@@ -54,6 +55,32 @@ OPTIONAL_SECRETS = {"TEMPORAL_AUTH_CLIENT_SECRET"}
 # Names that look secret and are not: a flag.
 NOT_SECRETS = {"TEMPORAL_CODEC_PASS_ACCESS_TOKEN", "ENCOMBOT_CODEC__ALLOW_DEV_KEY"}
 MODEL_DIR = "/opt/encombot/whisper-base"
+# The required secrets .env.example leaves empty, each under a `# Generate:` line.
+GENERATED = {
+    "POSTGRES_PASSWORD",
+    "TEMPORAL_DB_PASSWORD",
+    "ENCOMBOT_DB_PASSWORD",
+    "OVH_APPLICATION_KEY",
+    "OVH_APPLICATION_SECRET",
+    "OVH_CONSUMER_KEY",
+    "ENCOMBOT_SMS_PHONE_KEY_SECRET",
+    "ENCOMBOT_CODEC_KEYS",
+    "ENCOMBOT_CODEC_SERVER_TOKEN",
+    "ENCOMBOT_INGRESS_SECRET",
+    "GRAFANA_ADMIN_PASSWORD",
+    "ENCOMBOT_S3_ACCESS_KEY",
+    "ENCOMBOT_S3_SECRET_KEY",
+    "ENCOMBOT_AUDIO_LINK_SECRET",
+}
+# What .env.example held before its secrets were left empty: public, refused at start.
+OLD_PLACEHOLDERS = {
+    "ENCOMBOT_INGRESS__SECRET": "change-me-ingress",
+    "ENCOMBOT_SMS__PHONE_KEY_SECRET": "change-me-phone-key",
+    "ENCOMBOT_CODEC__SERVER__TOKEN": "change-me-codec-server-token",
+    "ENCOMBOT_SMS__OVH__APPLICATION_SECRET": "change-me",
+    "ENCOMBOT_SMS__OVH__CONSUMER_KEY": "change-me",
+    "ENCOMBOT_CODEC__KEYS": '{"change-me":"run-encombot-codec-key"}',
+}
 SECRET_NAME = re.compile(r"SECRET|KEY|PASSWORD|PWD|TOKEN", re.IGNORECASE)
 # $$ (a literal $), ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?err}, ${NAME?err}, $NAME
 _VARIABLE = re.compile(
@@ -87,11 +114,10 @@ def env_example() -> dict[str, str]:
     return values
 
 
-@functools.cache
-def generated_in_env_example() -> dict[str, str]:
-    """The secrets .env.example leaves empty under a `# Generate: <command>` line (the site
-    runs the command), each given a value here as a site would."""
-    values: dict[str, str] = {}
+def generated_in_env_example() -> set[str]:
+    """The variables .env.example leaves empty under a `# Generate: <command>` line: the
+    secrets a site generates (filled_secrets gives each a fresh value)."""
+    names: set[str] = set()
     generate = False
     for line in ENV_EXAMPLE.read_text(encoding="utf-8").splitlines():
         line = line.strip()
@@ -99,23 +125,10 @@ def generated_in_env_example() -> dict[str, str]:
             generate = generate or line.startswith("# Generate:")
             continue
         name, _, value = line.partition("=")
-        if generate and not value.strip():
-            values[name.strip()] = f"generated-{name.strip().lower()}-0123456789abcdef"
+        if generate and name.strip() and not value.strip():
+            names.add(name.strip())
         generate = False
-    return values
-
-
-def site_env() -> dict[str, str]:
-    """.env.example with its generated secrets filled in: what a site's .env holds."""
-    return env_example() | generated_in_env_example()
-
-
-def site_env_file() -> Path:
-    folder = Path(tempfile.mkdtemp(prefix="encombot-env-"))
-    atexit.register(shutil.rmtree, folder, True)
-    path = folder / ".env"
-    path.write_text("".join(f"{k}={v}\n" for k, v in site_env().items()), encoding="utf-8")
-    return path
+    return names
 
 
 def interpolate(text: str, env: dict[str, str]) -> str:
@@ -148,8 +161,28 @@ def resolve(node: Any, env: dict[str, str]) -> Any:
 
 
 @functools.cache
+def filled_secrets() -> dict[str, str]:
+    """What an operator puts in the secrets .env.example leaves empty: generated values, as its
+    `# Generate:` lines say (fresh ones each session: none is ever a fixed, public value)."""
+    from workers.codec.payload import new_key
+
+    values = {
+        name: secrets.token_hex(24) if "PASSWORD" in name else secrets.token_urlsafe(32)
+        for name, value in env_example().items()
+        if not value and (name in GENERATED or name in generated_in_env_example())
+    }
+    values["ENCOMBOT_CODEC_KEYS"] = json.dumps({"2026-01": new_key()}, separators=(",", ":"))
+    values["ENCOMBOT_CODEC_ACTIVE_KEY_ID"] = "2026-01"
+    return values
+
+
+def filled_env() -> dict[str, str]:
+    return {**env_example(), **filled_secrets()}
+
+
+@functools.cache
 def resolved() -> dict[str, Any]:
-    data = resolve(compose(), site_env())
+    data = resolve(compose(), filled_env())
     assert isinstance(data, dict)
     return data
 
@@ -477,11 +510,48 @@ def test_env_example_lists_every_compose_variable() -> None:
     listed = env_example()
     missing = sorted(set(used) - set(listed))
     assert not missing, f"variables used by docker-compose.yml, not in .env.example: {missing}"
+    lines = ENV_EXAMPLE.read_text(encoding="utf-8").splitlines()
     for name, op in used.items():
-        if op in (":?", "?"):
-            assert listed[name] or name in generated_in_env_example(), (
-                f"required variable {name}: no placeholder, no `# Generate:` line in .env.example"
-            )
+        if op not in (":?", "?"):
+            continue
+        if name in GENERATED or name == "ENCOMBOT_CODEC_ACTIVE_KEY_ID":
+            # A secret: empty (compose stops until it is set), the command that makes it above.
+            assert listed[name] == "", f"{name}: .env.example must leave the secret empty"
+            if name in GENERATED:
+                at = lines.index(f"{name}=")
+                assert lines[at - 1].startswith("# Generate: "), name
+        else:
+            assert listed[name], f"required variable {name} has no placeholder in .env.example"
+    assert SECRET_NAME.pattern
+    unlisted = {
+        name
+        for name, op in used.items()
+        if op in (":?", "?") and SECRET_NAME.search(name) and name not in GENERATED
+    }
+    assert unlisted <= {"ENCOMBOT_CODEC_ACTIVE_KEY_ID"}, unlisted
+
+
+def test_env_example_alone_stops_compose_on_every_empty_secret() -> None:
+    """As shipped, .env.example starts nothing: each empty secret stops `docker compose`."""
+    for name in sorted(GENERATED):
+        env = {**filled_env(), name: ""}
+        with pytest.raises(KeyError, match=name):
+            resolve(compose(), env)
+
+
+def test_the_old_placeholders_are_refused_at_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    from workers.secret_check import secret_problems
+
+    worker_env = environment(services(resolved())["worker"])
+    settings = _settings_from(worker_env, monkeypatch)
+    assert secret_problems(settings) == []
+    for variable, value in OLD_PLACEHOLDERS.items():
+        settings = _settings_from({**worker_env, variable: value}, monkeypatch)
+        problems = secret_problems(settings)
+        assert len(problems) == 1 and variable.split("__")[-1] in problems[0], variable
+        # The value is never repeated (a key's id, not secret, names it).
+        secret = "run-encombot-codec-key" if variable.endswith("KEYS") else value
+        assert secret not in problems[0]
 
 
 def test_compose_resolves_with_env_example_only() -> None:
@@ -548,7 +618,7 @@ def test_production_mode_refuses_the_env_example_placeholders(
     assert settings.production
     assert settings.booking.calendar_file == _config_dir() / "calendar.yaml"
     problems = " ".join(production_problems(settings))
-    for name in ("SERVICE_NAME", "AGENT_PHONE", "PHONE_KEY_SECRET"):
+    for name in ("SERVICE_NAME", "AGENT_PHONE"):
         assert f"ENCOMBOT_SMS__{name}" in problems
     # The packaged examples come from the mounted folder: not refused as examples.
     assert "CALENDAR_FILE" not in problems and "ITEMS_FILE" not in problems
@@ -560,7 +630,10 @@ def test_worker_environment_parses(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.booking.database_url.startswith("postgresql+psycopg://encombot:")
     assert settings.booking.database_url.endswith("@postgresql:5432/encombot")
     assert settings.sms.backend == "ovh"
-    assert settings.sms.ovh.application_secret.get_secret_value() == "change-me"
+    assert (
+        settings.sms.ovh.application_secret.get_secret_value()
+        == (filled_secrets()["OVH_APPLICATION_SECRET"])
+    )
     assert settings.geo.ban_file == Path("/data/adresses-13.csv.gz")
     assert settings.geo.sector_files == [Path("/data/secteurs.geojson")]
     assert settings.stt.model_path == Path(MODEL_DIR)
@@ -682,6 +755,16 @@ def _compose_command() -> list[str] | None:
     return [str(binary)] if binary.is_file() and os.access(binary, os.X_OK) else None
 
 
+@functools.cache
+def _filled_env_file() -> Path:
+    """.env.example with its empty secrets filled in, as the operator's .env would be."""
+    root = Path(tempfile.mkdtemp(prefix="encombot-env-"))
+    atexit.register(shutil.rmtree, root, True)
+    path = root / ".env"
+    path.write_text("".join(f"{k}={v}\n" for k, v in filled_env().items()), encoding="utf-8")
+    return path
+
+
 def _compose_base() -> tuple[list[str], dict[str, str]]:
     command = _compose_command()
     if command is None:
@@ -702,9 +785,9 @@ def test_docker_compose_config_accepts_every_profile(
     base, env = _compose_base()
     files = ["-f", str(HOST_PORTS)] if host_ports else []
     selected = [arg for profile in profiles for arg in ("--profile", profile)]
-    env_file = str(site_env_file())
+    env_file = ["--env-file", str(_filled_env_file())]
     done = subprocess.run(
-        [*base, *files, *selected, "--env-file", env_file, "config", "--format", "json"],
+        [*base, *files, *selected, *env_file, "config", "--format", "json"],
         capture_output=True,
         text=True,
         timeout=60,
@@ -725,7 +808,7 @@ def test_docker_compose_config_accepts_every_profile(
 def test_docker_compose_config_accepts_the_stack() -> None:
     base, env = _compose_base()
     ok = subprocess.run(
-        [*base, "--env-file", str(site_env_file()), "config", "--quiet"],
+        [*base, "--env-file", str(_filled_env_file()), "config", "--quiet"],
         capture_output=True,
         text=True,
         timeout=60,
@@ -733,14 +816,15 @@ def test_docker_compose_config_accepts_the_stack() -> None:
         check=False,
     )
     assert ok.returncode == 0, ok.stderr
-    # Without the secrets, Compose refuses to start the stack.
-    refused = subprocess.run(
-        [*base, "--env-file", os.devnull, "config", "--quiet"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-        check=False,
-    )
-    assert refused.returncode != 0
-    assert "required variable" in refused.stderr
+    # Without the secrets (no .env, or .env.example copied as is), Compose refuses to start.
+    for env_file in (os.devnull, str(ENV_EXAMPLE)):
+        refused = subprocess.run(
+            [*base, "--env-file", env_file, "config", "--quiet"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+            check=False,
+        )
+        assert refused.returncode != 0, env_file
+        assert "required variable" in refused.stderr, env_file

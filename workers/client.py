@@ -107,6 +107,7 @@ async def submit_voicemail(
     caller_number: str,
     received_at: datetime | None = None,
     confirm_timeout_s: int | None = None,
+    audio_refused: str = "",
 ) -> tuple[WorkflowHandle[object, VoicemailResult], bool]:
     """Start the workflow for a call; returns (handle, started).
 
@@ -116,13 +117,16 @@ async def submit_voicemail(
         call_id=call_id,
         # A local file (absolute), or an object store's reference as it is.
         audio_path=(
-            audio_path
+            ""
+            if audio_refused
+            else audio_path
             if isinstance(audio_path, str) and is_remote(audio_path)
             else str(Path(audio_path).resolve())
         ),
         caller_number=caller_number,
         received_at=(received_at or datetime.now(UTC)).isoformat(),
         stt_task_queue=settings.temporal.stt_task_queue,
+        audio_refused=audio_refused,
     )
     if confirm_timeout_s is not None:
         inp.confirm_timeout_s = confirm_timeout_s

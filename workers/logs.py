@@ -118,14 +118,34 @@ PAYLOAD_LOGGERS = (
     "temporalio.worker._workflow_instance",
     "temporalio.worker._nexus",
     "temporalio.bridge",
+    # httpx writes every request's URL at INFO (an `audio_url`'s path and query, an API's
+    # query string), httpcore its hosts at DEBUG: WARNING at least.
+    "httpx",
+    "httpcore",
 )
+_URL_LOGGERS = frozenset({"httpx", "httpcore"})
+
+
+class DropHeartbeatDetails(logging.Filter):
+    """The SDK writes every heartbeat's details at DEBUG through `temporalio.activity`, the
+    logger the activities' own lines use too: a live call's progress (what the caller said,
+    the address, the callback number) at each heartbeat. Those records alone are dropped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (isinstance(record.msg, str) and record.msg.startswith("Recording heartbeat"))
+
+
+_DROP_HEARTBEATS = DropHeartbeatDetails()
+HEARTBEAT_LOGGER = "temporalio.activity"
 
 
 def quiet_payload_loggers() -> None:
-    """Keep the loggers that dump payloads at INFO or above, whatever the root level."""
+    """Keep the loggers that dump payloads or URLs quiet, whatever the root level."""
     for name in PAYLOAD_LOGGERS:
         logger = logging.getLogger(name)
-        logger.setLevel(max(logger.getEffectiveLevel(), logging.INFO))
+        floor = logging.WARNING if name in _URL_LOGGERS else logging.INFO
+        logger.setLevel(max(logger.getEffectiveLevel(), floor))
+    logging.getLogger(HEARTBEAT_LOGGER).addFilter(_DROP_HEARTBEATS)  # once: same instance
 
 
 def configure_logging(log_format: LogFormat = "text", level: int = logging.INFO) -> None:

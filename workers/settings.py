@@ -23,6 +23,7 @@ from activities.config import (
     SttSettings,
 )
 from corpus import TEMPLATES_DIR
+from domain.net_policy import parse_networks
 
 
 class TemporalSettings(BaseModel):
@@ -108,21 +109,48 @@ class IngressSettings(BaseModel):
     # visibility queries). 429 beyond.
     calls_rate_per_s: float = Field(default=1.0, gt=0)
     calls_burst: int = Field(default=20, ge=1)
+    # The call index (table `ingress_calls`: call id -> the workflow holding it) keeps a row
+    # this long; longer than a case stays open plus the namespace's retention.
+    call_index_days: int = Field(default=60, ge=1)
+    # Migration only: also look a call up through a visibility List query when the index does
+    # not know it (calls accepted before the index existed). Each unknown id then costs one.
+    calls_visibility_fallback: bool = False
     # Peers (IPs or CIDRs: the reverse proxy) whose X-Forwarded-For names the client.
     forwarded_allow_ips: list[str] = Field(default_factory=list)
     # Largest request body: a voicemail upload (5 min of 16 kHz 16-bit WAV is ~9.6 MB).
     max_body_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
     # Largest body of the JSON endpoints.
     max_json_bytes: int = Field(default=64 * 1024, ge=1024)
-    # Hosts (host or host:port) the server may fetch a voicemail's `audio_url` from; empty:
-    # no URL is fetched, uploads only. Redirects are never followed.
+    # Hosts (host, or host:port to allow that one port) the server may fetch a voicemail's
+    # `audio_url` from; empty: no URL is fetched, uploads only. Redirects are never followed
+    # (workers/ingress/audio_url.py).
     audio_url_hosts: list[str] = Field(default_factory=list)
+    # "https"; "http" only for a PBX on the same private network (and the tests).
     audio_url_schemes: list[str] = Field(default_factory=lambda: ["https"])
+    # Ports allowed for a host listed without one.
+    audio_url_ports: list[int] = Field(default_factory=lambda: [443])
+    # Networks (CIDR) a host may resolve to although not public: the PBX's own address on
+    # premises, e.g. ["10.20.0.5/32"]. Loopback, private, link-local, multicast and reserved
+    # addresses (and their IPv6-mapped, 6to4 and NAT64 forms) are refused otherwise.
+    audio_url_allow_networks: list[str] = Field(default_factory=list)
+    # CA bundle (PEM) the `audio_url` host's certificate must chain to, e.g. an internal CA's
+    # on premises; empty: the public CAs (certifi).
+    audio_url_ca_file: Path | None = None
+    # The whole download (resolution, connection, every byte) must end within this.
     audio_fetch_timeout_s: float = Field(default=20.0, gt=0)
     # Missed calls: how long the caller has to reply to the invitation SMS before a person
     # calls back, and how long a settled case still gathers the number's further calls.
     missed_call_reply_timeout_s: int = Field(default=2 * 3600, ge=60)
     missed_call_merge_window_s: int = Field(default=15 * 60, ge=0)
+
+    @model_validator(mode="after")
+    def _audio_url_policy(self) -> IngressSettings:
+        if not {s.lower() for s in self.audio_url_schemes} <= {"http", "https"}:
+            raise ValueError("ingress.audio_url_schemes: http and/or https only")
+        if any(not 1 <= p <= 65535 for p in self.audio_url_ports):
+            raise ValueError("ingress.audio_url_ports: 1-65535")
+        parse_networks(self.audio_url_allow_networks)  # ValueError names the bad one
+        return self
 
 
 class MetricsSettings(BaseModel):

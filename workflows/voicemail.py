@@ -131,6 +131,15 @@ class VoicemailWorkflow(ClaimableCase):
         s = self._s
         assert s.inp is not None
         self._set_status(Status.TRANSCRIBING)
+        if s.inp.audio_refused:
+            # No recording to hear (only new cases have the field set: no running case's
+            # commands change).
+            return Escalation(
+                EscalationReason.AUDIO_UNUSABLE,
+                Step.TRANSCRIBE,
+                f"enregistrement non récupéré : audio_url refusée ({s.inp.audio_refused}) ; "
+                "rappeler l'appelant",
+            )
         try:
             s.transcript = await calls.TRANSCRIBE(
                 TranscribeInput(audio_path=s.inp.audio_path, call_id=s.inp.call_id),

@@ -162,3 +162,21 @@ class IngressSeenSignature(Base):
 
 
 INGRESS_SEEN_SIGNATURES = cast(Table, IngressSeenSignature.__table__)
+
+
+class IngressCall(Base):
+    """Which workflow holds a call the ingress accepted (workers/ingress/call_index.py), so
+    that GET /calls/{call_id} finds a missed call's case (keyed by the caller's number, which
+    the GET does not have) without a visibility query, and answers an unknown id with none.
+    The workflow id carries a keyed hash of the number, never the number; rows are pruned
+    after `IngressSettings.call_index_days`."""
+
+    __tablename__ = "ingress_calls"
+
+    call_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    workflow_id: Mapped[str] = mapped_column(String(255))
+    run_id: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[float] = mapped_column(Float, index=True)  # Unix seconds
+
+
+INGRESS_CALLS = cast(Table, IngressCall.__table__)

@@ -4,9 +4,9 @@ session's dev server (or the time-skipping server for the missed call, as its ow
 captures every log record of the process at DEBUG (the workflows', the activities', the SDK's)
 and looks for the case's personal values in any spelling.
 
-The live call is not run here: it needs the AudioSocket telephony harness and Whisper turns
-(tests/workflows/test_live_call.py, over a minute); its workflow logs nothing but the
-agent-queue lines, the same `CaseHistory` the voicemail and SMS cases exercise below.
+The live call runs on the AudioSocket telephony harness of tests/workflows/test_live_call.py
+(keypad for the number, the postcode and the mobile, Whisper for the street and the items:
+about a minute).
 """
 
 from __future__ import annotations
@@ -26,7 +26,10 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.common import SearchAttributeKey
 from temporalio.worker import Worker
 
+from activities.speech.engine import SpeechEngine
 from domain import names
+from domain.dialogue import TRANSFER_KEY
+from domain.live_call_models import LiveCallResult, Phase
 from domain.missed_call_models import MissedCallStatus
 from domain.models import (
     ResolveInput,
@@ -36,8 +39,21 @@ from domain.models import (
     VoicemailInput,
     VoicemailResult,
 )
+from domain.names import live_call_workflow_id
 from domain.phone import phone_key
 from domain.sms_models import IncomingSmsInput
+from tests.fakes.audiosocket_client import AudioSocketCaller
+from tests.workflows.test_live_call import (
+    ADDRESS_LABEL,
+    MOBILE,
+    live_settings,
+    result_of,
+    telephony,
+    turn,
+    wait_listening,
+    wait_status,
+)
+from tests.workflows.test_live_call_keypad import keys
 from tests.workflows.test_missed_call import (  # noqa: F401 (the fixture)
     Harness,
     eventually,
@@ -110,6 +126,14 @@ def test_debug_logging_keeps_the_sdk_payload_dumps_off() -> None:
         assert root.isEnabledFor(logging.DEBUG)
         for name in PAYLOAD_LOGGERS:
             assert not logging.getLogger(name).isEnabledFor(logging.DEBUG), name
+        # Heartbeat details (a live call's progress) are dropped; the activities' lines stay.
+        heard: list[str] = []
+        probe = logging.Handler()
+        probe.emit = lambda record: heard.append(record.getMessage())  # type: ignore[method-assign]
+        root.addHandler(probe)
+        activity.logger.debug("Recording heartbeat with details %s", ("12 boulevard Chave",))
+        activity.logger.debug("transcribed")
+        assert heard == ["transcribed"]
     finally:
         root.handlers[:] = saved[0]
         root.setLevel(saved[1])
@@ -275,3 +299,47 @@ async def test_missed_call_reply_and_callback_log_no_personal_value(
     await callback.result()
     assert_private(logs, "Berthelot", "impasse Vernet", COMMENT)
     assert_private(logs, number=other)
+
+
+async def test_live_call_handed_to_a_person_logs_no_personal_value(
+    client: Client, base_settings: Settings, stt: SpeechEngine, tmp_path: Path, logs: Logs
+) -> None:
+    """A live call (AudioSocket, the telephony process's dialogue, LiveCallWorkflow): the
+    caller keys the house number, says the street, keys the postcode, says the items, keys
+    their mobile, then asks for a person at the read-back; an agent closes the callback with
+    a comment. Neither the address, the number nor the comment reaches the logs."""
+    settings = live_settings(base_settings, tmp_path)
+    street, items = turn("street"), turn("items")
+    async with telephony(client, settings, stt) as tel:
+        call = AudioSocketCaller("127.0.0.1", tel.audiosocket_port or 0)
+        cid = call.call_id
+        async with call:
+            await wait_listening(tel, cid, Phase.ASK_ADDRESS, 40)
+            await keys(call, "12#")
+            await wait_listening(tel, cid, Phase.ASK_STREET, 20)
+            await call.say(street)
+            await wait_listening(tel, cid, Phase.ASK_POSTCODE, 40)
+            await keys(call, "13005")
+            await wait_listening(tel, cid, Phase.ASK_ITEMS, 40)
+            await call.say(items)
+            await wait_listening(tel, cid, Phase.ASK_PHONE, 40)
+            await keys(call, MOBILE)
+            await wait_listening(tel, cid, Phase.CONFIRM, 20)
+            match = tel.activities.dialogues[cid].progress.match
+            assert match is not None and match.label() == ADDRESS_LABEL
+            await keys(call, TRANSFER_KEY)  # "pour parler à un conseiller, tapez 0"
+            await call.wait_closed(30)
+        handle = client.get_workflow_handle(live_call_workflow_id(cid), result_type=LiveCallResult)
+        await wait_status(handle, "waiting_agent", 30)
+        closed = await handle.execute_update(
+            names.RESOLVE_UPDATE,
+            ResolveInput(agent_id="agent-7", action="close", comment=COMMENT),
+            result_type=ResolveResult,
+        )
+        assert closed.accepted
+        result = await result_of(handle)
+    assert result.status == "closed"
+    mobile = "+33" + MOBILE[1:]
+    assert_private(
+        logs, "Chave", "12 Boulevard", "Berthelot", "impasse Vernet", "rappelée", number=mobile
+    )

@@ -20,10 +20,23 @@ class CliContext:
     def settings(self) -> Settings:
         if self._settings is None:
             settings = Settings()
+            refuse_weak_secrets(settings)
             if settings.production:
                 refuse_unless_ready(settings)
             self._settings = settings
         return self._settings
+
+
+def refuse_weak_secrets(settings: Settings) -> None:
+    """Any command: a secret that is set must not be a placeholder or weak (exit 2), whether
+    or not this command uses it, so a bad `.env` shows on the first command run with it."""
+    from workers.secret_check import secret_problems
+
+    problems = secret_problems(settings)
+    if problems:
+        for problem in problems:
+            typer.echo(f"secret : {problem}", err=True)
+        raise typer.Exit(2)
 
 
 def refuse_unless_ready(settings: Settings) -> None:

@@ -1,15 +1,13 @@
 """A voicemail's audio: its format told by its first bytes (415 otherwise), its storage under
 `Settings.audio_dir` with a name derived from the call id, and the bounded fetch of an
-`audio_url` from an allow-listed host."""
+`audio_url` (audio_url.py)."""
 
 from __future__ import annotations
 
 import logging
-import urllib.parse
-
-import httpx
 
 from activities.audio_store.local import audio_file_name, store_audio
+from workers.ingress.audio_url import fetch_audio_url
 from workers.ingress.errors import IngressError
 from workers.settings import IngressSettings
 
@@ -48,43 +46,6 @@ def check_audio(data: bytes) -> str:
     return extension
 
 
-def _check_audio_url(url: str, cfg: IngressSettings) -> None:
-    try:
-        parts = urllib.parse.urlsplit(url)
-        port = parts.port
-    except ValueError:
-        raise IngressError(422, "audio_url invalide") from None
-    host = (parts.hostname or "").lower()
-    allowed = {h.strip().lower() for h in cfg.audio_url_hosts if h.strip()}
-    if parts.scheme.lower() not in {s.lower() for s in cfg.audio_url_schemes}:
-        raise IngressError(422, "audio_url : schéma non autorisé")
-    if not host or (host not in allowed and f"{host}:{port}" not in allowed):
-        raise IngressError(422, "audio_url : hôte non autorisé")
-    if parts.username or parts.password:
-        raise IngressError(422, "audio_url : identifiants interdits dans l'URL")
-
-
 async def fetch_audio(url: str, cfg: IngressSettings) -> bytes:
-    """The recording at `url`: an allowed scheme and host, no credentials, no redirect
-    followed, at most `max_body_bytes` (422); an unreachable host is a 502."""
-    _check_audio_url(url, cfg)
-    data = bytearray()
-    try:
-        async with (
-            httpx.AsyncClient(
-                follow_redirects=False, timeout=cfg.audio_fetch_timeout_s, trust_env=False
-            ) as http,
-            http.stream("GET", url) as response,
-        ):
-            if response.status_code != 200:
-                raise IngressError(
-                    422, f"audio_url : réponse HTTP {response.status_code} de l'hôte"
-                )
-            async for chunk in response.aiter_bytes():
-                data += chunk
-                if len(data) > cfg.max_body_bytes:
-                    raise IngressError(422, "audio_url : enregistrement trop volumineux")
-    except httpx.HTTPError as err:
-        log.warning("audio fetch failed: %s", type(err).__name__)
-        raise IngressError(502, "audio_url : hôte injoignable") from None
-    return bytes(data)
+    """The recording at `url` (workers/ingress/audio_url.py: the SSRF guards)."""
+    return await fetch_audio_url(url, cfg)

@@ -1,10 +1,12 @@
 """Where a call stands, read from Temporal: the voicemail workflow of its call id, else the
-missed-call case that counted it. The public answer holds no personal data; `authed` (a signed
-request) adds the outcome."""
+missed-call case that counted it, found through the call index (call_index.py) and described
+by its id: no visibility query, so an unknown id costs one describe and one indexed row read.
+The public answer holds no personal data; `authed` (a signed request) adds the outcome."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
@@ -18,16 +20,36 @@ from workers.ingress.schemas import CallStatusResponse
 
 log = logging.getLogger(__name__)
 
+_SA_CALLS = SearchAttributeKey.for_keyword_list(SA_CALL_IDS)
 # Memo key written by MissedCallWorkflow when the caller's reply went to the text channel.
 _MEMO_HANDED_OVER_TO = "handed_over_to"
 
 
-async def call_status(client: Client, call_id: str, authed: bool) -> CallStatusResponse | None:
-    """None when no workflow knows the call."""
+# (workflow id, run id) of a call the ingress accepted; None when it never did.
+Located = tuple[str, str] | None
+
+
+async def call_status(
+    client: Client,
+    call_id: str,
+    authed: bool,
+    locate: Callable[[str], Awaitable[Located]],
+    *,
+    visibility_fallback: bool = False,
+) -> CallStatusResponse | None:
+    """None when no workflow knows the call. `locate` reads the call index;
+    `visibility_fallback` (migration only) also asks visibility when the index does not
+    know the call."""
     found = await voicemail_status(client, call_id, authed)
-    if found is None:
-        found = await missed_call_status(client, call_id, authed)
-    return found
+    if found is not None:
+        return found
+    located = await locate(call_id)
+    if located is None and visibility_fallback:
+        execution = await _find_missed_call(client, call_id)
+        located = (execution.id, execution.run_id or "") if execution is not None else None
+    if located is None:
+        return None
+    return await missed_call_status(client, call_id, authed, *located)
 
 
 def _status_name(status: WorkflowExecutionStatus | None) -> str:
@@ -108,15 +130,25 @@ async def _handed_over(client: Client, desc: WorkflowExecution) -> tuple[str, st
 
 
 async def missed_call_status(
-    client: Client, call_id: str, authed: bool
+    client: Client, call_id: str, authed: bool, workflow_id: str, run_id: str
 ) -> CallStatusResponse | None:
-    execution = await _find_missed_call(client, call_id)
-    if execution is None:
-        return None
     handle = client.get_workflow_handle(
-        execution.id, run_id=execution.run_id, result_type=MissedCallResult
+        workflow_id, run_id=run_id or None, result_type=MissedCallResult
     )
-    desc = await handle.describe()
+    try:
+        desc = await handle.describe()
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:  # past the namespace's retention
+            return None
+        raise
+    if desc.status == WorkflowExecutionStatus.CONTINUED_AS_NEW:
+        # A long case went on in a new run: the newest run of the id, if it still counts the
+        # call (a later case of the same number does not).
+        newest = client.get_workflow_handle(workflow_id, result_type=MissedCallResult)
+        newest_desc = await newest.describe()
+        calls = newest_desc.typed_search_attributes.get(_SA_CALLS) or []
+        if call_id in calls:
+            handle, desc = newest, newest_desc
     running = desc.status == WorkflowExecutionStatus.RUNNING
     status = _keyword(desc, names.SA_STATUS) or "received"
     handed_over_to, follow_status = await _handed_over(client, desc)
@@ -129,7 +161,7 @@ async def missed_call_status(
     )
     if authed:
         detail: dict[str, Any] = {
-            "workflow_id": execution.id,
+            "workflow_id": workflow_id,
             "execution": _status_name(desc.status),
             "case_status": status,
             "escalation_reason": _keyword(desc, names.SA_REASON),

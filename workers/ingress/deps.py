@@ -20,6 +20,9 @@ from workers.ingress.errors import IngressError
 from workers.settings import Settings
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from workers.ingress.call_index import CallIndex
     from workers.ingress.ratelimit import RateLimiter
     from workers.ingress.replay import ReplayCache
 
@@ -37,6 +40,8 @@ class IngressDeps:
     _audio_store: AudioStore | None = None
     _lock: asyncio.Lock | None = None
     _replay_cache: ReplayCache | None = None
+    _call_index: CallIndex | None = None
+    _engine: Engine | None = None
     _upload_slots: asyncio.Semaphore | None = None
     _rate_limiter: RateLimiter | None = None
 
@@ -61,13 +66,29 @@ class IngressDeps:
                     ) from None
         return self.client
 
+    def service_engine(self) -> Engine:
+        """The database of the replay cache and the call index (one pool for both)."""
+        if self._engine is None:
+            from activities.bookings.engine import make_engine
+
+            url = self.settings.ingress.replay_cache_url or self.settings.booking.database_url
+            self._engine = make_engine(url)
+        return self._engine
+
     def replay_cache(self) -> ReplayCache:
         if self._replay_cache is None:
             from workers.ingress.replay import ReplayCache
 
-            url = self.settings.ingress.replay_cache_url or self.settings.booking.database_url
-            self._replay_cache = ReplayCache.from_url(url)
+            self._replay_cache = ReplayCache(self.service_engine())
         return self._replay_cache
+
+    def call_index(self) -> CallIndex:
+        if self._call_index is None:
+            from workers.ingress.call_index import CallIndex
+
+            keep_s = self.settings.ingress.call_index_days * 86400.0
+            self._call_index = CallIndex(self.service_engine(), keep_s=keep_s)
+        return self._call_index
 
     def rate_limiter(self) -> RateLimiter:
         if self._rate_limiter is None:

@@ -44,6 +44,8 @@ def settings(base_settings: Settings, tmp_path: Path) -> Settings:
                     "max_json_bytes": 8 * 1024,
                     "audio_url_hosts": ["127.0.0.1"],
                     "audio_url_schemes": ["http"],
+                    # The loopback test servers stand for an on-premises PBX.
+                    "audio_url_allow_networks": ["127.0.0.1/32"],
                     "audio_fetch_timeout_s": 5.0,
                 }
             ),

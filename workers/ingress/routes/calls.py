@@ -3,6 +3,8 @@ for a signed request."""
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter, Request
 from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse
@@ -37,7 +39,14 @@ async def get_call(
         raise IngressError(429, "trop de requêtes, réessayer plus tard", {"Retry-After": "5"})
     authed = await signed_if_present(request, deps)
     client = await deps.temporal()
-    found = await call_status(client, call_id, authed)
+    index = deps.call_index()
+    found = await call_status(
+        client,
+        call_id,
+        authed,
+        lambda call: asyncio.to_thread(index.lookup, call),
+        visibility_fallback=cfg.calls_visibility_fallback,
+    )
     if found is None:
         raise IngressError(404, "appel inconnu")
     return JSONResponse(found.model_dump(exclude_none=True))

@@ -3,6 +3,7 @@ the calls of one number join one case."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from fastapi import APIRouter, Request
@@ -39,6 +40,11 @@ async def post_missed_call(request: Request, deps: Deps, body: SignedJsonBody) -
         call_id=req.call_id,
         caller_id=req.caller_id,
         received_at=req.received_at,
+    )
+    # Where GET /calls/{call_id} will find it without a visibility query.
+    run_id = handle.result_run_id or handle.run_id or ""
+    await asyncio.to_thread(
+        deps.call_index().record, req.call_id, handle.id, run_id, now=deps.clock()
     )
     log.info("missed call %s -> %s", req.call_id, handle.id)
     accepted = AcceptedResponse.for_call(req.call_id, handle.id, created=created)

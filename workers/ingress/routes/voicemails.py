@@ -77,16 +77,19 @@ async def post_voicemail(request: Request, deps: Deps, body: SignedUploadBody) -
     if await _exists(client, workflow_id):
         log.info("voicemail %s: already submitted (%s)", req.call_id, workflow_id)
         return _accepted(req.call_id, workflow_id, created=False)
+    refused = ""
     if url:
-        data = await fetch_audio(url, settings.ingress)
-    extension = check_audio(data)
-    try:
-        ref = await asyncio.to_thread(deps.audio_store().put, req.call_id, data, extension)
-    except (OSError, AudioStoreError) as err:  # a full disk, an object store out of reach
-        log.warning("voicemail %s: audio not stored (%s)", req.call_id, type(err).__name__)
-        raise IngressError(
-            503, "stockage audio indisponible, réessayez", {"Retry-After": "30"}
-        ) from None
+        try:
+            data = await fetch_audio(url, settings.ingress)
+        except IngressError as err:
+            if err.status != 422:
+                raise  # unreachable or too slow: the PBX may retry
+            # Refused (address, port, redirect, size…): retrying cannot help, and the caller's
+            # message must not be lost: a person calls back (reason code, never the URL).
+            refused = err.reason or "refused"
+    ref = ""
+    if not refused:
+        ref = await _store(deps, req.call_id, data)
     handle, started = await submit_voicemail(
         client,
         settings,
@@ -94,7 +97,21 @@ async def post_voicemail(request: Request, deps: Deps, body: SignedUploadBody) -
         audio_path=ref,
         caller_number=caller_e164(req.caller_id) or "",
         received_at=req.received_at,
+        audio_refused=refused,
     )
+    if refused:
+        log.warning("voicemail %s: audio_url refused (%s), escalated", req.call_id, refused)
     outcome = "started" if started else "exists"
     log.info("voicemail %s: %s (%s)", req.call_id, outcome, handle.id)
     return _accepted(req.call_id, handle.id, created=started)
+
+
+async def _store(deps: Deps, call_id: str, data: bytes) -> str:
+    extension = check_audio(data)
+    try:
+        return await asyncio.to_thread(deps.audio_store().put, call_id, data, extension)
+    except (OSError, AudioStoreError) as err:  # a full disk, an object store out of reach
+        log.warning("voicemail %s: audio not stored (%s)", call_id, type(err).__name__)
+        raise IngressError(
+            503, "stockage audio indisponible, réessayez", {"Retry-After": "30"}
+        ) from None
