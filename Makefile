@@ -70,8 +70,12 @@ GEO_ARGS := --ban $(GEO)/adresses-13-marseille-synthetique.csv.gz \
 bench-gazetteer: install
 	$(BIN)/python bench/bench_gazetteer.py $(GEO_ARGS) --out var/bench-gazetteer.json
 
+# The three end-of-turn rules on the same calls, one after the other (about 3 min a rule for
+# one call and one paused call on 2 cores).
+LATENCY_CALLS ?= 2
 bench-latency: install
-	$(BIN)/python bench/bench_turn_latency.py --calls 3 --out var/bench-turn-latency.json
+	$(BIN)/python bench/bench_turn_latency.py --calls $(LATENCY_CALLS) --paused $(LATENCY_CALLS) \
+		--turn-rule fixed,semantic,smart --out var/bench-turn-latency.json
 
 eval: install
 	$(BIN)/encombot eval $(SHARED)/voicemails $(GEO_ARGS) \

@@ -45,7 +45,7 @@ class TurnParams:
     min_speech_ms: int = 120  # less speech than this in a turn is a click
     pre_roll_ms: int = 300  # audio kept from before the start, so the first syllable is heard
     ask_after_ms: int = 200  # silence after which the model scores the turn
-    threshold: float = 0.5  # probability of "complete" from which the turn ends
+    threshold: float = 0.85  # probability of "complete" from which the turn ends
     fixed_pause_ms: int = 700  # the fallback: no model, or no verdict
     incomplete_pause_ms: int = 2000  # the hard cap after an "incomplete" verdict
     max_turn_ms: int = 20000  # a turn this long ends whatever is said

@@ -197,7 +197,7 @@ class TelephonySettings(BaseModel):
     turn_rule: Literal["fixed", "semantic", "smart"] = "fixed"
     incomplete_pause_ms: int = Field(default=2000, ge=200, le=10000)
     smart_ask_ms: int = Field(default=200, ge=20, le=2000)
-    smart_threshold: float = Field(default=0.5, gt=0, lt=1)
+    smart_threshold: float = Field(default=0.85, gt=0, lt=1)
     # No heartbeat from the dialogue for this long: the workflow takes the call as lost.
     heartbeat_timeout_s: int = Field(default=12, ge=3)
     # How long a call waits for its workflow to start the dialogue before it is dropped.

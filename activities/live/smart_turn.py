@@ -18,6 +18,8 @@ from __future__ import annotations
 import functools
 import importlib.util
 import logging
+import time
+from collections import deque
 from pathlib import Path
 
 import numpy as np
@@ -65,6 +67,8 @@ class SmartTurn:
         )
         self._features = FeatureExtractor(feature_size=80, chunk_length=WINDOW_S)
         self._frames = WINDOW_S * MODEL_RATE // self._features.hop_length  # 800
+        # Seconds per inference, the last ones (the latency bench reads them).
+        self.timings: deque[float] = deque(maxlen=1000)
 
     def features(self, audio: np.ndarray) -> np.ndarray:
         """(80, 800) log-mel features of float audio at 16 kHz (the last 8 s)."""
@@ -83,10 +87,13 @@ class SmartTurn:
     def completion_probability(self, pcm: bytes) -> float | None:
         """domain.turn_detector.CompletionModel: slin16 at 8 kHz in; None if the model failed
         (the fixed pause then decides)."""
+        start = time.perf_counter()
         try:
             wide = resample_s16(pcm, SAMPLE_RATE, MODEL_RATE)
             audio = np.frombuffer(wide, dtype=np.int16).astype(np.float32) / 32768.0
-            return self.probability(audio)
+            p = self.probability(audio)
+            self.timings.append(time.perf_counter() - start)
+            return p
         except Exception as exc:  # a broken turn must not end the call
             log.warning("smart turn inference failed: %s", type(exc).__name__)
             return None

@@ -72,7 +72,7 @@ class TurnTaking:
     # TurnRule.SMART: the silence after which the model is asked, the probability from which
     # the turn is complete, and the model (None: the fixed pauses decide).
     smart_ask_ms: int = 200
-    smart_threshold: float = 0.5
+    smart_threshold: float = 0.85
     completion_probability: CompletionModel | None = None
 
     def detector(self, expect: str) -> TurnDetector:
