@@ -8,9 +8,11 @@ call) to domain/turn_detector.py with the fixed pause only (no model: the same p
 path's fixed rule, 700 ms, 1.2 s at the address), and with Smart Turn at a few thresholds.
 Utterances: the live-call bench's caller turns (tests/fakes/caller_turns.py), the same
 address with a 1.5 s pause after "j'habite au douze", and the 40 development voicemails
-(../shared/voicemails, each taken as one long turn: its pauses between sentences and words
-are where a rule may end it too early). A cut-off is a turn ended before the utterance's last
-voiced frame; otherwise the delay is from that frame to the end. Prints a table, writes JSON.
+(../shared/voicemails: long monologues whose pauses between sentences and words are where a
+rule may end a turn too early). Each time a rule ends the turn the replay starts a new one
+(the caller would have been cut off there): an end before the utterance's last voiced frame
+is a cut-off, counted against the pauses of 200 ms or more the utterance has before its end;
+the delay is from the last voiced frame to the end that follows it. Prints a table, JSON.
 """
 
 from __future__ import annotations
@@ -58,15 +60,30 @@ def utterances(shared: Path) -> dict[str, tuple[bytes, str]]:
     return {name: (lead + pcm + tail, expect) for name, (pcm, expect) in out.items()}
 
 
-def replay(pcm: bytes, flags: list[bool], detector: Any) -> float | None:
-    """Seconds into `pcm` at which the detector ended the turn (None: never)."""
+def replay(pcm: bytes, flags: list[bool], new_detector: Any) -> list[int]:
+    """Frame counts into `pcm` at which the turns ended, a new turn after each end."""
     from domain.turn_detector import Decision
 
+    ends = []
+    detector = new_detector()
     for i, voiced in enumerate(flags):
         frame = pcm[i * FRAME_BYTES : (i + 1) * FRAME_BYTES]
         if detector.feed(frame, voiced, i * 0.02, False) == Decision.END:
-            return (i + 1) * 0.02
-    return None
+            ends.append(i + 1)
+            detector = new_detector()
+    return ends
+
+
+def pauses(flags: list[bool], last: int, min_frames: int = 10) -> int:
+    """Silences of min_frames or more between voiced frames, before the last one."""
+    count, run, spoken = 0, 0, False
+    for voiced in flags[:last]:
+        if voiced:
+            count += spoken and run >= min_frames
+            run, spoken = 0, True
+        else:
+            run += 1
+    return count
 
 
 def main() -> None:
@@ -82,7 +99,6 @@ def main() -> None:
     from activities.live.turns import TurnTaking
 
     model = smart_turn()
-    vad = webrtcvad.Vad(2)
     clips = utterances(args.shared)
     scores: dict[tuple[str, int], float | None] = {}  # one inference per (clip, length)
     rules: dict[str, dict[str, Any]] = {"fixed": {"rule": "fixed"}}
@@ -93,6 +109,7 @@ def main() -> None:
     for clip, (pcm, expect) in clips.items():
         n = len(pcm) // FRAME_BYTES
         frames = [pcm[i * FRAME_BYTES : (i + 1) * FRAME_BYTES] for i in range(n)]
+        vad = webrtcvad.Vad(2)  # adaptive: one per utterance, as one per call on the line
         flags = [vad.is_speech(frame, 8000) for frame in frames]
         last = max(i for i, v in enumerate(flags) if v) + 1
         for name, rule in rules.items():
@@ -106,20 +123,25 @@ def main() -> None:
             model_of_rule = scored if rule["rule"] == "smart" else None
             # Voicemails run past a call's 20 s turn: only the pauses may end them here.
             turns = TurnTaking(**rule, max_utterance_s=60, completion_probability=model_of_rule)
-            end = replay(pcm, flags, turns.detector(expect))
-            results[name][clip] = None if end is None else round(end - last * 0.02, 2)
+            ends = replay(pcm, flags, lambda turns=turns, expect=expect: turns.detector(expect))
+            after = [e for e in ends if e >= last]
+            results[name][clip] = {
+                "pauses": pauses(flags, last),
+                "cut_offs": sum(e < last for e in ends),
+                "delay_s": round((after[0] - last) * 0.02, 2) if after else None,
+            }
     report: dict[str, Any] = {"rules": {}, "per_clip": results}
-    for name, ends in results.items():
+    for name, per_clip in results.items():
         for group in ("turn", "voicemail"):
-            delays = [d for c, d in ends.items() if c.startswith(group) and d is not None]
-            cut = [c for c, d in ends.items() if c.startswith(group) and d is not None and d < 0]
-            kept = [d for d in delays if d >= 0]
+            rows = {c: r for c, r in per_clip.items() if c.startswith(group)}
+            delays = [r["delay_s"] for r in rows.values() if r["delay_s"] is not None]
             report["rules"][f"{name} / {group}"] = {
-                "utterances": len(delays),
-                "cut_offs": len(cut),
-                "cut": cut,
-                "delay_p50_s": round(percentile(kept, 0.5), 2),
-                "delay_p95_s": round(percentile(kept, 0.95), 2),
+                "utterances": len(rows),
+                "pauses": sum(r["pauses"] for r in rows.values()),
+                "cut_offs": sum(r["cut_offs"] for r in rows.values()),
+                "cut": sorted(c for c, r in rows.items() if r["cut_offs"]),
+                "delay_p50_s": round(percentile(delays, 0.5), 2),
+                "delay_p95_s": round(percentile(delays, 0.95), 2),
             }
     timings = list(model.timings)
     report["smart_turn_inference"] = {
@@ -132,10 +154,11 @@ def main() -> None:
     report["wall_s"] = round(time.monotonic() - started, 1)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1, ensure_ascii=False), "utf-8")
-    print(f"{'rule / utterances':<28} {'n':>3} {'cut-offs':>9} {'delay p50/p95 s':>16}")
+    print(f"{'rule / utterances':<24} {'n':>3} {'cut-offs / pauses':>18} {'delay p50/p95 s':>16}")
     for name, row in report["rules"].items():
         cells = f"{row['delay_p50_s']}/{row['delay_p95_s']}"
-        print(f"{name:<28} {row['utterances']:>3} {row['cut_offs']:>9} {cells:>16}")
+        cut = f"{row['cut_offs']} / {row['pauses']}"
+        print(f"{name:<24} {row['utterances']:>3} {cut:>18} {cells:>16}")
     print(f"Smart Turn inference: {report['smart_turn_inference']}")
     load = report["machine"]["load_avg_after"]
     print(f"{report['wall_s']} s, load {load}; written to {args.out}")

@@ -8,9 +8,9 @@ log-mel spectrogram (faster-whisper's FeatureExtractor gives the same features a
 vendored copy of transformers', to 1e-5: tests/activities/live/test_smart_turn.py); its
 output, the sigmoid probability of "complete".
 
-One inference is about 100 ms on one core of the 2-core development machine (features 15 ms,
-the model the rest): the live path runs it in a thread, and one thread per inference keeps
-the other core to Whisper.
+One inference is about 100 ms on one core of the 2-core development machine when it is idle
+(features 15 ms, the model the rest), 0.2-0.3 s when it is loaded: the live path runs it in
+a thread, and one thread per inference keeps the other core to Whisper.
 """
 
 from __future__ import annotations
@@ -101,5 +101,5 @@ class SmartTurn:
 
 @functools.cache
 def smart_turn(path: Path | None = None) -> SmartTurn:
-    """The process's one model (loaded once: about 0.2 s and 30 MB)."""
+    """The process's one model (loaded once: about 0.35 s and 30 MB)."""
     return SmartTurn(path or bundled_model_path())

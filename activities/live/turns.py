@@ -340,6 +340,12 @@ class TurnListener:
         """TurnRule.SMART: the detector's decision on one frame; the utterance once it ends."""
         voiced = self._voiced(pcm)
         if det.asks_model(voiced):
+            if st.speculate_frames and st.guess is None:
+                # Whisper starts with the model, not after it: a turn found complete is
+                # answered as soon as its transcript is in.
+                heard = [*det.utterance, pcm]
+                keep = len(heard) - max(0, det.silent_run + 1 - TRAILING_SILENCE_FRAMES)
+                st.guess = self._speculate(b"".join(heard[:keep]), keep, st.expect)
             # ~100 ms of inference: off the event loop (other calls' audio goes on); this
             # call's next frames wait in the session's queue.
             decision = await asyncio.to_thread(det.feed, pcm, voiced, now, playing)

@@ -266,3 +266,21 @@ async def test_smart_rule_answers_a_finished_yes_at_once(model: bool, early: boo
     # Frames not read when the turn ended: about 0.25 s (12) with the 700 ms pause, about
     # 0.7 s (35) after 200 ms.
     assert (line.frames_left() > 28) is early, line.frames_left()
+
+
+async def test_smart_rule_starts_the_transcript_with_the_model() -> None:
+    """The turn found complete 200 ms into its pause comes with its transcript already
+    started (with the model's inference, not after it), of the same audio as the turn's."""
+    items = caller_turn("items")
+    pcm = silence(0.3) + items + silence(1.5)
+    heard: list[int] = []
+
+    def transcribe(audio: bytes, expect: str) -> str:
+        heard.append(len(audio))
+        return "Je voudrais faire enlever un canapé et deux chaises."
+
+    turns = TurnTaking(rule="smart", completion_probability=Completion(len(items)))
+    turn, _ = await listen_once(pcm, turns, Expect.SPEECH, transcribe)
+    assert turn.transcript is not None
+    assert await turn.transcript == "Je voudrais faire enlever un canapé et deux chaises."
+    assert heard[-1] == len(turn.pcm)
