@@ -83,3 +83,34 @@ def test_inference_time(model: SmartTurn) -> None:
 
 def test_a_broken_turn_gives_no_verdict(model: SmartTurn) -> None:
     assert model.completion_probability(b"\x01") is None  # half a sample
+
+
+def test_the_detector_keeps_listening_through_a_real_paused_address(model: SmartTurn) -> None:
+    """Recorded frames end to end: webrtcvad's flags, the detector and the real model on
+    "j'habite au douze… (1.5 s) boulevard Chave, 13005 Marseille": no end in the pause, the
+    end 200 ms after the last word (the fixed 1.2 s pause would end it in the pause)."""
+    import webrtcvad
+
+    from activities.live.turns import TurnTaking
+    from domain.dialogue import Expect
+    from domain.turn_detector import Decision
+
+    address = caller_turn("address")
+    head = int(0.95 * 8000) * 2
+    pcm = b"\x00" * 4800 + address[:head] + b"\x00" * 24000 + address[head:] + b"\x00" * 48000
+    vad = webrtcvad.Vad(2)
+    frames = [pcm[i : i + 320] for i in range(0, len(pcm) - 319, 320)]
+    flags = [vad.is_speech(f, 8000) for f in frames]
+    last = max(i for i, v in enumerate(flags) if v)
+    for rule, model_or_none in (("smart", model.completion_probability), ("fixed", None)):
+        turns = TurnTaking(rule=rule, completion_probability=model_or_none)
+        detector = turns.detector(Expect.ADDRESS)
+        ended = next(
+            i
+            for i, (f, v) in enumerate(zip(frames, flags, strict=True))
+            if detector.feed(f, v, i * 0.02, False) == Decision.END
+        )
+        if rule == "smart":
+            assert ended == last + 10, (ended, last, detector.probability)
+        else:
+            assert ended < last  # cut off in the pause
