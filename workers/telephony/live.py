@@ -36,6 +36,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.worker import Worker
 
 from activities.live.session import SessionRegistry
+from activities.live.smart_turn import smart_turn
 from activities.live.turns import TurnTaking
 from activities.live_call import LiveCallActivities
 from activities.speech.engine import SpeechEngine
@@ -43,6 +44,7 @@ from domain import names
 from domain.dialogue import Prompt, stop_by_service
 from domain.live_call_models import LiveCallInput
 from domain.media import MediaSession
+from domain.turn_end import TurnRule
 from workers.metrics import Metrics
 from workers.settings import Settings, TelephonySettings
 from workers.telephony.routes import (
@@ -91,6 +93,10 @@ def process_task_queue(settings: TelephonySettings) -> str:
 
 
 def turn_taking(settings: TelephonySettings) -> TurnTaking:
+    model = None
+    if settings.turn_rule == TurnRule.SMART:
+        # Loaded once per process, here: a process that cannot load it fails at start.
+        model = smart_turn().completion_probability
     return TurnTaking(
         end_pause_ms=settings.end_pause_ms,
         address_pause_ms=settings.address_pause_ms,
@@ -102,6 +108,9 @@ def turn_taking(settings: TelephonySettings) -> TurnTaking:
         speculate_ms=settings.speculate_ms,
         rule=settings.turn_rule,
         incomplete_pause_ms=settings.incomplete_pause_ms,
+        smart_ask_ms=settings.smart_ask_ms,
+        smart_threshold=settings.smart_threshold,
+        completion_probability=model,
     )
 
 

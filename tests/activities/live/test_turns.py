@@ -6,6 +6,7 @@ on (activities/live/turns.py). Transcripts come from the session's Whisper model
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Callable
 
@@ -217,3 +218,69 @@ async def test_a_slow_transcript_does_not_cut_off_a_paused_address() -> None:
     turns = TurnTaking(speculate_ms=250, address_pause_ms=1200, rule="semantic")
     turn, _ = await listen_once(pcm, turns, Expect.ADDRESS, slow)
     assert len(turn.pcm) >= len(address)
+
+
+class Completion:
+    """A fake Smart Turn for the live path: complete once the turn's audio is `full_bytes`
+    long; records the thread each inference ran in."""
+
+    def __init__(self, full_bytes: int) -> None:
+        self.full_bytes = full_bytes
+        self.threads: list[str] = []
+
+    def __call__(self, pcm: bytes) -> float:
+        self.threads.append(threading.current_thread().name)
+        return 0.9 if len(pcm) >= self.full_bytes else 0.1
+
+
+async def test_smart_rule_keeps_listening_through_a_paused_address() -> None:
+    """The same paused caller as above: the model hears "au douze" as unfinished (fake), the
+    turn goes on through the 1.5 s pause and ends 200 ms after "Marseille"."""
+    address = caller_turn("address")
+    head, tail = address[: int(0.95 * 16000)], address[int(0.95 * 16000) :]
+    pcm = silence(0.3) + head + silence(1.5) + tail + silence(2.5)
+    model = Completion(len(address))
+    turns = TurnTaking(address_pause_ms=1200, rule="smart", completion_probability=model)
+    transcribe = scripted("J'habite au 12", "J'habite au 12 boulevard Chave", len(address))
+    turn, line = await listen_once(pcm, turns, Expect.ADDRESS, transcribe)
+    assert len(turn.pcm) >= len(address)
+    assert len(model.threads) >= 2  # one per pause, the one after "au douze" included
+    assert threading.main_thread().name not in model.threads  # off the event loop
+    # Ended about 0.3 s into the final 2.5 s of silence (webrtcvad's tail, the model's 200 ms
+    # and its answer), not after the fixed 1.2 s.
+    assert line.frames_left() > (2.5 - 0.8) * 50, line.frames_left()
+
+
+@pytest.mark.parametrize(("model", "early"), [(True, True), (False, False)])
+async def test_smart_rule_answers_a_finished_yes_at_once(model: bool, early: bool) -> None:
+    """With the model, "oui" ends the turn 200 ms into the pause; without it (no verdict),
+    the fixed pause (700 ms) decides."""
+    yes = caller_turn("yes")
+    pcm = silence(0.3) + yes + silence(1.2)
+    turns = TurnTaking(
+        end_pause_ms=700, rule="smart", completion_probability=Completion(0) if model else None
+    )
+    turn, line = await listen_once(pcm, turns, Expect.YES_NO, scripted("Oui.", "Oui.", 0))
+    # The clip's "oui" is its last 0.15 s: the turn is the pre-roll, "oui" and 200 ms.
+    assert len(turn.pcm) >= 0.6 * 16000
+    # Frames not read when the turn ended: about 0.25 s (12) with the 700 ms pause, about
+    # 0.7 s (35) after 200 ms.
+    assert (line.frames_left() > 28) is early, line.frames_left()
+
+
+async def test_smart_rule_starts_the_transcript_with_the_model() -> None:
+    """The turn found complete 200 ms into its pause comes with its transcript already
+    started (with the model's inference, not after it), of the same audio as the turn's."""
+    items = caller_turn("items")
+    pcm = silence(0.3) + items + silence(1.5)
+    heard: list[int] = []
+
+    def transcribe(audio: bytes, expect: str) -> str:
+        heard.append(len(audio))
+        return "Je voudrais faire enlever un canapé et deux chaises."
+
+    turns = TurnTaking(rule="smart", completion_probability=Completion(len(items)))
+    turn, _ = await listen_once(pcm, turns, Expect.SPEECH, transcribe)
+    assert turn.transcript is not None
+    assert await turn.transcript == "Je voudrais faire enlever un canapé et deux chaises."
+    assert heard[-1] == len(turn.pcm)
