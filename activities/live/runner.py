@@ -1,4 +1,4 @@
-"""A live call's dialogue run over its media: the pure state machine of domain/dialogue.py
+"""A live call's dialogue run over its media: the pure state machine of domain/dialogue/
 fed with the caller's turns (turns.py), its lookups done in threads (work.py), its prompts
 played, its progress heartbeated so that if this process dies the workflow still knows what
 the caller had said."""
