@@ -18,6 +18,7 @@ the end of the call.
 
 from domain.dialogue.details import callback_details_markdown
 from domain.dialogue.machine import DICTATED_NUMBER_NOTE, Dialogue, stop_by_service
+from domain.dialogue.prompts import transfer_prompt
 from domain.dialogue.steps import (
     MAX_FAILURES,
     PHONE_KEYS,
@@ -45,6 +46,7 @@ __all__ = [
     "Step",
     "callback_details_markdown",
     "stop_by_service",
+    "transfer_prompt",
     "wants_person",
     "yes_or_no",
 ]

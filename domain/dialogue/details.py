@@ -1,18 +1,33 @@
-"""What an agent reads of a live call: the case details shown in the Temporal UI (Markdown)."""
+"""What an agent reads of a live call: the case details shown in the Temporal UI (Markdown).
+
+A call the bot hands over must not make the caller say it all again: the details open with
+what the bot already knows and how sure it is (found in the gazetteer, said yes to by the
+caller field by field, spelled, or put in doubt by a "non"), then what was heard word for
+word."""
 
 from __future__ import annotations
 
 from domain.escaping import markdown_text
+from domain.keypad import FIELD_ORDER, Field
 from domain.labels import date_label, items_label
-from domain.live_call_models import LiveCallProgress
+from domain.live_call_models import LiveCallProgress, Outcome
+
+FIELD_NAMES = {Field.NUMBER: "numéro", Field.STREET: "rue", Field.CITY: "commune"}
 
 
 def callback_details_markdown(
     progress: LiveCallProgress | None, *, why: str, caller_number: str, attempts: int = 0
 ) -> str:
-    """What an agent reads in the Temporal UI for a live call to call back."""
+    """What an agent reads in the Temporal UI for a live call to call back (or, right after
+    a transfer, the call the agents' phones ring for)."""
+    transferred = progress is not None and progress.outcome == Outcome.TRANSFER
+    title = (
+        "## Appel transféré par le bot : si personne n'a décroché, rappeler"
+        if transferred
+        else "## À traiter : appel non abouti, rappeler"
+    )
     lines = [
-        "## À traiter : appel non abouti, rappeler",
+        title,
         "",
         f"**Pourquoi** : {why}",
         "",
@@ -22,6 +37,7 @@ def callback_details_markdown(
     if progress is None:
         lines += ["(rien de ce qu'a dit l'appelant n'a pu être gardé)", ""]
     else:
+        lines += _known(progress)
         lines += ["**Entendu**", ""]
         lines += [f"> {markdown_text(said)}" for said in progress.heard] or ["> (rien)"]
         lines.append("")
@@ -46,8 +62,6 @@ def callback_details_markdown(
             if u.refused_items:
                 lines.append(f"- objets refusés : {markdown_text(items_label(u.refused_items))}")
             lines += [f"- numéro pour le SMS : {markdown_text(u.callback_number) or '(aucun)'}", ""]
-        if progress.match is not None:
-            lines += [f"**Adresse retenue** : {progress.match.label()}", ""]
         if progress.proposed_date:
             lines += [f"**Jour proposé** : {date_label(progress.proposed_date)}", ""]
         if progress.faq_entries:
@@ -60,3 +74,34 @@ def callback_details_markdown(
         'ou `{"agent_id": "agent-42", "action": "no_answer"}`.',
     ]
     return "\n".join(lines)
+
+
+def _known(progress: LiveCallProgress) -> list[str]:
+    """The address the bot retained, field by field with how sure it is, and the items."""
+    match = progress.match
+    if match is None:
+        return []
+    lines = [f"**Adresse retenue** : {markdown_text(match.label())}", ""]
+    values = {Field.NUMBER: match.housenumber, Field.STREET: match.street, Field.CITY: match.city}
+    for f in FIELD_ORDER:
+        if not values[f]:
+            continue
+        if f.value in progress.refused:
+            sure = "**contestée par l'appelant** (« non » à la relecture) : à redemander"
+            if f == Field.NUMBER:
+                sure = "**contesté par l'appelant** (« non » à la relecture) : à redemander"
+        elif f.value in progress.confirmed:
+            sure = "confirmé par l'appelant" if f == Field.NUMBER else "confirmée par l'appelant"
+        elif f == Field.STREET and progress.spelled:
+            sure = "épelée par l'appelant, trouvée dans la base adresse"
+        else:
+            sure = (
+                "trouvé dans la base adresse"
+                if f == Field.NUMBER
+                else "trouvée dans la base adresse"
+            )
+        name = FIELD_NAMES[f]
+        value = markdown_text(values[f] if f != Field.CITY else f"{match.postcode} {match.city}")
+        lines.append(f"- {name} : {value} — {sure}")
+    lines.append("")
+    return lines

@@ -10,6 +10,10 @@ dialogue goes back to where it was; "je veux parler à quelqu'un" or the key 0 e
 transfer, and so do two failures on the same question. What was understood is always in
 `progress` (the activity's heartbeat details), so a call cut short still leaves it to a person.
 
+A street the gazetteer does not find once the postcode is typed, or that the caller says is
+wrong at its read-back, is spelled letter by letter (domain/spelling.py) and looked up among
+the streets of that place only. A transfer says why and what the agent already knows.
+
 The request itself is understood by the same code as a voicemail (domain/understanding/),
 and an address is accepted by the same rule (domain/decision.py): the read-back and the
 caller's "oui" take the place of the confirmation SMS for an address that is likely but not
@@ -21,9 +25,14 @@ from __future__ import annotations
 from dataclasses import replace
 
 from domain.catalogue import Catalogue
-from domain.decision import BOOK_THRESHOLD, CONFIRM_THRESHOLD, DecisionKind, decide_address
-from domain.dialogue.prompts import check_prompt, readback_prompt, refused_items_prompt
-from domain.dialogue.slots import merge_understanding
+from domain.decision import BOOK_THRESHOLD, CONFIRM_THRESHOLD
+from domain.dialogue.prompts import (
+    check_prompt,
+    readback_prompt,
+    refused_items_prompt,
+    transfer_prompt,
+)
+from domain.dialogue.slots import accepted_match, merge_understanding, still_confirmed, with_street
 from domain.dialogue.steps import (
     EXPECT,
     KEYS,
@@ -56,6 +65,7 @@ from domain.models import (
     Understanding,
 )
 from domain.phone import is_mobile_fr, sms_mobile, to_e164
+from domain.spelling import parse_spelling
 from domain.understanding import Territory, understand
 
 DICTATED_NUMBER_NOTE = "numéro de rappel dicté dans le message"
@@ -100,6 +110,7 @@ class Dialogue:
         self.progress = LiveCallProgress()
         self._pending: Lookup | None = None
         self._postcode_asked = False
+        self._spelling_asked = False
         self._restarts = 0
         self._silences = 0
 
@@ -145,6 +156,11 @@ class Dialogue:
             number = spoken_housenumber(text)
             if number is not None:
                 return self._with_number(number)
+        if phase == Phase.SPELL_STREET:
+            letters = parse_spelling(text)
+            if letters is not None:
+                u = self._understanding()
+                return self._ask(Lookup(LookupKind.SPELLED, text=letters, address=u.address))
         u = understand(text, self._caller, self._catalogue, self._territory)
         if u.intent == Intent.QUESTION:
             return self._ask(Lookup(LookupKind.FAQ, text=text))
@@ -245,31 +261,38 @@ class Dialogue:
         return self._accepted(geo) is not None
 
     def _accepted(self, geo: GeocodeResult) -> AddressMatch | None:
-        decision = decide_address(
-            geo,
-            book_threshold=geo.book_threshold or self._book_threshold,
-            confirm_threshold=geo.confirm_threshold or self._confirm_threshold,
-        )
-        if decision.kind == DecisionKind.BOOK:
-            return decision.match
-        if decision.kind == DecisionKind.CONFIRM_BY_SMS and decision.candidates:
-            # The most likely address; the read-back asks the caller, as the SMS would.
-            return decision.candidates[0]
-        return None
+        return accepted_match(geo, self._book_threshold, self._confirm_threshold)
 
     def on_address(self, geo: GeocodeResult) -> Step:
         self._resolve(LookupKind.ADDRESS)
         match = self._accepted(geo)
         if match is not None:
-            self.progress.match = match
-            self.progress.failures = 0
+            self._found(match)
             return self._next()
         if not self._postcode_asked:
             # Typed digits cannot be misheard: the postcode narrows the street down.
             self._postcode_asked = True
             return self._ask_phase(Phase.ASK_POSTCODE)
+        address = self._understanding().address
+        if (
+            not self._spelling_asked
+            and address is not None
+            and (address.postcode or address.citycode or address.city)
+        ):
+            # The place is known, the street is what goes wrong: spelled, it is looked up
+            # among the streets of that place only.
+            return self._ask_spelling()
         self._set_phase(Phase.ASK_ADDRESS)
         return self._failed()
+
+    def on_spelled(self, street: str) -> Step:
+        """The gazetteer's street the caller spelled ("" when no street of the place, or more
+        than one, matches the letters: asked again, then a person takes over)."""
+        self._resolve(LookupKind.SPELLED)
+        if not street:
+            return self._failed()
+        self.progress.spelled = True
+        return self._with_street(SpokenAddress(street=street))
 
     def on_slot(self, day: str) -> Step:
         """The first free day for the sector ("" when there is none)."""
@@ -305,6 +328,19 @@ class Dialogue:
             return self._ask_phase(Phase.ASK_PHONE)
         return self._ask(Lookup(LookupKind.SLOT, sector=match.sector))
 
+    def _found(self, match: AddressMatch) -> None:
+        """A new address from the gazetteer: what the caller confirmed of the previous one
+        still holds where it did not change; a field they said was wrong is new now."""
+        p = self.progress
+        p.confirmed = still_confirmed(p.confirmed, p.match, match)
+        p.refused = []
+        p.match = match
+        p.failures = 0
+
+    def _ask_spelling(self) -> Step:
+        self._spelling_asked = True
+        return self._ask_phase(Phase.SPELL_STREET)
+
     def _with_number(self, number: str) -> Step:
         u = self._understanding()
         u.address = replace(u.address or SpokenAddress(), housenumber=number)
@@ -314,17 +350,7 @@ class Dialogue:
 
     def _with_street(self, heard: SpokenAddress) -> Step:
         u = self._understanding()
-        old = u.address or SpokenAddress()
-        address = replace(
-            old,
-            street=heard.street,
-            # A typed number cannot be misheard: it stands over a number heard with the street.
-            housenumber=old.housenumber or heard.housenumber,
-            postcode=heard.postcode or old.postcode,
-            citycode=heard.citycode or old.citycode,
-            city=heard.city or old.city,
-        )
-        u.address = address
+        address = u.address = with_street(u.address or SpokenAddress(), heard)
         if not address.postcode and not address.city and not self._postcode_asked:
             # A street name alone is in many communes: the typed postcode settles which.
             self._postcode_asked = True
@@ -338,7 +364,10 @@ class Dialogue:
             return self._confirmed() if yes else self._readback_refused()
         checked = _CHECKED[phase]
         if not yes:
+            self.progress.refused.append(checked.value)
             return self._correct(checked)
+        if checked.value not in self.progress.confirmed:
+            self.progress.confirmed.append(checked.value)
         following = next_field(checked)
         if following is not None:
             return self._check(following)
@@ -381,7 +410,9 @@ class Dialogue:
         if wrong == Field.NUMBER:
             return self._ask_phase(Phase.ASK_NUMBER)
         if wrong == Field.STREET:
-            return self._ask_phase(Phase.ASK_STREET)
+            # Said again, the street would be misheard again: spelled, it is looked up among
+            # the streets of the commune the caller has not said no to.
+            return self._ask_spelling()
         self._postcode_asked = True
         return self._ask_phase(Phase.ASK_POSTCODE)
 
@@ -456,7 +487,13 @@ class Dialogue:
         self.progress.transfer_reason = reason.value
         self._set_phase(Phase.ENDED)
         say = [first] if first is not None else []
-        return Step([*say, Prompt("transfer")], hang_up=True)
+        return Step([*say, transfer_prompt(reason, self.progress)], hang_up=True)
+
+    def on_transfer_dropped(self) -> None:
+        """The caller hung up during the transfer's announcement: the agents' phones will not
+        ring for them, a person calls back (the workflow texts them so)."""
+        if self.progress.outcome == Outcome.TRANSFER:
+            self.progress.dropped = True
 
     def _set_phase(self, phase: Phase) -> None:
         if self.progress.phase != phase.value:

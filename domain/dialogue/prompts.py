@@ -6,7 +6,7 @@ from __future__ import annotations
 from domain.dialogue.steps import Prompt
 from domain.keypad import Field
 from domain.labels import date_label, items_label
-from domain.live_call_models import LiveCallProgress
+from domain.live_call_models import LiveCallProgress, TransferReason
 from domain.models import AddressMatch, Understanding
 
 
@@ -39,4 +39,29 @@ def refused_items_prompt(u: Understanding) -> Prompt:
             "destination": u.refusal_advice or "une déchèterie",
         },
         static=False,
+    )
+
+
+def field_value(match: AddressMatch, checked: Field) -> str:
+    if checked == Field.NUMBER:
+        return match.housenumber
+    if checked == Field.STREET:
+        return match.street
+    return f"{match.postcode} {match.city}"
+
+
+def transfer_prompt(reason: TransferReason, progress: LiveCallProgress | None = None) -> Prompt:
+    """Why the call goes to a person, and what the agent will already know: the address the
+    gazetteer found (unless the caller said a field of it was wrong) and the items. Static
+    (its audio cached) only when it names nothing of the caller's."""
+    address = items = ""
+    if progress is not None:
+        if progress.match is not None and not progress.refused:
+            address = progress.match.label()
+        if progress.understanding is not None:
+            items = items_label(progress.understanding.items)
+    return Prompt(
+        "transfer",
+        {"reason": reason.value, "address_label": address, "items_label": items},
+        static=not (address or items),
     )

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from domain.models import ItemCount, Understanding
+from dataclasses import replace
+
+from domain.decision import DecisionKind, decide_address
+from domain.dialogue.prompts import field_value
+from domain.keypad import Field
+from domain.models import AddressMatch, GeocodeResult, ItemCount, SpokenAddress, Understanding
 
 
 def merge_understanding(current: Understanding, u: Understanding, *, address: bool = True) -> None:
@@ -28,3 +33,43 @@ def merge_items(old: list[ItemCount], new: list[ItemCount]) -> list[ItemCount]:
     for i in new:
         merged[i.item] = i.count
     return [ItemCount(item, count) for item, count in merged.items()]
+
+
+def with_street(old: SpokenAddress, heard: SpokenAddress) -> SpokenAddress:
+    """The address with the street said (or spelled) on its own, and whatever came with it."""
+    return replace(
+        old,
+        street=heard.street,
+        # A typed number cannot be misheard: it stands over a number heard with the street.
+        housenumber=old.housenumber or heard.housenumber,
+        postcode=heard.postcode or old.postcode,
+        citycode=heard.citycode or old.citycode,
+        city=heard.city or old.city,
+    )
+
+
+def accepted_match(
+    geo: GeocodeResult, book_threshold: float, confirm_threshold: float
+) -> AddressMatch | None:
+    """The address to read back, by the voicemail's rule (domain/decision.py); None when the
+    gazetteer gave none likely enough."""
+    decision = decide_address(
+        geo,
+        book_threshold=geo.book_threshold or book_threshold,
+        confirm_threshold=geo.confirm_threshold or confirm_threshold,
+    )
+    if decision.kind == DecisionKind.BOOK:
+        return decision.match
+    if decision.kind == DecisionKind.CONFIRM_BY_SMS and decision.candidates:
+        # The most likely address; the read-back asks the caller, as the SMS would.
+        return decision.candidates[0]
+    return None
+
+
+def still_confirmed(confirmed: list[str], old: AddressMatch | None, new: AddressMatch) -> list[str]:
+    """Of the fields the caller said yes to, those a newly found address did not change."""
+    return [
+        f
+        for f in confirmed
+        if old is not None and field_value(old, Field(f)) == field_value(new, Field(f))
+    ]

@@ -30,6 +30,8 @@ class LookupKind(StrEnum):
     ADDRESS = "address"  # geocode `address` (heard in `text`) → on_address
     SLOT = "slot"  # first free day for `sector` → on_slot
     FAQ = "faq"  # answer `text` → on_faq
+    # The street of `address`'s postcode (or commune) spelled by the letters `text` → on_spelled
+    SPELLED = "spelled"
 
 
 @dataclass
@@ -66,6 +68,7 @@ QUESTION_PROMPT = {
     Phase.ASK_PHONE: "ask_phone",
     Phase.ASK_NUMBER: "ask_number",
     Phase.ASK_STREET: "ask_street",
+    Phase.SPELL_STREET: "ask_spelling",
 }
 RETRY_PROMPT = {
     Phase.ASK_ADDRESS: "retry_address",
@@ -75,6 +78,7 @@ RETRY_PROMPT = {
     Phase.CONFIRM: "retry_confirm",
     Phase.ASK_NUMBER: "retry_number",
     Phase.ASK_STREET: "retry_street",
+    Phase.SPELL_STREET: "retry_spelling",
     Phase.CHECK_NUMBER: "retry_confirm",
     Phase.CHECK_STREET: "retry_confirm",
     Phase.CHECK_CITY: "retry_confirm",
@@ -87,6 +91,8 @@ EXPECT = {
     Phase.CONFIRM: Expect.YES_NO,
     Phase.ASK_NUMBER: Expect.DIGITS,
     Phase.ASK_STREET: Expect.ADDRESS,
+    # The address's long pause: callers pause between letters.
+    Phase.SPELL_STREET: Expect.ADDRESS,
     Phase.CHECK_NUMBER: Expect.YES_NO,
     Phase.CHECK_STREET: Expect.YES_NO,
     Phase.CHECK_CITY: Expect.YES_NO,
