@@ -7,6 +7,7 @@ word."""
 
 from __future__ import annotations
 
+from domain.dialogue.prompts import field_value
 from domain.escaping import markdown_text
 from domain.keypad import FIELD_ORDER, Field
 from domain.labels import date_label, items_label
@@ -77,31 +78,24 @@ def callback_details_markdown(
 
 
 def _known(progress: LiveCallProgress) -> list[str]:
-    """The address the bot retained, field by field with how sure it is, and the items."""
+    """The address the bot retained, field by field with how sure it is."""
     match = progress.match
     if match is None:
         return []
     lines = [f"**Adresse retenue** : {markdown_text(match.label())}", ""]
-    values = {Field.NUMBER: match.housenumber, Field.STREET: match.street, Field.CITY: match.city}
     for f in FIELD_ORDER:
-        if not values[f]:
+        value = field_value(match, f).strip()
+        if not value:
             continue
+        e = "" if f == Field.NUMBER else "e"  # le numéro; la rue, la commune
         if f.value in progress.refused:
-            sure = "**contestée par l'appelant** (« non » à la relecture) : à redemander"
-            if f == Field.NUMBER:
-                sure = "**contesté par l'appelant** (« non » à la relecture) : à redemander"
+            sure = f"**contesté{e} par l'appelant** (« non » à la relecture) : à redemander"
         elif f.value in progress.confirmed:
-            sure = "confirmé par l'appelant" if f == Field.NUMBER else "confirmée par l'appelant"
+            sure = f"confirmé{e} par l'appelant"
         elif f == Field.STREET and progress.spelled:
             sure = "épelée par l'appelant, trouvée dans la base adresse"
         else:
-            sure = (
-                "trouvé dans la base adresse"
-                if f == Field.NUMBER
-                else "trouvée dans la base adresse"
-            )
-        name = FIELD_NAMES[f]
-        value = markdown_text(values[f] if f != Field.CITY else f"{match.postcode} {match.city}")
-        lines.append(f"- {name} : {value} — {sure}")
+            sure = f"trouvé{e} dans la base adresse"
+        lines.append(f"- {FIELD_NAMES[f]} : {markdown_text(value)} — {sure}")
     lines.append("")
     return lines

@@ -4,7 +4,8 @@ the transfer's announcement, or nobody took the case in time). The dialogue's ac
 stand-in returning a transfer's progress: what it says on the line is tested in
 tests/domain/test_dialogue_transfer.py.
 
-With ENCOMBOT_RECORD_HISTORIES=1 the dropped call's history is written to
+With ENCOMBOT_RECORD_HISTORIES=1 the histories of the dropped call and of the transfer
+nobody took (its timer) are written to
 tests/workflows/histories/i21-warm-transfer/ (with the session's test-only codec key), which
 test_replay.py replays on every run: the `live-call-transfer-sms` patch's marker included."""
 
@@ -122,6 +123,14 @@ async def waiting_agent(handle: WorkflowHandle[Any, Any]) -> LiveCallState:
         await asyncio.sleep(0.2)
 
 
+async def record(handle: WorkflowHandle[Any, Any], settings: Settings) -> None:
+    if os.environ.get("ENCOMBOT_RECORD_HISTORIES"):
+        HISTORIES.mkdir(parents=True, exist_ok=True)
+        history = await handle.fetch_history()
+        (HISTORIES / f"LiveCallWorkflow__{handle.id}.json").write_text(history.to_json())
+        shutil.copy(dev_key_path(settings), HISTORIES / "test-codec.key")
+
+
 async def close(handle: WorkflowHandle[Any, LiveCallResult]) -> LiveCallResult:
     done = await handle.execute_update(
         names.RESOLVE_UPDATE,
@@ -151,11 +160,7 @@ async def test_caller_hung_up_during_the_transfer_is_texted_at_once(
         assert [s["to"] for s in sent] == [MOBILE]
         assert "Un conseiller va vous rappeler" in sent[0]["text"]
         result = await close(handle)
-        if os.environ.get("ENCOMBOT_RECORD_HISTORIES"):
-            HISTORIES.mkdir(parents=True, exist_ok=True)
-            history = await handle.fetch_history()
-            (HISTORIES / f"LiveCallWorkflow__{handle.id}.json").write_text(history.to_json())
-            shutil.copy(dev_key_path(settings), HISTORIES / "test-codec.key")
+        await record(handle, settings)
     assert result.status == "closed" and result.outcome == Outcome.TRANSFER
     assert len(outbox(settings)) == 1  # once
 
@@ -175,6 +180,7 @@ async def test_a_transfer_nobody_takes_is_texted_and_stays_a_callback_task(
         desc = await handle.describe()
         assert desc.search_attributes.get("NeedsAgent") == [True]
         result = await close(handle)
+        await record(handle, settings)
     assert result.status == "closed"
 
 
