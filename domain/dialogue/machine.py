@@ -32,7 +32,13 @@ from domain.dialogue.prompts import (
     refused_items_prompt,
     transfer_prompt,
 )
-from domain.dialogue.slots import accepted_match, merge_understanding, still_confirmed, with_street
+from domain.dialogue.slots import (
+    accepted_match,
+    merge_understanding,
+    spoken_from,
+    still_confirmed,
+    with_street,
+)
 from domain.dialogue.steps import (
     EXPECT,
     KEYS,
@@ -57,13 +63,7 @@ from domain.keypad import (
     spoken_housenumber,
 )
 from domain.live_call_models import LiveCallProgress, Outcome, Phase, TransferReason
-from domain.models import (
-    AddressMatch,
-    GeocodeResult,
-    Intent,
-    SpokenAddress,
-    Understanding,
-)
+from domain.models import AddressMatch, GeocodeResult, Intent, SpokenAddress, Understanding
 from domain.phone import is_mobile_fr, sms_mobile, to_e164
 from domain.spelling import parse_spelling
 from domain.understanding import Territory, understand
@@ -174,12 +174,12 @@ class Dialogue:
                 return self._with_street(SpokenAddress(street=street))
             return self._failed()
         if phase in (Phase.ASK_ADDRESS, Phase.ASK_POSTCODE):
-            self._merge(u)
+            merge_understanding(self._understanding(), u)
             if u.address is not None and not u.address.is_empty():
                 return self._ask(Lookup(LookupKind.ADDRESS, text=text, address=u.address))
             return self._failed()
         if phase == Phase.ASK_ITEMS:
-            self._merge(u, address=False)
+            merge_understanding(self._understanding(), u, address=False)
             return self._after_items(u)
         if phase == Phase.ASK_PHONE:
             if DICTATED_NUMBER_NOTE in u.notes and is_mobile_fr(u.callback_number):
@@ -248,6 +248,12 @@ class Dialogue:
             Outcome.ANSWERED if self.progress.faq_entries and asked_nothing else Outcome.HANGUP
         ).value
         self._set_phase(Phase.ENDED)
+
+    def on_transfer_dropped(self) -> None:
+        """The caller hung up during the transfer's announcement: the agents' phones will not
+        ring for them, a person calls back (the workflow texts them so)."""
+        if self.progress.outcome == Outcome.TRANSFER:
+            self.progress.dropped = True
 
     def on_timeout(self) -> Step:
         """The call reached its maximum length: a person takes over."""
@@ -324,7 +330,7 @@ class Dialogue:
         assert match is not None
         if not u.items:
             return self._ask_phase(Phase.ASK_ITEMS)
-        if not self._sms_number():
+        if not self.sms_number:
             return self._ask_phase(Phase.ASK_PHONE)
         return self._ask(Lookup(LookupKind.SLOT, sector=match.sector))
 
@@ -399,14 +405,7 @@ class Dialogue:
         """Ask again for the one field the caller said is wrong, the others kept as read."""
         match = self.progress.match
         assert match is not None
-        u = self._understanding()
-        u.address = SpokenAddress(
-            housenumber=match.housenumber,
-            street=match.street,
-            postcode=match.postcode,
-            citycode=match.citycode,
-            city=match.city,
-        )
+        self._understanding().address = spoken_from(match)
         if wrong == Field.NUMBER:
             return self._ask_phase(Phase.ASK_NUMBER)
         if wrong == Field.STREET:
@@ -415,9 +414,6 @@ class Dialogue:
             return self._ask_spelling()
         self._postcode_asked = True
         return self._ask_phase(Phase.ASK_POSTCODE)
-
-    def _sms_number(self) -> str:
-        return sms_mobile(self._understanding().callback_number, to_e164(self._caller) or "")
 
     def _ask_phase(self, phase: Phase) -> Step:
         self._set_phase(phase)
@@ -435,9 +431,6 @@ class Dialogue:
                 step.say = [refused, *step.say]
             return step
         return self._failed()
-
-    def _merge(self, u: Understanding, *, address: bool = True) -> None:
-        merge_understanding(self._understanding(), u, address=address)
 
     def _understanding(self) -> Understanding:
         if self.progress.understanding is None:
@@ -479,7 +472,7 @@ class Dialogue:
     @property
     def sms_number(self) -> str:
         """The mobile number the confirmation SMS goes to ("" when none is known)."""
-        return self._sms_number()
+        return sms_mobile(self._understanding().callback_number, to_e164(self._caller) or "")
 
     def _transfer(self, reason: TransferReason, first: Prompt | None = None) -> Step:
         self._pending = None
@@ -488,12 +481,6 @@ class Dialogue:
         self._set_phase(Phase.ENDED)
         say = [first] if first is not None else []
         return Step([*say, transfer_prompt(reason, self.progress)], hang_up=True)
-
-    def on_transfer_dropped(self) -> None:
-        """The caller hung up during the transfer's announcement: the agents' phones will not
-        ring for them, a person calls back (the workflow texts them so)."""
-        if self.progress.outcome == Outcome.TRANSFER:
-            self.progress.dropped = True
 
     def _set_phase(self, phase: Phase) -> None:
         if self.progress.phase != phase.value:

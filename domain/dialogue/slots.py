@@ -35,6 +35,17 @@ def merge_items(old: list[ItemCount], new: list[ItemCount]) -> list[ItemCount]:
     return [ItemCount(item, count) for item, count in merged.items()]
 
 
+def spoken_from(match: AddressMatch) -> SpokenAddress:
+    """The address as read back, to correct one field of."""
+    return SpokenAddress(
+        housenumber=match.housenumber,
+        street=match.street,
+        postcode=match.postcode,
+        citycode=match.citycode,
+        city=match.city,
+    )
+
+
 def with_street(old: SpokenAddress, heard: SpokenAddress) -> SpokenAddress:
     """The address with the street said (or spelled) on its own, and whatever came with it."""
     return replace(
