@@ -71,7 +71,7 @@ with workflow.unsafe.imports_passed_through():
         ResolveInput,
         ResolveResult,
     )
-    from domain.phone import sms_recipient
+    from domain.phone import sms_mobile, sms_recipient
 
 
 def progress_from_failure(err: ActivityError) -> LiveCallProgress | None:
@@ -272,7 +272,8 @@ class LiveCallWorkflow(ClaimableCase):
         during its announcement or no agent took the case in time (the agents' phones rang
         out, or the line dropped). An agent's claim or close means the call was taken."""
         assert self._inp is not None and self._progress is not None
-        if not self._recipient():
+        u = self._progress.understanding
+        if not sms_mobile(u.callback_number if u else "", self._inp.caller_number):
             return  # no mobile number known: the callback task is all there is
         if not self._progress.dropped:
             try:

@@ -77,7 +77,12 @@ def transferred(*, dropped: bool) -> LiveCallProgress:
 
 @asynccontextmanager
 async def call_ending_with(
-    client: Client, settings: Settings, stt: SpeechEngine, progress: LiveCallProgress, wait_s: int
+    client: Client,
+    settings: Settings,
+    stt: SpeechEngine,
+    progress: LiveCallProgress,
+    wait_s: int,
+    caller: str = MOBILE,
 ) -> AsyncIterator[WorkflowHandle[Any, LiveCallResult]]:
     """The workers, a stand-in for the telephony process's dialogue, and a live call whose
     dialogue ends with `progress`."""
@@ -97,7 +102,7 @@ async def call_ending_with(
             LiveCallInput(
                 call_id=call_id,
                 media_task_queue=media_queue,
-                caller_number=MOBILE,
+                caller_number=caller,
                 transfer_answer_s=wait_s,
             ),
             id=names.live_call_workflow_id(call_id),
@@ -197,6 +202,22 @@ async def test_a_transfer_an_agent_takes_sends_no_text(
         )
         assert taken.accepted
         await asyncio.sleep(5)  # past transfer_answer_s
+        assert outbox(settings) == []
+        result = await close(handle)
+    assert result.status == "closed" and outbox(settings) == []
+
+
+async def test_no_text_without_a_mobile_number(
+    client: Client, base_settings: Settings, stt: SpeechEngine, tmp_path: Path
+) -> None:
+    settings = case_settings(base_settings, tmp_path)
+    landline = "+33491000000"
+    async with call_ending_with(
+        client, settings, stt, transferred(dropped=True), wait_s=3600, caller=landline
+    ) as handle:
+        state = await waiting_agent(handle)
+        assert state.status == "waiting_agent"  # the callback task is all there is
+        await asyncio.sleep(3)
         assert outbox(settings) == []
         result = await close(handle)
     assert result.status == "closed" and outbox(settings) == []
