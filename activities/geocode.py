@@ -24,6 +24,7 @@ from domain.models import (
     GeocodeInput,
     GeocodeResult,
     GeocodeStatus,
+    SpokenAddress,
     TerritoryReference,
     TerritoryReferenceInput,
 )
@@ -105,6 +106,15 @@ class GeocodeActivities:
             (time.perf_counter() - started) * 1000,
         )
         return result
+
+    def streets_of(self, address: SpokenAddress) -> list[str]:
+        """The names of the gazetteer's streets in the place `address` names (its postcode,
+        INSEE code or commune), for a street spelled on the phone; none when it names none."""
+        local = self.geocoder.locality(address).local
+        if local is None:
+            return []
+        gz = self.geocoder.gz
+        return sorted({gz.name(int(i)) for i in local})
 
     @activity.defn(name="territory_reference")
     def territory_reference(self, inp: TerritoryReferenceInput) -> TerritoryReference:

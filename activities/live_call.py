@@ -1,4 +1,4 @@
-"""The live-call activity: runs the dialogue (domain/dialogue.py) over one call's media.
+"""The live-call activity: runs the dialogue (domain/dialogue/) over one call's media.
 
 It runs in the telephony process that holds the call (workers/telephony/live.py), on that
 process's own task queue: the media session cannot move. Long-running and async: the event

@@ -28,6 +28,8 @@ class Phase(StrEnum):
     # The keypad path: a house number typed at the address question, then the street said.
     ASK_NUMBER = "ask_number"  # the house number again, typed (`#` ends) or said
     ASK_STREET = "ask_street"  # the street alone
+    # The street not found (or said wrong at its read-back): its name spelled, letter by letter.
+    SPELL_STREET = "spell_street"
     # After a "non" to the read-back: each field of the address read back on its own.
     CHECK_NUMBER = "check_number"
     CHECK_STREET = "check_street"
@@ -87,6 +89,16 @@ class LiveCallProgress:
     faq_entries: list[str] = field(default_factory=list)  # FAQ entries answered
     failures: int = 0  # on the current question
     turns: int = 0
+    # Fields of the address (domain.keypad.Field values) the caller said yes to, one by one,
+    # since the address was last found: what the agent need not ask again.
+    confirmed: list[str] = field(default_factory=list)
+    # Fields the caller said no to at their read-back and not found again since.
+    refused: list[str] = field(default_factory=list)
+    # The street was found from its spelling (the agent knows it was spelled, not heard).
+    spelled: bool = False
+    # The caller hung up while the bot announced the transfer: nobody is on the line for the
+    # agents, the workflow texts the caller that a person will call back.
+    dropped: bool = False
 
 
 @dataclass
@@ -106,6 +118,9 @@ class LiveCallInput:
     # BookingFollowUpWorkflow schedule (see VoicemailInput).
     delivery_checks_s: list[int] = field(default_factory=list)
     listen_after_reminder_s: int = 6 * 3600
+    # After a transfer, no agent has claimed the case within this: the transfer was not
+    # answered (or the line dropped), the caller is texted that a person will call back.
+    transfer_answer_s: int = 120
 
 
 @dataclass

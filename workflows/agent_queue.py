@@ -85,6 +85,11 @@ class AgentQueue:
         self._claimed_ever = False
         self._details = ""
 
+    @property
+    def claimed_ever(self) -> bool:
+        """Whether an agent ever took the case (a transferred call answered, say)."""
+        return self._claimed_ever
+
     def enter(self, status: str, reason: str, *also: SearchAttributeUpdate) -> None:
         """Show the case to the agents (`status` is the case's, `reason` an EscalationReason
         value), with `also` in the same upsert."""

@@ -15,10 +15,18 @@ replayed). Then:
   lost, a booking that fails): what was understood goes to the agent queue as a callback task
   (`NeedsAgent = true`, `EscalationReason = live_call_callback`), ended by the `resolve`
   Update (`close` with a comment, or `no_answer`).
+
+A transfer is that same task, shown while the dialplan rings the agents: the agent who takes
+the call claims it and reads what the bot understood. When the caller hung up during the
+transfer's announcement, or no agent has claimed the case `transfer_answer_s` after it, the
+caller is texted (the `callback` SMS) that a person will call back (patch
+`live-call-transfer-sms`).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from datetime import timedelta
 from typing import Any
 
@@ -63,7 +71,7 @@ with workflow.unsafe.imports_passed_through():
         ResolveInput,
         ResolveResult,
     )
-    from domain.phone import sms_recipient
+    from domain.phone import sms_mobile, sms_recipient
 
 
 def progress_from_failure(err: ActivityError) -> LiveCallProgress | None:
@@ -82,6 +90,10 @@ def progress_from_failure(err: ActivityError) -> LiveCallProgress | None:
     except Exception:  # an older or foreign payload: the transcript is lost, not the case
         return None
     return progress if isinstance(progress, LiveCallProgress) else None
+
+
+# Texting a transferred caller whom no agent reached: new commands in a running workflow.
+TRANSFER_SMS_PATCH = "live-call-transfer-sms"
 
 
 @workflow.defn(name=names.LIVE_CALL_WORKFLOW)
@@ -118,7 +130,7 @@ class LiveCallWorkflow(ClaimableCase):
             await self._set_status(LiveCallStatus.ABANDONED)
             self._history.note("appel abandonné: rien de compris, aucun numéro à rappeler")
             return self._result(outcome)
-        await self._callback(self._callback_why(outcome))
+        await self._callback(self._callback_why(outcome), transfer=outcome == Outcome.TRANSFER)
         return self._result(outcome)
 
     # ------------------------------------------------------------------ steps
@@ -233,7 +245,7 @@ class LiveCallWorkflow(ClaimableCase):
             self._history.note,
         )
 
-    async def _callback(self, why: str) -> None:
+    async def _callback(self, why: str, *, transfer: bool = False) -> None:
         """A callback task in the agent queue, with what the caller had said."""
         self._callback_pending = True
         self._why = why
@@ -241,11 +253,43 @@ class LiveCallWorkflow(ClaimableCase):
         self._refresh_details()
         self._status = LiveCallStatus.WAITING_AGENT.value
         self._queue.enter(self._status, CALLBACK_REASON)
+        unreached: asyncio.Task[None] | None = None
+        if transfer and workflow.patched(TRANSFER_SMS_PATCH):
+            unreached = asyncio.create_task(self._text_if_unreached())
         await workflow.wait_condition(lambda: self._closed)
+        if unreached is not None and not unreached.done():
+            # The case is closed: a text still waiting (or retrying) would be stale.
+            unreached.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await unreached
         self._callback_pending = False
         self._status = LiveCallStatus.CLOSED.value
         self._queue.leave(self._status)
         await workflow.wait_condition(workflow.all_handlers_finished)
+
+    async def _text_if_unreached(self) -> None:
+        """After a transfer: text the caller that a person will call back, when they hung up
+        during its announcement or no agent took the case in time (the agents' phones rang
+        out, or the line dropped). An agent's claim or close means the call was taken."""
+        assert self._inp is not None and self._progress is not None
+        u = self._progress.understanding
+        if not sms_mobile(u.callback_number if u else "", self._inp.caller_number):
+            return  # no mobile number known: the callback task is all there is
+        if not self._progress.dropped:
+            try:
+                await workflow.wait_condition(
+                    lambda: self._closed or self._queue.claimed_ever,
+                    timeout=timedelta(seconds=self._inp.transfer_answer_s),
+                )
+                return
+            except TimeoutError:
+                pass
+        try:
+            await self._send_sms("callback", {})
+        except ActivityError as err:
+            self._history.note(f"SMS de rappel impossible: {error_message(err)}")
+            return
+        self._history.note("transfert sans agent: SMS « un conseiller va vous rappeler » envoyé")
 
     # ------------------------------------------------------------------ messages
 

@@ -1,4 +1,4 @@
-"""A live call's dialogue run over its media: the pure state machine of domain/dialogue.py
+"""A live call's dialogue run over its media: the pure state machine of domain/dialogue/
 fed with the caller's turns (turns.py), its lookups done in threads (work.py), its prompts
 played, its progress heartbeated so that if this process dies the workflow still knows what
 the caller had said."""
@@ -55,6 +55,8 @@ class CallRunner:
                 if step.hang_up:
                     if not isinstance(turn, Hangup):
                         await self.session.hangup()
+                    else:
+                        self.dialogue.on_transfer_dropped()
                     break
                 if isinstance(turn, Hangup):
                     await self._keep_cut_off()
@@ -101,6 +103,11 @@ class CallRunner:
                 pcm, self._last_pcm = self._last_pcm, b""
                 geo = await asyncio.to_thread(self.acts.vote_address, lookup, candidates, pcm)
             return self.dialogue.on_address(geo)
+        if lookup.kind == LookupKind.SPELLED:
+            # Letters are no audio to vote on among addresses: the street is the gazetteer's.
+            self._last_pcm = b""
+            street = await asyncio.to_thread(self.acts.spelled_street, lookup)
+            return self.dialogue.on_spelled(street)
         if lookup.kind == LookupKind.SLOT:
             day = await asyncio.to_thread(self.acts.first_free_day, lookup.sector)
             return self.dialogue.on_slot(day)

@@ -35,6 +35,7 @@ from domain.address_models import (
 from domain.dialogue import Expect, Lookup, Prompt
 from domain.faq_models import FaqResult
 from domain.models import GeocodeResult, GeocodeStatus, SpokenAddress, TranscribeInput
+from domain.spelling import match_spelled
 from domain.understanding import Territory
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,8 @@ class AddressLookup(Protocol):
     def propose_addresses(self, inp: AddressSearchInput) -> AddressCandidates: ...
 
     def resolve_address(self, inp: ResolveAddressInput) -> GeocodeResult: ...
+
+    def streets_of(self, address: SpokenAddress) -> list[str]: ...
 
 
 class FaqAnswers(Protocol):
@@ -188,6 +191,21 @@ class CallWork:
             ResolveAddressInput(candidates=candidates, scores=scores, address=lookup.address)
         )
         return result
+
+    def spelled_street(self, lookup: Lookup) -> str:
+        """The street of the place already understood that the spelled letters name; "" when
+        none stands clear of the others (domain/spelling.py refuses to guess)."""
+        streets = self.geocode.streets_of(lookup.address or SpokenAddress())
+        found = match_spelled(lookup.text, streets)
+        # Scores only: the letters and the street are personal data.
+        log.info(
+            "live call: spelled street %s among %d (%d letter(s) off, next street %d)",
+            "found" if found.found else "not found",
+            len(streets),
+            found.errors,
+            found.runner_up,
+        )
+        return found.street
 
     def first_free_day(self, sector: str) -> str:
         try:

@@ -13,6 +13,7 @@ from activities.geocode import GeocodeActivities
 from activities.understand import load_catalogue
 from domain import names
 from domain.models import GeocodeInput, GeocodeStatus, SpokenAddress, TerritoryReferenceInput
+from domain.spelling import match_spelled
 from domain.understanding import Territory
 from tests.activities.geo.helpers import DEMO_BAN, DEMO_SECTORS, MIN_SCORE, spoken
 
@@ -62,3 +63,15 @@ def test_activity_names(demo: Geocoder, territory: Territory) -> None:
         names.RESOLVE_ADDRESS,
         names.TERRITORY_REFERENCE,
     ]
+
+
+def test_streets_of_a_place_for_a_spelled_street(demo: Geocoder, territory: Territory) -> None:
+    """A street spelled on a live call is looked up among the streets of the place already
+    understood (domain/spelling.py), by postcode or commune."""
+    acts = GeocodeActivities(demo.gz, demo.sectors, MIN_SCORE, territory)
+    in_13005 = acts.streets_of(SpokenAddress(postcode="13005"))
+    assert "Boulevard Chave" in in_13005 and "Rue Paradis" not in in_13005
+    assert match_spelled("chave", in_13005).street == "Boulevard Chave"
+    assert "Rue Paradis" in acts.streets_of(SpokenAddress(postcode="13006"))
+    assert acts.streets_of(SpokenAddress(city="Marseille")) == sorted(demo.gz.street_names())
+    assert acts.streets_of(SpokenAddress()) == []  # no place, no street to spell against

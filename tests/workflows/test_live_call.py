@@ -23,8 +23,14 @@ from temporalio.client import Client, WorkflowHandle
 
 from activities.live_call import LiveCallActivities
 from activities.speech.engine import SpeechEngine
-from domain.dialogue import Prompt
-from domain.live_call_models import LiveCallResult, LiveCallState, Outcome, Phase
+from domain.dialogue import Prompt, transfer_prompt
+from domain.live_call_models import (
+    LiveCallResult,
+    LiveCallState,
+    Outcome,
+    Phase,
+    TransferReason,
+)
 from domain.models import ResolveInput, ResolveResult
 from domain.names import RESOLVE_UPDATE, STATE_QUERY, live_call_workflow_id
 from tests.fakes.audiosocket_client import AudioSocketCaller
@@ -305,7 +311,9 @@ async def test_ask_for_a_person_is_a_callback_task(
             await call.dtmf("0")  # "pour parler à un conseiller, tapez 0"
             await call.wait_closed(30)
             assert call.bot_hung_up  # AudioSocket hangup: the dialplan takes the call on
-            sounds_like(tel.activities, call.bot_audio(since=pressed), Prompt("transfer"))
+            # Nothing understood yet: the transfer says why, and names nothing of the caller's.
+            transfer = transfer_prompt(TransferReason.CALLER_ASKED)
+            sounds_like(tel.activities, call.bot_audio(since=pressed), transfer)
         handle = client.get_workflow_handle(live_call_workflow_id(cid), result_type=LiveCallResult)
         state = await wait_status(handle, "waiting_agent", 30)
         assert state.progress is not None

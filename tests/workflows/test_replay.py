@@ -13,7 +13,10 @@ two agents; a voicemail claimed with its audio link) and a route-sheet export.
 `histories/i17-agent-actor/`
 a voicemail booked after an agent's correction, with the `booking-actor-agent` marker
 (recorded by test_agent_actor.py with ENCOMBOT_RECORD_HISTORIES=1); `histories/i17-purge-sms/`
-a purge run with the `purge-sms-records` and `close-stale-cases` markers (test_purge_sms.py).
+a purge run with the `purge-sms-records` and `close-stale-cases` markers (test_purge_sms.py);
+`histories/i21-warm-transfer/` two live calls transferred whose caller no agent reached (hung
+up during the announcement; nobody took the case before its timer), texted that a person
+will call back, with the `live-call-transfer-sms` marker (test_live_call_transfer.py).
 Each folder has
 the test-only codec key its payloads were encrypted with. A change that alters the commands a
 workflow issues for a given history (an activity added, removed or reordered, a timer, a child

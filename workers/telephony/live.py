@@ -41,8 +41,8 @@ from activities.live.turns import TurnTaking
 from activities.live_call import LiveCallActivities
 from activities.speech.engine import SpeechEngine
 from domain import names
-from domain.dialogue import Prompt, stop_by_service
-from domain.live_call_models import LiveCallInput
+from domain.dialogue import Prompt, stop_by_service, transfer_prompt
+from domain.live_call_models import LiveCallInput, TransferReason
 from domain.media import MediaSession
 from domain.turn_end import TurnRule
 from workers.metrics import Metrics
@@ -81,7 +81,8 @@ STATIC_PROMPTS = (
     "retry_street",
     "faq_unknown",
     "no_slot",
-    "transfer",
+    "ask_spelling",
+    "retry_spelling",
 )
 
 
@@ -146,7 +147,9 @@ def build_live_call_activities(
         "greeting",
         {"service_name": settings.sms.service_name, "agent_phone": settings.sms.agent_phone},
     )
-    acts.synthesize([greeting, *(Prompt(name) for name in STATIC_PROMPTS)])
+    # A transfer that names nothing of the caller's says the same words for each reason.
+    transfers = [transfer_prompt(reason) for reason in TransferReason]
+    acts.synthesize([greeting, *(Prompt(name) for name in STATIC_PROMPTS), *transfers])
     return acts
 
 

@@ -1,11 +1,5 @@
-"""The live-call dialogue: a pure state machine, no I/O.
-
-The live-call activity (activities/live_call.py) feeds it what happened on the line (an
-utterance's transcript, keys pressed, a silence, the caller hanging up) and the results of the
-lookups it asked for (address, free day, FAQ answer); each call returns a `Step`: the prompts
-to say (templates under corpus/templates/voice/), what kind of answer to wait for (which sets
-the end-of-utterance pause and whether keys are collected as a postcode), a lookup to run, or
-the end of the call.
+"""The live-call dialogue's state machine (see the package's docstring for what it is fed
+and what it returns).
 
 The order: greeting with the "service automatisé" disclosure → address (the postcode typed on
 the keypad when the address is not found; a house number typed instead of said, then the
@@ -16,6 +10,10 @@ dialogue goes back to where it was; "je veux parler à quelqu'un" or the key 0 e
 transfer, and so do two failures on the same question. What was understood is always in
 `progress` (the activity's heartbeat details), so a call cut short still leaves it to a person.
 
+A street the gazetteer does not find once the postcode is typed, or that the caller says is
+wrong at its read-back, is spelled letter by letter (domain/spelling.py) and looked up among
+the streets of that place only. A transfer says why and what the agent already knows.
+
 The request itself is understood by the same code as a voicemail (domain/understanding/),
 and an address is accepted by the same rule (domain/decision.py): the read-back and the
 caller's "oui" take the place of the confirmation SMS for an address that is likely but not
@@ -24,15 +22,38 @@ certain.
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field, replace
-from enum import StrEnum
+from dataclasses import replace
 
 from domain.catalogue import Catalogue
-from domain.decision import BOOK_THRESHOLD, CONFIRM_THRESHOLD, DecisionKind, decide_address
-from domain.escaping import markdown_text
+from domain.decision import BOOK_THRESHOLD, CONFIRM_THRESHOLD
+from domain.dialogue.prompts import (
+    check_prompt,
+    readback_prompt,
+    refused_items_prompt,
+    transfer_prompt,
+)
+from domain.dialogue.slots import (
+    accepted_match,
+    merge_understanding,
+    spoken_from,
+    still_confirmed,
+    with_street,
+)
+from domain.dialogue.steps import (
+    EXPECT,
+    KEYS,
+    MAX_FAILURES,
+    QUESTION_PROMPT,
+    RETRY_PROMPT,
+    TRANSFER_KEY,
+    Expect,
+    Lookup,
+    LookupKind,
+    Prompt,
+    Step,
+)
+from domain.dialogue.words import street_alone, wants_person, yes_or_no
 from domain.faq_models import FaqResult
-from domain.geotext import fold
 from domain.keypad import (
     Field,
     keyed_housenumber,
@@ -41,88 +62,13 @@ from domain.keypad import (
     next_field,
     spoken_housenumber,
 )
-from domain.labels import date_label, items_label
 from domain.live_call_models import LiveCallProgress, Outcome, Phase, TransferReason
-from domain.models import (
-    AddressMatch,
-    GeocodeResult,
-    Intent,
-    ItemCount,
-    SpokenAddress,
-    Understanding,
-)
+from domain.models import AddressMatch, GeocodeResult, Intent, SpokenAddress, Understanding
 from domain.phone import is_mobile_fr, sms_mobile, to_e164
+from domain.spelling import parse_spelling
 from domain.understanding import Territory, understand
 
-MAX_FAILURES = 2
-TRANSFER_KEY = "0"
-POSTCODE_KEYS = 5
-PHONE_KEYS = 10
 DICTATED_NUMBER_NOTE = "numéro de rappel dicté dans le message"
-# Words of a street name said alone ("avenue du Maréchal de Lattre de Tassigny" is 7).
-MAX_STREET_WORDS = 8
-
-
-class Expect(StrEnum):
-    """What the bot waits for after speaking. The activity sets its end-of-utterance pause
-    from it (longer while the caller gives an address or a number)."""
-
-    SPEECH = "speech"
-    ADDRESS = "address"
-    DIGITS = "digits"  # a number on the keypad (`Step.keys` keys, or # to end)
-    YES_NO = "yes_no"
-
-
-class LookupKind(StrEnum):
-    ADDRESS = "address"  # geocode `address` (heard in `text`) → on_address
-    SLOT = "slot"  # first free day for `sector` → on_slot
-    FAQ = "faq"  # answer `text` → on_faq
-
-
-@dataclass
-class Prompt:
-    """One thing to say: a template of corpus/templates/voice/ and its context. `static`
-    prompts say the same words on every call (the TTS caches their audio)."""
-
-    template: str
-    context: dict[str, str] = field(default_factory=dict)
-    static: bool = True
-
-
-@dataclass
-class Lookup:
-    kind: str  # a LookupKind value
-    text: str = ""
-    address: SpokenAddress | None = None
-    sector: str = ""
-
-
-@dataclass
-class Step:
-    say: list[Prompt] = field(default_factory=list)
-    expect: str = ""  # an Expect value; "" when a lookup is pending or the call ends
-    keys: int = 0  # Expect.DIGITS: how many keys make the answer
-    lookup: Lookup | None = None
-    hang_up: bool = False
-
-
-# Folded text (domain.geotext.fold: lowercase, no accents, punctuation as spaces).
-_PERSON_RE = re.compile(
-    r"\b(parler|passer|joindre|avoir|veux|voudrais|demande)\b.{0,40}"
-    r"\b(quelqu un|une personne|un humain|un etre humain|conseill\w*|agent|operat\w*|"
-    r"standard|vrai\w* personne)\b"
-    r"|\bconseill(er|ere)\b"
-)
-_YES_RE = re.compile(
-    r"\b(oui|ouais|exact|exactement|d accord|parfait|je confirme|confirme|confirmer|"
-    r"bien sur|tout a fait|c est ca|c est bien ca|c est correct|correct|ok|okay|absolument|"
-    r"volontiers|ca marche|ca me va)\b"
-)
-_NO_RE = re.compile(
-    r"\b(non|pas ca|c est faux|faux|erreur|incorrect|pas du tout|pas bon|pas correct)\b"
-)
-# What comes before a street name said alone: "euh, c'est boulevard Chave".
-_STREET_ALONE_RE = re.compile(r"^(\W*(euh+|alors|c'est|c est|ben|bah)\b)+", re.I)
 
 _CHECKS = {
     Field.NUMBER: Phase.CHECK_NUMBER,
@@ -130,55 +76,6 @@ _CHECKS = {
     Field.CITY: Phase.CHECK_CITY,
 }
 _CHECKED = {phase: f for f, phase in _CHECKS.items()}
-_QUESTION_PROMPT = {
-    Phase.ASK_ADDRESS: "ask_address",
-    Phase.ASK_POSTCODE: "ask_postcode",
-    Phase.ASK_ITEMS: "ask_items",
-    Phase.ASK_PHONE: "ask_phone",
-    Phase.ASK_NUMBER: "ask_number",
-    Phase.ASK_STREET: "ask_street",
-}
-_RETRY_PROMPT = {
-    Phase.ASK_ADDRESS: "retry_address",
-    Phase.ASK_POSTCODE: "retry_postcode",
-    Phase.ASK_ITEMS: "retry_items",
-    Phase.ASK_PHONE: "retry_phone",
-    Phase.CONFIRM: "retry_confirm",
-    Phase.ASK_NUMBER: "retry_number",
-    Phase.ASK_STREET: "retry_street",
-    Phase.CHECK_NUMBER: "retry_confirm",
-    Phase.CHECK_STREET: "retry_confirm",
-    Phase.CHECK_CITY: "retry_confirm",
-}
-_EXPECT = {
-    Phase.ASK_ADDRESS: Expect.ADDRESS,
-    Phase.ASK_POSTCODE: Expect.DIGITS,
-    Phase.ASK_ITEMS: Expect.SPEECH,
-    Phase.ASK_PHONE: Expect.DIGITS,
-    Phase.CONFIRM: Expect.YES_NO,
-    Phase.ASK_NUMBER: Expect.DIGITS,
-    Phase.ASK_STREET: Expect.ADDRESS,
-    Phase.CHECK_NUMBER: Expect.YES_NO,
-    Phase.CHECK_STREET: Expect.YES_NO,
-    Phase.CHECK_CITY: Expect.YES_NO,
-}
-# Phase.ASK_NUMBER: 0, the house number ends with `#` (or a pause).
-_KEYS = {Phase.ASK_POSTCODE: POSTCODE_KEYS, Phase.ASK_PHONE: PHONE_KEYS}
-
-
-def wants_person(text: str) -> bool:
-    """ "Je veux parler à quelqu'un", "un conseiller s'il vous plaît"."""
-    return _PERSON_RE.search(fold(text)) is not None
-
-
-def yes_or_no(text: str) -> bool | None:
-    """True for a yes, False for a no, None when the words say neither (or both)."""
-    folded = fold(text)
-    yes = _YES_RE.search(folded) is not None
-    no = _NO_RE.search(folded) is not None
-    if yes == no:
-        return None
-    return yes
 
 
 def stop_by_service(progress: LiveCallProgress) -> None:
@@ -213,6 +110,7 @@ class Dialogue:
         self.progress = LiveCallProgress()
         self._pending: Lookup | None = None
         self._postcode_asked = False
+        self._spelling_asked = False
         self._restarts = 0
         self._silences = 0
 
@@ -258,25 +156,30 @@ class Dialogue:
             number = spoken_housenumber(text)
             if number is not None:
                 return self._with_number(number)
+        if phase == Phase.SPELL_STREET:
+            letters = parse_spelling(text)
+            if letters is not None:
+                u = self._understanding()
+                return self._ask(Lookup(LookupKind.SPELLED, text=letters, address=u.address))
         u = understand(text, self._caller, self._catalogue, self._territory)
         if u.intent == Intent.QUESTION:
             return self._ask(Lookup(LookupKind.FAQ, text=text))
         if phase == Phase.ASK_STREET:
             if u.address is not None and u.address.street:
                 return self._with_street(u.address)
-            street = _STREET_ALONE_RE.sub("", text).strip(" .,;!?")
-            if street and len(street.split()) <= MAX_STREET_WORDS:
+            street = street_alone(text)
+            if street:
                 # Asked for the street alone, the words are its name even when they do not
                 # parse as one ("boulevard chave", lowercase): the gazetteer judges.
                 return self._with_street(SpokenAddress(street=street))
             return self._failed()
         if phase in (Phase.ASK_ADDRESS, Phase.ASK_POSTCODE):
-            self._merge(u)
+            merge_understanding(self._understanding(), u)
             if u.address is not None and not u.address.is_empty():
                 return self._ask(Lookup(LookupKind.ADDRESS, text=text, address=u.address))
             return self._failed()
         if phase == Phase.ASK_ITEMS:
-            self._merge(u, address=False)
+            merge_understanding(self._understanding(), u, address=False)
             return self._after_items(u)
         if phase == Phase.ASK_PHONE:
             if DICTATED_NUMBER_NOTE in u.notes and is_mobile_fr(u.callback_number):
@@ -346,6 +249,12 @@ class Dialogue:
         ).value
         self._set_phase(Phase.ENDED)
 
+    def on_transfer_dropped(self) -> None:
+        """The caller hung up during the transfer's announcement: the agents' phones will not
+        ring for them, a person calls back (the workflow texts them so)."""
+        if self.progress.outcome == Outcome.TRANSFER:
+            self.progress.dropped = True
+
     def on_timeout(self) -> Step:
         """The call reached its maximum length: a person takes over."""
         self._pending = None
@@ -358,31 +267,38 @@ class Dialogue:
         return self._accepted(geo) is not None
 
     def _accepted(self, geo: GeocodeResult) -> AddressMatch | None:
-        decision = decide_address(
-            geo,
-            book_threshold=geo.book_threshold or self._book_threshold,
-            confirm_threshold=geo.confirm_threshold or self._confirm_threshold,
-        )
-        if decision.kind == DecisionKind.BOOK:
-            return decision.match
-        if decision.kind == DecisionKind.CONFIRM_BY_SMS and decision.candidates:
-            # The most likely address; the read-back asks the caller, as the SMS would.
-            return decision.candidates[0]
-        return None
+        return accepted_match(geo, self._book_threshold, self._confirm_threshold)
 
     def on_address(self, geo: GeocodeResult) -> Step:
         self._resolve(LookupKind.ADDRESS)
         match = self._accepted(geo)
         if match is not None:
-            self.progress.match = match
-            self.progress.failures = 0
+            self._found(match)
             return self._next()
         if not self._postcode_asked:
             # Typed digits cannot be misheard: the postcode narrows the street down.
             self._postcode_asked = True
             return self._ask_phase(Phase.ASK_POSTCODE)
+        address = self._understanding().address
+        if (
+            not self._spelling_asked
+            and address is not None
+            and (address.postcode or address.citycode or address.city)
+        ):
+            # The place is known, the street is what goes wrong: spelled, it is looked up
+            # among the streets of that place only.
+            return self._ask_spelling()
         self._set_phase(Phase.ASK_ADDRESS)
         return self._failed()
+
+    def on_spelled(self, street: str) -> Step:
+        """The gazetteer's street the caller spelled ("" when no street of the place, or more
+        than one, matches the letters: asked again, then a person takes over)."""
+        self._resolve(LookupKind.SPELLED)
+        if not street:
+            return self._failed()
+        self.progress.spelled = True
+        return self._with_street(SpokenAddress(street=street))
 
     def on_slot(self, day: str) -> Step:
         """The first free day for the sector ("" when there is none)."""
@@ -401,7 +317,7 @@ class Dialogue:
             say = [Prompt("faq_answer", {"answer": result.answer}, static=False)]
         else:
             say = [Prompt("faq_unknown")]
-        return Step([*say, self._question()], _EXPECT[self.phase], keys=_KEYS.get(self.phase, 0))
+        return Step([*say, self._question()], EXPECT[self.phase], keys=KEYS.get(self.phase, 0))
 
     # ------------------------------------------------------------------ helpers
 
@@ -414,9 +330,22 @@ class Dialogue:
         assert match is not None
         if not u.items:
             return self._ask_phase(Phase.ASK_ITEMS)
-        if not self._sms_number():
+        if not self.sms_number:
             return self._ask_phase(Phase.ASK_PHONE)
         return self._ask(Lookup(LookupKind.SLOT, sector=match.sector))
+
+    def _found(self, match: AddressMatch) -> None:
+        """A new address from the gazetteer: what the caller confirmed of the previous one
+        still holds where it did not change; a field they said was wrong is new now."""
+        p = self.progress
+        p.confirmed = still_confirmed(p.confirmed, p.match, match)
+        p.refused = []
+        p.match = match
+        p.failures = 0
+
+    def _ask_spelling(self) -> Step:
+        self._spelling_asked = True
+        return self._ask_phase(Phase.SPELL_STREET)
 
     def _with_number(self, number: str) -> Step:
         u = self._understanding()
@@ -427,17 +356,7 @@ class Dialogue:
 
     def _with_street(self, heard: SpokenAddress) -> Step:
         u = self._understanding()
-        old = u.address or SpokenAddress()
-        address = replace(
-            old,
-            street=heard.street,
-            # A typed number cannot be misheard: it stands over a number heard with the street.
-            housenumber=old.housenumber or heard.housenumber,
-            postcode=heard.postcode or old.postcode,
-            citycode=heard.citycode or old.citycode,
-            city=heard.city or old.city,
-        )
-        u.address = address
+        address = u.address = with_street(u.address or SpokenAddress(), heard)
         if not address.postcode and not address.city and not self._postcode_asked:
             # A street name alone is in many communes: the typed postcode settles which.
             self._postcode_asked = True
@@ -451,7 +370,10 @@ class Dialogue:
             return self._confirmed() if yes else self._readback_refused()
         checked = _CHECKED[phase]
         if not yes:
+            self.progress.refused.append(checked.value)
             return self._correct(checked)
+        if checked.value not in self.progress.confirmed:
+            self.progress.confirmed.append(checked.value)
         following = next_field(checked)
         if following is not None:
             return self._check(following)
@@ -477,51 +399,31 @@ class Dialogue:
     def _check_prompt(self) -> Prompt:
         match = self.progress.match
         assert match is not None
-        checked = _CHECKED[self.phase]
-        if checked == Field.NUMBER:
-            return Prompt("check_number", {"housenumber": match.housenumber}, static=False)
-        if checked == Field.STREET:
-            return Prompt("check_street", {"street": match.street}, static=False)
-        return Prompt("check_city", {"city": match.city, "postcode": match.postcode}, static=False)
+        return check_prompt(_CHECKED[self.phase], match)
 
     def _correct(self, wrong: Field) -> Step:
         """Ask again for the one field the caller said is wrong, the others kept as read."""
         match = self.progress.match
         assert match is not None
-        u = self._understanding()
-        u.address = SpokenAddress(
-            housenumber=match.housenumber,
-            street=match.street,
-            postcode=match.postcode,
-            citycode=match.citycode,
-            city=match.city,
-        )
+        self._understanding().address = spoken_from(match)
         if wrong == Field.NUMBER:
             return self._ask_phase(Phase.ASK_NUMBER)
         if wrong == Field.STREET:
-            return self._ask_phase(Phase.ASK_STREET)
+            # Said again, the street would be misheard again: spelled, it is looked up among
+            # the streets of the commune the caller has not said no to.
+            return self._ask_spelling()
         self._postcode_asked = True
         return self._ask_phase(Phase.ASK_POSTCODE)
 
-    def _sms_number(self) -> str:
-        return sms_mobile(self._understanding().callback_number, to_e164(self._caller) or "")
-
     def _ask_phase(self, phase: Phase) -> Step:
         self._set_phase(phase)
-        return Step([Prompt(_QUESTION_PROMPT[phase])], _EXPECT[phase], keys=_KEYS.get(phase, 0))
+        return Step([Prompt(QUESTION_PROMPT[phase])], EXPECT[phase], keys=KEYS.get(phase, 0))
 
     def _after_items(self, u: Understanding) -> Step:
         if u.items and self.progress.match is not None:
             return self._next()
         if u.refused_items:
-            refused = Prompt(
-                "refused_items",
-                {
-                    "refused_label": items_label(u.refused_items),
-                    "destination": u.refusal_advice or "une déchèterie",
-                },
-                static=False,
-            )
+            refused = refused_items_prompt(u)
             step = self._failed()
             if not self.ended:
                 step.say = [refused, Prompt("ask_items")]
@@ -530,39 +432,15 @@ class Dialogue:
             return step
         return self._failed()
 
-    def _merge(self, u: Understanding, *, address: bool = True) -> None:
-        current = self._understanding()
-        if address and u.address is not None and not u.address.is_empty():
-            current.address = u.address
-        if u.items:
-            current.items = _merge_items(current.items, u.items)
-        if u.refused_items:
-            current.refused_items = _merge_items(current.refused_items, u.refused_items)
-            current.refusal_advice = u.refusal_advice or current.refusal_advice
-        if u.caller_name and not current.caller_name:
-            current.caller_name = u.caller_name
-        if u.callback_number:
-            current.callback_number = u.callback_number
-        current.notes.extend(n for n in u.notes if n not in current.notes)
-
     def _understanding(self) -> Understanding:
         if self.progress.understanding is None:
             self.progress.understanding = Understanding(intent=Intent.BOOKING.value)
         return self.progress.understanding
 
     def _readback(self) -> Prompt:
-        u = self._understanding()
         match = self.progress.match
         assert match is not None
-        return Prompt(
-            "readback",
-            {
-                "items_label": items_label(u.items),
-                "address_label": match.label(),
-                "date_label": date_label(self.progress.proposed_date),
-            },
-            static=False,
-        )
+        return readback_prompt(self.progress, self._understanding(), match)
 
     def _question(self) -> Prompt:
         phase = self.phase
@@ -570,7 +448,7 @@ class Dialogue:
             return self._readback()
         if phase in _CHECKED:
             return self._check_prompt()
-        return Prompt(_QUESTION_PROMPT[phase])
+        return Prompt(QUESTION_PROMPT[phase])
 
     def _failed(self, *, count: bool = True) -> Step:
         if count:
@@ -580,7 +458,7 @@ class Dialogue:
         phase = self.phase
         if (phase == Phase.CONFIRM or phase in _CHECKED) and not count:
             return Step([self._question()], Expect.YES_NO)
-        return Step([Prompt(_RETRY_PROMPT[phase])], _EXPECT[phase], keys=_KEYS.get(phase, 0))
+        return Step([Prompt(RETRY_PROMPT[phase])], EXPECT[phase], keys=KEYS.get(phase, 0))
 
     def _ask(self, lookup: Lookup) -> Step:
         self._pending = lookup
@@ -594,7 +472,7 @@ class Dialogue:
     @property
     def sms_number(self) -> str:
         """The mobile number the confirmation SMS goes to ("" when none is known)."""
-        return self._sms_number()
+        return sms_mobile(self._understanding().callback_number, to_e164(self._caller) or "")
 
     def _transfer(self, reason: TransferReason, first: Prompt | None = None) -> Step:
         self._pending = None
@@ -602,7 +480,7 @@ class Dialogue:
         self.progress.transfer_reason = reason.value
         self._set_phase(Phase.ENDED)
         say = [first] if first is not None else []
-        return Step([*say, Prompt("transfer")], hang_up=True)
+        return Step([*say, transfer_prompt(reason, self.progress)], hang_up=True)
 
     def _set_phase(self, phase: Phase) -> None:
         if self.progress.phase != phase.value:
@@ -619,67 +497,3 @@ class Dialogue:
         if self._pending is None or self._pending.kind != kind:
             raise ValueError(f"no {kind} lookup pending")
         self._pending = None
-
-
-def _merge_items(old: list[ItemCount], new: list[ItemCount]) -> list[ItemCount]:
-    """Items said in a later turn add to those said before; an item said again keeps its
-    latest count (a correction, not a second one)."""
-    merged = {i.item: i.count for i in old}
-    for i in new:
-        merged[i.item] = i.count
-    return [ItemCount(item, count) for item, count in merged.items()]
-
-
-def callback_details_markdown(
-    progress: LiveCallProgress | None, *, why: str, caller_number: str, attempts: int = 0
-) -> str:
-    """What an agent reads in the Temporal UI for a live call to call back."""
-    lines = [
-        "## À traiter : appel non abouti, rappeler",
-        "",
-        f"**Pourquoi** : {why}",
-        "",
-        f"Numéro : {caller_number or 'inconnu (voir le numéro donné ci-dessous)'}",
-        "",
-    ]
-    if progress is None:
-        lines += ["(rien de ce qu'a dit l'appelant n'a pu être gardé)", ""]
-    else:
-        lines += ["**Entendu**", ""]
-        lines += [f"> {markdown_text(said)}" for said in progress.heard] or ["> (rien)"]
-        lines.append("")
-        u = progress.understanding
-        if u is not None:
-            address = u.address
-            heard = (
-                " ".join(
-                    x
-                    for x in (address.housenumber, address.street, address.postcode, address.city)
-                    if x
-                )
-                if address
-                else ""
-            )
-            lines += [
-                "**Compris**",
-                "",
-                f"- adresse entendue : {markdown_text(heard) or '(aucune)'}",
-                f"- objets : {markdown_text(items_label(u.items)) or '(aucun)'}",
-            ]
-            if u.refused_items:
-                lines.append(f"- objets refusés : {markdown_text(items_label(u.refused_items))}")
-            lines += [f"- numéro pour le SMS : {markdown_text(u.callback_number) or '(aucun)'}", ""]
-        if progress.match is not None:
-            lines += [f"**Adresse retenue** : {progress.match.label()}", ""]
-        if progress.proposed_date:
-            lines += [f"**Jour proposé** : {date_label(progress.proposed_date)}", ""]
-        if progress.faq_entries:
-            lines += [f"**Questions répondues** : {', '.join(progress.faq_entries)}", ""]
-    if attempts:
-        lines += [f"Rappels sans réponse : {attempts}", ""]
-    lines += [
-        "Rappelez l'appelant, puis envoyez l'Update `resolve` :",
-        '`{"agent_id": "agent-42", "action": "close", "comment": "rappelé, RDV pris"}` '
-        'ou `{"agent_id": "agent-42", "action": "no_answer"}`.',
-    ]
-    return "\n".join(lines)
