@@ -400,6 +400,8 @@ def _prediction(
         "address": address,
         "sector": match.sector if match is not None else "",
         "items": items,
+        # Who called and where to call back, beside the address (scored by eval_metrics).
+        "caller_name": u.caller_name if u is not None else "",
         "callback_number": callback,
         "confidence": round(float(confidence), 3),
     }

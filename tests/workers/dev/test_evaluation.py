@@ -33,6 +33,7 @@ PREDICTION_KEYS = {
     "address",
     "sector",
     "items",
+    "caller_name",
     "callback_number",
     "confidence",
 }
