@@ -19,6 +19,8 @@ from domain.phone import to_e164
 from domain.stats import percentile
 
 AUTOMATIC = frozenset({DecisionKind.BOOK.value})
+# The expected outcome of a message with a pickup and a question (scripts/corpus).
+BOOKED_AND_ANSWERED = "booked_and_answered"
 
 
 def same_street(a: str, b: str) -> bool:
@@ -93,6 +95,8 @@ class _Counts:
     callback_ok: int = 0
     named: int = 0  # messages whose expectation names the caller
     name_ok: int = 0
+    two_requests: int = 0  # messages that ask for a pickup and a question (expected outcome)
+    both_heard: int = 0  # … understood as a booking with its side question
     tp: int = 0
     fp: int = 0
     fn: int = 0
@@ -137,6 +141,11 @@ def _count_voicemail(
         _canonical_items(exp.get("items"), catalogue),
         _canonical_items(pred.get("items"), catalogue),
     )
+    if exp.get("outcome") == BOOKED_AND_ANSWERED:
+        counts.two_requests += 1
+        counts.both_heard += pred.get("intent") == Intent.BOOKING.value and bool(
+            pred.get("question")
+        )
     if decision == DecisionKind.ESCALATE.value:
         counts.escalations += 1
     if decision == DecisionKind.CONFIRM_BY_SMS.value:
@@ -213,6 +222,8 @@ def compute_metrics(
     - caller's name right: over messages whose expectation names the caller, the name heard
       matches it (`same_name`: fuzzy, accent- and case-insensitive, civility ignored);
     - callback number right: over all messages, the E.164 number equals the expected one;
+    - both requests heard: over messages with a pickup and a question (expected outcome
+      "booked_and_answered"), understood as a booking that records its side question;
     - wrong automatic decisions: `book` with a wrong address or sector, or for a message that
       is not a booking, over all messages;
     - escalation rate: `escalate` decisions over all messages (`confirm_by_sms` is not one);
@@ -246,6 +257,8 @@ def compute_metrics(
         "items_recall": round(recall, 4),
         "caller_name_right": _rate(counts.name_ok, counts.named),
         "callback_number_right": _rate(counts.callback_ok, n),
+        "two_request_messages": counts.two_requests,
+        "both_requests_heard": _rate(counts.both_heard, counts.two_requests),
         "escalation_rate": _rate(counts.escalations, n),
         "sms_confirmation_rate": _rate(counts.sms, n),
         "wrong_automatic_decisions": _rate(counts.wrong_auto, n),

@@ -96,12 +96,15 @@ def _metrics_table(metrics: dict[str, Any]) -> Table:
         "items_f1",
         "caller_name_right",
         "callback_number_right",
+        "both_requests_heard",
         "escalation_rate",
         "sms_confirmation_rate",
         "wrong_automatic_decisions",
     ):
         if key not in metrics:  # a metrics file written before the key existed
             continue
+        if key == "both_requests_heard" and not metrics.get("two_request_messages"):
+            continue  # a set without such messages
         value = metrics[key]
         target = TARGETS.get(key)
         shown = f"{value:.1%}" if key != "items_f1" else f"{value:.3f}"

@@ -205,3 +205,21 @@ def test_the_report_shows_name_and_callback_beside_the_address(catalogue: Catalo
     assert "callback_number_right" in text
     header = next(line for line in text.splitlines() if "decision" in line and "name" in line)
     assert header.index("address") < header.index("name") < header.index("callback")
+
+
+def test_a_pickup_and_a_question_count_as_heard_only_together(catalogue: Catalogue) -> None:
+    entries = []
+    for vid in ("both", "booking_only", "question_only"):
+        entry = _entry(vid, "booking", ADDR, "13206")
+        entry["expected"]["outcome"] = "booked_and_answered"
+        entries.append(entry)
+    entries.append(_entry("plain", "booking", ADDR, "13206"))  # not counted
+    predictions = [
+        dict(_prediction("both", "booking", "book", ADDR, "13206"), question="pneus ?"),
+        dict(_prediction("booking_only", "booking", "book", ADDR, "13206"), question=""),
+        dict(_prediction("question_only", "question", "answer", None), question=""),
+        dict(_prediction("plain", "booking", "book", ADDR, "13206"), question=""),
+    ]
+    m = compute_metrics(entries, predictions, catalogue)
+    assert m["two_request_messages"] == 3
+    assert m["both_requests_heard"] == pytest.approx(1 / 3, abs=1e-4)

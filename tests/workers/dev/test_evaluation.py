@@ -34,6 +34,7 @@ PREDICTION_KEYS = {
     "sector",
     "items",
     "caller_name",
+    "question",
     "callback_number",
     "confidence",
 }
