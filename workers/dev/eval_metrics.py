@@ -57,10 +57,14 @@ def _name_key(name: str) -> str:
 
 def same_name(heard: str, expected: str) -> bool:
     """The name heard is the caller's: in the order said (ratio) or in another order
-    (token_sort_ratio, "Giraud Yacine"), at NAME_MATCH_MIN or above."""
+    (token_sort_ratio, "Giraud Yacine"), at NAME_MATCH_MIN or above. One word heard is
+    compared with the surname: callers often give only that ("ici madame Amrani"), and the
+    sets expect the full name; a first name alone ("Nadia") is not the caller's name."""
     a, b = _name_key(heard), _name_key(expected)
     if not a or not b:
         return False
+    if len(a.split()) == 1:
+        b = b.split()[-1]
     score = max(fuzz.ratio(a, b), fuzz.token_sort_ratio(a, b))
     return score >= NAME_MATCH_MIN
 

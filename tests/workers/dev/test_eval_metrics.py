@@ -142,6 +142,8 @@ def test_the_callers_name_is_matched_fuzzily(catalogue: Catalogue) -> None:
         _named("other", "Mehdi Amrani"),
         _named("half", "Yacine Giraud"),
         _named("none", "Marie Fabre"),
+        _named("surname", "Mehdi Amrani"),
+        _named("first_name", "Nadia Dupont"),
     ]
     predictions = [
         _heard("exact", "Leïla Aubert"),
@@ -152,9 +154,11 @@ def test_the_callers_name_is_matched_fuzzily(catalogue: Catalogue) -> None:
         _heard("other", "Nadia Amrani"),  # another first name: another person
         _heard("half", "Yacine"),  # the surname was not heard
         _heard("none", ""),
+        _heard("surname", "Madame Amrani"),  # "ici madame Amrani": all the caller said
+        _heard("first_name", "Nadia"),  # the first name alone is not the caller's name
     ]
     m = compute_metrics(entries, predictions, catalogue)
-    assert m["caller_name_right"] == pytest.approx(5 / 8, abs=1e-4)
+    assert m["caller_name_right"] == pytest.approx(6 / 10, abs=1e-4)
     by_id = {row["id"]: row for row in m["rows"]}
     assert [vid for vid, row in by_id.items() if row["name_ok"]] == [
         "exact",
@@ -162,6 +166,7 @@ def test_the_callers_name_is_matched_fuzzily(catalogue: Catalogue) -> None:
         "civility",
         "slip",
         "order",
+        "surname",
     ]
     assert by_id["accents"]["caller_name"] == "LEILA OBERT"
     assert by_id["accents"]["expected_name"] == "Leïla Aubert"
