@@ -182,3 +182,32 @@ async def test_a_side_question_the_faq_cannot_answer_goes_to_a_person_after_the_
     assert result.status == Status.BOOKED
     assert result.booking_reference
     assert len(outbox(settings)) == 3  # no answer of the bot's own to the unsure question
+
+
+async def test_an_item_question_alone_is_answered_from_the_catalogue(
+    client: Client, base_settings: Settings, tmp_path: Path
+) -> None:
+    settings = case_settings(base_settings, tmp_path)
+    call_id = f"vmqi-{uuid.uuid4().hex[:6]}"
+    async with workers_running(client, settings, "default"):
+        handle = await client.start_workflow(
+            VOICEMAIL_WORKFLOW,
+            VoicemailInput(
+                call_id=call_id,
+                audio_path="",
+                caller_number=CALLER,
+                received_at=datetime.now(UTC).isoformat(),
+                stt_task_queue=settings.temporal.stt_task_queue,
+                text="Bonjour, est-ce que vous ramassez les miroirs ?",
+                channel="sms",
+            ),
+            id=f"voicemail-{call_id}",
+            task_queue=settings.temporal.task_queue,
+            result_type=VoicemailResult,
+        )
+        result = await asyncio.wait_for(handle.result(), 120)
+    assert result.status == Status.ANSWERED
+    [sms] = outbox(settings)
+    assert "Oui, nous collectons les miroirs avec les encombrants." in sms["text"]
+    assert "votre rendez-vous" not in sms["text"]  # nothing was booked
+    assert result.sms_text == sms["text"]
