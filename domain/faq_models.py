@@ -32,7 +32,7 @@ class FaqResult:
     matched): the workflow then hands the question to an agent, who sees `candidates` and the
     proposed `sms_text`."""
 
-    entry_id: str = ""  # "" when nothing matched
+    entry_id: str = ""  # "" when nothing matched; "catalogue" for the item catalogue's answer
     question: str = ""  # the entry's question
     # The answer paragraph the SMS holds: a workflow sends it with the SMS activity as
     # template "faq_answer", context {"answer": answer}, which renders `sms_text` again.

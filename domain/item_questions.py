@@ -70,13 +70,13 @@ def item_answer(question: str, catalogue: Catalogue, *, with_booking: bool = Fal
     refused = [i for i in asked if not i.accepted]
     sentences: list[str] = []
     if accepted:
-        sentences.append(f"Oui, nous collectons {_plurals(accepted)} avec les encombrants.")
+        # Said by SMS or by voice (the live call's FAQ too): no channel named.
+        collected = f"Oui, nous collectons {_plurals(accepted)} avec les encombrants"
         if with_booking:
+            sentences.append(f"{collected}.")
             sentences.append("Pour en ajouter à votre rendez-vous, appelez un conseiller.")
         else:
-            sentences.append(
-                "Pour un rendez-vous, laissez-nous un message avec votre adresse et vos objets."
-            )
+            sentences.append(f"{collected}, sur rendez-vous.")
     for item in refused:
         lead = "Non" if not accepted and len(refused) == 1 else f"Non pour {_plurals([item])}"
         reason = item.reason or f"{_plurals([item]).capitalize()} ne sont pas collectés."

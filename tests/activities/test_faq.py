@@ -120,7 +120,7 @@ def test_item_questions_the_faq_does_not_name_are_answered_from_the_catalogue(
     assert "radiateur" not in faq.answer(question).answer
     env = ActivityEnvironment()
     result = env.run(faq_with_items.answer_question, FaqInput(question=question, with_booking=True))
-    assert result.source == "catalogue" and result.confident
+    assert (result.source, result.entry_id) == ("catalogue", "catalogue") and result.confident
     assert result.answer.startswith("Oui, nous collectons les radiateurs avec les encombrants.")
     assert "votre rendez-vous" in result.answer
     context = {"service_name": SERVICE, "agent_phone": PHONE, "answer": result.answer}

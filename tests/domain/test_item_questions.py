@@ -48,8 +48,7 @@ def test_a_collected_item_gets_yes_with_the_booking(catalogue: Catalogue) -> Non
         "Pour en ajouter à votre rendez-vous, appelez un conseiller."
     )
     alone = item_answer("Vous ramassez aussi un lit ?", catalogue)
-    assert alone.startswith("Oui, nous collectons les lits avec les encombrants.")
-    assert "votre rendez-vous" not in alone
+    assert alone == "Oui, nous collectons les lits avec les encombrants, sur rendez-vous."
 
 
 def test_several_items_each_get_their_answer(catalogue: Catalogue) -> None:

@@ -208,6 +208,6 @@ async def test_an_item_question_alone_is_answered_from_the_catalogue(
         result = await asyncio.wait_for(handle.result(), 120)
     assert result.status == Status.ANSWERED
     [sms] = outbox(settings)
-    assert "Oui, nous collectons les miroirs avec les encombrants." in sms["text"]
+    assert "Oui, nous collectons les miroirs avec les encombrants, sur rendez-vous." in sms["text"]
     assert "votre rendez-vous" not in sms["text"]  # nothing was booked
     assert result.sms_text == sms["text"]
