@@ -21,6 +21,10 @@ answer, evaluation); this module holds it and declares the `answer_question` act
   (`corpus/templates/sms/faq_answer.j2`) with the number to call for more; below
   `FaqSettings.min_score` the answer is not confident and the workflow asks an agent. An LLM
   behind an OpenAI-compatible endpoint may rephrase it (off by default, never needed).
+- Item questions ("vous prenez les pneus ?") the FAQ has no confident entry for, one that
+  names the items asked, are answered from the item catalogue (`domain.item_questions`):
+  collected or refused, and where to take it. Confident by construction: the catalogue is the
+  service's own list.
 
 Confidence: retrieval scores are relative (a ranking), so the confidence is computed from
 absolute signals of the best entry: its e5 cosine with the closest way of asking it, its lead
@@ -44,7 +48,9 @@ from activities.retrieval.corpus import load_values
 from activities.retrieval.retriever import FaqRetriever
 from corpus import TEMPLATES_DIR
 from domain import names
+from domain.catalogue import Catalogue
 from domain.faq_models import FaqCandidate, FaqInput, FaqResult
+from domain.item_questions import faq_speaks_of, item_answer, items_asked
 from domain.sms import sms_info
 
 log = logging.getLogger(__name__)
@@ -61,8 +67,11 @@ class FaqActivities:
         agent_phone: str,
         templates_dir: Path = TEMPLATES_DIR / "sms",
         settings: FaqSettings | None = None,
+        catalogue: Catalogue | None = None,
     ) -> None:
         self.retriever = retriever
+        # Answers item questions the FAQ is not sure of; None: the FAQ alone.
+        self.catalogue = catalogue
         # min_score and the generator; the retriever's settings unless given.
         self.settings = settings or retriever.settings
         self.service_name = service_name
@@ -79,18 +88,32 @@ class FaqActivities:
                 self.retriever.ensure_indexed()
                 self._indexed = True
 
-    def answer(self, question: str) -> FaqResult:
+    def answer(self, question: str, *, with_booking: bool = False) -> FaqResult:
         started = time.monotonic()
         # An unreachable store raises: the activity is retried by Temporal, and the workflow
         # sends the question to an agent if it keeps failing.
         self.ensure_indexed()
         rankings = self.retriever.rankings(question)
         if not rankings.hybrid:
-            return FaqResult()
+            return self._from_catalogue(question, with_booking) or FaqResult()
         best = rankings.hybrid[0]
         score = self.retriever.confidence(rankings)
         settings = self.settings
         confident = score >= settings.min_score
+        catalogue = self.catalogue
+        asked = items_asked(question, catalogue) if catalogue is not None else []
+        # An item question: the FAQ answers only with an entry that names the items asked.
+        if asked and not (
+            confident and catalogue is not None and faq_speaks_of(best.answer, asked, catalogue)
+        ):
+            from_catalogue = self._from_catalogue(question, with_booking)
+            if from_catalogue is not None:
+                log.info("faq: catalogue answer (best entry %s score=%.2f)", best.entry_id, score)
+                from_catalogue.candidates = [
+                    FaqCandidate(h.entry_id, h.question, round(h.score, 4))
+                    for h in rankings.hybrid[:3]
+                ]
+                return from_catalogue
         answer, text = fit_answer(
             best.answer, self.service_name, self.agent_phone, self.templates_dir
         )
@@ -127,9 +150,30 @@ class FaqActivities:
             generated=generated,
         )
 
+    def _from_catalogue(self, question: str, with_booking: bool) -> FaqResult | None:
+        if self.catalogue is None:
+            return None
+        paragraph = item_answer(question, self.catalogue, with_booking=with_booking)
+        if not paragraph:
+            return None
+        answer, text = fit_answer(
+            paragraph, self.service_name, self.agent_phone, self.templates_dir
+        )
+        info = sms_info(text)
+        return FaqResult(
+            entry_id="catalogue",  # what a live call's progress records as answered
+            answer=answer,
+            sms_text=text,
+            score=1.0,
+            confident=True,
+            encoding=info.encoding,
+            segments=info.segments,
+            source="catalogue",
+        )
+
     @activity.defn(name=names.ANSWER_QUESTION)
     def answer_question(self, inp: FaqInput) -> FaqResult:
-        return self.answer(inp.question)
+        return self.answer(inp.question, with_booking=inp.with_booking)
 
 
 def build_faq_activities(
@@ -138,9 +182,11 @@ def build_faq_activities(
     service_name: str,
     agent_phone: str,
     templates_dir: Path = TEMPLATES_DIR / "sms",
+    catalogue: Catalogue | None = None,
 ) -> FaqActivities:
     """What the worker calls at start: values (agent_phone and service_name from the SMS
-    settings, so one number is quoted everywhere), store, index."""
+    settings, so one number is quoted everywhere), store, index; the item catalogue answers
+    the item questions the FAQ is not sure of."""
     values = load_values(
         settings.corpus_dir,
         {"agent_phone": agent_phone, "service_name": service_name, **settings.values},
@@ -150,6 +196,7 @@ def build_faq_activities(
         service_name=service_name,
         agent_phone=agent_phone,
         templates_dir=templates_dir,
+        catalogue=catalogue,
     )
     try:
         acts.ensure_indexed()

@@ -23,6 +23,8 @@ class Step(StrEnum):
     GEOCODE = "geocode"
     BOOK = "book"
     NOTIFY = "notify"
+    # A question asked beside the pickup request, answered once the caller has the booking's SMS.
+    ANSWER = "answer"
     DONE = "done"
 
 

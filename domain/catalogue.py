@@ -431,12 +431,18 @@ def item_key(name: str) -> str:
     return " ".join([singular(words[0]), *words[1:]])
 
 
+# Words in -eu / -au whose plural takes an s ("des pneus", not "pneux").
+_PLURAL_IN_S = frozenset({"pneu", "bleu", "landau", "sarrau", "emeu", "émeu"})
+
+
 def plural_form(form: str) -> str:
     """French plural of a catalogue form, first word only ("machine à laver" → "machines à
     laver", "bureau" → "bureaux", "cheval" → "chevaux")."""
     first, _, rest = form.partition(" ")
     if first.endswith(("s", "x", "z")):
         plural = first
+    elif first in _PLURAL_IN_S:
+        plural = first + "s"
     elif first.endswith(("eau", "au", "eu")):
         plural = first + "x"
     elif first.endswith("al"):

@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 class FaqInput:
     question: str  # the caller's question, as transcribed or typed
     call_id: str = ""  # for logs only
+    # Asked beside a pickup request of the same message (Understanding.question): an answer
+    # from the item catalogue then speaks of that booking.
+    with_booking: bool = False
 
 
 @dataclass
@@ -29,7 +32,7 @@ class FaqResult:
     matched): the workflow then hands the question to an agent, who sees `candidates` and the
     proposed `sms_text`."""
 
-    entry_id: str = ""  # "" when nothing matched
+    entry_id: str = ""  # "" when nothing matched; "catalogue" for the item catalogue's answer
     question: str = ""  # the entry's question
     # The answer paragraph the SMS holds: a workflow sends it with the SMS activity as
     # template "faq_answer", context {"answer": answer}, which renders `sms_text` again.
@@ -41,3 +44,6 @@ class FaqResult:
     segments: int = 0
     candidates: list[FaqCandidate] = field(default_factory=list)
     generated: bool = False  # True when an LLM rephrased the extractive answer
+    # Where the answer comes from: "faq" (the entry `entry_id`), or "catalogue" (an item
+    # question the FAQ had no confident entry for, answered from the item catalogue).
+    source: str = "faq"

@@ -200,6 +200,10 @@ class Understanding:
     notes: list[str] = field(default_factory=list)
     # Where to take the refused items (French, from the catalogue), for the SMS.
     refusal_advice: str = ""
+    # A question asked beside a pickup request ("…, et aussi, vous prenez les pneus ?"): its
+    # words as said, answered by SMS beside the booking. "" when none (and on a question
+    # alone, whose intent is "question": the whole message is then the question).
+    question: str = ""
 
 
 # --------------------------------------------------------------------------- geocoding

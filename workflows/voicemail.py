@@ -36,19 +36,17 @@ from workflows.common import (
     start_booking_follow_up,
 )
 from workflows.pipeline_steps import ActivitySteps
-from workflows.voicemail_state import MAX_SMS_REPLIES, VoicemailState
+from workflows.voicemail_answers import answer_by_sms, final_sms
+from workflows.voicemail_state import VoicemailState
 
 with workflow.unsafe.imports_passed_through():
     from domain import errors, names
     from domain.agent import audio_markdown, case_details_markdown
     from domain.audio_links import AudioLinkInput, AudioLinkResult
     from domain.booking_models import FollowUpInput
-    from domain.case_carry import MAX_SEEN_IDS
     from domain.case_state import Escalation, Step, WorkflowState
     from domain.claims import ClaimInput
     from domain.decision import DecisionKind, decide_request
-    from domain.faq_models import FaqInput
-    from domain.labels import date_label, items_label
     from domain.models import (
         AddressMatch,
         BookingStatus,
@@ -77,6 +75,9 @@ CHOICE_SMS_BOUNDED = "choice-sms-bounded"
 # workflow.patched id of the booking an agent's correction leads to being recorded with
 # actor "agent:<id>" (before: "bot").
 BOOKING_ACTOR_AGENT = "booking-actor-agent"
+# workflow.patched id of the answer to a question asked beside a pickup request
+# (Understanding.question), sent after the booking's SMS; before, it went unanswered.
+BOOKING_AND_QUESTION = "booking-and-question"
 
 
 def _error_type(err: BaseException) -> str:
@@ -123,6 +124,8 @@ class VoicemailWorkflow(ClaimableCase):
             return await self._book()
         if step == Step.NOTIFY:
             return await self._notify()
+        if step == Step.ANSWER:
+            return await self._answer_side_question()
         raise ApplicationError(f"unknown step {step}", non_retryable=True)
 
     # ------------------------------------------------------------------ steps
@@ -180,25 +183,39 @@ class VoicemailWorkflow(ClaimableCase):
         person answers, seeing the proposed entry."""
         s = self._s
         assert s.inp is not None and s.transcript is not None
-        try:
-            faq = await calls.ANSWER_QUESTION(
-                FaqInput(question=s.transcript.text, call_id=s.inp.call_id)
-            )
-        except ActivityError as err:
-            return Escalation(EscalationReason.QUESTION, Step.UNDERSTAND, error_message(err))
-        if not faq.confident:
-            proposal = f" Réponse proposée ({faq.entry_id}, score {faq.score:.2f}) : {faq.answer}"
-            return Escalation(
-                EscalationReason.QUESTION,
-                Step.UNDERSTAND,
-                "question sans réponse sûre dans la FAQ." + (proposal if faq.entry_id else ""),
-            )
-        self._history.note(f"FAQ: entrée {faq.entry_id} (score {faq.score:.2f})")
-        try:
-            s.sms = await self._send_sms("faq", "faq_answer", {"answer": faq.answer})
-        except ActivityError as err:
-            return Escalation(EscalationReason.SMS_FAILED, Step.UNDERSTAND, error_message(err))
+        escalation, sms = await answer_by_sms(
+            s.transcript.text,
+            call_id=s.inp.call_id,
+            step=Step.UNDERSTAND,
+            key="faq",
+            send=self._send_sms,
+            note=self._history.note,
+        )
+        if escalation is not None:
+            return escalation
+        s.sms = sms
         self._set_status(Status.ANSWERED)
+        s.step = Step.DONE
+        return None
+
+    async def _answer_side_question(self) -> Escalation | None:
+        """The question asked beside the pickup request, answered after the booking's SMS
+        (its own SMS: the confirmation is kept within 2 segments). Unsure: a person answers,
+        the caller told so; the booking stands either way."""
+        s = self._s
+        assert s.inp is not None and s.understanding is not None
+        escalation, _ = await answer_by_sms(
+            s.understanding.question,
+            call_id=s.inp.call_id,
+            step=Step.ANSWER,
+            key="side_answer",
+            send=self._send_sms,
+            note=self._history.note,
+            with_booking=s.booked(),
+        )
+        if escalation is not None:
+            return escalation
+        self._set_status(Status.BOOKED if s.booked() else Status.REFUSED)
         s.step = Step.DONE
         return None
 
@@ -306,7 +323,7 @@ class VoicemailWorkflow(ClaimableCase):
         assert s.inp is not None and s.understanding is not None
         self._set_status(Status.NOTIFYING)
         booking = s.booking if s.booked() else None
-        template, context = self._final_sms(booking)
+        template, context = final_sms(s.understanding, s.match, booking)
         try:
             s.sms = await self._send_sms("confirmation", template, context)
         except ActivityError as err:
@@ -325,29 +342,9 @@ class VoicemailWorkflow(ClaimableCase):
         else:
             self._set_status(Status.REFUSED)
         s.step = Step.DONE
+        if s.understanding.question and workflow.patched(BOOKING_AND_QUESTION):
+            s.step = Step.ANSWER
         return None
-
-    def _final_sms(self, booking: BookResult | None) -> tuple[str, dict[str, Any]]:
-        """The SMS that answers the caller: the booking's confirmation, else the refusal."""
-        u = self._s.understanding
-        assert u is not None
-        refused = items_label(u.refused_items)
-        if booking is None:
-            return "refusal", {
-                "refused_label": refused,
-                "refused_destination": u.refusal_advice or "une déchèterie",
-            }
-        match = self._s.match
-        return "confirmation", {
-            "reference": booking.reference,
-            "pickup_date_label": date_label(booking.pickup_date),
-            "address_label": match.label() if match else "",
-            "items_label": items_label(booking.items or u.items),
-            "refused_label": refused,
-            "refused_destination": (u.refusal_advice or "une déchèterie") if refused else "",
-            "left_out_label": items_label(booking.left_out),
-            "cancel_hint": "Pour annuler, répondez ANNULER.",
-        }
 
     async def _start_follow_up(self, booking: BookResult, sms: NotifyResult) -> None:
         """Hand the booking to its own workflow (delivery report, ANNULER, eve reminder)."""
@@ -467,8 +464,10 @@ class VoicemailWorkflow(ClaimableCase):
         if inp.action == "close":
             s.closed_reason = inp.comment or "clos par un agent"
             result = self._queue.close(inp.agent_id, s.closed_reason)
+            # A side question answered by the agent: the booking made before it stands.
+            booked = s.escalation.step == Step.ANSWER and s.booked()
             s.step = Step.DONE
-            s.status = Status.CLOSED.value
+            s.status = (Status.BOOKED if booked else Status.CLOSED).value
             workflow.upsert_search_attributes([SA_STATUS.value_set(s.status)])
             s.resolved = True
             return result
@@ -483,27 +482,7 @@ class VoicemailWorkflow(ClaimableCase):
     def sms_reply(self, inp: SmsReplyInput) -> None:
         """A reply from the caller's phone (2-way SMS). While an address choice is pending,
         a number among those offered picks it; anything else is kept for the agent."""
-        s = self._s
-        if inp.message_id:
-            if inp.message_id in s.seen_sms_ids:
-                return  # the poller re-delivered a message after a crash
-            if len(s.seen_sms_ids) < MAX_SEEN_IDS:  # a flood: duplicates matter less then
-                s.seen_sms_ids.add(inp.message_id)
-        text = inp.text.strip()
-        if s.pending_choices and text.isdigit():
-            n = int(text)
-            if 1 <= n <= len(s.pending_choices):
-                self._history.note("réponse SMS reçue")
-                s.sms_choice = s.pending_choices[n - 1]
-                return
-        if len(s.sms_replies) >= MAX_SMS_REPLIES:
-            # Bounded, however chatty the caller: the text stays in the signal's history event.
-            s.sms_replies_dropped += 1
-            if s.sms_replies_dropped == 1:
-                self._history.note("réponses SMS suivantes comptées, plus gardées")
-            return
-        self._history.note("réponse SMS reçue")
-        s.sms_replies.append(text)
+        self._s.take_sms_reply(inp, self._history.note)
 
     @workflow.query(name=names.STATE_QUERY)
     def state(self) -> WorkflowState:

@@ -148,8 +148,9 @@ def resume_step_after_correction(s: VoicemailState, escalation: Escalation) -> s
     assert u is not None
     if not u.items and u.refused_items:
         return Step.NOTIFY
-    if escalation.step == Step.NOTIFY:
-        return Step.NOTIFY
+    if escalation.step in (Step.NOTIFY, Step.ANSWER):
+        # The booking's SMS has gone when the side question waits: only the answer is left.
+        return escalation.step
     if s.match is None:
         return Step.GEOCODE
     if s.booked():

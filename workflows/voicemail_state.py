@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from domain.case_carry import MAX_SEEN_IDS
     from domain.case_state import Escalation, Step, WorkflowState
     from domain.models import (
         AddressMatch,
         BookingStatus,
         BookResult,
         NotifyResult,
+        SmsReplyInput,
         Status,
         TerritoryReference,
         TranscribeResult,
@@ -79,6 +82,29 @@ class VoicemailState:
 
     def understood(self, u: Understanding) -> None:
         self.understanding = u
+
+    def take_sms_reply(self, inp: SmsReplyInput, note: Callable[[str], None]) -> None:
+        """A reply from the caller's phone (the workflow's `sms_reply` signal)."""
+        if inp.message_id:
+            if inp.message_id in self.seen_sms_ids:
+                return  # the poller re-delivered a message after a crash
+            if len(self.seen_sms_ids) < MAX_SEEN_IDS:  # a flood: duplicates matter less then
+                self.seen_sms_ids.add(inp.message_id)
+        text = inp.text.strip()
+        if self.pending_choices and text.isdigit():
+            n = int(text)
+            if 1 <= n <= len(self.pending_choices):
+                note("réponse SMS reçue")
+                self.sms_choice = self.pending_choices[n - 1]
+                return
+        if len(self.sms_replies) >= MAX_SMS_REPLIES:
+            # Bounded, however chatty the caller: the text stays in the signal's history event.
+            self.sms_replies_dropped += 1
+            if self.sms_replies_dropped == 1:
+                note("réponses SMS suivantes comptées, plus gardées")
+            return
+        note("réponse SMS reçue")
+        self.sms_replies.append(text)
 
     def booked(self) -> bool:
         return self.booking is not None and self.booking.status in (

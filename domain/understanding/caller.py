@@ -19,6 +19,9 @@ _NAME_CUES: tuple[tuple[re.Pattern[str], bool], ...] = (
     (re.compile(r"\bmoi c'est\s+", re.IGNORECASE), True),
     (re.compile(r"\bje suis\s+(?=(?:madame|monsieur|mademoiselle)\b)", re.IGNORECASE), True),
 )
+# "ici monsieur Ferrari j'habite au …": a pronoun elided before a verb ends the name (a
+# surname may start with d' or l', never with these).
+_ELIDED_PRONOUN = re.compile(r"(?:j|c|m|n|s|t|qu)'")
 _NAME_WORD = re.compile(r"[^\W\d_][\w'’\-]*", re.UNICODE)
 _UPPER = "A-ZÀ-ÖØ-ÞŒ"
 # Civility in any case, then capitalised name words: "madame Amrani à l'appareil".
@@ -54,7 +57,11 @@ def _read_name(text: str, pos: int, lower_ok: bool, territory: Territory) -> tup
             nxt = _NAME_WORD.match(text, m.end() + 1)
             if not nxt or not nxt.group()[:1].isupper():
                 break
-        elif _not_a_name(f, territory) or (not word[:1].isupper() and not lower_ok):
+        elif (
+            _not_a_name(f, territory)
+            or _ELIDED_PRONOUN.match(f)
+            or (not word[:1].isupper() and not lower_ok)
+        ):
             break
         words.append(word)
         end = m.end()

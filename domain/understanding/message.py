@@ -5,15 +5,25 @@ complete the extraction is and `notes` that tell an agent what was guessed."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 
 from domain.catalogue import Catalogue
-from domain.models import Intent, Understanding
-from domain.numbers import PhoneSpan, find_numbers, find_phone_numbers, fold, tokenize
+from domain.models import Intent, ItemCount, SpokenAddress, Understanding
+from domain.numbers import (
+    NumberSpan,
+    PhoneSpan,
+    Token,
+    find_numbers,
+    find_phone_numbers,
+    fold,
+    tokenize,
+)
 from domain.phone import is_mobile_fr, to_e164
 from domain.understanding.address import extract_address
 from domain.understanding.caller import caller_name
-from domain.understanding.intent import confidence, find_intent
+from domain.understanding.intent import BOOKING_RE, confidence, find_intent
 from domain.understanding.items import count_items
+from domain.understanding.side_question import side_question_spans
 from domain.understanding.territory import Territory
 
 
@@ -65,19 +75,32 @@ def understand(
     blocked = [(p.start, p.end) for p in phones]
     if name_span:
         blocked.append(name_span)
+    words = _Words(clean, tokens, numbers, phones)
 
-    address, street_span, typed = extract_address(
-        clean, tokens, numbers, phones, blocked, notes, territory
-    )
-
-    excluded = list(blocked)
-    if street_span:
-        excluded.append(street_span)
-    mentions = catalogue.find_mentions(clean, exclude=excluded, tokens=tokens)
-    items, refused = count_items(tokens, numbers, mentions, notes)
-
-    has_street = address is not None and bool(address.street)
-    intent, intent_sure = find_intent(folded, has_street, bool(items or refused), notes)
+    heard = _extract(words, blocked, folded, catalogue, territory)
+    question = ""
+    spans = side_question_spans(clean)
+    if spans and heard.intent in (Intent.BOOKING, Intent.QUESTION):
+        # A pickup and a question in one message: without the question's words, is the rest
+        # still a pickup request? Then the question's items are asked about, not given, and
+        # its words say nothing of the address.
+        rest = clean
+        for start, end in spans:
+            rest = rest[:start] + " " * (end - start) + rest[end:]
+        folded_rest = fold(rest)
+        beside = _extract(words, blocked + spans, folded_rest, catalogue, territory)
+        # A pickup asked for (its verb) or a place given: an item merely named beside the
+        # question ("… les gravats ? J'ai des sacs de ciment.") keeps the message a question.
+        asked = BOOKING_RE.search(folded_rest) is not None or bool(
+            beside.address and beside.address.street
+        )
+        if beside.intent is Intent.BOOKING and asked:
+            heard = beside
+            question = " ".join(clean[start:end] for start, end in spans)
+            heard.notes.append("question posée en plus de la demande d'enlèvement")
+    notes.extend(heard.notes)
+    address, typed, items, refused = heard.address, heard.typed, heard.items, heard.refused
+    intent, intent_sure = heard.intent, heard.intent_sure
     if intent is Intent.BOOKING and not (items or refused):
         notes.append("aucun objet reconnu")
     if refused:
@@ -95,4 +118,50 @@ def understand(
         confidence=score,
         notes=notes,
         refusal_advice=advice,
+        question=question,
     )
+
+
+@dataclass(frozen=True)
+class _Words:
+    """The message as read once: its text, tokens, numbers and phone numbers."""
+
+    text: str
+    tokens: list[Token]
+    numbers: list[NumberSpan]
+    phones: list[PhoneSpan]
+
+
+@dataclass
+class _Heard:
+    """What one reading of the message found (the whole of it, or all but a side question)."""
+
+    address: SpokenAddress | None
+    typed: bool
+    items: list[ItemCount]
+    refused: list[ItemCount]
+    intent: Intent
+    intent_sure: float
+    notes: list[str] = field(default_factory=list)
+
+
+def _extract(
+    words: _Words,
+    blocked: list[tuple[int, int]],
+    folded: str,
+    catalogue: Catalogue,
+    territory: Territory,
+) -> _Heard:
+    """Address, items and intent from the text outside `blocked` (intent: from `folded`)."""
+    notes: list[str] = []
+    address, street_span, typed = extract_address(
+        words.text, words.tokens, words.numbers, words.phones, blocked, notes, territory
+    )
+    excluded = list(blocked)
+    if street_span:
+        excluded.append(street_span)
+    mentions = catalogue.find_mentions(words.text, exclude=excluded, tokens=words.tokens)
+    items, refused = count_items(words.tokens, words.numbers, mentions, notes)
+    has_street = address is not None and bool(address.street)
+    intent, intent_sure = find_intent(folded, has_street, bool(items or refused), notes)
+    return _Heard(address, typed, items, refused, intent, intent_sure, notes)

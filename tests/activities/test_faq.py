@@ -100,6 +100,46 @@ def test_answer_is_fast_enough(faq: FaqActivities) -> None:
     assert (time.monotonic() - started) / 5 < 1.0
 
 
+# --------------------------------------------------------------------------- item questions
+
+
+@pytest.fixture(scope="session")
+def faq_with_items(retriever: FaqRetriever) -> FaqActivities:
+    from activities.understand import load_catalogue
+
+    return FaqActivities(
+        retriever, service_name=SERVICE, agent_phone=PHONE, catalogue=load_catalogue()
+    )
+
+
+def test_item_questions_the_faq_does_not_name_are_answered_from_the_catalogue(
+    faq: FaqActivities, faq_with_items: FaqActivities
+) -> None:
+    question = "Je peux mettre un radiateur avec les encombrants ?"
+    # Retrieval alone answers another subject (measured: ordures ménagères, "Non, …").
+    assert "radiateur" not in faq.answer(question).answer
+    env = ActivityEnvironment()
+    result = env.run(faq_with_items.answer_question, FaqInput(question=question, with_booking=True))
+    assert (result.source, result.entry_id) == ("catalogue", "catalogue") and result.confident
+    assert result.answer.startswith("Oui, nous collectons les radiateurs avec les encombrants.")
+    assert "votre rendez-vous" in result.answer
+    context = {"service_name": SERVICE, "agent_phone": PHONE, "answer": result.answer}
+    assert render_sms(TEMPLATES_DIR / "sms", "faq_answer", context) == result.sms_text
+    assert result.candidates  # the FAQ's guesses stay visible
+    refused = faq_with_items.answer("Vous ramassez aussi un sac de branchages ?")
+    assert refused.source == "catalogue"
+    assert refused.answer.startswith("Non : les déchets verts ne sont pas collectés")
+    assert "Où les déposer : en déchèterie de la Métropole, ou au compost." in refused.answer
+
+
+def test_an_faq_entry_that_names_the_item_answers_first(faq_with_items: FaqActivities) -> None:
+    result = faq_with_items.answer("vous prenez les pneus ?", with_booking=True)
+    assert (result.source, result.entry_id) == ("faq", "pneus")
+    # Not an item question: the FAQ alone, as before.
+    assert faq_with_items.answer("c'est gratuit le ramassage ?").entry_id == "gratuit"
+    assert not faq_with_items.answer("je voudrais refaire mon passeport").confident
+
+
 # --------------------------------------------------------------------------- generator
 
 

@@ -16,7 +16,10 @@ a voicemail booked after an agent's correction, with the `booking-actor-agent` m
 a purge run with the `purge-sms-records` and `close-stale-cases` markers (test_purge_sms.py);
 `histories/i21-warm-transfer/` two live calls transferred whose caller no agent reached (hung
 up during the announcement; nobody took the case before its timer), texted that a person
-will call back, with the `live-call-transfer-sms` marker (test_live_call_transfer.py).
+will call back, with the `live-call-transfer-sms` marker (test_live_call_transfer.py);
+`histories/i16-booking-and-question/` messages with a pickup and a question: booked then
+answered; booked, then the question handed to an agent who closed it; with the
+`booking-and-question` marker (test_voicemail_question.py).
 Each folder has
 the test-only codec key its payloads were encrypted with. A change that alters the commands a
 workflow issues for a given history (an activity added, removed or reordered, a timer, a child
@@ -30,6 +33,7 @@ history, are both reported.
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
@@ -136,5 +140,44 @@ async def test_an_altered_history_fails_the_replay(base_settings: Settings) -> N
     replayer = Replayer(workflows=WORKFLOWS, data_converter=converter(base_settings, path.parent))
     result = await replayer.replay_workflow(
         history(path, json.dumps(data)), raise_on_replay_failure=False
+    )
+    assert isinstance(result.replay_failure, workflow.NondeterminismError), result.replay_failure
+
+
+def _marker_renamed(data: dict, patch_id: str) -> dict:
+    """The history as a workflow that never called `workflow.patched(patch_id)` would meet it:
+    that patch's marker names another patch."""
+
+    def payload(event: dict) -> dict | None:
+        attrs = event.get("markerRecordedEventAttributes")
+        return attrs["details"]["patch-data"]["payloads"][0] if attrs else None
+
+    renamed = 0
+    for event in data["events"]:
+        p = payload(event)
+        if p is not None and json.loads(base64.b64decode(p["data"]))["id"] == patch_id:
+            other = {"id": f"not-{patch_id}", "deprecated": False}
+            p["data"] = base64.b64encode(json.dumps(other).encode()).decode()
+            renamed += 1
+    assert renamed == 1, patch_id
+    return data
+
+
+async def test_the_side_question_answer_stands_on_its_patch(base_settings: Settings) -> None:
+    """The `booking-and-question` case (histories/i16-booking-and-question) replays only with
+    its marker: the answer after the confirmation is a command the patch guards."""
+    [path] = HISTORIES.glob("i16-booking-and-question/VoicemailWorkflow__voicemail-vmq-*.json")
+    data = json.loads(path.read_text())
+    scheduled = [
+        e["activityTaskScheduledEventAttributes"]["activityType"]["name"]
+        for e in data["events"]
+        if e["eventType"] == "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED"
+    ]
+    # The booking, its confirmation, then the question's answer and its SMS.
+    assert scheduled[-4:] == ["book_pickup", "send_sms", "answer_question", "send_sms"]
+    altered = _marker_renamed(data, "booking-and-question")
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=converter(base_settings, path.parent))
+    result = await replayer.replay_workflow(
+        history(path, json.dumps(altered)), raise_on_replay_failure=False
     )
     assert isinstance(result.replay_failure, workflow.NondeterminismError), result.replay_failure

@@ -40,11 +40,21 @@ def per_kind_table(per_kind: dict[str, dict[str, int]]) -> Table:
 
 def _voicemail_table(rows: list[dict[str, Any]]) -> Table:
     table = Table(title="Voicemails", show_lines=False)
-    for col in ("id", "intent", "decision", "address", "expected", "sector", "ok", "conf"):
+    for col in (
+        "id",
+        "intent",
+        "decision",
+        "address",
+        "expected",
+        "sector",
+        "ok",
+        "name",
+        "callback",
+        "conf",
+    ):
         table.add_column(col)
     for row in rows:
-        ok = row["address_ok"]
-        mark = "" if ok is None else ("[green]✓[/]" if ok else "[red]✗[/]")
+        mark = _mark(row["address_ok"])
         intent = row["intent"]
         if intent != row["expected_intent"]:
             intent = f"[red]{intent}[/] ({row['expected_intent']})"
@@ -59,9 +69,16 @@ def _voicemail_table(rows: list[dict[str, Any]]) -> Table:
             row["expected_address"],
             sector,
             mark,
+            # Old metrics files have no name or callback columns.
+            _mark(row.get("name_ok")),
+            _mark(row.get("callback_ok")),
             f"{row['confidence']:.2f}",
         )
     return table
+
+
+def _mark(ok: bool | None) -> str:
+    return "" if ok is None else ("[green]✓[/]" if ok else "[red]✗[/]")
 
 
 def _metrics_table(metrics: dict[str, Any]) -> Table:
@@ -77,13 +94,17 @@ def _metrics_table(metrics: dict[str, Any]) -> Table:
         "sector_right",
         "address_right_or_offered",
         "items_f1",
+        "caller_name_right",
         "callback_number_right",
+        "both_requests_heard",
         "escalation_rate",
         "sms_confirmation_rate",
         "wrong_automatic_decisions",
     ):
         if key not in metrics:  # a metrics file written before the key existed
             continue
+        if key == "both_requests_heard" and not metrics.get("two_request_messages"):
+            continue  # a set without such messages
         value = metrics[key]
         target = TARGETS.get(key)
         shown = f"{value:.1%}" if key != "items_f1" else f"{value:.3f}"

@@ -400,6 +400,10 @@ def _prediction(
         "address": address,
         "sector": match.sector if match is not None else "",
         "items": items,
+        # Who called and where to call back, beside the address (scored by eval_metrics).
+        "caller_name": u.caller_name if u is not None else "",
+        # A question asked beside the pickup request (the workflow answers it by SMS).
+        "question": u.question if u is not None else "",
         "callback_number": callback,
         "confidence": round(float(confidence), 3),
     }

@@ -103,6 +103,7 @@ def build_services(settings: Settings) -> Services:
         service_name=settings.sms.service_name,
         agent_phone=settings.sms.agent_phone,
         templates_dir=settings.templates_dir / "sms",
+        catalogue=catalogue,
     )
     return Services(catalogue=catalogue, geocode=geocode, store=store, faq=faq)
 

@@ -397,3 +397,9 @@ def test_result_is_serialisable_data(run: Run) -> None:
     u = run("Au 4 rue Sainte, 13001, un lit.")
     assert all(isinstance(i, ItemCount) for i in u.items)
     assert isinstance(u.intent, str) and u.intent == "booking"
+
+
+def test_a_verb_after_the_name_is_not_part_of_it(run: Run) -> None:
+    # Whisper's lower-case transcript of ../shared/voicemails vm031.
+    u = run("bonjour madame monsieur ici monsieur Ferrari j'habite au 4 boulevard Prosperie")
+    assert u.caller_name == "Monsieur Ferrari"

@@ -33,6 +33,8 @@ PREDICTION_KEYS = {
     "address",
     "sector",
     "items",
+    "caller_name",
+    "question",
     "callback_number",
     "confidence",
 }
