@@ -91,6 +91,22 @@ def test_out_of_scope_question_goes_to_an_agent(faq: FaqActivities) -> None:
     assert faq.answer("   ") == FaqResult()
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        # Question-shaped requests for other services, as side questions of a pickup now get
+        # answered by SMS: none of them may get an answer with confidence.
+        "vous connaissez un électricien pas cher ?",
+        "il faut que je refasse ma carte grise, vous savez où ?",
+        "vous savez à quelle heure ouvre la banque ?",
+    ],
+)
+def test_question_shaped_requests_for_other_services_go_to_an_agent(
+    faq: FaqActivities, question: str
+) -> None:
+    assert not faq.answer(question).confident
+
+
 def test_answer_is_fast_enough(faq: FaqActivities) -> None:
     import time
 
