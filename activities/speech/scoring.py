@@ -39,8 +39,8 @@ from domain.models import Segment
 SCORING_BATCH = 16
 # Texts per `align` call for the address vote: on 2 cores, 4 costs ~25 % less CPU per text
 # than 16 (the decoder's cross-attention keys and values of a batch of 16 over ~300 encoder
-# positions do not fit in cache; measured 24 vs 31-35 ms per audio-side text, 13-15 vs
-# 20-23 ms on silence). The items keep 16: their margin threshold sits on one development
+# positions do not fit in cache; measured 24-26 vs 30-36 ms per audio-side text, 13-17 vs
+# 19-23 ms on silence). The items keep 16: their margin threshold sits on one development
 # voicemail's score, and another batch moves scores by float noise.
 ADDRESS_BATCH = 4
 # Frames of silence (10 ms each) appended after the clip before encoding: the encoder's
@@ -279,8 +279,8 @@ class Scorer:
         """Encoder position (exclusive) where `head`, the beginning of `text`, ends in the
         audio, from the forced alignment of `text`; 0 when it cannot be told."""
         n_head = len(self.tokenizer.encode(" " + head.strip()))
-        # Aligned alone: the alignment of the same text in a padded batch of the street pass
-        # differs (vm008: the street's end 156 instead of 180), and so would the numbers.
+        # Aligned alone: the alignment of the same text in a batch of the street pass differs
+        # (47 of 128 street texts of 4 development voicemails), and so would the numbers.
         _, alignment = self._run(self.audio, [text], keep=0)
         times = [t for k, t in alignment if k == n_head - 1]
         if not times:
