@@ -97,7 +97,9 @@ class AddressScoringInput:
 class AddressScores:
     # Per candidate street, in the order of `AddressCandidates.candidates` (only the first
     # `len(street_scores)` were scored): log P(hypothesis | audio) - log P(hypothesis | silence),
-    # in nats. Higher: the audio supports the hypothesis more.
+    # in nats. Higher: the audio supports the hypothesis more. A street (or house number) the
+    # vote did not align on the audio holds an upper bound of its score, more than 15 nats
+    # behind the best (activities/speech/scoring.py, staged_scores).
     street_scores: list[float] = field(default_factory=list)
     # The same for the words as transcribed (no gazetteer street): when they explain the audio
     # far better than every candidate, the street said is probably not among them.

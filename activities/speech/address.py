@@ -13,9 +13,11 @@ from pathlib import Path
 from activities.speech.audio import SAMPLE_RATE, load_audio
 from activities.speech.model import SpeechModel
 from activities.speech.scoring import (
+    ADDRESS_BATCH,
     CLIP_AFTER_S,
     CLIP_BEFORE_S,
     MAX_CLIP_S,
+    SCORING_BATCH,
     Scorer,
     segment_spans,
 )
@@ -31,14 +33,15 @@ CROP_TOLERANCE = 20.0
 
 
 def score_address_candidates(
-    speech: SpeechModel, inp: AddressScoringInput, *, legacy: bool = False
+    speech: SpeechModel, inp: AddressScoringInput, *, legacy: bool = False, prune: bool = True
 ) -> AddressScores:
     """How much the audio supports each candidate street, then each house number of the
     best street (log-likelihood ratio against silence, nats). Never fails on a missing
     segment or candidate: it says why nothing was scored, and the resolution then relies
-    on the words alone."""
+    on the words alone. `prune=False`: every text scored, in batches of 16, as before the
+    pruning (the baseline of bench/bench_scoring.py)."""
     started = time.perf_counter()
-    result = _score_address(speech, inp, legacy)
+    result = _score_address(speech, inp, legacy, prune and not legacy)
     result.processing_s = round(time.perf_counter() - started, 3)
     log.info(
         "score_address_candidates streets=%d numbers=%d in %.2f s",
@@ -97,7 +100,9 @@ def hypothesis(clip: AddressClip, number: str, street: str, *, suffix: bool = Tr
     return text + (clip.suffix if suffix else "")
 
 
-def _score_address(speech: SpeechModel, inp: AddressScoringInput, legacy: bool) -> AddressScores:
+def _score_address(
+    speech: SpeechModel, inp: AddressScoringInput, legacy: bool, prune: bool
+) -> AddressScores:
     cands = inp.candidates
     if not cands.candidates:
         return AddressScores(reason="aucune voie candidate")
@@ -108,7 +113,7 @@ def _score_address(speech: SpeechModel, inp: AddressScoringInput, legacy: bool) 
     piece = audio[int(clip.start_s * SAMPLE_RATE) : int(clip.end_s * SAMPLE_RATE)]
     if piece.size < SAMPLE_RATE // 5:
         return AddressScores(reason="segment d'adresse trop court")
-    scorer = Scorer(speech, piece, legacy=legacy)
+    scorer = Scorer(speech, piece, legacy=legacy, batch=ADDRESS_BATCH if prune else SCORING_BATCH)
     limit = inp.max_streets or SCORING_MAX_STREETS
     streets = cands.candidates[:limit]
     heard_number = cands.housenumbers[0] if cands.housenumbers else ""
@@ -120,7 +125,14 @@ def _score_address(speech: SpeechModel, inp: AddressScoringInput, legacy: bool) 
         " ".join(w for w in [clip.prefix, inp.text[cands.region_start : cands.region_end]] if w)
         + clip.suffix
     )
-    *street_scores, heard_score = scorer.ratio(texts)
+    if prune:
+        # The transcript is always scored; a street far behind the best on the evidence
+        # (audio + words + locality) is not (scoring.staged_scores).
+        bonus = [geotext.combined_street_score(0.0, c.text_score, c.locality) for c in streets]
+        ratios, _ = scorer.ratio_pruned(texts, [*bonus, 0.0], apart=[len(streets)])
+        *street_scores, heard_score = ratios
+    else:
+        *street_scores, heard_score = scorer.ratio(texts)
     best = max(
         range(len(streets)),
         key=lambda k: geotext.combined_street_score(
@@ -131,6 +143,14 @@ def _score_address(speech: SpeechModel, inp: AddressScoringInput, legacy: bool) 
     # the audio's confirmation of that number look surer than it is.
     numbers = list(streets[best].numbers)
     number_scores: list[float] = []
+    # The numbers the transcript suggests are always scored: the resolver adds evidence to
+    # the one it parsed, so pruning them on the audio alone could drop the winner.
+    heard_numbers = {
+        geotext.parse_housenumber(h) for h in [*cands.housenumbers, cands.parsed_housenumber] if h
+    }
+    said = None
+    if prune:
+        said = [k for k, n in enumerate(numbers) if geotext.parse_housenumber(n) in heard_numbers]
     if numbers:
         # The house number is decided on the audio up to the end of the street name: the
         # locality after it says nothing about the number and would cost time per hypothesis.
@@ -139,14 +159,18 @@ def _score_address(speech: SpeechModel, inp: AddressScoringInput, legacy: bool) 
         head = hypothesis(clip, heard_number, street, suffix=False)
         number_end = scorer.end_of(full, head)
         if number_end:
-            number_scores = scorer.ratio(
+            number_scores = _number_scores(
+                scorer,
                 [hypothesis(clip, n, street, suffix=False) for n in numbers],
-                positions=number_end,
+                said,
+                number_end,
             )
         if not number_end or max(number_scores) < street_scores[best] - CROP_TOLERANCE:
             # The alignment put the end of the street too early (the audio then lacks part of
             # the street and no number fits well): score on the whole segment instead.
-            number_scores = scorer.ratio([hypothesis(clip, n, street) for n in numbers])
+            number_scores = _number_scores(
+                scorer, [hypothesis(clip, n, street) for n in numbers], said, 0
+            )
     return AddressScores(
         street_scores=street_scores,
         heard_score=heard_score,
@@ -157,3 +181,14 @@ def _score_address(speech: SpeechModel, inp: AddressScoringInput, legacy: bool) 
         # the first pass's segments are: it caps the confidence like the text's quality.
         transcript_quality=trust.transcript_quality(inp.text, inp.segments),
     )
+
+
+def _number_scores(
+    scorer: Scorer, texts: list[str], said: list[int] | None, positions: int
+) -> list[float]:
+    """The ratios of the house-number hypotheses; pruned (scoring.staged_scores) unless
+    `said` is None, the transcript's numbers always scored."""
+    if said is None:
+        return scorer.ratio(texts, positions=positions)
+    scores, _ = scorer.ratio_pruned(texts, [0.0] * len(texts), keep=said, positions=positions)
+    return scores

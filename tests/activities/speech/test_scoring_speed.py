@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from activities.geocode import GeocodeActivities
-from activities.speech import address, items
+from activities.speech import address, items, scoring
 from activities.speech.audio import SAMPLE_RATE, load_audio
 from activities.speech.engine import SpeechEngine
 from activities.speech.scoring import Scorer
@@ -148,3 +148,35 @@ def test_items_keep_their_former_scores(
     assert seen[0] and seen[0][0]
     for o, n in zip(seen[0], seen[1], strict=True):
         assert n == pytest.approx(o, abs=1e-2)
+
+
+def test_the_pruned_vote_makes_the_decision_of_the_full_one(
+    stt: SpeechEngine, geocode: GeocodeActivities, territory: Territory, demo01: TranscribeResult
+) -> None:
+    # The development set: bench/bench_scoring.py (README, "The audio vote, side by side").
+    inp = _scoring_input(stt, geocode, territory, "demo01.wav", demo01)
+    full = address.score_address_candidates(stt, inp, prune=False)
+    pruned = address.score_address_candidates(stt, inp)
+    best = _best_street(inp, full)
+    assert _best_street(inp, pruned) == best
+    assert pruned.number_street == full.number_street
+    assert pruned.numbers == full.numbers
+    assert _best_number(pruned) == _best_number(full)
+    assert pruned.heard_score == pytest.approx(full.heard_score, abs=0.05)
+    streets = inp.candidates.candidates
+
+    def combined(s: AddressScores, k: int) -> float:
+        return geotext.combined_street_score(
+            s.street_scores[k], streets[k].text_score, streets[k].locality
+        )
+
+    top = combined(full, best)
+    for k in range(len(full.street_scores)):
+        if abs(pruned.street_scores[k] - full.street_scores[k]) > 0.05:
+            # Not scored on the audio: an upper bound of its score, far behind the best.
+            assert pruned.street_scores[k] >= full.street_scores[k]
+            assert combined(pruned, k) < top - scoring.PRUNE_MARGIN_NATS
+    for p, f in zip(pruned.number_scores, full.number_scores, strict=True):
+        assert p == pytest.approx(f, abs=0.05) or (
+            p >= f and p < max(full.number_scores) - scoring.PRUNE_MARGIN_NATS
+        )
