@@ -48,10 +48,11 @@ def pipeline(directory: Path, geodata: Path):
     sys.path.insert(0, str(ROOT))
     try:
         from workers.dev.evaluation import EvalOptions, build_pipeline
+        from workers.settings import Settings
 
         ban = directory / "ban-dev.csv.gz"
         sectors = [geodata / ARRONDISSEMENTS, geodata / METROPOLE]
-        return build_pipeline(ban, sectors, EvalOptions())
+        return build_pipeline(Settings(), ban, sectors, EvalOptions())
     except Exception as exc:
         print(f"(project pipeline unavailable: {type(exc).__name__}: {exc}; transcripts only)")
         return None

@@ -50,3 +50,16 @@ def test_the_asr_channel_is_seeded() -> None:
     text = "Bonjour, au 14 rue Paradis dans le quatorzième. Merci."
     one = [cf.garble(text, "gsm", random.Random(3)) for _ in range(2)]
     assert one[0] == one[1]
+
+
+def test_the_reliability_curve_bins_confidence_against_accuracy() -> None:
+    outcomes = [_outcome(f"r{i}", "4", 0.95) for i in range(9)] + [_outcome("w", "14", 0.97)]
+    outcomes += [_outcome(f"m{i}", "14", 0.5) for i in range(2)] + [_outcome("k", "4", 0.5)]
+    curve = cf.reliability(outcomes)
+    assert curve["matched_booking_messages"] == 13
+    bins = {b["bin"]: b for b in curve["bins"]}
+    assert bins["[0.95, 1.00]"]["messages"] == 10 and bins["[0.95, 1.00]"]["accuracy"] == 0.9
+    assert bins["[0.40, 0.60)"]["accuracy"] == round(1 / 3, 3)
+    # Over-confident in both bins: the error is their weighted gap.
+    expected = (10 * abs(0.956 - 0.9) + 3 * abs(0.5 - 1 / 3)) / 13
+    assert abs(curve["ece"] - expected) < 0.01
