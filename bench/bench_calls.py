@@ -57,6 +57,7 @@ from calls_support import (  # noqa: E402
     load_script,
     score,
     select,
+    speech_onset,
     summarize,
 )
 
@@ -217,13 +218,28 @@ async def play(caller: Any, voices: Voices, call: Call, index: int, answer: Answ
         turn.update(audio_s=round(len(pcm) / 16000, 2), cut_off=bool(reason), cut_reason=reason)
     latency = None
     if not turn["cut_off"]:
-        try:
-            first = await caller.wait_for_bot_speech(REPLY_TIMEOUT_S, since=ended)
-            latency = round(first - ended, 3)
-        except (TimeoutError, ConnectionError):
-            pass  # no reply: the call ended, or the bot waits on (its reply is missing)
+        first = await reply_onset(caller, ended)
+        latency = round(first - ended, 3) if first is not None else None
     turn["latency_s"] = latency
     return turn
+
+
+async def reply_onset(caller: Any, since: float) -> float | None:
+    """When the bot's reply started (calls_support.speech_onset), None when none came: the
+    call ended, or the bot waits on."""
+    deadline = time.monotonic() + REPLY_TIMEOUT_S
+    frames: list[tuple[float, bool]] = []
+    seen = 0
+    while time.monotonic() < deadline:
+        new = caller.frames[seen:]
+        seen += len(new)
+        frames += [(f.at, f.speech) for f in new]
+        if (onset := speech_onset(frames, since)) is not None:
+            return onset
+        if caller.closed:
+            return None
+        await asyncio.sleep(0.02)
+    return None
 
 
 async def outcome_of(client: Any, settings: Any, cid: str) -> dict[str, Any]:
@@ -435,18 +451,19 @@ def main() -> None:
     started = time.monotonic()
     record_turn_ends()
     reports: dict[str, dict[str, Any]] = {}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     for rule in rules:
         print(f"{rule}: {len(calls)} calls")
         reports[rule] = asyncio.run(run_rule(calls, voices, rule))
-    out = {
-        "what": "scripted live calls over AudioSocket, real time, one rule after the other",
-        "seed": seed,
-        "calls": [c.id for c in calls],
-        "rules": reports,
-        "wall_s": round(time.monotonic() - started, 1),
-    }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(out, indent=1, ensure_ascii=False), "utf-8")
+        # Written after each rule: a run stopped halfway keeps the rules it finished.
+        out = {
+            "what": "scripted live calls over AudioSocket, real time, one rule after the other",
+            "seed": seed,
+            "calls": [c.id for c in calls],
+            "rules": reports,
+            "wall_s": round(time.monotonic() - started, 1),
+        }
+        args.out.write_text(json.dumps(out, indent=1, ensure_ascii=False), "utf-8")
     print_tables(reports)
     print(f"{out['wall_s']} s; load {os.getloadavg()}; written to {args.out}")
 

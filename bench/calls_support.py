@@ -39,6 +39,8 @@ MOBILE = "0612345678"
 # A barge-in turn starts over the prompt: the bot's speech in its first moments is the prompt
 # stopping (the live tests allow the greeting 1 s to stop), not the bot talking over the caller.
 BARGE_GRACE_S = 1.0
+# Silence before a speech frame for it to start the bot's reply (speech_onset).
+ONSET_GAP_S = 0.1
 
 _PART = re.compile(r"^(?P<clip>[a-z_][a-z0-9_]*)(\[(?P<a>[0-9.]*):(?P<b>[0-9.]*)\])?$")
 _PAUSE = re.compile(r"^~(?P<s>[0-9]+(\.[0-9]+)?)$")
@@ -315,6 +317,23 @@ def cut_off(
     if any(started <= at < last_word for at in turn_ends):
         return "ended_early"
     return ""
+
+
+def speech_onset(
+    frames: list[tuple[float, bool]], since: float, gap_s: float = ONSET_GAP_S
+) -> float | None:
+    """Arrival time of the first frame at or after `since` that starts the bot's speech: a
+    speech frame with no speech frame in the `gap_s` before it. (frames: arrival time, speech.)
+    Keys answer at once, while the last frames of the prompt may still be on their way: those
+    continue a speech run, they do not start the reply."""
+    last_speech = float("-inf")
+    for at, speech in frames:
+        if not speech:
+            continue
+        if at >= since and at - last_speech > gap_s:
+            return at
+        last_speech = at
+    return None
 
 
 def summarize(rows: list[dict[str, Any]], percentile: Any) -> dict[str, Any]:

@@ -187,6 +187,20 @@ def test_cut_offs() -> None:
     assert cs.cut_off(10.0, 13.5, 14.0, [10.4, 11.5], [], barge=True) == "spoke"
 
 
+def test_the_reply_starts_after_a_silence() -> None:
+    def frames(pattern: str, start: float = 10.0) -> list[tuple[float, bool]]:
+        return [(start + 0.02 * i, c == "S") for i, c in enumerate(pattern)]
+
+    # Keys sent at 10.05 while the prompt's last frames arrive: its tail is not the reply.
+    line = frames("SSSSSS" + "_" * 10 + "SSS")
+    assert cs.speech_onset(line, 10.05) == line[16][0]
+    # A reply after a spoken turn (nothing before it), and none at all.
+    assert cs.speech_onset(frames("____SS"), 10.0) == frames("____SS")[4][0]
+    assert cs.speech_onset(frames("SSS___"), 10.05) is None
+    # A gap shorter than ONSET_GAP_S does not start a new run.
+    assert cs.speech_onset(frames("SS___S"), 10.01) is None
+
+
 def test_summary() -> None:
     def turn(latency: float | None, cut: bool = False, spoken: bool = True) -> dict[str, Any]:
         return {"spoken": spoken, "latency_s": latency, "cut_off": cut}
