@@ -264,12 +264,16 @@ async def outcome_of(client: Any, settings: Any, cid: str) -> dict[str, Any]:
     store = BookingStore(
         make_engine(settings.booking.database_url), load_calendar(settings.booking.calendar_file)
     )
-    booking = store.get_by_call(cid)
+    # A call that books what an earlier booking already holds (same address and number: the
+    # same caller calling back) gets that booking's reference, whose row names the first call.
+    reference = state.booking_reference if state is not None else ""
+    booking = store.get_by_reference(reference) if reference else store.get_by_call(cid)
     progress = state.progress if state is not None else None
     return {
         "status": state.status if state is not None else "",
         "outcome": progress.outcome if progress is not None else "",
         "transfer_reason": progress.transfer_reason if progress is not None else "",
+        "booking_reference": reference,
         "booked": f"{booking.housenumber} {booking.street}, {booking.postcode} {booking.city}"
         if booking is not None
         else None,
