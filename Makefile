@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install lock demo test test-slow lint bench bench-backlog bench-stt bench-gazetteer bench-latency eval clean
+.PHONY: install lock demo test test-slow lint bench bench-backlog bench-stt bench-gazetteer bench-latency bench-calls eval clean
 
 install: $(STAMP)
 
@@ -76,6 +76,16 @@ LATENCY_CALLS ?= 2
 bench-latency: install
 	$(BIN)/python bench/bench_turn_latency.py --calls $(LATENCY_CALLS) --paused $(LATENCY_CALLS) \
 		--turn-rule fixed,semantic,smart --out var/bench-turn-latency.json
+
+# The scripted call set (bench/calls/calls.yaml, 36 calls: plain, paused mid-address,
+# corrections, barge-in, keypad only, questions, asking for a person, unknown streets) under
+# each end-of-turn rule, same calls, a fresh system per rule; about a minute a call and rule on
+# 2 cores, so ~2 h for all of them: never in CI. CALLS=8 runs a spread of 8.
+CALLS ?=
+TURN_RULES ?= fixed,semantic,smart
+bench-calls: install
+	$(BIN)/python bench/bench_calls.py --turn-rule $(TURN_RULES) --shared $(SHARED) \
+		$(if $(CALLS),--calls $(CALLS)) --out var/bench-calls.json
 
 eval: install
 	$(BIN)/encombot eval $(SHARED)/voicemails $(GEO_ARGS) \

@@ -171,6 +171,43 @@ async def one_call(
         await call.wait_closed(30)
 
 
+def bench_settings(base: Any, address: str, data: Path, rule: str) -> Any:
+    """The workers' and telephony's settings for a bench run: a dev server at `address`,
+    everything written under `data`, the AudioSocket on a free port, `rule` ending turns."""
+    return base.model_copy(
+        update={
+            "data_dir": data,
+            "audio_dir": data / "audio",
+            "temporal": base.temporal.model_copy(
+                update={
+                    "address": address,
+                    "task_queue": "bench-live",
+                    "stt_task_queue": "bench-live-stt",
+                }
+            ),
+            "geo": base.geo.model_copy(update={"cache_dir": data / "cache"}),
+            "booking": base.booking.model_copy(
+                update={"database_url": f"sqlite:///{data / 'bookings.sqlite'}"}
+            ),
+            "sms": base.sms.model_copy(
+                update={
+                    "outbox_path": data / "sms-outbox.jsonl",
+                    "inbox_path": data / "sms-inbox.jsonl",
+                    "ledger_path": data / "sms-ledger.sqlite",
+                }
+            ),
+            "telephony": base.telephony.model_copy(
+                update={
+                    "audiosocket_port": 0,
+                    "tts_cache_dir": data / "tts",
+                    "turn_rule": rule,
+                }
+            ),
+            "retention": base.retention.model_copy(update={"schedule_enabled": False}),
+        }
+    )
+
+
 async def main_async(args: argparse.Namespace, rule: str) -> dict[str, Any]:
     from activities.live.smart_turn import smart_turn
     from workers.client import connect, ensure_search_attributes
@@ -184,38 +221,7 @@ async def main_async(args: argparse.Namespace, rule: str) -> dict[str, Any]:
     base = Settings()
     data = tmp / "var"
     with DevServer(db_file=tmp / "temporal.sqlite", log_file=tmp / "temporal.log") as server:
-        settings = base.model_copy(
-            update={
-                "data_dir": data,
-                "audio_dir": data / "audio",
-                "temporal": base.temporal.model_copy(
-                    update={
-                        "address": server.address,
-                        "task_queue": "bench-live",
-                        "stt_task_queue": "bench-live-stt",
-                    }
-                ),
-                "geo": base.geo.model_copy(update={"cache_dir": data / "cache"}),
-                "booking": base.booking.model_copy(
-                    update={"database_url": f"sqlite:///{data / 'bookings.sqlite'}"}
-                ),
-                "sms": base.sms.model_copy(
-                    update={
-                        "outbox_path": data / "sms-outbox.jsonl",
-                        "inbox_path": data / "sms-inbox.jsonl",
-                        "ledger_path": data / "sms-ledger.sqlite",
-                    }
-                ),
-                "telephony": base.telephony.model_copy(
-                    update={
-                        "audiosocket_port": 0,
-                        "tts_cache_dir": data / "tts",
-                        "turn_rule": rule,
-                    }
-                ),
-                "retention": base.retention.model_copy(update={"schedule_enabled": False}),
-            }
-        )
+        settings = bench_settings(base, server.address, data, rule)
         data.mkdir(parents=True, exist_ok=True)
         client = await connect(settings)
         await ensure_search_attributes(client, settings.temporal.namespace)
