@@ -40,6 +40,7 @@ import hashlib
 import itertools
 import json
 import re
+import secrets
 import socket
 import threading
 import time
@@ -151,18 +152,20 @@ def _error(status: int, message: str, code: str = "") -> _Reply:
 class FakeOvhApi:
     def __init__(
         self,
-        application_key: str = "fake-app-key",
-        application_secret: str = "fake-app-secret",
-        consumer_key: str = "fake-consumer-key",
+        application_key: str = "",
+        application_secret: str = "",
+        consumer_key: str = "",
         service_name: str = "sms-fk12345-1",
         *,
         clock_offset_s: int = 0,
         max_skew_s: int = 120,
         first_id: int = 100_001,
     ) -> None:
-        self.application_key = application_key
-        self.application_secret = application_secret
-        self.consumer_key = consumer_key
+        # Generated, as a site's are: worker processes refuse short or placeholder
+        # credentials at start (workers/secret_check.py).
+        self.application_key = application_key or secrets.token_urlsafe(18)
+        self.application_secret = application_secret or secrets.token_urlsafe(24)
+        self.consumer_key = consumer_key or secrets.token_urlsafe(24)
         self.service_name = service_name
         self.clock_offset_s = clock_offset_s
         self.max_skew_s = max_skew_s
