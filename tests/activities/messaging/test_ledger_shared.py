@@ -40,17 +40,19 @@ class Database:
     connect_args: dict[str, Any] = field(default_factory=dict)
 
 
-def _worker_process(db: Database, ovh_url: str, keys: list[str], start_at: float, out: Any) -> None:
-    """One worker host: its own engine on the shared database, its own OVH client; every key
-    through the exactly-once protocol, retried as Temporal would (minus the backoff)."""
-    fake = FakeOvhApi()  # not started: only its credentials, the parent's API answers
+def _worker_process(
+    db: Database, ovh: dict[str, str], keys: list[str], start_at: float, out: Any
+) -> None:
+    """One worker host: its own engine on the shared database, its own OVH client (the
+    parent's fake API and credentials); every key through the exactly-once protocol, retried
+    as Temporal would (minus the backoff)."""
     settings = OvhSettings(
         endpoint=f"fake-ovh-{os.getpid()}",
-        endpoint_url=ovh_url,
-        application_key=SecretStr(fake.application_key),
-        application_secret=SecretStr(fake.application_secret),
-        consumer_key=SecretStr(fake.consumer_key),
-        service_name=fake.service_name,
+        endpoint_url=ovh["url"],
+        application_key=SecretStr(ovh["application_key"]),
+        application_secret=SecretStr(ovh["application_secret"]),
+        consumer_key=SecretStr(ovh["consumer_key"]),
+        service_name=ovh["service_name"],
         timeout_s=5.0,
     )
     ledger = SmsLedger(make_engine(db.url, connect_args=db.connect_args), settle_s=0.0)
@@ -74,8 +76,15 @@ def run_two_hosts(db: Database, fake: FakeOvhApi) -> list[int]:
     ctx = multiprocessing.get_context("spawn")
     out = ctx.Queue()
     start_at = time.time() + 3.0  # after both interpreters have imported everything
+    ovh = {
+        "url": fake.base_url,
+        "application_key": fake.application_key,
+        "application_secret": fake.application_secret,
+        "consumer_key": fake.consumer_key,
+        "service_name": fake.service_name,
+    }
     hosts = [
-        ctx.Process(target=_worker_process, args=(db, fake.base_url, order, start_at, out))
+        ctx.Process(target=_worker_process, args=(db, ovh, order, start_at, out))
         for order in (KEYS, list(reversed(KEYS)))
     ]
     for host in hosts:
