@@ -573,6 +573,17 @@ def _number_phonetic(n: int) -> str:
     return phonetic(number_to_words(n))
 
 
+@lru_cache(maxsize=4)
+def _longer_forms(highest: int) -> dict[int, tuple[int, ...]]:
+    """For each number up to `highest`, those whose spoken form extends its own (10 → 17,
+    18, 19: « dix » starts « dix-huit »)."""
+    forms = {n: _number_phonetic(n) for n in range(1, highest + 1)}
+    return {
+        n: tuple(m for m, f in forms.items() if len(f) > len(form) and f.startswith(form))
+        for n, form in forms.items()
+    }
+
+
 # How far a number falls behind a longer one that matches what was heard as well.
 _SHADOWED = 0.2
 # Remnants of "au" / "le" / "l'" glued to the number by the transcription ("aussi" = "au six").
@@ -600,22 +611,10 @@ def number_guesses(heard: str, highest: int = 99, limit: int = 8) -> list[tuple[
         scored.append((best, n))
     # "dix-huit" starts with "dix": a number whose longer form matches as well explains more
     # of what was heard, so the shorter one steps behind it (else 10 tied with 18, and won).
-    target_of = {n: _number_phonetic(n) for _, n in scored}
     score_of = {n: s for s, n in scored}
+    longer = _longer_forms(highest)
     scored = [
-        (
-            s - _SHADOWED
-            if any(
-                m != n
-                and t.startswith(target_of[n])
-                and len(t) > len(target_of[n])
-                and score_of[m] >= s
-                for m, t in target_of.items()
-            )
-            else s,
-            n,
-        )
-        for s, n in scored
+        (s - _SHADOWED if any(score_of[m] >= s for m in longer[n]) else s, n) for s, n in scored
     ]
     scored.sort(key=lambda s: (-s[0], s[1]))
     return [(n, round(s, 3)) for s, n in scored[:limit] if s > 0]
