@@ -78,6 +78,10 @@ BOOKING_ACTOR_AGENT = "booking-actor-agent"
 # workflow.patched id of the answer to a question asked beside a pickup request
 # (Understanding.question), sent after the booking's SMS; before, it went unanswered.
 BOOKING_AND_QUESTION = "booking-and-question"
+# workflow.patched id of the address choices being open from the moment the SMS goes: the
+# caller's reply can reach the case before the SMS activity's completion does (it was kept
+# as a plain reply then, and the case waited for an answer already given).
+CHOICE_OPEN_DURING_SEND = "choice-open-during-send"
 
 
 def _error_type(err: BaseException) -> str:
@@ -259,11 +263,14 @@ class VoicemailWorkflow(ClaimableCase):
         assert s.inp is not None
         choices = [{"number": n, "label": c.label()} for n, c in enumerate(candidates, 1)]
         bound = CHOICE_SMS_WAIT if workflow.patched(CHOICE_SMS_BOUNDED) else None
+        if workflow.patched(CHOICE_OPEN_DURING_SEND):
+            s.pending_choices = candidates
         try:
             await self._send_sms(
                 "address_choice", "address_choice", {"choices": choices}, within=bound
             )
         except ActivityError as err:
+            s.sms_choice, s.pending_choices = None, []
             self._history.note(f"SMS de choix d'adresse impossible: {error_message(err)}")
             return None
         s.pending_choices = candidates

@@ -19,7 +19,10 @@ up during the announcement; nobody took the case before its timer), texted that 
 will call back, with the `live-call-transfer-sms` marker (test_live_call_transfer.py);
 `histories/i16-booking-and-question/` messages with a pickup and a question: booked then
 answered; booked, then the question handed to an agent who closed it; with the
-`booking-and-question` marker (test_voicemail_question.py).
+`booking-and-question` marker (test_voicemail_question.py);
+`histories/choice-open-during-send/` a message whose caller's address choice reached the case
+before the choice SMS's completion did, then booked, with the `choice-open-during-send` marker
+(test_voicemail_choice_race.py).
 Each folder has
 the test-only codec key its payloads were encrypted with. A change that alters the commands a
 workflow issues for a given history (an activity added, removed or reordered, a timer, a child
@@ -176,6 +179,40 @@ async def test_the_side_question_answer_stands_on_its_patch(base_settings: Setti
     # The booking, its confirmation, then the question's answer and its SMS.
     assert scheduled[-4:] == ["book_pickup", "send_sms", "answer_question", "send_sms"]
     altered = _marker_renamed(data, "booking-and-question")
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=converter(base_settings, path.parent))
+    result = await replayer.replay_workflow(
+        history(path, json.dumps(altered)), raise_on_replay_failure=False
+    )
+    assert isinstance(result.replay_failure, workflow.NondeterminismError), result.replay_failure
+
+
+async def test_the_choice_taken_during_its_sms_stands_on_its_patch(base_settings: Settings) -> None:
+    """The `choice-open-during-send` case replays only with its marker: without it, the reply
+    that came during the SMS's send is a plain reply, and the case would have waited (a timer)
+    instead of booking."""
+    [path] = HISTORIES.glob("choice-open-during-send/VoicemailWorkflow__voicemail-vmrace-*.json")
+    data = json.loads(path.read_text())
+    events = data["events"]
+    first_sms = next(
+        e["eventId"]
+        for e in events
+        if e["eventType"] == "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED"
+        and e["activityTaskScheduledEventAttributes"]["activityType"]["name"] == "send_sms"
+    )
+    sms_done = next(
+        int(e["eventId"])
+        for e in events
+        if e["eventType"] == "EVENT_TYPE_ACTIVITY_TASK_COMPLETED"
+        and e["activityTaskCompletedEventAttributes"]["scheduledEventId"] == first_sms
+    )
+    signalled = next(
+        int(e["eventId"])
+        for e in events
+        if e["eventType"] == "EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED"
+    )
+    # The reply is in the history before the choice SMS's completion (the race recorded).
+    assert signalled < sms_done
+    altered = _marker_renamed(data, "choice-open-during-send")
     replayer = Replayer(workflows=WORKFLOWS, data_converter=converter(base_settings, path.parent))
     result = await replayer.replay_workflow(
         history(path, json.dumps(altered)), raise_on_replay_failure=False

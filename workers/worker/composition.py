@@ -309,9 +309,16 @@ async def workers_running(
     settings: Settings,
     role: Role = "all",
     stt_activities: Sequence[Callable[..., Any]] | None = None,
+    default_activities: Sequence[Callable[..., Any]] | None = None,
 ) -> AsyncIterator[list[Worker]]:
     """Workers polling for the duration of the block (demo, bench, tests); drained on exit."""
-    workers = build_workers(client, settings, role, stt_activities=stt_activities)
+    workers = build_workers(
+        client,
+        settings,
+        role,
+        default_activities=default_activities,
+        stt_activities=stt_activities,
+    )
     stop = asyncio.Event()
     task = asyncio.create_task(run_workers(workers, stop))
     try:
