@@ -7,6 +7,7 @@ import json
 import uuid
 from collections.abc import Iterator
 from contextlib import AbstractAsyncContextManager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from domain.models import (
     ResolveResult,
     SmsReplyInput,
     Status,
+    VoicemailInput,
     VoicemailResult,
 )
 from domain.names import (
@@ -39,6 +41,7 @@ from domain.names import (
     SA_SMS_PHONE_KEY,
     SMS_REPLY_SIGNAL,
     STATE_QUERY,
+    VOICEMAIL_WORKFLOW,
     booking_follow_up_workflow_id,
 )
 from tests.fakes.fake_ovh import FakeOvhApi
@@ -129,6 +132,27 @@ async def submit(
         audio_path=audio or DEMO_DIR / DEMO[demo_id]["audio"],
         caller_number=CALLER,
         **options,
+    )
+
+
+async def start_text_message(
+    client: Client, settings: Settings, call_id: str, text: str
+) -> WorkflowHandle[Any, VoicemailResult]:
+    """A written message (the SMS channel) from CALLER, as the ingress starts it."""
+    return await client.start_workflow(
+        VOICEMAIL_WORKFLOW,
+        VoicemailInput(
+            call_id=call_id,
+            audio_path="",
+            caller_number=CALLER,
+            received_at=datetime.now(UTC).isoformat(),
+            stt_task_queue=settings.temporal.stt_task_queue,
+            text=text,
+            channel="sms",
+        ),
+        id=f"voicemail-{call_id}",
+        task_queue=settings.temporal.task_queue,
+        result_type=VoicemailResult,
     )
 
 

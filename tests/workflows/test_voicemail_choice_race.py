@@ -17,13 +17,12 @@ import asyncio
 import os
 import shutil
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from temporalio import activity
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle
 
 from domain.case_state import WorkflowState
 from domain.models import (
@@ -31,11 +30,15 @@ from domain.models import (
     NotifyResult,
     SmsReplyInput,
     Status,
-    VoicemailInput,
-    VoicemailResult,
 )
-from domain.names import SEND_SMS, SMS_REPLY_SIGNAL, STATE_QUERY, VOICEMAIL_WORKFLOW
-from tests.workflows.test_voicemail import CALLER, case_settings, outbox, store, uncertain
+from domain.names import SEND_SMS, SMS_REPLY_SIGNAL, STATE_QUERY
+from tests.workflows.test_voicemail import (
+    case_settings,
+    outbox,
+    start_text_message,
+    store,
+    uncertain,
+)
 from workers.codec.payload import dev_key_path
 from workers.settings import Settings
 from workers.worker.composition import build_default_activities, workers_running
@@ -48,8 +51,7 @@ def _name(fn: Any) -> str:
     return defn.name if defn and defn.name else ""
 
 
-async def _signal_in_history(client: Client, workflow_id: str) -> None:
-    handle = client.get_workflow_handle(workflow_id)
+async def _signal_in_history(handle: WorkflowHandle[Any, Any]) -> None:
     for _ in range(200):
         history = await handle.fetch_history()
         if any(
@@ -74,32 +76,20 @@ async def test_a_reply_that_arrives_before_the_send_completes_picks_the_address(
     def send_then_reply_first(inp: NotifyInput) -> NotifyResult:
         result: NotifyResult = real_send(inp)
         if inp.template == "address_choice":
+            # The activity runs in a thread: the client's calls go to the test's event loop.
             handle = client.get_workflow_handle(workflow_id)
             reply = SmsReplyInput(text="1", message_id="choice")
-            asyncio.run_coroutine_threadsafe(handle.signal(SMS_REPLY_SIGNAL, reply), loop).result(
-                30
-            )
-            asyncio.run_coroutine_threadsafe(_signal_in_history(client, workflow_id), loop).result(
-                30
-            )
+            for step in (handle.signal(SMS_REPLY_SIGNAL, reply), _signal_in_history(handle)):
+                asyncio.run_coroutine_threadsafe(step, loop).result(30)
         return result
 
     acts = [send_then_reply_first if a is real_send else a for a in acts]
     async with workers_running(client, settings, "default", default_activities=acts):
-        handle = await client.start_workflow(
-            VOICEMAIL_WORKFLOW,
-            VoicemailInput(
-                call_id=call_id,
-                audio_path="",
-                caller_number=CALLER,
-                received_at=datetime.now(UTC).isoformat(),
-                stt_task_queue=settings.temporal.stt_task_queue,
-                text="Bonjour, pour enlever une table au 12 boulevard Chave, 13005 Marseille.",
-                channel="sms",
-            ),
-            id=workflow_id,
-            task_queue=settings.temporal.task_queue,
-            result_type=VoicemailResult,
+        handle = await start_text_message(
+            client,
+            settings,
+            call_id,
+            "Bonjour, pour enlever une table au 12 boulevard Chave, 13005 Marseille.",
         )
         try:
             result = await asyncio.wait_for(handle.result(), 120)

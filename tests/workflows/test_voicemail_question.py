@@ -13,7 +13,6 @@ import asyncio
 import os
 import shutil
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +24,16 @@ from domain.models import (
     ResolveResult,
     SmsReplyInput,
     Status,
-    VoicemailInput,
     VoicemailResult,
 )
-from domain.names import RESOLVE_UPDATE, SMS_REPLY_SIGNAL, STATE_QUERY, VOICEMAIL_WORKFLOW
-from tests.workflows.test_voicemail import CALLER, case_settings, outbox, store, uncertain
+from domain.names import RESOLVE_UPDATE, SMS_REPLY_SIGNAL, STATE_QUERY
+from tests.workflows.test_voicemail import (
+    case_settings,
+    outbox,
+    start_text_message,
+    store,
+    uncertain,
+)
 from workers.codec.payload import dev_key_path
 from workers.dev.demo import wait_settled
 from workers.settings import Settings
@@ -49,21 +53,7 @@ async def _sms_count(settings: Settings, n: int) -> list[dict[str, str]]:
 async def _one_message(
     client: Client, settings: Settings, call_id: str, text: str
 ) -> tuple[WorkflowHandle[Any, Any], VoicemailResult, list[dict[str, str]]]:
-    handle = await client.start_workflow(
-        VOICEMAIL_WORKFLOW,
-        VoicemailInput(
-            call_id=call_id,
-            audio_path="",
-            caller_number=CALLER,
-            received_at=datetime.now(UTC).isoformat(),
-            stt_task_queue=settings.temporal.stt_task_queue,
-            text=text,
-            channel="sms",
-        ),
-        id=f"voicemail-{call_id}",
-        task_queue=settings.temporal.task_queue,
-        result_type=VoicemailResult,
-    )
+    handle = await start_text_message(client, settings, call_id, text)
     sent = await _sms_count(settings, 1)
     assert "Répondez 1 pour" in sent[0]["text"], sent
     await handle.signal(SMS_REPLY_SIGNAL, SmsReplyInput(text="1", message_id="choice"))
@@ -140,21 +130,7 @@ async def test_a_side_question_the_faq_cannot_answer_goes_to_a_person_after_the_
         "Au fait, est-ce que vous vendez des billets de train ?"
     )
     async with workers_running(client, settings, "default"):
-        handle = await client.start_workflow(
-            VOICEMAIL_WORKFLOW,
-            VoicemailInput(
-                call_id=call_id,
-                audio_path="",
-                caller_number=CALLER,
-                received_at=datetime.now(UTC).isoformat(),
-                stt_task_queue=settings.temporal.stt_task_queue,
-                text=text,
-                channel="sms",
-            ),
-            id=f"voicemail-{call_id}",
-            task_queue=settings.temporal.task_queue,
-            result_type=VoicemailResult,
-        )
+        handle = await start_text_message(client, settings, call_id, text)
         await _sms_count(settings, 1)
         await handle.signal(SMS_REPLY_SIGNAL, SmsReplyInput(text="1", message_id="choice"))
         state, _ = await wait_settled(handle, 120, caller_wait_settles=False)
@@ -190,20 +166,8 @@ async def test_an_item_question_alone_is_answered_from_the_catalogue(
     settings = case_settings(base_settings, tmp_path)
     call_id = f"vmqi-{uuid.uuid4().hex[:6]}"
     async with workers_running(client, settings, "default"):
-        handle = await client.start_workflow(
-            VOICEMAIL_WORKFLOW,
-            VoicemailInput(
-                call_id=call_id,
-                audio_path="",
-                caller_number=CALLER,
-                received_at=datetime.now(UTC).isoformat(),
-                stt_task_queue=settings.temporal.stt_task_queue,
-                text="Bonjour, est-ce que vous ramassez les miroirs ?",
-                channel="sms",
-            ),
-            id=f"voicemail-{call_id}",
-            task_queue=settings.temporal.task_queue,
-            result_type=VoicemailResult,
+        handle = await start_text_message(
+            client, settings, call_id, "Bonjour, est-ce que vous ramassez les miroirs ?"
         )
         result = await asyncio.wait_for(handle.result(), 120)
     assert result.status == Status.ANSWERED

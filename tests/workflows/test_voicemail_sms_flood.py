@@ -6,15 +6,19 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 
 from temporalio.client import Client
 
 from domain.case_state import WorkflowState
-from domain.models import SmsReplyInput, Status, VoicemailInput, VoicemailResult
-from domain.names import SMS_REPLY_SIGNAL, STATE_QUERY, VOICEMAIL_WORKFLOW
-from tests.workflows.test_voicemail import CALLER, case_settings, outbox, uncertain
+from domain.models import SmsReplyInput, Status
+from domain.names import SMS_REPLY_SIGNAL, STATE_QUERY
+from tests.workflows.test_voicemail import (
+    case_settings,
+    outbox,
+    start_text_message,
+    uncertain,
+)
 from workers.settings import Settings
 from workers.worker.composition import workers_running
 from workflows.voicemail_state import MAX_SMS_REPLIES
@@ -28,20 +32,11 @@ async def test_sms_flood_while_the_address_choice_waits(
     settings = uncertain(case_settings(base_settings, tmp_path))
     call_id = f"vmflood-{uuid.uuid4().hex[:6]}"
     async with workers_running(client, settings, "default"):
-        handle = await client.start_workflow(
-            VOICEMAIL_WORKFLOW,
-            VoicemailInput(
-                call_id=call_id,
-                audio_path="",
-                caller_number=CALLER,
-                received_at=datetime.now(UTC).isoformat(),
-                stt_task_queue=settings.temporal.stt_task_queue,
-                text="Bonjour, un canapé à enlever au 12 boulevard Chave, 13005 Marseille.",
-                channel="sms",
-            ),
-            id=f"voicemail-{call_id}",
-            task_queue=settings.temporal.task_queue,
-            result_type=VoicemailResult,
+        handle = await start_text_message(
+            client,
+            settings,
+            call_id,
+            "Bonjour, un canapé à enlever au 12 boulevard Chave, 13005 Marseille.",
         )
         for _ in range(300):
             if outbox(settings):
