@@ -8,8 +8,6 @@ test_replay.py replays on every run: the `booking-actor-agent` patch's marker in
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
 import uuid
 from pathlib import Path
 
@@ -26,8 +24,8 @@ from domain.models import (
     VoicemailInput,
     VoicemailResult,
 )
+from tests.workflows.recording import record_history
 from tests.workflows.test_voicemail import case_settings, running_worker, store
-from workers.codec.payload import dev_key_path
 from workers.dev.demo import wait_settled
 from workers.settings import Settings
 
@@ -72,11 +70,7 @@ async def test_booking_after_an_agent_correction_names_the_agent(
         result = await asyncio.wait_for(handle.result(), 60)
         follow = client.get_workflow_handle(names.booking_follow_up_workflow_id(call_id))
         await follow.terminate("test over")
-        if os.environ.get("ENCOMBOT_RECORD_HISTORIES"):
-            HISTORIES.mkdir(parents=True, exist_ok=True)
-            history = await handle.fetch_history()
-            (HISTORIES / f"VoicemailWorkflow__{handle.id}.json").write_text(history.to_json())
-            shutil.copy(dev_key_path(settings), HISTORIES / "test-codec.key")
+        await record_history(handle, settings, HISTORIES, "VoicemailWorkflow")
     assert result.status == Status.BOOKED
     booking = store(settings).get_by_call(call_id)
     assert booking is not None

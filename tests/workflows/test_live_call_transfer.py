@@ -12,8 +12,6 @@ test_replay.py replays on every run: the `live-call-transfer-sms` patch's marker
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -45,9 +43,9 @@ from domain.models import (
     SpokenAddress,
     Understanding,
 )
+from tests.workflows.recording import record_history
 from tests.workflows.test_claims import details
 from tests.workflows.test_voicemail import case_settings, outbox, running_worker
-from workers.codec.payload import dev_key_path
 from workers.settings import Settings
 
 HISTORIES = Path(__file__).parent / "histories" / "i21-warm-transfer"
@@ -129,11 +127,7 @@ async def waiting_agent(handle: WorkflowHandle[Any, Any]) -> LiveCallState:
 
 
 async def record(handle: WorkflowHandle[Any, Any], settings: Settings) -> None:
-    if os.environ.get("ENCOMBOT_RECORD_HISTORIES"):
-        HISTORIES.mkdir(parents=True, exist_ok=True)
-        history = await handle.fetch_history()
-        (HISTORIES / f"LiveCallWorkflow__{handle.id}.json").write_text(history.to_json())
-        shutil.copy(dev_key_path(settings), HISTORIES / "test-codec.key")
+    await record_history(handle, settings, HISTORIES, "LiveCallWorkflow")
 
 
 async def close(handle: WorkflowHandle[Any, LiveCallResult]) -> LiveCallResult:

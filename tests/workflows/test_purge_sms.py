@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import shutil
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,8 +21,8 @@ from activities.speech.engine import SpeechEngine
 from domain import names
 from domain.retention import PURGE_WORKFLOW, RETENTION_AGENT, PurgeInput, PurgeResult
 from domain.sms_models import IncomingSmsInput, IncomingSmsResult
+from tests.workflows.recording import record_history
 from tests.workflows.test_voicemail import case_settings, running_worker
-from workers.codec.payload import dev_key_path
 from workers.settings import Settings
 from workflows.incoming_sms import IncomingSmsWorkflow
 
@@ -92,11 +90,7 @@ async def test_purge_deletes_old_sms_ledger_rows_and_file_lines(
             result_type=PurgeResult,
         )
         result: PurgeResult = await handle.result()
-        if os.environ.get("ENCOMBOT_RECORD_HISTORIES"):
-            HISTORIES.mkdir(parents=True, exist_ok=True)
-            history = await handle.fetch_history()
-            (HISTORIES / f"PurgeWorkflow__{handle.id}.json").write_text(history.to_json())
-            shutil.copy(dev_key_path(settings), HISTORIES / "test-codec.key")
+        await record_history(handle, settings, HISTORIES, "PurgeWorkflow")
     assert (result.sms_ledger_deleted, result.sms_lines_deleted, result.errors) == (1, 2, [])
     with engine.connect() as conn:
         assert [r.key for r in conn.execute(select(SMS_LEDGER.c.key))] == ["new"]

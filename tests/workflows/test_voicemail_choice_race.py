@@ -14,8 +14,6 @@ which test_replay.py replays on every run."""
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
 import uuid
 from pathlib import Path
 from typing import Any
@@ -32,6 +30,7 @@ from domain.models import (
     Status,
 )
 from domain.names import SEND_SMS, SMS_REPLY_SIGNAL, STATE_QUERY
+from tests.workflows.recording import record_history
 from tests.workflows.test_voicemail import (
     case_settings,
     outbox,
@@ -39,7 +38,6 @@ from tests.workflows.test_voicemail import (
     store,
     uncertain,
 )
-from workers.codec.payload import dev_key_path
 from workers.settings import Settings
 from workers.worker.composition import build_default_activities, workers_running
 
@@ -98,11 +96,7 @@ async def test_a_reply_that_arrives_before_the_send_completes_picks_the_address(
             raise AssertionError(f"{st.status} {st.step} {st.history}") from None
         state = await handle.query(STATE_QUERY, result_type=WorkflowState)
         await client.get_workflow_handle(f"booking-{call_id}").terminate("test over")
-        if os.environ.get("ENCOMBOT_RECORD_HISTORIES"):
-            HISTORIES.mkdir(parents=True, exist_ok=True)
-            history = await handle.fetch_history()
-            (HISTORIES / f"VoicemailWorkflow__{handle.id}.json").write_text(history.to_json())
-            shutil.copy(dev_key_path(settings), HISTORIES / "test-codec.key")
+        await record_history(handle, settings, HISTORIES, "VoicemailWorkflow")
     assert result.status == Status.BOOKED, state.history
     # The answer picked the address; it was not kept as a reply for an agent.
     assert any(line.startswith("adresse confirmée par l'appelant") for line in state.history)

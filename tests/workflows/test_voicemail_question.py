@@ -10,8 +10,6 @@ which test_replay.py replays on every run: the `booking-and-question` patch's ma
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
 import uuid
 from pathlib import Path
 from typing import Any
@@ -27,6 +25,7 @@ from domain.models import (
     VoicemailResult,
 )
 from domain.names import RESOLVE_UPDATE, SMS_REPLY_SIGNAL, STATE_QUERY
+from tests.workflows.recording import record_history
 from tests.workflows.test_voicemail import (
     case_settings,
     outbox,
@@ -34,7 +33,6 @@ from tests.workflows.test_voicemail import (
     store,
     uncertain,
 )
-from workers.codec.payload import dev_key_path
 from workers.dev.demo import wait_settled
 from workers.settings import Settings
 from workers.worker.composition import workers_running
@@ -79,11 +77,7 @@ async def test_one_message_gets_a_booking_and_the_catalogues_answer(
         state = await handle.query(STATE_QUERY, result_type=WorkflowState)
         follow = client.get_workflow_handle(f"booking-{call_id}")
         await follow.terminate("test over")
-        if os.environ.get("ENCOMBOT_RECORD_HISTORIES"):
-            HISTORIES.mkdir(parents=True, exist_ok=True)
-            history = await handle.fetch_history()
-            (HISTORIES / f"VoicemailWorkflow__{handle.id}.json").write_text(history.to_json())
-            shutil.copy(dev_key_path(settings), HISTORIES / "test-codec.key")
+        await record_history(handle, settings, HISTORIES, "VoicemailWorkflow")
     assert result.status == Status.BOOKED
     booking = store(settings).get_by_call(call_id)
     assert booking is not None
@@ -150,11 +144,7 @@ async def test_a_side_question_the_faq_cannot_answer_goes_to_a_person_after_the_
         assert ok.accepted
         result = await asyncio.wait_for(handle.result(), 60)
         await client.get_workflow_handle(f"booking-{call_id}").terminate("test over")
-        if os.environ.get("ENCOMBOT_RECORD_HISTORIES"):
-            HISTORIES.mkdir(parents=True, exist_ok=True)
-            history = await handle.fetch_history()
-            (HISTORIES / f"VoicemailWorkflow__{handle.id}.json").write_text(history.to_json())
-            shutil.copy(dev_key_path(settings), HISTORIES / "test-codec.key")
+        await record_history(handle, settings, HISTORIES, "VoicemailWorkflow")
     assert result.status == Status.BOOKED
     assert result.booking_reference
     assert len(outbox(settings)) == 3  # no answer of the bot's own to the unsure question
