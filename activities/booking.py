@@ -27,7 +27,21 @@ from domain.errors import BOOKING_REJECTED
 from domain.models import BookInput, BookResult
 
 if TYPE_CHECKING:
+    from activities.bookings.records import StoredBooking
     from activities.metrics import StepMetrics
+
+
+def booking_named(store: BookingStore, reference: str, call_id: str) -> StoredBooking | None:
+    """The booking an agent or a workflow names: by its reference, else by its call id."""
+    if reference.strip():
+        return store.get_by_reference(reference)
+    if call_id.strip():
+        return store.get_by_call(call_id)
+    raise ApplicationError(
+        "Réservation introuvable : ni référence ni identifiant d'appel.",
+        type=BOOKING_REJECTED,
+        non_retryable=True,
+    )
 
 
 class BookingActivities:
@@ -94,16 +108,7 @@ class BookingActivities:
 
     @activity.defn(name="booking_status")
     def booking_status(self, inp: BookingStatusInput) -> BookingStatusResult:
-        if inp.reference.strip():
-            booking = self.store.get_by_reference(inp.reference)
-        elif inp.call_id.strip():
-            booking = self.store.get_by_call(inp.call_id)
-        else:
-            raise ApplicationError(
-                "Réservation introuvable : ni référence ni identifiant d'appel.",
-                type=BOOKING_REJECTED,
-                non_retryable=True,
-            )
+        booking = booking_named(self.store, inp.reference, inp.call_id)
         if booking is None:
             return BookingStatusResult(found=False)
         return BookingStatusResult(

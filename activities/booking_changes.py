@@ -9,8 +9,8 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
+from activities.booking import booking_named
 from activities.bookings.changes import BookingChanges
 from activities.bookings.engine import writer
 from activities.bookings.listing import audit_lines
@@ -26,7 +26,6 @@ from domain.booking_changes import (
 )
 from domain.calendar import UnknownSectorError, reminder_at
 from domain.catalogue import Catalogue
-from domain.errors import BOOKING_REJECTED
 from domain.models import ItemCount
 from domain.phone import phone_key, to_e164
 
@@ -59,16 +58,7 @@ class BookingChangeActivities:
 
     @activity.defn(name="describe_booking")
     def describe_booking(self, inp: DescribeBookingInput) -> BookingView:
-        if inp.reference.strip():
-            booking = self.store.get_by_reference(inp.reference)
-        elif inp.call_id.strip():
-            booking = self.store.get_by_call(inp.call_id)
-        else:
-            raise ApplicationError(
-                "Réservation introuvable : ni référence ni identifiant d'appel.",
-                type=BOOKING_REJECTED,
-                non_retryable=True,
-            )
+        booking = booking_named(self.store, inp.reference, inp.call_id)
         if booking is None:
             return BookingView(found=False)
         try:
