@@ -123,12 +123,12 @@ class BookingFollowUpWorkflow:
             workflow.upsert_search_attributes([SA_STATUS.value_set(Status.BOOKED.value)])
             if inp.phone_key:
                 workflow.upsert_search_attributes([SA_SMS_PHONE_KEY.value_set([inp.phone_key])])
-                if workflow.patched(FOLLOW_UP_SMS_ROUTE):
-                    # The caller's replies (ANNULER) come here from now on, not to the parent
-                    # that sent the confirmation (it ends now; its route goes when met).
-                    await calls.LISTEN_FOR_SMS_REPLIES(SmsListenInput(inp.phone_key))
             # The timeline counts from the start, before reading the booking for the agents.
             self._plan(inp)
+            if inp.phone_key and workflow.patched(FOLLOW_UP_SMS_ROUTE):
+                # The caller's replies (ANNULER) come here from now on, not to the parent that
+                # sent the confirmation (it ends now; its route goes when met, or with the purge).
+                await calls.LISTEN_FOR_SMS_REPLIES(SmsListenInput(inp.phone_key))
             await self._desk.publish(inp)
         reminder_at = self._desk.reminder_after_move() or (
             datetime.fromisoformat(inp.reminder_at) if inp.reminder_at else None
