@@ -91,6 +91,13 @@ class SmsSettings(BaseModel):
     # must use the same key, or replies no longer find their case.
     phone_key_secret: SecretStr = SecretStr("")
     phone_key_file: Path | None = None
+    # A reply finds its case in the routes table of the service database (written by every
+    # send). Migration only: when the table has no row for the sender, also look for a case
+    # through a visibility List query on `SmsPhoneKey` (cases begun before the table); each
+    # such reply then costs one of the namespace's ~10 List queries a second. Turn it off once
+    # the cases older than the upgrade have closed (`retention.case_days` after it at most,
+    # the follow-ups by their pickup date).
+    route_visibility_fallback: bool = True
     # Replies are read from the provider by a Temporal Schedule (SmsPollWorkflow) every
     # `poll_interval_s`; set `poll_enabled=false` when the webhook (POST /sms/incoming) is
     # the only way in.

@@ -1,6 +1,9 @@
 """Retention of the SMS records (issue 17, point 9): the send ledger's rows (keyed hashes of
-the recipient and text: guessable from the templates and the address list) and the `outbox`
-backend's files (numbers and texts in clear) past the SMS retention.
+the recipient and text: guessable from the templates and the address list), the reply routes
+(keyed hash of a number and the case it replies to: activities/messaging/routes.py) and the
+`outbox` backend's files (numbers and texts in clear) past the SMS retention. The routes of
+cases that have closed go too, when the purge has a Temporal client to ask (one describe per
+case, by id: no visibility query).
 
 A file is rewritten in place under the same exclusive `flock` the backend appends under, so a
 line written during the purge is never lost. A line whose date cannot be read is kept and
@@ -8,6 +11,7 @@ counted: the purge never guesses."""
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import json
 import logging
@@ -18,12 +22,21 @@ from pathlib import Path
 from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 from temporalio import activity
+from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.service import RPCError, RPCStatusCode
 
 from activities.bookings.engine import writer
 from activities.bookings.schema import SMS_LEDGER
+from activities.messaging.routes import SmsRoutes
 from domain.retention import PURGE_SMS_RECORDS, PurgeSmsInput, PurgeSmsResult
 
 log = logging.getLogger(__name__)
+
+# Cases whose route the purge checks in one run (least recently texted first); the rest at the
+# next run, or when the router meets them.
+MAX_ROUTE_CHECKS = 5000
+# Describes in flight at once: the frontend's rate limit is shared with the workers.
+ROUTE_CHECK_CONCURRENCY = 8
 
 # The date field of each file's lines: the outbox's send time, the inbox's receipt time.
 DATE_FIELDS = ("at", "creationDatetime")
@@ -72,15 +85,55 @@ def purge_ledger(engine: Engine, older_than: datetime) -> int:
     return int(gone.rowcount or 0)
 
 
+async def closed_cases(client: Client, workflow_ids: list[str]) -> list[str]:
+    """Those of `workflow_ids` whose current run is over (or that the namespace no longer
+    knows). A case that could not be asked (another error) is kept: the purge never guesses."""
+    gate = asyncio.Semaphore(ROUTE_CHECK_CONCURRENCY)
+
+    async def closed(workflow_id: str) -> bool:
+        async with gate:
+            try:
+                described = await client.get_workflow_handle(workflow_id).describe()
+            except RPCError as err:
+                return err.status == RPCStatusCode.NOT_FOUND
+        return described.status not in (None, WorkflowExecutionStatus.RUNNING)
+
+    verdicts = await asyncio.gather(*(closed(w) for w in workflow_ids))
+    return [w for w, gone in zip(workflow_ids, verdicts, strict=True) if gone]
+
+
 class PurgeSmsActivities:
-    def __init__(self, engine: Engine, files: list[Path]) -> None:
+    def __init__(self, engine: Engine, files: list[Path], client: Client | None = None) -> None:
         self.engine = engine
         self.files = [Path(f) for f in files]
+        self.routes = SmsRoutes(engine)
+        # None: only the routes past the retention go (the router drops a closed case's route
+        # when it meets it).
+        self.client = client
 
     @activity.defn(name=PURGE_SMS_RECORDS)
-    def purge_sms_records(self, inp: PurgeSmsInput) -> PurgeSmsResult:
+    async def purge_sms_records(self, inp: PurgeSmsInput) -> PurgeSmsResult:
         cutoff = datetime.fromisoformat(inp.older_than)
-        result = PurgeSmsResult(ledger_deleted=purge_ledger(self.engine, cutoff))
+        result = await asyncio.to_thread(self._purge, cutoff)
+        if self.client is not None:
+            ids = await asyncio.to_thread(self.routes.workflow_ids, MAX_ROUTE_CHECKS)
+            closed = await closed_cases(self.client, ids)
+            result.routes_deleted += await asyncio.to_thread(self.routes.forget_workflows, closed)
+        log.info(
+            "retention: %d SMS ledger row(s), %d SMS route(s), %d SMS file line(s) deleted, "
+            "%d undated kept",
+            result.ledger_deleted,
+            result.routes_deleted,
+            result.lines_deleted,
+            result.undated_kept,
+        )
+        return result
+
+    def _purge(self, cutoff: datetime) -> PurgeSmsResult:
+        result = PurgeSmsResult(
+            ledger_deleted=purge_ledger(self.engine, cutoff),
+            routes_deleted=self.routes.purge_older_than(cutoff.timestamp()),
+        )
         for path in self.files:
             try:
                 dropped, undated = purge_jsonl(path, cutoff)
@@ -89,10 +142,4 @@ class PurgeSmsActivities:
                 continue
             result.lines_deleted += dropped
             result.undated_kept += undated
-        log.info(
-            "retention: %d SMS ledger row(s), %d SMS file line(s) deleted, %d undated kept",
-            result.ledger_deleted,
-            result.lines_deleted,
-            result.undated_kept,
-        )
         return result

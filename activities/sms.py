@@ -9,8 +9,13 @@ After the send
 `check_sms_delivery` asks the backend what became of a message (delivered / failed / pending,
 see `OvhBackend.delivery_status`); the workflow escalates a failed one. Callers' replies are
 read by `activities/sms_inbox.py` through `list_incoming` / `get_incoming` /
-`delete_incoming`. `send_sms` returns the recipient's phone key (domain.phone.phone_key): the
-workflow publishes it as the `SmsPhoneKey` search attribute, which is how a reply finds it.
+`delete_incoming`. `send_sms` records the route of the recipient's replies to the sending case
+(table `sms_routes`, activities/messaging/routes.py: the phone key, domain.phone.phone_key,
+and the workflow id), which is how a reply finds its case, and returns the phone key: the
+workflow publishes it as the `SmsPhoneKey` search attribute for the agents' filters (and the
+router's visibility fallback for cases begun before the table).
+`listen_for_sms_replies` records the route for a case that takes over a number its parent
+texted (the booking follow-up).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from activities.messaging.backends import DeliveryTrackingBackend, SmsBackend
 from activities.messaging.errors import SmsConfigError, SmsRejectedError
 from activities.messaging.ledger import SmsLedger
 from activities.messaging.render import SmsTemplateError, render_sms
+from activities.messaging.routes import SmsRoutes
 from activities.messaging.sender import SmsSender
 from domain import names
 from domain.errors import (
@@ -38,7 +44,13 @@ from domain.errors import (
 from domain.models import NotifyInput, NotifyResult
 from domain.phone import is_mobile_fr, phone_key, to_e164
 from domain.sms import sms_info
-from domain.sms_models import SmsDeliveryInput, SmsDeliveryResult, SmsDeliveryStatus
+from domain.sms_models import (
+    SmsDeliveryInput,
+    SmsDeliveryResult,
+    SmsDeliveryStatus,
+    SmsListenInput,
+    SmsListenResult,
+)
 
 if TYPE_CHECKING:
     from activities.metrics import StepMetrics
@@ -68,6 +80,8 @@ class SmsActivities:
         # SQLite file of its own in tests.
         self.ledger = SmsLedger.at(ledger, inflight_lease_s=inflight_lease_s, settle_s=settle_s)
         self.sender = SmsSender(backend, self.ledger, metrics)
+        # Where replies find their case: in the ledger's database, shared by every worker.
+        self.routes = SmsRoutes(self.ledger.engine)
         self.service_name = service_name
         self.agent_phone = agent_phone
         self.max_segments = max_segments
@@ -100,6 +114,11 @@ class SmsActivities:
                 type=SMS_NOT_MOBILE,
                 non_retryable=True,
             )
+        key = phone_key(to, self.phone_key_secret) if self.phone_key_secret else ""
+        if key and inp.listen:
+            # Before the send: a reply, however quick, finds the case. Idempotent (an upsert):
+            # a retried activity refreshes the row.
+            self.routes.record(key, _workflow_id())
         message_id, backend, duplicate = self.sender.deliver(inp.idempotency_key, to, text)
         if not duplicate and self.metrics is not None:
             self.metrics.sms_event("sent")
@@ -119,8 +138,19 @@ class SmsActivities:
             segments=info.segments,
             backend=backend,
             duplicate=duplicate,
-            phone_key=phone_key(to, self.phone_key_secret) if self.phone_key_secret else "",
+            phone_key=key,
         )
+
+    @activity.defn(name=names.LISTEN_FOR_SMS_REPLIES)
+    def listen_for_sms_replies(self, inp: SmsListenInput) -> SmsListenResult:
+        """The calling case now gets the replies of the number of `inp.phone_key` (a booking
+        follow-up: its parent sent the confirmation). Idempotent."""
+        workflow_id = _workflow_id()
+        if not inp.phone_key or not workflow_id:
+            return SmsListenResult()
+        self.routes.record(inp.phone_key, workflow_id)
+        activity.logger.info("SMS replies routed to %s", workflow_id)
+        return SmsListenResult(workflow_id=workflow_id)
 
     @activity.defn(name=names.CHECK_SMS_DELIVERY)
     def check_sms_delivery(self, inp: SmsDeliveryInput) -> SmsDeliveryResult:
@@ -154,3 +184,10 @@ class SmsActivities:
             elif status == SmsDeliveryStatus.FAILED.value:
                 self.metrics.sms_event("undelivered")
         return SmsDeliveryResult(status=status, detail=detail, message_id=inp.message_id)
+
+
+def _workflow_id() -> str:
+    """The case running this activity ("" outside a workflow: tools, direct calls)."""
+    if not activity.in_activity():
+        return ""
+    return activity.info().workflow_id or ""

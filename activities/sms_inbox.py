@@ -2,8 +2,8 @@
 
 `poll_incoming_sms`, run every few seconds by the SmsPoll Schedule, reads the messages waiting
 at the provider and routes each (`activities/messaging/routing.py`: the case that texted the
-sender gets a signal, or an `IncomingSmsWorkflow` keeps it for an agent); the HTTP webhook
-routes one message the same way.
+sender, found in the routes table, gets a signal, or an `IncomingSmsWorkflow` keeps it for an
+agent); the HTTP webhook routes one message the same way.
 
 Only once the message is routed is it deleted at the provider, so a crash in between loses
 nothing: the next poll routes it again, and the receiving side drops a message id it has
@@ -27,6 +27,7 @@ from activities.messaging.errors import (
     SmsNotFoundError,
     SmsRejectedError,
 )
+from activities.messaging.routes import SmsRoutes
 from activities.messaging.routing import incoming_from_record, route_incoming_sms
 from domain import names
 from domain.errors import CONFIG_ERROR, SMS_LOOKUP_REJECTED
@@ -42,6 +43,8 @@ class SmsInboxActivities:
         task_queue: str,
         *,
         max_messages: int = 100,
+        routes: SmsRoutes | None = None,
+        visibility_fallback: bool = True,
     ) -> None:
         if not phone_key_secret:
             raise ValueError("SmsInboxActivities: empty phone key secret")
@@ -50,6 +53,9 @@ class SmsInboxActivities:
         self.phone_key_secret = phone_key_secret
         self.task_queue = task_queue
         self.max_messages = max_messages
+        # The routes table of the service database (None: visibility only, as before it).
+        self.routes = routes
+        self.visibility_fallback = visibility_fallback
 
     @activity.defn(name=names.POLL_INCOMING_SMS)
     async def poll_incoming_sms(self, inp: SmsPollInput) -> SmsPollResult:
@@ -93,6 +99,8 @@ class SmsInboxActivities:
                 message,
                 phone_key_secret=self.phone_key_secret,
                 task_queue=self.task_queue,
+                routes=self.routes,
+                visibility_fallback=self.visibility_fallback,
             )
         except Exception as err:  # left at the provider: the next poll tries again
             result.errors += 1

@@ -295,6 +295,10 @@ class NotifyInput:
     to: str  # E.164
     template: str  # file name under corpus/templates/sms without ".j2"
     context: dict[str, Any] = field(default_factory=dict)
+    # The sending case listens to this number's replies (it publishes the phone key): the
+    # send records the route (activities/messaging/routes.py). False for an SMS whose replies
+    # belong to another case (a missed call's booking status: the booking's follow-up).
+    listen: bool = True
 
 
 @dataclass

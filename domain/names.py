@@ -20,6 +20,9 @@ REFINE_ITEMS = "refine_items"
 # SMS lifecycle: delivery reports, incoming replies, cancellation.
 CHECK_SMS_DELIVERY = "check_sms_delivery"
 POLL_INCOMING_SMS = "poll_incoming_sms"
+# A case that takes over a number another case texted (the booking follow-up) listens to its
+# replies: the routes table row that `send_sms` writes for the case that sends.
+LISTEN_FOR_SMS_REPLIES = "listen_for_sms_replies"
 CANCEL_BOOKING = "cancel_booking"
 BOOKING_STATUS = "booking_status"
 CALL_CENTRE_OPENING = "call_centre_opening"

@@ -23,7 +23,7 @@ RETENTION_COMMENT = "Clos automatiquement : durée de conservation dépassée."
 class PurgeInput:
     booking_days: int = 30
     audio_days: int = 30
-    # SMS send ledger rows and outbox/inbox file lines, after they were written.
+    # SMS send ledger rows, reply routes and outbox/inbox file lines, after they were written.
     sms_days: int = 30
     # Cases waiting for an agent since before this many days are closed (an unmatched SMS
     # would otherwise wait forever, its history out of the namespace retention's reach).
@@ -69,6 +69,8 @@ class PurgeSmsInput:
 @dataclass
 class PurgeSmsResult:
     ledger_deleted: int = 0
+    # Reply routes past the retention or of closed cases (activities/messaging/routes.py).
+    routes_deleted: int = 0
     lines_deleted: int = 0
     undated_kept: int = 0
     errors: list[str] = field(default_factory=list)
@@ -98,6 +100,7 @@ class PurgeResult:
     audio_deleted: int = 0
     bookings_anonymised: int = 0
     sms_ledger_deleted: int = 0
+    sms_routes_deleted: int = 0
     sms_lines_deleted: int = 0
     stale_cases_closed: int = 0
     errors: list[str] = field(default_factory=list)

@@ -64,6 +64,19 @@ class SmsRouteResult:
 
 
 @dataclass
+class SmsListenInput:
+    """The calling case listens to the replies of the number of `phone_key`."""
+
+    phone_key: str
+
+
+@dataclass
+class SmsListenResult:
+    # The case the route now points to ("" when there was nothing to record).
+    workflow_id: str = ""
+
+
+@dataclass
 class SmsPollInput:
     # Messages handled by one poll at most; the rest waits for the next run of the Schedule.
     max_messages: int = 100

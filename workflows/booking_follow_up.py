@@ -5,9 +5,10 @@ Started by VoicemailWorkflow once the confirmation of a new booking is sent (id
 booking and starts none). Until the evening before the pickup it:
 - checks with the provider that the confirmation reached the phone; an undelivered one puts
   a callback task in the agent queue (the caller does not know their date);
-- listens to the caller's replies (it publishes the hashed number as `SmsPhoneKey`, which is
-  how the SMS router finds it): "ANNULER" cancels the booking, frees the place and confirms
-  by SMS; anything else is handed to a person in its own case, and the booking stays;
+- listens to the caller's replies (it takes over the number's route at start, which is how the
+  SMS router finds it, and publishes the hashed number as `SmsPhoneKey`): "ANNULER" cancels
+  the booking, frees the place and confirms by SMS; anything else is handed to a person in
+  its own case, and the booking stays;
 - sends the reminder on the eve at the calendar's time (18:00 Europe/Paris by default; the
   booking activity computes the instant with the time zone rules, so DST is handled there),
   unless the booking was cancelled meanwhile by anyone;
@@ -69,6 +70,7 @@ with workflow.unsafe.imports_passed_through():
         IncomingSmsInput,
         SmsDeliveryInput,
         SmsDeliveryStatus,
+        SmsListenInput,
     )
 
 
@@ -79,6 +81,10 @@ DELIVERY_CHECKS_S = (60, 5 * 60, 30 * 60, 3 * 3600, 24 * 3600)
 # workflow.patched id of the bounded follow-up: one agent task for the caller's replies,
 # ANNULER first, continue-as-new. Cases begun before it replay (and go on) the old way.
 FOLLOW_UP_BOUNDED = "follow-up-bounded"
+# workflow.patched id of the reply route (activities/messaging/routes.py): the case that sent
+# the confirmation has the number's route, this one takes it over at start. Cases begun before
+# it are found by the router's visibility fallback.
+FOLLOW_UP_SMS_ROUTE = "follow-up-sms-route"
 # What one agent task takes of the caller's replies; the rest are counted in the case.
 MAX_REPLIES_PER_TASK = 20
 # Replies noted one by one in the case's history; past this, counted only.
@@ -119,6 +125,10 @@ class BookingFollowUpWorkflow:
                 workflow.upsert_search_attributes([SA_SMS_PHONE_KEY.value_set([inp.phone_key])])
             # The timeline counts from the start, before reading the booking for the agents.
             self._plan(inp)
+            if inp.phone_key and workflow.patched(FOLLOW_UP_SMS_ROUTE):
+                # The caller's replies (ANNULER) come here from now on, not to the parent that
+                # sent the confirmation (it ends now; its route goes when met, or with the purge).
+                await calls.LISTEN_FOR_SMS_REPLIES(SmsListenInput(inp.phone_key))
             await self._desk.publish(inp)
         reminder_at = self._desk.reminder_after_move() or (
             datetime.fromisoformat(inp.reminder_at) if inp.reminder_at else None

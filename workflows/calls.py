@@ -71,6 +71,8 @@ with workflow.unsafe.imports_passed_through():
     from domain.sms_models import (
         SmsDeliveryInput,
         SmsDeliveryResult,
+        SmsListenInput,
+        SmsListenResult,
         SmsPollInput,
         SmsPollResult,
     )
@@ -198,6 +200,15 @@ SEND_SMS = ActivityCall(
     NotifyResult,
     PATIENT_RETRY,
     start_to_close=timedelta(seconds=60),
+)
+
+# A database write (the SMS reply route): as patient as the send it stands for.
+LISTEN_FOR_SMS_REPLIES = ActivityCall(
+    names.LISTEN_FOR_SMS_REPLIES,
+    SmsListenInput,
+    SmsListenResult,
+    PATIENT_RETRY,
+    start_to_close=_SECONDS_30,
 )
 
 # --------------------------------------------------------------------------- bookings, SMS
@@ -350,6 +361,7 @@ ALL_CALLS: tuple[ActivityCall[Any, Any], ...] = (
     TERRITORY_REFERENCE,
     BOOK,
     SEND_SMS,
+    LISTEN_FOR_SMS_REPLIES,
     CHECK_SMS_DELIVERY,
     BOOKING_STATUS,
     CANCEL_BOOKING,
@@ -383,17 +395,21 @@ async def send_sms(
     *,
     retry: RetryPolicy | None = None,
     within: timedelta | None = None,
+    listen: bool = True,
 ) -> NotifyResult:
     """Text the caller. `key` names this SMS within the workflow (its idempotency key is the
     workflow id and the key: a retried or replayed send is never sent twice). `within`: give
     up (ActivityError) when the SMS has not gone after that long, all attempts included;
-    None: as long as `retry` allows (PATIENT_RETRY by default)."""
+    None: as long as `retry` allows (PATIENT_RETRY by default). `listen`: this case gets the
+    caller's replies (it publishes the phone key; the send records the route), False when
+    they belong to another case."""
     return await SEND_SMS(
         NotifyInput(
             idempotency_key=f"{workflow.info().workflow_id}:{key}",
             to=to,
             template=template,
             context=context,
+            listen=listen,
         ),
         retry=retry,
         schedule_to_close=within,

@@ -96,10 +96,9 @@ class IncomingSmsWorkflow(ClaimableCase):
         self._closed_reason = ""
         # Whether this case may continue as new: asked once its history is long (None until).
         self._may_continue: bool | None = None
-
-    @workflow.run
-    async def run(self, inp: IncomingSmsInput) -> IncomingSmsResult:
         if inp.carried is None:
+            # Here, before the first activation's signals: the sender's next SMS, routed to
+            # this case the moment it started (the routes table), comes after the first one.
             first = SmsReplyInput(
                 text=inp.text,
                 sender=inp.sender,
@@ -108,6 +107,10 @@ class IncomingSmsWorkflow(ClaimableCase):
             )
             for message in [first, *inp.more]:
                 self._add(message)
+
+    @workflow.run
+    async def run(self, inp: IncomingSmsInput) -> IncomingSmsResult:
+        if inp.carried is None:
             self._status = Status.WAITING_AGENT.value
             self._queue.enter(
                 self._status,

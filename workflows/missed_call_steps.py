@@ -61,7 +61,10 @@ class MissedCallSteps:
             "pickup_date_label": date_label(booking.pickup_date),
         }
         try:
-            await self.send_sms("booking-status", "missed_call_booking_status", context)
+            # The replies to it (ANNULER) belong to the booking's follow-up, not to this case.
+            await self.send_sms(
+                "booking-status", "missed_call_booking_status", context, listen=False
+            )
         except ActivityError as err:
             self._history.note(f"SMS de statut impossible: {error_message(err)}")
             return False
@@ -85,9 +88,15 @@ class MissedCallSteps:
         self._history.note("SMS d'invitation envoyé, en attente de la réponse")
         return True
 
-    async def send_sms(self, purpose: str, template: str, context: dict[str, str]) -> NotifyResult:
+    async def send_sms(
+        self, purpose: str, template: str, context: dict[str, str], *, listen: bool = True
+    ) -> NotifyResult:
         return await calls.send_sms(
-            f"{self._inp.call_id}:{purpose}", self._s.number, template, dict(context)
+            f"{self._inp.call_id}:{purpose}",
+            self._s.number,
+            template,
+            dict(context),
+            listen=listen,
         )
 
     async def replies_usable(self) -> bool:

@@ -59,6 +59,7 @@ class PurgeWorkflow:
             sms_older_than = now - timedelta(days=inp.sms_days)
             sms = await calls.PURGE_SMS_RECORDS(PurgeSmsInput(sms_older_than.isoformat()))
             result.sms_ledger_deleted = sms.ledger_deleted
+            result.sms_routes_deleted = sms.routes_deleted
             result.sms_lines_deleted = sms.lines_deleted
             result.errors.extend(sms.errors)
         if inp.case_days >= 1 and workflow.patched(CLOSE_STALE_PATCH):

@@ -1,8 +1,8 @@
 """The service database's tables: bookings, per-day places (slot_usage), the audit trail
-(booking_events), the SMS ledger and the live calls' routes. Their changes are Alembic
-migrations (activities/bookings/migrations; migrate.py): `create_schema` brings a database to
-the newest revision, a change here comes with a revision there (tests/activities/bookings/
-test_migrations.py compares the two)."""
+(booking_events), the SMS ledger, the SMS reply routes and the live calls' routes. Their
+changes are Alembic migrations (activities/bookings/migrations; migrate.py): `create_schema`
+brings a database to the newest revision, a change here comes with a revision there
+(tests/activities/bookings/test_migrations.py compares the two)."""
 
 from __future__ import annotations
 
@@ -180,3 +180,22 @@ class IngressCall(Base):
 
 
 INGRESS_CALLS = cast(Table, IngressCall.__table__)
+
+
+class SmsRoute(Base):
+    """Which case a caller's SMS reply goes to (activities/messaging/routes.py): one row per
+    (number, case) that texted it, written by `send_sms` and by the router when it opens an
+    agent's case for an unknown sender, so that a reply finds its case by a primary-key read
+    instead of a visibility List query (eventually consistent, and a rate-limited budget
+    shared with the UI). Only the keyed hash of the number (domain.phone.phone_key) and the
+    workflow id: no number, no text. Rows go with the SMS retention (activities/purge_sms.py),
+    and as soon as the router finds their case closed."""
+
+    __tablename__ = "sms_routes"
+
+    phone_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    workflow_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    updated_at: Mapped[float] = mapped_column(Float, index=True)  # Unix seconds
+
+
+SMS_ROUTES = cast(Table, SmsRoute.__table__)

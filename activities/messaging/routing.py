@@ -3,11 +3,23 @@
 For one message:
 
 1. the sender in E.164, then its phone key (domain.phone.phone_key, keyed hash);
-2. the running workflows whose `SmsPhoneKey` holds that key (every case publishes the key of
-   the numbers it has texted): the most recently started gets the `sms_reply` signal. What
-   the reply means ("ANNULER", "1", "2", anything else for an agent) is that workflow's call;
-3. none (an unknown number, a case already closed, a sender that is no phone number): an
-   `IncomingSmsWorkflow` keeps the message for an agent. An SMS is never dropped.
+2. the cases listening to that key in the routes table (activities/messaging/routes.py: every
+   case that texted the number has a row), most recently texted first: the first one still
+   running gets the `sms_reply` signal, by workflow id without run id, so that a case that
+   continued as new gets it in its current run. A row whose case has closed is deleted and
+   the next one tried. What the reply means ("ANNULER", "1", "2", anything else for an agent)
+   is that workflow's call;
+3. only when the table has no row at all for the key (a case begun before the table existed,
+   which published its key only in the `SmsPhoneKey` search attribute): the old visibility
+   List query, if `visibility_fallback` (SmsSettings.route_visibility_fallback; turn it off
+   once the cases older than the upgrade have closed). A case found so gets a row;
+4. none (an unknown number, a case already closed, a sender that is no phone number): an
+   `IncomingSmsWorkflow` keeps the message for an agent, and gets the key's row, so that the
+   sender's next SMS joins it. An SMS is never dropped.
+
+Visibility is kept off this path on purpose: it is eventually consistent (a reply seconds after
+the SMS could miss its case) and its List queries are a rate-limited budget shared with the
+UI, GET /calls, the CLI and the metrics.
 
 Used by the poll activity (`activities/sms_inbox.py`) and by the HTTP webhook. No number and
 no text is logged: message ids, workflow ids and counts only.
@@ -15,6 +27,7 @@ no text is logged: message ids, workflow ids and counts only.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime
 from typing import Any
@@ -29,6 +42,7 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.messaging.routes import SmsRoutes
 from domain import names
 from domain.models import SmsReplyInput
 from domain.phone import phone_key, to_e164
@@ -72,10 +86,13 @@ async def route_incoming_sms(
     *,
     phone_key_secret: bytes,
     task_queue: str,
+    routes: SmsRoutes | None = None,
+    visibility_fallback: bool = True,
 ) -> SmsRouteResult:
     """Signal `message` to the case waiting on its sender, or keep it for an agent (see the
-    module docstring). Idempotent per message id. Raises on Temporal errors (the caller leaves
-    the message at the provider and tries again later)."""
+    module docstring). Idempotent per message id. `routes`: the routes table (None: the
+    visibility query alone, as before the table). Raises on Temporal or database errors (the
+    caller leaves the message at the provider and tries again later)."""
     if not message.message_id:
         raise ValueError("route_incoming_sms: the provider's message id is needed (dedup key)")
     sender = to_e164(message.sender) if message.sender else None
@@ -87,16 +104,16 @@ async def route_incoming_sms(
         message_id=message.message_id,
     )
     if key:
-        for execution in await waiting_cases(client, key):
-            handle = client.get_workflow_handle(execution.id, run_id=execution.run_id)
-            try:
-                await handle.signal(names.SMS_REPLY_SIGNAL, reply)
-            except RPCError as err:
-                if err.status == RPCStatusCode.NOT_FOUND:
-                    continue  # closed since it was listed: the next candidate, or an agent
-                raise
-            log.info("SMS %s routed to %s", message.message_id, execution.id)
-            return SmsRouteResult(SmsRouteOutcome.ROUTED.value, execution.id)
+        listed: list[str] = []
+        if routes is not None:
+            listed = await asyncio.to_thread(routes.lookup, key)
+            routed = await _signal_routes(client, routes, key, listed, reply)
+            if routed is not None:
+                return routed
+        if not listed and visibility_fallback:
+            routed = await _signal_visible(client, routes, key, reply)
+            if routed is not None:
+                return routed
     workflow_id = names.incoming_sms_workflow_id(message.message_id)
     try:
         await client.start_workflow(
@@ -112,8 +129,8 @@ async def route_incoming_sms(
             task_queue=task_queue,
             # A message routed again after a crash must not reopen a case an agent closed.
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            # Set at start rather than by the workflow's first task: the sender's next SMS,
-            # maybe in the same poll, then joins this case instead of opening another.
+            # Published at start for the agents' filters and for the visibility fallback of
+            # a router of the previous version; the routes row below is what routing reads.
             search_attributes=TypedSearchAttributes([SearchAttributePair(SA_SMS_PHONE_KEY, [key])])
             if key
             else None,
@@ -122,4 +139,58 @@ async def route_incoming_sms(
         log.info("SMS %s kept for an agent in %s", message.message_id, workflow_id)
     except WorkflowAlreadyStartedError:
         log.info("SMS %s already kept in %s", message.message_id, workflow_id)
+    if key and routes is not None:
+        # Also after a crash that started the case but not this write (the retry lands here):
+        # the sender's next SMS, maybe in the same poll, joins this case.
+        await asyncio.to_thread(routes.record, key, workflow_id)
     return SmsRouteResult(SmsRouteOutcome.KEPT_FOR_AGENT.value, workflow_id)
+
+
+async def _signal_routes(
+    client: Client, routes: SmsRoutes, key: str, listed: list[str], reply: SmsReplyInput
+) -> SmsRouteResult | None:
+    """The newest running case of the table's rows gets the reply; the closed ones lose their
+    row. None when none of them runs."""
+    closed = 0
+    for workflow_id in listed:
+        # No run id: the current run, even after a continue-as-new.
+        handle = client.get_workflow_handle(workflow_id)
+        try:
+            await handle.signal(names.SMS_REPLY_SIGNAL, reply)
+        except RPCError as err:
+            if err.status != RPCStatusCode.NOT_FOUND:
+                raise
+            # Closed (or gone with the namespace's retention): never again a candidate.
+            await asyncio.to_thread(routes.forget, key, workflow_id)
+            closed += 1
+            continue
+        log.info(
+            "SMS %s routed to %s (%d closed route(s) dropped)",
+            reply.message_id,
+            workflow_id,
+            closed,
+        )
+        return SmsRouteResult(SmsRouteOutcome.ROUTED.value, workflow_id)
+    if closed:
+        log.info("SMS %s: %d closed route(s) dropped, none running", reply.message_id, closed)
+    return None
+
+
+async def _signal_visible(
+    client: Client, routes: SmsRoutes | None, key: str, reply: SmsReplyInput
+) -> SmsRouteResult | None:
+    """The fallback for cases begun before the routes table: the visibility List query."""
+    for execution in await waiting_cases(client, key):
+        handle = client.get_workflow_handle(execution.id, run_id=execution.run_id)
+        try:
+            await handle.signal(names.SMS_REPLY_SIGNAL, reply)
+        except RPCError as err:
+            if err.status == RPCStatusCode.NOT_FOUND:
+                continue  # closed since it was listed: the next candidate, or an agent
+            raise
+        if routes is not None:
+            # Its next reply finds it in the table: one List query per such case, not per SMS.
+            await asyncio.to_thread(routes.record, key, execution.id)
+        log.info("SMS %s routed to %s (visibility fallback)", reply.message_id, execution.id)
+        return SmsRouteResult(SmsRouteOutcome.ROUTED.value, execution.id)
+    return None

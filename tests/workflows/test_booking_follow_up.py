@@ -11,27 +11,37 @@ a few seconds ahead instead of skipping days."""
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.common import SearchAttributeKey
 
+from activities.bookings.engine import make_engine
 from activities.bookings.store import BookingStore
 from activities.messaging.outbox import OutboxBackend
 from activities.messaging.phone_keys import phone_key_secret
+from activities.messaging.routes import SmsRoutes
 from domain import names
 from domain.booking_models import FollowUpInput, FollowUpResult, FollowUpState
 from domain.models import AddressMatch, BookInput, ItemCount, SmsReplyInput
 from domain.phone import phone_key
 from domain.sms_models import IncomingSmsState, SmsPollInput, SmsPollResult
+from tests.activities.test_sms_routing_table import ListQueries
 from tests.workflows.test_voicemail import case_settings, outbox, store
+from workers.codec.payload import dev_key_path
 from workers.settings import Settings
 from workers.worker.composition import workers_running
 from workflows.booking_follow_up import is_cancel_request
 
+# Recorded with ENCOMBOT_RECORD_HISTORIES=1 (a follow-up with the `follow-up-sms-route`
+# marker, cancelled by SMS); replayed by test_replay.py.
+HISTORIES = Path(__file__).parent / "histories" / "i17-sms-route"
 CALLER = "+33612345678"
 SECTOR = "13205"
 SA_PHONE_KEY = SearchAttributeKey.for_keyword_list(names.SA_SMS_PHONE_KEY)
@@ -183,6 +193,48 @@ async def test_annuler_by_sms_cancels_frees_the_place_and_sends_no_reminder(
     confirmations = sent(settings, ":cancelled")
     assert len(confirmations) == 1 and reference in confirmations[0]["text"]
     assert sent(settings, ":reminder") == []
+
+
+async def test_annuler_finds_the_follow_up_by_its_route_with_no_list_query(
+    client: Client, base_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 17, item 6: the follow-up takes over the number's route at its start (its parent
+    sent the confirmation, and ends), so the caller's ANNULER finds it in the routes table,
+    with no visibility List query (the parent's route, older, is not even tried)."""
+    settings = case_settings(base_settings, tmp_path)
+    reference, pickup = book(store(settings), f"rt-{uuid.uuid4().hex[:6]}")
+    routes = SmsRoutes(make_engine(settings.booking.database_url))
+    key = phone_key(CALLER, phone_key_secret(settings.sms, settings.data_dir))
+    parent = f"voicemail-{reference}-closed"  # recorded by its send_sms, long over
+    routes.record(key, parent, now=1000.0)
+    async with workers_running(client, settings, "default"):
+        handle = await start_follow_up(client, settings, reference, pickup, reminder_in_s=30)
+
+        async def route_taken_over() -> bool:
+            return routes.lookup(key)[:1] == [handle.id]
+
+        await wait_for(route_taken_over)
+        lists = ListQueries(client, monkeypatch)
+        OutboxBackend(settings.sms.outbox_path, settings.sms.inbox_path).add_incoming(
+            "06 12 34 56 78", "ANNULER"
+        )
+        polled = await client.execute_workflow(
+            names.SMS_POLL_WORKFLOW,
+            SmsPollInput(),
+            id=f"poll-{uuid.uuid4().hex[:6]}",
+            task_queue=settings.temporal.task_queue,
+            result_type=SmsPollResult,
+        )
+        assert (polled.routed, polled.kept_for_agent) == (1, 0)
+        result = await asyncio.wait_for(handle.result(), 60)
+        assert lists.count == 0
+        if os.environ.get("ENCOMBOT_RECORD_HISTORIES"):
+            HISTORIES.mkdir(parents=True, exist_ok=True)
+            history = await handle.fetch_history()
+            (HISTORIES / f"BookingFollowUpWorkflow__{handle.id}.json").write_text(history.to_json())
+            shutil.copy(dev_key_path(settings), HISTORIES / "test-codec.key")
+    assert result.status == "cancelled"
+    routes.engine.dispose()
 
 
 async def test_booking_cancelled_elsewhere_gets_no_reminder(

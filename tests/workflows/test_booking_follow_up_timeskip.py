@@ -43,7 +43,12 @@ from domain.booking_models import (
 )
 from domain.calendar import ServiceCalendar, reminder_at
 from domain.models import NotifyInput, NotifyResult, SmsReplyInput
-from domain.sms_models import SmsDeliveryInput, SmsDeliveryResult
+from domain.sms_models import (
+    SmsDeliveryInput,
+    SmsDeliveryResult,
+    SmsListenInput,
+    SmsListenResult,
+)
 from workers.client import _SA_TYPES
 from workflows.booking_follow_up import DELIVERY_CHECKS_S, BookingFollowUpWorkflow
 
@@ -92,6 +97,7 @@ class Recorder:
     checks: list[tuple[SmsDeliveryInput, datetime]] = field(default_factory=list)
     statuses: list[tuple[BookingStatusInput, datetime]] = field(default_factory=list)
     cancels: list[tuple[CancelBookingInput, datetime]] = field(default_factory=list)
+    listens: list[SmsListenInput] = field(default_factory=list)
 
     def templates(self) -> list[str]:
         return [inp.template for inp, _ in self.sms]
@@ -130,7 +136,20 @@ class Recorder:
             # What the follow-up publishes for agents at its start (issue 20).
             return BookingView(found=True, reference=inp.reference, status=self.booking_status)
 
-        return [send_sms, check_sms_delivery, booking_status, cancel_booking, describe_booking]
+        @activity.defn(name=names.LISTEN_FOR_SMS_REPLIES)
+        async def listen_for_sms_replies(inp: SmsListenInput) -> SmsListenResult:
+            # The follow-up takes over the number's reply route at its start.
+            self.listens.append(inp)
+            return SmsListenResult(workflow_id=activity.info().workflow_id or "")
+
+        return [
+            send_sms,
+            check_sms_delivery,
+            booking_status,
+            cancel_booking,
+            describe_booking,
+            listen_for_sms_replies,
+        ]
 
 
 @dataclass

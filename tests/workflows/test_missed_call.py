@@ -37,6 +37,7 @@ from activities.bookings.engine import make_engine
 from activities.bookings.store import BookingStore
 from activities.geo.territory_file import load_territory
 from activities.messaging.outbox import OutboxBackend
+from activities.messaging.routes import SmsRoutes
 from activities.missed_call import MissedCallActivities
 from activities.sms import SmsActivities
 from activities.understand import UnderstandActivities, load_catalogue
@@ -128,6 +129,8 @@ class Harness:
     settings: Settings
     store: BookingStore
     outbox: Path
+    # The SMS reply routes the sends write (activities/messaging/routes.py).
+    routes: SmsRoutes
     numbers: list[int] = field(default_factory=list)
 
     def number(self) -> str:
@@ -295,7 +298,7 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
             ],
             activity_executor=ThreadPoolExecutor(max_workers=4),
         ):
-            yield Harness(env, env.client, settings, store, outbox)
+            yield Harness(env, env.client, settings, store, outbox, sms.routes)
         engine.dispose()
     finally:
         await env.shutdown()
@@ -319,6 +322,8 @@ async def test_saturday_evening_call_is_invited_then_visible_monday_0830(harness
     # The reply finds this case through the keyed hash of the number (never the number).
     assert attrs.get(SA_PHONE_KEY) == [phone_key(number, SECRET)]
     assert number not in json.dumps([str(p.value) for p in attrs.search_attributes])
+    # ... and through its route, written by the invitation's send.
+    assert harness.routes.lookup(phone_key(number, SECRET)) == [handle.id]
 
     monday = datetime.combine(saturday.date() + timedelta(days=2), time(8, 30), PARIS)
     # The reply delay (2 h) is long past; the callback task waits for the opening.
@@ -536,6 +541,9 @@ async def test_upcoming_booking_gets_its_status_instead_of_the_invitation(
     assert len(sms) == 1
     assert booked.reference in sms[0]["text"]
     assert "est bien prévu le" in sms[0]["text"]
+    # The replies to the status (ANNULER) belong to the booking's follow-up: this case,
+    # lingering, takes no route of the number.
+    assert harness.routes.lookup(phone_key(number, SECRET)) == []
 
 
 async def test_withheld_number_is_recorded_and_closed(harness: Harness) -> None:

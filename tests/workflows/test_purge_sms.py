@@ -1,6 +1,7 @@
 """Issue 17, point 9: the daily purge also reaches the SMS send ledger (keyed hashes of texts
-guessable from the templates) and the outbox backend's files (numbers and texts in clear),
-behind the `purge-sms-records` patch (older purge histories replay without it)."""
+guessable from the templates), the SMS reply routes (item 6) and the outbox backend's files
+(numbers and texts in clear), behind the `purge-sms-records` patch (older purge histories
+replay without it)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from temporalio.common import SearchAttributeKey
 from activities.bookings.engine import make_engine
 from activities.bookings.schema import SMS_LEDGER
 from activities.messaging.ledger import SmsLedger
+from activities.messaging.routes import SmsRoutes
 from activities.speech.engine import SpeechEngine
 from domain import names
 from domain.retention import PURGE_WORKFLOW, RETENTION_AGENT, PurgeInput, PurgeResult
@@ -56,6 +58,8 @@ async def test_purge_deletes_old_sms_ledger_rows_and_file_lines(
     SmsLedger(engine)  # the schema
     with engine.begin() as conn:
         conn.execute(insert(SMS_LEDGER), [ledger_row("old", old), ledger_row("new", recent)])
+    # A reply route past the retention (its case long gone).
+    SmsRoutes(engine).record("k-old", "voicemail-gone", now=old.timestamp())
     outbox, inbox = settings.sms.outbox_path, settings.sms.inbox_path
     outbox.write_text(
         "".join(
@@ -92,6 +96,7 @@ async def test_purge_deletes_old_sms_ledger_rows_and_file_lines(
         result: PurgeResult = await handle.result()
         await record_history(handle, settings, HISTORIES, "PurgeWorkflow")
     assert (result.sms_ledger_deleted, result.sms_lines_deleted, result.errors) == (1, 2, [])
+    assert result.sms_routes_deleted == 1 and SmsRoutes(engine).lookup("k-old") == []
     with engine.connect() as conn:
         assert [r.key for r in conn.execute(select(SMS_LEDGER.c.key))] == ["new"]
     assert "vieux" not in outbox.read_text("utf-8") and "recent" in outbox.read_text("utf-8")

@@ -22,7 +22,9 @@ answered; booked, then the question handed to an agent who closed it; with the
 `booking-and-question` marker (test_voicemail_question.py);
 `histories/choice-open-during-send/` a message whose caller's address choice reached the case
 before the choice SMS's completion did, then booked, with the `choice-open-during-send` marker
-(test_voicemail_choice_race.py).
+(test_voicemail_choice_race.py); `histories/i17-sms-route/` a follow-up that took over its
+number's SMS reply route at start and was cancelled by SMS, with the `follow-up-sms-route`
+marker (test_booking_follow_up.py).
 Each folder has
 the test-only codec key its payloads were encrypted with. A change that alters the commands a
 workflow issues for a given history (an activity added, removed or reordered, a timer, a child

@@ -22,6 +22,7 @@ from workers.settings import Settings
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from activities.messaging.routes import SmsRoutes
     from workers.ingress.call_index import CallIndex
     from workers.ingress.ratelimit import RateLimiter
     from workers.ingress.replay import ReplayCache
@@ -42,6 +43,7 @@ class IngressDeps:
     _replay_cache: ReplayCache | None = None
     _call_index: CallIndex | None = None
     _engine: Engine | None = None
+    _sms_routes: SmsRoutes | None = None
     _upload_slots: asyncio.Semaphore | None = None
     _rate_limiter: RateLimiter | None = None
 
@@ -89,6 +91,20 @@ class IngressDeps:
             keep_s = self.settings.ingress.call_index_days * 86400.0
             self._call_index = CallIndex(self.service_engine(), keep_s=keep_s)
         return self._call_index
+
+    def sms_routes(self) -> SmsRoutes:
+        """The SMS reply routes, in the booking database the workers write them to (not the
+        replay cache's, which may be another)."""
+        if self._sms_routes is None:
+            from activities.bookings.engine import make_engine
+            from activities.messaging.routes import SmsRoutes
+
+            if self.settings.ingress.replay_cache_url:
+                engine = make_engine(self.settings.booking.database_url)
+            else:
+                engine = self.service_engine()
+            self._sms_routes = SmsRoutes(engine)
+        return self._sms_routes
 
     def rate_limiter(self) -> RateLimiter:
         if self._rate_limiter is None:

@@ -120,6 +120,7 @@ def build_default_activities(
     from activities.messaging.build import build_sms_backend
     from activities.messaging.ledger import SmsLedger
     from activities.messaging.phone_keys import phone_key_secret
+    from activities.messaging.routes import SmsRoutes
     from activities.missed_call import MissedCallActivities
     from activities.purge import PurgeActivities
     from activities.purge_cases import StaleCaseActivities
@@ -137,8 +138,10 @@ def build_default_activities(
 
     audio_store = build_audio_store(settings)
     purge = PurgeActivities(settings.audio_dir, store.engine, audio=audio_store)
+    # The routes of SMS replies (migration 0004) are purged with the SMS records; the client
+    # lets the purge drop the routes of closed cases too.
     purge_sms = PurgeSmsActivities(
-        store.engine, [settings.sms.outbox_path, settings.sms.inbox_path]
+        store.engine, [settings.sms.outbox_path, settings.sms.inbox_path], client=client
     )
     secret = phone_key_secret(settings.sms, settings.data_dir)
     backend = build_sms_backend(settings.sms)
@@ -181,6 +184,9 @@ def build_default_activities(
                 secret,
                 settings.temporal.task_queue,
                 max_messages=settings.sms.poll_max_messages,
+                # Replies find their case here, not through visibility (sms.routes).
+                routes=SmsRoutes(store.engine),
+                visibility_fallback=settings.sms.route_visibility_fallback,
             ).poll_incoming_sms
         )
     return [
@@ -196,6 +202,7 @@ def build_default_activities(
         booking.call_centre_opening,
         MissedCallActivities(store).find_upcoming_booking,
         sms.send_sms,
+        sms.listen_for_sms_replies,
         sms.check_sms_delivery,
         shared.faq.answer_question,
         # Retention (daily Schedule): audio files and bookings past the retention period.

@@ -20,6 +20,7 @@ from sqlalchemy import Engine, create_engine, inspect, text
 from activities.bookings import migrate
 from activities.bookings.engine import make_engine
 from activities.bookings.schema import BOOKINGS, Base, create_schema
+from activities.messaging.routes import SmsRoutes
 from tests.conftest import postgres_url
 
 
@@ -118,3 +119,28 @@ def test_a_database_newer_than_the_code_is_refused(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="inconnue de ce code"):
         create_schema(engine)
     engine.dispose()
+
+
+def test_0004_adds_the_sms_routes_and_keeps_the_rows_of_0003(empty: Engine) -> None:
+    """A database at 0003 (the call index in use) gains the SMS reply routes, its rows kept;
+    the table takes an idempotent upsert at once."""
+    with empty.begin() as conn:
+        migrate.upgrade(conn, "0003")
+        conn.execute(
+            text(
+                "INSERT INTO ingress_calls (call_id, workflow_id, run_id, recorded_at) "
+                "VALUES ('c-1', 'missed-call-k', 'run-1', 1.0)"
+            )
+        )
+    assert "sms_routes" not in inspect(empty).get_table_names()
+    create_schema(empty)
+    assert at(empty) == migrate.head() == "0004"
+    columns = {c["name"] for c in inspect(empty).get_columns("sms_routes")}
+    assert columns == {"phone_key", "workflow_id", "updated_at"}  # no number, no text
+    with empty.connect() as conn:
+        assert conn.execute(text("SELECT call_id FROM ingress_calls")).scalars().all() == ["c-1"]
+    routes = SmsRoutes(empty)
+    routes.record("k", "voicemail-1", now=1.0)
+    routes.record("k", "voicemail-1", now=2.0)
+    assert routes.lookup("k") == ["voicemail-1"]
+    assert differences(empty) == []

@@ -3,6 +3,7 @@ poller routes it (activities/sms_inbox.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from fastapi import APIRouter, Request
@@ -44,6 +45,8 @@ async def post_incoming_sms(request: Request, deps: Deps, body: SignedJsonBody) 
         ),
         phone_key_secret=deps.phone_secret(),
         task_queue=deps.settings.temporal.task_queue,
+        routes=await asyncio.to_thread(deps.sms_routes),
+        visibility_fallback=deps.settings.sms.route_visibility_fallback,
     )
     log.info("incoming SMS %s: %s (%s)", req.message_id, routed.outcome, routed.workflow_id)
     return JSONResponse(

@@ -1,0 +1,115 @@
+"""The SMS reply routes (activities/messaging/routes.py, table `sms_routes` of migration 0004):
+an idempotent upsert per (number key, case), newest first, deleted one case at a time, past the
+retention, or by case; `send_sms` writes the route of the case that sends, before the send,
+and `listen_for_sms_replies` that of a case taking a number over. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select
+from temporalio.testing import ActivityEnvironment
+
+from activities.bookings.engine import make_engine
+from activities.bookings.schema import SMS_ROUTES
+from activities.messaging.outbox import OutboxBackend
+from activities.messaging.routes import SmsRoutes
+from domain.phone import phone_key
+from domain.sms_models import SmsListenInput
+from tests.activities.messaging.common import MOBILE, confirmation, make_activities
+from tests.conftest import postgres_url
+
+SECRET = b"0123456789abcdef0123456789abcdef"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    if request.param == "sqlite":
+        made = make_engine(f"sqlite:///{tmp_path / 'service.sqlite'}")
+    else:
+        made = make_engine(postgres_url())
+        try:
+            with made.connect():
+                pass
+        except Exception as exc:
+            made.dispose()
+            pytest.skip(f"PostgreSQL unreachable: {type(exc).__name__}")
+    yield made
+    made.dispose()
+
+
+def rows(engine: Engine, key: str) -> list[tuple[str, float]]:
+    query = select(SMS_ROUTES.c.workflow_id, SMS_ROUTES.c.updated_at).where(
+        SMS_ROUTES.c.phone_key == key
+    )
+    with engine.connect() as conn:
+        return sorted((r.workflow_id, r.updated_at) for r in conn.execute(query))
+
+
+def test_record_is_an_idempotent_upsert_read_newest_first(engine: Engine) -> None:
+    routes = SmsRoutes(engine)
+    key, other = uuid.uuid4().hex, uuid.uuid4().hex  # PostgreSQL's table is shared
+    assert routes.lookup(key) == []
+    routes.record(key, "voicemail-1", now=1000.0)
+    routes.record(key, "missed-call-1", now=1010.0)
+    routes.record(other, "voicemail-9", now=1020.0)
+    assert routes.lookup(key) == ["missed-call-1", "voicemail-1"]
+    # A retried activity: the same row, its time refreshed, no error, no second row.
+    routes.record(key, "voicemail-1", now=1030.0)
+    routes.record(key, "voicemail-1", now=1030.0)
+    assert routes.lookup(key) == ["voicemail-1", "missed-call-1"]
+    assert rows(engine, key) == [("missed-call-1", 1010.0), ("voicemail-1", 1030.0)]
+    routes.record("", "voicemail-1")  # no number key: nothing to route
+    routes.record(key, "")
+    assert len(rows(engine, key)) == 2
+
+    routes.forget(key, "voicemail-1")
+    assert routes.lookup(key) == ["missed-call-1"]
+    assert routes.lookup(other) == ["voicemail-9"]
+    assert routes.forget_workflows(["voicemail-9", "never-seen"]) == 1
+    assert routes.lookup(other) == []
+    routes.forget(key, "missed-call-1")
+
+
+def test_purge_older_than_and_oldest_cases_first(engine: Engine) -> None:
+    routes = SmsRoutes(engine)
+    key = uuid.uuid4().hex
+    tag = uuid.uuid4().hex[:8]
+    old, recent = f"old-{tag}", f"recent-{tag}"
+    routes.record(key, old, now=100.0)
+    routes.record(key, recent, now=10**10)
+    assert routes.workflow_ids(10**6).index(old) < routes.workflow_ids(10**6).index(recent)
+    assert routes.purge_older_than(200.0) >= 1
+    assert routes.lookup(key) == [recent]
+    routes.forget(key, recent)
+
+
+def test_send_sms_records_the_route_of_the_sending_case(tmp_path: Path) -> None:
+    sms = make_activities(
+        OutboxBackend(tmp_path / "outbox.jsonl"), tmp_path, phone_key_secret=SECRET
+    )
+    env = ActivityEnvironment()
+    env.info = dataclasses.replace(env.info, workflow_id="voicemail-42")
+    key = phone_key(MOBILE, SECRET)
+    sent = env.run(sms.send_sms, confirmation())
+    assert sent.phone_key == key
+    assert sms.routes.lookup(key) == ["voicemail-42"]
+    # The activity retried: already sent, still one route, no failure.
+    again = env.run(sms.send_sms, confirmation())
+    assert again.duplicate and sms.routes.lookup(key) == ["voicemail-42"]
+    # A send whose replies belong to another case records nothing for this one.
+    env.info = dataclasses.replace(env.info, workflow_id="missed-call-k")
+    other = dataclasses.replace(confirmation("missed-call-k:booking-status"), listen=False)
+    env.run(sms.send_sms, other)
+    assert sms.routes.lookup(key) == ["voicemail-42"]
+    # A case taking the number over (the booking follow-up) comes first from now on.
+    env.info = dataclasses.replace(env.info, workflow_id="booking-call-42")
+    listened = env.run(sms.listen_for_sms_replies, SmsListenInput(key))
+    assert listened.workflow_id == "booking-call-42"
+    assert sms.routes.lookup(key) == ["booking-call-42", "voicemail-42"]
+    # No number is stored: the key and ids only.
+    assert "612345678" not in str(rows(sms.routes.engine, key))
