@@ -11,8 +11,6 @@ a few seconds ahead instead of skipping days."""
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,8 +31,8 @@ from domain.models import AddressMatch, BookInput, ItemCount, SmsReplyInput
 from domain.phone import phone_key
 from domain.sms_models import IncomingSmsState, SmsPollInput, SmsPollResult
 from tests.activities.test_sms_routing_table import ListQueries
+from tests.workflows.recording import record_history
 from tests.workflows.test_voicemail import case_settings, outbox, store
-from workers.codec.payload import dev_key_path
 from workers.settings import Settings
 from workers.worker.composition import workers_running
 from workflows.booking_follow_up import is_cancel_request
@@ -228,11 +226,7 @@ async def test_annuler_finds_the_follow_up_by_its_route_with_no_list_query(
         assert (polled.routed, polled.kept_for_agent) == (1, 0)
         result = await asyncio.wait_for(handle.result(), 60)
         assert lists.count == 0
-        if os.environ.get("ENCOMBOT_RECORD_HISTORIES"):
-            HISTORIES.mkdir(parents=True, exist_ok=True)
-            history = await handle.fetch_history()
-            (HISTORIES / f"BookingFollowUpWorkflow__{handle.id}.json").write_text(history.to_json())
-            shutil.copy(dev_key_path(settings), HISTORIES / "test-codec.key")
+        await record_history(handle, settings, HISTORIES, "BookingFollowUpWorkflow")
     assert result.status == "cancelled"
     routes.engine.dispose()
 
