@@ -111,6 +111,12 @@ def singular(word: str) -> str:
     return word
 
 
+def _plural_in_s(word: str) -> str:
+    """`singular` keeps words in -as and -is ("matelas", "tapis"); their plural in -s
+    ("sofas", "canapés-lits") still names the word without it."""
+    return word[:-1] if len(word) > 3 and word.endswith(("as", "is")) else word
+
+
 def _same_word(heard: str, form: str) -> tuple[bool, bool]:
     """(matches, heard as a plural) for one folded word of the text against one of a form."""
     if heard == form:
@@ -254,7 +260,9 @@ class Catalogue:
             return self._by_name[key]
         if words:
             key = " ".join([singular(words[0]), *words[1:]])
-            return self._by_name.get(key)
+            if key in self._by_name:
+                return self._by_name[key]
+            return self._by_name.get(" ".join([_plural_in_s(words[0]), *words[1:]]))
         return None
 
     def match(self, phrase: str) -> CatalogueItem | None:
@@ -296,7 +304,9 @@ class Catalogue:
 
     def _mention_at(self, text: str, tokens: Sequence[Token], i: int) -> ItemMention | None:
         first = tokens[i].folded
-        candidates = self._by_first_word.get(singular(first), [])
+        candidates = self._by_first_word.get(singular(first), []) or self._by_first_word.get(
+            _plural_in_s(first), []
+        )
         for words, item in candidates:
             hit = self._match_words(text, tokens, i, words, fuzzy_first=False)
             if hit is not None:

@@ -10,12 +10,18 @@ from domain.catalogue import ItemMention
 from domain.models import ItemCount
 from domain.numbers import NumberSpan, Token
 from domain.understanding.lexicon import (
+    ADDITIONS,
     ADJECTIVES,
     APPROX_NOUNS,
+    CORRECTIONS,
     DEFINITE,
+    DESCRIPTIVE_NOUNS,
     INDEFINITE_PLURAL,
     NEGATIONS,
 )
+
+# A correction is said right after what it corrects: at most this many words between.
+MAX_CORRECTION_GAP = 6
 
 
 @dataclass
@@ -87,26 +93,101 @@ def _mention_count(
     return 1
 
 
+def _gap(tokens: list[Token], before: ItemMention, mention: ItemMention) -> list[str]:
+    return [t.folded for t in tokens[before.last_token : mention.first_token]]
+
+
+def _corrects(gap: list[str]) -> bool:
+    """The words between two mentions take the first one back ("…, euh non pardon, …")."""
+    return (
+        len(gap) <= MAX_CORRECTION_GAP
+        and any(w in CORRECTIONS for w in gap)
+        and not any(w in ADDITIONS for w in gap)
+    )
+
+
+def _refuses_next(gap: list[str]) -> bool:
+    """ "…, non pas le buffet, …": what follows "non pas" (and its determiner) is refused."""
+    return len(gap) <= MAX_CORRECTION_GAP and any(
+        gap[j : j + 2] == ["non", "pas"] and len(gap) - j <= 3 for j in range(len(gap))
+    )
+
+
+def _describes(
+    text: str, tokens: list[Token], before: ItemMention, mention: ItemMention, span: NumberSpan
+) -> bool:
+    """ "une armoire deux portes": a count and a descriptive noun glued to the item before."""
+    return (
+        span.first_token == before.last_token
+        and tokens[mention.first_token].folded in DESCRIPTIVE_NOUNS
+        and not any(c in ",.;:!?" for c in text[tokens[before.last_token - 1].end : span.start])
+    )
+
+
+def _repeat_key(tokens: list[Token], mention: ItemMention) -> tuple[str, ...]:
+    """The two words before a mention and the mention itself: a transcription loop says
+    them again and again ("enlever une table basse, enlever une table basse, …")."""
+    start = max(0, mention.first_token - 2)
+    return tuple(t.folded for t in tokens[start : mention.last_token])
+
+
 def count_items(
     tokens: list[Token],
     numbers: list[NumberSpan],
     mentions: list[ItemMention],
     notes: list[str],
+    text: str = "",
 ) -> tuple[list[ItemCount], list[ItemCount]]:
     """(accepted items, refused items), each with its count."""
     numbers_end_at = {n.last_token: n for n in numbers}
     counted: dict[str, _Counted] = {}
-    for mention in mentions:
+    added: list[tuple[str, int]] = []  # what each mention added (name, count)
+    seen: set[tuple[str, ...]] = set()
+    for j, mention in enumerate(mentions):
+        name = mention.item.name
+        before = mentions[j - 1] if j else None
+        gap = _gap(tokens, before, mention) if before is not None else []
+        refused_next = _refuses_next(gap)
+        if before is not None and (
+            (_corrects(gap) and not refused_next) or (refused_next and before.item.name == name)
+        ):
+            _take_back(counted, added[j - 1], notes)
+        if refused_next:
+            notes.append(f"« {mention.heard} » écarté par l'appelant : ignoré")
+            added.append((name, 0))
+            continue
+        key = _repeat_key(tokens, mention)
+        if key in seen:
+            notes.append(f"« {mention.heard} » répété à l'identique : compté une fois")
+            added.append((name, 0))
+            continue
+        seen.add(key)
+        span = numbers_end_at.get(mention.first_token)
+        if (
+            before is not None
+            and span is not None
+            and _describes(text, tokens, before, mention, span)
+        ):
+            notes.append(f"« {span.digits} {mention.heard} » décrit {before.item.name} : ignoré")
+            added.append((name, 0))
+            continue
         count = _mention_count(mention, tokens, numbers_end_at, counted, notes)
+        added.append((name, count or 0))
         if count is None:
             continue
-        name = mention.item.name
         if mention.fuzzy:
             notes.append(f"« {mention.heard} » compris comme {name}")
         if name in counted:
             counted[name].count += count
         else:
             counted[name] = _Counted(name, count, mention.item.accepted)
-    items = [ItemCount(c.name, c.count) for c in counted.values() if c.accepted]
-    refused = [ItemCount(c.name, c.count) for c in counted.values() if not c.accepted]
+    items = [ItemCount(c.name, c.count) for c in counted.values() if c.accepted and c.count]
+    refused = [ItemCount(c.name, c.count) for c in counted.values() if not c.accepted and c.count]
     return items, refused
+
+
+def _take_back(counted: dict[str, _Counted], added: tuple[str, int], notes: list[str]) -> None:
+    name, count = added
+    if count and name in counted:
+        counted[name].count -= count
+        notes.append(f"{name} corrigé par l'appelant : retiré")
