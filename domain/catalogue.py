@@ -64,6 +64,10 @@ def _starts_item(token: Token) -> bool:
     return token.is_digits or token.folded in _NEXT_ITEM
 
 
+def _is_count(token: Token) -> bool:
+    return token.is_digits or (token.folded in NUMBER_WORDS and token.folded not in ("un", "une"))
+
+
 def _quantity_before(tokens: Sequence[Token], i: int) -> bool:
     return i > 0 and (tokens[i - 1].is_digits or tokens[i - 1].folded in QUANTITY_CUES)
 
@@ -117,6 +121,22 @@ def _plural_in_s(word: str) -> str:
     return word[:-1] if len(word) > 3 and word.endswith(("as", "is")) else word
 
 
+# The sound /e/ at the end of a word, as written (é, er, et, ez) and as a transcription may
+# write it instead (folded: "canapée", "sommié", "buffé", "télées"), longest first.
+_E_WRITTEN = ("é", "er", "et", "ez")
+_E_ENDINGS = ("ees", "ers", "ets", "ais", "ee", "er", "et", "ez", "ai", "es", "e")
+_E_MIN_STEM = 3
+
+
+def _e_stem(folded: str) -> str:
+    """The folded word without its final /e/ sound ("" when it has none, or the rest is too
+    short to tell words apart)."""
+    for end in _E_ENDINGS:
+        if folded.endswith(end) and len(folded) - len(end) >= _E_MIN_STEM:
+            return folded[: -len(end)]
+    return ""
+
+
 def _same_word(heard: str, form: str) -> tuple[bool, bool]:
     """(matches, heard as a plural) for one folded word of the text against one of a form."""
     if heard == form:
@@ -148,6 +168,11 @@ class Catalogue:
     _phonetic_forms: tuple[tuple[str, CatalogueItem], ...] = field(
         init=False, repr=False, compare=False
     )
+    # Forms whose first word ends in the sound /e/ ("canapé", "buffet", "sommier"), by the
+    # first word's stem: a transcription writes that sound every way ("canapée", "buffé").
+    _by_e_stem: dict[str, list[tuple[tuple[str, ...], CatalogueItem]]] = field(
+        init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         by_name: dict[str, CatalogueItem] = {}
@@ -170,6 +195,16 @@ class Catalogue:
                     long_words.setdefault(words[0], []).append((words, item))
         for forms in by_first.values():
             forms.sort(key=lambda f: -len(f[0]))
+        by_e_stem: dict[str, list[tuple[tuple[str, ...], CatalogueItem]]] = {}
+        for item in self.items:
+            for form in item.forms:
+                first_token = tokenize(form)[0]
+                stem = _e_stem(first_token.folded)
+                if first_token.text.lower().endswith(_E_WRITTEN) and stem:
+                    by_e_stem.setdefault(stem, []).append((_form_words(form), item))
+        for forms in by_e_stem.values():
+            forms.sort(key=lambda f: -len(f[0]))
+        object.__setattr__(self, "_by_e_stem", by_e_stem)
         phonetic_forms: list[tuple[str, CatalogueItem]] = []
         for item in self.items:
             for form in item.forms:
@@ -293,7 +328,13 @@ class Catalogue:
                 i += 1
                 continue
             mention = self._mention_at(text, tokens, i)
-            if mention is None and phonetic and _quantity_before(tokens, i):
+            # A number is no item's first sound: "quatre cinq sèche-linge" is a range.
+            if (
+                mention is None
+                and phonetic
+                and _quantity_before(tokens, i)
+                and not _is_count(tokens[i])
+            ):
                 mention = self._phonetic_mention_at(text, tokens, i)
             if mention is None or any(skipped(t) for t in tokens[i : mention.last_token]):
                 i += 1
@@ -311,6 +352,11 @@ class Catalogue:
             hit = self._match_words(text, tokens, i, words, fuzzy_first=False)
             if hit is not None:
                 return _mention(text, tokens, i, hit[0], item, fuzzy=False, plural=hit[1])
+        stem = _e_stem(first)
+        for words, item in self._by_e_stem.get(stem, []) if stem else []:
+            hit = self._match_words(text, tokens, i, words, fuzzy_first=True)
+            if hit is not None:
+                return _mention(text, tokens, i, hit[0], item, fuzzy=True, plural=hit[1])
         if len(first) < FUZZY_MIN_LENGTH:
             return None
         # Near-misses: the first word of a form heard slightly wrong, the rest exact.

@@ -22,6 +22,14 @@ from domain.understanding.lexicon import (
 
 # A correction is said right after what it corrects: at most this many words between.
 MAX_CORRECTION_GAP = 6
+# Whisper's loops: a phrase of up to LOOP_MAX_PERIOD words said LOOP_MIN_REPEATS times or more
+# in a row is a transcription artefact, not items said again.
+LOOP_MAX_PERIOD = 12
+LOOP_MIN_REPEATS = 3
+# "le matelas, je le garde", "la table on la conserve", "je vais le garder"
+_KEEPERS = frozenset({"je", "j", "on", "nous"})
+_KEPT_PRONOUNS = frozenset({"le", "la", "les", "l"})
+_KEEP_VERBS = ("gard", "conserv")
 
 
 @dataclass
@@ -124,6 +132,55 @@ def _describes(
     )
 
 
+def _kept(tokens: list[Token], mention: ItemMention) -> bool:
+    """The caller says they keep it: "(mais) le matelas, je le garde"."""
+    after = [t.folded for t in tokens[mention.last_token : mention.last_token + 5]]
+    if not after or after[0] not in _KEEPERS:
+        return False
+    for j in (1, 2):
+        if j + 1 < len(after) and after[j] in _KEPT_PRONOUNS:
+            return after[j + 1].startswith(_KEEP_VERBS)
+    return False
+
+
+def loop_regions(tokens: list[Token]) -> list[tuple[int, int, int]]:
+    """(start, period, end) token ranges where the same words repeat LOOP_MIN_REPEATS times or
+    more in a row, longest first at each start."""
+    words = [t.folded for t in tokens]
+    regions: list[tuple[int, int, int]] = []
+    i = 0
+    while i < len(words):
+        found = None
+        for period in range(1, LOOP_MAX_PERIOD + 1):
+            reps = 1
+            while words[i : i + period] == words[i + reps * period : i + (reps + 1) * period]:
+                reps += 1
+            if reps >= LOOP_MIN_REPEATS and len(words[i : i + period]) == period:
+                found = (i, period, i + reps * period)
+                break
+        if found is None:
+            i += 1
+            continue
+        regions.append(found)
+        i = found[2]
+    return regions
+
+
+def _in_loop(
+    mention: ItemMention,
+    earlier: list[ItemMention],
+    regions: list[tuple[int, int, int]],
+) -> bool:
+    """A mention inside a loop: past its first turn, or in the first turn when the item was
+    named before the loop (Whisper loops on a phrase it has just written)."""
+    for start, period, end in regions:
+        if start <= mention.first_token < end:
+            if mention.first_token >= start + period:
+                return True
+            return any(m.item.name == mention.item.name and m.last_token <= start for m in earlier)
+    return False
+
+
 def _repeat_key(tokens: list[Token], mention: ItemMention) -> tuple[str, ...]:
     """The two words before a mention and the mention itself: a transcription loop says
     them again and again ("enlever une table basse, enlever une table basse, …")."""
@@ -143,6 +200,7 @@ def count_items(
     counted: dict[str, _Counted] = {}
     added: list[tuple[str, int]] = []  # what each mention added (name, count)
     seen: set[tuple[str, ...]] = set()
+    regions = loop_regions(tokens)
     for j, mention in enumerate(mentions):
         name = mention.item.name
         before = mentions[j - 1] if j else None
@@ -157,6 +215,14 @@ def count_items(
             added.append((name, 0))
             continue
         key = _repeat_key(tokens, mention)
+        if _in_loop(mention, mentions[:j], regions):
+            notes.append(f"« {mention.heard} » dans une boucle de transcription : ignoré")
+            added.append((name, 0))
+            continue
+        if _kept(tokens, mention):
+            notes.append(f"« {mention.heard} » gardé par l'appelant : ignoré")
+            added.append((name, 0))
+            continue
         if key in seen:
             notes.append(f"« {mention.heard} » répété à l'identique : compté une fois")
             added.append((name, 0))

@@ -33,8 +33,9 @@ _OPENER = re.compile(
     r"(?:vous etes|etes[- ]vous) ouverts?"
     r")"
 )
-# Openers that also start a statement ("Il y a aussi un lit."): a question only with its "?".
-_STATEMENT_OPENER = re.compile(r"^(?:et |mais |alors |sinon |aussi |euh |donc )*il y a\b")
+# Openers that also start a statement ("Il y a aussi un lit.", "Il y aussi…" as Whisper drops
+# the "a"): a question only with its "?". (_OPENER's "il y a" has no word end either.)
+_STATEMENT_OPENER = re.compile(r"^(?:et |mais |alors |sinon |aussi |euh |donc )*il y a")
 # The pickup asked as a question: that is the request, not a second one.
 _PICKUP_ASKED = re.compile(
     r"\b(?:pouvez|pourriez|peux|pourrais|peut|pourrait|pouvriez)[- ]?(?:vous|on|il|je)?\s+"

@@ -132,3 +132,60 @@ def test_the_same_item_said_twice_in_different_words_still_counts_twice(
 ) -> None:
     text = "Je voudrais faire enlever une chaise. Et aussi, dans la cuisine, une chaise."
     assert said(text, catalogue, territory) == {"chaise": 2}
+
+
+def test_il_y_aussi_as_whisper_writes_it_adds_items(
+    catalogue: Catalogue, territory: Territory
+) -> None:
+    text = "Je voudrais faire enlever une table de nuit. Il y aussi deux tabourets."
+    assert said(text, catalogue, territory) == {"table de chevet": 1, "chaise": 2}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("J'ai un miroir et quatre cinq sèche-linge.", {"miroir": 1, "sèche-linge": 5}),
+        ("J'ai deux trois télévisions.", {"télévision": 3}),
+    ],
+)
+def test_a_range_without_ou_plans_for_the_larger(
+    text: str, expected: dict[str, int], catalogue: Catalogue, territory: Territory
+) -> None:
+    assert said(text, catalogue, territory) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "J'ai un lave-linge et un sommier. Mais le matelas, je le garde.",
+        "J'ai un lave-linge et un sommier. Le matelas je le garde.",
+        "J'ai un lave-linge et un sommier, la table de nuit on la conserve.",
+    ],
+)
+def test_an_item_the_caller_keeps_is_not_collected(
+    text: str, catalogue: Catalogue, territory: Territory
+) -> None:
+    assert said(text, catalogue, territory) == {"lave-linge": 1, "sommier": 1}
+
+
+def test_a_loop_of_a_phrase_said_before_adds_nothing(
+    catalogue: Catalogue, territory: Territory
+) -> None:
+    loop = ", ".join(["une table de deux"] * 10)
+    text = f"J'ai une table de deux mètres et une machine à laver. Merci, c'était Paul. {loop}"
+    assert said(text, catalogue, territory) == {"table": 1, "lave-linge": 1}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("J'ai une grande télée et un canapée.", {"télévision": 1, "canapé": 1}),
+        ("J'ai deux sommiés et un buffé.", {"sommier": 2, "buffet": 1}),
+        # words whose end is no /e/ sound stay apart: "porter" is no porte
+        ("Il faut porter la table.", {"table": 1}),
+    ],
+)
+def test_the_final_e_sound_written_another_way(
+    text: str, expected: dict[str, int], catalogue: Catalogue, territory: Territory
+) -> None:
+    assert said(text, catalogue, territory) == expected
