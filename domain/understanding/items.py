@@ -68,6 +68,7 @@ def _mention_count(
     numbers_end_at: dict[int, NumberSpan],
     counted: dict[str, _Counted],
     notes: list[str],
+    text: str = "",
 ) -> int | None:
     """How many of the mentioned item the caller means; None when the mention adds none."""
     k = mention.first_token
@@ -75,7 +76,9 @@ def _mention_count(
         k -= 1
     prev = [t.folded for t in tokens[max(0, k - 2) : k]]
     name = mention.item.name
-    if any(tuple(prev[-len(neg) :]) == neg for neg in NEGATIONS):
+    # "je ne sais pas, la table …": a negation does not reach over a comma
+    split = k >= 2 and any(c in ",.;:!?" for c in text[tokens[k - 2].end : tokens[k - 1].start])
+    if not split and any(tuple(prev[-len(neg) :]) == neg for neg in NEGATIONS):
         notes.append(f"« {mention.heard} » cité à la forme négative : ignoré")
         return None
     if prev and prev[-1] in ("au", "aux"):
@@ -237,7 +240,7 @@ def count_items(
             notes.append(f"« {span.digits} {mention.heard} » décrit {before.item.name} : ignoré")
             added.append((name, 0))
             continue
-        count = _mention_count(mention, tokens, numbers_end_at, counted, notes)
+        count = _mention_count(mention, tokens, numbers_end_at, counted, notes, text)
         added.append((name, count or 0))
         if count is None:
             continue

@@ -189,3 +189,8 @@ def test_the_final_e_sound_written_another_way(
     text: str, expected: dict[str, int], catalogue: Catalogue, territory: Territory
 ) -> None:
     assert said(text, catalogue, territory) == expected
+
+
+def test_a_negation_does_not_reach_over_a_comma(catalogue: Catalogue, territory: Territory) -> None:
+    text = "Je ne sais pas, la table et deux chaises, c'est possible ?"
+    assert said(text, catalogue, territory) == {"table": 1, "chaise": 2}
