@@ -117,6 +117,21 @@ def _corrects(gap: list[str]) -> bool:
     )
 
 
+def taken_back_after(text: str, tokens: list[Token], end: int) -> bool:
+    """The words after token `end` take back what came before ("…, euh non pardon, une
+    commode"), before any word that adds to it or the end of the sentence; "non pas" refuses
+    what follows instead."""
+    for j in range(end, min(len(tokens), end + MAX_CORRECTION_GAP)):
+        if j > end and any(c in ".;!?" for c in text[tokens[j - 1].end : tokens[j].start]):
+            return False
+        word = tokens[j].folded
+        if word in ADDITIONS:
+            return False
+        if word in CORRECTIONS:
+            return not (word == "non" and j + 1 < len(tokens) and tokens[j + 1].folded == "pas")
+    return False
+
+
 def _refuses_next(gap: list[str]) -> bool:
     """ "…, non pas le buffet, …": what follows "non pas" (and its determiner) is refused."""
     return len(gap) <= MAX_CORRECTION_GAP and any(
@@ -136,8 +151,12 @@ def _describes(
 
 
 def _kept(tokens: list[Token], mention: ItemMention) -> bool:
-    """The caller says they keep it: "(mais) le matelas, je le garde"."""
-    after = [t.folded for t in tokens[mention.last_token : mention.last_token + 5]]
+    return kept_after(tokens, mention.last_token)
+
+
+def kept_after(tokens: list[Token], end: int) -> bool:
+    """The caller says they keep what ends at token `end`: "(mais) le matelas, je le garde"."""
+    after = [t.folded for t in tokens[end : end + 5]]
     if not after or after[0] not in _KEEPERS:
         return False
     for j in (1, 2):
