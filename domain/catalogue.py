@@ -72,6 +72,9 @@ def _quantity_before(tokens: Sequence[Token], i: int) -> bool:
     return i > 0 and (tokens[i - 1].is_digits or tokens[i - 1].folded in QUANTITY_CUES)
 
 
+# Short words inside a form that a transcription may drop ("table (de) chevet").
+_FORM_PARTICLES = frozenset({"de", "d", "du", "a", "au", "le", "la", "l"})
+
 # Article remnants a transcription glues to the item ("l'avesselle", "d'ougasinière").
 _GLUED_ARTICLES = ("l", "d", "U")
 
@@ -446,22 +449,29 @@ class Catalogue:
         *,
         fuzzy_first: bool,
     ) -> tuple[int, bool] | None:
-        """(end token, plural) when the form's words follow from token i."""
-        if i + len(words) > len(tokens):
-            return None
+        """(end token, plural) when the form's words follow from token i. A particle of the
+        form may be missing ("table chevet", "machine laver"): a transcription drops the
+        short words first."""
         plural = False
+        t = i
         for k, form_word in enumerate(words):
-            tok = tokens[i + k]
-            if k > 0 and any(c in ",.;:!?" for c in text[tokens[i + k - 1].end : tok.start]):
+            if t >= len(tokens):
+                return None
+            tok = tokens[t]
+            if k > 0 and any(c in ",.;:!?" for c in text[tokens[t - 1].end : tok.start]):
                 return None
             if k == 0 and fuzzy_first:
                 plural = tok.folded.endswith(("s", "x")) and not form_word.endswith(("s", "x"))
+                t += 1
                 continue
             same, as_plural = _same_word(tok.folded, form_word)
+            if not same and k > 0 and form_word in _FORM_PARTICLES:
+                continue
             if not same:
                 return None
             plural = plural or as_plural
-        return i + len(words), plural
+            t += 1
+        return t, plural
 
 
 def _mention(

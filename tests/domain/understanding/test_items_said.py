@@ -194,3 +194,16 @@ def test_the_final_e_sound_written_another_way(
 def test_a_negation_does_not_reach_over_a_comma(catalogue: Catalogue, territory: Territory) -> None:
     text = "Je ne sais pas, la table et deux chaises, c'est possible ?"
     assert said(text, catalogue, territory) == {"table": 1, "chaise": 2}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("J'ai une table chevet de chez Bosch.", {"table de chevet": 1}),
+        ("J'ai un salon jardin et une machine laver.", {"salon de jardin": 1, "lave-linge": 1}),
+    ],
+)
+def test_a_particle_of_the_name_dropped_by_the_transcription(
+    text: str, expected: dict[str, int], catalogue: Catalogue, territory: Territory
+) -> None:
+    assert said(text, catalogue, territory) == expected
