@@ -104,7 +104,11 @@ def _mention_count(
     return 1
 
 
-def _gap(tokens: list[Token], before: ItemMention, mention: ItemMention) -> list[str]:
+def _gap(text: str, tokens: list[Token], before: ItemMention, mention: ItemMention) -> list[str]:
+    """The words between two mentions of one sentence (none across a sentence's end: "un
+    frigo, pardon pour le bruit. Un canapé …" corrects nothing)."""
+    if any(c in ".!?" for c in text[before.end : mention.start]):
+        return []
     return [t.folded for t in tokens[before.last_token : mention.first_token]]
 
 
@@ -226,7 +230,7 @@ def count_items(
     for j, mention in enumerate(mentions):
         name = mention.item.name
         before = mentions[j - 1] if j else None
-        gap = _gap(tokens, before, mention) if before is not None else []
+        gap = _gap(text, tokens, before, mention) if before is not None else []
         refused_next = _refuses_next(gap)
         if before is not None and (
             (_corrects(gap) and not refused_next) or (refused_next and before.item.name == name)

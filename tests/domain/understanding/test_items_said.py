@@ -207,3 +207,8 @@ def test_a_particle_of_the_name_dropped_by_the_transcription(
     text: str, expected: dict[str, int], catalogue: Catalogue, territory: Territory
 ) -> None:
     assert said(text, catalogue, territory) == expected
+
+
+def test_no_correction_across_a_sentence_end(catalogue: Catalogue, territory: Territory) -> None:
+    text = "Je voudrais faire enlever un frigo, pardon pour le bruit. Un canapé aussi."
+    assert said(text, catalogue, territory) == {"réfrigérateur": 1, "canapé": 1}
