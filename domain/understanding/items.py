@@ -242,7 +242,7 @@ def count_items(
             continue
         key = _repeat_key(tokens, mention)
         if _in_loop(mention, mentions[:j], regions):
-            notes.append(f"« {mention.heard} » dans une boucle de transcription : ignoré")
+            _note_once(notes, f"boucle de transcription : {name} compté une fois")
             added.append((name, 0))
             continue
         if _kept(tokens, mention):
@@ -250,7 +250,7 @@ def count_items(
             added.append((name, 0))
             continue
         if key in seen:
-            notes.append(f"« {mention.heard} » répété à l'identique : compté une fois")
+            _note_once(notes, f"{name} répété à l'identique : compté une fois")
             added.append((name, 0))
             continue
         seen.add(key)
@@ -276,6 +276,13 @@ def count_items(
     items = [ItemCount(c.name, c.count) for c in counted.values() if c.accepted and c.count]
     refused = [ItemCount(c.name, c.count) for c in counted.values() if not c.accepted and c.count]
     return items, refused
+
+
+def _note_once(notes: list[str], note: str) -> None:
+    # A loop repeats a phrase ten times: one note says it (and is no doubt of the words, the
+    # transcript's own quality already counts the loop).
+    if note not in notes:
+        notes.append(note)
 
 
 def _take_back(counted: dict[str, _Counted], added: tuple[str, int], notes: list[str]) -> None:

@@ -212,3 +212,13 @@ def test_a_particle_of_the_name_dropped_by_the_transcription(
 def test_no_correction_across_a_sentence_end(catalogue: Catalogue, territory: Territory) -> None:
     text = "Je voudrais faire enlever un frigo, pardon pour le bruit. Un canapé aussi."
     assert said(text, catalogue, territory) == {"réfrigérateur": 1, "canapé": 1}
+
+
+def test_a_loop_says_so_once(catalogue: Catalogue, territory: Territory) -> None:
+    loop = ", ".join(["enlever une table basse"] * 8)
+    u = understand(
+        f"{WHERE} Je voudrais faire enlever une table basse. {loop}", CALLER, catalogue, territory
+    )
+    assert [n for n in u.notes if "boucle" in n] == [
+        "boucle de transcription : table compté une fois"
+    ]
