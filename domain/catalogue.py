@@ -15,6 +15,7 @@ from typing import Any
 from rapidfuzz import fuzz, process
 
 from domain import geotext
+from domain.item_words import E_WRITTEN, e_stem, plural_in_s, same_word, singular
 from domain.numbers import NUMBER_WORDS, Token, tokenize
 
 __all__ = ["Catalogue", "CatalogueItem", "ItemMention", "plural_form", "singular"]
@@ -105,53 +106,6 @@ class ItemMention:
     plural: bool = False
 
 
-def singular(word: str) -> str:
-    """Folded French singular of a folded word; good enough for nouns of furniture and
-    appliances ("bureaux" → "bureau", "chevaux" → "cheval", "frigos" → "frigo")."""
-    if len(word) > 4 and word.endswith("eaux"):
-        return word[:-1]
-    if len(word) > 4 and word.endswith("aux"):
-        return word[:-3] + "al"
-    # "matelas", "tapis", "bus" are already singular.
-    if len(word) > 3 and word[-1] in "sx" and not word.endswith(("ss", "is", "as")):
-        return word[:-1]
-    return word
-
-
-def _plural_in_s(word: str) -> str:
-    """`singular` keeps words in -as and -is ("matelas", "tapis"); their plural in -s
-    ("sofas", "canapés-lits") still names the word without it."""
-    return word[:-1] if len(word) > 3 and word.endswith(("as", "is")) else word
-
-
-# The sound /e/ at the end of a word, as written (é, er, et, ez) and as a transcription may
-# write it instead (folded: "canapée", "sommié", "buffé", "télées"), longest first.
-_E_WRITTEN = ("é", "er", "et", "ez")
-_E_ENDINGS = ("ees", "ers", "ets", "ais", "ee", "er", "et", "ez", "ai", "es", "e")
-_E_MIN_STEM = 3
-
-
-def _e_stem(folded: str) -> str:
-    """The folded word without its final /e/ sound ("" when it has none, or the rest is too
-    short to tell words apart)."""
-    for end in _E_ENDINGS:
-        if folded.endswith(end) and len(folded) - len(end) >= _E_MIN_STEM:
-            return folded[: -len(end)]
-    return ""
-
-
-def _same_word(heard: str, form: str) -> tuple[bool, bool]:
-    """(matches, heard as a plural) for one folded word of the text against one of a form."""
-    if heard == form:
-        return True, False
-    if heard in (form + "s", form + "x") or (form.endswith("al") and heard == form[:-2] + "aux"):
-        return True, True
-    # A form written in the plural ("gravats") also matches the singular.
-    if form in (heard + "s", heard + "x"):
-        return True, False
-    return False, False
-
-
 def _form_words(form: str) -> tuple[str, ...]:
     return tuple(t.folded for t in tokenize(form))
 
@@ -173,7 +127,7 @@ class Catalogue:
     )
     # Forms whose first word ends in the sound /e/ ("canapé", "buffet", "sommier"), by the
     # first word's stem: a transcription writes that sound every way ("canapée", "buffé").
-    _by_e_stem: dict[str, list[tuple[tuple[str, ...], CatalogueItem]]] = field(
+    _bye_stem: dict[str, list[tuple[tuple[str, ...], CatalogueItem]]] = field(
         init=False, repr=False, compare=False
     )
 
@@ -198,16 +152,16 @@ class Catalogue:
                     long_words.setdefault(words[0], []).append((words, item))
         for forms in by_first.values():
             forms.sort(key=lambda f: -len(f[0]))
-        by_e_stem: dict[str, list[tuple[tuple[str, ...], CatalogueItem]]] = {}
+        bye_stem: dict[str, list[tuple[tuple[str, ...], CatalogueItem]]] = {}
         for item in self.items:
             for form in item.forms:
                 first_token = tokenize(form)[0]
-                stem = _e_stem(first_token.folded)
-                if first_token.text.lower().endswith(_E_WRITTEN) and stem:
-                    by_e_stem.setdefault(stem, []).append((_form_words(form), item))
-        for forms in by_e_stem.values():
+                stem = e_stem(first_token.folded)
+                if first_token.text.lower().endswith(E_WRITTEN) and stem:
+                    bye_stem.setdefault(stem, []).append((_form_words(form), item))
+        for forms in bye_stem.values():
             forms.sort(key=lambda f: -len(f[0]))
-        object.__setattr__(self, "_by_e_stem", by_e_stem)
+        object.__setattr__(self, "_bye_stem", bye_stem)
         phonetic_forms: list[tuple[str, CatalogueItem]] = []
         for item in self.items:
             for form in item.forms:
@@ -300,7 +254,7 @@ class Catalogue:
             key = " ".join([singular(words[0]), *words[1:]])
             if key in self._by_name:
                 return self._by_name[key]
-            return self._by_name.get(" ".join([_plural_in_s(words[0]), *words[1:]]))
+            return self._by_name.get(" ".join([plural_in_s(words[0]), *words[1:]]))
         return None
 
     def match(self, phrase: str) -> CatalogueItem | None:
@@ -349,14 +303,14 @@ class Catalogue:
     def _mention_at(self, text: str, tokens: Sequence[Token], i: int) -> ItemMention | None:
         first = tokens[i].folded
         candidates = self._by_first_word.get(singular(first), []) or self._by_first_word.get(
-            _plural_in_s(first), []
+            plural_in_s(first), []
         )
         for words, item in candidates:
             hit = self._match_words(text, tokens, i, words, fuzzy_first=False)
             if hit is not None:
                 return _mention(text, tokens, i, hit[0], item, fuzzy=False, plural=hit[1])
-        stem = _e_stem(first)
-        for words, item in self._by_e_stem.get(stem, []) if stem else []:
+        stem = e_stem(first)
+        for words, item in self._bye_stem.get(stem, []) if stem else []:
             hit = self._match_words(text, tokens, i, words, fuzzy_first=True)
             if hit is not None:
                 return _mention(text, tokens, i, hit[0], item, fuzzy=True, plural=hit[1])
@@ -464,7 +418,7 @@ class Catalogue:
                 plural = tok.folded.endswith(("s", "x")) and not form_word.endswith(("s", "x"))
                 t += 1
                 continue
-            same, as_plural = _same_word(tok.folded, form_word)
+            same, as_plural = same_word(tok.folded, form_word)
             if not same and k > 0 and form_word in _FORM_PARTICLES:
                 continue
             if not same:
