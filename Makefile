@@ -137,3 +137,11 @@ calibrate: install
 		--seed $(SEED) --count $(CORPUS_COUNT) --out $(CORPUS_DIR) --shared $(SHARED)
 	$(BIN)/python bench/calibrate_folds.py --corpus $(CORPUS_DIR) --shared $(SHARED) \
 		--seed $(SEED) --out var/calibration-folds.json
+
+# Items precision/recall/F1 on item phrasings the understanding was not tuned on
+# (scripts/corpus/item_talk.py: a dev split to fix from, a held-out split to report; text
+# level, seconds), beside the corpus plan's and ../shared/voicemails' texts.
+.PHONY: items-heldout
+items-heldout: install
+	$(BIN)/python bench/items_heldout.py --shared $(SHARED) --out var/items-heldout.json \
+		$(if $(wildcard $(CORPUS_DIR)/voicemails.json),--corpus $(CORPUS_DIR))

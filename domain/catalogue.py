@@ -15,6 +15,7 @@ from typing import Any
 from rapidfuzz import fuzz, process
 
 from domain import geotext
+from domain.item_words import E_WRITTEN, e_stem, plural_in_s, same_word, singular
 from domain.numbers import NUMBER_WORDS, Token, tokenize
 
 __all__ = ["Catalogue", "CatalogueItem", "ItemMention", "plural_form", "singular"]
@@ -64,9 +65,16 @@ def _starts_item(token: Token) -> bool:
     return token.is_digits or token.folded in _NEXT_ITEM
 
 
+def _is_count(token: Token) -> bool:
+    return token.is_digits or (token.folded in NUMBER_WORDS and token.folded not in ("un", "une"))
+
+
 def _quantity_before(tokens: Sequence[Token], i: int) -> bool:
     return i > 0 and (tokens[i - 1].is_digits or tokens[i - 1].folded in QUANTITY_CUES)
 
+
+# Short words inside a form that a transcription may drop ("table (de) chevet").
+_FORM_PARTICLES = frozenset({"de", "d", "du", "a", "au", "le", "la", "l"})
 
 # Article remnants a transcription glues to the item ("l'avesselle", "d'ougasinière").
 _GLUED_ARTICLES = ("l", "d", "U")
@@ -98,31 +106,6 @@ class ItemMention:
     plural: bool = False
 
 
-def singular(word: str) -> str:
-    """Folded French singular of a folded word; good enough for nouns of furniture and
-    appliances ("bureaux" → "bureau", "chevaux" → "cheval", "frigos" → "frigo")."""
-    if len(word) > 4 and word.endswith("eaux"):
-        return word[:-1]
-    if len(word) > 4 and word.endswith("aux"):
-        return word[:-3] + "al"
-    # "matelas", "tapis", "bus" are already singular.
-    if len(word) > 3 and word[-1] in "sx" and not word.endswith(("ss", "is", "as")):
-        return word[:-1]
-    return word
-
-
-def _same_word(heard: str, form: str) -> tuple[bool, bool]:
-    """(matches, heard as a plural) for one folded word of the text against one of a form."""
-    if heard == form:
-        return True, False
-    if heard in (form + "s", form + "x") or (form.endswith("al") and heard == form[:-2] + "aux"):
-        return True, True
-    # A form written in the plural ("gravats") also matches the singular.
-    if form in (heard + "s", heard + "x"):
-        return True, False
-    return False, False
-
-
 def _form_words(form: str) -> tuple[str, ...]:
     return tuple(t.folded for t in tokenize(form))
 
@@ -140,6 +123,11 @@ class Catalogue:
         init=False, repr=False, compare=False
     )
     _phonetic_forms: tuple[tuple[str, CatalogueItem], ...] = field(
+        init=False, repr=False, compare=False
+    )
+    # Forms whose first word ends in the sound /e/ ("canapé", "buffet", "sommier"), by the
+    # first word's stem: a transcription writes that sound every way ("canapée", "buffé").
+    _bye_stem: dict[str, list[tuple[tuple[str, ...], CatalogueItem]]] = field(
         init=False, repr=False, compare=False
     )
 
@@ -164,6 +152,16 @@ class Catalogue:
                     long_words.setdefault(words[0], []).append((words, item))
         for forms in by_first.values():
             forms.sort(key=lambda f: -len(f[0]))
+        bye_stem: dict[str, list[tuple[tuple[str, ...], CatalogueItem]]] = {}
+        for item in self.items:
+            for form in item.forms:
+                first_token = tokenize(form)[0]
+                stem = e_stem(first_token.folded)
+                if first_token.text.lower().endswith(E_WRITTEN) and stem:
+                    bye_stem.setdefault(stem, []).append((_form_words(form), item))
+        for forms in bye_stem.values():
+            forms.sort(key=lambda f: -len(f[0]))
+        object.__setattr__(self, "_bye_stem", bye_stem)
         phonetic_forms: list[tuple[str, CatalogueItem]] = []
         for item in self.items:
             for form in item.forms:
@@ -254,7 +252,9 @@ class Catalogue:
             return self._by_name[key]
         if words:
             key = " ".join([singular(words[0]), *words[1:]])
-            return self._by_name.get(key)
+            if key in self._by_name:
+                return self._by_name[key]
+            return self._by_name.get(" ".join([plural_in_s(words[0]), *words[1:]]))
         return None
 
     def match(self, phrase: str) -> CatalogueItem | None:
@@ -285,7 +285,13 @@ class Catalogue:
                 i += 1
                 continue
             mention = self._mention_at(text, tokens, i)
-            if mention is None and phonetic and _quantity_before(tokens, i):
+            # A number is no item's first sound: "quatre cinq sèche-linge" is a range.
+            if (
+                mention is None
+                and phonetic
+                and _quantity_before(tokens, i)
+                and not _is_count(tokens[i])
+            ):
                 mention = self._phonetic_mention_at(text, tokens, i)
             if mention is None or any(skipped(t) for t in tokens[i : mention.last_token]):
                 i += 1
@@ -296,11 +302,18 @@ class Catalogue:
 
     def _mention_at(self, text: str, tokens: Sequence[Token], i: int) -> ItemMention | None:
         first = tokens[i].folded
-        candidates = self._by_first_word.get(singular(first), [])
+        candidates = self._by_first_word.get(singular(first), []) or self._by_first_word.get(
+            plural_in_s(first), []
+        )
         for words, item in candidates:
             hit = self._match_words(text, tokens, i, words, fuzzy_first=False)
             if hit is not None:
                 return _mention(text, tokens, i, hit[0], item, fuzzy=False, plural=hit[1])
+        stem = e_stem(first)
+        for words, item in self._bye_stem.get(stem, []) if stem else []:
+            hit = self._match_words(text, tokens, i, words, fuzzy_first=True)
+            if hit is not None:
+                return _mention(text, tokens, i, hit[0], item, fuzzy=True, plural=hit[1])
         if len(first) < FUZZY_MIN_LENGTH:
             return None
         # Near-misses: the first word of a form heard slightly wrong, the rest exact.
@@ -390,22 +403,29 @@ class Catalogue:
         *,
         fuzzy_first: bool,
     ) -> tuple[int, bool] | None:
-        """(end token, plural) when the form's words follow from token i."""
-        if i + len(words) > len(tokens):
-            return None
+        """(end token, plural) when the form's words follow from token i. A particle of the
+        form may be missing ("table chevet", "machine laver"): a transcription drops the
+        short words first."""
         plural = False
+        t = i
         for k, form_word in enumerate(words):
-            tok = tokens[i + k]
-            if k > 0 and any(c in ",.;:!?" for c in text[tokens[i + k - 1].end : tok.start]):
+            if t >= len(tokens):
+                return None
+            tok = tokens[t]
+            if k > 0 and any(c in ",.;:!?" for c in text[tokens[t - 1].end : tok.start]):
                 return None
             if k == 0 and fuzzy_first:
                 plural = tok.folded.endswith(("s", "x")) and not form_word.endswith(("s", "x"))
+                t += 1
                 continue
-            same, as_plural = _same_word(tok.folded, form_word)
+            same, as_plural = same_word(tok.folded, form_word)
+            if not same and k > 0 and form_word in _FORM_PARTICLES:
+                continue
             if not same:
                 return None
             plural = plural or as_plural
-        return i + len(words), plural
+            t += 1
+        return t, plural
 
 
 def _mention(

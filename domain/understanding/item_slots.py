@@ -15,6 +15,7 @@ from domain.models import Intent, ItemCount, Understanding
 from domain.numbers import Token, find_numbers, find_phone_numbers, fold, tokenize
 from domain.understanding.caller import caller_name
 from domain.understanding.intent import BOOKING_RE
+from domain.understanding.items import kept_after, taken_back_after
 from domain.understanding.lexicon import ADJECTIVES
 from domain.understanding.locality import sentence_bounds
 from domain.understanding.region import locate_address
@@ -135,6 +136,10 @@ def find_item_slots(text: str, catalogue: Catalogue, territory: Territory) -> li
         words = clean[tokens[first].start : tokens[k - 1].end]
         if _overlaps(*span, blocked) or _overlaps(*span, taken) or len(fold(words)) < 3:
             i += 1
+            continue
+        # What the caller takes back or keeps is no item to find in the audio either.
+        if taken_back_after(clean, tokens, k) or kept_after(tokens, k):
+            i = k
             continue
         scored = catalogue.closest_forms_scored(words, MAX_SLOT_FORMS)
         if scored:

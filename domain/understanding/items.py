@@ -10,12 +10,26 @@ from domain.catalogue import ItemMention
 from domain.models import ItemCount
 from domain.numbers import NumberSpan, Token
 from domain.understanding.lexicon import (
+    ADDITIONS,
     ADJECTIVES,
     APPROX_NOUNS,
+    CORRECTIONS,
     DEFINITE,
+    DESCRIPTIVE_NOUNS,
     INDEFINITE_PLURAL,
     NEGATIONS,
 )
+
+# A correction is said right after what it corrects: at most this many words between.
+MAX_CORRECTION_GAP = 6
+# Whisper's loops: a phrase of up to LOOP_MAX_PERIOD words said LOOP_MIN_REPEATS times or more
+# in a row is a transcription artefact, not items said again.
+LOOP_MAX_PERIOD = 12
+LOOP_MIN_REPEATS = 3
+# "le matelas, je le garde", "la table on la conserve", "je vais le garder"
+_KEEPERS = frozenset({"je", "j", "on", "nous"})
+_KEPT_PRONOUNS = frozenset({"le", "la", "les", "l"})
+_KEEP_VERBS = ("gard", "conserv")
 
 
 @dataclass
@@ -54,6 +68,7 @@ def _mention_count(
     numbers_end_at: dict[int, NumberSpan],
     counted: dict[str, _Counted],
     notes: list[str],
+    text: str = "",
 ) -> int | None:
     """How many of the mentioned item the caller means; None when the mention adds none."""
     k = mention.first_token
@@ -61,7 +76,9 @@ def _mention_count(
         k -= 1
     prev = [t.folded for t in tokens[max(0, k - 2) : k]]
     name = mention.item.name
-    if any(tuple(prev[-len(neg) :]) == neg for neg in NEGATIONS):
+    # "je ne sais pas, la table …": a negation does not reach over a comma
+    split = k >= 2 and any(c in ",.;:!?" for c in text[tokens[k - 2].end : tokens[k - 1].start])
+    if not split and any(tuple(prev[-len(neg) :]) == neg for neg in NEGATIONS):
         notes.append(f"« {mention.heard} » cité à la forme négative : ignoré")
         return None
     if prev and prev[-1] in ("au", "aux"):
@@ -87,26 +104,189 @@ def _mention_count(
     return 1
 
 
+def _gap(text: str, tokens: list[Token], before: ItemMention, mention: ItemMention) -> list[str]:
+    """The words between two mentions of one sentence (none across a sentence's end: "un
+    frigo, pardon pour le bruit. Un canapé …" corrects nothing)."""
+    if any(c in ".!?" for c in text[before.end : mention.start]):
+        return []
+    return [t.folded for t in tokens[before.last_token : mention.first_token]]
+
+
+def _corrects(gap: list[str]) -> bool:
+    """The words between two mentions take the first one back ("…, euh non pardon, …")."""
+    return (
+        len(gap) <= MAX_CORRECTION_GAP
+        and any(w in CORRECTIONS for w in gap)
+        and not any(w in ADDITIONS for w in gap)
+    )
+
+
+def taken_back_after(text: str, tokens: list[Token], end: int) -> bool:
+    """The words after token `end` take back what came before ("…, euh non pardon, une
+    commode"), before any word that adds to it or the end of the sentence; "non pas" refuses
+    what follows instead."""
+    for j in range(end, min(len(tokens), end + MAX_CORRECTION_GAP)):
+        if j > end and any(c in ".;!?" for c in text[tokens[j - 1].end : tokens[j].start]):
+            return False
+        word = tokens[j].folded
+        if word in ADDITIONS:
+            return False
+        if word in CORRECTIONS:
+            return not (word == "non" and j + 1 < len(tokens) and tokens[j + 1].folded == "pas")
+    return False
+
+
+def _refuses_next(gap: list[str]) -> bool:
+    """ "…, non pas le buffet, …": what follows "non pas" (and its determiner) is refused."""
+    return len(gap) <= MAX_CORRECTION_GAP and any(
+        gap[j : j + 2] == ["non", "pas"] and len(gap) - j <= 3 for j in range(len(gap))
+    )
+
+
+def _describes(
+    text: str, tokens: list[Token], before: ItemMention, mention: ItemMention, span: NumberSpan
+) -> bool:
+    """ "une armoire deux portes": a count and a descriptive noun glued to the item before."""
+    return (
+        span.first_token == before.last_token
+        and tokens[mention.first_token].folded in DESCRIPTIVE_NOUNS
+        and not any(c in ",.;:!?" for c in text[tokens[before.last_token - 1].end : span.start])
+    )
+
+
+def _kept(tokens: list[Token], mention: ItemMention) -> bool:
+    return kept_after(tokens, mention.last_token)
+
+
+def kept_after(tokens: list[Token], end: int) -> bool:
+    """The caller says they keep what ends at token `end`: "(mais) le matelas, je le garde"."""
+    after = [t.folded for t in tokens[end : end + 5]]
+    if not after or after[0] not in _KEEPERS:
+        return False
+    for j in (1, 2):
+        if j + 1 < len(after) and after[j] in _KEPT_PRONOUNS:
+            return after[j + 1].startswith(_KEEP_VERBS)
+    return False
+
+
+def loop_regions(tokens: list[Token]) -> list[tuple[int, int, int]]:
+    """(start, period, end) token ranges where the same words repeat LOOP_MIN_REPEATS times or
+    more in a row, longest first at each start."""
+    words = [t.folded for t in tokens]
+    regions: list[tuple[int, int, int]] = []
+    i = 0
+    while i < len(words):
+        found = None
+        for period in range(1, LOOP_MAX_PERIOD + 1):
+            reps = 1
+            while words[i : i + period] == words[i + reps * period : i + (reps + 1) * period]:
+                reps += 1
+            if reps >= LOOP_MIN_REPEATS and len(words[i : i + period]) == period:
+                found = (i, period, i + reps * period)
+                break
+        if found is None:
+            i += 1
+            continue
+        regions.append(found)
+        i = found[2]
+    return regions
+
+
+def _in_loop(
+    mention: ItemMention,
+    earlier: list[ItemMention],
+    regions: list[tuple[int, int, int]],
+) -> bool:
+    """A mention inside a loop: past its first turn, or in the first turn when the item was
+    named before the loop (Whisper loops on a phrase it has just written)."""
+    for start, period, end in regions:
+        if start <= mention.first_token < end:
+            if mention.first_token >= start + period:
+                return True
+            return any(m.item.name == mention.item.name and m.last_token <= start for m in earlier)
+    return False
+
+
+def _repeat_key(tokens: list[Token], mention: ItemMention) -> tuple[str, ...]:
+    """The two words before a mention and the mention itself: a transcription loop says
+    them again and again ("enlever une table basse, enlever une table basse, …")."""
+    start = max(0, mention.first_token - 2)
+    return tuple(t.folded for t in tokens[start : mention.last_token])
+
+
 def count_items(
     tokens: list[Token],
     numbers: list[NumberSpan],
     mentions: list[ItemMention],
     notes: list[str],
+    text: str = "",
 ) -> tuple[list[ItemCount], list[ItemCount]]:
     """(accepted items, refused items), each with its count."""
     numbers_end_at = {n.last_token: n for n in numbers}
     counted: dict[str, _Counted] = {}
-    for mention in mentions:
-        count = _mention_count(mention, tokens, numbers_end_at, counted, notes)
+    added: list[tuple[str, int]] = []  # what each mention added (name, count)
+    seen: set[tuple[str, ...]] = set()
+    regions = loop_regions(tokens)
+    for j, mention in enumerate(mentions):
+        name = mention.item.name
+        before = mentions[j - 1] if j else None
+        gap = _gap(text, tokens, before, mention) if before is not None else []
+        refused_next = _refuses_next(gap)
+        if before is not None and (
+            (_corrects(gap) and not refused_next) or (refused_next and before.item.name == name)
+        ):
+            _take_back(counted, added[j - 1], notes)
+        if refused_next:
+            notes.append(f"« {mention.heard} » écarté par l'appelant : ignoré")
+            added.append((name, 0))
+            continue
+        key = _repeat_key(tokens, mention)
+        if _in_loop(mention, mentions[:j], regions):
+            _note_once(notes, f"boucle de transcription : {name} compté une fois")
+            added.append((name, 0))
+            continue
+        if _kept(tokens, mention):
+            notes.append(f"« {mention.heard} » gardé par l'appelant : ignoré")
+            added.append((name, 0))
+            continue
+        if key in seen:
+            _note_once(notes, f"{name} répété à l'identique : compté une fois")
+            added.append((name, 0))
+            continue
+        seen.add(key)
+        span = numbers_end_at.get(mention.first_token)
+        if (
+            before is not None
+            and span is not None
+            and _describes(text, tokens, before, mention, span)
+        ):
+            notes.append(f"« {span.digits} {mention.heard} » décrit {before.item.name} : ignoré")
+            added.append((name, 0))
+            continue
+        count = _mention_count(mention, tokens, numbers_end_at, counted, notes, text)
+        added.append((name, count or 0))
         if count is None:
             continue
-        name = mention.item.name
         if mention.fuzzy:
             notes.append(f"« {mention.heard} » compris comme {name}")
         if name in counted:
             counted[name].count += count
         else:
             counted[name] = _Counted(name, count, mention.item.accepted)
-    items = [ItemCount(c.name, c.count) for c in counted.values() if c.accepted]
-    refused = [ItemCount(c.name, c.count) for c in counted.values() if not c.accepted]
+    items = [ItemCount(c.name, c.count) for c in counted.values() if c.accepted and c.count]
+    refused = [ItemCount(c.name, c.count) for c in counted.values() if not c.accepted and c.count]
     return items, refused
+
+
+def _note_once(notes: list[str], note: str) -> None:
+    # A loop repeats a phrase ten times: one note says it (and is no doubt of the words, the
+    # transcript's own quality already counts the loop).
+    if note not in notes:
+        notes.append(note)
+
+
+def _take_back(counted: dict[str, _Counted], added: tuple[str, int], notes: list[str]) -> None:
+    name, count = added
+    if count and name in counted:
+        counted[name].count -= count
+        notes.append(f"{name} corrigé par l'appelant : retiré")

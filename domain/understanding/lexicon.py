@@ -221,11 +221,31 @@ DEFINITE = frozenset({"le", "la", "l", "mon", "ma", "ce", "cet", "cette", "son",
 NEGATIONS = (
     ("pas", "de"),
     ("pas", "d"),
+    # "mais pas la machine à laver (, je la garde)": one thing named and left out
+    ("pas", "le"),
+    ("pas", "la"),
+    ("pas", "l"),
+    ("pas", "les"),
+    ("pas", "mon"),
+    ("pas", "ma"),
+    ("pas", "mes"),
     ("plus", "de"),
     ("plus", "d"),
     ("sans",),
     ("aucun",),
     ("aucune",),
+)
+# Words that take back what was just said: "un bureau, euh non pardon, un congélateur",
+# "une table, ou plutôt une commode", "trois chaises, non, quatre".
+CORRECTIONS = frozenset({"non", "pardon", "plutot", "trompe", "erreur"})
+# Words that add to what was said: after them, a "non" corrects nothing of the items before.
+ADDITIONS = frozenset({"et", "aussi", "avec", "plus", "egalement", "puis"})
+# Nouns that, counted right after an item, describe it: "une armoire deux portes", "un
+# canapé trois places", "une commode quatre tiroirs".
+DESCRIPTIVE_NOUNS = frozenset(
+    {"porte", "portes", "place", "places", "tiroir", "tiroirs", "battant", "battants"}
+    | {"feu", "feux", "plaque", "plaques", "etage", "etages", "niveau", "niveaux"}
+    | {"vitre", "vitres", "metre", "metres", "pied", "pieds", "tablette", "tablettes"}
 )
 
 # --------------------------------------------------------------------------- intent

@@ -161,7 +161,7 @@ def _extract(
     if street_span:
         excluded.append(street_span)
     mentions = catalogue.find_mentions(words.text, exclude=excluded, tokens=words.tokens)
-    items, refused = count_items(words.tokens, words.numbers, mentions, notes)
+    items, refused = count_items(words.tokens, words.numbers, mentions, notes, words.text)
     has_street = address is not None and bool(address.street)
     intent, intent_sure = find_intent(folded, has_street, bool(items or refused), notes)
     return _Heard(address, typed, items, refused, intent, intent_sure, notes)

@@ -33,6 +33,9 @@ _OPENER = re.compile(
     r"(?:vous etes|etes[- ]vous) ouverts?"
     r")"
 )
+# Openers that also start a statement ("Il y a aussi un lit.", "Il y aussi…" as Whisper drops
+# the "a"): a question only with its "?". (_OPENER's "il y a" has no word end either.)
+_STATEMENT_OPENER = re.compile(r"^(?:et |mais |alors |sinon |aussi |euh |donc )*il y a")
 # The pickup asked as a question: that is the request, not a second one.
 _PICKUP_ASKED = re.compile(
     r"\b(?:pouvez|pourriez|peux|pourrais|peut|pourrait|pouvriez)[- ]?(?:vous|on|il|je)?\s+"
@@ -70,7 +73,9 @@ def _is_side_question(text: str, start: int, end: int, led: bool) -> bool:
     folded = fold(text[start:end]).strip()
     if not folded or _content_words(folded) < 2:
         return False
-    opened = _OPENER.match(folded) is not None
+    opened = _OPENER.match(folded) is not None and not (
+        _STATEMENT_OPENER.match(folded) and not folded.endswith("?")
+    )
     if not (folded.endswith("?") or opened):
         return False
     if _PICKUP_ASKED.search(folded) or _NOT_FAQ.search(folded):

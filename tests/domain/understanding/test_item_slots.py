@@ -69,3 +69,25 @@ def test_a_refused_item_chosen_by_the_audio_is_refused(catalogue: Catalogue) -> 
     assert u.items == [ItemCount("vélo", 1)]
     assert u.refused_items == [ItemCount("pneu", 4)]
     assert u.refusal_advice
+
+
+@pytest.mark.parametrize(
+    "request_words",
+    [
+        # taken back by the caller: the audio must not add it again
+        "un bifet, euh non pardon, une commode",
+        "un bifet, ou plutôt une commode",
+        # kept by the caller
+        "une commode et un bifet, je le garde",
+    ],
+)
+def test_no_slot_for_words_the_caller_takes_back(
+    request_words: str, catalogue: Catalogue, territory: Territory
+) -> None:
+    text = f"J'habite au 4 rue Paradis, 13006. Je voudrais faire enlever {request_words}. Merci."
+    assert find_item_slots(text, catalogue, territory) == []
+
+
+def test_a_slot_then_more_items_is_still_a_slot(catalogue: Catalogue, territory: Territory) -> None:
+    text = "J'habite au 4 rue Paradis, 13006. Je voudrais faire enlever un bifet et une commode."
+    assert [s.quantity for s in find_item_slots(text, catalogue, territory)] == ["un"]
