@@ -92,8 +92,8 @@ class SmsSettings(BaseModel):
     phone_key_secret: SecretStr = SecretStr("")
     phone_key_file: Path | None = None
     # A reply finds its case in the routes table of the service database (written by every
-    # send). Migration only: when the table has no row for the sender, also look for a case
-    # through a visibility List query on `SmsPhoneKey` (cases begun before the table); each
+    # send). Migration only: when no running case of the table has the sender, also look for
+    # a case through a visibility List query on `SmsPhoneKey` (cases begun before the table); each
     # such reply then costs one of the namespace's ~10 List queries a second. Turn it off once
     # the cases older than the upgrade have closed (`retention.case_days` after it at most,
     # the follow-ups by their pickup date).

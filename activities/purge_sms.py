@@ -1,9 +1,11 @@
 """Retention of the SMS records (issue 17, point 9): the send ledger's rows (keyed hashes of
 the recipient and text: guessable from the templates and the address list), the reply routes
 (keyed hash of a number and the case it replies to: activities/messaging/routes.py) and the
-`outbox` backend's files (numbers and texts in clear) past the SMS retention. The routes of
-cases that have closed go too, when the purge has a Temporal client to ask (one describe per
-case, by id: no visibility query).
+`outbox` backend's files (numbers and texts in clear) past the SMS retention. A route goes
+once its case has closed, whatever its age, when the purge has a Temporal client to ask (one
+describe per case, by id: no visibility query); a running case keeps its route however old,
+since its caller may still reply (a booking's follow-up runs until the pickup, up to 45 days
+later, beyond the 30-day SMS retention).
 
 A file is rewritten in place under the same exclusive `flock` the backend appends under, so a
 line written during the purge is never lost. A line whose date cannot be read is kept and
@@ -32,9 +34,11 @@ from domain.retention import PURGE_SMS_RECORDS, PurgeSmsInput, PurgeSmsResult
 
 log = logging.getLogger(__name__)
 
-# Cases whose route the purge checks in one run (least recently texted first); the rest at the
-# next run, or when the router meets them.
-MAX_ROUTE_CHECKS = 5000
+# Cases whose route the purge checks in one run, in pages by workflow id: every case with a
+# route, in practice (a métropole's running follow-ups are ~10,000; a describe costs a few ms).
+# Beyond, the rest at the next run, or when the router meets them.
+MAX_ROUTE_CHECKS = 100_000
+ROUTE_CHECK_PAGE = 1000
 # Describes in flight at once: the frontend's rate limit is shared with the workers.
 ROUTE_CHECK_CONCURRENCY = 8
 
@@ -107,8 +111,8 @@ class PurgeSmsActivities:
         self.engine = engine
         self.files = [Path(f) for f in files]
         self.routes = SmsRoutes(engine)
-        # None: only the routes past the retention go (the router drops a closed case's route
-        # when it meets it).
+        # None (a tool without Temporal): no route goes, since a running case's must stay (the
+        # router drops a closed case's route when it meets it).
         self.client = client
 
     @activity.defn(name=PURGE_SMS_RECORDS)
@@ -116,9 +120,7 @@ class PurgeSmsActivities:
         cutoff = datetime.fromisoformat(inp.older_than)
         result = await asyncio.to_thread(self._purge, cutoff)
         if self.client is not None:
-            ids = await asyncio.to_thread(self.routes.workflow_ids, MAX_ROUTE_CHECKS)
-            closed = await closed_cases(self.client, ids)
-            result.routes_deleted += await asyncio.to_thread(self.routes.forget_workflows, closed)
+            result.routes_deleted = await self._purge_routes(self.client)
         log.info(
             "retention: %d SMS ledger row(s), %d SMS route(s), %d SMS file line(s) deleted, "
             "%d undated kept",
@@ -129,11 +131,22 @@ class PurgeSmsActivities:
         )
         return result
 
+    async def _purge_routes(self, client: Client) -> int:
+        """The routes of the cases that have closed; how many went."""
+        deleted, checked, after = 0, 0, ""
+        while checked < MAX_ROUTE_CHECKS:
+            limit = min(ROUTE_CHECK_PAGE, MAX_ROUTE_CHECKS - checked)
+            ids = await asyncio.to_thread(self.routes.workflow_ids, after, limit)
+            if not ids:
+                break
+            closed = await closed_cases(client, ids)
+            deleted += await asyncio.to_thread(self.routes.forget_workflows, closed)
+            checked, after = checked + len(ids), ids[-1]
+            activity.heartbeat(checked)
+        return deleted
+
     def _purge(self, cutoff: datetime) -> PurgeSmsResult:
-        result = PurgeSmsResult(
-            ledger_deleted=purge_ledger(self.engine, cutoff),
-            routes_deleted=self.routes.purge_older_than(cutoff.timestamp()),
-        )
+        result = PurgeSmsResult(ledger_deleted=purge_ledger(self.engine, cutoff))
         for path in self.files:
             try:
                 dropped, undated = purge_jsonl(path, cutoff)

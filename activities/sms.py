@@ -15,7 +15,8 @@ and the workflow id), which is how a reply finds its case, and returns the phone
 workflow publishes it as the `SmsPhoneKey` search attribute for the agents' filters (and the
 router's visibility fallback for cases begun before the table).
 `listen_for_sms_replies` records the route for a case that takes over a number its parent
-texted (the booking follow-up).
+texted (the booking follow-up), or drops the route of a case that no longer takes replies (a
+missed call an agent closed).
 """
 
 from __future__ import annotations
@@ -147,6 +148,10 @@ class SmsActivities:
         follow-up: its parent sent the confirmation). Idempotent."""
         workflow_id = _workflow_id()
         if not inp.phone_key or not workflow_id:
+            return SmsListenResult()
+        if not inp.listen:
+            self.routes.forget(inp.phone_key, workflow_id)
+            activity.logger.info("SMS replies no longer routed to %s", workflow_id)
             return SmsListenResult()
         self.routes.record(inp.phone_key, workflow_id)
         activity.logger.info("SMS replies routed to %s", workflow_id)

@@ -111,6 +111,9 @@ class MissedCallCase:
     handed_over_to: str = ""
     log: CaseLog = field(default_factory=CaseLog)
     run: int = 1
+    # The phone key of the invitation's route (activities/messaging/routes.py), dropped when
+    # an agent closes the case: the replies that come after go to a new case for an agent.
+    route_key: str = ""
 
 
 @dataclass

@@ -65,9 +65,11 @@ class SmsRouteResult:
 
 @dataclass
 class SmsListenInput:
-    """The calling case listens to the replies of the number of `phone_key`."""
+    """The calling case listens to the replies of the number of `phone_key` (`listen`), or
+    no longer does (False: its route is dropped; the number's other cases keep theirs)."""
 
     phone_key: str
+    listen: bool = True
 
 
 @dataclass

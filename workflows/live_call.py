@@ -70,6 +70,7 @@ with workflow.unsafe.imports_passed_through():
         NotifyResult,
         ResolveInput,
         ResolveResult,
+        SmsReplyInput,
     )
     from domain.phone import sms_mobile, sms_recipient
 
@@ -94,6 +95,8 @@ def progress_from_failure(err: ActivityError) -> LiveCallProgress | None:
 
 # Texting a transferred caller whom no agent reached: new commands in a running workflow.
 TRANSFER_SMS_PATCH = "live-call-transfer-sms"
+# The caller's SMS replies a live call keeps for the agent who calls back (the rest counted).
+MAX_SMS_REPLIES = 20
 
 
 @workflow.defn(name=names.LIVE_CALL_WORKFLOW)
@@ -110,6 +113,9 @@ class LiveCallWorkflow(ClaimableCase):
         self._closed = False
         self._closed_reason = ""
         self._why = ""
+        self._replies: list[str] = []
+        self._replies_dropped = 0
+        self._seen_sms: set[str] = set()
 
     @workflow.run
     async def run(self, inp: LiveCallInput) -> LiveCallResult:
@@ -303,6 +309,24 @@ class LiveCallWorkflow(ClaimableCase):
         self._closed = True
         return self._queue.close(inp.agent_id, self._closed_reason)
 
+    @workflow.signal(name=names.SMS_REPLY_SIGNAL)
+    def sms_reply(self, inp: SmsReplyInput) -> None:
+        """A reply to this call's SMS (the confirmation before its follow-up starts, the
+        « un conseiller va vous rappeler » after a transfer): kept for the agent's details.
+        No command: replays of cases begun before this handler are unchanged."""
+        if inp.message_id:
+            if inp.message_id in self._seen_sms:
+                return  # the router re-delivered it after a crash
+            if len(self._seen_sms) < 2 * MAX_SMS_REPLIES:
+                self._seen_sms.add(inp.message_id)
+        if len(self._replies) >= MAX_SMS_REPLIES:
+            self._replies_dropped += 1
+            return
+        self._replies.append(inp.text.strip())
+        self._history.note("réponse SMS reçue")
+        if self._callback_pending and not self._closed:
+            self._refresh_details()
+
     @resolve.validator
     def validate_resolve(self, inp: ResolveInput) -> None:
         if not self._callback_pending or self._closed:
@@ -370,6 +394,7 @@ class LiveCallWorkflow(ClaimableCase):
                 why=self._why,
                 caller_number=self._inp.caller_number,
                 attempts=self._queue.attempts,
+                replies=self._replies,
             )
         )
 

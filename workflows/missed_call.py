@@ -40,6 +40,7 @@ from temporalio import workflow
 from temporalio.common import SearchAttributeKey
 from temporalio.exceptions import ApplicationError
 
+from workflows import calls
 from workflows.agent_queue import AgentQueue, ClaimableCase
 from workflows.bounded import BoundedHistory, history_is_long
 from workflows.common import SA_SMS_PHONE_KEY, SA_STATUS
@@ -75,6 +76,7 @@ with workflow.unsafe.imports_passed_through():
         SmsReplyInput,
     )
     from domain.phone import is_mobile_fr
+    from domain.sms_models import SmsListenInput
 
 SA_CALLS = SearchAttributeKey.for_keyword_list(SA_CALL_IDS)
 
@@ -87,6 +89,8 @@ MISSED_CALL_CONTINUE = "missed-call-continue-as-new"
 # workflow.patched id: the call of the input is not counted again when the start's signal has
 # already counted it (over MAX_SEEN_IDS signals may precede the run in its first activation).
 MISSED_CALL_START_COUNTED_ONCE = "missed-call-start-counted-once"
+# workflow.patched id of the invitation's reply route dropped when an agent closes the case.
+MISSED_CALL_ROUTE_CLOSED = "missed-call-route-closed"
 # Where a run stopped, for the next one (MissedCallCase.phase).
 PHASE_WAIT_REPLY = "wait_reply"
 PHASE_CALLBACK_SCHEDULED = "callback_scheduled"
@@ -286,6 +290,11 @@ class MissedCallWorkflow(ClaimableCase):
         s.callback_pending = False
         s.status = MissedCallStatus.CLOSED.value
         self._queue.leave(s.status, SA_SMS_PHONE_KEY.value_unset())
+        if s.route_key and workflow.patched(MISSED_CALL_ROUTE_CLOSED):
+            # Lingering, this case keeps what reaches it: the caller's next SMS must go to a
+            # new case for an agent instead (before the routes table, unsetting the search
+            # attribute did that).
+            await calls.LISTEN_FOR_SMS_REPLIES(SmsListenInput(s.route_key, listen=False))
 
     async def _linger(self) -> None:
         """Stay open `merge_window_s` after the last call: a new call from the number joins

@@ -83,6 +83,7 @@ class MissedCallSteps:
         if sent.phone_key:
             # The caller's reply finds this case through the keyed hash of the number.
             updates.append(SA_SMS_PHONE_KEY.value_set([sent.phone_key]))
+            self._s.route_key = sent.phone_key
         self._s.status = MissedCallStatus.WAITING_REPLY.value
         workflow.upsert_search_attributes(updates)
         self._history.note("SMS d'invitation envoyé, en attente de la réponse")

@@ -188,14 +188,17 @@ class SmsRoute(Base):
     agent's case for an unknown sender, so that a reply finds its case by a primary-key read
     instead of a visibility List query (eventually consistent, and a rate-limited budget
     shared with the UI). Only the keyed hash of the number (domain.phone.phone_key) and the
-    workflow id: no number, no text. Rows go with the SMS retention (activities/purge_sms.py),
-    and as soon as the router finds their case closed."""
+    workflow id: no number, no text. Rows go once their case has closed: when the router meets
+    them, or at the daily SMS purge (activities/purge_sms.py), which asks Temporal by id."""
 
     __tablename__ = "sms_routes"
 
     phone_key: Mapped[str] = mapped_column(String(64), primary_key=True)
     workflow_id: Mapped[str] = mapped_column(String(255), primary_key=True)
-    updated_at: Mapped[float] = mapped_column(Float, index=True)  # Unix seconds
+    # Unix seconds. The router prefers the case that first texted the number last (the most
+    # recent case, as the visibility query's start time did); `updated_at`: the last text.
+    created_at: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float, index=True)
 
 
 SMS_ROUTES = cast(Table, SmsRoute.__table__)

@@ -9,8 +9,10 @@ metrics). A primary-key read here is neither.
 
 Written by whoever makes a number reachable: `send_sms` (the case that texts a number), the
 booking follow-up at its start (it takes over the number its parent texted) and the router
-when it opens an agent's case for an unknown sender. Read by the router, newest first; a row
-whose case has closed is deleted when met, and by the SMS retention purge. No number, no
+when it opens an agent's case for an unknown sender. Read by the router, newest case first;
+a row whose case has closed is deleted when met, and by the daily SMS purge. The row of a
+case still running stays, however old (its caller may still reply: a booking's follow-up
+runs until the pickup, up to 45 days). No number, no
 text: the keyed hash and the workflow id only. Every operation is one short transaction, safe
 across workers and hosts (PostgreSQL in production)."""
 
@@ -19,7 +21,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -43,7 +45,9 @@ class SmsRoutes:
             return
         at = time.time() if now is None else now
         upsert = pg_insert(T) if self.engine.dialect.name == "postgresql" else sqlite_insert(T)
-        statement = upsert.values(phone_key=phone_key, workflow_id=workflow_id, updated_at=at)
+        statement = upsert.values(
+            phone_key=phone_key, workflow_id=workflow_id, created_at=at, updated_at=at
+        )
         statement = statement.on_conflict_do_update(
             index_elements=[T.c.phone_key, T.c.workflow_id], set_={"updated_at": at}
         )
@@ -51,11 +55,14 @@ class SmsRoutes:
             conn.execute(statement)
 
     def lookup(self, phone_key: str) -> list[str]:
-        """The workflow ids listening to the number, most recently texted first."""
+        """The workflow ids listening to the number, the case that began texting it last
+        first: a booking's follow-up before the message that made the booking (even when
+        that message texts again, say an agent's answer to its question), a new message
+        before an older booking's follow-up (even on the follow-up's reminder day)."""
         query = (
             select(T.c.workflow_id)
             .where(T.c.phone_key == phone_key)
-            .order_by(T.c.updated_at.desc(), T.c.workflow_id)
+            .order_by(T.c.created_at.desc(), T.c.workflow_id)
             .limit(MAX_ROUTES_PER_KEY)
         )
         with self.engine.connect() as conn:
@@ -68,22 +75,18 @@ class SmsRoutes:
                 delete(T).where(T.c.phone_key == phone_key, T.c.workflow_id == workflow_id)
             )
 
-    def purge_older_than(self, cutoff: float) -> int:
-        """Rows not refreshed since `cutoff` (Unix seconds); how many went."""
-        with writer(self.engine).begin() as conn:
-            gone = conn.execute(delete(T).where(T.c.updated_at < cutoff))
-        return int(gone.rowcount or 0)
-
-    def workflow_ids(self, limit: int) -> list[str]:
-        """The cases with a row, least recently refreshed first (the likeliest closed)."""
-        oldest = (
+    def workflow_ids(self, after: str, limit: int) -> list[str]:
+        """The cases with a row, by workflow id, from after `after` ("" from the first): the
+        purge's pages."""
+        page = (
             select(T.c.workflow_id)
+            .where(T.c.workflow_id > after)
             .group_by(T.c.workflow_id)
-            .order_by(func.max(T.c.updated_at), T.c.workflow_id)
+            .order_by(T.c.workflow_id)
             .limit(limit)
         )
         with self.engine.connect() as conn:
-            return list(conn.execute(oldest).scalars())
+            return list(conn.execute(page).scalars())
 
     def forget_workflows(self, workflow_ids: Iterable[str]) -> int:
         """Every row of these cases (they closed); how many went."""

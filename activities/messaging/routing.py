@@ -4,13 +4,15 @@ For one message:
 
 1. the sender in E.164, then its phone key (domain.phone.phone_key, keyed hash);
 2. the cases listening to that key in the routes table (activities/messaging/routes.py: every
-   case that texted the number has a row), most recently texted first: the first one still
+   case that texted the number has a row), the case that began texting it last first (as the
+   visibility query's most recently started case before it): the first one still
    running gets the `sms_reply` signal, by workflow id without run id, so that a case that
    continued as new gets it in its current run. A row whose case has closed is deleted and
    the next one tried. What the reply means ("ANNULER", "1", "2", anything else for an agent)
    is that workflow's call;
-3. only when the table has no row at all for the key (a case begun before the table existed,
-   which published its key only in the `SmsPhoneKey` search attribute): the old visibility
+3. only when no case of the table's rows runs (none, or all closed: their rows dropped on the
+   way, so this is paid once) — a case begun before the table existed, which published its
+   key only in the `SmsPhoneKey` search attribute, may be waiting: the old visibility
    List query, if `visibility_fallback` (SmsSettings.route_visibility_fallback; turn it off
    once the cases older than the upgrade have closed). A case found so gets a row;
 4. none (an unknown number, a case already closed, a sender that is no phone number): an
@@ -104,13 +106,15 @@ async def route_incoming_sms(
         message_id=message.message_id,
     )
     if key:
-        listed: list[str] = []
         if routes is not None:
             listed = await asyncio.to_thread(routes.lookup, key)
             routed = await _signal_routes(client, routes, key, listed, reply)
             if routed is not None:
                 return routed
-        if not listed and visibility_fallback:
+        # No running case in the table (none listed, or all closed, their rows dropped on the
+        # way): a case begun before the table may still wait for this number. One List query,
+        # and the case it finds (or the agent's case opened below) gets a row for the next SMS.
+        if visibility_fallback:
             routed = await _signal_visible(client, routes, key, reply)
             if routed is not None:
                 return routed

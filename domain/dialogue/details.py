@@ -17,7 +17,12 @@ FIELD_NAMES = {Field.NUMBER: "numéro", Field.STREET: "rue", Field.CITY: "commun
 
 
 def callback_details_markdown(
-    progress: LiveCallProgress | None, *, why: str, caller_number: str, attempts: int = 0
+    progress: LiveCallProgress | None,
+    *,
+    why: str,
+    caller_number: str,
+    attempts: int = 0,
+    replies: list[str] | None = None,
 ) -> str:
     """What an agent reads in the Temporal UI for a live call to call back (or, right after
     a transfer, the call the agents' phones ring for)."""
@@ -67,6 +72,10 @@ def callback_details_markdown(
             lines += [f"**Jour proposé** : {date_label(progress.proposed_date)}", ""]
         if progress.faq_entries:
             lines += [f"**Questions répondues** : {', '.join(progress.faq_entries)}", ""]
+    if replies:
+        lines += ["**Réponses SMS de l'appelant**", ""]
+        lines += [f"> {markdown_text(r)}" for r in replies if r]
+        lines.append("")
     if attempts:
         lines += [f"Rappels sans réponse : {attempts}", ""]
     lines += [

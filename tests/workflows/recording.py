@@ -14,12 +14,14 @@ from temporalio.client import WorkflowHandle
 from workers.codec.payload import dev_key_path
 from workers.settings import Settings
 
+RECORDING = bool(os.environ.get("ENCOMBOT_RECORD_HISTORIES"))
+
 
 async def record_history(
     handle: WorkflowHandle[Any, Any], settings: Settings, folder: Path, workflow_type: str
 ) -> None:
     """Writes `<workflow_type>__<workflow id>.json` under `folder` when recording is asked."""
-    if not os.environ.get("ENCOMBOT_RECORD_HISTORIES"):
+    if not RECORDING:
         return
     folder.mkdir(parents=True, exist_ok=True)
     history = await handle.fetch_history()

@@ -26,6 +26,7 @@ from temporalio.worker import Worker
 from activities.speech.engine import SpeechEngine
 from domain import names
 from domain.claims import ClaimInput, ClaimResult
+from domain.escaping import markdown_text
 from domain.live_call_models import (
     LiveCallActivityInput,
     LiveCallInput,
@@ -40,6 +41,7 @@ from domain.models import (
     ItemCount,
     ResolveInput,
     ResolveResult,
+    SmsReplyInput,
     SpokenAddress,
     Understanding,
 )
@@ -158,6 +160,18 @@ async def test_caller_hung_up_during_the_transfer_is_texted_at_once(
         sent = await texts(settings, 1, 30)
         assert [s["to"] for s in sent] == [MOBILE]
         assert "Un conseiller va vous rappeler" in sent[0]["text"]
+        # The caller answers the text: the agent who calls back reads it (before, the reply
+        # reached this case, which had no handler for it, and was lost).
+        reply = SmsReplyInput(text="Rappelez-moi après 18h *svp*", message_id="r-1")
+        await handle.signal(names.SMS_REPLY_SIGNAL, reply)
+        await handle.signal(names.SMS_REPLY_SIGNAL, reply)  # re-delivered: once
+        for _ in range(50):
+            if "Réponses SMS" in (shown := await details(handle)):
+                break
+            await asyncio.sleep(0.1)
+        assert "**Réponses SMS de l'appelant**" in shown
+        assert shown.count(f"> {markdown_text(reply.text)}") == 1, shown
+        assert "\\*svp\\*" in shown  # escaped: the caller's text is no Markdown
         result = await close(handle)
         await record(handle, settings)
     assert result.status == "closed" and result.outcome == Outcome.TRANSFER

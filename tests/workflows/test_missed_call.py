@@ -27,7 +27,7 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import SearchAttributeKey, TypedSearchAttributes
-from temporalio.converter import decode_typed_search_attributes
+from temporalio.converter import DataConverter, decode_typed_search_attributes
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -66,12 +66,15 @@ from domain.models import (
     VoicemailResult,
 )
 from domain.phone import phone_key
+from tests.workflows.recording import RECORDING, record_history
 from workers.client import _SA_TYPES, start_missed_call
+from workers.codec.payload import data_converter
 from workers.settings import Settings
 from workflows.missed_call import MissedCallWorkflow
 
 PARIS = ZoneInfo("Europe/Paris")
 SECRET = b"test-phone-key-secret-0123456789"
+HISTORIES = Path(__file__).parent / "histories" / "i17-missed-call-route"
 SA_NEEDS_AGENT = SearchAttributeKey.for_bool(names.SA_NEEDS_AGENT)
 SA_STATUS = SearchAttributeKey.for_keyword(names.SA_STATUS)
 SA_REASON = SearchAttributeKey.for_keyword(names.SA_REASON)
@@ -131,6 +134,7 @@ class Harness:
     outbox: Path
     # The SMS reply routes the sends write (activities/messaging/routes.py).
     routes: SmsRoutes
+    tmp: Path
     numbers: list[int] = field(default_factory=list)
 
     def number(self) -> str:
@@ -239,8 +243,12 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
     """One test server per test (~0.2 s): a test's leftovers (a timer it cancelled, a child
     still running) can then never stop another test's clock."""
     tmp = tmp_path
+    # Recording histories for test_replay.py: payloads encrypted as the workers' are, with
+    # the session's test-only development key (copied beside the histories).
+    recording = Settings(_env_file=None, data_dir=tmp / "codec")  # type: ignore[call-arg]
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(_test_server_path())
+        test_server_existing_path=str(_test_server_path()),
+        data_converter=data_converter(recording) if RECORDING else DataConverter.default,
     )
     try:
         # The test server does not list search attributes; adding them is enough.
@@ -295,10 +303,11 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
                 MissedCallActivities(store).find_upcoming_booking,
                 understand.understand,
                 sms.send_sms,
+                sms.listen_for_sms_replies,
             ],
             activity_executor=ThreadPoolExecutor(max_workers=4),
         ):
-            yield Harness(env, env.client, settings, store, outbox, sms.routes)
+            yield Harness(env, env.client, settings, store, outbox, sms.routes, tmp)
         engine.dispose()
     finally:
         await env.shutdown()
@@ -372,6 +381,15 @@ async def test_saturday_evening_call_is_invited_then_visible_monday_0830(harness
     attrs = await search_attributes(handle)
     assert not attrs.get(SA_NEEDS_AGENT)
     assert not attrs.get(SA_PHONE_KEY)
+    # ... nor its route (`missed-call-route-closed`): lingering, the closed case would keep
+    # the caller's next SMS, which must go to a new case for an agent.
+    assert harness.routes.lookup(phone_key(number, SECRET)) == []
+    await record_history(
+        handle,
+        Settings(_env_file=None, data_dir=harness.tmp / "codec"),  # type: ignore[call-arg]
+        HISTORIES,
+        "MissedCallWorkflow",
+    )
 
 
 async def test_call_on_the_eve_of_a_holiday_is_visible_the_day_after(harness: Harness) -> None:

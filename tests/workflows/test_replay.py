@@ -220,3 +220,24 @@ async def test_the_choice_taken_during_its_sms_stands_on_its_patch(base_settings
         history(path, json.dumps(altered)), raise_on_replay_failure=False
     )
     assert isinstance(result.replay_failure, workflow.NondeterminismError), result.replay_failure
+
+
+async def test_the_missed_call_route_dropped_at_close_stands_on_its_patch(
+    base_settings: Settings,
+) -> None:
+    """The `missed-call-route-closed` case replays only with its marker: the activity that
+    drops the route is a command the patch guards."""
+    [path] = HISTORIES.glob("i17-missed-call-route/MissedCallWorkflow__*.json")
+    data = json.loads(path.read_text())
+    scheduled = [
+        e["activityTaskScheduledEventAttributes"]["activityType"]["name"]
+        for e in data["events"]
+        if e["eventType"] == "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED"
+    ]
+    assert scheduled[-1] == "listen_for_sms_replies"
+    altered = _marker_renamed(data, "missed-call-route-closed")
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=converter(base_settings, path.parent))
+    result = await replayer.replay_workflow(
+        history(path, json.dumps(altered)), raise_on_replay_failure=False
+    )
+    assert isinstance(result.replay_failure, workflow.NondeterminismError), result.replay_failure

@@ -136,7 +136,7 @@ def test_0004_adds_the_sms_routes_and_keeps_the_rows_of_0003(empty: Engine) -> N
     create_schema(empty)
     assert at(empty) == migrate.head() == "0004"
     columns = {c["name"] for c in inspect(empty).get_columns("sms_routes")}
-    assert columns == {"phone_key", "workflow_id", "updated_at"}  # no number, no text
+    assert columns == {"phone_key", "workflow_id", "created_at", "updated_at"}  # no number, no text
     with empty.connect() as conn:
         assert conn.execute(text("SELECT call_id FROM ingress_calls")).scalars().all() == ["c-1"]
     routes = SmsRoutes(empty)

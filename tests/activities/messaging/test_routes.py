@@ -50,7 +50,7 @@ def rows(engine: Engine, key: str) -> list[tuple[str, float]]:
         return sorted((r.workflow_id, r.updated_at) for r in conn.execute(query))
 
 
-def test_record_is_an_idempotent_upsert_read_newest_first(engine: Engine) -> None:
+def test_record_is_an_idempotent_upsert_read_newest_case_first(engine: Engine) -> None:
     routes = SmsRoutes(engine)
     key, other = uuid.uuid4().hex, uuid.uuid4().hex  # PostgreSQL's table is shared
     assert routes.lookup(key) == []
@@ -58,10 +58,11 @@ def test_record_is_an_idempotent_upsert_read_newest_first(engine: Engine) -> Non
     routes.record(key, "missed-call-1", now=1010.0)
     routes.record(other, "voicemail-9", now=1020.0)
     assert routes.lookup(key) == ["missed-call-1", "voicemail-1"]
-    # A retried activity: the same row, its time refreshed, no error, no second row.
+    # A retried activity: the same row, its time refreshed (not its place: the case that
+    # began texting the number last comes first), no error, no second row.
     routes.record(key, "voicemail-1", now=1030.0)
     routes.record(key, "voicemail-1", now=1030.0)
-    assert routes.lookup(key) == ["voicemail-1", "missed-call-1"]
+    assert routes.lookup(key) == ["missed-call-1", "voicemail-1"]
     assert rows(engine, key) == [("missed-call-1", 1010.0), ("voicemail-1", 1030.0)]
     routes.record("", "voicemail-1")  # no number key: nothing to route
     routes.record(key, "")
@@ -75,17 +76,21 @@ def test_record_is_an_idempotent_upsert_read_newest_first(engine: Engine) -> Non
     routes.forget(key, "missed-call-1")
 
 
-def test_purge_older_than_and_oldest_cases_first(engine: Engine) -> None:
+def test_the_case_that_began_texting_last_comes_first_and_pages(engine: Engine) -> None:
     routes = SmsRoutes(engine)
     key = uuid.uuid4().hex
     tag = uuid.uuid4().hex[:8]
-    old, recent = f"old-{tag}", f"recent-{tag}"
-    routes.record(key, old, now=100.0)
-    routes.record(key, recent, now=10**10)
-    assert routes.workflow_ids(10**6).index(old) < routes.workflow_ids(10**6).index(recent)
-    assert routes.purge_older_than(200.0) >= 1
-    assert routes.lookup(key) == [recent]
-    routes.forget(key, recent)
+    voicemail, follow_up = f"voicemail-{tag}", f"booking-{tag}"
+    routes.record(key, voicemail, now=100.0)
+    routes.record(key, follow_up, now=200.0)
+    # The message texts again (say, its question handed to an agent): its follow-up, begun
+    # after it, still gets the caller's ANNULER.
+    routes.record(key, voicemail, now=300.0)
+    assert routes.lookup(key) == [follow_up, voicemail]
+    ids = routes.workflow_ids("", 10**6)
+    assert follow_up in ids and voicemail in ids and ids == sorted(ids)
+    assert voicemail not in routes.workflow_ids(voicemail, 10**6)
+    assert routes.forget_workflows([voicemail, follow_up]) == 2
 
 
 def test_send_sms_records_the_route_of_the_sending_case(tmp_path: Path) -> None:

@@ -26,6 +26,7 @@ def upgrade() -> None:
         "sms_routes",
         sa.Column("phone_key", sa.String(length=64), nullable=False),
         sa.Column("workflow_id", sa.String(length=255), nullable=False),
+        sa.Column("created_at", sa.Float(), nullable=False),
         sa.Column("updated_at", sa.Float(), nullable=False),
         sa.PrimaryKeyConstraint("phone_key", "workflow_id"),
     )
