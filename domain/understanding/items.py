@@ -152,14 +152,15 @@ def _gap(text: str, tokens: list[Token], before: ItemMention, mention: ItemMenti
 
 
 def _is_correction(text: str, tokens: list[Token], j: int) -> bool:
-    """Token j takes back what was said before it, in its context: "euh non", "non pardon",
-    ", non,", "ou plutôt", "je me suis trompé", ", erreur,". Not "un frigo non fonctionnel",
-    "un canapé plutôt lourd", "acheté par erreur"."""
+    """Token j takes back what was said before it, in its context: "pardon", "euh non", "non
+    pardon", ", non,", "ou plutôt", "je me suis trompé", ", erreur,". Not "un frigo non
+    fonctionnel", "un canapé plutôt lourd", "acheté par erreur", "pardon de vous déranger"."""
     word = tokens[j].folded
     prev = tokens[j - 1].folded if j else ""
     nxt = tokens[j + 1].folded if j + 1 < len(tokens) else ""
     if word == "pardon":
-        return True
+        # "pardon de vous déranger", "pardon pour le bruit": an apology, nothing taken back
+        return nxt not in ("de", "d", "pour")
     if word == "non":
         # "trois chaises non quatre chaises", "un bureau non une commode": as Whisper writes
         # it, without the commas

@@ -304,6 +304,9 @@ def test_a_keep_verb_in_the_present_still_keeps(
         # "erreur" that corrects nothing
         ("J'ai un frigo acheté par erreur, un canapé.", {"réfrigérateur": 1, "canapé": 1}),
         ("J'ai un four livré par erreur, une table.", {"four": 1, "table": 1}),
+        # "pardon" as an apology
+        ("J'ai un canapé, pardon de vous déranger, une table.", {"canapé": 1, "table": 1}),
+        ("J'ai un canapé, pardon pour le bruit, une table.", {"canapé": 1, "table": 1}),
     ],
 )
 def test_words_that_neither_exclude_nor_correct(
