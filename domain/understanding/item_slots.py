@@ -138,7 +138,7 @@ def find_item_slots(text: str, catalogue: Catalogue, territory: Territory) -> li
             i += 1
             continue
         # What the caller takes back or keeps is no item to find in the audio either.
-        if taken_back_after(clean, tokens, k) or kept_after(tokens, k):
+        if taken_back_after(clean, tokens, k) or kept_after(tokens, k, clean):
             i = k
             continue
         scored = catalogue.closest_forms_scored(words, MAX_SLOT_FORMS)

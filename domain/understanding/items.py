@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from domain.catalogue import ItemMention
 from domain.models import ItemCount
-from domain.numbers import NumberSpan, Token
+from domain.numbers import NUMBER_WORDS, NumberSpan, Token
 from domain.understanding.lexicon import (
     ADDITIONS,
     ADJECTIVES,
@@ -16,7 +16,10 @@ from domain.understanding.lexicon import (
     CORRECTIONS,
     DEFINITE,
     DESCRIPTIVE_NOUNS,
+    EXCLUDERS,
+    EXCLUSIONS,
     INDEFINITE_PLURAL,
+    INTERJECTIONS,
     NEGATIONS,
 )
 
@@ -26,10 +29,20 @@ MAX_CORRECTION_GAP = 6
 # in a row is a transcription artefact, not items said again.
 LOOP_MAX_PERIOD = 12
 LOOP_MIN_REPEATS = 3
-# "le matelas, je le garde", "la table on la conserve", "je vais le garder"
+# "le matelas, je le garde", "la table on la conserve", "je vais le garder": a keep verb in the
+# present (or its infinitive after "vais", "veux"…), not negated. "je le gardais à la cave",
+# "je ne le garde pas", "je la garde plus" keep nothing.
 _KEEPERS = frozenset({"je", "j", "on", "nous"})
 _KEPT_PRONOUNS = frozenset({"le", "la", "les", "l"})
-_KEEP_VERBS = ("gard", "conserv")
+_KEEP_PRESENT = frozenset(
+    f"{stem}{end}" for stem in ("gard", "conserv") for end in ("e", "es", "ons", "ez", "ent")
+)
+_KEEP_INFINITIVE = frozenset({"garder", "conserver"})
+_KEEP_MODALS = frozenset(
+    {"vais", "va", "allons", "veux", "voulons", "voudrais", "prefere", "preferons", "compte"}
+)
+_NOT = frozenset({"ne", "n", "pas", "plus", "jamais"})
+_PUNCTUATION = ",.;:!?"
 
 
 @dataclass
@@ -76,9 +89,7 @@ def _mention_count(
         k -= 1
     prev = [t.folded for t in tokens[max(0, k - 2) : k]]
     name = mention.item.name
-    # "je ne sais pas, la table …": a negation does not reach over a comma
-    split = k >= 2 and any(c in ",.;:!?" for c in text[tokens[k - 2].end : tokens[k - 1].start])
-    if not split and any(tuple(prev[-len(neg) :]) == neg for neg in NEGATIONS):
+    if _negated(text, tokens, k, mention.first_token):
         notes.append(f"« {mention.heard} » cité à la forme négative : ignoré")
         return None
     if prev and prev[-1] in ("au", "aux"):
@@ -104,20 +115,79 @@ def _mention_count(
     return 1
 
 
-def _gap(text: str, tokens: list[Token], before: ItemMention, mention: ItemMention) -> list[str]:
-    """The words between two mentions of one sentence (none across a sentence's end: "un
+def _punctuated(text: str, tokens: list[Token], j: int) -> bool:
+    """Punctuation between token j - 1 and token j (j == len(tokens): after the last one)."""
+    if j <= 0:
+        return False
+    end = tokens[j].start if j < len(tokens) else len(text)
+    return any(c in _PUNCTUATION for c in text[tokens[j - 1].end : end])
+
+
+def _negated(text: str, tokens: list[Token], k: int, first: int) -> bool:
+    """The words before token k (an item, or the adjectives before it) leave it out."""
+    for neg in NEGATIONS + EXCLUSIONS:
+        n = len(neg)
+        if k < n or tuple(t.folded for t in tokens[k - n : k]) != neg:
+            continue
+        # "je ne sais pas, la table …": a negation does not reach over punctuation inside its
+        # own words; before them it may ("un sommier, sans matelas").
+        if any(_punctuated(text, tokens, j) for j in range(k - n + 1, first + 1)):
+            continue
+        # "mais pas la table", ", pas le canapé"; not "je ne garde pas la table non plus"
+        p = k - n
+        if neg in EXCLUSIONS and not (
+            p == 0 or tokens[p - 1].folded in EXCLUDERS or _punctuated(text, tokens, p)
+        ):
+            continue
+        return True
+    return False
+
+
+def _gap(text: str, tokens: list[Token], before: ItemMention, mention: ItemMention) -> range:
+    """The tokens between two mentions of one sentence (none across a sentence's end: "un
     frigo, pardon pour le bruit. Un canapé …" corrects nothing)."""
     if any(c in ".!?" for c in text[before.end : mention.start]):
-        return []
-    return [t.folded for t in tokens[before.last_token : mention.first_token]]
+        return range(0)
+    return range(before.last_token, mention.first_token)
 
 
-def _corrects(gap: list[str]) -> bool:
+def _is_correction(text: str, tokens: list[Token], j: int) -> bool:
+    """Token j takes back what was said before it, in its context: "pardon", "euh non", "non
+    pardon", ", non,", "ou plutôt", "je me suis trompé", ", erreur,". Not "un frigo non
+    fonctionnel", "un canapé plutôt lourd", "acheté par erreur", "pardon de vous déranger"."""
+    word = tokens[j].folded
+    prev = tokens[j - 1].folded if j else ""
+    nxt = tokens[j + 1].folded if j + 1 < len(tokens) else ""
+    if word == "pardon":
+        # "pardon de vous déranger", "pardon pour le bruit": an apology, nothing taken back
+        return nxt not in ("de", "d", "pour")
+    if word == "non":
+        # "trois chaises non quatre chaises", "un bureau non une commode": as Whisper writes
+        # it, without the commas
+        return (
+            nxt in ("pardon", "un", "une")
+            or nxt in NUMBER_WORDS
+            or (j + 1 < len(tokens) and tokens[j + 1].is_digits)
+            or prev in INTERJECTIONS
+            or (_punctuated(text, tokens, j) and _punctuated(text, tokens, j + 1))
+        )
+    if word == "plutot":
+        return prev == "ou"
+    if word in ("trompe", "trompee"):
+        return prev in ("suis", "me", "m")
+    if word == "erreur":
+        return _punctuated(text, tokens, j + 1) and (
+            _punctuated(text, tokens, j) or prev in INTERJECTIONS
+        )
+    return False
+
+
+def _corrects(text: str, tokens: list[Token], gap: range) -> bool:
     """The words between two mentions take the first one back ("…, euh non pardon, …")."""
     return (
         len(gap) <= MAX_CORRECTION_GAP
-        and any(w in CORRECTIONS for w in gap)
-        and not any(w in ADDITIONS for w in gap)
+        and any(tokens[j].folded in CORRECTIONS and _is_correction(text, tokens, j) for j in gap)
+        and not any(tokens[j].folded in ADDITIONS for j in gap)
     )
 
 
@@ -131,15 +201,22 @@ def taken_back_after(text: str, tokens: list[Token], end: int) -> bool:
         word = tokens[j].folded
         if word in ADDITIONS:
             return False
-        if word in CORRECTIONS:
+        if word in CORRECTIONS and _is_correction(text, tokens, j):
             return not (word == "non" and j + 1 < len(tokens) and tokens[j + 1].folded == "pas")
     return False
 
 
-def _refuses_next(gap: list[str]) -> bool:
-    """ "…, non pas le buffet, …": what follows "non pas" (and its determiner) is refused."""
-    return len(gap) <= MAX_CORRECTION_GAP and any(
-        gap[j : j + 2] == ["non", "pas"] and len(gap) - j <= 3 for j in range(len(gap))
+def _refuses_next(tokens: list[Token], gap: range) -> bool:
+    """ "…, non pas le buffet, …", "une commode plutôt qu'une table": what follows "non pas"
+    or "plutôt que" (and its determiner) is refused."""
+    words = [tokens[j].folded for j in gap]
+    return len(words) <= MAX_CORRECTION_GAP and any(
+        (
+            words[j : j + 2] == ["non", "pas"]
+            or words[j : j + 2] in (["plutot", "que"], ["plutot", "qu"])
+        )
+        and len(words) - j <= 3
+        for j in range(len(words))
     )
 
 
@@ -154,19 +231,26 @@ def _describes(
     )
 
 
-def _kept(tokens: list[Token], mention: ItemMention) -> bool:
-    return kept_after(tokens, mention.last_token)
-
-
-def kept_after(tokens: list[Token], end: int) -> bool:
-    """The caller says they keep what ends at token `end`: "(mais) le matelas, je le garde"."""
-    after = [t.folded for t in tokens[end : end + 5]]
-    if not after or after[0] not in _KEEPERS:
+def kept_after(tokens: list[Token], end: int, text: str = "") -> bool:
+    """The caller says they keep what ends at token `end`: "(mais) le matelas, je le garde",
+    "la table, on va la garder"; not "je ne le garde pas", "je la garde plus", "je le
+    gardais"."""
+    after = [t.folded for t in tokens[end : end + 4]]
+    if len(after) < 3 or after[0] not in _KEEPERS:
         return False
-    for j in (1, 2):
-        if j + 1 < len(after) and after[j] in _KEPT_PRONOUNS:
-            return after[j + 1].startswith(_KEEP_VERBS)
-    return False
+    if after[1] in _KEPT_PRONOUNS:
+        verb = 2
+        kept = after[2] in _KEEP_PRESENT
+    elif len(after) == 4 and after[1] in _KEEP_MODALS and after[2] in _KEPT_PRONOUNS:
+        verb = 3
+        kept = after[3] in _KEEP_INFINITIVE
+    else:
+        return False  # "je ne le garde pas", "je vais pas le garder"
+    j = end + verb + 1
+    negated = (
+        j < len(tokens) and tokens[j].folded in _NOT and not (text and _punctuated(text, tokens, j))
+    )
+    return kept and not negated
 
 
 def loop_regions(tokens: list[Token]) -> list[tuple[int, int, int]]:
@@ -207,13 +291,6 @@ def _in_loop(
     return False
 
 
-def _repeat_key(tokens: list[Token], mention: ItemMention) -> tuple[str, ...]:
-    """The two words before a mention and the mention itself: a transcription loop says
-    them again and again ("enlever une table basse, enlever une table basse, …")."""
-    start = max(0, mention.first_token - 2)
-    return tuple(t.folded for t in tokens[start : mention.last_token])
-
-
 def count_items(
     tokens: list[Token],
     numbers: list[NumberSpan],
@@ -225,35 +302,29 @@ def count_items(
     numbers_end_at = {n.last_token: n for n in numbers}
     counted: dict[str, _Counted] = {}
     added: list[tuple[str, int]] = []  # what each mention added (name, count)
-    seen: set[tuple[str, ...]] = set()
     regions = loop_regions(tokens)
     for j, mention in enumerate(mentions):
         name = mention.item.name
         before = mentions[j - 1] if j else None
-        gap = _gap(text, tokens, before, mention) if before is not None else []
-        refused_next = _refuses_next(gap)
+        gap = _gap(text, tokens, before, mention) if before is not None else range(0)
+        refused_next = _refuses_next(tokens, gap)
         if before is not None and (
-            (_corrects(gap) and not refused_next) or (refused_next and before.item.name == name)
+            (_corrects(text, tokens, gap) and not refused_next)
+            or (refused_next and before.item.name == name)
         ):
             _take_back(counted, added[j - 1], notes)
         if refused_next:
             notes.append(f"« {mention.heard} » écarté par l'appelant : ignoré")
             added.append((name, 0))
             continue
-        key = _repeat_key(tokens, mention)
         if _in_loop(mention, mentions[:j], regions):
             _note_once(notes, f"boucle de transcription : {name} compté une fois")
             added.append((name, 0))
             continue
-        if _kept(tokens, mention):
+        if kept_after(tokens, mention.last_token, text):
             notes.append(f"« {mention.heard} » gardé par l'appelant : ignoré")
             added.append((name, 0))
             continue
-        if key in seen:
-            _note_once(notes, f"{name} répété à l'identique : compté une fois")
-            added.append((name, 0))
-            continue
-        seen.add(key)
         span = numbers_end_at.get(mention.first_token)
         if (
             before is not None

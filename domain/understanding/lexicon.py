@@ -221,7 +221,16 @@ DEFINITE = frozenset({"le", "la", "l", "mon", "ma", "ce", "cet", "cette", "son",
 NEGATIONS = (
     ("pas", "de"),
     ("pas", "d"),
-    # "mais pas la machine à laver (, je la garde)": one thing named and left out
+    ("plus", "de"),
+    ("plus", "d"),
+    ("sans",),
+    ("aucun",),
+    ("aucune",),
+)
+# "mais pas la machine à laver (, je la garde)": one thing named and left out. Only after
+# EXCLUDERS ("non pas le buffet") or punctuation: after a verb ("je ne garde pas la table non
+# plus", "n'oubliez pas le matelas") the item is still wanted.
+EXCLUSIONS = (
     ("pas", "le"),
     ("pas", "la"),
     ("pas", "l"),
@@ -229,15 +238,15 @@ NEGATIONS = (
     ("pas", "mon"),
     ("pas", "ma"),
     ("pas", "mes"),
-    ("plus", "de"),
-    ("plus", "d"),
-    ("sans",),
-    ("aucun",),
-    ("aucune",),
 )
-# Words that take back what was just said: "un bureau, euh non pardon, un congélateur",
-# "une table, ou plutôt une commode", "trois chaises, non, quatre".
-CORRECTIONS = frozenset({"non", "pardon", "plutot", "trompe", "erreur"})
+EXCLUDERS = frozenset({"mais", "sauf", "et", "non"})
+# Words that may take back what was just said: "un bureau, euh non pardon, un congélateur",
+# "une table, ou plutôt une commode", "trois chaises, non, quatre", "je me suis trompé". Each
+# only in its own context (items.py `_is_correction`): "un frigo non fonctionnel", "un canapé
+# plutôt lourd", "acheté par erreur" take nothing back.
+CORRECTIONS = frozenset({"non", "pardon", "plutot", "trompe", "trompee", "erreur"})
+# Words said before a "non" that make it a word of its own ("euh non", "ah non", "enfin non").
+INTERJECTIONS = frozenset({"euh", "ah", "oh", "ben", "bah", "hum", "enfin"})
 # Words that add to what was said: after them, a "non" corrects nothing of the items before.
 ADDITIONS = frozenset({"et", "aussi", "avec", "plus", "egalement", "puis"})
 # Nouns that, counted right after an item, describe it: "une armoire deux portes", "un

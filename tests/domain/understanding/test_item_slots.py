@@ -91,3 +91,23 @@ def test_no_slot_for_words_the_caller_takes_back(
 def test_a_slot_then_more_items_is_still_a_slot(catalogue: Catalogue, territory: Territory) -> None:
     text = "J'habite au 4 rue Paradis, 13006. Je voudrais faire enlever un bifet et une commode."
     assert [s.quantity for s in find_item_slots(text, catalogue, territory)] == ["un"]
+
+
+@pytest.mark.parametrize(
+    "request_words",
+    [
+        # kept: no, the verb is negated or in the past
+        "une commode et un bifet, je ne le garde pas",
+        "une commode et un bifet, je le garde plus",
+        "une commode et un bifet, je le gardais à la cave",
+        # taken back: no, "non", "plutôt", "erreur" describe the words before
+        "un bifet non fonctionnel, une commode",
+        "un bifet plutôt lourd, une commode",
+        "un bifet acheté par erreur, une commode",
+    ],
+)
+def test_a_slot_the_caller_neither_keeps_nor_takes_back(
+    request_words: str, catalogue: Catalogue, territory: Territory
+) -> None:
+    text = f"J'habite au 4 rue Paradis, 13006. Je voudrais faire enlever {request_words}. Merci."
+    assert [s.quantity for s in find_item_slots(text, catalogue, territory)] == ["un"]
