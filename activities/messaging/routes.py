@@ -21,7 +21,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import ColumnElement, Engine, delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -68,12 +68,18 @@ class SmsRoutes:
         with self.engine.connect() as conn:
             return list(conn.execute(query).scalars())
 
-    def forget(self, phone_key: str, workflow_id: str) -> None:
-        """The case closed: its row goes (the number's other cases stay)."""
+    def forget(self, phone_key: str, workflow_id: str, *, seen_before: float | None = None) -> None:
+        """The case closed: its row goes (the number's other cases stay). `seen_before`: only
+        if not written since that instant (Unix seconds) — a new run under the same workflow
+        id (a missed call's is the number's) may have written it after the check."""
+        where: list[ColumnElement[bool]] = [
+            T.c.phone_key == phone_key,
+            T.c.workflow_id == workflow_id,
+        ]
+        if seen_before is not None:
+            where.append(T.c.updated_at <= seen_before)
         with writer(self.engine).begin() as conn:
-            conn.execute(
-                delete(T).where(T.c.phone_key == phone_key, T.c.workflow_id == workflow_id)
-            )
+            conn.execute(delete(T).where(*where))
 
     def workflow_ids(self, after: str, limit: int) -> list[str]:
         """The cases with a row, by workflow id, from after `after` ("" from the first): the
@@ -88,11 +94,16 @@ class SmsRoutes:
         with self.engine.connect() as conn:
             return list(conn.execute(page).scalars())
 
-    def forget_workflows(self, workflow_ids: Iterable[str]) -> int:
-        """Every row of these cases (they closed); how many went."""
+    def forget_workflows(
+        self, workflow_ids: Iterable[str], *, seen_before: float | None = None
+    ) -> int:
+        """Every row of these cases (they closed); how many went. `seen_before`: as `forget`."""
         ids = list(workflow_ids)
         if not ids:
             return 0
+        where: list[ColumnElement[bool]] = [T.c.workflow_id.in_(ids)]
+        if seen_before is not None:
+            where.append(T.c.updated_at <= seen_before)
         with writer(self.engine).begin() as conn:
-            gone = conn.execute(delete(T).where(T.c.workflow_id.in_(ids)))
+            gone = conn.execute(delete(T).where(*where))
         return int(gone.rowcount or 0)

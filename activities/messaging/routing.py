@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from datetime import datetime
 from typing import Any
 
@@ -159,13 +160,15 @@ async def _signal_routes(
     for workflow_id in listed:
         # No run id: the current run, even after a continue-as-new.
         handle = client.get_workflow_handle(workflow_id)
+        asked_at = time.time()
         try:
             await handle.signal(names.SMS_REPLY_SIGNAL, reply)
         except RPCError as err:
             if err.status != RPCStatusCode.NOT_FOUND:
                 raise
-            # Closed (or gone with the namespace's retention): never again a candidate.
-            await asyncio.to_thread(routes.forget, key, workflow_id)
+            # Closed (or gone with the namespace's retention): never again a candidate,
+            # unless a new run under that id has texted the number since.
+            await asyncio.to_thread(routes.forget, key, workflow_id, seen_before=asked_at)
             closed += 1
             continue
         log.info(

@@ -118,3 +118,18 @@ def test_send_sms_records_the_route_of_the_sending_case(tmp_path: Path) -> None:
     assert sms.routes.lookup(key) == ["booking-call-42", "voicemail-42"]
     # No number is stored: the key and ids only.
     assert "612345678" not in str(rows(sms.routes.engine, key))
+
+
+def test_a_row_written_after_the_check_is_not_forgotten(engine: Engine) -> None:
+    """A missed call's workflow id is the number's: the router or the purge finds its run
+    closed, a new run texts the number and writes the row, then the forget comes."""
+    routes = SmsRoutes(engine)
+    key, case = uuid.uuid4().hex, f"missed-call-{uuid.uuid4().hex[:8]}"
+    routes.record(key, case, now=200.0)  # the new run's send, after a check at 150
+    routes.forget(key, case, seen_before=150.0)
+    assert routes.forget_workflows([case], seen_before=150.0) == 0
+    assert routes.lookup(key) == [case]
+    assert routes.forget_workflows([case], seen_before=200.0) == 1
+    routes.record(key, case, now=300.0)
+    routes.forget(key, case, seen_before=300.0)
+    assert routes.lookup(key) == []
