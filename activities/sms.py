@@ -119,7 +119,7 @@ class SmsActivities:
         if key and inp.listen:
             # Before the send: a reply, however quick, finds the case. Idempotent (an upsert):
             # a retried activity refreshes the row.
-            self.routes.record(key, _workflow_id())
+            self.routes.record(key, _workflow_id(), opens=inp.opens_exchange)
         message_id, backend, duplicate = self.sender.deliver(inp.idempotency_key, to, text)
         if not duplicate and self.metrics is not None:
             self.metrics.sms_event("sent")

@@ -299,6 +299,10 @@ class NotifyInput:
     # send records the route (activities/messaging/routes.py). False for an SMS whose replies
     # belong to another case (a missed call's booking status: the booking's follow-up).
     listen: bool = True
+    # This send opens the case's exchange with the number: its route counts from now (the
+    # router prefers the case that began texting a number last), also when a closed run under
+    # the same workflow id left one (a missed call's id is the number's).
+    opens_exchange: bool = False
 
 
 @dataclass

@@ -396,13 +396,15 @@ async def send_sms(
     retry: RetryPolicy | None = None,
     within: timedelta | None = None,
     listen: bool = True,
+    opens_exchange: bool = False,
 ) -> NotifyResult:
     """Text the caller. `key` names this SMS within the workflow (its idempotency key is the
     workflow id and the key: a retried or replayed send is never sent twice). `within`: give
     up (ActivityError) when the SMS has not gone after that long, all attempts included;
     None: as long as `retry` allows (PATIENT_RETRY by default). `listen`: this case gets the
     caller's replies (it publishes the phone key; the send records the route), False when
-    they belong to another case."""
+    they belong to another case; `opens_exchange`: this SMS begins the case's exchange with
+    the number (NotifyInput.opens_exchange)."""
     return await SEND_SMS(
         NotifyInput(
             idempotency_key=f"{workflow.info().workflow_id}:{key}",
@@ -410,6 +412,7 @@ async def send_sms(
             template=template,
             context=context,
             listen=listen,
+            opens_exchange=opens_exchange,
         ),
         retry=retry,
         schedule_to_close=within,

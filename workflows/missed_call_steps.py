@@ -73,7 +73,7 @@ class MissedCallSteps:
 
     async def invite(self) -> bool:
         try:
-            sent = await self.send_sms("invite", "missed_call_invite", {})
+            sent = await self.send_sms("invite", "missed_call_invite", {}, opens_exchange=True)
         except ActivityError as err:
             self._history.note(f"SMS d'invitation impossible: {error_message(err)}")
             return False
@@ -90,7 +90,13 @@ class MissedCallSteps:
         return True
 
     async def send_sms(
-        self, purpose: str, template: str, context: dict[str, str], *, listen: bool = True
+        self,
+        purpose: str,
+        template: str,
+        context: dict[str, str],
+        *,
+        listen: bool = True,
+        opens_exchange: bool = False,
     ) -> NotifyResult:
         return await calls.send_sms(
             f"{self._inp.call_id}:{purpose}",
@@ -98,6 +104,7 @@ class MissedCallSteps:
             template,
             dict(context),
             listen=listen,
+            opens_exchange=opens_exchange,
         )
 
     async def replies_usable(self) -> bool:

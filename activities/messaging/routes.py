@@ -38,9 +38,13 @@ class SmsRoutes:
         self.engine = engine
         create_schema(engine)  # the service database's migrations (revision 0004 made it)
 
-    def record(self, phone_key: str, workflow_id: str, *, now: float | None = None) -> None:
+    def record(
+        self, phone_key: str, workflow_id: str, *, now: float | None = None, opens: bool = False
+    ) -> None:
         """`workflow_id` listens to the number of `phone_key` from now on. Idempotent: a
-        retried activity refreshes the row's time, never fails on it nor adds a second."""
+        retried activity refreshes the row's time, never fails on it nor adds a second.
+        `opens`: the case begins its exchange with the number now (its place in the router's
+        order too), even over a row a closed run under the same id left."""
         if not phone_key or not workflow_id:
             return
         at = time.time() if now is None else now
@@ -48,8 +52,9 @@ class SmsRoutes:
         statement = upsert.values(
             phone_key=phone_key, workflow_id=workflow_id, created_at=at, updated_at=at
         )
+        refreshed = {"updated_at": at, **({"created_at": at} if opens else {})}
         statement = statement.on_conflict_do_update(
-            index_elements=[T.c.phone_key, T.c.workflow_id], set_={"updated_at": at}
+            index_elements=[T.c.phone_key, T.c.workflow_id], set_=refreshed
         )
         with writer(self.engine).begin() as conn:
             conn.execute(statement)

@@ -133,3 +133,18 @@ def test_a_row_written_after_the_check_is_not_forgotten(engine: Engine) -> None:
     routes.record(key, case, now=300.0)
     routes.forget(key, case, seen_before=300.0)
     assert routes.lookup(key) == []
+
+
+def test_a_new_run_under_the_same_id_opens_its_exchange_anew(engine: Engine) -> None:
+    """A missed call's id is the number's: its new run's invitation must rank as the newest
+    case, not keep the place a closed run earned before a booking's follow-up."""
+    routes = SmsRoutes(engine)
+    key, tag = uuid.uuid4().hex, uuid.uuid4().hex[:8]
+    missed, follow_up = f"missed-call-{tag}", f"booking-{tag}"
+    routes.record(key, missed, now=100.0, opens=True)  # the first run's invitation
+    routes.record(key, follow_up, now=200.0)  # a booking made since
+    routes.record(key, missed, now=300.0)  # a later SMS of the same exchange: same place
+    assert routes.lookup(key) == [follow_up, missed]
+    routes.record(key, missed, now=400.0, opens=True)  # a new run's invitation
+    assert routes.lookup(key) == [missed, follow_up]
+    assert routes.forget_workflows([missed, follow_up]) == 2
