@@ -168,24 +168,36 @@ def _marker_renamed(data: dict, patch_id: str) -> dict:
     return data
 
 
-async def test_the_side_question_answer_stands_on_its_patch(base_settings: Settings) -> None:
-    """The `booking-and-question` case (histories/i16-booking-and-question) replays only with
-    its marker: the answer after the confirmation is a command the patch guards."""
-    [path] = HISTORIES.glob("i16-booking-and-question/VoicemailWorkflow__voicemail-vmq-*.json")
-    data = json.loads(path.read_text())
-    scheduled = [
+def _scheduled(data: dict) -> list[str]:
+    return [
         e["activityTaskScheduledEventAttributes"]["activityType"]["name"]
         for e in data["events"]
         if e["eventType"] == "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED"
     ]
-    # The booking, its confirmation, then the question's answer and its SMS.
-    assert scheduled[-4:] == ["book_pickup", "send_sms", "answer_question", "send_sms"]
-    altered = _marker_renamed(data, "booking-and-question")
+
+
+async def _fails_without_marker(
+    base_settings: Settings, path: Path, data: dict, patch_id: str
+) -> None:
+    """The history, its `patch_id` marker renamed, no longer replays: the commands that
+    patch guards are the history's."""
+    altered = _marker_renamed(data, patch_id)
     replayer = Replayer(workflows=WORKFLOWS, data_converter=converter(base_settings, path.parent))
     result = await replayer.replay_workflow(
         history(path, json.dumps(altered)), raise_on_replay_failure=False
     )
     assert isinstance(result.replay_failure, workflow.NondeterminismError), result.replay_failure
+
+
+async def test_the_side_question_answer_stands_on_its_patch(base_settings: Settings) -> None:
+    """The `booking-and-question` case (histories/i16-booking-and-question) replays only with
+    its marker: the answer after the confirmation is a command the patch guards."""
+    [path] = HISTORIES.glob("i16-booking-and-question/VoicemailWorkflow__voicemail-vmq-*.json")
+    data = json.loads(path.read_text())
+    scheduled = _scheduled(data)
+    # The booking, its confirmation, then the question's answer and its SMS.
+    assert scheduled[-4:] == ["book_pickup", "send_sms", "answer_question", "send_sms"]
+    await _fails_without_marker(base_settings, path, data, "booking-and-question")
 
 
 async def test_the_choice_taken_during_its_sms_stands_on_its_patch(base_settings: Settings) -> None:
@@ -214,12 +226,7 @@ async def test_the_choice_taken_during_its_sms_stands_on_its_patch(base_settings
     )
     # The reply is in the history before the choice SMS's completion (the race recorded).
     assert signalled < sms_done
-    altered = _marker_renamed(data, "choice-open-during-send")
-    replayer = Replayer(workflows=WORKFLOWS, data_converter=converter(base_settings, path.parent))
-    result = await replayer.replay_workflow(
-        history(path, json.dumps(altered)), raise_on_replay_failure=False
-    )
-    assert isinstance(result.replay_failure, workflow.NondeterminismError), result.replay_failure
+    await _fails_without_marker(base_settings, path, data, "choice-open-during-send")
 
 
 async def test_the_missed_call_route_dropped_at_close_stands_on_its_patch(
@@ -229,15 +236,15 @@ async def test_the_missed_call_route_dropped_at_close_stands_on_its_patch(
     drops the route is a command the patch guards."""
     [path] = HISTORIES.glob("i17-missed-call-route/MissedCallWorkflow__*.json")
     data = json.loads(path.read_text())
-    scheduled = [
-        e["activityTaskScheduledEventAttributes"]["activityType"]["name"]
-        for e in data["events"]
-        if e["eventType"] == "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED"
-    ]
+    scheduled = _scheduled(data)
     assert scheduled[-1] == "listen_for_sms_replies"
-    altered = _marker_renamed(data, "missed-call-route-closed")
-    replayer = Replayer(workflows=WORKFLOWS, data_converter=converter(base_settings, path.parent))
-    result = await replayer.replay_workflow(
-        history(path, json.dumps(altered)), raise_on_replay_failure=False
-    )
-    assert isinstance(result.replay_failure, workflow.NondeterminismError), result.replay_failure
+    await _fails_without_marker(base_settings, path, data, "missed-call-route-closed")
+
+
+async def test_the_follow_up_route_stands_on_its_patch(base_settings: Settings) -> None:
+    """The `follow-up-sms-route` case replays only with its marker: the route taken over at
+    the follow-up's start is a command the patch guards."""
+    [path] = HISTORIES.glob("i17-sms-route/BookingFollowUpWorkflow__*.json")
+    data = json.loads(path.read_text())
+    assert "listen_for_sms_replies" in _scheduled(data)
+    await _fails_without_marker(base_settings, path, data, "follow-up-sms-route")
