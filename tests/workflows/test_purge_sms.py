@@ -58,8 +58,9 @@ async def test_purge_deletes_old_sms_ledger_rows_and_file_lines(
     SmsLedger(engine)  # the schema
     with engine.begin() as conn:
         conn.execute(insert(SMS_LEDGER), [ledger_row("old", old), ledger_row("new", recent)])
-    # A reply route past the retention (its case long gone).
-    SmsRoutes(engine).record("k-old", "voicemail-gone", now=old.timestamp())
+    # A reply route of a case long gone, written before the purge asks (the purge's clock is
+    # the test's, 60 days on; the route's time is the wall clock's, as the purge's check is).
+    SmsRoutes(engine).record("k-old", "voicemail-gone", now=(now - timedelta(days=40)).timestamp())
     outbox, inbox = settings.sms.outbox_path, settings.sms.inbox_path
     outbox.write_text(
         "".join(
