@@ -151,6 +151,20 @@ async def test_reminder_on_the_eve_after_a_delivered_confirmation(
     assert any("distribué" in line for line in state.history)
 
 
+async def caller_texts(client: Client, settings: Settings, text: str) -> SmsPollResult:
+    """The caller's SMS lands in the provider's inbox and one poll routes it by number."""
+    OutboxBackend(settings.sms.outbox_path, settings.sms.inbox_path).add_incoming(
+        "06 12 34 56 78", text
+    )
+    return await client.execute_workflow(
+        names.SMS_POLL_WORKFLOW,
+        SmsPollInput(),
+        id=f"poll-{uuid.uuid4().hex[:6]}",
+        task_queue=settings.temporal.task_queue,
+        result_type=SmsPollResult,
+    )
+
+
 async def test_annuler_by_sms_cancels_frees_the_place_and_sends_no_reminder(
     client: Client, base_settings: Settings, tmp_path: Path
 ) -> None:
@@ -167,17 +181,7 @@ async def test_annuler_by_sms_cancels_frees_the_place_and_sends_no_reminder(
             return bool(attrs.get(SA_PHONE_KEY))
 
         await wait_for(listening)
-        # The caller answers through the provider's inbox; the poller routes it by number.
-        OutboxBackend(settings.sms.outbox_path, settings.sms.inbox_path).add_incoming(
-            "06 12 34 56 78", "Annuler svp"
-        )
-        polled = await client.execute_workflow(
-            names.SMS_POLL_WORKFLOW,
-            SmsPollInput(),
-            id=f"poll-{uuid.uuid4().hex[:6]}",
-            task_queue=settings.temporal.task_queue,
-            result_type=SmsPollResult,
-        )
+        polled = await caller_texts(client, settings, "Annuler svp")
         assert polled.routed == 1
         result = await asyncio.wait_for(handle.result(), 60)
     assert result.status == "cancelled"
@@ -213,16 +217,7 @@ async def test_annuler_finds_the_follow_up_by_its_route_with_no_list_query(
 
         await wait_for(route_taken_over)
         lists = ListQueries(client, monkeypatch)
-        OutboxBackend(settings.sms.outbox_path, settings.sms.inbox_path).add_incoming(
-            "06 12 34 56 78", "ANNULER"
-        )
-        polled = await client.execute_workflow(
-            names.SMS_POLL_WORKFLOW,
-            SmsPollInput(),
-            id=f"poll-{uuid.uuid4().hex[:6]}",
-            task_queue=settings.temporal.task_queue,
-            result_type=SmsPollResult,
-        )
+        polled = await caller_texts(client, settings, "ANNULER")
         assert (polled.routed, polled.kept_for_agent) == (1, 0)
         result = await asyncio.wait_for(handle.result(), 60)
         assert lists.count == 0
