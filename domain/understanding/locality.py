@@ -45,6 +45,8 @@ def _other_city(
         and i + 1 < len(tokens)
         and tokens[i + 1].text[:1].isupper()
         and not territory.find_commune(tokens, i + 1)
+        # "à Saint-Henri": a quartier of the main city, no other commune.
+        and not territory.find_quartier(tokens, i + 1)
     ):
         return None
     words = []
