@@ -49,6 +49,8 @@ def _words(text: str) -> tuple[str, ...]:
 # word: "enodume" for Endoume (rapidfuzz ratio).
 _FUZZY_QUARTIER_LENGTH = 6
 _FUZZY_QUARTIER_RATIO = 85
+# ... unless it sounds at least this much like a one-word commune outside the territory.
+_FUZZY_OUTSIDE_RATIO = 75
 
 
 def _quartier_forms(quartiers: tuple[tuple[str, str], ...]) -> dict[tuple[str, ...], str]:
@@ -93,6 +95,8 @@ class Territory:
     _max_words: int = field(init=False, repr=False, compare=False)
     _postcodes: frozenset[str] = field(init=False, repr=False, compare=False)
     _quartier_forms: dict[tuple[str, ...], str] = field(init=False, repr=False, compare=False)
+    _outside_forms: frozenset[tuple[str, ...]] = field(init=False, repr=False, compare=False)
+    _max_outside_words: int = field(init=False, repr=False, compare=False)
     _by_arrondissement_postcode: dict[str, Arrondissement] = field(
         init=False, repr=False, compare=False
     )
@@ -126,6 +130,8 @@ class Territory:
             "_max_words": max(len(form) for form in forms),
             "_postcodes": frozenset(postcodes),
             "_quartier_forms": _quartier_forms(self.quartiers),
+            "_outside_forms": frozenset(_words(c.name) for c in self.outside),
+            "_max_outside_words": max((len(_words(c.name)) for c in self.outside), default=0),
             "_by_arrondissement_postcode": {a.postcode: a for a in self.arrondissements},
         }
         for name, value in derived.items():
@@ -168,6 +174,10 @@ class Territory:
         city is named at token i: « Saint-Henri », « Pharo » (after « au »), or a long
         one-word name slightly misheard (« Endoume » as « Enodume »)."""
         forms = self._quartier_forms
+        if self.find_commune(tokens, i) or self._names_outside(tokens, i):
+            # A commune's name, even one that starts like a quartier's ("Saint-Pierre-de-
+            # Mézoargues") or sounds like one ("Mouriès", "Les Mourets"), is the commune.
+            return None
         for n in range(min(4, len(tokens) - i), 0, -1):
             form = tuple(t.folded for t in tokens[i : i + n])
             if form in forms:
@@ -181,6 +191,20 @@ class Territory:
                 ):
                     return code, i + 1
         return None
+
+    def _names_outside(self, tokens: list[Token], i: int) -> bool:
+        """Whether a commune outside the territory is named at token i, or a word at i sounds
+        like a one-word outside commune (« Mourriès »)."""
+        for n in range(min(self._max_outside_words, len(tokens) - i), 0, -1):
+            if tuple(t.folded for t in tokens[i : i + n]) in self._outside_forms:
+                return True
+        if i >= len(tokens):
+            return False
+        word = tokens[i].folded
+        return any(
+            len(form) == 1 and fuzz.ratio(form[0], word) >= _FUZZY_OUTSIDE_RATIO
+            for form in self._outside_forms
+        )
 
     def communes_for_postcode(self, postcode: str) -> list[Commune]:
         return [c for c in self.communes if postcode in c.postcodes]

@@ -206,6 +206,8 @@ def test_the_quartiers_of_the_main_city(territory: Territory) -> None:
     assert found("Endoume") == found("enodume") == "13207"  # a long name slightly misheard
     assert found("Le Pharo") == found("Pharo") == "13207"  # « au Pharo »
     assert found("Toulon") is None and found("Aubagne") is None
+    # Outside communes that sound like a quartier (« Les Mourets ») are the commune.
+    assert found("Mouriès") is None and found("Mourriès") is None
 
 
 def test_the_quartiers_file_is_optional(tmp_path: Path) -> None:

@@ -150,7 +150,12 @@ def test_a_quartier_named_as_the_place_is_no_other_commune(run: Run, place: str)
     assert a.city == ""
 
 
-@pytest.mark.parametrize("place", ["Toulon", "Arles", "Brignoles"])
+@pytest.mark.parametrize(
+    "place",
+    # Outside communes, also those that start or sound like a quartier (Saint-Pierre, Les
+    # Mourets), and a name longer than the quartier it starts with.
+    ["Toulon", "Arles", "Brignoles", "Saint-Pierre-de-Mézoargues", "Mouriès", "Endoume Village"],
+)
 def test_a_commune_outside_is_still_heard(run: Run, place: str) -> None:
     a = address(run(f"J'habite à {place}, au six rue Alphonse Gaudot. C'est pour une armoire."))
     assert a.city == place
