@@ -11,8 +11,8 @@ resolve → decide: the text-only path, as when the audio vote cannot run).
 Then k folds (by message, and by speaker: no voice in both the training and the held-out
 part): on the training folds, the smallest booking threshold whose wrong automatic bookings
 stay ≤ `--max-wrong` of the messages; on the held-out fold, with that threshold: address
-right (booking messages: the address booked or first offered is the expected one), wrong
-automatic bookings, escalations and SMS confirmations (of all messages).
+right (booking messages, `is_booking`: the address booked or first offered is the expected
+one), wrong automatic bookings, escalations and SMS confirmations (of all messages).
 
     python bench/calibrate_folds.py --corpus var/corpus/dev --out var/calibration-folds.json
 """
@@ -131,6 +131,22 @@ class Outcome:
     request: str  # a DecisionKind decided without the address, or ""
     geo: GeocodeResult | None
     expected: dict[str, Any]
+
+
+# The expected outcome of a caller who asks only for refused items: no booking, no address
+# lookup (the bot refuses first), so no address to judge.
+REFUSED_ONLY = "refused"
+
+
+def is_booking(exp: dict[str, Any]) -> bool:
+    """A booking message: the caller asks for a pickup at an address the bot should book
+    (or offer). Those whose only items are refused ("refused" outcome) are not: the right
+    decision needs no address, and a booking of one counts as a wrong automatic one."""
+    return (
+        exp.get("intent") == "booking"
+        and bool(exp.get("address"))
+        and exp.get("outcome") != REFUSED_ONLY
+    )
 
 
 def _right(match: Any, exp: dict[str, Any]) -> bool:
@@ -289,7 +305,7 @@ def run_pipeline(corpus: Path, sectors: list[Path], seed: int) -> list[Outcome]:
             entry["id"],
             entry.get("speaker", ""),
             entry.get("kind", ""),
-            exp.get("intent") == "booking" and bool(exp.get("address")),
+            is_booking(exp),
             request.kind if request is not None else "",
             geo,
             exp,
@@ -328,6 +344,7 @@ def main() -> None:
     outcomes = run_pipeline(args.corpus, sectors, args.seed)
     report = {
         "messages": len(outcomes),
+        "booking_messages": sum(o.booking for o in outcomes),
         "seed": args.seed,
         "max_wrong": args.max_wrong,
         "by_message": cross_validate(outcomes, args.folds, args.seed, args.max_wrong, False),

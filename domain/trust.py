@@ -227,9 +227,20 @@ _CORRECTION = re.compile(
 )
 
 
+# "Rappelez-moi plutôt au 06…": a preference for the callback, not a correction.
+_CALLBACK_PREFERENCE = re.compile(
+    r"\b(?:rappel\w*|appel\w*|joindre|contacter|t[ée]l[ée]phoner|[ée]crire)"
+    r"(?:[\s-]+(?:moi|nous|me|m'|le|la))?[\s,]+plut[ôo]t\b"
+    # ... or whatever the verb became, "plutôt" then a phone number ("plutôt au zéro six").
+    r"|\bplut[ôo]t,?\s+(?:au|le|sur)\s+(?:z[ée]ro\b|0\d)",
+    re.IGNORECASE,
+)
+
+
 def self_corrected(text: str) -> bool:
-    """Whether the caller corrects themselves somewhere in the message."""
-    return _CORRECTION.search(text) is not None
+    """Whether the caller corrects themselves somewhere in the message (not where they only
+    say how they prefer to be called back)."""
+    return _CORRECTION.search(_CALLBACK_PREFERENCE.sub(" ", text)) is not None
 
 
 # How alike the name said and the name found must sound (rapidfuzz ratio of their phonetic

@@ -11,6 +11,7 @@ them, a confidence of 0.9 is right about 9 times out of 10 on that set."""
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 
 from activities.geo.street_search import AddressSearch
@@ -23,6 +24,7 @@ from domain.models import (
     GeocodeStatus,
     SpokenAddress,
 )
+from domain.numbers import fold
 
 __all__ = ["AddressResolver"]
 
@@ -41,6 +43,10 @@ PARSED_NUMBER_NATS = 4.0
 # the words as transcribed explain the audio far better than any candidate.
 NOVEL_TEXT_MAX = 0.45
 NOVEL_GAP_NATS = 20.0
+
+
+def _spelling_key(name: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9]+", fold(name)))
 
 
 def _softmax(values: Sequence[float], temperature: float) -> list[float]:
@@ -93,6 +99,16 @@ class AddressResolver:
             )
         best_number, p_number = numbers[0]
         match = self._match(streets[top], best_number, p_street[top] * p_number)
+        twin = None if match is not None else self._twin_with(streets, order, best_number)
+        if twin is not None:
+            # The number is filed under the other spelling of the same street.
+            order = [twin, *(j for j in order if j != twin)]
+            top = twin
+        if match is not None or twin is not None:
+            # The gazetteer may list one street twice ("Traverse Camp Long", "Traverse
+            # Camp-Long"): one street, one probability.
+            order = self._fold_twins(streets, order, p_street, best_number)
+            match = self._match(streets[top], best_number, p_street[top] * p_number)
         if match is None:
             return GeocodeResult(
                 status=GeocodeStatus.NUMBER_NOT_FOUND.value,
@@ -223,6 +239,41 @@ class AddressResolver:
             streets.append(street)
             values.append(geotext.combined_street_score(heard, cand.text_score, cand.locality))
         return keys, streets, values
+
+    def _fold_twins(
+        self, streets: list[int], order: list[int], p_street: list[float], number: str
+    ) -> list[int]:
+        """`order` without the other spellings of its first street that lack `number`, their
+        probability added to it (`p_street` is updated). A spelling that has the number too
+        stays apart: two streets the words cannot separate."""
+        top = order[0]
+        key = _spelling_key(self.gz.name(streets[top]))
+        kept = [top]
+        for j in order[1:]:
+            if (
+                _spelling_key(self.gz.name(streets[j])) == key
+                and self.gz.citycode(streets[j]) == self.gz.citycode(streets[top])
+                and self._match(streets[j], number, 1.0) is None
+            ):
+                p_street[top] += p_street[j]
+                p_street[j] = 0.0
+            else:
+                kept.append(j)
+        return kept
+
+    def _twin_with(self, streets: list[int], order: list[int], number: str) -> int | None:
+        """The candidate that is the best street written otherwise (same words but for
+        hyphens, case and accents; same commune) and has `number`, if any."""
+        top = order[0]
+        key = _spelling_key(self.gz.name(streets[top]))
+        for j in order[1:]:
+            if (
+                _spelling_key(self.gz.name(streets[j])) == key
+                and self.gz.citycode(streets[j]) == self.gz.citycode(streets[top])
+                and self._match(streets[j], number, 1.0) is not None
+            ):
+                return j
+        return None
 
     def _streets_only(
         self, streets: list[int], order: list[int], p_street: list[float]

@@ -29,6 +29,8 @@ STREET_TYPES_FILE = "street_types.csv"
 ARRONDISSEMENTS_FILE = "arrondissements.csv"
 # Optional: communes near the territory but outside it (scripts/make_outside_communes.py).
 OUTSIDE_FILE = "outside_communes.csv"
+# Optional: the main city's quartiers (scripts/make_quartiers.py).
+QUARTIERS_FILE = "quartiers.csv"
 
 _CITYCODE = re.compile(r"\d[\dAB]\d{3}")
 _POSTCODE = re.compile(r"\d{5}")
@@ -84,6 +86,19 @@ def _outside(path: Path, communes: tuple[Commune, ...]) -> tuple[Commune, ...]:
         _check(code not in inside, path, line, "citycode", f"« {code} » est du territoire")
         _check(bool(name), path, line, "name", "vide")
         out.append(Commune(code, name, ()))
+    return tuple(out)
+
+
+def _quartiers(path: Path) -> tuple[tuple[str, str], ...]:
+    """`name,citycode` rows; none when the file is absent."""
+    if not path.exists():
+        return ()
+    out: list[tuple[str, str]] = []
+    for line, row in _rows(path, ("name", "citycode")):
+        name, code = row["name"], row["citycode"]
+        _check(bool(tokenize(name)), path, line, "name", "vide")
+        _check(bool(_CITYCODE.fullmatch(code)), path, line, "citycode", f"« {code} »")
+        out.append((name, code))
     return tuple(out)
 
 
@@ -171,4 +186,5 @@ def load_territory(directory: Path = DEFAULT_TERRITORY_DIR) -> Territory:
         arrondissements=arrondissements,
         generic_postcode=generic,
         outside=_outside(directory / OUTSIDE_FILE, communes),
+        quartiers=_quartiers(directory / QUARTIERS_FILE),
     )

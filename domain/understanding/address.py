@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import re
 
+from rapidfuzz import fuzz
+
 from domain.models import SpokenAddress
-from domain.numbers import HOUSE_SUFFIXES, NumberSpan, PhoneSpan, Token
+from domain.numbers import HOUSE_SUFFIXES, NumberSpan, PhoneSpan, Token, fold
+from domain.understanding.lexicon import INTERJECTIONS
 from domain.understanding.locality import (
     Locality,
     fill_locality,
@@ -28,6 +31,12 @@ def _best_street(
     territory: Territory,
 ) -> Street | None:
     streets = find_streets(text, tokens, numbers, blocked, territory)
+    # "au 10 rue X, non pardon, au 3 avenue Y": the street taken back is not the address.
+    streets = [
+        s
+        for s, later in zip(streets, [*streets[1:], None], strict=False)
+        if later is None or not _taken_back(tokens[s.name_end - 1 : later.type_token])
+    ]
     street = max(streets, key=lambda s: s.score) if streets else None
     if street is None:
         street = untyped_street(text, tokens, numbers, blocked, territory)
@@ -46,17 +55,25 @@ def _fill_street(
     street: Street,
     notes: list[str],
     territory: Territory,
+    address_numbers: list[NumberSpan],
 ) -> tuple[tuple[int, int], Locality]:
     """The street and its number into `address`; (its character span, the locality said with
     it)."""
-    address.street = street_text(text, tokens, street, territory)
+    address.street = _spelled(street_text(text, tokens, street, territory))
     first = street.number.start if street.number else tokens[street.type_token].start
     street_span = (first, tokens[street.name_end - 1].end)
     if street.number is not None:
         address.housenumber = str(street.number.value) + (
             f" {street.suffix}" if street.suffix else ""
         )
-    else:
+    after = number_after(text, tokens, address_numbers, street.name_end, territory)
+    if after is not None and (street.number is None or after[1]):
+        # "lieu-dit Les Naps, au numéro 5"; "au 10 rue X, euh non pardon, au 12": the number
+        # said after the name, or the one the caller corrected to.
+        address.housenumber = after[0]
+        if street.number is not None:
+            notes.append("numéro corrigé par l'appelant")
+    if not address.housenumber:
         notes.append("numéro de rue non entendu")
     # The locality follows the street in the same sentence, or in the next one
     # ("... Rue Julia. Treize mille cinq Marseille.").
@@ -84,7 +101,9 @@ def extract_address(
     address = SpokenAddress()
     street_span: tuple[int, int] | None = None
     if street is not None:
-        street_span, found = _fill_street(address, text, tokens, numbers, street, notes, territory)
+        street_span, found = _fill_street(
+            address, text, tokens, numbers, street, notes, territory, address_numbers
+        )
     else:
         postcode, arrondissement, commune, other = locality(
             text, tokens, 0, len(text), numbers, territory, introduced_only=True
@@ -101,6 +120,14 @@ def extract_address(
             f"rue mal transcrite (« {address.street} ») : recherchée dans la base d'adresses"
         )
         found = locality_after(text, tokens, street_span[1], numbers, territory)
+        next_token = next((i for i, t in enumerate(tokens) if t.start >= street_span[1]), None)
+        after = (
+            number_after(text, tokens, address_numbers, next_token, territory)
+            if next_token is not None
+            else None
+        )
+        if after is not None and (not address.housenumber or after[1]):
+            address.housenumber = after[0]
         if not address.housenumber:
             notes.append("numéro de rue non entendu")
 
@@ -139,3 +166,118 @@ def _heard_street(
         return None
     words = text[tokens[k].start : tokens[region.last_token - 1].end]
     return housenumber, words, (region.start, region.end)
+
+
+# Said after a street name, before the number it brings: hesitations, words that take back
+# what was said ("non, pardon", "je veux dire") and words that introduce a number ("au",
+# "c'est le", "numéro").
+_TAKE_BACK = frozenset({"non", "pardon", "plutot"})
+_NUMBER_LEADS = frozenset({"au", "le", "c", "est", "numero", "n", "no"})
+# Words that may follow such a number: the locality, or nothing (the sentence ends).
+_AFTER_NUMBER = frozenset({"a", "dans", "sur", "en", "pres"})
+_MAX_LEAD_TOKENS = 8
+
+
+def _taken_back(between: list[Token]) -> bool:
+    words = [t.folded for t in between]
+    return any(w in _TAKE_BACK for w in words) or any(
+        a == "je" and b in ("veux", "voulais") and c == "dire"
+        for a, b, c in zip(words, words[1:], words[2:], strict=False)
+    )
+
+
+def number_after(
+    text: str,
+    tokens: list[Token],
+    numbers: list[NumberSpan],
+    k: int,
+    territory: Territory,
+) -> tuple[str, bool] | None:
+    """(house number, said as a correction) said right after the street name that ends
+    before token k: « lieu-dit Les Naps, au numéro onze », « rue Paradis, au 12 », « au dix
+    traverse X, euh non, pardon, au douze ». A number with no word to introduce it (« rue
+    Paradis, 12 ») is not read: it may be anything. None when no such number follows in the
+    same sentence, or when the number starts something else (« au 3 avenue Y », « deux
+    chaises »)."""
+    starts = {n.first_token: n for n in numbers}
+    corrected = introduced = False
+    j = k
+    while j < len(tokens) and j - k < _MAX_LEAD_TOKENS:
+        if j > 0 and re.search(r"[.!?;:]", text[tokens[j - 1].end : tokens[j].start]):
+            return None
+        f = tokens[j].folded
+        if j in starts:
+            break
+        if f in _TAKE_BACK:
+            corrected = True
+        elif (
+            f == "je"
+            and j + 2 < len(tokens)
+            and tokens[j + 1].folded in ("veux", "voulais")
+            and tokens[j + 2].folded == "dire"
+        ):
+            corrected, j = True, j + 2
+        elif f in _NUMBER_LEADS:
+            introduced = introduced or f in ("au", "le", "numero", "n", "no")
+        elif f not in INTERJECTIONS:
+            return None
+        j += 1
+    span = starts.get(j)
+    if span is None or not (corrected or introduced) or not 1 <= span.value <= 9999:
+        return None
+    if j > 0 and re.search(r"[.!?;:]", text[tokens[j - 1].end : tokens[j].start]):
+        return None
+    end = span.last_token
+    housenumber = str(span.value)
+    if end < len(tokens) and tokens[end].folded in HOUSE_SUFFIXES:
+        housenumber += f" {tokens[end].folded}"
+        end += 1
+    if end < len(tokens) and not _ends_number(text, tokens, end, starts, territory):
+        return None
+    return housenumber, corrected
+
+
+def _ends_number(
+    text: str, tokens: list[Token], i: int, starts: dict[int, NumberSpan], territory: Territory
+) -> bool:
+    """Whether token i can follow a house number said on its own: after punctuation, the
+    locality (« à Trets », « Marseille », a postcode, « dans le 4e »)."""
+    if re.search(r"[,.!?;:]", text[tokens[i - 1].end : tokens[i].start]):
+        return True
+    return (
+        tokens[i].folded in _AFTER_NUMBER
+        or i in starts
+        or territory.find_commune(tokens, i) is not None
+    )
+
+
+# A spelled word stands for the word of the name it resembles this much (rapidfuzz ratio):
+# « Gueodon » for G U E I D O N.
+_SPELLED_RATIO = 70
+_REPEATED_RATIO = 60
+_MIN_SPELLED = 3
+
+
+def _spelled(street: str) -> str:
+    """The street with the letters the caller spelled after it in place of the word they
+    spell: « boulevard Gueodon Gueiidon G U E I D O N » → « boulevard Gueidon » (the
+    transcript lost the commas that end the name; the word is often said twice)."""
+    words = street.split(" ")
+    k = len(words)
+    while k > 0 and len(words[k - 1]) == 1 and words[k - 1].isalpha():
+        k -= 1
+    letters = "".join(words[k:]).lower()
+    if len(letters) < _MIN_SPELLED or k < 2:
+        return street
+    head = words[:k]
+    ratios = {i: fuzz.ratio(fold(head[i]), letters) for i in range(1, k)}
+    best = max(ratios, key=lambda i: ratios[i])
+    if ratios[best] < _SPELLED_RATIO or len(letters) < len(fold(head[best])) - 1:
+        # No word it spells, or a spelling cut short: the letters only.
+        return " ".join(head)
+    # The word said again beside it goes ("Roubaud, roubo, R O U ...").
+    return " ".join(
+        letters.capitalize() if i == best else w
+        for i, w in enumerate(head)
+        if i == best or ratios.get(i, 0.0) < _REPEATED_RATIO
+    )

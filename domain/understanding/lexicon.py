@@ -81,11 +81,16 @@ NAME_STOPS = frozenset(
         "en",
         "sur",
         "est",
+        # A hesitation or a correction ends the name: "boulevard Mongette, euh non, au 2".
+        "euh",
+        "hum",
+        "non",
+        "pardon",
     }
 )
 # Stops that are ordinary parts of names after a particle: "Rue de l'Est". (A commune after a
 # particle, "Rue de Marseille", is kept by the street rules themselves.)
-STOP_UNLESS_AFTER_PARTICLE = frozenset({"est", "en", "sur"})
+STOP_UNLESS_AFTER_PARTICLE = frozenset({"est", "en", "sur", "non", "pardon"})
 PRONOUNS_AFTER_ET = frozenset(
     {"je", "j", "nous", "on", "il", "elle", "c", "ca", "vous", "mon", "ma", "mes", "un", "une"}
 )

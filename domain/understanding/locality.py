@@ -61,6 +61,10 @@ def _other_city(
         words.append(j)
         j += 1
     if words and tokens[words[0]].folded not in ("la", "le", "les"):
+        quartier = territory.find_quartier(tokens, words[0])
+        if quartier is not None and quartier[1] == words[-1] + 1:
+            # "à Saint-Henri": the whole name is a quartier of the main city, no commune.
+            return None
         return text[tokens[words[0]].start : tokens[words[-1]].end]
     return None
 

@@ -111,9 +111,15 @@ def street_name_end(
                 break
             j = ordinals_at[j]
             continue
-        if f in NAME_STOPS and not (f in STOP_UNLESS_AFTER_PARTICLE and after_particle):
+        if (
+            f in NAME_STOPS
+            and not (f in STOP_UNLESS_AFTER_PARTICLE and after_particle)
+            and not _spelled_letter(tokens, j)
+        ):
             break
-        if f in ("a",) or (f == "au" and j + 1 < len(tokens) and j + 1 in numbers_at):
+        if (f == "a" and not _spelled_letter(tokens, j)) or (
+            f == "au" and j + 1 < len(tokens) and j + 1 in numbers_at
+        ):
             # "à Marseille", "à Aubagne" end the name; "Chemin du Merlan à La Rose" does not.
             nxt = tokens[j + 1].folded if j + 1 < len(tokens) else ""
             if (
@@ -129,9 +135,19 @@ def street_name_end(
         if territory.find_commune(tokens, j) and not after_particle and j > start:
             break
         j += 1
-    while j > start and tokens[j - 1].folded in PARTICLES:
+    while j > start and tokens[j - 1].folded in PARTICLES and not _spelled_letter(tokens, j - 1):
         j -= 1
     return j
+
+
+def _spelled_letter(tokens: list[Token], i: int) -> bool:
+    """Token i is a letter of a word spelled out ("R O U B A U D"): a single letter with one
+    before it, or two after it."""
+
+    def letter(k: int) -> bool:
+        return 0 <= k < len(tokens) and len(tokens[k].text) == 1 and tokens[k].text.isalpha()
+
+    return letter(i) and (letter(i - 1) or (letter(i + 1) and letter(i + 2)))
 
 
 def _number_before(

@@ -45,6 +45,26 @@ def _words(text: str) -> tuple[str, ...]:
     return tuple(t.folded for t in tokenize(text))
 
 
+# A one-word quartier heard slightly wrong still names it, when long enough not to be another
+# word: "enodume" for Endoume (rapidfuzz ratio).
+_FUZZY_QUARTIER_LENGTH = 6
+_FUZZY_QUARTIER_RATIO = 85
+# ... unless it sounds at least this much like a one-word commune outside the territory.
+_FUZZY_OUTSIDE_RATIO = 75
+
+
+def _quartier_forms(quartiers: tuple[tuple[str, str], ...]) -> dict[tuple[str, ...], str]:
+    """Folded words of each quartier's name, also without its article ("au Pharo" for Le
+    Pharo, "aux Olives" for Les Olives)."""
+    forms: dict[tuple[str, ...], str] = {}
+    for name, code in quartiers:
+        words = _words(name)
+        forms.setdefault(words, code)
+        if len(words) > 1 and words[0] in ("le", "la", "les", "l"):
+            forms.setdefault(words[1:], code)
+    return forms
+
+
 @dataclass(frozen=True)
 class Territory:
     communes: tuple[Commune, ...]
@@ -60,6 +80,9 @@ class Territory:
     # Communes near the territory but outside it (outside_communes.csv): a caller naming one
     # is not served, even when a street of the same name exists inside.
     outside: tuple[Commune, ...] = ()
+    # (name, INSEE code of its arrondissement): the main city's quartiers (quartiers.csv). A
+    # caller naming theirs ("à Endoume", "au Pharo") names no other commune.
+    quartiers: tuple[tuple[str, str], ...] = ()
 
     # Lookups derived from the fields above.
     one_word_types: dict[str, str] = field(init=False, repr=False, compare=False)
@@ -71,6 +94,9 @@ class Territory:
     _first_words: frozenset[str] = field(init=False, repr=False, compare=False)
     _max_words: int = field(init=False, repr=False, compare=False)
     _postcodes: frozenset[str] = field(init=False, repr=False, compare=False)
+    _quartier_forms: dict[tuple[str, ...], str] = field(init=False, repr=False, compare=False)
+    _outside_forms: frozenset[tuple[str, ...]] = field(init=False, repr=False, compare=False)
+    _max_outside_words: int = field(init=False, repr=False, compare=False)
     _by_arrondissement_postcode: dict[str, Arrondissement] = field(
         init=False, repr=False, compare=False
     )
@@ -103,6 +129,9 @@ class Territory:
             "_first_words": frozenset(form[0] for form in forms),
             "_max_words": max(len(form) for form in forms),
             "_postcodes": frozenset(postcodes),
+            "_quartier_forms": _quartier_forms(self.quartiers),
+            "_outside_forms": frozenset(_words(c.name) for c in self.outside),
+            "_max_outside_words": max((len(_words(c.name)) for c in self.outside), default=0),
             "_by_arrondissement_postcode": {a.postcode: a for a in self.arrondissements},
         }
         for name, value in derived.items():
@@ -138,6 +167,43 @@ class Territory:
             len(word) >= min_length
             and word.startswith(name[:4])
             and fuzz.ratio(word, name) >= min_ratio
+        )
+
+    def find_quartier(self, tokens: list[Token], i: int) -> tuple[str, int] | None:
+        """(arrondissement's INSEE code, index after the name) when a quartier of the main
+        city is named at token i: « Saint-Henri », « Pharo » (after « au »), or a long
+        one-word name slightly misheard (« Endoume » as « Enodume »)."""
+        forms = self._quartier_forms
+        if self.find_commune(tokens, i) or self._names_outside(tokens, i):
+            # A commune's name, even one that starts like a quartier's ("Saint-Pierre-de-
+            # Mézoargues") or sounds like one ("Mouriès", "Les Mourets"), is the commune.
+            return None
+        for n in range(min(4, len(tokens) - i), 0, -1):
+            form = tuple(t.folded for t in tokens[i : i + n])
+            if form in forms:
+                return forms[form], i + n
+        if i < len(tokens) and len(word := tokens[i].folded) >= _FUZZY_QUARTIER_LENGTH:
+            for form, code in forms.items():
+                if (
+                    len(form) == 1
+                    and form[0][0] == word[0]
+                    and fuzz.ratio(form[0], word) >= _FUZZY_QUARTIER_RATIO
+                ):
+                    return code, i + 1
+        return None
+
+    def _names_outside(self, tokens: list[Token], i: int) -> bool:
+        """Whether a commune outside the territory is named at token i, or a word at i sounds
+        like a one-word outside commune (« Mourriès »)."""
+        for n in range(min(self._max_outside_words, len(tokens) - i), 0, -1):
+            if tuple(t.folded for t in tokens[i : i + n]) in self._outside_forms:
+                return True
+        if i >= len(tokens):
+            return False
+        word = tokens[i].folded
+        return any(
+            len(form) == 1 and fuzz.ratio(form[0], word) >= _FUZZY_OUTSIDE_RATIO
+            for form in self._outside_forms
         )
 
     def communes_for_postcode(self, postcode: str) -> list[Commune]:

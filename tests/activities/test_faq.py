@@ -107,6 +107,27 @@ def test_question_shaped_requests_for_other_services_go_to_an_agent(
     assert not faq.answer(question).confident
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "vous avez le numéro du commissariat ?",
+        "c'est quoi le numéro du commissariat de mon quartier",
+        "je voudrais le téléphone de la gendarmerie",
+    ],
+)
+def test_the_number_of_another_service_is_not_ours(faq: FaqActivities, question: str) -> None:
+    # The service's own number would be a wrong answer: an agent redirects the caller.
+    assert not faq.answer(question).confident
+
+
+@pytest.mark.parametrize(
+    "question", ["vous avez le numéro des encombrants ?", "je peux vous appeler à quel numéro ?"]
+)
+def test_the_number_of_the_service_is_still_answered(faq: FaqActivities, question: str) -> None:
+    result = faq.answer(question)
+    assert result.confident and result.entry_id == "numero"
+
+
 def test_answer_is_fast_enough(faq: FaqActivities) -> None:
     import time
 

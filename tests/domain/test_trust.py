@@ -3,6 +3,8 @@ heard (domain/trust.py): the rules that keep a wrong address from being booked (
 
 from __future__ import annotations
 
+import pytest
+
 from activities.geo.territory_file import load_territory
 from domain.models import AddressMatch, Segment
 from domain.trust import (
@@ -121,6 +123,27 @@ def test_a_self_correction_is_noticed() -> None:
     assert self_corrected("Je suis au dix traverse du Panthéon, non, pardon, au douze.")
     assert self_corrected("au 4, je veux dire au 14 rue Paradis")
     assert not self_corrected("Bonjour, au 4 rue Paradis, pardon pour le dérangement.")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Rappelez-moi plutôt au 06 12 34 56 78. J'habite au 4 rue Paradis.",
+        "rappelez-moi plutôt au zéro six douze. j'habite au quatre rue paradis.",
+        "Pour me joindre, appelez plutôt le 06 12 34 56 78. Au 4 rue Paradis.",
+        "Rapplez-moi plutôt au zéro six, douze. Au 4 rue Paradis.",
+    ],
+)
+def test_a_callback_preference_is_no_correction_of_the_address(text: str) -> None:
+    assert not self_corrected(text)
+
+
+def test_a_correction_beside_a_callback_preference_still_counts() -> None:
+    assert self_corrected(
+        "Rappelez-moi plutôt au 06 12 34 56 78. J'habite au 4, non pardon, au 14 rue Paradis."
+    )
+    assert self_corrected("J'habite au 4 rue Paradis, ou plutôt au 14.")
+    assert self_corrected("J'habite au 4 rue Paradis, plutôt au quatorze.")
 
 
 def test_a_postcode_mangled_beside_the_city_still_names_the_arrondissement() -> None:

@@ -63,3 +63,19 @@ def test_the_reliability_curve_bins_confidence_against_accuracy() -> None:
     # Over-confident in both bins: the error is their weighted gap.
     expected = (10 * abs(0.956 - 0.9) + 3 * abs(0.5 - 1 / 3)) / 13
     assert abs(curve["ece"] - expected) < 0.01
+
+
+def test_booking_messages_are_those_with_an_address_to_book() -> None:
+    booked = {"intent": "booking", "outcome": "booked", **EXPECTED}
+    assert cf.is_booking(booked)
+    assert cf.is_booking({**booked, "outcome": "booked_partial_refusal"})
+    # Only refused items: refused before any address lookup, nothing to judge.
+    assert not cf.is_booking({**booked, "outcome": "refused"})
+    assert not cf.is_booking({**booked, "address": None, "outcome": "out_of_territory"})
+    assert not cf.is_booking({**booked, "intent": "question"})
+
+
+def test_a_refused_only_message_booked_is_a_wrong_automatic_booking() -> None:
+    o = _outcome("r", "4", 0.99)
+    o.booking = False  # a caller who asked only for refused items
+    assert cf.rates([o], 0.9)["wrong_automatic"] == 1.0

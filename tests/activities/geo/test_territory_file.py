@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from activities.geo.territory_file import DEFAULT_TERRITORY_DIR, load_territory
+from domain.numbers import tokenize
 from domain.understanding import Territory
 
 # The aliases and street types as the code held them (domain/understanding.py before the move).
@@ -166,6 +167,7 @@ def _replace(path: Path, old: str, new: str) -> None:
         ("territory.yaml", 'main_city: "13055"', 'main_city: "13999"', "champ « main_city »"),
         ("territory.yaml", 'generic_postcode: "13000"', "generic_postcode: 1", "generic_postcode"),
         ("territory.yaml", 'main_city: "13055"', "main_city: [", "YAML invalide"),
+        ("quartiers.csv", "Endoume,13207", "Endoume,132X7", "champ « citycode »"),
     ],
 )
 def test_a_broken_file_names_the_file_and_the_field(
@@ -192,3 +194,23 @@ def test_a_city_in_one_piece(tmp_path: Path) -> None:
     _replace(folder / "territory.yaml", 'generic_postcode: "13000"', 'generic_postcode: ""')
     territory = load_territory(folder)
     assert territory.districts is None and territory.find_arrondissement("Marseille 8e") is None
+
+
+def test_the_quartiers_of_the_main_city(territory: Territory) -> None:
+    def found(text: str) -> str | None:
+        tokens = tokenize(text)
+        hit = territory.find_quartier(tokens, 0)
+        return hit[0] if hit is not None and hit[1] == len(tokens) else None
+
+    assert found("Saint-Henri") == "13216"
+    assert found("Endoume") == found("enodume") == "13207"  # a long name slightly misheard
+    assert found("Le Pharo") == found("Pharo") == "13207"  # « au Pharo »
+    assert found("Toulon") is None and found("Aubagne") is None
+    # Outside communes that sound like a quartier (« Les Mourets ») are the commune.
+    assert found("Mouriès") is None and found("Mourriès") is None
+
+
+def test_the_quartiers_file_is_optional(tmp_path: Path) -> None:
+    folder = _copy(tmp_path)
+    (folder / "quartiers.csv").unlink()
+    assert load_territory(folder).find_quartier(tokenize("Endoume"), 0) is None

@@ -1,0 +1,161 @@
+"""How French callers say a house number beside the street: after the name (« lieu-dit Les
+Naps, au numéro onze »), or corrected (« au dix rue X, euh non, pardon, au douze »). Written
+from the rules of spoken French and from what a transcription keeps of them (lost commas,
+lower case)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+import yaml
+
+from corpus import CORPUS_DIR
+from domain.catalogue import Catalogue
+from domain.models import SpokenAddress, Understanding
+from domain.understanding import Territory, understand
+
+Run = Callable[[str], Understanding]
+
+
+@pytest.fixture(scope="module")
+def catalogue() -> Catalogue:
+    data = yaml.safe_load((CORPUS_DIR / "items.yaml").read_text(encoding="utf-8"))
+    return Catalogue.from_dict(data)
+
+
+@pytest.fixture
+def run(catalogue: Catalogue, territory: Territory) -> Run:
+    return lambda text: understand(text, "+33611223344", catalogue, territory)
+
+
+def address(u: Understanding) -> SpokenAddress:
+    assert u.address is not None
+    return u.address
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "J'habite au dix rue Paradis, euh non, pardon, au douze, à Marseille.",
+        "J'habite au dix rue Paradis euh non pardon au douze à Marseille.",
+        "J'habite au dix rue Paradis, non, pardon, douze, à Marseille.",
+        "j'habite au dix rue paradis non pardon au douze marseille.",
+        "J'habite au dix rue Paradis, je veux dire au douze, à Marseille.",
+    ],
+)
+def test_the_number_the_caller_corrected_to_is_kept(run: Run, said: str) -> None:
+    a = address(run(said + " Je voudrais faire enlever une armoire."))
+    assert a.housenumber == "12"
+    # The correction is no part of the street's name.
+    assert a.street == "Rue Paradis"
+
+
+def test_a_corrected_number_keeps_its_bis(run: Run) -> None:
+    u = run("Je suis au trois rue Paradis, euh non, au cinq bis. C'est pour une armoire.")
+    assert address(u).housenumber == "5 bis"
+
+
+def test_a_correction_before_the_street_is_read_as_before(run: Run) -> None:
+    u = run("J'habite au dix, non pardon, au douze rue Paradis. C'est pour une armoire.")
+    assert address(u).housenumber == "12"
+
+
+def test_a_correction_to_another_street_keeps_the_later_street(run: Run) -> None:
+    u = run(
+        "J'habite au dix rue Paradis, non pardon, au trois avenue du Prado. C'est pour une armoire."
+    )
+    assert (address(u).housenumber, address(u).street) == ("3", "Avenue du Prado")
+
+
+def test_two_streets_without_a_correction_keep_the_best_one(run: Run) -> None:
+    u = run("J'habite au dix rue Paradis, à côté de l'avenue du Prado. C'est pour une armoire.")
+    assert (address(u).housenumber, address(u).street) == ("10", "Rue Paradis")
+
+
+@pytest.mark.parametrize(
+    ("said", "number"),
+    [
+        ("J'habite au lieu-dit Les Bastidons, au numéro trois, à Rognes.", "3"),
+        ("J'habite au lieu-dit Les Bastidons, au onze, à Rognes.", "11"),
+        (
+            "j'habite au lieu-dit les bastidons au numéro sept treize mille huit cent quarante "
+            "rognes.",
+            "7",
+        ),
+        ("J'habite rue Paradis, au numéro quatorze, dans le sixième.", "14"),
+    ],
+)
+def test_a_number_said_after_the_name(run: Run, said: str, number: str) -> None:
+    a = address(run(said + " Je voudrais me débarrasser d'un matelas."))
+    assert a.housenumber == number
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        # A bare number after the name may be anything: no word introduces it.
+        "J'habite rue Paradis, douze, à Marseille.",
+        # A count of items, not a house number.
+        "J'habite rue Paradis, au moins deux chaises à enlever.",
+        # The number of another sentence.
+        "J'habite rue Paradis. Le deux, je ne suis pas là.",
+    ],
+)
+def test_no_number_is_made_up_after_the_name(run: Run, said: str) -> None:
+    assert address(run(said + " C'est pour une armoire.")).housenumber == ""
+
+
+def test_a_phone_number_after_the_street_is_not_a_house_number(run: Run) -> None:
+    u = run(
+        "J'habite rue Paradis, au zéro six, douze, trente-quatre, cinquante-six, "
+        "soixante-dix-huit. C'est pour une armoire."
+    )
+    assert address(u).housenumber == ""
+
+
+def test_a_message_without_a_street_has_no_street(run: Run) -> None:
+    assert run("Bonjour, je voudrais faire enlever une armoire. Merci.").address is None
+
+
+@pytest.mark.parametrize(
+    ("said", "street"),
+    [
+        ("J'habite au quatre boulevard Gueidon Gueidon G U E I D O N.", "Boulevard Gueidon"),
+        # Misheard twice, spelled right: the letters win.
+        ("J'habite au quatre boulevard Gueodon Gueiidon G U E I D O N.", "Boulevard Gueidon"),
+        ("j'habite au quatre rue roubaud roubo r o u b a u d.", "Rue Roubaud"),
+        # Only the word spelled changes.
+        ("J'habite au quatre avenue Jean Jorès J A U R E S.", "Avenue Jean Jaures"),
+        # With its commas the name already ends before the letters.
+        ("J'habite au quatre boulevard Gueidon, Gueidon, G U E I D O N.", "Boulevard Gueidon"),
+    ],
+)
+def test_the_letters_spelled_after_the_name_replace_the_word_they_spell(
+    run: Run, said: str, street: str
+) -> None:
+    a = address(run(said + " C'est pour une armoire."))
+    assert (a.housenumber, a.street) == ("4", street)
+
+
+def test_letters_that_spell_no_word_of_the_name_are_dropped(run: Run) -> None:
+    a = address(run("J'habite au quatre boulevard Paradis X Y Z. C'est pour une armoire."))
+    assert a.street == "Boulevard Paradis"
+
+
+@pytest.mark.parametrize("place", ["Saint-Henri", "Endoume", "Enodume"])
+def test_a_quartier_named_as_the_place_is_no_other_commune(run: Run, place: str) -> None:
+    a = address(run(f"J'habite à {place}, au six rue Alphonse Gaudot. C'est pour une armoire."))
+    assert (a.housenumber, a.street) == ("6", "Rue Alphonse Gaudot")
+    assert a.city == ""
+
+
+@pytest.mark.parametrize(
+    "place",
+    # Outside communes, also those that start or sound like a quartier (Saint-Pierre, Les
+    # Mourets), and a name longer than the quartier it starts with.
+    ["Toulon", "Arles", "Brignoles", "Saint-Pierre-de-Mézoargues", "Mouriès", "Endoume Village"],
+)
+def test_a_commune_outside_is_still_heard(run: Run, place: str) -> None:
+    a = address(run(f"J'habite à {place}, au six rue Alphonse Gaudot. C'est pour une armoire."))
+    assert a.city == place
