@@ -177,6 +177,9 @@ class SpokenAddress:
     postcode: str = ""  # "13009"
     citycode: str = ""  # INSEE code when known: arrondissement (13209) or commune
     city: str = ""  # "Marseille", "Aubagne"...
+    # The caller took back a number or a street and the parser kept the later one ("au dix,
+    # non, au douze"): which one is meant is not certain enough to book on.
+    corrected: bool = False
 
     def is_empty(self) -> bool:
         return not (self.street or self.housenumber)

@@ -228,9 +228,12 @@ _CORRECTION = re.compile(
 
 
 # "Rappelez-moi plutôt au 06…": a preference for the callback, not a correction.
+# The caller is the one called back: « rappelez-moi », « me joindre », « nous appeler »;
+# not « la rue s'appelle plutôt … », which corrects the address.
+_CALL_VERB = r"(?:rappel\w*|appel\w*|joindre|contacter|t[ée]l[ée]phoner|[ée]crire)"
 _CALLBACK_PREFERENCE = re.compile(
-    r"\b(?:rappel\w*|appel\w*|joindre|contacter|t[ée]l[ée]phoner|[ée]crire)"
-    r"(?:[\s-]+(?:moi|nous|me|m'|le|la))?[\s,]+plut[ôo]t\b"
+    rf"(?:\b{_CALL_VERB}[\s-]+(?:moi|nous)|\b(?:me|m'|m’|nous)\s*{_CALL_VERB}"
+    r"|\brappel\w*)[\s,]+plut[ôo]t\b"
     # ... or whatever the verb became, "plutôt" then a phone number ("plutôt au zéro six").
     r"|\bplut[ôo]t,?\s+(?:au|le|sur)\s+(?:z[ée]ro\b|0\d)",
     re.IGNORECASE,

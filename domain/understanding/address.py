@@ -29,12 +29,13 @@ def _best_street(
     blocked: list[tuple[int, int]],
     notes: list[str],
     territory: Territory,
-) -> Street | None:
-    streets = find_streets(text, tokens, numbers, blocked, territory)
+) -> tuple[Street | None, bool]:
+    """(the street of the address, whether the caller took another street back for it)."""
+    found = find_streets(text, tokens, numbers, blocked, territory)
     # "au 10 rue X, non pardon, au 3 avenue Y": the street taken back is not the address.
     streets = [
         s
-        for s, later in zip(streets, [*streets[1:], None], strict=False)
+        for s, later in zip(found, [*found[1:], None], strict=False)
         if later is None or not _taken_back(tokens[s.name_end - 1 : later.type_token])
     ]
     street = max(streets, key=lambda s: s.score) if streets else None
@@ -44,7 +45,7 @@ def _best_street(
             notes.append("adresse sans type de voie (rue, avenue...) : à vérifier")
     if street is not None and street.guessed_type:
         notes.append(f"type de voie deviné : « {tokens[street.type_token].text} »")
-    return street
+    return street, len(streets) < len(found)
 
 
 def _fill_street(
@@ -71,7 +72,8 @@ def _fill_street(
         # "lieu-dit Les Naps, au numéro 5"; "au 10 rue X, euh non pardon, au 12": the number
         # said after the name, or the one the caller corrected to.
         address.housenumber = after[0]
-        if street.number is not None:
+        if after[1]:
+            address.corrected = True
             notes.append("numéro corrigé par l'appelant")
     if not address.housenumber:
         notes.append("numéro de rue non entendu")
@@ -96,9 +98,11 @@ def extract_address(
 ) -> tuple[SpokenAddress | None, tuple[int, int] | None, bool]:
     """(address, character span of the street, street had a type)."""
     address_numbers = [n for n in numbers if not any(p.start <= n.start < p.end for p in phones)]
-    street = _best_street(text, tokens, address_numbers, blocked, notes, territory)
+    street, street_taken_back = _best_street(
+        text, tokens, address_numbers, blocked, notes, territory
+    )
 
-    address = SpokenAddress()
+    address = SpokenAddress(corrected=street_taken_back)
     street_span: tuple[int, int] | None = None
     if street is not None:
         street_span, found = _fill_street(
@@ -128,6 +132,7 @@ def extract_address(
         )
         if after is not None and (not address.housenumber or after[1]):
             address.housenumber = after[0]
+            address.corrected = address.corrected or after[1]
         if not address.housenumber:
             notes.append("numéro de rue non entendu")
 
@@ -173,17 +178,33 @@ def _heard_street(
 # "c'est le", "numéro").
 _TAKE_BACK = frozenset({"non", "pardon", "plutot"})
 _NUMBER_LEADS = frozenset({"au", "le", "c", "est", "numero", "n", "no"})
-# Words that may follow such a number: the locality, or nothing (the sentence ends).
+# Words that may come between such a number and the locality (« au 12 à Trets »).
 _AFTER_NUMBER = frozenset({"a", "dans", "sur", "en", "pres"})
 _MAX_LEAD_TOKENS = 8
 
 
+def _take_back_at(tokens: list[Token], j: int) -> int:
+    """How many tokens a take-back spans from token j (« non », « pardon », « plutôt », « je
+    veux dire »); 0 when none starts there. « non loin de » (near) takes nothing back."""
+    f = tokens[j].folded
+    if f in _TAKE_BACK:
+        return 0 if f == "non" and j + 1 < len(tokens) and tokens[j + 1].folded == "loin" else 1
+    if (
+        f == "je"
+        and j + 2 < len(tokens)
+        and tokens[j + 1].folded in ("veux", "voulais")
+        and tokens[j + 2].folded == "dire"
+    ):
+        return 3
+    return 0
+
+
 def _taken_back(between: list[Token]) -> bool:
-    words = [t.folded for t in between]
-    return any(w in _TAKE_BACK for w in words) or any(
-        a == "je" and b in ("veux", "voulais") and c == "dire"
-        for a, b, c in zip(words, words[1:], words[2:], strict=False)
-    )
+    return any(_take_back_at(between, j) for j in range(len(between)))
+
+
+def _sentence_break(text: str, tokens: list[Token], j: int) -> bool:
+    return j > 0 and re.search(r"[.!?;:]", text[tokens[j - 1].end : tokens[j].start]) is not None
 
 
 def number_after(
@@ -195,66 +216,110 @@ def number_after(
 ) -> tuple[str, bool] | None:
     """(house number, said as a correction) said right after the street name that ends
     before token k: « lieu-dit Les Naps, au numéro onze », « rue Paradis, au 12 », « au dix
-    traverse X, euh non, pardon, au douze ». A number with no word to introduce it (« rue
-    Paradis, 12 ») is not read: it may be anything. None when no such number follows in the
-    same sentence, or when the number starts something else (« au 3 avenue Y », « deux
-    chaises »)."""
+    traverse X, euh non, pardon, au douze », « rue Paradis, au dix, non, au douze ». A number
+    with no word to introduce it (« rue Paradis, 12 ») is not read: it may be anything; nor
+    one that something else than the locality follows (« le 12 dans l'après-midi », « le 12 à
+    14 heures », « au 13 006 »: a date, a time, a postcode cut in two). None when no such
+    number follows in the same sentence, or when the number starts something else (« au 3
+    avenue Y », « deux chaises »)."""
     starts = {n.first_token: n for n in numbers}
-    corrected = introduced = False
+    corrected = False
+    leads: set[str] = set()
     j = k
     while j < len(tokens) and j - k < _MAX_LEAD_TOKENS:
-        if j > 0 and re.search(r"[.!?;:]", text[tokens[j - 1].end : tokens[j].start]):
+        if _sentence_break(text, tokens, j):
             return None
-        f = tokens[j].folded
         if j in starts:
             break
-        if f in _TAKE_BACK:
-            corrected = True
-        elif (
-            f == "je"
-            and j + 2 < len(tokens)
-            and tokens[j + 1].folded in ("veux", "voulais")
-            and tokens[j + 2].folded == "dire"
-        ):
-            corrected, j = True, j + 2
-        elif f in _NUMBER_LEADS:
-            introduced = introduced or f in ("au", "le", "numero", "n", "no")
+        taken = _take_back_at(tokens, j)
+        if taken:
+            corrected, j = True, j + taken
+            continue
+        f = tokens[j].folded
+        if f in _NUMBER_LEADS:
+            leads.add(f)
         elif f not in INTERJECTIONS:
             return None
         j += 1
     span = starts.get(j)
+    introduced = bool(leads & {"au", "le", "numero", "n", "no"})
     if span is None or not (corrected or introduced) or not 1 <= span.value <= 9999:
         return None
-    if j > 0 and re.search(r"[.!?;:]", text[tokens[j - 1].end : tokens[j].start]):
+    if _sentence_break(text, tokens, j):
         return None
     end = span.last_token
     housenumber = str(span.value)
     if end < len(tokens) and tokens[end].folded in HOUSE_SUFFIXES:
         housenumber += f" {tokens[end].folded}"
         end += 1
-    if end < len(tokens) and not _ends_number(text, tokens, end, starts, territory):
+    # "au dix, non, au douze": the number taken back is not the address; what was corrected
+    # is confirmed, never booked blindly (even when no other number follows).
+    after = end
+    while after < len(tokens) and tokens[after].folded in INTERJECTIONS:
+        after += 1
+    if (
+        after < len(tokens)
+        and not _sentence_break(text, tokens, after)
+        and _take_back_at(tokens, after)
+    ):
+        later = number_after(text, tokens, numbers, after, territory)
+        return (later[0] if later is not None else housenumber), True
+    # « le » alone is also how a date begins (« le 12, ça m'irait »): a comma does not end
+    # such a number, only the sentence or the locality.
+    weak = leads <= {"le"} and not corrected
+    if end < len(tokens) and not _ends_number(text, tokens, end, starts, territory, weak=weak):
         return None
     return housenumber, corrected
 
 
+_ORDINAL = re.compile(r"^(?:\d+(?:e|er|eme|ieme)|\w+ieme|premier)$")
+
+
 def _ends_number(
-    text: str, tokens: list[Token], i: int, starts: dict[int, NumberSpan], territory: Territory
+    text: str,
+    tokens: list[Token],
+    i: int,
+    starts: dict[int, NumberSpan],
+    territory: Territory,
+    *,
+    weak: bool,
 ) -> bool:
-    """Whether token i can follow a house number said on its own: after punctuation, the
-    locality (« à Trets », « Marseille », a postcode, « dans le 4e »)."""
-    if re.search(r"[,.!?;:]", text[tokens[i - 1].end : tokens[i].start]):
+    """Whether token i can follow a house number said on its own: the end of the sentence, a
+    comma (unless `weak`), or the locality (« à Trets », « Marseille », « 13006 », « dans le
+    4e »); not a time, a date or the rest of a postcode."""
+    between = text[tokens[i - 1].end : tokens[i].start]
+    if re.search(r"[.!?;:]", between) or (not weak and "," in between):
         return True
-    return (
+    return _locality_at(tokens, i, starts, territory) or (
         tokens[i].folded in _AFTER_NUMBER
-        or i in starts
-        or territory.find_commune(tokens, i) is not None
+        and i + 1 < len(tokens)
+        and (
+            _locality_at(tokens, i + 1, starts, territory)
+            or (
+                tokens[i].folded == "dans"
+                and tokens[i + 1].folded == "le"
+                and i + 2 < len(tokens)
+                and _ORDINAL.match(tokens[i + 2].folded) is not None
+            )
+        )
     )
+
+
+def _locality_at(
+    tokens: list[Token], i: int, starts: dict[int, NumberSpan], territory: Territory
+) -> bool:
+    """A commune of the territory or one of its postcodes named from token i."""
+    span = starts.get(i)
+    if span is not None:
+        return len(span.digits) == 5 and territory.in_territory(span.digits)
+    return territory.find_commune(tokens, i) is not None
 
 
 # A spelled word stands for the word of the name it resembles this much (rapidfuzz ratio):
 # « Gueodon » for G U E I D O N.
 _SPELLED_RATIO = 70
-_REPEATED_RATIO = 60
+_REPEATED_RATIO = 65
+_PARTICLES = frozenset({"de", "du", "des", "d", "la", "le", "les", "l", "aux", "au", "a", "et"})
 _MIN_SPELLED = 3
 
 
@@ -275,9 +340,23 @@ def _spelled(street: str) -> str:
     if ratios[best] < _SPELLED_RATIO or len(letters) < len(fold(head[best])) - 1:
         # No word it spells, or a spelling cut short: the letters only.
         return " ".join(head)
-    # The word said again beside it goes ("Roubaud, roubo, R O U ...").
+    # The word said again right beside it goes ("Roubaud, roubo, R O U ..."); never another
+    # word of the name (« Romain Rolland », « des Dames », « Petit Puits »: « Rue du Puits »
+    # is another street).
     return " ".join(
         letters.capitalize() if i == best else w
         for i, w in enumerate(head)
-        if i == best or ratios.get(i, 0.0) < _REPEATED_RATIO
+        if i == best or not _said_again(head[i], i, best, ratios.get(i, 0.0), letters)
+    )
+
+
+def _said_again(word: str, i: int, best: int, ratio: float, letters: str) -> bool:
+    """Whether word i of the name is the spelled word said again (misheard) beside it."""
+    folded = fold(word)
+    return (
+        abs(i - best) == 1
+        and i > 0
+        and ratio >= _REPEATED_RATIO
+        and folded not in _PARTICLES
+        and folded[:1] == letters[:1]
     )

@@ -149,8 +149,30 @@ def _region_end(text: str, tokens: list[Token], first: int, territory: Territory
                 break
             if _starts_locality(tokens, k, territory):
                 break
+            if k - first >= 2 and _starts_landmark(tokens, k):
+                break
         k += 1
     return k
+
+
+# "au 10 rue Paradis non loin de la place Castellane": what follows is a landmark, another
+# street than the caller's.
+_LANDMARK_STARTS = (
+    ("non", "loin"),
+    ("pas", "loin"),
+    ("pres", "de"),
+    ("pres", "du"),
+    ("pres", "des"),
+    ("a", "cote"),
+    ("en", "face"),
+)
+
+
+def _starts_landmark(tokens: list[Token], k: int) -> bool:
+    return any(
+        tuple(t.folded for t in tokens[k : k + len(pattern)]) == pattern
+        for pattern in _LANDMARK_STARTS
+    )
 
 
 def locate_address(

@@ -159,3 +159,56 @@ def test_a_quartier_named_as_the_place_is_no_other_commune(run: Run, place: str)
 def test_a_commune_outside_is_still_heard(run: Run, place: str) -> None:
     a = address(run(f"J'habite à {place}, au six rue Alphonse Gaudot. C'est pour une armoire."))
     assert a.city == place
+
+
+@pytest.mark.parametrize(
+    ("said", "number"),
+    [
+        # The number after the name, then taken back: the later one, flagged as corrected.
+        ("J'habite rue Paradis, au dix, non, au douze. Une armoire.", "12"),
+        ("J'habite rue Paradis, au dix, euh pardon, au douze. Une armoire.", "12"),
+        # Taken back with no other number: the one heard, flagged all the same.
+        ("J'habite rue Paradis, au dix, non pardon. Une armoire.", "10"),
+    ],
+)
+def test_a_number_taken_back_after_the_name_is_flagged_as_corrected(
+    run: Run, said: str, number: str
+) -> None:
+    a = address(run(said))
+    assert (a.housenumber, a.corrected) == (number, True)
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "J'habite rue Paradis, au numéro douze à Marseille. Une armoire.",
+        "J'habite rue Paradis, au douze dans le sixième. Une armoire.",
+        "J'habite rue Paradis, au 12 13006 Marseille. Une armoire.",
+        "J'habite rue Paradis, c'est le 12. Une armoire.",
+    ],
+)
+def test_a_number_after_the_name_followed_by_the_locality_is_read(run: Run, said: str) -> None:
+    a = address(run(said))
+    assert (a.housenumber, a.corrected) == ("12", False)
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "J'habite rue Paradis, le 12 décembre ce serait bien. Une armoire.",
+        "J'habite rue Paradis, le 12, ça m'irait bien. Une armoire.",
+        "J'habite rue Paradis, au 12 à 14 heures. Une armoire.",
+    ],
+)
+def test_a_date_or_a_time_after_the_name_is_no_house_number(run: Run, said: str) -> None:
+    assert address(run(said)).housenumber == ""
+
+
+def test_a_street_the_caller_took_back_flags_the_address_as_corrected(run: Run) -> None:
+    a = address(run("J'habite au dix rue Paradis, pardon, au dix rue Breteuil. Une armoire."))
+    assert (a.street, a.corrected) == ("Rue Breteuil", True)
+
+
+def test_near_a_street_takes_nothing_back(run: Run) -> None:
+    a = address(run("J'habite au dix rue Paradis, non loin de l'avenue du Prado. Une armoire."))
+    assert (a.housenumber, a.street, a.corrected) == ("10", "Rue Paradis", False)
