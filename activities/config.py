@@ -34,6 +34,12 @@ class SttSettings(BaseModel):
     # Transcriptions one `stt` worker runs at once; 0: one per core. Each uses `cpu_threads`
     # CTranslate2 threads, so concurrency x threads above the cores only adds contention.
     concurrency: int = Field(default=0, ge=0)
+    # The decoded audio a worker keeps between a message's STT activities (issue 15,
+    # activities/speech/feature_cache.py): at most this many messages, this many MiB, this
+    # many seconds each. 0 entries: nothing kept (each activity decodes again).
+    feature_cache_entries: int = Field(default=32, ge=0)
+    feature_cache_mb: int = Field(default=64, ge=1)
+    feature_cache_ttl_s: float = Field(default=600.0, gt=0)
 
 
 class GeoSettings(BaseModel):

@@ -4,12 +4,11 @@ on the speech-to-text task queue, which holds the model."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from temporalio import activity
 
-from activities.audio_store import AudioStore, is_remote
+from activities.audio_store import AudioStore
 from activities.speech.engine import SpeechEngine
+from activities.speech.feature_cache import MessageAudio
 from domain.address_models import ItemRefineInput
 from domain.models import Understanding
 
@@ -17,15 +16,19 @@ __all__ = ["ItemRefinementActivities"]
 
 
 class ItemRefinementActivities:
-    def __init__(self, speech: SpeechEngine, *, audio: AudioStore | None = None) -> None:
+    def __init__(
+        self,
+        speech: SpeechEngine,
+        *,
+        audio: AudioStore | None = None,
+        features: MessageAudio | None = None,
+    ) -> None:
         self._speech = speech
-        self._audio = audio
+        self._features = features or MessageAudio(speech.settings.max_duration_s, store=audio)
 
     @activity.defn(name="refine_items")
     def refine_items(self, inp: ItemRefineInput) -> Understanding:
         """Bookings only; anything else comes back unchanged."""
-        if self._audio is not None and is_remote(inp.audio_path):
-            # The object store's audio, in a private file for this activity only.
-            with self._audio.local(inp.audio_path) as path:
-                return self._speech.refine_items(replace(inp, audio_path=str(path)))
-        return self._speech.refine_items(inp)
+        return self._speech.refine_items(
+            inp, audio=self._features.loader(inp.call_id, inp.audio_path)
+        )

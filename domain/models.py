@@ -157,6 +157,9 @@ class TranscribeResult:
     avg_logprob: float = 0.0
     processing_s: float = 0.0
     model: str = ""
+    # The task queue of the worker that transcribed, which keeps the decoded audio for the
+    # message's next STT activities ("" : none; workflows/pipeline_steps.py).
+    worker_queue: str = ""
 
 
 # --------------------------------------------------------------------------- understanding

@@ -117,6 +117,7 @@ class ActivityCall(Generic[InputT, ResultT]):
         start_to_close: timedelta | None = None,
         heartbeat: timedelta | None = None,
         schedule_to_close: timedelta | None = None,
+        schedule_to_start: timedelta | None = None,
     ) -> ResultT:
         if (task_queue is None) != (self.queue == Queue.DEFAULT):
             need = "no task queue" if self.queue == Queue.DEFAULT else "its task queue"
@@ -129,7 +130,7 @@ class ActivityCall(Generic[InputT, ResultT]):
             start_to_close_timeout=start_to_close or self.start_to_close,
             heartbeat_timeout=heartbeat or self.heartbeat,
             schedule_to_close_timeout=schedule_to_close,
-            schedule_to_start_timeout=self.schedule_to_start,
+            schedule_to_start_timeout=schedule_to_start or self.schedule_to_start,
             retry_policy=retry or self.retry,
         )
 

@@ -82,6 +82,9 @@ BOOKING_AND_QUESTION = "booking-and-question"
 # caller's reply can reach the case before the SMS activity's completion does (it was kept
 # as a plain reply then, and the case waited for an answer already given).
 CHOICE_OPEN_DURING_SEND = "choice-open-during-send"
+# workflow.patched id of the audio votes sent first to the transcribing worker's own queue
+# (pipeline_steps.py); before, to the shared STT queue.
+STT_WORKER_QUEUE = "stt-worker-queue"
 
 
 def _error_type(err: BaseException) -> str:
@@ -160,11 +163,19 @@ class VoicemailWorkflow(ClaimableCase):
         s.step = Step.UNDERSTAND
         return None
 
+    def _steps(self) -> ActivitySteps:
+        s = self._s
+        here = s.transcript.worker_queue if s.transcript is not None else ""
+        # A transcript without a worker queue (older cases, the text channel) meets no marker.
+        if here and workflow.patched(STT_WORKER_QUEUE):
+            return ActivitySteps(s.stt_queue(), here)
+        return ActivitySteps(s.stt_queue())
+
     async def _understand(self) -> Escalation | None:
         s = self._s
         self._set_status(Status.UNDERSTANDING)
         u = s.understanding = await understand_message(
-            ActivitySteps(s.stt_queue()),
+            self._steps(),
             s.message(),
             note=self._history.note,
             understood=s.understood,
@@ -230,9 +241,7 @@ class VoicemailWorkflow(ClaimableCase):
         self._set_status(Status.GEOCODING)
         if u.address is None or u.address.is_empty():
             return Escalation(EscalationReason.NO_ADDRESS, Step.GEOCODE, "aucune adresse entendue")
-        result = await resolve_address(
-            ActivitySteps(s.stt_queue()), s.message(), u, note=self._history.note
-        )
+        result = await resolve_address(self._steps(), s.message(), u, note=self._history.note)
         decision = decide_on_address(result)
         if decision.kind == DecisionKind.BOOK and decision.match is not None:
             self._accept_match(decision.match, "adresse trouvée")

@@ -7,8 +7,12 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+
+import numpy as np
 
 from activities.speech.audio import SAMPLE_RATE, load_audio
 from activities.speech.model import SpeechModel
@@ -33,15 +37,23 @@ CROP_TOLERANCE = 20.0
 
 
 def score_address_candidates(
-    speech: SpeechModel, inp: AddressScoringInput, *, legacy: bool = False, prune: bool = True
+    speech: SpeechModel,
+    inp: AddressScoringInput,
+    *,
+    legacy: bool = False,
+    prune: bool = True,
+    audio: Callable[[], np.ndarray] | None = None,
 ) -> AddressScores:
     """How much the audio supports each candidate street, then each house number of the
     best street (log-likelihood ratio against silence, nats). Never fails on a missing
     segment or candidate: it says why nothing was scored, and the resolution then relies
     on the words alone. `prune=False`: every text scored, in batches of 16, as before the
-    pruning (the baseline of bench/bench_scoring.py)."""
+    pruning (the baseline of bench/bench_scoring.py). `audio`: the decoded audio of `inp`
+    (the worker's feature cache); None: decoded from `inp.audio_path`."""
     started = time.perf_counter()
-    result = _score_address(speech, inp, legacy, prune and not legacy)
+    if audio is None:
+        audio = partial(load_audio, Path(inp.audio_path), speech.settings.max_duration_s)
+    result = _score_address(speech, inp, legacy, prune and not legacy, audio)
     result.processing_s = round(time.perf_counter() - started, 3)
     log.info(
         "score_address_candidates streets=%d numbers=%d in %.2f s",
@@ -101,7 +113,11 @@ def hypothesis(clip: AddressClip, number: str, street: str, *, suffix: bool = Tr
 
 
 def _score_address(
-    speech: SpeechModel, inp: AddressScoringInput, legacy: bool, prune: bool
+    speech: SpeechModel,
+    inp: AddressScoringInput,
+    legacy: bool,
+    prune: bool,
+    load: Callable[[], np.ndarray],
 ) -> AddressScores:
     cands = inp.candidates
     if not cands.candidates:
@@ -109,7 +125,7 @@ def _score_address(
     clip = address_clip(inp.text, inp.segments, cands)
     if clip is None:
         return AddressScores(reason="adresse non localisée dans la transcription")
-    audio = load_audio(Path(inp.audio_path), speech.settings.max_duration_s)
+    audio = load()
     piece = audio[int(clip.start_s * SAMPLE_RATE) : int(clip.end_s * SAMPLE_RATE)]
     if piece.size < SAMPLE_RATE // 5:
         return AddressScores(reason="segment d'adresse trop court")

@@ -5,6 +5,10 @@ evaluation share one engine, so one model and one silence encoding per process."
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import numpy as np
+
 from activities.config import SttSettings
 from activities.speech import address, items, second_pass, transcriber
 from activities.speech.model import SpeechModel
@@ -13,6 +17,8 @@ from domain.address_models import AddressScores, AddressScoringInput, ItemRefine
 from domain.catalogue import Catalogue
 from domain.models import TranscribeInput, TranscribeResult, Understanding
 from domain.understanding import Territory
+
+AudioLoader = Callable[[], np.ndarray]
 
 
 class SpeechEngine(SpeechModel):
@@ -43,14 +49,21 @@ class SpeechEngine(SpeechModel):
             self._territory = load_territory()
         return self._territory
 
-    def transcribe_file(self, inp: TranscribeInput, heartbeat: bool = False) -> TranscribeResult:
-        return transcriber.transcribe_file(self, inp, heartbeat)
+    # `audio`: the message's decoded audio (feature_cache.MessageAudio); None: decoded from
+    # the input's `audio_path`.
 
-    def score_address_candidates(self, inp: AddressScoringInput) -> AddressScores:
-        return address.score_address_candidates(self, inp)
+    def transcribe_file(
+        self, inp: TranscribeInput, heartbeat: bool = False, audio: AudioLoader | None = None
+    ) -> TranscribeResult:
+        return transcriber.transcribe_file(self, inp, heartbeat, audio)
 
-    def refine_items(self, inp: ItemRefineInput) -> Understanding:
-        return items.refine_items(self, self.catalogue, self.territory, inp)
+    def score_address_candidates(
+        self, inp: AddressScoringInput, audio: AudioLoader | None = None
+    ) -> AddressScores:
+        return address.score_address_candidates(self, inp, audio=audio)
+
+    def refine_items(self, inp: ItemRefineInput, audio: AudioLoader | None = None) -> Understanding:
+        return items.refine_items(self, self.catalogue, self.territory, inp, audio=audio)
 
     def transcribe_address(self, inp: AddressPassInput) -> AddressPassResult:
         """The evaluation's second pass (second_pass.py): no activity runs it."""

@@ -8,6 +8,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
+
 from activities.speech.audio import SAMPLE_RATE, load_audio
 from activities.speech.model import SpeechModel
 from activities.speech.scoring import (
@@ -32,11 +34,14 @@ def refine_items(
     inp: ItemRefineInput,
     *,
     legacy: bool = False,
+    audio: Callable[[], np.ndarray] | None = None,
 ) -> Understanding:
     """The understanding completed with the items the audio supports where the words of
     the request name none ("un biffet" → buffet): each such slot is scored with the
     catalogue forms that sound closest (log-likelihood ratio against silence), and the
-    form that clearly wins is added. Bookings only; anything else comes back unchanged."""
+    form that clearly wins is added. Bookings only; anything else comes back unchanged.
+    `audio`: the decoded audio of `inp` (the worker's feature cache); None: decoded from
+    `inp.audio_path`."""
     started = time.perf_counter()
     u = inp.understanding
     if u.intent != Intent.BOOKING.value:
@@ -45,7 +50,11 @@ def refine_items(
     slots = find_item_slots(inp.text, catalogue, load_territory())
     if not slots:
         return u
-    audio = load_audio(Path(inp.audio_path), speech.settings.max_duration_s)
+    samples = (
+        audio()
+        if audio is not None
+        else load_audio(Path(inp.audio_path), speech.settings.max_duration_s)
+    )
     scorers: dict[tuple[int, int], tuple[Scorer, int, int]] = {}
     spans = segment_spans(inp.text, inp.segments)
     scores: list[list[float]] = []
@@ -58,7 +67,7 @@ def refine_items(
         if (c0, c1) not in scorers:
             t0 = max(0.0, covering[0][2].start - CLIP_BEFORE_S)
             t1 = min(t0 + MAX_CLIP_S, covering[-1][2].end + CLIP_AFTER_S)
-            piece = audio[int(t0 * SAMPLE_RATE) : int(t1 * SAMPLE_RATE)]
+            piece = samples[int(t0 * SAMPLE_RATE) : int(t1 * SAMPLE_RATE)]
             # The items' vote is a margin against a fixed threshold: their clip keeps the
             # 30-s padding, so their scores are exactly the former ones.
             scorers[(c0, c1)] = (

@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from temporalio import activity
 
 from activities.speech.audio import SAMPLE_RATE, load_audio, unusable
@@ -15,11 +17,18 @@ from domain.models import Segment, TranscribeInput, TranscribeResult
 
 
 def transcribe_file(
-    speech: SpeechModel, inp: TranscribeInput, heartbeat: bool = False
+    speech: SpeechModel,
+    inp: TranscribeInput,
+    heartbeat: bool = False,
+    audio: Callable[[], np.ndarray] | None = None,
 ) -> TranscribeResult:
+    """`audio`: the decoded audio of `inp` (the worker's feature cache); None: decoded from
+    `inp.audio_path`."""
     settings = speech.settings
-    audio = load_audio(Path(inp.audio_path), settings.max_duration_s)
-    duration = audio.shape[0] / SAMPLE_RATE
+    samples = (
+        load_audio(Path(inp.audio_path), settings.max_duration_s) if audio is None else audio()
+    )
+    duration = samples.shape[0] / SAMPLE_RATE
     started = time.perf_counter()
     options: dict[str, Any] = {
         "language": settings.language,
@@ -34,7 +43,7 @@ def transcribe_file(
         options["initial_prompt"] = inp.initial_prompt
     if inp.hotwords:
         options["hotwords"] = inp.hotwords
-    segments_iter, info = speech.model().transcribe(audio, **options)
+    segments_iter, info = speech.model().transcribe(samples, **options)
     segments: list[Segment] = []
     for seg in segments_iter:
         segments.append(

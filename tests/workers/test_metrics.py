@@ -173,7 +173,9 @@ def test_transcription_rtf_and_exposition(base_settings: Settings) -> None:
     speech = SpeechEngine(base_settings.stt)
     stt = TranscribeActivities(speech, metrics=metrics)
 
-    def fake(inp: TranscribeInput, heartbeat: bool = False) -> TranscribeResult:
+    def fake(
+        inp: TranscribeInput, heartbeat: bool = False, audio: object = None
+    ) -> TranscribeResult:
         return TranscribeResult(text="bonjour", segments=[], duration_s=40.0, processing_s=10.0)
 
     speech.transcribe_file = fake  # type: ignore[method-assign]

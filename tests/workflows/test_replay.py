@@ -24,7 +24,10 @@ answered; booked, then the question handed to an agent who closed it; with the
 before the choice SMS's completion did, then booked, with the `choice-open-during-send` marker
 (test_voicemail_choice_race.py); `histories/i17-sms-route/` a follow-up that took over its
 number's SMS reply route at start and was cancelled by SMS, with the `follow-up-sms-route`
-marker (test_booking_follow_up.py).
+marker (test_booking_follow_up.py); `histories/i15-stt-worker-queue/` two messages whose audio
+votes went to the transcribing worker's own queue, one taken there, one whose worker was gone
+(a schedule-to-start timeout, then the shared queue), with the `stt-worker-queue` marker
+(test_voicemail_stt_worker_queue.py).
 Each folder has
 the test-only codec key its payloads were encrypted with. A change that alters the commands a
 workflow issues for a given history (an activity added, removed or reordered, a timer, a child
@@ -248,3 +251,21 @@ async def test_the_follow_up_route_stands_on_its_patch(base_settings: Settings) 
     data = json.loads(path.read_text())
     assert "listen_for_sms_replies" in _scheduled(data)
     await _fails_without_marker(base_settings, path, data, "follow-up-sms-route")
+
+
+async def test_the_votes_routed_to_the_transcribing_worker_stand_on_their_patch(
+    base_settings: Settings,
+) -> None:
+    """The `stt-worker-queue` case whose worker was gone replays only with its marker: each
+    vote scheduled on that worker's queue, then again on the shared one, are commands the
+    patch guards."""
+    [path] = [p for p in HISTORIES.glob("i15-stt-worker-queue/*.json") if "@gone" in p.read_text()]
+    data = json.loads(path.read_text())
+    votes = {"refine_items", "score_address_candidates"}
+    assert [n for n in _scheduled(data) if n in votes] == [
+        "refine_items",
+        "refine_items",
+        "score_address_candidates",
+        "score_address_candidates",
+    ]
+    await _fails_without_marker(base_settings, path, data, "stt-worker-queue")

@@ -48,7 +48,7 @@ from tests.fakes.fake_ovh import FakeOvhApi
 from workers.client import submit_voicemail
 from workers.dev.demo import wait_settled
 from workers.settings import Settings
-from workers.worker.composition import stt_activity_methods, workers_running
+from workers.worker.composition import stt_activity_methods, stt_worker_queue, workers_running
 
 SA_PHONE_KEY = SearchAttributeKey.for_keyword_list(SA_SMS_PHONE_KEY)
 
@@ -89,8 +89,16 @@ def uncertain(settings: Settings) -> Settings:
 def running_worker(
     client: Client, settings: Settings, stt: SpeechEngine
 ) -> AbstractAsyncContextManager[list[Worker]]:
-    """The session's Whisper model shared by every test's worker."""
-    return workers_running(client, settings, "all", stt_activities=stt_activity_methods(stt))
+    """The session's Whisper model shared by every test's worker; the worker polls its own STT
+    queue too, as a worker process does (the audio votes go there)."""
+    own = stt_worker_queue(settings)
+    return workers_running(
+        client,
+        settings,
+        "all",
+        stt_activities=stt_activity_methods(stt, worker_queue=own),
+        stt_worker_queue_name=own,
+    )
 
 
 async def refusal(handle: WorkflowHandle[Any, Any], **fields: Any) -> str:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import socket
+import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -219,7 +221,7 @@ def build_default_activities(
 
 
 def build_stt_activities(
-    settings: Settings, metrics: Metrics | None = None
+    settings: Settings, metrics: Metrics | None = None, worker_queue: str = ""
 ) -> list[Callable[..., Any]]:
     from activities.geo.territory_file import load_territory
     from activities.speech.engine import SpeechEngine
@@ -233,23 +235,49 @@ def build_stt_activities(
     stt.model()  # load now: a worker that cannot load its model should fail at start
     from workers.audio_store import build_audio_store
 
-    return stt_activity_methods(stt, metrics, audio=build_audio_store(settings))
+    return stt_activity_methods(
+        stt, metrics, audio=build_audio_store(settings), worker_queue=worker_queue
+    )
+
+
+def stt_worker_queue(settings: Settings) -> str:
+    """A task queue of this process alone (Temporal's worker-specific task queues): a message's
+    activities after its transcription go there, to the worker that keeps its decoded audio.
+    Unique per process start, so a restarted worker's queue is a new one and the old one's
+    tasks fall back to the shared queue (workflows/pipeline_steps.py)."""
+    process = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    return f"{settings.temporal.stt_task_queue}@{process}"
 
 
 def stt_activity_methods(
-    stt: SpeechEngine, metrics: StepMetrics | None = None, *, audio: AudioStore | None = None
+    stt: SpeechEngine,
+    metrics: StepMetrics | None = None,
+    *,
+    audio: AudioStore | None = None,
+    worker_queue: str = "",
 ) -> list[Callable[..., Any]]:
     """Everything that needs the audio and the Whisper model runs on the STT queue: the
     transcription and the audio checks of the address and items heard. The three share the
-    one engine (one model per process)."""
+    one engine (one model per process) and one cache of decoded audio; `worker_queue`, the
+    process's own queue (stt_worker_queue), is what the transcription tells the workflow."""
     from activities.address_scoring import AddressScoringActivities
     from activities.item_refinement import ItemRefinementActivities
+    from activities.speech.feature_cache import FeatureCache, MessageAudio
     from activities.transcribe import TranscribeActivities
 
+    s = stt.settings
+    cache = FeatureCache(
+        max_entries=s.feature_cache_entries,
+        max_bytes=s.feature_cache_mb * 1024 * 1024,
+        ttl_s=s.feature_cache_ttl_s,
+    )
+    features = MessageAudio(s.max_duration_s, store=audio, cache=cache)
     return [
-        TranscribeActivities(stt, metrics=metrics, audio=audio).transcribe,
-        AddressScoringActivities(stt, audio=audio).score_address_candidates,
-        ItemRefinementActivities(stt, audio=audio).refine_items,
+        TranscribeActivities(
+            stt, metrics=metrics, features=features, worker_queue=worker_queue
+        ).transcribe,
+        AddressScoringActivities(stt, features=features).score_address_candidates,
+        ItemRefinementActivities(stt, features=features).refine_items,
     ]
 
 
@@ -260,8 +288,12 @@ def build_workers(
     default_activities: Sequence[Callable[..., Any]] | None = None,
     stt_activities: Sequence[Callable[..., Any]] | None = None,
     metrics: Metrics | None = None,
+    stt_worker_queue_name: str = "",
 ) -> list[Worker]:
-    """`metrics`: counted by the activities built here (not by those passed in)."""
+    """`metrics`: counted by the activities built here (not by those passed in).
+    `stt_worker_queue_name`: the process's own STT queue that `stt_activities` name in their
+    transcriptions (stt_activity_methods), polled beside the shared one; with the activities
+    built here, one is made (stt_worker_queue)."""
     cores = os.cpu_count() or 2
     workers: list[Worker] = []
     if role in ("default", "all"):
@@ -291,22 +323,26 @@ def build_workers(
         )
     if role in ("stt", "all"):
         stt_slots = settings.stt.concurrency or cores
-        acts = (
-            list(stt_activities)
-            if stt_activities is not None
-            else build_stt_activities(settings, metrics)
-        )
-        workers.append(
-            Worker(
-                client,
-                task_queue=settings.temporal.stt_task_queue,
-                activities=acts,
-                # CTranslate2 uses its own threads per call; more concurrent transcriptions
-                # than cores only adds contention.
-                activity_executor=ThreadPoolExecutor(max_workers=stt_slots),
-                max_concurrent_activities=stt_slots,
+        own = stt_worker_queue_name
+        if stt_activities is None:
+            own = own or stt_worker_queue(settings)
+            acts = build_stt_activities(settings, metrics, own)
+        else:
+            acts = list(stt_activities)
+        # CTranslate2 uses its own threads per call; more concurrent transcriptions than
+        # cores only adds contention. The process's own queue shares the threads: a follow-up
+        # taken there waits for one like any other activity.
+        executor = ThreadPoolExecutor(max_workers=stt_slots)
+        for queue in [settings.temporal.stt_task_queue, *([own] if own else [])]:
+            workers.append(
+                Worker(
+                    client,
+                    task_queue=queue,
+                    activities=acts,
+                    activity_executor=executor,
+                    max_concurrent_activities=stt_slots,
+                )
             )
-        )
     return workers
 
 
@@ -317,6 +353,7 @@ async def workers_running(
     role: Role = "all",
     stt_activities: Sequence[Callable[..., Any]] | None = None,
     default_activities: Sequence[Callable[..., Any]] | None = None,
+    stt_worker_queue_name: str = "",
 ) -> AsyncIterator[list[Worker]]:
     """Workers polling for the duration of the block (demo, bench, tests); drained on exit."""
     workers = build_workers(
@@ -325,6 +362,7 @@ async def workers_running(
         role,
         default_activities=default_activities,
         stt_activities=stt_activities,
+        stt_worker_queue_name=stt_worker_queue_name,
     )
     stop = asyncio.Event()
     task = asyncio.create_task(run_workers(workers, stop))

@@ -5,6 +5,7 @@ activity that no worker runs (a workflow would wait for it forever) or that no w
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, cast
@@ -16,7 +17,12 @@ from activities.live.session import SessionRegistry
 from activities.speech.engine import SpeechEngine
 from workers.settings import Settings
 from workers.telephony.live import build_live_call_activities
-from workers.worker.composition import build_default_activities, stt_activity_methods
+from workers.worker.composition import (
+    build_default_activities,
+    build_workers,
+    stt_activity_methods,
+    stt_worker_queue,
+)
 from workflows.calls import ACTIVITY_NAMES_BY_QUEUE, Queue
 
 
@@ -65,3 +71,26 @@ def test_the_telephony_process_registers_the_dialogue(
         settings_in(base_settings, tmp_path), SessionRegistry(), stt=stt
     )
     assert names([acts.run_live_call]) == sorted(ACTIVITY_NAMES_BY_QUEUE[Queue.MEDIA])
+
+
+async def test_an_stt_worker_polls_its_own_queue_beside_the_shared_one(
+    client: Client, base_settings: Settings, stt: SpeechEngine
+) -> None:
+    def on_queue(name: str) -> Settings:
+        # A queue of this test's own: one client registers one worker per queue.
+        temporal = base_settings.temporal.model_copy(update={"stt_task_queue": name})
+        return base_settings.model_copy(update={"temporal": temporal})
+
+    settings = on_queue(f"composition-{uuid.uuid4().hex[:8]}")
+    shared = settings.temporal.stt_task_queue
+    own = stt_worker_queue(settings)
+    # New at every process start: a restarted worker's follow-ups cannot wait on its old queue.
+    assert own.startswith(f"{shared}@") and own != stt_worker_queue(settings)
+    acts = stt_activity_methods(stt, worker_queue=own)
+    workers = build_workers(client, settings, "stt", stt_activities=acts, stt_worker_queue_name=own)
+    assert [w.task_queue for w in workers] == [shared, own]
+    # Without a queue of its own, only the shared one (the transcription then names none).
+    alone = on_queue(f"{shared}-alone")
+    assert [w.task_queue for w in build_workers(client, alone, "stt", stt_activities=acts)] == [
+        alone.temporal.stt_task_queue
+    ]
