@@ -39,7 +39,7 @@ class SttSettings(BaseModel):
     # many seconds each. 0 entries: nothing kept (each activity decodes again).
     feature_cache_entries: int = Field(default=32, ge=0)
     feature_cache_mb: int = Field(default=64, ge=1)
-    feature_cache_ttl_s: float = Field(default=600.0, gt=0)
+    feature_cache_ttl_s: float = Field(default=60.0, gt=0)
 
 
 class GeoSettings(BaseModel):

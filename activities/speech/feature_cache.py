@@ -46,7 +46,7 @@ class FeatureCache:
         *,
         max_entries: int = 32,
         max_bytes: int = 64 * 1024 * 1024,
-        ttl_s: float = 600.0,
+        ttl_s: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.max_entries = max_entries
@@ -71,16 +71,20 @@ class FeatureCache:
     def get(self, call_id: str, ref: str) -> np.ndarray | None:
         with self._lock:
             key = (call_id, ref)
+            # Every expired entry goes, not only this one: a message no vote followed leaves
+            # at the next use of the cache after its TTL.
+            self._sweep(self._clock())
             entry = self._entries.get(key)
-            if entry is not None and self._clock() - entry.stored_at > self.ttl_s:
-                self._remove(key)
-                entry = None
             if entry is None:
                 self.misses += 1
                 return None
             self._entries.move_to_end(key)
             self.hits += 1
             return entry.audio
+
+    def _sweep(self, now: float) -> None:
+        for old in [k for k, e in self._entries.items() if now - e.stored_at > self.ttl_s]:
+            self._remove(old)
 
     def put(self, call_id: str, ref: str, audio: np.ndarray) -> None:
         """Keeps `audio` (made read-only: every reader gets the same array); an audio larger
@@ -94,9 +98,7 @@ class FeatureCache:
                 self._remove(key)
             self._entries[key] = _Entry(audio, self._clock())
             self._bytes += audio.nbytes
-            now = self._clock()
-            for old in [k for k, e in self._entries.items() if now - e.stored_at > self.ttl_s]:
-                self._remove(old)
+            self._sweep(self._clock())
             while len(self._entries) > self.max_entries or self._bytes > self.max_bytes:
                 self._remove(next(iter(self._entries)))
 

@@ -123,6 +123,33 @@ async def test_unencrypted_payload_is_400_unless_migrating(server: RunningCodecS
     assert status == 200
 
 
+def plain_json(data: str) -> str:
+    return body([Payload(metadata={"encoding": b"json/plain"}, data=data.encode())])
+
+
+async def test_a_patch_marker_the_sdk_wrote_in_clear_is_shown(server: RunningCodecServer) -> None:
+    """The SDK's core writes a `workflow.patched` marker's details past the codec; every
+    voicemail's history holds one, and the UI must still show the case."""
+    marker = '{"id":"stt-worker-queue","deprecated":false}'
+    status, text = await post(f"{server.url}/decode", plain_json(marker), OK)
+    assert status == 200
+    assert base64.b64decode(json.loads(text)["payloads"][0]["data"]).decode() == marker
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        '{"id":"x","deprecated":false,"address":"12 rue Paradis"}',
+        '{"id":"12 rue Paradis","deprecated":"no"}',
+        '"12 rue Paradis"',
+        '{"id":"x","deprecated":false' + " " * 600 + "}",
+    ],
+)
+async def test_only_the_markers_shape_passes(server: RunningCodecServer, data: str) -> None:
+    status, _ = await post(f"{server.url}/decode", plain_json(data), OK)
+    assert status == 400
+
+
 async def test_health_answers_any_host(server: RunningCodecServer) -> None:
     url, headers = f"{server.url}/healthz", {"Host": "codec-server"}
     async with aiohttp.ClientSession() as http, http.get(url, headers=headers) as r:

@@ -330,10 +330,16 @@ def build_workers(
         else:
             acts = list(stt_activities)
         # CTranslate2 uses its own threads per call; more concurrent transcriptions than
-        # cores only adds contention. The process's own queue shares the threads: a follow-up
-        # taken there waits for one like any other activity.
-        executor = ThreadPoolExecutor(max_workers=stt_slots)
-        for queue in [settings.temporal.stt_task_queue, *([own] if own else [])]:
+        # cores only adds contention. The process's own queue has slots of its own, and a
+        # thread for each: an activity a Worker takes must run at once, never wait in the
+        # pool, where its heartbeat clock would run out (the attempt then retried elsewhere
+        # while the stale one still runs) and no other STT process could take it. The shared
+        # queue's intake per process stays `stt_slots`; the votes of its own messages run
+        # beside it (at most `stt_slots` more: the cores oversubscribed while both are busy,
+        # bounded; README, issue 15).
+        queues = [settings.temporal.stt_task_queue, *([own] if own else [])]
+        executor = ThreadPoolExecutor(max_workers=stt_slots * len(queues))
+        for queue in queues:
             workers.append(
                 Worker(
                     client,
