@@ -139,6 +139,34 @@ class VoteOnly:
         return await calls.REFINE_ITEMS(inp, task_queue=own)
 
 
+def one_slot(base_settings: Settings, unique_queue: str) -> tuple[Settings, str, str]:
+    """(settings with one STT thread and slot per queue, the shared STT queue, the process's
+    own queue)."""
+    shared = f"{unique_queue}-stt"
+    temporal = base_settings.temporal.model_copy(
+        update={"stt_task_queue": shared, "task_queue": unique_queue}
+    )
+    stt = base_settings.stt.model_copy(update={"concurrency": 1})
+    settings = base_settings.model_copy(update={"temporal": temporal, "stt": stt})
+    return settings, shared, f"{shared}@p1"
+
+
+@activity.defn(name=names.SCORE_ADDRESS_CANDIDATES)
+def no_score(inp: object) -> None:
+    return None
+
+
+async def vote_started(client: Client, own: str, unique_queue: str, ran: list[str]) -> None:
+    """A vote started on the process's own queue, and running (it appends to `ran`)."""
+    await client.start_workflow(
+        VoteOnly.run, own, id=f"review-vote-{uuid.uuid4().hex[:6]}", task_queue=unique_queue
+    )
+    for _ in range(100):
+        if ran:
+            break
+        await asyncio.sleep(0.1)
+
+
 async def test_a_transcription_an_stt_process_takes_runs_while_its_votes_hold_their_threads(
     client: Client, base_settings: Settings, unique_queue: str
 ) -> None:
@@ -146,13 +174,7 @@ async def test_a_transcription_an_stt_process_takes_runs_while_its_votes_hold_th
     one vote slot busy, the process still takes a transcription from the shared queue, and it
     must run at once (a thread of its own), not wait in the pool with its heartbeat clock
     running and no other STT process able to take it."""
-    shared = f"{unique_queue}-stt"
-    own = f"{shared}@p1"
-    temporal = base_settings.temporal.model_copy(
-        update={"stt_task_queue": shared, "task_queue": unique_queue}
-    )
-    stt = base_settings.stt.model_copy(update={"concurrency": 1})  # one thread, one slot
-    settings = base_settings.model_copy(update={"temporal": temporal, "stt": stt})
+    settings, shared, own = one_slot(base_settings, unique_queue)
     release = threading.Event()
     ran: list[str] = []
 
@@ -167,24 +189,15 @@ async def test_a_transcription_an_stt_process_takes_runs_while_its_votes_hold_th
         ran.append("transcribe")
         return TranscribeResult(text="t", segments=[], duration_s=1.0)
 
-    @activity.defn(name=names.SCORE_ADDRESS_CANDIDATES)
-    def score(inp: object) -> None:
-        return None
-
+    acts = [transcribe, vote, no_score]
     stt_workers = build_workers(
-        client, settings, "stt", stt_activities=[transcribe, vote, score], stt_worker_queue_name=own
+        client, settings, "stt", stt_activities=acts, stt_worker_queue_name=own
     )
     wf = Worker(client, task_queue=unique_queue, workflows=[TranscribeOnShared, VoteOnly])
     stop = asyncio.Event()
     running = asyncio.create_task(run_workers([wf, *stt_workers], stop))
     try:
-        await client.start_workflow(
-            VoteOnly.run, own, id=f"review-vote-{uuid.uuid4().hex[:6]}", task_queue=unique_queue
-        )
-        for _ in range(100):
-            if ran:
-                break
-            await asyncio.sleep(0.1)
+        await vote_started(client, own, unique_queue, ran)
         assert ran == ["vote"]  # the one thread is busy
         handle = await client.start_workflow(
             TranscribeOnShared.run,
@@ -278,13 +291,7 @@ async def test_a_transcription_taken_beside_a_long_vote_runs_once(
     vote did not heartbeat while it waited; past its heartbeat timeout (2 min in calls.py, 2 s
     here, the vote 6 s here) the attempt was lost and retried, and the stale attempt still ran
     when a thread freed: the same transcription computed twice. Now it runs at once, once."""
-    shared = f"{unique_queue}-stt"
-    own = f"{shared}@p1"
-    temporal = base_settings.temporal.model_copy(
-        update={"stt_task_queue": shared, "task_queue": unique_queue}
-    )
-    stt = base_settings.stt.model_copy(update={"concurrency": 1})
-    settings = base_settings.model_copy(update={"temporal": temporal, "stt": stt})
+    settings, shared, own = one_slot(base_settings, unique_queue)
     ran: list[str] = []
 
     @activity.defn(name=names.REFINE_ITEMS)
@@ -299,24 +306,15 @@ async def test_a_transcription_taken_beside_a_long_vote_runs_once(
         activity.heartbeat()
         return TranscribeResult(text="t", segments=[], duration_s=1.0)
 
-    @activity.defn(name=names.SCORE_ADDRESS_CANDIDATES)
-    def score(inp: object) -> None:
-        return None
-
+    acts = [transcribe, vote, no_score]
     stt_workers = build_workers(
-        client, settings, "stt", stt_activities=[transcribe, vote, score], stt_worker_queue_name=own
+        client, settings, "stt", stt_activities=acts, stt_worker_queue_name=own
     )
     wf = Worker(client, task_queue=unique_queue, workflows=[QuickTranscribe, VoteOnly])
     stop = asyncio.Event()
     running = asyncio.create_task(run_workers([wf, *stt_workers], stop))
     try:
-        await client.start_workflow(
-            VoteOnly.run, own, id=f"review-vote-{uuid.uuid4().hex[:6]}", task_queue=unique_queue
-        )
-        for _ in range(100):
-            if ran:
-                break
-            await asyncio.sleep(0.1)
+        await vote_started(client, own, unique_queue, ran)
         handle = await client.start_workflow(
             QuickTranscribe.run,
             shared,
