@@ -37,12 +37,12 @@ def _decide(acts: GeocodeActivities, catalogue: Catalogue, territory: Territory,
 @pytest.mark.parametrize(
     "said",
     [
-        # The parser takes « non » or « pardon » alone as a correction (address.py,
-        # _TAKE_BACK) and keeps the number or street corrected to; trust._CORRECTION needs
-        # « non pardon », « je veux dire »...: no self_correction doubt, booked at 0.94.
-        # also before: 8195fb1 kept 10 and booked it.
+        # The parser takes « non » or « pardon » alone as a correction and keeps the number or
+        # street corrected to; the transcript's own rule (trust._CORRECTION) needs « non
+        # pardon », « je veux dire »...: the address carries the doubt (corrected). Was booked
+        # at 0.94 before. Also before the address-forms step: 10 kept and booked.
         "J'habite au dix rue Paradis, non, au douze. C'est pour une armoire.",
-        # also before: 8195fb1 kept 3 and booked it.
+        # Also before the address-forms step: 3 kept and booked.
         "Je suis au trois rue Paradis, euh non, au cinq. C'est pour une armoire.",
         "J'habite au dix rue Paradis, pardon, au dix rue Breteuil. C'est pour une armoire.",
     ],
@@ -58,13 +58,13 @@ def test_a_correction_the_parser_followed_is_never_booked_blindly(
 @pytest.mark.parametrize(
     "said",
     [
-        # A date or a time after the street is read as the house number (number_after: « le »
-        # introduces it, « dans », « en », « à » may follow it).
+        # A date or a time after the street (« le » introduces it, « dans », « en », « à »
+        # follow it): was read as the house number.
         "J'habite rue Paradis, le 12 dans l'après-midi si possible. C'est pour une armoire.",
         "J'habite rue Paradis, le douze en fin de matinée. C'est pour une armoire.",
         "J'habite rue Paradis, le 12 à 14 heures ça m'irait. C'est pour une armoire.",
         # A postcode the transcript split in two (« treize zéro zéro six »): its first
-        # group is read as the number (_ends_number: another number may follow it).
+        # group was read as the number.
         "J'habite rue Paradis, au 13 006 Marseille. C'est pour une armoire.",
         "J'habite rue Paradis, c'est le 13 006 Marseille. C'est pour une armoire.",
     ],
@@ -82,8 +82,8 @@ def test_a_date_or_postcode_after_the_street_is_no_house_number(
 def test_non_loin_de_takes_nothing_back(
     acts: GeocodeActivities, catalogue: Catalogue, territory: Territory
 ) -> None:
-    # « non loin de » (near) is no correction: before the step, 10 Rue Paradis was booked;
-    # now Rue Paradis is dropped for the landmark street, without its number.
+    # « non loin de » (near) is no correction: before the address-forms step, 10 Rue Paradis
+    # was booked; with it, Rue Paradis was dropped for the landmark street.
     u, _, _ = _decide(
         acts,
         catalogue,
@@ -97,7 +97,8 @@ def test_non_loin_de_takes_nothing_back(
 def test_non_loin_de_never_offers_the_landmark_with_the_callers_number(
     acts: GeocodeActivities, catalogue: Catalogue, territory: Territory
 ) -> None:
-    # also before (8195fb1 offered 10 Place Castellane with a street_differs doubt).
+    # Also before the address-forms step (10 Place Castellane offered, street_differs): the
+    # landmark now ends the address region.
     _, geo, decision = _decide(
         acts,
         catalogue,
@@ -111,7 +112,7 @@ def test_non_loin_de_never_offers_the_landmark_with_the_callers_number(
 @pytest.mark.parametrize(
     ("street", "kept"),
     [
-        # Words of the name that look like the spelled one are dropped with it.
+        # Words of the name that look like the spelled one were dropped with it.
         (
             "Rue du Petit Puits P U I T S",
             "Rue du Petit Puits",
@@ -129,9 +130,8 @@ def test_spelled_letters_drop_no_other_word_of_the_name(street: str, kept: str) 
 
 
 def test_a_callback_verb_does_not_hide_a_correction_of_the_street_name() -> None:
-    # « s'appelle plutôt » matches _CALLBACK_PREFERENCE (appel\w* … plutôt): the only
-    # correction word is removed, and 4 Rue Breteuil (the name taken back) books at 0.947;
-    # before the step it was offered by SMS (self_correction).
+    # « s'appelle plutôt » once matched the callback preference (appel\w* … plutôt): the
+    # only correction word was removed and 4 Rue Breteuil (the name taken back) booked.
     assert self_corrected(
         "J'habite au 4 rue Breteuil, enfin la rue s'appelle plutôt rue Paradis. Une armoire."
     )
