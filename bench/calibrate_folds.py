@@ -41,6 +41,7 @@ from domain.decision import (
     decide_request,
 )
 from domain.models import GeocodeResult
+from domain.phone import sms_mobile
 from domain.pipeline import Message, resolve_address, understand_message
 from workers.dev.eval_metrics import same_number, same_street
 
@@ -173,19 +174,21 @@ def decide(o: Outcome, threshold: float) -> tuple[str, bool]:
 def rates(outcomes: Sequence[Outcome], threshold: float) -> dict[str, float]:
     n = len(outcomes) or 1
     bookings = [o for o in outcomes if o.booking] or []
-    wrong = right = esc = sms = 0
+    wrong = right = esc = sms = asked = 0
     for o in outcomes:
         kind, ok = decide(o, threshold)
         wrong += kind == DecisionKind.BOOK and not (o.booking and ok)
         right += o.booking and ok
         esc += kind == DecisionKind.ESCALATE
         sms += kind == DecisionKind.CONFIRM_BY_SMS
+        asked += kind == DecisionKind.ASK_ADDRESS
     return {
         "messages": len(outcomes),
         "address_right": round(right / (len(bookings) or 1), 4),
         "wrong_automatic": round(wrong / n, 4),
         "escalation": round(esc / n, 4),
         "sms_confirmation": round(sms / n, 4),
+        "address_asked": round(asked / n, 4),
     }
 
 
@@ -195,11 +198,20 @@ def per_kind(outcomes: Sequence[Outcome], threshold: float) -> dict[str, dict[st
     for o in outcomes:
         kind, ok = decide(o, threshold)
         row = out.setdefault(
-            o.kind, {"messages": 0, "booked": 0, "sms": 0, "escalated": 0, "wrong_automatic": 0}
+            o.kind,
+            {
+                "messages": 0,
+                "booked": 0,
+                "sms": 0,
+                "address_asked": 0,
+                "escalated": 0,
+                "wrong_automatic": 0,
+            },
         )
         row["messages"] += 1
         row["booked"] += kind == DecisionKind.BOOK
         row["sms"] += kind == DecisionKind.CONFIRM_BY_SMS
+        row["address_asked"] += kind == DecisionKind.ASK_ADDRESS
         row["escalated"] += kind == DecisionKind.ESCALATE
         row["wrong_automatic"] += kind == DecisionKind.BOOK and not (o.booking and ok)
     return dict(sorted(out.items()))
@@ -266,7 +278,14 @@ def cross_validate(
         rows.append(
             {"fold": i + 1, "threshold": threshold, **rates([outcomes[j] for j in held], threshold)}
         )
-    keys = ("threshold", "address_right", "wrong_automatic", "escalation", "sms_confirmation")
+    keys = (
+        "threshold",
+        "address_right",
+        "wrong_automatic",
+        "escalation",
+        "sms_confirmation",
+        "address_asked",
+    )
     mean = {key: round(statistics.mean(r[key] for r in rows), 4) for key in keys}
     return {"folds": rows, "mean": mean}
 
@@ -296,7 +315,8 @@ def run_pipeline(corpus: Path, sectors: list[Path], seed: int) -> list[Outcome]:
         text = garble(entry["text"], entry.get("condition", ""), rng)
         msg = Message(call_id=entry["id"], caller_number=entry.get("caller_number", ""), text=text)
         u = await understand_message(steps, msg, note=lambda _: None, refine=False)
-        request = decide_request(u)
+        can_text = bool(sms_mobile(u.callback_number, msg.caller_number))
+        request = decide_request(u, can_text=can_text)
         geo = None
         if request is None:
             geo = await resolve_address(steps, msg, u, note=lambda _: None, score=False)
@@ -317,12 +337,16 @@ def run_pipeline(corpus: Path, sectors: list[Path], seed: int) -> list[Outcome]:
 
 
 def table(title: str, result: dict[str, Any]) -> str:
-    head = "| fold | threshold | address right | wrong automatic | escalation | SMS confirmation |"
-    lines = [f"**{title}**", "", head, "|---|---|---|---|---|---|"]
+    head = (
+        "| fold | threshold | address right | wrong automatic | escalation | SMS confirmation "
+        "| address asked by SMS |"
+    )
+    lines = [f"**{title}**", "", head, "|---|---|---|---|---|---|---|"]
     for r in [*result["folds"], {"fold": "mean", **result["mean"]}]:
         lines.append(
             f"| {r['fold']} | {r['threshold']:.2f} | {r['address_right']:.1%} | "
-            f"{r['wrong_automatic']:.1%} | {r['escalation']:.1%} | {r['sms_confirmation']:.1%} |"
+            f"{r['wrong_automatic']:.1%} | {r['escalation']:.1%} | {r['sms_confirmation']:.1%} "
+            f"| {r.get('address_asked', 0.0):.1%} |"
         )
     return "\n".join(lines)
 
@@ -363,8 +387,8 @@ def main() -> None:
     print(f"all messages at the committed threshold: {report['committed_threshold']}")
     print()
     print(f"per kind, all messages, threshold {chosen:.2f} (the by-speaker mean):")
-    print("| kind | messages | booked | SMS | escalated | wrong automatic |")
-    print("|---|---|---|---|---|---|")
+    print("| kind | messages | booked | SMS | address asked | escalated | wrong automatic |")
+    print("|---|---|---|---|---|---|---|")
     for kind, row in report["per_kind"]["kinds"].items():
         print(f"| {kind} | " + " | ".join(str(v) for v in row.values()) + " |")
     rel = report["reliability"]

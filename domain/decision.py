@@ -42,6 +42,9 @@ class DecisionKind(StrEnum):
     REFUSE = "refuse"
     OUT_OF_TERRITORY = "out_of_territory"
     CANCEL = "cancel"
+    # A pickup request with items but no address heard: the caller is asked for it by SMS
+    # (their written reply is resolved like a spoken address, without the audio's vote).
+    ASK_ADDRESS = "ask_address"
 
 
 @dataclass
@@ -53,8 +56,10 @@ class Decision:
     candidates: list[AddressMatch] = field(default_factory=list)
 
 
-def decide_request(u: Understanding) -> Decision | None:
-    """The decision that needs no address lookup, or None when the address decides."""
+def decide_request(u: Understanding, *, can_text: bool = False) -> Decision | None:
+    """The decision that needs no address lookup, or None when the address decides.
+    `can_text`: the caller has a mobile to text, so an address not heard is asked by SMS
+    rather than handed to a person (who would have to call back for it)."""
     if u.intent == Intent.QUESTION:
         return Decision(DecisionKind.ANSWER, EscalationReason.QUESTION, "question de l'appelant")
     if u.intent == Intent.CANCEL:
@@ -70,6 +75,12 @@ def decide_request(u: Understanding) -> Decision | None:
     if not u.items:
         return Decision(DecisionKind.ESCALATE, EscalationReason.NO_ITEMS, "aucun objet reconnu")
     if u.address is None or u.address.is_empty():
+        if can_text:
+            return Decision(
+                DecisionKind.ASK_ADDRESS,
+                EscalationReason.NO_ADDRESS,
+                "aucune adresse entendue : adresse demandée par SMS",
+            )
         return Decision(
             DecisionKind.ESCALATE, EscalationReason.NO_ADDRESS, "aucune adresse entendue"
         )

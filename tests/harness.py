@@ -204,7 +204,7 @@ class Settled:
 
 
 # Every idempotency-key purpose of VoicemailWorkflow._send_sms.
-SMS_PURPOSES = ("confirmation", "faq", "address_choice", "ack")
+SMS_PURPOSES = ("confirmation", "faq", "address_choice", "address_request", "ack")
 
 
 def expected_statuses(item: Submitted) -> set[str]:

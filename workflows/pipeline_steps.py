@@ -7,7 +7,8 @@ The two audio votes go first to the worker that transcribed (its own task queue,
 TranscribeResult.worker_queue), which keeps the message's decoded audio (issue 15). When no
 worker takes them there within WORKER_QUEUE_WAIT (that worker is gone: stopped, restarted,
 its queue is then a new one), they go to the shared queue, where any worker decodes the audio
-again: the same scores, a little later, never a failure."""
+again: the same scores, a little later, never a failure. The case remembers a gone worker:
+its next vote goes to the shared queue at once (patch `stt-worker-gone-remembered`)."""
 
 from __future__ import annotations
 
@@ -55,6 +56,9 @@ class ActivitySteps:
     stt_queue: str  # the task queue of the transcription workers
     # The transcribing worker's own queue ("" : none, or a case begun before its patch).
     worker_queue: str = ""
+    # Told when a vote found that worker gone, so that the case's next vote goes straight to
+    # the shared queue instead of waiting WORKER_QUEUE_WAIT again.
+    on_gone: Callable[[], None] | None = None
 
     async def _on_stt(self, call: Callable[..., Awaitable[T]], inp: Any) -> T:
         if self.worker_queue:
@@ -65,6 +69,8 @@ class ActivitySteps:
             except ActivityError as err:
                 if not worker_gone(err):
                     raise
+                if self.on_gone is not None:
+                    self.on_gone()
         return await call(inp, task_queue=self.stt_queue)
 
     async def understand(self, inp: UnderstandInput) -> Understanding:

@@ -22,7 +22,6 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows import calls, voicemail_resolve
 from workflows.agent_queue import (
-    ACK_WAIT,
     Acknowledgement,
     AgentQueue,
     CaseHistory,
@@ -36,6 +35,7 @@ from workflows.common import (
     start_booking_follow_up,
 )
 from workflows.pipeline_steps import ActivitySteps
+from workflows.voicemail_address import ADDRESS_BY_SMS, ask_address_by_sms, confirm_by_sms
 from workflows.voicemail_answers import answer_by_sms, final_sms
 from workflows.voicemail_state import VoicemailState
 
@@ -66,25 +66,18 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.pipeline import decide_on_address, resolve_address, understand_message
 
-# How long the address choice may try to reach the caller by SMS. Asking the caller only
-# makes sense while the SMS can go now; during an SMS outage the case goes to a person (who
-# can call back) instead of waiting for the provider with the caller's question unanswered.
-CHOICE_SMS_WAIT = ACK_WAIT
-# workflow.patched id of that bound: cases begun before it keep their unbounded retry.
-CHOICE_SMS_BOUNDED = "choice-sms-bounded"
 # workflow.patched id of the booking an agent's correction leads to being recorded with
 # actor "agent:<id>" (before: "bot").
 BOOKING_ACTOR_AGENT = "booking-actor-agent"
 # workflow.patched id of the answer to a question asked beside a pickup request
 # (Understanding.question), sent after the booking's SMS; before, it went unanswered.
 BOOKING_AND_QUESTION = "booking-and-question"
-# workflow.patched id of the address choices being open from the moment the SMS goes: the
-# caller's reply can reach the case before the SMS activity's completion does (it was kept
-# as a plain reply then, and the case waited for an answer already given).
-CHOICE_OPEN_DURING_SEND = "choice-open-during-send"
 # workflow.patched id of the audio votes sent first to the transcribing worker's own queue
 # (pipeline_steps.py); before, to the shared STT queue.
 STT_WORKER_QUEUE = "stt-worker-queue"
+# workflow.patched id of a gone transcribing worker remembered: the next vote goes to the
+# shared queue at once; before, it waited WORKER_QUEUE_WAIT on the gone worker's queue too.
+STT_WORKER_GONE_REMEMBERED = "stt-worker-gone-remembered"
 
 
 def _error_type(err: BaseException) -> str:
@@ -166,9 +159,12 @@ class VoicemailWorkflow(ClaimableCase):
     def _steps(self) -> ActivitySteps:
         s = self._s
         here = s.transcript.worker_queue if s.transcript is not None else ""
+        # A worker found gone is not waited for again (cases begun before that patch were).
+        if here and s.stt_worker_gone and workflow.patched(STT_WORKER_GONE_REMEMBERED):
+            here = ""
         # A transcript without a worker queue (older cases, the text channel) meets no marker.
         if here and workflow.patched(STT_WORKER_QUEUE):
-            return ActivitySteps(s.stt_queue(), here)
+            return ActivitySteps(s.stt_queue(), here, on_gone=s.worker_gone)
         return ActivitySteps(s.stt_queue())
 
     async def _understand(self) -> Escalation | None:
@@ -181,10 +177,15 @@ class VoicemailWorkflow(ClaimableCase):
             understood=s.understood,
         )
         self._history.note(f"compréhension: intention={u.intent}, confiance={u.confidence:.2f}")
-        decision = decide_request(u)
+        decision = decide_request(u, can_text=s.can_text())
         if decision is None:
             s.step = Step.GEOCODE
             return None
+        if decision.kind == DecisionKind.ASK_ADDRESS:
+            if workflow.patched(ADDRESS_BY_SMS):
+                s.step = Step.GEOCODE  # which asks for it
+                return None
+            return Escalation(decision.reason, Step.UNDERSTAND, "aucune adresse entendue")
         if decision.kind == DecisionKind.REFUSE:
             # Only refused items: nothing to book, the SMS says where to take them.
             s.step = Step.NOTIFY
@@ -240,14 +241,30 @@ class VoicemailWorkflow(ClaimableCase):
         assert u is not None
         self._set_status(Status.GEOCODING)
         if u.address is None or u.address.is_empty():
-            return Escalation(EscalationReason.NO_ADDRESS, Step.GEOCODE, "aucune adresse entendue")
-        result = await resolve_address(self._steps(), s.message(), u, note=self._history.note)
+            if s.address_asked or not workflow.patched(ADDRESS_BY_SMS):
+                return Escalation(
+                    EscalationReason.NO_ADDRESS, Step.GEOCODE, "aucune adresse entendue"
+                )
+            asked = await ask_address_by_sms(
+                s, send=self._send_sms, set_status=self._set_status, note=self._history.note
+            )
+            if asked is not None:
+                return asked
+        result = await resolve_address(
+            self._steps(), s.address_message(), u, note=self._history.note
+        )
         decision = decide_on_address(result)
         if decision.kind == DecisionKind.BOOK and decision.match is not None:
             self._accept_match(decision.match, "adresse trouvée")
             return None
         if decision.kind == DecisionKind.CONFIRM_BY_SMS:
-            chosen = await self._confirm_by_sms(decision.candidates)
+            chosen = await confirm_by_sms(
+                s,
+                decision.candidates,
+                send=self._send_sms,
+                set_status=self._set_status,
+                note=self._history.note,
+            )
             if chosen is not None:
                 self._accept_match(chosen, "adresse confirmée par l'appelant")
                 return None
@@ -264,37 +281,6 @@ class VoicemailWorkflow(ClaimableCase):
         self._history.note(f"{why} (score {match.score:.2f}), secteur {match.sector}")
         workflow.upsert_search_attributes([SA_SECTOR.value_set(match.sector)])
         self._s.step = Step.BOOK
-
-    async def _confirm_by_sms(self, candidates: list[AddressMatch]) -> AddressMatch | None:
-        """Ask the caller to pick the address by SMS reply ("1", "2"…); None when the SMS
-        cannot be sent or no usable reply comes in time."""
-        s = self._s
-        assert s.inp is not None
-        choices = [{"number": n, "label": c.label()} for n, c in enumerate(candidates, 1)]
-        bound = CHOICE_SMS_WAIT if workflow.patched(CHOICE_SMS_BOUNDED) else None
-        if workflow.patched(CHOICE_OPEN_DURING_SEND):
-            s.pending_choices = candidates
-        try:
-            await self._send_sms(
-                "address_choice", "address_choice", {"choices": choices}, within=bound
-            )
-        except ActivityError as err:
-            s.sms_choice, s.pending_choices = None, []
-            self._history.note(f"SMS de choix d'adresse impossible: {error_message(err)}")
-            return None
-        s.pending_choices = candidates
-        self._history.note(f"choix d'adresse demandé par SMS ({len(candidates)} propositions)")
-        self._set_status(Status.WAITING_CALLER)
-        try:
-            await workflow.wait_condition(
-                lambda: s.sms_choice is not None,
-                timeout=timedelta(seconds=s.inp.confirm_timeout_s),
-            )
-        except TimeoutError:
-            self._history.note("pas de réponse au SMS de choix d'adresse")
-        chosen, s.sms_choice, s.pending_choices = s.sms_choice, None, []
-        self._set_status(Status.GEOCODING)
-        return chosen
 
     def _booking_actor(self) -> str:
         """Who the audit trail names for this booking: the agent whose correction led to it.

@@ -23,7 +23,7 @@ with workflow.unsafe.imports_passed_through():
         VoicemailInput,
         VoicemailResult,
     )
-    from domain.phone import sms_recipient
+    from domain.phone import sms_mobile, sms_recipient
     from domain.pipeline import Message
 
 # The caller's other SMS replies a case keeps for the agent (the rest are counted).
@@ -55,6 +55,15 @@ class VoicemailState:
     # The address choice offered by SMS, and the caller's pick among it.
     pending_choices: list[AddressMatch] = field(default_factory=list)
     sms_choice: AddressMatch | None = None
+    # The address asked by SMS when none was heard (workflows/voicemail_address.py): whether
+    # it was asked, whether the case listens for it now, the caller's reply, and the text the
+    # address was then resolved from (the reply: no recording to consult for it).
+    address_asked: bool = False
+    awaiting_address: bool = False
+    address_reply: str | None = None
+    address_text: str = ""
+    # A vote found the transcribing worker gone (workflows/pipeline_steps.py).
+    stt_worker_gone: bool = False
     sms_replies: list[str] = field(default_factory=list)  # other replies, for the agent
     sms_replies_dropped: int = 0  # beyond MAX_SMS_REPLIES
     # Keyed hashes of the numbers texted (published as SmsPhoneKey), SMS ids already seen.
@@ -80,6 +89,19 @@ class VoicemailState:
             audio_path=self.inp.audio_path if self.has_audio() else "",
         )
 
+    def address_message(self) -> Message:
+        """What the address is resolved from: the message, or the caller's written reply
+        when the address came by SMS (the recording does not hold it)."""
+        if not self.address_text:
+            return self.message()
+        assert self.inp is not None
+        return Message(
+            call_id=self.inp.call_id, caller_number=self.inp.caller_number, text=self.address_text
+        )
+
+    def worker_gone(self) -> None:
+        self.stt_worker_gone = True
+
     def understood(self, u: Understanding) -> None:
         self.understanding = u
 
@@ -97,6 +119,10 @@ class VoicemailState:
                 note("réponse SMS reçue")
                 self.sms_choice = self.pending_choices[n - 1]
                 return
+        if self.awaiting_address and self.address_reply is None and text:
+            note("réponse SMS reçue (adresse)")
+            self.address_reply = text
+            return
         if len(self.sms_replies) >= MAX_SMS_REPLIES:
             # Bounded, however chatty the caller: the text stays in the signal's history event.
             self.sms_replies_dropped += 1
@@ -118,6 +144,12 @@ class VoicemailState:
         assert self.inp is not None
         callback = self.understanding.callback_number if self.understanding else ""
         return sms_recipient(callback, self.inp.caller_number)
+
+    def can_text(self) -> bool:
+        """Whether the caller has a number that can receive SMS."""
+        assert self.inp is not None
+        callback = self.understanding.callback_number if self.understanding else ""
+        return bool(sms_mobile(callback, self.inp.caller_number))
 
     def query_result(self, history: list[str]) -> WorkflowState:
         return WorkflowState(

@@ -79,3 +79,13 @@ def test_a_refused_only_message_booked_is_a_wrong_automatic_booking() -> None:
     o = _outcome("r", "4", 0.99)
     o.booking = False  # a caller who asked only for refused items
     assert cf.rates([o], 0.9)["wrong_automatic"] == 1.0
+
+
+def test_an_address_asked_by_sms_is_counted_apart() -> None:
+    """Neither an escalation nor a confirmation: the caller is texted for the address."""
+    asked = cf.Outcome("n", "a", "no_address", False, "ask_address", None, {})
+    escalated = cf.Outcome("e", "a", "no_address", False, "escalate", None, {})
+    r = cf.rates([asked, escalated, _outcome("r", "4", 0.95)], 0.9)
+    assert (r["address_asked"], r["escalation"], r["sms_confirmation"]) == (0.3333, 0.3333, 0.0)
+    row = cf.per_kind([asked, escalated], 0.9)["no_address"]
+    assert (row["address_asked"], row["escalated"], row["wrong_automatic"]) == (1, 1, 0)

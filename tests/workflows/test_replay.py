@@ -27,7 +27,13 @@ number's SMS reply route at start and was cancelled by SMS, with the `follow-up-
 marker (test_booking_follow_up.py); `histories/i15-stt-worker-queue/` two messages whose audio
 votes went to the transcribing worker's own queue, one taken there, one whose worker was gone
 (a schedule-to-start timeout, then the shared queue), with the `stt-worker-queue` marker
-(test_voicemail_stt_worker_queue.py).
+(test_voicemail_stt_worker_queue.py); `histories/before-address-by-sms/` a request with items
+and no address, sent to an agent at once before the `address-by-sms` patch, and
+`histories/i16-address-by-sms/` the same message's case since: the address asked by SMS, the
+reply resolved and booked, with the marker (test_voicemail_address_by_sms.py);
+`histories/i15-stt-worker-gone-remembered/` a message whose transcribing worker was gone: the
+items' vote waited on its queue, then the address vote went to the shared queue at once, with
+the `stt-worker-gone-remembered` marker (test_voicemail_stt_worker_queue.py).
 Each folder has
 the test-only codec key its payloads were encrypted with. A change that alters the commands a
 workflow issues for a given history (an activity added, removed or reordered, a timer, a child
@@ -269,3 +275,46 @@ async def test_the_votes_routed_to_the_transcribing_worker_stand_on_their_patch(
         "score_address_candidates",
     ]
     await _fails_without_marker(base_settings, path, data, "stt-worker-queue")
+
+
+async def test_the_address_asked_by_sms_stands_on_its_patch(base_settings: Settings) -> None:
+    """The `address-by-sms` case replays only with its marker: the SMS asking for the address,
+    then the reply's understanding and address lookup, are commands the patch guards; the
+    case from before it (the agent queue at once) replays on today's code without one."""
+    [path] = HISTORIES.glob("i16-address-by-sms/VoicemailWorkflow__*.json")
+    data = json.loads(path.read_text())
+    assert _scheduled(data) == [
+        "understand_message",
+        "send_sms",
+        "understand_message",
+        "propose_addresses",
+        "resolve_address",
+        "send_sms",
+        "book_pickup",
+        "send_sms",
+    ]
+    await _fails_without_marker(base_settings, path, data, "address-by-sms")
+    [before] = HISTORIES.glob("before-address-by-sms/VoicemailWorkflow__*.json")
+    assert "address-by-sms" not in before.read_text()
+    # The agent queue at once: the reference for the agent's corrections, the callback SMS.
+    assert _scheduled(json.loads(before.read_text())) == [
+        "understand_message",
+        "territory_reference",
+        "send_sms",
+    ]
+
+
+async def test_the_gone_worker_remembered_stands_on_its_patch(base_settings: Settings) -> None:
+    """The `stt-worker-gone-remembered` case replays only with its marker: the address vote
+    scheduled on the shared queue at once, instead of the gone worker's queue first, is the
+    command that patch changes (the `stt-worker-queue` case of the same kind, recorded
+    before, still replays with its two waits)."""
+    [path] = HISTORIES.glob("i15-stt-worker-gone-remembered/VoicemailWorkflow__*.json")
+    data = json.loads(path.read_text())
+    votes = {"refine_items", "score_address_candidates"}
+    assert [n for n in _scheduled(data) if n in votes] == [
+        "refine_items",
+        "refine_items",
+        "score_address_candidates",
+    ]
+    await _fails_without_marker(base_settings, path, data, "stt-worker-gone-remembered")

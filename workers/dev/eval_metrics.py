@@ -106,6 +106,7 @@ class _Counts:
     fn: int = 0
     escalations: int = 0
     sms: int = 0
+    asked: int = 0  # addresses asked by SMS (none heard)
     wrong_auto: int = 0
     # kind of message (the set's `kind`, else the expected intent) → its decision counts
     per_kind: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -154,6 +155,8 @@ def _count_voicemail(
         counts.escalations += 1
     if decision == DecisionKind.CONFIRM_BY_SMS.value:
         counts.sms += 1
+    if decision == DecisionKind.ASK_ADDRESS.value:
+        counts.asked += 1
     pa = pred.get("address") or {}
     ea = exp.get("address") or {}
     ok_street = same_street(pa.get("street", ""), ea.get("street", ""))
@@ -174,11 +177,20 @@ def _count_voicemail(
         counts.wrong_auto += 1
     kind = str(entry.get("kind") or exp.get("intent") or "?")
     row = counts.per_kind.setdefault(
-        kind, {"messages": 0, "booked": 0, "sms": 0, "escalated": 0, "wrong_automatic": 0}
+        kind,
+        {
+            "messages": 0,
+            "booked": 0,
+            "sms": 0,
+            "address_asked": 0,
+            "escalated": 0,
+            "wrong_automatic": 0,
+        },
     )
     row["messages"] += 1
     row["booked"] += decision == DecisionKind.BOOK.value
     row["sms"] += decision == DecisionKind.CONFIRM_BY_SMS.value
+    row["address_asked"] += decision == DecisionKind.ASK_ADDRESS.value
     row["escalated"] += decision == DecisionKind.ESCALATE.value
     row["wrong_automatic"] += wrong
     counts.rows.append(
@@ -232,8 +244,11 @@ def compute_metrics(
       is not a booking, over all messages;
     - escalation rate: `escalate` decisions over all messages (`confirm_by_sms` is not one);
     - SMS confirmation rate: `confirm_by_sms` decisions over all messages;
+    - address asked rate: `ask_address` decisions (a booking with no address heard, the
+      caller texted for it) over all messages: neither an escalation nor a confirmation
+      until the caller answers (the reply is a new text, not in the set);
     - per kind (the set's `kind` of message, else its expected intent): messages, booked,
-      confirmed by SMS, escalated, wrong automatic decisions.
+      confirmed by SMS, address asked, escalated, wrong automatic decisions.
     """
     by_id = {str(p["id"]): p for p in predictions}
     detail_by_id = {str(d.get("id")): d for d in details}
@@ -265,6 +280,7 @@ def compute_metrics(
         "both_requests_heard": _rate(counts.both_heard, counts.two_requests),
         "escalation_rate": _rate(counts.escalations, n),
         "sms_confirmation_rate": _rate(counts.sms, n),
+        "address_asked_rate": _rate(counts.asked, n),
         "wrong_automatic_decisions": _rate(counts.wrong_auto, n),
         "wrong_automatic_count": counts.wrong_auto,
         "decisions": dict(sorted(counts.decisions.items())),

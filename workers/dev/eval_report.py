@@ -29,7 +29,7 @@ def print_report(metrics: dict[str, Any], console: Console) -> None:
 def per_kind_table(per_kind: dict[str, dict[str, int]]) -> Table:
     """Decisions by kind of message: where the automation and its mistakes are."""
     table = Table(title="Per kind")
-    columns = ("messages", "booked", "sms", "escalated", "wrong_automatic")
+    columns = ("messages", "booked", "sms", "address_asked", "escalated", "wrong_automatic")
     table.add_column("kind")
     for col in columns:
         table.add_column(col, justify="right")
@@ -99,6 +99,7 @@ def _metrics_table(metrics: dict[str, Any]) -> Table:
         "both_requests_heard",
         "escalation_rate",
         "sms_confirmation_rate",
+        "address_asked_rate",
         "wrong_automatic_decisions",
     ):
         if key not in metrics:  # a metrics file written before the key existed

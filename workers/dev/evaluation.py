@@ -58,6 +58,7 @@ from domain.models import (
     Understanding,
     UnderstandInput,
 )
+from domain.phone import sms_mobile
 from domain.pipeline import (
     Message,
     StepFailed,
@@ -193,7 +194,7 @@ class EvalPipeline:
         steps = _EngineSteps(self, msg, details)
 
         u = await understand_message(steps, msg, note=steps.note, refine=opts.refine_items)
-        decision = decide_request(u)
+        decision = decide_request(u, can_text=bool(sms_mobile(u.callback_number, caller)))
         geo: GeocodeResult | None = None
         match: AddressMatch | None = None
         has_address = u.address is not None and not u.address.is_empty()

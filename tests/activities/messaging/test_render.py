@@ -40,6 +40,7 @@ CONTEXTS: dict[str, dict[str, object]] = {
             {"number": 3, "label": "13 bis avenue de la Pointe Rouge, 13008 Marseille"},
         ]
     },
+    "address_request": {"items_label": "1 canapé, 2 chaises"},
     "reminder": {
         "reference": "AC3D4F",
         "pickup_date_label": "mercredi 30 septembre",
@@ -74,6 +75,7 @@ MAX_SEGMENTS = {
     "cancel_received": 1,
     "faq_answer": 3,
     "address_choice": 3,
+    "address_request": 2,
     "reminder": 2,
     "cancelled": 2,
     "missed_call_invite": 2,
@@ -192,6 +194,12 @@ WORST_CASES = [
                 },
             ]
         },
+    ),
+    WorstCase(
+        "quelle adresse ? (aucune entendue)",
+        "address_request",
+        2,
+        {"items_label": "2 réfrigérateurs, 1 canapé, 1 matelas, 1 machine à laver"},
     ),
     WorstCase("appel manqué : invitation", "missed_call_invite", 2),
     WorstCase(

@@ -104,19 +104,26 @@ def test_decisions_are_counted_per_kind_of_message(catalogue: Catalogue) -> None
         dict(_entry("b", "booking", ADDR, "13206"), kind="booking"),
         dict(_entry("c", "booking", ADDR, "13206"), kind="outside"),
         _entry("d", "cancel", None),  # no kind: its expected intent
+        dict(_entry("e", "booking", ADDR, "13206"), kind="no_address"),
     ]
     predictions = [
         _prediction("a", "booking", "book", ADDR, "13206"),
         _prediction("b", "booking", "confirm_by_sms", ADDR, "13206"),
         _prediction("c", "booking", "book", wrong, "13206"),
         _prediction("d", "booking", "escalate", None),
+        _prediction("e", "booking", "ask_address", None),
     ]
     m = compute_metrics(entries, predictions, catalogue)
-    assert m["sms_confirmation_rate"] == 0.25
+    assert m["sms_confirmation_rate"] == 0.2
+    # An address asked by SMS is neither a confirmation nor an escalation (nor automatic).
+    assert (m["address_asked_rate"], m["escalation_rate"]) == (0.2, 0.2)
+    assert m["wrong_automatic_count"] == 1
+    zero = {"booked": 0, "sms": 0, "address_asked": 0, "escalated": 0, "wrong_automatic": 0}
     assert m["per_kind"] == {
-        "booking": {"messages": 2, "booked": 1, "sms": 1, "escalated": 0, "wrong_automatic": 0},
-        "cancel": {"messages": 1, "booked": 0, "sms": 0, "escalated": 1, "wrong_automatic": 0},
-        "outside": {"messages": 1, "booked": 1, "sms": 0, "escalated": 0, "wrong_automatic": 1},
+        "booking": {**zero, "messages": 2, "booked": 1, "sms": 1},
+        "cancel": {**zero, "messages": 1, "escalated": 1},
+        "no_address": {**zero, "messages": 1, "address_asked": 1},
+        "outside": {**zero, "messages": 1, "booked": 1, "wrong_automatic": 1},
     }
 
 

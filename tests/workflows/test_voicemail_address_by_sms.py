@@ -1,0 +1,202 @@
+"""A pickup request with items but no address heard: the caller is asked for it by SMS, and the
+reply is resolved like a written address (real dev server, text channel, real activities:
+understanding, gazetteer, booking, SMS outbox). Never a booking the reply does not support:
+no reply, a reply without an address, a landline, or a reply that contradicts itself go to a
+person with the reason.
+
+With ENCOMBOT_RECORD_HISTORIES=1 the booked case's history is written to
+tests/workflows/histories/i16-address-by-sms/ (with the session's test-only codec key), which
+test_replay.py replays on every run, the `address-by-sms` patch's marker included;
+histories/before-address-by-sms/ holds the same message's case from before the patch (sent
+to an agent at once)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from temporalio.client import Client, WorkflowHandle
+
+from domain.case_state import WorkflowState
+from domain.models import (
+    ResolveInput,
+    ResolveResult,
+    SmsReplyInput,
+    Status,
+    VoicemailInput,
+    VoicemailResult,
+)
+from domain.names import RESOLVE_UPDATE, SMS_REPLY_SIGNAL, STATE_QUERY, VOICEMAIL_WORKFLOW
+from tests.workflows.recording import record_history
+from tests.workflows.test_voicemail import CALLER, case_settings, outbox, store
+from workers.dev.demo import wait_settled
+from workers.settings import Settings
+from workers.worker.composition import workers_running
+
+HISTORIES = Path(__file__).parent / "histories" / "i16-address-by-sms"
+NO_ADDRESS = "Bonjour, je voudrais faire enlever un vieux canapé. Merci beaucoup."
+ASKED = "Répondez à ce SMS avec votre adresse"
+
+
+async def _start(
+    client: Client,
+    settings: Settings,
+    call_id: str,
+    *,
+    caller: str = CALLER,
+    confirm_timeout_s: int = 600,
+) -> WorkflowHandle[Any, VoicemailResult]:
+    return await client.start_workflow(
+        VOICEMAIL_WORKFLOW,
+        VoicemailInput(
+            call_id=call_id,
+            audio_path="",
+            caller_number=caller,
+            received_at=datetime.now(UTC).isoformat(),
+            stt_task_queue=settings.temporal.stt_task_queue,
+            text=NO_ADDRESS,
+            channel="sms",
+            confirm_timeout_s=confirm_timeout_s,
+        ),
+        id=f"voicemail-{call_id}",
+        task_queue=settings.temporal.task_queue,
+        result_type=VoicemailResult,
+    )
+
+
+async def _sms(settings: Settings, n: int) -> list[dict[str, str]]:
+    for _ in range(300):
+        if len(outbox(settings)) >= n:
+            break
+        await asyncio.sleep(0.2)
+    return outbox(settings)
+
+
+async def _asked(
+    client: Client, settings: Settings, call_id: str, **start: Any
+) -> WorkflowHandle[Any, VoicemailResult]:
+    """The case started and its address asked: the SMS out, the case waiting for the caller."""
+    handle = await _start(client, settings, call_id, **start)
+    [sent] = await _sms(settings, 1)
+    assert ASKED in sent["text"] and "1 canapé" in sent["text"], sent
+    assert sent["key"].endswith(":address_request"), sent
+    state, result = await wait_settled(handle, 60)
+    assert result is None
+    # A 2-s wait for the reply may already be over.
+    assert state.status == Status.WAITING_CALLER or start.get("confirm_timeout_s", 600) < 10
+    return handle
+
+
+async def _escalated(handle: WorkflowHandle[Any, VoicemailResult]) -> WorkflowState:
+    state, result = await wait_settled(handle, 120, caller_wait_settles=False)
+    assert result is None and state.escalation is not None
+    assert state.status == Status.WAITING_AGENT and state.booking is None
+    return state
+
+
+async def test_the_address_asked_by_sms_is_booked_from_the_reply(
+    client: Client, base_settings: Settings, tmp_path: Path
+) -> None:
+    settings = case_settings(base_settings, tmp_path)
+    call_id = f"vmask-{uuid.uuid4().hex[:6]}"
+    async with workers_running(client, settings, "all"):
+        handle = await _asked(client, settings, call_id)
+        await handle.signal(
+            SMS_REPLY_SIGNAL,
+            SmsReplyInput(text="12 boulevard Chave 13005 Marseille", message_id="addr"),
+        )
+        # Words alone (no recording holds them) do not reach the booking threshold: the
+        # address found is read back to the caller, who confirms it with "1".
+        [_, choice] = await _sms(settings, 2)
+        assert "Répondez 1 pour 12 Boulevard Chave, 13005 Marseille" in choice["text"], choice
+        await handle.signal(SMS_REPLY_SIGNAL, SmsReplyInput(text="1", message_id="one"))
+        result = await asyncio.wait_for(handle.result(), 120)
+        await record_history(handle, settings, HISTORIES, "VoicemailWorkflow")
+    assert result.status == Status.BOOKED, result
+    sent = outbox(settings)
+    assert [s["key"].rsplit(":", 1)[1] for s in sent] == [
+        "address_request",
+        "address_choice",
+        "confirmation",
+    ]
+    assert "12 Boulevard Chave" in sent[2]["text"], sent[2]
+    row = store(settings).get_by_call(call_id)
+    assert row is not None and row.reference == result.booking_reference
+    assert (row.housenumber, row.street, row.postcode) == ("12", "Boulevard Chave", "13005")
+    assert result.escalations == []
+
+
+async def test_no_reply_hands_the_case_to_a_person(
+    client: Client, base_settings: Settings, tmp_path: Path
+) -> None:
+    settings = case_settings(base_settings, tmp_path)
+    async with workers_running(client, settings, "all"):
+        handle = await _asked(
+            client, settings, f"vmask-{uuid.uuid4().hex[:6]}", confirm_timeout_s=2
+        )
+        state = await _escalated(handle)
+    assert state.escalation is not None and state.escalation.reason == "no_address"
+    assert "pas de réponse au SMS" in state.escalation.detail
+
+
+async def test_a_reply_without_an_address_hands_the_case_to_a_person(
+    client: Client, base_settings: Settings, tmp_path: Path
+) -> None:
+    settings = case_settings(base_settings, tmp_path)
+    async with workers_running(client, settings, "all"):
+        handle = await _asked(client, settings, f"vmask-{uuid.uuid4().hex[:6]}")
+        await handle.signal(SMS_REPLY_SIGNAL, SmsReplyInput(text="oui merci", message_id="r1"))
+        state = await _escalated(handle)
+        # The agent reads the reply, and corrects the address from a call back.
+        assert state.escalation is not None and state.escalation.reason == "no_address"
+        assert "« oui merci »" in state.escalation.detail
+        res = await handle.execute_update(
+            RESOLVE_UPDATE,
+            ResolveInput(
+                agent_id="agent-1", housenumber="12", street="boulevard chave", postcode="13005"
+            ),
+            result_type=ResolveResult,
+        )
+        assert res.accepted
+        result = await asyncio.wait_for(handle.result(), 120)
+    assert result.status == Status.BOOKED and result.escalations == ["no_address"]
+    assert [s["key"].rsplit(":", 1)[1] for s in outbox(settings)] == [
+        "address_request",
+        "ack",
+        "confirmation",
+    ]
+
+
+async def test_a_landline_caller_goes_to_a_person_at_once(
+    client: Client, base_settings: Settings, tmp_path: Path
+) -> None:
+    settings = case_settings(base_settings, tmp_path)
+    async with workers_running(client, settings, "all"):
+        handle = await _start(
+            client, settings, f"vmask-{uuid.uuid4().hex[:6]}", caller="0491000000"
+        )
+        state = await _escalated(handle)
+    # Nobody to text: a person calls back, as before the address could be asked.
+    assert state.escalation is not None and state.escalation.reason == "no_address"
+    assert state.escalation.step == "understand"
+    assert all(not s["key"].endswith(":address_request") for s in outbox(settings))
+
+
+async def test_a_reply_naming_another_arrondissement_is_not_booked(
+    client: Client, base_settings: Settings, tmp_path: Path
+) -> None:
+    """What the caller wrote about the place outranks the gazetteer, as when said: Boulevard
+    Chave is in the 5th (and the 4th), never in the 14th."""
+    settings = case_settings(base_settings, tmp_path)
+    async with workers_running(client, settings, "all"):
+        handle = await _asked(client, settings, f"vmask-{uuid.uuid4().hex[:6]}")
+        await handle.signal(
+            SMS_REPLY_SIGNAL,
+            SmsReplyInput(text="12 boulevard Chave 13014 Marseille", message_id="addr"),
+        )
+        state, result = await wait_settled(handle, 120)
+        query = await handle.query(STATE_QUERY, result_type=WorkflowState)
+    assert result is None and query.booking is None, (state.status, state.escalation)

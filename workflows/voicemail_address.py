@@ -1,0 +1,138 @@
+"""The address settled with the caller by SMS: offered when uncertain ("Répondez 1 pour …"),
+asked when none was heard.
+
+Asked (issue 16): a pickup request whose message named items but no address, from a caller
+with a mobile, is not handed to a person who would have to call back for it. The caller is
+texted for the address; their reply is understood like a written message, and its address
+resolved from the reply's words (the recording does not hold them, so no audio vote) and
+decided like any other: booked only when sure, else offered by SMS or handed to a person with
+the reason. No reply in time, a reply with no address, or no SMS possible: a person takes the
+case, as before.
+
+Deterministic: the SMS goes through the callable the workflow gives."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError
+
+from workflows import calls
+from workflows.agent_queue import ACK_WAIT
+from workflows.common import error_message
+from workflows.voicemail_state import VoicemailState
+
+with workflow.unsafe.imports_passed_through():
+    from domain.case_state import Escalation, Step
+    from domain.labels import items_label
+    from domain.models import (
+        AddressMatch,
+        EscalationReason,
+        NotifyResult,
+        Status,
+        UnderstandInput,
+    )
+
+# How long the address choice may try to reach the caller by SMS. Asking the caller only
+# makes sense while the SMS can go now; during an SMS outage the case goes to a person (who
+# can call back) instead of waiting for the provider with the caller's question unanswered.
+CHOICE_SMS_WAIT = ACK_WAIT
+# workflow.patched id of that bound: cases begun before it keep their unbounded retry.
+CHOICE_SMS_BOUNDED = "choice-sms-bounded"
+# workflow.patched id of the address choices being open from the moment the SMS goes: the
+# caller's reply can reach the case before the SMS activity's completion does (it was kept
+# as a plain reply then, and the case waited for an answer already given).
+CHOICE_OPEN_DURING_SEND = "choice-open-during-send"
+# workflow.patched id: an address not heard is asked by SMS; cases begun before it went to
+# the agent queue at once (no_address).
+ADDRESS_BY_SMS = "address-by-sms"
+
+SendSms = Callable[..., Awaitable[NotifyResult]]
+
+
+async def confirm_by_sms(
+    s: VoicemailState,
+    candidates: list[AddressMatch],
+    *,
+    send: SendSms,
+    set_status: Callable[[Status], None],
+    note: Callable[[str], None],
+) -> AddressMatch | None:
+    """Ask the caller to pick the address by SMS reply ("1", "2"…); None when the SMS
+    cannot be sent or no usable reply comes in time."""
+    assert s.inp is not None
+    choices = [{"number": n, "label": c.label()} for n, c in enumerate(candidates, 1)]
+    bound = CHOICE_SMS_WAIT if workflow.patched(CHOICE_SMS_BOUNDED) else None
+    if workflow.patched(CHOICE_OPEN_DURING_SEND):
+        s.pending_choices = candidates
+    try:
+        await send("address_choice", "address_choice", {"choices": choices}, within=bound)
+    except ActivityError as err:
+        s.sms_choice, s.pending_choices = None, []
+        note(f"SMS de choix d'adresse impossible: {error_message(err)}")
+        return None
+    s.pending_choices = candidates
+    note(f"choix d'adresse demandé par SMS ({len(candidates)} propositions)")
+    set_status(Status.WAITING_CALLER)
+    try:
+        await workflow.wait_condition(
+            lambda: s.sms_choice is not None,
+            timeout=timedelta(seconds=s.inp.confirm_timeout_s),
+        )
+    except TimeoutError:
+        note("pas de réponse au SMS de choix d'adresse")
+    chosen, s.sms_choice, s.pending_choices = s.sms_choice, None, []
+    set_status(Status.GEOCODING)
+    return chosen
+
+
+def _no_address(why: str) -> Escalation:
+    return Escalation(EscalationReason.NO_ADDRESS, Step.GEOCODE, f"aucune adresse entendue ; {why}")
+
+
+async def ask_address_by_sms(
+    s: VoicemailState,
+    *,
+    send: SendSms,
+    set_status: Callable[[Status], None],
+    note: Callable[[str], None],
+) -> Escalation | None:
+    """Ask once; None when the caller's reply gave an address (in `s.understanding`, its text
+    in `s.address_text`): the geocoding step goes on from it. Otherwise the escalation."""
+    assert s.inp is not None and s.understanding is not None
+    s.address_asked = True
+    if not s.can_text():
+        return _no_address("pas de numéro mobile pour la demander par SMS")
+    # Open before the send: the reply can reach the case before the send's completion does.
+    s.awaiting_address, s.address_reply = True, None
+    context: dict[str, Any] = {"items_label": items_label(s.understanding.items)}
+    try:
+        await send("address_request", "address_request", context, within=CHOICE_SMS_WAIT)
+    except ActivityError as err:
+        s.awaiting_address = False
+        note(f"SMS de demande d'adresse impossible: {error_message(err)}")
+        return _no_address("le SMS qui la demandait n'a pas pu partir")
+    note("adresse demandée par SMS")
+    set_status(Status.WAITING_CALLER)
+    try:
+        await workflow.wait_condition(
+            lambda: s.address_reply is not None,
+            timeout=timedelta(seconds=s.inp.confirm_timeout_s),
+        )
+    except TimeoutError:
+        note("pas de réponse au SMS de demande d'adresse")
+    s.awaiting_address = False
+    set_status(Status.GEOCODING)
+    reply = s.address_reply
+    if reply is None:
+        return _no_address("pas de réponse au SMS qui la demandait")
+    written = await calls.UNDERSTAND(UnderstandInput(text=reply, caller_number=s.inp.caller_number))
+    if written.address is None or written.address.is_empty():
+        return _no_address(f"la réponse SMS n'en contient pas : « {reply} »")
+    note("adresse reçue par SMS")
+    s.understanding.address = written.address
+    s.address_text = reply
+    return None
