@@ -156,6 +156,7 @@ REASON_LABELS_FR = {
     EscalationReason.NUMBER_NOT_SAID: "numéro de rue jamais entendu",
     EscalationReason.STREET_DIFFERS: "voie trouvée différente de la voie entendue",
     EscalationReason.SELF_CORRECTION: "l'appelant s'est repris sur l'adresse",
+    EscalationReason.NUMBER_SUFFIX: "numéro existant aussi en bis / ter",
     EscalationReason.NO_ITEMS: "aucun objet compris",
     EscalationReason.TOO_MANY_ITEMS: "trop d'objets",
     EscalationReason.NO_SLOT: "aucun créneau disponible",

@@ -150,3 +150,16 @@ def decide_address(
     return Decision(
         DecisionKind.ESCALATE, reason, geo.reason or "adresse introuvable", candidates=candidates
     )
+
+
+def confirm_instead(decision: Decision, why: str) -> Decision:
+    """A decision to book turned into the caller's confirmation by SMS of the same address:
+    for an address the thresholds were not calibrated on (one the caller wrote by SMS)."""
+    if decision.kind != DecisionKind.BOOK or decision.match is None:
+        return decision
+    return Decision(
+        DecisionKind.CONFIRM_BY_SMS,
+        EscalationReason.LOW_CONFIDENCE,
+        why,
+        candidates=[decision.match],
+    )

@@ -36,6 +36,9 @@ class EscalationReason(StrEnum):
     STREET_DIFFERS = "street_differs"
     # The caller corrected themselves ("au dix, non pardon, au douze"): they confirm by SMS.
     SELF_CORRECTION = "self_correction"
+    # Only the words gave the house number (no audio vote on it), and the street also has it
+    # with a suffix ("23" heard, "23 bis" exists): a dropped "bis" cannot be ruled out.
+    NUMBER_SUFFIX = "number_suffix"
     NO_ITEMS = "no_items"
     TOO_MANY_ITEMS = "too_many_items"
     NO_SLOT = "no_slot"

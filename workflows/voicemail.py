@@ -46,7 +46,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.booking_models import FollowUpInput
     from domain.case_state import Escalation, Step, WorkflowState
     from domain.claims import ClaimInput
-    from domain.decision import DecisionKind, decide_request
+    from domain.decision import DecisionKind, confirm_instead, decide_request
     from domain.models import (
         AddressMatch,
         BookingStatus,
@@ -241,7 +241,8 @@ class VoicemailWorkflow(ClaimableCase):
         assert u is not None
         self._set_status(Status.GEOCODING)
         if u.address is None or u.address.is_empty():
-            if s.address_asked or not workflow.patched(ADDRESS_BY_SMS):
+            # Asked once, and never once an agent has taken the case in hand.
+            if s.address_asked or s.agent_actor or not workflow.patched(ADDRESS_BY_SMS):
                 return Escalation(
                     EscalationReason.NO_ADDRESS, Step.GEOCODE, "aucune adresse entendue"
                 )
@@ -254,6 +255,10 @@ class VoicemailWorkflow(ClaimableCase):
             self._steps(), s.address_message(), u, note=self._history.note
         )
         decision = decide_on_address(result)
+        if s.address_text:
+            # The thresholds are calibrated on transcripts, not on what callers write: an
+            # address written by SMS is read back to them before it is booked.
+            decision = confirm_instead(decision, "adresse écrite par l'appelant, à confirmer")
         if decision.kind == DecisionKind.BOOK and decision.match is not None:
             self._accept_match(decision.match, "adresse trouvée")
             return None

@@ -23,7 +23,7 @@ from temporalio.exceptions import ActivityError
 from workflows import calls
 from workflows.agent_queue import ACK_WAIT
 from workflows.common import error_message
-from workflows.voicemail_state import VoicemailState
+from workflows.voicemail_state import MAX_ADDRESS_REPLIES, VoicemailState
 
 with workflow.unsafe.imports_passed_through():
     from domain.case_state import Escalation, Step
@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.models import (
         AddressMatch,
         EscalationReason,
+        Intent,
         NotifyResult,
         Status,
         UnderstandInput,
@@ -93,6 +94,14 @@ def _no_address(why: str) -> Escalation:
     return Escalation(EscalationReason.NO_ADDRESS, Step.GEOCODE, f"aucune adresse entendue ; {why}")
 
 
+def _quoted(replies: list[str]) -> str:
+    return " / ".join(f"« {r} »" for r in replies)
+
+
+# A reply that only says stop: never booked, never asked again.
+_STOP_WORDS = frozenset({"stop", "annuler", "annulez", "annulation"})
+
+
 async def ask_address_by_sms(
     s: VoicemailState,
     *,
@@ -100,39 +109,86 @@ async def ask_address_by_sms(
     set_status: Callable[[Status], None],
     note: Callable[[str], None],
 ) -> Escalation | None:
-    """Ask once; None when the caller's reply gave an address (in `s.understanding`, its text
-    in `s.address_text`): the geocoding step goes on from it. Otherwise the escalation."""
+    """Ask once; None when the caller's replies gave an address (in `s.understanding`, their
+    text in `s.address_text`): the geocoding step goes on from it. Otherwise the escalation,
+    the replies quoted for the agent."""
     assert s.inp is not None and s.understanding is not None
     s.address_asked = True
     if not s.can_text():
         return _no_address("pas de numéro mobile pour la demander par SMS")
     # Open before the send: the reply can reach the case before the send's completion does.
-    s.awaiting_address, s.address_reply = True, None
+    s.awaiting_address, s.address_replies = True, []
     context: dict[str, Any] = {"items_label": items_label(s.understanding.items)}
     try:
         await send("address_request", "address_request", context, within=CHOICE_SMS_WAIT)
     except ActivityError as err:
-        s.awaiting_address = False
         note(f"SMS de demande d'adresse impossible: {error_message(err)}")
-        return _no_address("le SMS qui la demandait n'a pas pu partir")
-    note("adresse demandée par SMS")
+        if not s.address_replies:  # else the SMS went after all: the caller answered it
+            s.awaiting_address = False
+            return _no_address("le SMS qui la demandait n'a pas pu partir")
+    else:
+        note("adresse demandée par SMS")
     set_status(Status.WAITING_CALLER)
     try:
-        await workflow.wait_condition(
-            lambda: s.address_reply is not None,
-            timeout=timedelta(seconds=s.inp.confirm_timeout_s),
-        )
-    except TimeoutError:
-        note("pas de réponse au SMS de demande d'adresse")
-    s.awaiting_address = False
-    set_status(Status.GEOCODING)
-    reply = s.address_reply
-    if reply is None:
-        return _no_address("pas de réponse au SMS qui la demandait")
-    written = await calls.UNDERSTAND(UnderstandInput(text=reply, caller_number=s.inp.caller_number))
-    if written.address is None or written.address.is_empty():
-        return _no_address(f"la réponse SMS n'en contient pas : « {reply} »")
-    note("adresse reçue par SMS")
-    s.understanding.address = written.address
-    s.address_text = reply
-    return None
+        return await _read_replies(s, note)
+    finally:
+        s.awaiting_address = False
+        set_status(Status.GEOCODING)
+
+
+def _more_than(s: VoicemailState, n: int) -> Callable[[], bool]:
+    return lambda: len(s.address_replies) > n
+
+
+async def _read_replies(s: VoicemailState, note: Callable[[str], None]) -> Escalation | None:
+    """Each new reply, with the ones before it, until one gives an address, cancels, or the
+    time (confirm_timeout_s from the request) or the replies run out."""
+    assert s.inp is not None and s.understanding is not None
+    deadline = workflow.now() + timedelta(seconds=s.inp.confirm_timeout_s)
+    read = 0
+    while True:
+        left = (deadline - workflow.now()).total_seconds()
+        try:
+            if left <= 0:
+                raise TimeoutError
+            await workflow.wait_condition(_more_than(s, read), timeout=timedelta(seconds=left))
+        except TimeoutError:
+            note("pas d'adresse en réponse au SMS qui la demandait")
+            if not s.address_replies:
+                return _no_address("pas de réponse au SMS qui la demandait")
+            return _no_address(
+                f"les réponses SMS n'en contiennent pas : {_quoted(s.address_replies)}"
+            )
+        read = len(s.address_replies)
+        replies = s.address_replies[:read]
+        text = ". ".join(r.rstrip(" .") for r in replies)
+        if any(r.strip(" .!").lower() in _STOP_WORDS for r in replies):
+            return Escalation(
+                EscalationReason.CANCEL_REQUEST,
+                Step.GEOCODE,
+                f"l'appelant a répondu par SMS qu'il annule : {_quoted(replies)}",
+            )
+        try:
+            written = await calls.UNDERSTAND(
+                UnderstandInput(text=text, caller_number=s.inp.caller_number)
+            )
+        except ActivityError as err:
+            note(f"réponse SMS non analysée: {error_message(err)}")
+            return _no_address(f"réponse SMS non analysée : {_quoted(replies)}")
+        if written.intent == Intent.CANCEL:
+            # Never booked on a reply that cancels, whatever address it also gives.
+            return Escalation(
+                EscalationReason.CANCEL_REQUEST,
+                Step.GEOCODE,
+                f"l'appelant a répondu par SMS qu'il annule : {_quoted(replies)}",
+            )
+        if written.address is not None and not written.address.is_empty():
+            note("adresse reçue par SMS")
+            s.understanding.address = written.address
+            if written.intent == Intent.QUESTION and not s.understanding.question:
+                # « c'est au 12 bd Chave, vous passez quand ? »: answered after the booking.
+                s.understanding.question = written.question or text
+            s.address_text = text
+            return None
+        if read >= MAX_ADDRESS_REPLIES:
+            return _no_address(f"les réponses SMS n'en contiennent pas : {_quoted(replies)}")

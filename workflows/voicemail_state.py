@@ -28,6 +28,8 @@ with workflow.unsafe.imports_passed_through():
 
 # The caller's other SMS replies a case keeps for the agent (the rest are counted).
 MAX_SMS_REPLIES = 20
+# Replies read together as the address asked by SMS (workflows/voicemail_address.py).
+MAX_ADDRESS_REPLIES = 5
 
 
 @dataclass
@@ -56,11 +58,11 @@ class VoicemailState:
     pending_choices: list[AddressMatch] = field(default_factory=list)
     sms_choice: AddressMatch | None = None
     # The address asked by SMS when none was heard (workflows/voicemail_address.py): whether
-    # it was asked, whether the case listens for it now, the caller's reply, and the text the
-    # address was then resolved from (the reply: no recording to consult for it).
+    # it was asked, whether the case listens for it now, the caller's replies, and the text
+    # the address was then resolved from (the replies: no recording to consult for them).
     address_asked: bool = False
     awaiting_address: bool = False
-    address_reply: str | None = None
+    address_replies: list[str] = field(default_factory=list)
     address_text: str = ""
     # A vote found the transcribing worker gone (workflows/pipeline_steps.py).
     stt_worker_gone: bool = False
@@ -119,9 +121,9 @@ class VoicemailState:
                 note("réponse SMS reçue")
                 self.sms_choice = self.pending_choices[n - 1]
                 return
-        if self.awaiting_address and self.address_reply is None and text:
+        if self.awaiting_address and text and len(self.address_replies) < MAX_ADDRESS_REPLIES:
             note("réponse SMS reçue (adresse)")
-            self.address_reply = text
+            self.address_replies.append(text)
             return
         if len(self.sms_replies) >= MAX_SMS_REPLIES:
             # Bounded, however chatty the caller: the text stays in the signal's history event.

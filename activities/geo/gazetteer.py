@@ -205,6 +205,24 @@ class Gazetteer:
                 )
         return None
 
+    def variants(self, street: int, number: int) -> list[HouseNumber]:
+        """Every address of the street with this number, whatever its suffix ("23", "23 bis")."""
+        ix = self._ix
+        start, end = int(ix.offsets[street]), int(ix.offsets[street + 1])
+        numeros = ix.numero[start:end]
+        lo = int(np.searchsorted(numeros, number, side="left"))
+        hi = int(np.searchsorted(numeros, number, side="right"))
+        return [
+            HouseNumber(
+                number=number,
+                rep=ix.rep_values[int(ix.rep[j])],
+                lon=float(ix.lon[j]),
+                lat=float(ix.lat[j]),
+                ban_id=ix.ban_id[j].decode(),
+            )
+            for j in range(start + lo, start + hi)
+        ]
+
     def has_number(self, street: int, number: int, rep: str) -> bool:
         return self.find_number(street, number, rep) is not None
 

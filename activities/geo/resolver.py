@@ -122,6 +122,12 @@ class AddressResolver:
                 reason="l'adresse n'est dans aucun secteur de collecte",
             )
         alternatives = self._alternatives(streets, order, p_street, numbers)
+        voted = scores is not None and scores.number_street == keys[top] and scores.number_scores
+        twins = [] if voted else self._suffix_twins(streets[top], match)
+        if twins:
+            # Offered beside the match: a reply "2" must be enough to book the twin.
+            labels = {a.label() for a in alternatives}
+            alternatives = [*(m for m in twins if m.label() not in labels), *alternatives]
         reason = ""
         status = GeocodeStatus.MATCHED
         if p_street[top] < 0.5:
@@ -139,7 +145,21 @@ class AddressResolver:
                 reason=reason,
             ),
             spoken,
+            twins,
         )
+
+    def _suffix_twins(self, street: int, match: AddressMatch) -> list[AddressMatch]:
+        """The same number with a suffix in the same street, when the match has none ("23 bis"
+        beside "23"), at the match's confidence: the words alone cannot tell them apart once
+        a transcription drops the "bis"."""
+        parsed = geotext.parse_housenumber(match.housenumber)
+        if parsed is None or parsed[1]:
+            return []
+        out = []
+        for hn in self.gz.variants(street, parsed[0]):
+            if hn.rep:
+                out.append(self.geocoder.address(street, hn, match.score))
+        return out
 
     def _trusted(
         self,
@@ -147,6 +167,7 @@ class AddressResolver:
         scores: AddressScores | None,
         result: GeocodeResult,
         spoken: SpokenAddress | None = None,
+        twins: Sequence[AddressMatch] = (),
     ) -> GeocodeResult:
         """The result with the transcript's quality applied to every confidence (a garbled or
         looping transcript cannot be outvoted by the audio) and what forbids booking it
@@ -184,6 +205,11 @@ class AddressResolver:
         elif cands.self_corrected:
             result.doubt = EscalationReason.SELF_CORRECTION.value
             result.reason = "l'appelant s'est repris en donnant l'adresse"
+        elif twins:
+            result.doubt = EscalationReason.NUMBER_SUFFIX.value
+            result.reason = f"le numéro {match.housenumber} existe aussi en " + ", ".join(
+                m.housenumber for m in twins
+            )
         return result
 
     def _without_candidates(

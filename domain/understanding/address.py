@@ -87,6 +87,13 @@ def _fill_street(
     return street_span, found
 
 
+def _tens_lost(tokens: list[Token], n: NumberSpan) -> bool:
+    """« au et un boulevard X »: « et un » / « et onze » only ever end a number (« trente et
+    un »); without its tens the transcription lost part of it, and 1 is not the house number."""
+    i = n.first_token
+    return n.spoken and n.value in (1, 11) and i > 0 and tokens[i - 1].folded == "et"
+
+
 def extract_address(
     text: str,
     tokens: list[Token],
@@ -97,7 +104,11 @@ def extract_address(
     territory: Territory,
 ) -> tuple[SpokenAddress | None, tuple[int, int] | None, bool]:
     """(address, character span of the street, street had a type)."""
-    address_numbers = [n for n in numbers if not any(p.start <= n.start < p.end for p in phones)]
+    address_numbers = [
+        n
+        for n in numbers
+        if not any(p.start <= n.start < p.end for p in phones) and not _tens_lost(tokens, n)
+    ]
     street, street_taken_back = _best_street(
         text, tokens, address_numbers, blocked, notes, territory
     )
@@ -185,10 +196,13 @@ _MAX_LEAD_TOKENS = 8
 
 def _take_back_at(tokens: list[Token], j: int) -> int:
     """How many tokens a take-back spans from token j (« non », « pardon », « plutôt », « je
-    veux dire »); 0 when none starts there. « non loin de » (near) takes nothing back."""
+    veux dire », « excusez-moi »); 0 when none starts there. « non loin de » (near) takes
+    nothing back."""
     f = tokens[j].folded
     if f in _TAKE_BACK:
         return 0 if f == "non" and j + 1 < len(tokens) and tokens[j + 1].folded == "loin" else 1
+    if f in ("excusez", "excuse") and j + 1 < len(tokens) and tokens[j + 1].folded == "moi":
+        return 2
     if (
         f == "je"
         and j + 2 < len(tokens)

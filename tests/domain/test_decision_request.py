@@ -5,8 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from domain.decision import DecisionKind, decide_request
-from domain.models import EscalationReason, Intent, ItemCount, SpokenAddress, Understanding
+from domain.decision import Decision, DecisionKind, confirm_instead, decide_request
+from domain.models import (
+    AddressMatch,
+    EscalationReason,
+    Intent,
+    ItemCount,
+    SpokenAddress,
+    Understanding,
+)
 
 SOFA = [ItemCount("canapé", 1)]
 
@@ -47,3 +54,13 @@ def test_an_address_heard_leaves_the_decision_to_the_lookup() -> None:
         items=SOFA,
     )
     assert decide_request(u, can_text=True) is None
+
+
+def test_a_written_address_is_read_back_before_it_is_booked() -> None:
+    """confirm_instead: a booking turned into the caller's confirmation of the same address;
+    any other decision unchanged."""
+    match = AddressMatch("12", "Boulevard Chave", "13005", "13205", "Marseille", 5.4, 43.3, 0.97)
+    asked = confirm_instead(Decision(DecisionKind.BOOK, match=match), "écrite")
+    assert asked.kind == DecisionKind.CONFIRM_BY_SMS and asked.candidates == [match]
+    escalate = Decision(DecisionKind.ESCALATE, EscalationReason.ADDRESS_CONFLICT)
+    assert confirm_instead(escalate, "écrite") is escalate

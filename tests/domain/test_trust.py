@@ -167,3 +167,19 @@ def test_a_street_of_another_type_and_another_name_disagrees() -> None:
     assert not street_disagrees("boulevard chausegro", "Boulevard Chaussegros")
     # No type said: nothing to contradict.
     assert not street_disagrees("augustin roubion", "Rue Augustin Roux")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "mon adresse c'est le sept... non excusez-moi le cinq avenue du Prado",
+        "au 12, excuse moi, non, au 14 rue Paradis",
+        "au douze rue Paradis, je me trompe, au quatorze",
+    ],
+)
+def test_excusez_moi_non_is_a_correction(text: str) -> None:
+    assert self_corrected(text)
+
+
+def test_an_apology_is_no_correction() -> None:
+    assert not self_corrected("Bonjour, excusez-moi de vous déranger, j'habite au 5 rue Paradis.")

@@ -29,8 +29,9 @@ votes went to the transcribing worker's own queue, one taken there, one whose wo
 (a schedule-to-start timeout, then the shared queue), with the `stt-worker-queue` marker
 (test_voicemail_stt_worker_queue.py); `histories/before-address-by-sms/` a request with items
 and no address, sent to an agent at once before the `address-by-sms` patch, and
-`histories/i16-address-by-sms/` the same message's case since: the address asked by SMS, the
-reply resolved and booked, with the marker (test_voicemail_address_by_sms.py);
+`histories/i16-address-by-sms/` the same message's case since: the address asked by SMS, a
+greeting then the address in reply, read back and booked, with the marker
+(test_voicemail_address_by_sms.py);
 `histories/i15-stt-worker-gone-remembered/` a message whose transcribing worker was gone: the
 items' vote waited on its queue, then the address vote went to the shared queue at once, with
 the `stt-worker-gone-remembered` marker (test_voicemail_stt_worker_queue.py).
@@ -283,9 +284,12 @@ async def test_the_address_asked_by_sms_stands_on_its_patch(base_settings: Setti
     case from before it (the agent queue at once) replays on today's code without one."""
     [path] = HISTORIES.glob("i16-address-by-sms/VoicemailWorkflow__*.json")
     data = json.loads(path.read_text())
+    # The message, the request; the greeting read, then with the address; the address read
+    # back ("Répondez 1"), booked and confirmed.
     assert _scheduled(data) == [
         "understand_message",
         "send_sms",
+        "understand_message",
         "understand_message",
         "propose_addresses",
         "resolve_address",

@@ -246,7 +246,8 @@ def compute_metrics(
     - SMS confirmation rate: `confirm_by_sms` decisions over all messages;
     - address asked rate: `ask_address` decisions (a booking with no address heard, the
       caller texted for it) over all messages: neither an escalation nor a confirmation
-      until the caller answers (the reply is a new text, not in the set);
+      until the caller answers (the reply is a new text, not in the set); with the
+      escalations, the worst case (`escalation_or_asked_rate`: no caller answers);
     - per kind (the set's `kind` of message, else its expected intent): messages, booked,
       confirmed by SMS, address asked, escalated, wrong automatic decisions.
     """
@@ -281,6 +282,8 @@ def compute_metrics(
         "escalation_rate": _rate(counts.escalations, n),
         "sms_confirmation_rate": _rate(counts.sms, n),
         "address_asked_rate": _rate(counts.asked, n),
+        # The worst case: every caller asked for the address leaves it unanswered.
+        "escalation_or_asked_rate": _rate(counts.escalations + counts.asked, n),
         "wrong_automatic_decisions": _rate(counts.wrong_auto, n),
         "wrong_automatic_count": counts.wrong_auto,
         "decisions": dict(sorted(counts.decisions.items())),

@@ -100,6 +100,7 @@ def _metrics_table(metrics: dict[str, Any]) -> Table:
         "escalation_rate",
         "sms_confirmation_rate",
         "address_asked_rate",
+        "escalation_or_asked_rate",
         "wrong_automatic_decisions",
     ):
         if key not in metrics:  # a metrics file written before the key existed

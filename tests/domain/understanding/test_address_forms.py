@@ -212,3 +212,33 @@ def test_a_street_the_caller_took_back_flags_the_address_as_corrected(run: Run) 
 def test_near_a_street_takes_nothing_back(run: Run) -> None:
     a = address(run("J'habite au dix rue Paradis, non loin de l'avenue du Prado. Une armoire."))
     assert (a.housenumber, a.street, a.corrected) == ("10", "Rue Paradis", False)
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "Je suis au et un boulevard Rancurel, Marseille onzième.",
+        "j'habite au et onze rue Paradis treize mille six marseille",
+    ],
+)
+def test_a_number_that_lost_its_tens_is_no_house_number(run: Run, said: str) -> None:
+    """« trente et un » heard « et un »: 1 is not what the caller said."""
+    a = address(run(said))
+    assert a.street and a.housenumber == ""
+
+
+@pytest.mark.parametrize(
+    ("said", "number"),
+    [
+        ("J'habite au trente et un boulevard Rancurel, Marseille.", "31"),
+        ("au soixante et onze rue Paradis, treize mille six Marseille", "71"),
+        ("au un boulevard Rancurel, à Marseille", "1"),
+    ],
+)
+def test_whole_numbers_ending_in_et_un_stay(run: Run, said: str, number: str) -> None:
+    assert address(run(said)).housenumber == number
+
+
+def test_excusez_moi_takes_the_number_back(run: Run) -> None:
+    a = address(run("J'habite rue Paradis, au dix, non excusez-moi, au douze, à Marseille."))
+    assert a.housenumber == "12" and a.corrected

@@ -117,6 +117,7 @@ def test_decisions_are_counted_per_kind_of_message(catalogue: Catalogue) -> None
     assert m["sms_confirmation_rate"] == 0.2
     # An address asked by SMS is neither a confirmation nor an escalation (nor automatic).
     assert (m["address_asked_rate"], m["escalation_rate"]) == (0.2, 0.2)
+    assert m["escalation_or_asked_rate"] == 0.4  # if the caller never answers
     assert m["wrong_automatic_count"] == 1
     zero = {"booked": 0, "sms": 0, "address_asked": 0, "escalated": 0, "wrong_automatic": 0}
     assert m["per_kind"] == {
