@@ -622,6 +622,8 @@ def find_arrondissement(text: str, districts: Districts, *, in_address: bool = F
         nxt = tokens[span.last_token].folded if span.last_token < len(tokens) else ""
         if nxt.startswith("arrondissement"):
             return span.value
+        if span.is_article:
+            continue  # « Marseille, une armoire »: nobody says « Marseille un » for the 1st
         # "Marseille 8" / "Marseille huit", but not "Marseille 13 008" (a postcode).
         gap = text[span.end : tokens[span.last_token].start] if nxt else ""
         followed_by_number = nxt.isdigit() or nxt in NUMBER_WORDS

@@ -222,9 +222,9 @@ def address_conflict(
 # parser kept is not certain enough to book on.
 _CORRECTION = re.compile(
     r"\b(?:non,? pardon|pardon,? non|je veux dire|je voulais dire|enfin non|non non|"
-    r"je me suis tromp[ée]e?|je me trompe|je rectifie|plut[ôo]t|"
-    # « le sept… non, excusez-moi, le cinq »: not « excusez-moi de vous déranger ».
-    r"non,? excuse[zr]?[\s-]moi|excuse[zr]?[\s-]moi,? non)\b",
+    r"je me suis tromp[ée]e?|(?<!si )je me trompe(?! pas)|je rectifie|plut[ôo]t|"
+    # « le sept… non, excusez-moi, le cinq »: not « (non) excusez-moi de vous déranger ».
+    r"non,? excuse[zr]?[\s-]moi(?!,? (?:de|d'|pour)\b)|excuse[zr]?[\s-]moi,? non)\b",
     re.IGNORECASE,
 )
 

@@ -276,10 +276,12 @@ class VoicemailWorkflow(ClaimableCase):
             return Escalation(
                 EscalationReason.LOW_CONFIDENCE,
                 Step.GEOCODE,
-                "adresse incertaine, pas de choix de l'appelant par SMS",
+                "adresse incertaine, pas de choix de l'appelant par SMS" + s.written(),
                 decision.candidates,
             )
-        return Escalation(decision.reason, Step.GEOCODE, decision.detail, decision.candidates)
+        return Escalation(
+            decision.reason, Step.GEOCODE, decision.detail + s.written(), decision.candidates
+        )
 
     def _accept_match(self, match: AddressMatch, why: str) -> None:
         self._s.match = match

@@ -141,8 +141,8 @@ def _more_than(s: VoicemailState, n: int) -> Callable[[], bool]:
 
 
 async def _read_replies(s: VoicemailState, note: Callable[[str], None]) -> Escalation | None:
-    """Each new reply, with the ones before it, until one gives an address, cancels, or the
-    time (confirm_timeout_s from the request) or the replies run out."""
+    """Each new reply, with the ones before it, until they give a street and its number,
+    cancel, or the time (confirm_timeout_s from the request) or the replies run out."""
     assert s.inp is not None and s.understanding is not None
     deadline = workflow.now() + timedelta(seconds=s.inp.confirm_timeout_s)
     read = 0
@@ -161,7 +161,9 @@ async def _read_replies(s: VoicemailState, note: Callable[[str], None]) -> Escal
             )
         read = len(s.address_replies)
         replies = s.address_replies[:read]
-        text = ". ".join(r.rstrip(" .") for r in replies)
+        # Commas, not full stops: an address split over two texts (« au 12 » / « rue
+        # Paradis ») is read as one.
+        text = ", ".join(r.strip(" .,") for r in replies)
         if any(r.strip(" .!").lower() in _STOP_WORDS for r in replies):
             return Escalation(
                 EscalationReason.CANCEL_REQUEST,
@@ -182,9 +184,12 @@ async def _read_replies(s: VoicemailState, note: Callable[[str], None]) -> Escal
                 Step.GEOCODE,
                 f"l'appelant a répondu par SMS qu'il annule : {_quoted(replies)}",
             )
-        if written.address is not None and not written.address.is_empty():
+        if len(s.address_replies) > read:
+            continue  # more came while this was read: read them all (a « non, annulez » too)
+        heard = written.address
+        if heard is not None and heard.street and heard.housenumber:
             note("adresse reçue par SMS")
-            s.understanding.address = written.address
+            s.understanding.address = heard
             if written.intent == Intent.QUESTION and not s.understanding.question:
                 # « c'est au 12 bd Chave, vous passez quand ? »: answered after the booking.
                 s.understanding.question = written.question or text

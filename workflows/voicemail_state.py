@@ -101,6 +101,10 @@ class VoicemailState:
             call_id=self.inp.call_id, caller_number=self.inp.caller_number, text=self.address_text
         )
 
+    def written(self) -> str:
+        """For an agent's details: the address the caller wrote by SMS, if it came so."""
+        return f" ; adresse écrite par SMS : « {self.address_text} »" if self.address_text else ""
+
     def worker_gone(self) -> None:
         self.stt_worker_gone = True
 

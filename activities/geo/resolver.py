@@ -45,8 +45,22 @@ NOVEL_TEXT_MAX = 0.45
 NOVEL_GAP_NATS = 20.0
 
 
+# The suffixes offered first when a number has several twins (the SMS shows three choices).
+_SUFFIX_ORDER = {"bis": 0, "ter": 1, "quater": 2}
+
+
 def _spelling_key(name: str) -> str:
     return " ".join(re.findall(r"[a-z0-9]+", fold(name)))
+
+
+def _reads_as(label: str, parsed: tuple[int, str] | None) -> bool:
+    """Whether the transcript's reading supports this house number: the same, or the same
+    number with a suffix when the reading has none (a transcription drops "bis" more often
+    than it invents one): the audio alone then decides between "12" and "12 bis"."""
+    number = geotext.parse_housenumber(label)
+    if number is None or parsed is None:
+        return False
+    return number == parsed or (not parsed[1] and number[0] == parsed[0])
 
 
 def _softmax(values: Sequence[float], temperature: float) -> list[float]:
@@ -122,8 +136,17 @@ class AddressResolver:
                 reason="l'adresse n'est dans aucun secteur de collecte",
             )
         alternatives = self._alternatives(streets, order, p_street, numbers)
-        voted = scores is not None and scores.number_street == keys[top] and scores.number_scores
-        twins = [] if voted else self._suffix_twins(streets[top], match)
+        # The audio tells a number from its suffixed twin only if it scored the twin too.
+        voted = (
+            {geotext.parse_housenumber(n) for n in scores.numbers}
+            if scores is not None and scores.number_street == keys[top] and scores.number_scores
+            else set()
+        )
+        twins = [
+            m
+            for m in self._suffix_twins(streets, top, match)
+            if geotext.parse_housenumber(m.housenumber) not in voted
+        ]
         if twins:
             # Offered beside the match: a reply "2" must be enough to book the twin.
             labels = {a.label() for a in alternatives}
@@ -148,18 +171,32 @@ class AddressResolver:
             twins,
         )
 
-    def _suffix_twins(self, street: int, match: AddressMatch) -> list[AddressMatch]:
-        """The same number with a suffix in the same street, when the match has none ("23 bis"
-        beside "23"), at the match's confidence: the words alone cannot tell them apart once
-        a transcription drops the "bis"."""
+    def _suffix_twins(
+        self, streets: list[int], top: int, match: AddressMatch
+    ) -> list[AddressMatch]:
+        """The same number with a suffix in the same street, or in another spelling of it,
+        when the match has none ("23 bis" beside "23"), at the match's confidence: the words
+        alone cannot tell them apart once a transcription drops the "bis". "bis" and "ter"
+        first (the commonest), one per suffix."""
         parsed = geotext.parse_housenumber(match.housenumber)
         if parsed is None or parsed[1]:
             return []
-        out = []
-        for hn in self.gz.variants(street, parsed[0]):
-            if hn.rep:
-                out.append(self.geocoder.address(street, hn, match.score))
-        return out
+        key = _spelling_key(self.gz.name(streets[top]))
+        city = self.gz.citycode(streets[top])
+        same = [streets[top]] + [
+            s
+            for s in dict.fromkeys(streets)
+            if s != streets[top]
+            and _spelling_key(self.gz.name(s)) == key
+            and self.gz.citycode(s) == city
+        ]
+        found: dict[str, AddressMatch] = {}
+        for street in same:
+            for hn in self.gz.variants(street, parsed[0]):
+                rep = geotext.canonical_rep(hn.rep)
+                if rep and rep not in found:
+                    found[rep] = self.geocoder.address(street, hn, match.score)
+        return [found[r] for r in sorted(found, key=lambda r: (_SUFFIX_ORDER.get(r, 9), r))]
 
     def _trusted(
         self,
@@ -352,7 +389,7 @@ class AddressResolver:
         ):
             parsed = geotext.parse_housenumber(cands.parsed_housenumber or "")
             values = [
-                v + (PARSED_NUMBER_NATS if geotext.parse_housenumber(n) == parsed else 0.0)
+                v + (PARSED_NUMBER_NATS if _reads_as(n, parsed) else 0.0)
                 for n, v in zip(scores.numbers, scores.number_scores, strict=True)
             ]
             probs = _softmax(values, NUMBER_TEMPERATURE)

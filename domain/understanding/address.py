@@ -4,6 +4,7 @@ region when no street type survived the transcription), its house number and its
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from rapidfuzz import fuzz
 
@@ -87,11 +88,37 @@ def _fill_street(
     return street_span, found
 
 
-def _tens_lost(tokens: list[Token], n: NumberSpan) -> bool:
-    """« au et un boulevard X »: « et un » / « et onze » only ever end a number (« trente et
-    un »); without its tens the transcription lost part of it, and 1 is not the house number."""
-    i = n.first_token
-    return n.spoken and n.value in (1, 11) and i > 0 and tokens[i - 1].folded == "et"
+_TENS = frozenset({20, 30, 40, 50, 60})
+
+
+def _rejoin_tens(tokens: list[Token], numbers: list[NumberSpan]) -> list[NumberSpan]:
+    """« et un » / « et onze » only ever end a number (« trente et un »). Cut from its tens by
+    a pause or a hesitation (« au trente, euh, et un »), it is joined back to them; with no
+    number before it, the transcription lost the tens and 1 is not the house number; after
+    another number (« au neuf et onze »: a building 9–11) both stand, as before."""
+    out: list[NumberSpan] = []
+    for n in numbers:
+        i = n.first_token
+        if not (n.spoken and n.value in (1, 11) and i > 0 and tokens[i - 1].folded == "et"):
+            out.append(n)
+            continue
+        j = i - 2
+        while j >= 0 and tokens[j].folded in INTERJECTIONS:
+            j -= 1
+        before = out[-1] if out and out[-1].last_token == j + 1 else None
+        if before is None:
+            continue  # the tens lost
+        if before.value in _TENS and (n.value == 1 or before.value == 60):
+            out[-1] = replace(
+                before,
+                end=n.end,
+                value=before.value + n.value,
+                digits=str(before.value + n.value),
+                last_token=n.last_token,
+            )
+        else:
+            out.append(n)
+    return out
 
 
 def extract_address(
@@ -104,11 +131,9 @@ def extract_address(
     territory: Territory,
 ) -> tuple[SpokenAddress | None, tuple[int, int] | None, bool]:
     """(address, character span of the street, street had a type)."""
-    address_numbers = [
-        n
-        for n in numbers
-        if not any(p.start <= n.start < p.end for p in phones) and not _tens_lost(tokens, n)
-    ]
+    address_numbers = _rejoin_tens(
+        tokens, [n for n in numbers if not any(p.start <= n.start < p.end for p in phones)]
+    )
     street, street_taken_back = _best_street(
         text, tokens, address_numbers, blocked, notes, territory
     )
@@ -202,7 +227,9 @@ def _take_back_at(tokens: list[Token], j: int) -> int:
     if f in _TAKE_BACK:
         return 0 if f == "non" and j + 1 < len(tokens) and tokens[j + 1].folded == "loin" else 1
     if f in ("excusez", "excuse") and j + 1 < len(tokens) and tokens[j + 1].folded == "moi":
-        return 2
+        # Not an apology: « excusez-moi pour le bruit », « excusez-moi de vous déranger ».
+        after = tokens[j + 2].folded if j + 2 < len(tokens) else ""
+        return 0 if after in ("de", "d", "pour") else 2
     if (
         f == "je"
         and j + 2 < len(tokens)

@@ -285,3 +285,16 @@ def test_extract_helpers() -> None:
     assert extract_phone_numbers(text) == ["0612345678"]
     assert extract_postcode("rien ici") is None
     assert extract_phone_numbers("rien ici") == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "J'habite au douze rue Paradis à Marseille, une armoire.",
+        "au 12 rue Paradis Marseille un canapé et deux chaises",
+    ],
+)
+def test_an_article_after_the_city_is_no_arrondissement(text: str, districts: Districts) -> None:
+    """« Marseille, une armoire » is not the 1st arrondissement (it made a 6th-arrondissement
+    address contradict what the caller « said »)."""
+    assert find_arrondissement(text, districts) is None

@@ -181,5 +181,14 @@ def test_excusez_moi_non_is_a_correction(text: str) -> None:
     assert self_corrected(text)
 
 
-def test_an_apology_is_no_correction() -> None:
-    assert not self_corrected("Bonjour, excusez-moi de vous déranger, j'habite au 5 rue Paradis.")
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Bonjour, excusez-moi de vous déranger, j'habite au 5 rue Paradis.",
+        "Non excusez-moi de vous déranger si tard, c'est au 5 rue Paradis.",
+        "Si je me trompe pas, c'est au 12 rue Paradis.",
+        "J'habite au 12 rue Paradis, je me trompe pas de numéro ?",
+    ],
+)
+def test_an_apology_or_a_doubt_is_no_correction(text: str) -> None:
+    assert not self_corrected(text)

@@ -238,3 +238,19 @@ async def test_a_question_beside_the_address_is_kept_to_be_answered(
         state, _ = await wait_settled(handle, 120, caller_wait_settles=False)
     assert state.understanding is not None and state.understanding.question
     assert store(settings).get_by_call(call_id) is not None
+
+
+async def test_an_address_split_over_two_texts_is_read_as_one(
+    client: Client, base_settings: Settings, tmp_path: Path
+) -> None:
+    settings = case_settings(base_settings, tmp_path)
+    async with workers_running(client, settings, "all"):
+        call_id = f"vmask-{uuid.uuid4().hex[:6]}"
+        handle = await _asked(client, settings, call_id)
+        await handle.signal(SMS_REPLY_SIGNAL, SmsReplyInput(text="C'est au 12.", message_id="a"))
+        await asyncio.sleep(1)  # read alone first: a number, no street yet
+        await handle.signal(
+            SMS_REPLY_SIGNAL, SmsReplyInput(text="Boulevard Chave 13005", message_id="b")
+        )
+        [_, choice] = await _sms(settings, 2)
+        assert "Répondez 1 pour 12 Boulevard Chave, 13005 Marseille" in choice["text"], choice

@@ -233,6 +233,12 @@ def test_a_number_that_lost_its_tens_is_no_house_number(run: Run, said: str) -> 
         ("J'habite au trente et un boulevard Rancurel, Marseille.", "31"),
         ("au soixante et onze rue Paradis, treize mille six Marseille", "71"),
         ("au un boulevard Rancurel, à Marseille", "1"),
+        # Cut from its tens by a pause or a hesitation: joined back.
+        ("J'habite au trente, et un boulevard Rancurel, 13011 Marseille.", "31"),
+        ("au trente euh et un boulevard Rancurel, Marseille", "31"),
+        ("au soixante, et onze rue Paradis, treize mille six Marseille", "71"),
+        # A building « 9–11 »: as before, the number beside the street.
+        ("au neuf et onze rue Paradis, treize mille six Marseille", "11"),
     ],
 )
 def test_whole_numbers_ending_in_et_un_stay(run: Run, said: str, number: str) -> None:
@@ -242,3 +248,8 @@ def test_whole_numbers_ending_in_et_un_stay(run: Run, said: str, number: str) ->
 def test_excusez_moi_takes_the_number_back(run: Run) -> None:
     a = address(run("J'habite rue Paradis, au dix, non excusez-moi, au douze, à Marseille."))
     assert a.housenumber == "12" and a.corrected
+
+
+def test_an_apology_after_the_number_corrects_nothing(run: Run) -> None:
+    a = address(run("J'habite rue Paradis, au douze, excusez-moi pour le bruit, à Marseille."))
+    assert a.housenumber == "12" and not a.corrected
