@@ -31,7 +31,7 @@ from domain.models import Segment, SpokenAddress, Understanding
 class PlaceEvidence:
     """One thing the caller said about where they are, with its span in the transcript."""
 
-    kind: str  # "commune" | "arrondissement" | "postcode" | "outside"
+    kind: str  # "commune" | "arrondissement" | "postcode" | "outside" | "unheard" (lost)
     value: str  # INSEE code (commune, outside), arrondissement number, or postcode
     start: int = -1
     end: int = -1

@@ -107,10 +107,24 @@ def _garbled_postcodes(tokens: Sequence[Token], territory: Territory) -> list[Pl
     return found
 
 
+# What follows « à » when the transcription lost the place it introduced: the next clause.
+_CLAUSE_STARTS = frozenset({"je", "j", "merci"})
+
+
+def _places_lost(tokens: Sequence[Token]) -> list[PlaceEvidence]:
+    """« … rue de la Capitale, à je voudrais … »: a place was said and lost; whatever it was
+    (an outside commune?) cannot be checked against the address found (kind "unheard")."""
+    return [
+        PlaceEvidence("unheard", "", tok.start, tokens[i + 1].end)
+        for i, tok in enumerate(tokens[:-1])
+        if tok.text.lower() == "à" and tokens[i + 1].folded in _CLAUSE_STARTS
+    ]
+
+
 def place_evidence(text: str, territory: Territory) -> list[PlaceEvidence]:
     """Everything the caller said about the place: communes of the territory and outside it
     (introduced as places: "à Aubagne", "13400 Aubagne", ", Arles"), arrondissements of the
-    main city (the sentence as span) and the territory's postcodes."""
+    main city (the sentence as span), the territory's postcodes, and places said but lost."""
     tokens = tokenize(text)
     out: list[PlaceEvidence] = []
     outside = _outside_forms(territory)
@@ -170,6 +184,7 @@ def place_evidence(text: str, territory: Territory) -> list[PlaceEvidence]:
                 out.append(PlaceEvidence("arrondissement", str(number), start, end))
             start = m.end() if m is not None else len(text)
     out.extend(_garbled_postcodes(tokens, territory))
+    out.extend(_places_lost(tokens))
     for p in find_postcodes(text, in_address=True, districts=territory.districts):
         if territory.in_territory(p.postcode) and p.postcode != territory.generic_postcode:
             out.append(PlaceEvidence("postcode", p.postcode, p.start, p.end))

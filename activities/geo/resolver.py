@@ -224,6 +224,9 @@ class AddressResolver:
         if conflict:
             result.doubt = EscalationReason.ADDRESS_CONFLICT.value
             result.reason = conflict
+        elif any(e.kind == "unheard" for e in cands.evidence):
+            result.doubt = EscalationReason.LOW_CONFIDENCE.value
+            result.reason = "un lieu dit après l'adresse (« à … ») n'a pas été compris"
         elif not trust.number_said(
             match.housenumber,
             cands.parsed_housenumber,

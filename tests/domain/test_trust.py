@@ -192,3 +192,18 @@ def test_excusez_moi_non_is_a_correction(text: str) -> None:
 )
 def test_an_apology_or_a_doubt_is_no_correction(text: str) -> None:
     assert not self_corrected(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "lost"),
+    [
+        ("j'habite au vingt rue de la capitale, à je voudrais me débarrasser d'un canapé", True),
+        ("J'habite au 20 rue Paradis à. Merci d'avance.", True),
+        ("Je m'adresse à vous pour un canapé, au 20 rue Paradis à Marseille.", False),
+        ("J'habite au 20 rue Paradis à Marseille, je voudrais un rendez-vous.", False),
+    ],
+)
+def test_a_place_said_and_lost_is_evidence_of_its_own(text: str, lost: bool) -> None:
+    """« … à je voudrais … »: the place the caller named (an outside commune?) was lost."""
+    kinds = [e.kind for e in place_evidence(text, TERRITORY)]
+    assert ("unheard" in kinds) is lost, kinds

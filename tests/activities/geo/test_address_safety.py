@@ -135,3 +135,14 @@ def test_a_callback_verb_does_not_hide_a_correction_of_the_street_name() -> None
     assert self_corrected(
         "J'habite au 4 rue Breteuil, enfin la rue s'appelle plutôt rue Paradis. Une armoire."
     )
+
+
+def test_a_place_lost_after_the_address_is_never_booked_blindly(
+    acts: GeocodeActivities, catalogue: Catalogue, territory: Territory
+) -> None:
+    """« …, à je voudrais … »: the commune the caller named was lost (on the third
+    development seed, an outside caller booked at 0.75 in a Marseille street of that name)."""
+    said = "J'habite au douze rue Paradis, à je voudrais faire enlever une armoire."
+    _, geo, decision = _decide(acts, catalogue, territory, said)
+    assert geo.match is not None and geo.doubt == "low_confidence", (geo.match, geo.doubt)
+    assert decision.kind == DecisionKind.CONFIRM_BY_SMS
