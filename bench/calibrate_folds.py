@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from domain.decision import (
     BOOK_THRESHOLD,
     DecisionKind,
+    ask_instead,
     decide_address,
     decide_request,
 )
@@ -132,6 +133,7 @@ class Outcome:
     request: str  # a DecisionKind decided without the address, or ""
     geo: GeocodeResult | None
     expected: dict[str, Any]
+    can_text: bool = False  # the caller has a mobile (an address missing is asked by SMS)
 
 
 # The expected outcome of a caller who asks only for refused items: no booking, no address
@@ -166,7 +168,7 @@ def decide(o: Outcome, threshold: float) -> tuple[str, bool]:
     """(decision kind, the address it stands on is the expected one)."""
     if o.request or o.geo is None:
         return o.request or DecisionKind.ESCALATE.value, False
-    d = decide_address(o.geo, book_threshold=threshold)
+    d = ask_instead(decide_address(o.geo, book_threshold=threshold), o.geo, can_text=o.can_text)
     chosen = d.match if d.match is not None else (d.candidates[0] if d.candidates else None)
     return d.kind, _right(chosen, o.expected)
 
@@ -329,6 +331,7 @@ def run_pipeline(corpus: Path, sectors: list[Path], seed: int) -> list[Outcome]:
             request.kind if request is not None else "",
             geo,
             exp,
+            can_text,
         )
 
     for entry in entries:

@@ -163,3 +163,21 @@ def confirm_instead(decision: Decision, why: str) -> Decision:
         why,
         candidates=[decision.match],
     )
+
+
+def ask_instead(decision: Decision, geo: GeocodeResult, *, can_text: bool) -> Decision:
+    """A street found without its house number (none heard, or one the street does not have)
+    is asked by SMS, as an address not heard is, rather than handed to a person who would
+    call back for it; the decision to escalate stands for when the caller does not answer."""
+    if not (
+        can_text
+        and decision.kind == DecisionKind.ESCALATE
+        and geo.status == GeocodeStatus.NUMBER_NOT_FOUND
+    ):
+        return decision
+    return Decision(
+        DecisionKind.ASK_ADDRESS,
+        decision.reason,
+        f"{decision.detail} : adresse demandée par SMS",
+        candidates=list(decision.candidates),
+    )

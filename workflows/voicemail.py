@@ -35,7 +35,7 @@ from workflows.common import (
     start_booking_follow_up,
 )
 from workflows.pipeline_steps import ActivitySteps
-from workflows.voicemail_address import ADDRESS_BY_SMS, ask_address_by_sms, confirm_by_sms
+from workflows.voicemail_address import ADDRESS_BY_SMS, settle_address
 from workflows.voicemail_answers import answer_by_sms, final_sms
 from workflows.voicemail_state import VoicemailState
 
@@ -46,7 +46,10 @@ with workflow.unsafe.imports_passed_through():
     from domain.booking_models import FollowUpInput
     from domain.case_state import Escalation, Step, WorkflowState
     from domain.claims import ClaimInput
-    from domain.decision import DecisionKind, confirm_instead, decide_request
+    from domain.decision import (
+        DecisionKind,
+        decide_request,
+    )
     from domain.models import (
         AddressMatch,
         BookingStatus,
@@ -64,7 +67,7 @@ with workflow.unsafe.imports_passed_through():
         VoicemailInput,
         VoicemailResult,
     )
-    from domain.pipeline import decide_on_address, resolve_address, understand_message
+    from domain.pipeline import understand_message
 
 # workflow.patched id of the booking an agent's correction leads to being recorded with
 # actor "agent:<id>" (before: "bot").
@@ -236,52 +239,19 @@ class VoicemailWorkflow(ClaimableCase):
         return None
 
     async def _geocode(self) -> Escalation | None:
-        s = self._s
-        u = s.understanding
-        assert u is not None
         self._set_status(Status.GEOCODING)
-        if u.address is None or u.address.is_empty():
-            # Asked once, and never once an agent has taken the case in hand.
-            if s.address_asked or s.agent_actor or not workflow.patched(ADDRESS_BY_SMS):
-                return Escalation(
-                    EscalationReason.NO_ADDRESS, Step.GEOCODE, "aucune adresse entendue"
-                )
-            asked = await ask_address_by_sms(
-                s, send=self._send_sms, set_status=self._set_status, note=self._history.note
-            )
-            if asked is not None:
-                return asked
-        result = await resolve_address(
-            self._steps(), s.address_message(), u, note=self._history.note
+        settled = await settle_address(
+            self._s,
+            self._steps(),
+            send=self._send_sms,
+            set_status=self._set_status,
+            note=self._history.note,
         )
-        decision = decide_on_address(result)
-        if s.address_text:
-            # The thresholds are calibrated on transcripts, not on what callers write: an
-            # address written by SMS is read back to them before it is booked.
-            decision = confirm_instead(decision, "adresse écrite par l'appelant, à confirmer")
-        if decision.kind == DecisionKind.BOOK and decision.match is not None:
-            self._accept_match(decision.match, "adresse trouvée")
-            return None
-        if decision.kind == DecisionKind.CONFIRM_BY_SMS:
-            chosen = await confirm_by_sms(
-                s,
-                decision.candidates,
-                send=self._send_sms,
-                set_status=self._set_status,
-                note=self._history.note,
-            )
-            if chosen is not None:
-                self._accept_match(chosen, "adresse confirmée par l'appelant")
-                return None
-            return Escalation(
-                EscalationReason.LOW_CONFIDENCE,
-                Step.GEOCODE,
-                "adresse incertaine, pas de choix de l'appelant par SMS" + s.written(),
-                decision.candidates,
-            )
-        return Escalation(
-            decision.reason, Step.GEOCODE, decision.detail + s.written(), decision.candidates
-        )
+        if isinstance(settled, Escalation):
+            return settled
+        match, why = settled
+        self._accept_match(match, why)
+        return None
 
     def _accept_match(self, match: AddressMatch, why: str) -> None:
         self._s.match = match

@@ -27,6 +27,7 @@ from workflows.voicemail_state import MAX_ADDRESS_REPLIES, VoicemailState
 
 with workflow.unsafe.imports_passed_through():
     from domain.case_state import Escalation, Step
+    from domain.decision import Decision, DecisionKind, ask_instead, confirm_instead
     from domain.labels import items_label
     from domain.models import (
         AddressMatch,
@@ -36,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
         Status,
         UnderstandInput,
     )
+    from domain.pipeline import PipelineSteps, decide_on_address, resolve_address
 
 # How long the address choice may try to reach the caller by SMS. Asking the caller only
 # makes sense while the SMS can go now; during an SMS outage the case goes to a person (who
@@ -197,3 +199,73 @@ async def _read_replies(s: VoicemailState, note: Callable[[str], None]) -> Escal
             return None
         if read >= MAX_ADDRESS_REPLIES:
             return _no_address(f"les réponses SMS n'en contiennent pas : {_quoted(replies)}")
+
+
+def _may_ask(s: VoicemailState) -> bool:
+    """Whether the address may be asked by SMS: once, never once an agent has acted."""
+    return not s.address_asked and not s.agent_actor and workflow.patched(ADDRESS_BY_SMS)
+
+
+async def _decide(
+    s: VoicemailState, steps: PipelineSteps, note: Callable[[str], None]
+) -> tuple[Decision, Decision]:
+    """(the decision without asking the caller, the one to act on)."""
+    assert s.understanding is not None
+    result = await resolve_address(steps, s.address_message(), s.understanding, note=note)
+    decision = decide_on_address(result)
+    if s.address_text:
+        # The thresholds are calibrated on transcripts, not on what callers write: an
+        # address written by SMS is read back to them before it is booked.
+        return decision, confirm_instead(decision, "adresse écrite par l'appelant, à confirmer")
+    return decision, ask_instead(decision, result, can_text=s.can_text())
+
+
+async def settle_address(
+    s: VoicemailState,
+    steps: PipelineSteps,
+    *,
+    send: SendSms,
+    set_status: Callable[[Status], None],
+    note: Callable[[str], None],
+) -> tuple[AddressMatch, str] | Escalation:
+    """The geocoding step: (the address to book, why), or the escalation. The address is
+    asked by SMS when none was heard or its street came without its number; offered by SMS
+    when uncertain."""
+    u = s.understanding
+    assert u is not None
+    if u.address is None or u.address.is_empty():
+        if not _may_ask(s):
+            return Escalation(EscalationReason.NO_ADDRESS, Step.GEOCODE, "aucune adresse entendue")
+        asked = await ask_address_by_sms(s, send=send, set_status=set_status, note=note)
+        if asked is not None:
+            return asked
+    escalate, decision = await _decide(s, steps, note)
+    if decision.kind == DecisionKind.ASK_ADDRESS:
+        # The street without its number: the whole address is asked, once.
+        if not _may_ask(s):
+            decision = escalate
+        else:
+            asked = await ask_address_by_sms(s, send=send, set_status=set_status, note=note)
+            if asked is not None:
+                if asked.reason == EscalationReason.CANCEL_REQUEST:
+                    return asked
+                detail = f"{escalate.detail} ; {asked.detail}"
+                return Escalation(escalate.reason, Step.GEOCODE, detail, escalate.candidates)
+            _, decision = await _decide(s, steps, note)
+    if decision.kind == DecisionKind.BOOK and decision.match is not None:
+        return decision.match, "adresse trouvée"
+    if decision.kind == DecisionKind.CONFIRM_BY_SMS:
+        chosen = await confirm_by_sms(
+            s, decision.candidates, send=send, set_status=set_status, note=note
+        )
+        if chosen is not None:
+            return chosen, "adresse confirmée par l'appelant"
+        return Escalation(
+            EscalationReason.LOW_CONFIDENCE,
+            Step.GEOCODE,
+            "adresse incertaine, pas de choix de l'appelant par SMS" + s.written(),
+            decision.candidates,
+        )
+    return Escalation(
+        decision.reason, Step.GEOCODE, decision.detail + s.written(), decision.candidates
+    )

@@ -5,10 +5,18 @@ from __future__ import annotations
 
 import pytest
 
-from domain.decision import Decision, DecisionKind, confirm_instead, decide_request
+from domain.decision import (
+    Decision,
+    DecisionKind,
+    ask_instead,
+    confirm_instead,
+    decide_request,
+)
 from domain.models import (
     AddressMatch,
     EscalationReason,
+    GeocodeResult,
+    GeocodeStatus,
     Intent,
     ItemCount,
     SpokenAddress,
@@ -64,3 +72,18 @@ def test_a_written_address_is_read_back_before_it_is_booked() -> None:
     assert asked.kind == DecisionKind.CONFIRM_BY_SMS and asked.candidates == [match]
     escalate = Decision(DecisionKind.ESCALATE, EscalationReason.ADDRESS_CONFLICT)
     assert confirm_instead(escalate, "écrite") is escalate
+
+
+def test_a_street_without_its_number_is_asked_by_sms() -> None:
+    """ask_instead: a street found and no number heard (or one it does not have) is asked of
+    a caller who can be texted; the escalation stands otherwise, and for anything else."""
+    street = AddressMatch("", "Boulevard Chave", "13005", "13205", "Marseille", 5.4, 43.3, 0.9)
+    geo = GeocodeResult(GeocodeStatus.NUMBER_NOT_FOUND.value, candidates=[street])
+    escalate = Decision(
+        DecisionKind.ESCALATE, EscalationReason.ADDRESS_NOT_FOUND, "x", candidates=[street]
+    )
+    asked = ask_instead(escalate, geo, can_text=True)
+    assert asked.kind == DecisionKind.ASK_ADDRESS and asked.candidates == [street]
+    assert ask_instead(escalate, geo, can_text=False) is escalate
+    not_found = GeocodeResult(GeocodeStatus.NOT_FOUND.value)
+    assert ask_instead(escalate, not_found, can_text=True) is escalate

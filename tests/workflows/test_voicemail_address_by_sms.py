@@ -49,6 +49,7 @@ async def _start(
     *,
     caller: str = CALLER,
     confirm_timeout_s: int = 600,
+    text: str = NO_ADDRESS,
 ) -> WorkflowHandle[Any, VoicemailResult]:
     return await client.start_workflow(
         VOICEMAIL_WORKFLOW,
@@ -58,7 +59,7 @@ async def _start(
             caller_number=caller,
             received_at=datetime.now(UTC).isoformat(),
             stt_task_queue=settings.temporal.stt_task_queue,
-            text=NO_ADDRESS,
+            text=text,
             channel="sms",
             confirm_timeout_s=confirm_timeout_s,
         ),
@@ -254,3 +255,37 @@ async def test_an_address_split_over_two_texts_is_read_as_one(
         )
         [_, choice] = await _sms(settings, 2)
         assert "Répondez 1 pour 12 Boulevard Chave, 13005 Marseille" in choice["text"], choice
+
+
+NO_NUMBER = "Bonjour, j'habite boulevard Chave, 13005 Marseille. C'est pour un vieux canapé."
+
+
+async def test_a_street_without_its_number_asks_for_the_address(
+    client: Client, base_settings: Settings, tmp_path: Path
+) -> None:
+    settings = case_settings(base_settings, tmp_path)
+    async with workers_running(client, settings, "all"):
+        call_id = f"vmask-{uuid.uuid4().hex[:6]}"
+        handle = await _asked(client, settings, call_id, text=NO_NUMBER)
+        await handle.signal(
+            SMS_REPLY_SIGNAL, SmsReplyInput(text="12 bd Chave 13005", message_id="n")
+        )
+        [_, choice] = await _sms(settings, 2)
+        assert "Répondez 1 pour 12 Boulevard Chave, 13005 Marseille" in choice["text"], choice
+        await handle.signal(SMS_REPLY_SIGNAL, SmsReplyInput(text="1", message_id="one"))
+        result = await asyncio.wait_for(handle.result(), 120)
+    assert result.status == Status.BOOKED and result.escalations == []
+
+
+async def test_a_street_without_its_number_unanswered_goes_to_a_person_with_it(
+    client: Client, base_settings: Settings, tmp_path: Path
+) -> None:
+    settings = case_settings(base_settings, tmp_path)
+    async with workers_running(client, settings, "all"):
+        call_id = f"vmask-{uuid.uuid4().hex[:6]}"
+        handle = await _asked(client, settings, call_id, text=NO_NUMBER, confirm_timeout_s=2)
+        state = await _escalated(handle)
+    # The escalation the bot would have made, with the street found for the agent.
+    assert state.escalation is not None and state.escalation.reason == "address_not_found"
+    assert "pas de réponse au SMS" in state.escalation.detail
+    assert any(c.street == "Boulevard Chave" for c in state.escalation.candidates)

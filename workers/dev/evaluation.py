@@ -45,6 +45,7 @@ from domain.decision import (
     CONFIRM_THRESHOLD,
     Decision,
     DecisionKind,
+    ask_instead,
     decide_request,
 )
 from domain.models import (
@@ -194,7 +195,8 @@ class EvalPipeline:
         steps = _EngineSteps(self, msg, details)
 
         u = await understand_message(steps, msg, note=steps.note, refine=opts.refine_items)
-        decision = decide_request(u, can_text=bool(sms_mobile(u.callback_number, caller)))
+        can_text = bool(sms_mobile(u.callback_number, caller))
+        decision = decide_request(u, can_text=can_text)
         geo: GeocodeResult | None = None
         match: AddressMatch | None = None
         has_address = u.address is not None and not u.address.is_empty()
@@ -210,7 +212,8 @@ class EvalPipeline:
             )
             match = _chosen(by_address)
             if decision is None:
-                decision = by_address
+                # A street without its number is asked by SMS, as the workflow does.
+                decision = ask_instead(by_address, geo, can_text=can_text)
         timings["total"] = round(time.perf_counter() - started, 3)
 
         if u.address is not None:
