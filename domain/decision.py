@@ -42,8 +42,8 @@ class DecisionKind(StrEnum):
     REFUSE = "refuse"
     OUT_OF_TERRITORY = "out_of_territory"
     CANCEL = "cancel"
-    # A pickup request with items but no address heard: the caller is asked for it by SMS
-    # (their written reply is resolved like a spoken address, without the audio's vote).
+    # A pickup request with items but no address heard, or a street without its number: the
+    # caller is asked by SMS (their written reply is resolved without the audio's vote).
     ASK_ADDRESS = "ask_address"
 
 

@@ -1,19 +1,22 @@
-"""The address settled with the caller by SMS: offered when uncertain ("Répondez 1 pour …"),
-asked when none was heard.
+"""The geocoding step of a voicemail, and the address settled with the caller by SMS: offered
+when uncertain ("Répondez 1 pour …"), asked when none was heard or its street came without
+its number.
 
-Asked (issue 16): a pickup request whose message named items but no address, from a caller
-with a mobile, is not handed to a person who would have to call back for it. The caller is
-texted for the address; their reply is understood like a written message, and its address
-resolved from the reply's words (the recording does not hold them, so no audio vote) and
-decided like any other: booked only when sure, else offered by SMS or handed to a person with
-the reason. No reply in time, a reply with no address, or no SMS possible: a person takes the
-case, as before.
+Asked (issue 16): a pickup request whose message named items but no address (or a street
+without its house number), from a caller with a mobile, is not handed to a person who would
+have to call back for it; for a street without its number, a reply giving the number alone
+(« 12 », « au 12 ») completes it. The replies are understood like a written message, the
+address resolved from their words (the recording does not hold them, so no audio vote) with
+every trust rule, and always read back by SMS before it is booked. No usable reply in time, a
+reply that cancels, or no SMS possible: a person takes the case, with the reason.
 
 Deterministic: the SMS goes through the callable the workflow gives."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -37,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
         Status,
         UnderstandInput,
     )
+    from domain.numbers import normalize_housenumber
     from domain.pipeline import PipelineSteps, decide_on_address, resolve_address
 
 # How long the address choice may try to reach the caller by SMS. Asking the caller only
@@ -138,6 +142,19 @@ async def ask_address_by_sms(
         set_status(Status.GEOCODING)
 
 
+# What may introduce a number given alone: « au 12 », « c'est le 12 », « numéro 12 ».
+_NUMBER_LEAD = re.compile(r"^(?:c'est |c’est )?(?:au |le |num[ée]ro |n° ?|no )", re.IGNORECASE)
+
+
+def _number_alone(replies: list[str]) -> str:
+    """The house number a reply gives on its own (the last such reply), or ""."""
+    for reply in reversed(replies):
+        number = normalize_housenumber(_NUMBER_LEAD.sub("", reply.strip(" .!").strip()))
+        if number:
+            return number
+    return ""
+
+
 def _more_than(s: VoicemailState, n: int) -> Callable[[], bool]:
     return lambda: len(s.address_replies) > n
 
@@ -189,6 +206,13 @@ async def _read_replies(s: VoicemailState, note: Callable[[str], None]) -> Escal
         if len(s.address_replies) > read:
             continue  # more came while this was read: read them all (a « non, annulez » too)
         heard = written.address
+        known = s.understanding.address
+        if (heard is None or not heard.street) and known is not None and known.street:
+            # Asked for a street heard without its number: « 12 » is enough.
+            number = _number_alone(replies)
+            if number:
+                heard = replace(known, housenumber=number, corrected=False)
+                text = " ".join(x for x in (number, known.street, known.postcode, known.city) if x)
         if heard is not None and heard.street and heard.housenumber:
             note("adresse reçue par SMS")
             s.understanding.address = heard
@@ -249,7 +273,8 @@ async def settle_address(
             if asked is not None:
                 if asked.reason == EscalationReason.CANCEL_REQUEST:
                     return asked
-                detail = f"{escalate.detail} ; {asked.detail}"
+                why = asked.detail.removeprefix("aucune adresse entendue ; ")
+                detail = f"{escalate.detail} ; adresse demandée par SMS : {why}"
                 return Escalation(escalate.reason, Step.GEOCODE, detail, escalate.candidates)
             _, decision = await _decide(s, steps, note)
     if decision.kind == DecisionKind.BOOK and decision.match is not None:

@@ -57,9 +57,9 @@ class VoicemailState:
     # The address choice offered by SMS, and the caller's pick among it.
     pending_choices: list[AddressMatch] = field(default_factory=list)
     sms_choice: AddressMatch | None = None
-    # The address asked by SMS when none was heard (workflows/voicemail_address.py): whether
-    # it was asked, whether the case listens for it now, the caller's replies, and the text
-    # the address was then resolved from (the replies: no recording to consult for them).
+    # The address asked by SMS (none heard, or a street without its number:
+    # workflows/voicemail_address.py): whether it was asked, whether the case listens for it
+    # now, the caller's replies, and the text the address was then resolved from.
     address_asked: bool = False
     awaiting_address: bool = False
     address_replies: list[str] = field(default_factory=list)

@@ -31,7 +31,8 @@ votes went to the transcribing worker's own queue, one taken there, one whose wo
 and no address, sent to an agent at once before the `address-by-sms` patch, and
 `histories/i16-address-by-sms/` the same message's case since: the address asked by SMS, a
 greeting then the address in reply, read back and booked, with the marker
-(test_voicemail_address_by_sms.py);
+(test_voicemail_address_by_sms.py); `histories/i16-number-by-sms/` a street said without its
+number, the number asked by SMS (« au 12 »), read back and booked, with the same marker;
 `histories/i15-stt-worker-gone-remembered/` a message whose transcribing worker was gone: the
 items' vote waited on its queue, then the address vote went to the shared queue at once, with
 the `stt-worker-gone-remembered` marker (test_voicemail_stt_worker_queue.py).
@@ -322,3 +323,24 @@ async def test_the_gone_worker_remembered_stands_on_its_patch(base_settings: Set
         "score_address_candidates",
     ]
     await _fails_without_marker(base_settings, path, data, "stt-worker-gone-remembered")
+
+
+async def test_the_number_asked_by_sms_stands_on_its_patch(base_settings: Settings) -> None:
+    """A street without its number: the lookup, then the `address-by-sms` marker, the SMS
+    asking, the reply read and looked up again; without the marker the case would have
+    gone to a person after the first lookup."""
+    [path] = HISTORIES.glob("i16-number-by-sms/VoicemailWorkflow__*.json")
+    data = json.loads(path.read_text())
+    assert _scheduled(data) == [
+        "understand_message",
+        "propose_addresses",
+        "resolve_address",
+        "send_sms",
+        "understand_message",
+        "propose_addresses",
+        "resolve_address",
+        "send_sms",
+        "book_pickup",
+        "send_sms",
+    ]
+    await _fails_without_marker(base_settings, path, data, "address-by-sms")

@@ -38,6 +38,7 @@ from workers.settings import Settings
 from workers.worker.composition import workers_running
 
 HISTORIES = Path(__file__).parent / "histories" / "i16-address-by-sms"
+NUMBER_HISTORIES = Path(__file__).parent / "histories" / "i16-number-by-sms"
 NO_ADDRESS = "Bonjour, je voudrais faire enlever un vieux canapé. Merci beaucoup."
 ASKED = "Répondez à ce SMS avec votre adresse"
 
@@ -260,20 +261,22 @@ async def test_an_address_split_over_two_texts_is_read_as_one(
 NO_NUMBER = "Bonjour, j'habite boulevard Chave, 13005 Marseille. C'est pour un vieux canapé."
 
 
+@pytest.mark.parametrize("reply", ["au 12", "12 bd Chave 13005"])
 async def test_a_street_without_its_number_asks_for_the_address(
-    client: Client, base_settings: Settings, tmp_path: Path
+    client: Client, base_settings: Settings, tmp_path: Path, reply: str
 ) -> None:
+    """The number alone completes the street heard; the whole address does as well."""
     settings = case_settings(base_settings, tmp_path)
     async with workers_running(client, settings, "all"):
         call_id = f"vmask-{uuid.uuid4().hex[:6]}"
         handle = await _asked(client, settings, call_id, text=NO_NUMBER)
-        await handle.signal(
-            SMS_REPLY_SIGNAL, SmsReplyInput(text="12 bd Chave 13005", message_id="n")
-        )
+        await handle.signal(SMS_REPLY_SIGNAL, SmsReplyInput(text=reply, message_id="n"))
         [_, choice] = await _sms(settings, 2)
         assert "Répondez 1 pour 12 Boulevard Chave, 13005 Marseille" in choice["text"], choice
         await handle.signal(SMS_REPLY_SIGNAL, SmsReplyInput(text="1", message_id="one"))
         result = await asyncio.wait_for(handle.result(), 120)
+        if reply == "au 12":
+            await record_history(handle, settings, NUMBER_HISTORIES, "VoicemailWorkflow")
     assert result.status == Status.BOOKED and result.escalations == []
 
 
@@ -287,5 +290,6 @@ async def test_a_street_without_its_number_unanswered_goes_to_a_person_with_it(
         state = await _escalated(handle)
     # The escalation the bot would have made, with the street found for the agent.
     assert state.escalation is not None and state.escalation.reason == "address_not_found"
-    assert "pas de réponse au SMS" in state.escalation.detail
+    assert "adresse demandée par SMS : pas de réponse" in state.escalation.detail
+    assert "aucune adresse entendue" not in state.escalation.detail  # a street was heard
     assert any(c.street == "Boulevard Chave" for c in state.escalation.candidates)

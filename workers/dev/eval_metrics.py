@@ -106,7 +106,7 @@ class _Counts:
     fn: int = 0
     escalations: int = 0
     sms: int = 0
-    asked: int = 0  # addresses asked by SMS (none heard)
+    asked: int = 0  # addresses asked by SMS (none heard, or a street without its number)
     wrong_auto: int = 0
     # kind of message (the set's `kind`, else the expected intent) → its decision counts
     per_kind: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -244,9 +244,10 @@ def compute_metrics(
       is not a booking, over all messages;
     - escalation rate: `escalate` decisions over all messages (`confirm_by_sms` is not one);
     - SMS confirmation rate: `confirm_by_sms` decisions over all messages;
-    - address asked rate: `ask_address` decisions (a booking with no address heard, the
-      caller texted for it) over all messages: neither an escalation nor a confirmation
-      until the caller answers (the reply is a new text, not in the set); with the
+    - address asked rate: `ask_address` decisions (a booking with no address heard, or a
+      street heard without its number: the caller texted for it) over all messages: neither
+      an escalation nor a confirmation until the caller answers (the reply is a new text,
+      not in the set); with the
       escalations, the worst case (`escalation_or_asked_rate`: no caller answers);
     - per kind (the set's `kind` of message, else its expected intent): messages, booked,
       confirmed by SMS, address asked, escalated, wrong automatic decisions.
