@@ -97,7 +97,9 @@ class GeocodeActivities:
     def resolve_address(self, inp: ResolveAddressInput) -> GeocodeResult:
         """One address and a calibrated confidence from the candidates and the audio scores."""
         started = time.perf_counter()
-        result = AddressResolver(self.search).resolve(inp.candidates, inp.scores, inp.address)
+        result = AddressResolver(self.search).resolve(
+            inp.candidates, inp.scores, inp.address, written=inp.written
+        )
         result.book_threshold = self.book_threshold
         result.confirm_threshold = self.confirm_threshold
         log.info(

@@ -119,6 +119,8 @@ class ResolveAddressInput:
     candidates: AddressCandidates
     scores: AddressScores | None = None
     address: SpokenAddress | None = None
+    # The words were written by the caller (an SMS), not transcribed: no dropped « bis ».
+    written: bool = False
 
 
 # --------------------------------------------------------------------------- items

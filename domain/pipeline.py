@@ -50,6 +50,7 @@ class Message:
     text: str
     segments: list[Segment] = field(default_factory=list)
     audio_path: str = ""  # "" : no recording to consult (a message that came as text)
+    written: bool = False  # the words are the caller's own (an SMS), not a transcript
 
 
 class PipelineSteps(Protocol):
@@ -127,7 +128,9 @@ async def resolve_address(
             # confidence is lower: doubt goes to the caller or an agent, never a guess.
             note(f"adresse non vérifiée par l'audio: {err}")
     return await steps.resolve(
-        ResolveAddressInput(candidates=candidates, scores=scores, address=u.address)
+        ResolveAddressInput(
+            candidates=candidates, scores=scores, address=u.address, written=msg.written
+        )
     )
 
 

@@ -89,6 +89,7 @@ class VoicemailState:
             text=self.transcript.text,
             segments=self.transcript.segments,
             audio_path=self.inp.audio_path if self.has_audio() else "",
+            written=bool(self.inp.text.strip()),
         )
 
     def address_message(self) -> Message:
@@ -98,7 +99,10 @@ class VoicemailState:
             return self.message()
         assert self.inp is not None
         return Message(
-            call_id=self.inp.call_id, caller_number=self.inp.caller_number, text=self.address_text
+            call_id=self.inp.call_id,
+            caller_number=self.inp.caller_number,
+            text=self.address_text,
+            written=True,
         )
 
     def written(self) -> str:

@@ -81,7 +81,10 @@ class AddressResolver:
         cands: AddressCandidates,
         scores: AddressScores | None,
         spoken: SpokenAddress | None,
+        *,
+        written: bool = False,
     ) -> GeocodeResult:
+        """`written`: the words are the caller's own (an SMS), not a transcript."""
         early = self._without_candidates(cands, spoken)
         if early is not None:
             return early
@@ -142,9 +145,10 @@ class AddressResolver:
             if scores is not None and scores.number_street == keys[top] and scores.number_scores
             else set()
         )
+        # A caller who writes « 12 » means 12: only a transcription drops the « bis ».
         twins = [
             m
-            for m in self._suffix_twins(streets, top, match)
+            for m in ([] if written else self._suffix_twins(streets, top, match))
             if geotext.parse_housenumber(m.housenumber) not in voted
         ]
         if twins:

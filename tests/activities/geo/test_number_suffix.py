@@ -184,3 +184,16 @@ def test_the_audio_vote_on_the_numbers_is_not_second_guessed(
     )
     assert geo.match is not None and geo.match.housenumber == "12"
     assert geo.doubt != EscalationReason.NUMBER_SUFFIX
+
+
+def test_a_number_the_caller_wrote_raises_no_doubt(
+    suffixed: GeocodeActivities, catalogue: Catalogue, territory: Territory
+) -> None:
+    """An SMS: the caller who writes « 12 » means 12 (no transcription to drop a « bis »)."""
+    text = "J'habite au 12 rue Paradis, 13006 Marseille."
+    u = understand(text, "+33611223344", catalogue, territory)
+    cands = propose(suffixed, text, u.address)
+    geo = suffixed.resolve_address(
+        ResolveAddressInput(candidates=cands, address=u.address, written=True)
+    )
+    assert geo.match is not None and geo.match.housenumber == "12" and geo.doubt == ""
