@@ -44,7 +44,7 @@ from domain.decision import (
 from domain.models import GeocodeResult
 from domain.phone import sms_mobile
 from domain.pipeline import Message, resolve_address, understand_message
-from workers.dev.eval_metrics import same_number, same_street
+from workers.dev.eval_metrics import PER_KIND_COLUMNS, same_number, same_street
 
 # From CONFIRM_THRESHOLD up; 1.01: never book.
 GRID = [round(0.15 + 0.01 * i, 2) for i in range(85)] + [1.01]
@@ -199,17 +199,7 @@ def per_kind(outcomes: Sequence[Outcome], threshold: float) -> dict[str, dict[st
     out: dict[str, dict[str, int]] = {}
     for o in outcomes:
         kind, ok = decide(o, threshold)
-        row = out.setdefault(
-            o.kind,
-            {
-                "messages": 0,
-                "booked": 0,
-                "sms": 0,
-                "address_asked": 0,
-                "escalated": 0,
-                "wrong_automatic": 0,
-            },
-        )
+        row = out.setdefault(o.kind, dict.fromkeys(PER_KIND_COLUMNS, 0))
         row["messages"] += 1
         row["booked"] += kind == DecisionKind.BOOK
         row["sms"] += kind == DecisionKind.CONFIRM_BY_SMS

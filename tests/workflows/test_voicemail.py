@@ -119,6 +119,15 @@ def outbox(settings: Settings) -> list[dict[str, str]]:
     return [json.loads(line) for line in path.read_text("utf-8").splitlines()]
 
 
+async def outbox_holds(settings: Settings, n: int) -> list[dict[str, str]]:
+    """The outbox once it holds `n` SMS (or after 60 s: the caller asserts on it)."""
+    for _ in range(300):
+        if len(outbox(settings)) >= n:
+            break
+        await asyncio.sleep(0.2)
+    return outbox(settings)
+
+
 def store(settings: Settings) -> BookingStore:
     return BookingStore(
         make_engine(settings.booking.database_url), load_calendar(settings.booking.calendar_file)
@@ -144,19 +153,26 @@ async def submit(
 
 
 async def start_text_message(
-    client: Client, settings: Settings, call_id: str, text: str
+    client: Client,
+    settings: Settings,
+    call_id: str,
+    text: str,
+    *,
+    caller: str = CALLER,
+    confirm_timeout_s: int = VoicemailInput.confirm_timeout_s,
 ) -> WorkflowHandle[Any, VoicemailResult]:
-    """A written message (the SMS channel) from CALLER, as the ingress starts it."""
+    """A written message (the SMS channel) from `caller`, as the ingress starts it."""
     return await client.start_workflow(
         VOICEMAIL_WORKFLOW,
         VoicemailInput(
             call_id=call_id,
             audio_path="",
-            caller_number=CALLER,
+            caller_number=caller,
             received_at=datetime.now(UTC).isoformat(),
             stt_task_queue=settings.temporal.stt_task_queue,
             text=text,
             channel="sms",
+            confirm_timeout_s=confirm_timeout_s,
         ),
         id=f"voicemail-{call_id}",
         task_queue=settings.temporal.task_queue,

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +26,17 @@ from domain.models import (
     ResolveResult,
     SmsReplyInput,
     Status,
-    VoicemailInput,
     VoicemailResult,
 )
-from domain.names import RESOLVE_UPDATE, SMS_REPLY_SIGNAL, STATE_QUERY, VOICEMAIL_WORKFLOW
+from domain.names import RESOLVE_UPDATE, SMS_REPLY_SIGNAL, STATE_QUERY
 from tests.workflows.recording import record_history
-from tests.workflows.test_voicemail import CALLER, case_settings, outbox, store
+from tests.workflows.test_voicemail import (
+    case_settings,
+    outbox,
+    outbox_holds,
+    start_text_message,
+    store,
+)
 from workers.dev.demo import wait_settled
 from workers.settings import Settings
 from workers.worker.composition import workers_running
@@ -44,38 +48,9 @@ ASKED = "Répondez à ce SMS avec votre adresse"
 
 
 async def _start(
-    client: Client,
-    settings: Settings,
-    call_id: str,
-    *,
-    caller: str = CALLER,
-    confirm_timeout_s: int = 600,
-    text: str = NO_ADDRESS,
+    client: Client, settings: Settings, call_id: str, *, text: str = NO_ADDRESS, **start: Any
 ) -> WorkflowHandle[Any, VoicemailResult]:
-    return await client.start_workflow(
-        VOICEMAIL_WORKFLOW,
-        VoicemailInput(
-            call_id=call_id,
-            audio_path="",
-            caller_number=caller,
-            received_at=datetime.now(UTC).isoformat(),
-            stt_task_queue=settings.temporal.stt_task_queue,
-            text=text,
-            channel="sms",
-            confirm_timeout_s=confirm_timeout_s,
-        ),
-        id=f"voicemail-{call_id}",
-        task_queue=settings.temporal.task_queue,
-        result_type=VoicemailResult,
-    )
-
-
-async def _sms(settings: Settings, n: int) -> list[dict[str, str]]:
-    for _ in range(300):
-        if len(outbox(settings)) >= n:
-            break
-        await asyncio.sleep(0.2)
-    return outbox(settings)
+    return await start_text_message(client, settings, call_id, text, **start)
 
 
 async def _asked(
@@ -83,7 +58,7 @@ async def _asked(
 ) -> WorkflowHandle[Any, VoicemailResult]:
     """The case started and its address asked: the SMS out, the case waiting for the caller."""
     handle = await _start(client, settings, call_id, **start)
-    [sent] = await _sms(settings, 1)
+    [sent] = await outbox_holds(settings, 1)
     assert ASKED in sent["text"] and "1 canapé" in sent["text"], sent
     assert sent["key"].endswith(":address_request"), sent
     state, result = await wait_settled(handle, 60)
@@ -115,7 +90,7 @@ async def test_the_address_asked_by_sms_is_booked_from_the_reply(
         )
         # The thresholds are calibrated on transcripts, not on what callers write: the
         # address found is read back to the caller, who confirms it with "1".
-        [_, choice] = await _sms(settings, 2)
+        [_, choice] = await outbox_holds(settings, 2)
         assert "Répondez 1 pour 12 Boulevard Chave, 13005 Marseille" in choice["text"], choice
         await handle.signal(SMS_REPLY_SIGNAL, SmsReplyInput(text="1", message_id="one"))
         result = await asyncio.wait_for(handle.result(), 120)
@@ -235,7 +210,7 @@ async def test_a_question_beside_the_address_is_kept_to_be_answered(
             SMS_REPLY_SIGNAL,
             SmsReplyInput(text="c'est au 12 bd Chave 13005, vous passez quand ?", message_id="q"),
         )
-        await _sms(settings, 2)
+        await outbox_holds(settings, 2)
         await handle.signal(SMS_REPLY_SIGNAL, SmsReplyInput(text="1", message_id="one"))
         state, _ = await wait_settled(handle, 120, caller_wait_settles=False)
     assert state.understanding is not None and state.understanding.question
@@ -254,7 +229,7 @@ async def test_an_address_split_over_two_texts_is_read_as_one(
         await handle.signal(
             SMS_REPLY_SIGNAL, SmsReplyInput(text="Boulevard Chave 13005", message_id="b")
         )
-        [_, choice] = await _sms(settings, 2)
+        [_, choice] = await outbox_holds(settings, 2)
         assert "Répondez 1 pour 12 Boulevard Chave, 13005 Marseille" in choice["text"], choice
 
 
@@ -271,7 +246,7 @@ async def test_a_street_without_its_number_asks_for_the_address(
         call_id = f"vmask-{uuid.uuid4().hex[:6]}"
         handle = await _asked(client, settings, call_id, text=NO_NUMBER)
         await handle.signal(SMS_REPLY_SIGNAL, SmsReplyInput(text=reply, message_id="n"))
-        [_, choice] = await _sms(settings, 2)
+        [_, choice] = await outbox_holds(settings, 2)
         assert "Répondez 1 pour 12 Boulevard Chave, 13005 Marseille" in choice["text"], choice
         await handle.signal(SMS_REPLY_SIGNAL, SmsReplyInput(text="1", message_id="one"))
         result = await asyncio.wait_for(handle.result(), 120)

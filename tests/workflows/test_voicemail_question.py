@@ -29,6 +29,7 @@ from tests.workflows.recording import record_history
 from tests.workflows.test_voicemail import (
     case_settings,
     outbox,
+    outbox_holds,
     start_text_message,
     store,
     uncertain,
@@ -40,19 +41,11 @@ from workers.worker.composition import workers_running
 HISTORIES = Path(__file__).parent / "histories" / "i16-booking-and-question"
 
 
-async def _sms_count(settings: Settings, n: int) -> list[dict[str, str]]:
-    for _ in range(300):
-        if len(outbox(settings)) >= n:
-            break
-        await asyncio.sleep(0.2)
-    return outbox(settings)
-
-
 async def _one_message(
     client: Client, settings: Settings, call_id: str, text: str
 ) -> tuple[WorkflowHandle[Any, Any], VoicemailResult, list[dict[str, str]]]:
     handle = await start_text_message(client, settings, call_id, text)
-    sent = await _sms_count(settings, 1)
+    sent = await outbox_holds(settings, 1)
     assert "Répondez 1 pour" in sent[0]["text"], sent
     await handle.signal(SMS_REPLY_SIGNAL, SmsReplyInput(text="1", message_id="choice"))
     try:
@@ -125,7 +118,7 @@ async def test_a_side_question_the_faq_cannot_answer_goes_to_a_person_after_the_
     )
     async with workers_running(client, settings, "default"):
         handle = await start_text_message(client, settings, call_id, text)
-        await _sms_count(settings, 1)
+        await outbox_holds(settings, 1)
         await handle.signal(SMS_REPLY_SIGNAL, SmsReplyInput(text="1", message_id="choice"))
         state, _ = await wait_settled(handle, 120, caller_wait_settles=False)
         # The booking is made and confirmed; the question waits for a person, the caller told.
@@ -133,7 +126,7 @@ async def test_a_side_question_the_faq_cannot_answer_goes_to_a_person_after_the_
         assert state.escalation is not None
         assert (state.escalation.reason, state.escalation.step) == ("question", "answer")
         assert store(settings).get_by_call(call_id) is not None
-        sent = await _sms_count(settings, 3)
+        sent = await outbox_holds(settings, 3)
         assert "enlèvement confirmé" in sent[1]["text"]
         assert "votre question nous est bien parvenue" in sent[2]["text"]
         ok = await handle.execute_update(

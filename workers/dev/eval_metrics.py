@@ -19,6 +19,8 @@ from domain.phone import to_e164
 from domain.stats import percentile
 
 AUTOMATIC = frozenset({DecisionKind.BOOK.value})
+# The decisions counted per kind of message (here and by bench/calibrate_folds.py).
+PER_KIND_COLUMNS = ("messages", "booked", "sms", "address_asked", "escalated", "wrong_automatic")
 # The expected outcome of a message with a pickup and a question (scripts/corpus).
 BOOKED_AND_ANSWERED = "booked_and_answered"
 
@@ -176,17 +178,7 @@ def _count_voicemail(
     if wrong:
         counts.wrong_auto += 1
     kind = str(entry.get("kind") or exp.get("intent") or "?")
-    row = counts.per_kind.setdefault(
-        kind,
-        {
-            "messages": 0,
-            "booked": 0,
-            "sms": 0,
-            "address_asked": 0,
-            "escalated": 0,
-            "wrong_automatic": 0,
-        },
-    )
+    row = counts.per_kind.setdefault(kind, dict.fromkeys(PER_KIND_COLUMNS, 0))
     row["messages"] += 1
     row["booked"] += decision == DecisionKind.BOOK.value
     row["sms"] += decision == DecisionKind.CONFIRM_BY_SMS.value

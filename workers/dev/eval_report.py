@@ -9,6 +9,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from workers.dev.eval_metrics import PER_KIND_COLUMNS
+
 TARGETS: dict[str, tuple[str, float]] = {
     "address_fully_right": (">=", 0.80),
     "wrong_automatic_decisions": ("<=", 0.02),
@@ -29,7 +31,7 @@ def print_report(metrics: dict[str, Any], console: Console) -> None:
 def per_kind_table(per_kind: dict[str, dict[str, int]]) -> Table:
     """Decisions by kind of message: where the automation and its mistakes are."""
     table = Table(title="Per kind")
-    columns = ("messages", "booked", "sms", "address_asked", "escalated", "wrong_automatic")
+    columns = PER_KIND_COLUMNS
     table.add_column("kind")
     for col in columns:
         table.add_column(col, justify="right")
