@@ -108,6 +108,10 @@ class CallRunner:
             self._last_pcm = b""
             street = await asyncio.to_thread(self.acts.spelled_street, lookup)
             return self.dialogue.on_spelled(street)
+        if lookup.kind == LookupKind.ITEMS:
+            pcm, self._last_pcm = self._last_pcm, b""
+            heard = await asyncio.to_thread(self.acts.hear_items, lookup, pcm)
+            return self.dialogue.on_items(heard)
         if lookup.kind == LookupKind.SLOT:
             day = await asyncio.to_thread(self.acts.first_free_day, lookup.sector)
             return self.dialogue.on_slot(day)

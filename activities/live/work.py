@@ -30,11 +30,20 @@ from domain.address_models import (
     AddressCandidates,
     AddressScoringInput,
     AddressSearchInput,
+    ItemRefineInput,
     ResolveAddressInput,
 )
 from domain.dialogue import Expect, Lookup, Prompt
 from domain.faq_models import FaqResult
-from domain.models import GeocodeResult, GeocodeStatus, SpokenAddress, TranscribeInput
+from domain.models import (
+    GeocodeResult,
+    GeocodeStatus,
+    Intent,
+    Segment,
+    SpokenAddress,
+    TranscribeInput,
+    Understanding,
+)
 from domain.spelling import match_spelled
 from domain.understanding import Territory
 
@@ -191,6 +200,23 @@ class CallWork:
             ResolveAddressInput(candidates=candidates, scores=scores, address=lookup.address)
         )
         return result
+
+    def hear_items(self, lookup: Lookup, pcm: bytes) -> Understanding:
+        """The items of an answer to the items question whose words (`lookup.text`) name none:
+        each unknown noun phrase ("un effigier hâteau") scored by the audio against the
+        catalogue names that sound closest, as for a voicemail (speech/items.py). A name is
+        taken only when it clearly beats the others: nothing is forced."""
+        asked = Understanding(intent=Intent.BOOKING.value)
+        if not pcm or not lookup.text:
+            return asked
+        audio = pcm_to_float16k(pcm)
+        # The turn is one short utterance: one segment, the whole of it.
+        whole = Segment(start=0.0, end=len(audio) / 16000, text=lookup.text, avg_logprob=0.0)
+        heard: Understanding = self.stt.refine_items(
+            ItemRefineInput(audio_path="", text=lookup.text, segments=[whole], understanding=asked),
+            audio=lambda: audio,
+        )
+        return heard
 
     def spelled_street(self, lookup: Lookup) -> str:
         """The street of the place already understood that the spelled letters name; "" when

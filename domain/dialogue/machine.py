@@ -66,7 +66,7 @@ from domain.live_call_models import LiveCallProgress, Outcome, Phase, TransferRe
 from domain.models import AddressMatch, GeocodeResult, Intent, SpokenAddress, Understanding
 from domain.phone import is_mobile_fr, sms_mobile, to_e164
 from domain.spelling import parse_spelling
-from domain.understanding import Territory, understand
+from domain.understanding import Territory, find_item_slots, understand
 
 DICTATED_NUMBER_NOTE = "numéro de rappel dicté dans le message"
 
@@ -180,6 +180,12 @@ class Dialogue:
             return self._failed()
         if phase == Phase.ASK_ITEMS:
             merge_understanding(self._understanding(), u, address=False)
+            if not (u.items or u.refused_items) and find_item_slots(
+                text, self._catalogue, self._territory
+            ):
+                # Short answers on the phone come out garbled ("un effigier hâteau"): the
+                # audio may still name the item, as for a voicemail.
+                return self._ask(Lookup(LookupKind.ITEMS, text=text))
             return self._after_items(u)
         if phase == Phase.ASK_PHONE:
             if DICTATED_NUMBER_NOTE in u.notes and is_mobile_fr(u.callback_number):
@@ -309,6 +315,13 @@ class Dialogue:
         self.progress.failures = 0
         self._set_phase(Phase.CONFIRM)
         return Step([self._readback()], Expect.YES_NO)
+
+    def on_items(self, heard: Understanding) -> Step:
+        """The items the audio of the last answer names (none: asked again). A name only
+        wins the vote by a clear margin, and the read-back says the items."""
+        self._resolve(LookupKind.ITEMS)
+        merge_understanding(self._understanding(), heard, address=False)
+        return self._after_items(heard)
 
     def on_faq(self, result: FaqResult) -> Step:
         self._resolve(LookupKind.FAQ)

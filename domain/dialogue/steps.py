@@ -32,6 +32,9 @@ class LookupKind(StrEnum):
     FAQ = "faq"  # answer `text` → on_faq
     # The street of `address`'s postcode (or commune) spelled by the letters `text` → on_spelled
     SPELLED = "spelled"
+    # The items of the last utterance, whose words `text` name none, voted by its audio among
+    # the catalogue's names → on_items
+    ITEMS = "items"
 
 
 @dataclass

@@ -11,7 +11,14 @@ from domain.catalogue import Catalogue
 from domain.dialogue import Dialogue, Expect, LookupKind, wants_person, yes_or_no
 from domain.faq_models import FaqResult
 from domain.live_call_models import Outcome, Phase
-from domain.models import AddressMatch, GeocodeResult, GeocodeStatus
+from domain.models import (
+    AddressMatch,
+    GeocodeResult,
+    GeocodeStatus,
+    Intent,
+    ItemCount,
+    Understanding,
+)
 from domain.understanding import Territory
 
 MATCH = AddressMatch(
@@ -70,6 +77,54 @@ def test_booking_by_voice(catalogue: Catalogue, territory: Territory) -> None:
     step = d.on_utterance("Oui.")
     assert step.hang_up and d.progress.outcome == Outcome.CONFIRMED
     assert d.progress.proposed_date == "2026-12-01"
+
+
+def test_items_the_words_do_not_name_are_asked_of_the_audio(
+    catalogue: Catalogue, territory: Territory
+) -> None:
+    d = dialogue(catalogue, territory)
+    d.on_utterance("J'habite au 12 boulevard Chave, 13005 Marseille")
+    d.on_address(GeocodeResult(GeocodeStatus.MATCHED, match=MATCH))
+    step = d.on_utterance("Je souhaite un rendez-vous pour un effrayé hâteur, c'est Martin")
+    assert step.lookup is not None and step.lookup.kind == LookupKind.ITEMS
+    assert step.lookup.text == "Je souhaite un rendez-vous pour un effrayé hâteur, c'est Martin"
+    assert not step.say and d.phase == Phase.ASK_ITEMS
+    with pytest.raises(ValueError, match="no faq lookup pending"):
+        d.on_faq(FaqResult(answer="", entry_id="", confident=False))
+    heard = Understanding(intent=Intent.BOOKING.value, items=[ItemCount("réfrigérateur", 1)])
+    step = d.on_items(heard)
+    assert step.lookup is not None and step.lookup.kind == LookupKind.SLOT
+    assert d.progress.understanding is not None
+    assert d.progress.understanding.items == [ItemCount("réfrigérateur", 1)]
+    step = d.on_slot("2026-12-01")
+    assert "1 réfrigérateur" in step.say[0].context["items_label"]  # read back: "non" corrects it
+
+
+def test_items_the_audio_does_not_name_either_are_asked_again_then_a_person(
+    catalogue: Catalogue, territory: Territory
+) -> None:
+    d = dialogue(catalogue, territory)
+    d.on_utterance("J'habite au 12 boulevard Chave, 13005 Marseille")
+    d.on_address(GeocodeResult(GeocodeStatus.MATCHED, match=MATCH))
+    nothing = Understanding(intent=Intent.BOOKING.value)
+    for template in ("retry_items", "transfer"):
+        step = d.on_utterance("Je voudrais faire un vingt-chans.")
+        assert step.lookup is not None and step.lookup.kind == LookupKind.ITEMS
+        step = d.on_items(nothing)
+        assert template in [p.template for p in step.say]
+    assert d.progress.outcome == Outcome.TRANSFER
+
+
+def test_items_the_words_name_need_no_audio(catalogue: Catalogue, territory: Territory) -> None:
+    for said, template in [
+        ("une bouteille de gaz", "refused_items"),  # refused: said so, no vote
+        ("J'ai affrigo, et amat la j'étais.", "retry_items"),  # no noun phrase to vote on
+    ]:
+        d = dialogue(catalogue, territory)
+        d.on_utterance("J'habite au 12 boulevard Chave, 13005 Marseille")
+        d.on_address(GeocodeResult(GeocodeStatus.MATCHED, match=MATCH))
+        step = d.on_utterance(said)
+        assert step.lookup is None and step.say[0].template == template
 
 
 def test_no_caller_id_asks_a_mobile_by_keys(catalogue: Catalogue, territory: Territory) -> None:

@@ -49,8 +49,10 @@ def test_features_are_those_of_pipecat(model: SmartTurn) -> None:
     [
         # "je voudrais faire enlever | un ca|napé et deux chaises" (demo voicemail)
         ("items", (1.0, 1.4)),
-        # "est-ce que vous | ramassez les gra|vats ?" (vm019, development set)
-        ("question", (1.0, 1.8)),
+        # "est-ce que vous ramas|sez les gra|vats ?" (vm019, development set). Cut inside a
+        # word: the int8 model's scores move with the CPU's kernels, and at "est-ce que vous |"
+        # one host scored under 0.5, an AMD EPYC 0.85 (it is a question's start, after all).
+        ("question", (1.4, 1.8)),
     ],
 )
 def test_a_finished_utterance_scores_above_its_cuts(

@@ -1,6 +1,6 @@
 """The work of a live call's turns (activities/live/work.py): a reply starts with its first
 sound, not the synthesizer's lead-in; a spelled street is looked up among the streets of the
-place understood."""
+place understood; items whose words came out garbled are heard in the audio."""
 
 from __future__ import annotations
 
@@ -10,10 +10,13 @@ import numpy as np
 import pytest
 
 from activities.live.work import LEAD_IN_LEVEL, CallWork, trim_leading_silence
+from activities.speech.engine import SpeechEngine
 from activities.speech.tts import Tts
+from corpus import DEMO_DIR
 from domain.dialogue import Lookup, LookupKind
 from domain.media import FRAME_BYTES
-from domain.models import SpokenAddress
+from domain.models import Intent, SpokenAddress
+from tests.fakes.audiosocket_client import load_slin8k
 
 
 def test_reply_starts_with_its_first_sound() -> None:
@@ -54,3 +57,21 @@ def test_spelled_street_is_looked_up_in_the_place_and_never_logged(
     assert work.spelled_street(Lookup(LookupKind.SPELLED, text="chave", address=elsewhere)) == ""
     logged = caplog.text.lower()
     assert "spelled street found" in logged and "chave" not in logged and "chae" not in logged
+
+
+def test_items_the_words_garbled_are_heard_in_the_audio_and_never_forced(
+    stt: SpeechEngine,
+) -> None:
+    """demo02's answer to the items question ("j'ai un frigo et un matelas à jeter") at 8 kHz,
+    as the line gives it, under a transcript that garbled « frigo »: the audio names it.
+    Another answer's audio (a sofa and chairs) under the same words names no fridge."""
+    work = CallWork(None, stt, None, None, None)  # type: ignore[arg-type]
+    demo02 = load_slin8k(DEMO_DIR / "audio" / "demo02.wav")
+    demo01 = load_slin8k(DEMO_DIR / "audio" / "demo01.wav")
+    frigo = demo02[int(7.10 * 8000) * 2 : int(9.30 * 8000) * 2]
+    sofa = demo01[int(6.55 * 8000) * 2 : int(9.60 * 8000) * 2]
+    garbled = Lookup(LookupKind.ITEMS, text="J'ai un effigo et un matelas à jeter.")
+    heard = work.hear_items(garbled, frigo)
+    assert heard.intent == Intent.BOOKING and "réfrigérateur" in {i.item for i in heard.items}
+    assert "réfrigérateur" not in {i.item for i in work.hear_items(garbled, sofa).items}
+    assert work.hear_items(garbled, b"").items == []  # no audio kept: nothing to vote on
