@@ -17,6 +17,7 @@ from sqlalchemy.pool import StaticPool
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Execution option that makes the SQLite `begin` hook take the write lock up front.
 WRITE_OPTION = "encombot_write"
+_BUSY = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -48,8 +49,9 @@ def _enable_wal(cursor: Any) -> None:
             cursor.execute("PRAGMA journal_mode=WAL").fetchone()
             return
         except sqlite3.OperationalError as exc:
-            busy = "locked" in str(exc) or "busy" in str(exc)
-            if not busy or time.monotonic() > deadline:
+            # Primary code: SQLITE_BUSY_RECOVERY and its kin are busy too.
+            code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+            if code not in _BUSY or time.monotonic() > deadline:
                 raise
             # Jitter, so two hosts that collided do not collide again in step.
             time.sleep(random.uniform(0.005, 0.05))

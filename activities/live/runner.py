@@ -15,7 +15,7 @@ from temporalio import activity
 from activities.live.session import CallView
 from activities.live.turns import Keys, NoInput, Turn, TurnListener, Utterance
 from activities.live.work import CallWork
-from domain.dialogue import Dialogue, Lookup, LookupKind, Prompt, Step
+from domain.dialogue import Dialogue, Expect, Lookup, LookupKind, Prompt, Step
 from domain.live_call_models import LiveCallProgress
 from domain.media import Hangup, MediaSession
 
@@ -36,7 +36,8 @@ class CallRunner:
         self.turns = acts.turns
         self.max_call_s = max_call_s
         self._last_turn_end: float | None = None
-        self._last_pcm = b""  # the last utterance, for the address vote
+        self._last_pcm = b""  # the last utterance, for the address or items vote
+        self._last_pcm_expect = ""  # the kind of answer it was
         self.view = CallView(dialogue.progress)
         self._expect = ""
         self.listener = TurnListener(session, self.turns, acts.transcribe, self.view)
@@ -66,7 +67,7 @@ class CallRunner:
                     step = self.dialogue.on_timeout()
                 elif isinstance(turn, Utterance):
                     self._last_turn_end = turn.ended_at
-                    self._last_pcm = turn.pcm
+                    self._last_pcm, self._last_pcm_expect = turn.pcm, self._expect
                     text = await (
                         turn.transcript
                         or asyncio.to_thread(self.acts.transcribe, turn.pcm, self._expect)
@@ -97,6 +98,10 @@ class CallRunner:
     async def _lookup(self, lookup: Lookup) -> Step:
         if lookup.kind == LookupKind.ADDRESS:
             candidates, geo = await asyncio.to_thread(self.acts.lookup_address, lookup)
+            # The audio of an address or a number only: a postcode typed after the address
+            # leaves its audio to vote on, a "non" to the read-back is no audio of an address.
+            if self._last_pcm_expect not in (Expect.ADDRESS, Expect.DIGITS):
+                self._last_pcm = b""
             if candidates.candidates and self._last_pcm and not self.dialogue.address_usable(geo):
                 # Seconds of CPU: the caller hears that the bot is on it.
                 await self._say([Prompt("one_moment")])
@@ -110,6 +115,7 @@ class CallRunner:
             return self.dialogue.on_spelled(street)
         if lookup.kind == LookupKind.ITEMS:
             pcm, self._last_pcm = self._last_pcm, b""
+            await self._say([Prompt("one_moment")])  # seconds of CPU, as for the address
             heard = await asyncio.to_thread(self.acts.hear_items, lookup, pcm)
             return self.dialogue.on_items(heard)
         if lookup.kind == LookupKind.SLOT:

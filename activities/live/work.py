@@ -212,10 +212,18 @@ class CallWork:
         audio = pcm_to_float16k(pcm)
         # The turn is one short utterance: one segment, the whole of it.
         whole = Segment(start=0.0, end=len(audio) / 16000, text=lookup.text, avg_logprob=0.0)
-        heard: Understanding = self.stt.refine_items(
-            ItemRefineInput(audio_path="", text=lookup.text, segments=[whole], understanding=asked),
-            audio=lambda: audio,
-        )
+        try:
+            heard: Understanding = self.stt.refine_items(
+                ItemRefineInput(
+                    audio_path="", text=lookup.text, segments=[whole], understanding=asked
+                ),
+                audio=lambda: audio,
+            )
+        except Exception as exc:
+            # The vote only adds to the words: without it the caller is asked again and the
+            # call goes on. The exception's class only (its message could quote the words).
+            log.error("live call: item vote failed (%s)", exc.__class__.__name__)
+            return asked
         return heard
 
     def spelled_street(self, lookup: Lookup) -> str:

@@ -66,7 +66,7 @@ from domain.live_call_models import LiveCallProgress, Outcome, Phase, TransferRe
 from domain.models import AddressMatch, GeocodeResult, Intent, SpokenAddress, Understanding
 from domain.phone import is_mobile_fr, sms_mobile, to_e164
 from domain.spelling import parse_spelling
-from domain.understanding import Territory, find_item_slots, understand
+from domain.understanding import NO_ITEMS_NOTE, Territory, find_item_slots, understand
 
 DICTATED_NUMBER_NOTE = "numéro de rappel dicté dans le message"
 
@@ -320,7 +320,10 @@ class Dialogue:
         """The items the audio of the last answer names (none: asked again). A name only
         wins the vote by a clear margin, and the read-back says the items."""
         self._resolve(LookupKind.ITEMS)
-        merge_understanding(self._understanding(), heard, address=False)
+        u = self._understanding()
+        merge_understanding(u, heard, address=False)
+        if u.items:
+            u.notes = [n for n in u.notes if n != NO_ITEMS_NOTE]
         return self._after_items(heard)
 
     def on_faq(self, result: FaqResult) -> Step:

@@ -15,11 +15,13 @@ audio decides), intent (and confidence), message (`understand`).
 """
 
 from domain.understanding.item_slots import apply_item_scores, find_item_slots
+from domain.understanding.items import NO_ITEMS_NOTE
 from domain.understanding.message import understand
 from domain.understanding.region import AddressRegion, locate_address
 from domain.understanding.territory import Arrondissement, Commune, StreetType, Territory
 
 __all__ = [
+    "NO_ITEMS_NOTE",
     "AddressRegion",
     "Arrondissement",
     "Commune",

@@ -15,7 +15,7 @@ from domain.models import Intent, ItemCount, Understanding
 from domain.numbers import Token, find_numbers, find_phone_numbers, fold, tokenize
 from domain.understanding.caller import caller_name
 from domain.understanding.intent import BOOKING_RE
-from domain.understanding.items import kept_after, taken_back_after
+from domain.understanding.items import NO_ITEMS_NOTE, kept_after, taken_back_after
 from domain.understanding.lexicon import ADJECTIVES
 from domain.understanding.locality import sentence_bounds
 from domain.understanding.region import locate_address
@@ -196,5 +196,5 @@ def apply_item_scores(
     if out.refused_items:
         out.refusal_advice = catalogue.refusal_advice(r.item for r in out.refused_items)
     if out.intent == Intent.BOOKING and out.items:
-        out.notes = [n for n in out.notes if n != "aucun objet reconnu"]
+        out.notes = [n for n in out.notes if n != NO_ITEMS_NOTE]
     return out

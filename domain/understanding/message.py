@@ -22,7 +22,7 @@ from domain.phone import is_mobile_fr, to_e164
 from domain.understanding.address import extract_address
 from domain.understanding.caller import caller_name
 from domain.understanding.intent import BOOKING_RE, confidence, find_intent
-from domain.understanding.items import count_items
+from domain.understanding.items import NO_ITEMS_NOTE, count_items
 from domain.understanding.side_question import side_question_spans
 from domain.understanding.territory import Territory
 
@@ -102,7 +102,7 @@ def understand(
     address, typed, items, refused = heard.address, heard.typed, heard.items, heard.refused
     intent, intent_sure = heard.intent, heard.intent_sure
     if intent is Intent.BOOKING and not (items or refused):
-        notes.append("aucun objet reconnu")
+        notes.append(NO_ITEMS_NOTE)
     if refused:
         notes.append("objets refusés : " + ", ".join(r.item for r in refused))
 

@@ -63,15 +63,30 @@ def test_items_the_words_garbled_are_heard_in_the_audio_and_never_forced(
     stt: SpeechEngine,
 ) -> None:
     """demo02's answer to the items question ("j'ai un frigo et un matelas à jeter") at 8 kHz,
-    as the line gives it, under a transcript that garbled « frigo »: the audio names it.
-    Another answer's audio (a sofa and chairs) under the same words names no fridge."""
+    as the line gives it, under a transcript that names no item (« frigo » garbled): the audio
+    names it. Another answer's audio (a sofa and chairs) under the same words names nothing:
+    no name wins by the margin, none is forced."""
     work = CallWork(None, stt, None, None, None)  # type: ignore[arg-type]
     demo02 = load_slin8k(DEMO_DIR / "audio" / "demo02.wav")
     demo01 = load_slin8k(DEMO_DIR / "audio" / "demo01.wav")
     frigo = demo02[int(7.10 * 8000) * 2 : int(9.30 * 8000) * 2]
     sofa = demo01[int(6.55 * 8000) * 2 : int(9.60 * 8000) * 2]
-    garbled = Lookup(LookupKind.ITEMS, text="J'ai un effigo et un matelas à jeter.")
+    garbled = Lookup(LookupKind.ITEMS, text="J'ai un effigo à jeter.")
     heard = work.hear_items(garbled, frigo)
     assert heard.intent == Intent.BOOKING and "réfrigérateur" in {i.item for i in heard.items}
-    assert "réfrigérateur" not in {i.item for i in work.hear_items(garbled, sofa).items}
+    assert work.hear_items(garbled, sofa).items == []
     assert work.hear_items(garbled, b"").items == []  # no audio kept: nothing to vote on
+
+
+class BrokenVote:
+    def refine_items(self, inp: object, audio: object = None) -> object:
+        raise RuntimeError("J'ai un effigo à jeter: no memory left")
+
+
+def test_a_failed_item_vote_asks_again_and_logs_no_words(caplog: pytest.LogCaptureFixture) -> None:
+    work = CallWork(None, BrokenVote(), None, None, None)  # type: ignore[arg-type]
+    heard = work.hear_items(
+        Lookup(LookupKind.ITEMS, text="J'ai un effigo à jeter."), b"\x01" * 3200
+    )
+    assert heard.intent == Intent.BOOKING and heard.items == []  # the dialogue asks again
+    assert "item vote failed (RuntimeError)" in caplog.text and "effigo" not in caplog.text

@@ -1,0 +1,135 @@
+"""A live call's loop (activities/live/runner.py) with its work faked and its turns scripted:
+which turn's audio each vote gets, and what the caller hears while it runs."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+
+from activities.geo.territory_file import load_territory
+from activities.live.runner import CallRunner
+from activities.live.turns import Keys, Turn, TurnTaking, Utterance
+from activities.understand import load_catalogue
+from domain.address_models import AddressCandidates, StreetCandidate
+from domain.dialogue import Dialogue, Lookup, Prompt, Step
+from domain.live_call_models import Outcome
+from domain.media import Hangup
+from domain.models import (
+    AddressMatch,
+    GeocodeResult,
+    GeocodeStatus,
+    Intent,
+    ItemCount,
+    Understanding,
+)
+from tests.activities.live.test_turns import FedLine
+
+MATCH = AddressMatch(
+    "12", "Boulevard Chave", "13005", "13205", "Marseille", 5.40, 43.29, score=1.0, sector="13205"
+)
+
+
+class ScriptedWork:
+    """CallWork's side of the loop: each utterance's audio stands for its words; the votes
+    record the audio they were given."""
+
+    def __init__(self, words: dict[bytes, str], *, address_found: bool = True) -> None:
+        self.words = words
+        self.address_found = address_found
+        self.turns = TurnTaking()
+        self.turn_latencies: deque[float] = deque()
+        self.metrics = None
+        self.transcribed = {"during": 0, "after": 0}
+        self.said: list[str] = []
+        self.item_votes: list[bytes] = []
+        self.address_votes: list[bytes] = []
+
+    def synthesize(self, prompts: list[Prompt]) -> bytes:
+        self.said.extend(p.template for p in prompts)
+        return b""
+
+    def transcribe(self, pcm: bytes, expect: str = "") -> str:
+        return self.words[pcm]
+
+    def lookup_address(self, lookup: Lookup) -> tuple[AddressCandidates, GeocodeResult]:
+        chave = StreetCandidate(
+            "Boulevard Chave", "13005", "13205", "Marseille", 0.9, numbers=["12", "14"]
+        )
+        candidates = AddressCandidates(candidates=[chave])
+        if self.address_found:
+            return candidates, GeocodeResult(GeocodeStatus.MATCHED, match=MATCH)
+        return candidates, GeocodeResult(GeocodeStatus.NOT_FOUND, reason="doubt")
+
+    def vote_address(
+        self, lookup: Lookup, candidates: AddressCandidates, pcm: bytes
+    ) -> GeocodeResult:
+        self.address_votes.append(pcm)
+        return GeocodeResult(GeocodeStatus.MATCHED, match=MATCH)
+
+    def hear_items(self, lookup: Lookup, pcm: bytes) -> Understanding:
+        self.item_votes.append(pcm)
+        return Understanding(intent=Intent.BOOKING.value, items=[ItemCount("réfrigérateur", 1)])
+
+    def first_free_day(self, sector: str) -> str:
+        return "2026-12-01"
+
+
+def runner(work: ScriptedWork, turns: list[Turn]) -> CallRunner:
+    dialogue = Dialogue(
+        load_catalogue(),
+        "+33612345678",
+        service_name="test",
+        agent_phone="",
+        territory=load_territory(),
+    )
+    call = CallRunner(work, FedLine(b""), dialogue, max_call_s=60)  # type: ignore[arg-type]
+    script = iter(turns)
+
+    async def speak_and_listen(step: Step) -> Turn:
+        if step.say:
+            await call._say(step.say)
+        call._expect = step.expect
+        return next(script, Hangup("end of the script"))
+
+    call._speak_and_listen = speak_and_listen  # type: ignore[method-assign]
+    return call
+
+
+def said(pcm: bytes) -> Utterance:
+    return Utterance(pcm=pcm, ended_at=time.monotonic())
+
+
+async def test_items_heard_in_the_audio_of_their_own_answer() -> None:
+    work = ScriptedWork(
+        {
+            b"address": "J'habite au 12 boulevard Chave, 13005 Marseille",
+            b"items": "Je souhaite un rendez-vous pour un effrayé hâteur",
+            b"yes": "Oui.",
+        }
+    )
+    progress = await runner(work, [said(b"address"), said(b"items"), said(b"yes")]).run()
+    assert work.item_votes == [b"items"]
+    assert progress.outcome == Outcome.CONFIRMED
+    assert progress.understanding is not None
+    assert progress.understanding.items == [ItemCount("réfrigérateur", 1)]
+    assert "aucun objet reconnu" not in progress.understanding.notes
+    # The caller hears the bot at work, then the read-back that says the item.
+    assert work.said[work.said.index("ask_items") + 1 :][:2] == ["one_moment", "readback"]
+
+
+async def test_a_no_is_never_the_audio_an_address_is_voted_on() -> None:
+    """Read-back refused, the number said wrong, a new one typed: the lookup after the keys
+    has no audio of an address (the last was "non"), so no vote runs on it."""
+    work = ScriptedWork(
+        {
+            b"address": "J'habite au 12 boulevard Chave, 13005 Marseille",
+            b"items": "un canapé",
+            b"no": "Non.",
+        },
+        address_found=False,
+    )
+    call = runner(work, [said(b"address"), said(b"items"), said(b"no"), said(b"no"), Keys("14#")])
+    # The words' lookup finds nothing usable: the address's own audio is voted on, once.
+    await call.run()
+    assert "ask_number" in work.said  # the keys answered it, and a lookup followed them
+    assert work.address_votes == [b"address"]
