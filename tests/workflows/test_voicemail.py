@@ -323,6 +323,9 @@ async def test_unknown_street_escalates_and_agent_correction_books(
         # The street is not in the territory: whatever the bot made of the synthetic voice,
         # it must not book and must hand the case over.
         assert state.escalation.reason in (
+            # The closest street of the name lies in another arrondissement than the one
+            # said: Whisper's int8 kernels differ by CPU, and on an AMD EPYC it was found.
+            "address_conflict",
             "address_not_found",
             "low_confidence",
             "no_address",
