@@ -106,7 +106,16 @@ class CallRunner:
                 # Seconds of CPU: the caller hears that the bot is on it.
                 await self._say([Prompt("one_moment")])
                 pcm, self._last_pcm = self._last_pcm, b""
-                geo = await asyncio.to_thread(self.acts.vote_address, lookup, candidates, pcm)
+                try:
+                    geo = await asyncio.to_thread(self.acts.vote_address, lookup, candidates, pcm)
+                except Exception as exc:
+                    # The words' own result stands (the postcode, then the spelling, are
+                    # asked): a failed vote must not hang up on the caller. Class only.
+                    log.error(
+                        "live call %s: address vote failed (%s)",
+                        self.session.call_id,
+                        exc.__class__.__name__,
+                    )
             return self.dialogue.on_address(geo)
         if lookup.kind == LookupKind.SPELLED:
             # Letters are no audio to vote on among addresses: the street is the gazetteer's.

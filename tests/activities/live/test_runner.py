@@ -6,6 +6,8 @@ from __future__ import annotations
 import time
 from collections import deque
 
+import pytest
+
 from activities.geo.territory_file import load_territory
 from activities.live.runner import CallRunner
 from activities.live.turns import Keys, Turn, TurnTaking, Utterance
@@ -133,3 +135,22 @@ async def test_a_no_is_never_the_audio_an_address_is_voted_on() -> None:
     await call.run()
     assert "ask_number" in work.said  # the keys answered it, and a lookup followed them
     assert work.address_votes == [b"address"]
+
+
+class BrokenAddressVote(ScriptedWork):
+    def vote_address(
+        self, lookup: Lookup, candidates: AddressCandidates, pcm: bytes
+    ) -> GeocodeResult:
+        raise RuntimeError("12 boulevard Chave: out of memory")
+
+
+async def test_a_failed_address_vote_goes_on_with_the_words(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    work = BrokenAddressVote(
+        {b"address": "J'habite au 12 boulevard Chave, 13005 Marseille"}, address_found=False
+    )
+    progress = await runner(work, [said(b"address")]).run()
+    # Not found by the words: the postcode is asked on the keypad, the call goes on.
+    assert work.said[-1] == "ask_postcode" and progress.outcome == Outcome.HANGUP
+    assert "address vote failed (RuntimeError)" in caplog.text and "Chave" not in caplog.text
