@@ -23,9 +23,9 @@ from domain.understanding.lexicon import (
     NEGATIONS,
 )
 
-# A correction is said right after what it corrects: at most this many words between.
 # The note of a booking request whose items none were understood (dropped once some are).
 NO_ITEMS_NOTE = "aucun objet reconnu"
+# A correction is said right after what it corrects: at most this many words between.
 MAX_CORRECTION_GAP = 6
 # Whisper's loops: a phrase of up to LOOP_MAX_PERIOD words said LOOP_MIN_REPEATS times or more
 # in a row is a transcription artefact, not items said again.
