@@ -83,8 +83,7 @@ def test_items_the_words_do_not_name_are_asked_of_the_audio(
     catalogue: Catalogue, territory: Territory
 ) -> None:
     d = dialogue(catalogue, territory)
-    d.on_utterance("J'habite au 12 boulevard Chave, 13005 Marseille")
-    d.on_address(GeocodeResult(GeocodeStatus.MATCHED, match=MATCH))
+    items_step(d)
     step = d.on_utterance("Je souhaite un rendez-vous pour un effrayé hâteur, c'est Martin")
     assert step.lookup is not None and step.lookup.kind == LookupKind.ITEMS
     assert step.lookup.text == "Je souhaite un rendez-vous pour un effrayé hâteur, c'est Martin"
@@ -104,8 +103,7 @@ def test_items_the_audio_does_not_name_either_are_asked_again_then_a_person(
     catalogue: Catalogue, territory: Territory
 ) -> None:
     d = dialogue(catalogue, territory)
-    d.on_utterance("J'habite au 12 boulevard Chave, 13005 Marseille")
-    d.on_address(GeocodeResult(GeocodeStatus.MATCHED, match=MATCH))
+    items_step(d)
     nothing = Understanding(intent=Intent.BOOKING.value)
     for template in ("retry_items", "transfer"):
         step = d.on_utterance("Je voudrais faire un vingt-chans.")
@@ -121,8 +119,7 @@ def test_items_the_words_name_need_no_audio(catalogue: Catalogue, territory: Ter
         ("J'ai affrigo, et amat la j'étais.", "retry_items"),  # no noun phrase to vote on
     ]:
         d = dialogue(catalogue, territory)
-        d.on_utterance("J'habite au 12 boulevard Chave, 13005 Marseille")
-        d.on_address(GeocodeResult(GeocodeStatus.MATCHED, match=MATCH))
+        items_step(d)
         step = d.on_utterance(said)
         assert step.lookup is None and step.say[0].template == template
 
@@ -184,10 +181,16 @@ def test_hang_up_mid_dialogue_keeps_what_was_heard(
     assert d.progress.heard == ["J'habite au 12 boulevard Chave"]
 
 
-def confirm_step(d: Dialogue) -> None:
-    """Drive a dialogue with the caller's mobile known to the read-back."""
+def items_step(d: Dialogue) -> None:
+    """Drive a dialogue to the items question, its address found."""
     d.on_utterance("J'habite au 12 boulevard Chave, 13005 Marseille")
     d.on_address(GeocodeResult(GeocodeStatus.MATCHED, match=MATCH))
+    assert d.phase == Phase.ASK_ITEMS
+
+
+def confirm_step(d: Dialogue) -> None:
+    """Drive a dialogue with the caller's mobile known to the read-back."""
+    items_step(d)
     d.on_utterance("un canapé")
     step = d.on_slot("2026-12-01")
     assert d.phase == Phase.CONFIRM and step.expect == Expect.YES_NO

@@ -17,7 +17,6 @@ from domain.dialogue import Dialogue, Lookup, Prompt, Step
 from domain.live_call_models import Outcome
 from domain.media import Hangup
 from domain.models import (
-    AddressMatch,
     GeocodeResult,
     GeocodeStatus,
     Intent,
@@ -25,10 +24,7 @@ from domain.models import (
     Understanding,
 )
 from tests.activities.live.test_turns import FedLine
-
-MATCH = AddressMatch(
-    "12", "Boulevard Chave", "13005", "13205", "Marseille", 5.40, 43.29, score=1.0, sector="13205"
-)
+from tests.domain.test_dialogue import MATCH
 
 
 class ScriptedWork:
