@@ -31,6 +31,7 @@ from workflows.voicemail_state import MAX_ADDRESS_REPLIES, VoicemailState
 with workflow.unsafe.imports_passed_through():
     from domain.case_state import Escalation, Step
     from domain.decision import Decision, DecisionKind, ask_instead, confirm_instead
+    from domain.dialogue.slots import merge_items
     from domain.labels import items_label
     from domain.models import (
         AddressMatch,
@@ -38,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
         Intent,
         NotifyResult,
         Status,
+        Understanding,
         UnderstandInput,
     )
     from domain.numbers import normalize_housenumber
@@ -216,6 +218,7 @@ async def _read_replies(s: VoicemailState, note: Callable[[str], None]) -> Escal
         if heard is not None and heard.street and heard.housenumber:
             note("adresse reçue par SMS")
             s.understanding.address = heard
+            add_written_items(s.understanding, written)
             if written.intent == Intent.QUESTION and not s.understanding.question:
                 # « c'est au 12 bd Chave, vous passez quand ? »: answered after the booking.
                 s.understanding.question = written.question or text
@@ -223,6 +226,17 @@ async def _read_replies(s: VoicemailState, note: Callable[[str], None]) -> Escal
             return None
         if read >= MAX_ADDRESS_REPLIES:
             return _no_address(f"les réponses SMS n'en contiennent pas : {_quoted(replies)}")
+
+
+def add_written_items(u: Understanding, written: Understanding) -> None:
+    """Items the caller wrote beside the address (« 12 bd Chave, et aussi un frigo ») join the
+    message's: the confirmation lists them and the crew plans for them. An item written again
+    keeps the written count (the caller's latest word on it). Not a command of its own: the
+    same activities run, the booking carries more items."""
+    u.items = merge_items(u.items, written.items)
+    if written.refused_items:
+        u.refused_items = merge_items(u.refused_items, written.refused_items)
+        u.refusal_advice = written.refusal_advice or u.refusal_advice
 
 
 def _may_ask(s: VoicemailState) -> bool:

@@ -22,10 +22,12 @@ from temporalio.client import Client, WorkflowHandle
 
 from domain.case_state import WorkflowState
 from domain.models import (
+    ItemCount,
     ResolveInput,
     ResolveResult,
     SmsReplyInput,
     Status,
+    Understanding,
     VoicemailResult,
 )
 from domain.names import RESOLVE_UPDATE, SMS_REPLY_SIGNAL, STATE_QUERY
@@ -40,6 +42,7 @@ from tests.workflows.test_voicemail import (
 from workers.dev.demo import wait_settled
 from workers.settings import Settings
 from workers.worker.composition import workers_running
+from workflows.voicemail_address import add_written_items
 
 HISTORIES = Path(__file__).parent / "histories" / "i16-address-by-sms"
 NUMBER_HISTORIES = Path(__file__).parent / "histories" / "i16-number-by-sms"
@@ -107,6 +110,55 @@ async def test_the_address_asked_by_sms_is_booked_from_the_reply(
     assert row is not None and row.reference == result.booking_reference
     assert (row.housenumber, row.street, row.postcode) == ("12", "Boulevard Chave", "13005")
     assert result.escalations == []
+
+
+async def test_items_written_beside_the_address_are_booked_too(
+    client: Client, base_settings: Settings, tmp_path: Path
+) -> None:
+    """The message asked for a sofa; the reply adds a fridge and writes the sofa again: both
+    are read back in the confirmation and booked, the sofa once."""
+    settings = case_settings(base_settings, tmp_path)
+    call_id = f"vmask-{uuid.uuid4().hex[:6]}"
+    async with workers_running(client, settings, "all"):
+        handle = await _asked(client, settings, call_id)
+        await handle.signal(
+            SMS_REPLY_SIGNAL,
+            SmsReplyInput(
+                text="12 boulevard Chave 13005 Marseille. Le canapé et aussi un frigo",
+                message_id="addr",
+            ),
+        )
+        [_, choice] = await outbox_holds(settings, 2)
+        assert "Répondez 1 pour 12 Boulevard Chave, 13005 Marseille" in choice["text"], choice
+        await handle.signal(SMS_REPLY_SIGNAL, SmsReplyInput(text="1", message_id="one"))
+        result = await asyncio.wait_for(handle.result(), 120)
+    assert result.status == Status.BOOKED, result
+    confirmation = outbox(settings)[2]
+    assert "pour 1 canapé, 1 réfrigérateur." in confirmation["text"], confirmation
+    row = store(settings).get_by_call(call_id)
+    assert row is not None
+    assert sorted((i.item, i.count) for i in row.items) == [("canapé", 1), ("réfrigérateur", 1)]
+
+
+def test_refused_items_written_beside_the_address_bring_their_advice() -> None:
+    u = Understanding(intent="booking", items=[ItemCount("canapé", 1)])
+    written = Understanding(
+        intent="booking",
+        items=[ItemCount("canapé", 2)],
+        refused_items=[ItemCount("pneu", 4)],
+        refusal_advice="en déchèterie",
+    )
+    add_written_items(u, written)
+    assert u.items == [ItemCount("canapé", 2)]
+    assert u.refused_items == [ItemCount("pneu", 4)]
+    assert u.refusal_advice == "en déchèterie"
+    # A reply naming nothing leaves the message's items and advice as they were.
+    add_written_items(u, Understanding(intent="booking"))
+    assert (u.items, u.refused_items, u.refusal_advice) == (
+        [ItemCount("canapé", 2)],
+        [ItemCount("pneu", 4)],
+        "en déchèterie",
+    )
 
 
 async def test_no_reply_hands_the_case_to_a_person(
