@@ -26,7 +26,12 @@ class SttSettings(BaseModel):
     cache_dir: Path = Path.home() / ".cache" / "encombot" / "whisper-base"
     compute_type: str = "int8"
     beam_size: int = 5
-    cpu_threads: int = 0  # 0: CTranslate2 picks
+    # CTranslate2 threads per model call, and model replicas in the process (its
+    # `inter_threads`: with one replica, concurrent calls queue for it). 0: chosen by the
+    # process (`worker_threads` below for an `stt` worker; elsewhere one replica using every
+    # core, the fastest for a single utterance of a live call).
+    cpu_threads: int = Field(default=0, ge=0)
+    num_workers: int = Field(default=0, ge=0)
     language: str = "fr"
     vad_filter: bool = True
     max_duration_s: float = 300.0
@@ -40,6 +45,18 @@ class SttSettings(BaseModel):
     feature_cache_entries: int = Field(default=32, ge=0)
     feature_cache_mb: int = Field(default=64, ge=1)
     feature_cache_ttl_s: float = Field(default=60.0, gt=0)
+
+
+def worker_threads(stt: SttSettings, cores: int) -> SttSettings:
+    """The threads of an `stt` worker: as many model replicas as transcriptions it runs at
+    once, one thread each, unless set. Measured on 2 cores (`bench/bench_stt_threads.py`, the
+    40 development voicemails, README *Benchmarks*): one replica of 2 threads served two
+    activities at 1,160 messages/hour, two replicas of one thread at 1,750, the same results;
+    a third activity or replica added nothing."""
+    slots = stt.concurrency or cores
+    workers = stt.num_workers or slots
+    threads = stt.cpu_threads or max(1, cores // workers)
+    return stt.model_copy(update={"num_workers": workers, "cpu_threads": threads})
 
 
 class GeoSettings(BaseModel):

@@ -480,6 +480,7 @@ async def run_backlog(args: argparse.Namespace) -> dict[str, Any]:
                 "beam_size": s.stt.beam_size,
                 "vad_filter": s.stt.vad_filter,
                 "cpu_threads": s.stt.cpu_threads,
+                "num_workers": s.stt.num_workers,
             },
             "poll_s": args.poll,
             "sample_interval_s": args.sample_interval,

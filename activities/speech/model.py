@@ -179,6 +179,7 @@ class SpeechModel:
                     device="cpu",
                     compute_type=self._settings.compute_type,
                     cpu_threads=self._settings.cpu_threads,
+                    num_workers=self._settings.num_workers or 1,
                     local_files_only=True,
                 )
                 log.info("whisper model loaded", extra={"seconds": time.perf_counter() - started})

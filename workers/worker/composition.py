@@ -223,12 +223,13 @@ def build_default_activities(
 def build_stt_activities(
     settings: Settings, metrics: Metrics | None = None, worker_queue: str = ""
 ) -> list[Callable[..., Any]]:
+    from activities.config import worker_threads
     from activities.geo.territory_file import load_territory
     from activities.speech.engine import SpeechEngine
     from activities.understand import load_catalogue
 
     stt = SpeechEngine(
-        settings.stt,
+        worker_threads(settings.stt, os.cpu_count() or 2),
         load_catalogue(settings.booking.items_file),
         territory=load_territory(settings.geo.territory_dir),
     )

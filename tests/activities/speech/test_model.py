@@ -1,4 +1,5 @@
-"""The packaged Whisper model is checked against its pinned SHA-256 once assembled."""
+"""The packaged Whisper model is checked against its pinned SHA-256 once assembled; an `stt`
+worker loads it with one replica per transcription it runs at once."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 import pytest
 from temporalio.exceptions import ApplicationError
 
+from activities.config import SttSettings, worker_threads
 from activities.speech.model import VERIFIED_MARKER, prepare_packaged_model, verify_model_dir
 from domain.errors import MODEL_UNAVAILABLE
 
@@ -37,3 +39,20 @@ def test_a_truncated_model_is_rebuilt_and_checked(tmp_path: Path) -> None:
         handle.truncate(1000)
     prepare_packaged_model(target)
     verify_model_dir(target)
+
+
+@pytest.mark.parametrize(
+    ("set_", "cores", "expected"),
+    [
+        ({}, 2, (2, 1)),  # one replica of one thread per transcription at once
+        ({}, 8, (8, 1)),
+        ({"concurrency": 2}, 8, (2, 4)),  # fewer at once: the cores shared among them
+        ({"num_workers": 1}, 2, (1, 2)),  # one replica asked: it gets the cores
+        ({"num_workers": 3, "cpu_threads": 2}, 2, (3, 2)),  # set: kept as set
+    ],
+)
+def test_an_stt_worker_runs_one_replica_per_transcription(
+    set_: dict[str, int], cores: int, expected: tuple[int, int]
+) -> None:
+    resolved = worker_threads(SttSettings(**set_), cores)
+    assert (resolved.num_workers, resolved.cpu_threads) == expected

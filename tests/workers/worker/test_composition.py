@@ -5,6 +5,7 @@ activity that no worker runs (a workflow would wait for it forever) or that no w
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -19,6 +20,7 @@ from workers.settings import Settings
 from workers.telephony.live import build_live_call_activities
 from workers.worker.composition import (
     build_default_activities,
+    build_stt_activities,
     build_workers,
     stt_activity_methods,
     stt_worker_queue,
@@ -94,3 +96,17 @@ async def test_an_stt_worker_polls_its_own_queue_beside_the_shared_one(
     assert [w.task_queue for w in build_workers(client, alone, "stt", stt_activities=acts)] == [
         alone.temporal.stt_task_queue
     ]
+
+
+def test_an_stt_worker_loads_one_model_replica_per_transcription_at_once(
+    base_settings: Settings, tmp_path: Path
+) -> None:
+    settings = settings_in(base_settings, tmp_path)
+    settings = settings.model_copy(
+        update={"stt": settings.stt.model_copy(update={"concurrency": 2})}
+    )
+    [transcribe, *_] = build_stt_activities(settings)
+    speech = transcribe.__self__._speech  # type: ignore[attr-defined]
+    # Two calls at once run on two replicas instead of queueing for one (README, issue 15).
+    assert speech.model().model.num_workers == 2
+    assert speech.settings.cpu_threads == max(1, (os.cpu_count() or 2) // 2)
