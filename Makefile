@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install lock demo test test-slow lint bench bench-backlog bench-stt bench-gazetteer bench-latency bench-calls eval clean
+.PHONY: install lock demo test test-slow lint bench bench-backlog bench-stt bench-stt-threads bench-gazetteer bench-latency bench-calls eval clean
 
 install: $(STAMP)
 
@@ -59,6 +59,13 @@ bench-backlog: install
 bench-stt: install
 	$(BIN)/python bench/bench_stt_configs.py --dir $(SHARED)/voicemails \
 		--out var/bench-stt-configs.json
+
+# Whisper replicas and threads against STT activities at once (W:T:C), each configuration in
+# a process of its own, alternated (the STT steps of the development set; ~15 min on 2 cores).
+STT_THREADS ?= 1:0:2,2:1:2,2:1:3,3:1:3,1:1:2
+bench-stt-threads: install
+	$(BIN)/python bench/bench_stt_threads.py $(SHARED)/voicemails $(GEO_ARGS) \
+		--configs $(STT_THREADS) --out var/bench-stt-threads.json
 
 # Development set and geodata of the project (read-only, never copied into the repo).
 SHARED ?= ../shared
