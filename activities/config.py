@@ -7,6 +7,7 @@ down to the activities that need it."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -28,8 +29,8 @@ class SttSettings(BaseModel):
     beam_size: int = 5
     # CTranslate2 threads per model call, and model replicas in the process (its
     # `inter_threads`: with one replica, concurrent calls queue for it). 0: chosen by the
-    # process (`worker_threads` below for an `stt` worker; elsewhere one replica using every
-    # core, the fastest for a single utterance of a live call).
+    # process (`worker_threads` below for an `stt` worker; elsewhere one replica with
+    # faster-whisper's default threads, up to 4: the fastest for one utterance of a live call).
     cpu_threads: int = Field(default=0, ge=0)
     num_workers: int = Field(default=0, ge=0)
     language: str = "fr"
@@ -47,14 +48,22 @@ class SttSettings(BaseModel):
     feature_cache_ttl_s: float = Field(default=60.0, gt=0)
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (a container's CPU set, not the host's count)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity is not None else (os.cpu_count() or 2)
+
+
 def worker_threads(stt: SttSettings, cores: int) -> SttSettings:
     """The threads of an `stt` worker: as many model replicas as transcriptions it runs at
-    once, one thread each, unless set. Measured on 2 cores (`bench/bench_stt_threads.py`, the
-    40 development voicemails, README *Benchmarks*): one replica of 2 threads served two
-    activities at 1,160 messages/hour, two replicas of one thread at 1,750, the same results;
-    a third activity or replica added nothing."""
+    once, one thread each, unless set (threads set alone: as many replicas as fit the cores).
+    Measured on 2 cores (`make bench-stt-threads`, the 40 development voicemails, README
+    *Benchmarks*): one replica of 2 threads served two activities at 1,201 messages/hour, two
+    replicas of one thread at 1,749, with the same results; a third replica added nothing."""
     slots = stt.concurrency or cores
-    workers = stt.num_workers or slots
+    workers = stt.num_workers or (
+        max(1, min(slots, cores // stt.cpu_threads)) if stt.cpu_threads else slots
+    )
     threads = stt.cpu_threads or max(1, cores // workers)
     return stt.model_copy(update={"num_workers": workers, "cpu_threads": threads})
 

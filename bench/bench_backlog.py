@@ -58,6 +58,7 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client, WorkflowHandle
 
+from activities.config import worker_threads
 from corpus import DEMO_DIR
 from domain.models import Status, VoicemailResult
 from domain.names import SA_STATUS, VOICEMAIL_WORKFLOW
@@ -479,8 +480,10 @@ async def run_backlog(args: argparse.Namespace) -> dict[str, Any]:
                 "compute_type": s.stt.compute_type,
                 "beam_size": s.stt.beam_size,
                 "vad_filter": s.stt.vad_filter,
-                "cpu_threads": s.stt.cpu_threads,
-                "num_workers": s.stt.num_workers,
+                # What the stt worker resolves them to (activities/config.py: worker_threads).
+                "cpu_threads": worker_threads(s.stt, cores).cpu_threads,
+                "num_workers": worker_threads(s.stt, cores).num_workers,
+                "malloc_arena_max": os.environ.get("MALLOC_ARENA_MAX", ""),
             },
             "poll_s": args.poll,
             "sample_interval_s": args.sample_interval,

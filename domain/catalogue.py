@@ -73,6 +73,33 @@ def _quantity_before(tokens: Sequence[Token], i: int) -> bool:
     return i > 0 and (tokens[i - 1].is_digits or tokens[i - 1].folded in QUANTITY_CUES)
 
 
+# Where the door is, not a door to take away: "code porte 1234", "porte B", "3e étage, porte
+# gauche" (callers and their SMS give them with the address). And "étage" is a floor, never an
+# "étagère" heard wrong.
+_DOOR_CODES = frozenset({"code", "digicode"})
+_DOOR_SIDES = frozenset({"gauche", "droite", "face", "fond", "paliere"})
+_FLOORS = frozenset({"etage", "etages"})
+
+
+def _access_detail(tokens: Sequence[Token], mention: ItemMention) -> bool:
+    first, after = mention.first_token, mention.last_token
+    if mention.fuzzy and any(t.folded in _FLOORS for t in tokens[first:after]):
+        return True
+    if mention.item.name != "porte" or after - first != 1:
+        return False
+    if first > 0 and tokens[first - 1].folded in _DOOR_CODES:
+        return True
+    if after >= len(tokens):
+        return False
+    nxt = tokens[after].folded
+    # One letter ("porte B"; not "à", "y": "une porte à jeter"), a number, a side.
+    return (
+        (len(nxt) == 1 and nxt.isalpha() and nxt not in ("a", "y"))
+        or tokens[after].is_digits
+        or nxt in _DOOR_SIDES
+    )
+
+
 # Short words inside a form that a transcription may drop ("table (de) chevet").
 _FORM_PARTICLES = frozenset({"de", "d", "du", "a", "au", "le", "la", "l"})
 
@@ -293,7 +320,11 @@ class Catalogue:
                 and not _is_count(tokens[i])
             ):
                 mention = self._phonetic_mention_at(text, tokens, i)
-            if mention is None or any(skipped(t) for t in tokens[i : mention.last_token]):
+            if (
+                mention is None
+                or any(skipped(t) for t in tokens[i : mention.last_token])
+                or _access_detail(tokens, mention)
+            ):
                 i += 1
                 continue
             mentions.append(mention)

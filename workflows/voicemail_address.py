@@ -31,12 +31,12 @@ from workflows.voicemail_state import MAX_ADDRESS_REPLIES, VoicemailState
 with workflow.unsafe.imports_passed_through():
     from domain.case_state import Escalation, Step
     from domain.decision import Decision, DecisionKind, ask_instead, confirm_instead
-    from domain.dialogue.slots import merge_items
     from domain.labels import items_label
     from domain.models import (
         AddressMatch,
         EscalationReason,
         Intent,
+        ItemCount,
         NotifyResult,
         Status,
         Understanding,
@@ -60,6 +60,8 @@ CHOICE_OPEN_DURING_SEND = "choice-open-during-send"
 ADDRESS_BY_SMS = "address-by-sms"
 
 SendSms = Callable[..., Awaitable[NotifyResult]]
+# The case history's note: a line for the log and the agent, and words for the agent only.
+Note = Callable[..., None]
 
 
 async def confirm_by_sms(
@@ -68,7 +70,7 @@ async def confirm_by_sms(
     *,
     send: SendSms,
     set_status: Callable[[Status], None],
-    note: Callable[[str], None],
+    note: Note,
 ) -> AddressMatch | None:
     """Ask the caller to pick the address by SMS reply ("1", "2"…); None when the SMS
     cannot be sent or no usable reply comes in time."""
@@ -115,7 +117,7 @@ async def ask_address_by_sms(
     *,
     send: SendSms,
     set_status: Callable[[Status], None],
-    note: Callable[[str], None],
+    note: Note,
 ) -> Escalation | None:
     """Ask once; None when the caller's replies gave an address (in `s.understanding`, their
     text in `s.address_text`): the geocoding step goes on from it. Otherwise the escalation,
@@ -161,7 +163,7 @@ def _more_than(s: VoicemailState, n: int) -> Callable[[], bool]:
     return lambda: len(s.address_replies) > n
 
 
-async def _read_replies(s: VoicemailState, note: Callable[[str], None]) -> Escalation | None:
+async def _read_replies(s: VoicemailState, note: Note) -> Escalation | None:
     """Each new reply, with the ones before it, until they give a street and its number,
     cancel, or the time (confirm_timeout_s from the request) or the replies run out."""
     assert s.inp is not None and s.understanding is not None
@@ -218,7 +220,10 @@ async def _read_replies(s: VoicemailState, note: Callable[[str], None]) -> Escal
         if heard is not None and heard.street and heard.housenumber:
             note("adresse reçue par SMS")
             s.understanding.address = heard
-            add_written_items(s.understanding, written)
+            added = add_written_items(s.understanding, written)
+            if added:
+                # The words stay in the case (encrypted), out of the log line.
+                note("objets ajoutés par SMS", items_label(added))
             if written.intent == Intent.QUESTION and not s.understanding.question:
                 # « c'est au 12 bd Chave, vous passez quand ? »: answered after the booking.
                 s.understanding.question = written.question or text
@@ -228,15 +233,22 @@ async def _read_replies(s: VoicemailState, note: Callable[[str], None]) -> Escal
             return _no_address(f"les réponses SMS n'en contiennent pas : {_quoted(replies)}")
 
 
-def add_written_items(u: Understanding, written: Understanding) -> None:
-    """Items the caller wrote beside the address (« 12 bd Chave, et aussi un frigo ») join the
-    message's: the confirmation lists them and the crew plans for them. An item written again
-    keeps the written count (the caller's latest word on it). Not a command of its own: the
-    same activities run, the booking carries more items."""
-    u.items = merge_items(u.items, written.items)
-    if written.refused_items:
-        u.refused_items = merge_items(u.refused_items, written.refused_items)
-        u.refusal_advice = written.refusal_advice or u.refusal_advice
+def add_written_items(u: Understanding, written: Understanding) -> list[ItemCount]:
+    """Items the caller wrote beside the address (« 12 bd Chave, et aussi un frigo ») that the
+    message did not name join it: the confirmation lists them and the crew plans for them. An
+    item the message named keeps the message's count (« c'est pour les canapés » counts 2,
+    whatever the message said). Not a command of its own: the same activities run, the
+    booking carries more items. The items added."""
+    named = {i.item for i in u.items} | {i.item for i in u.refused_items}
+    added = [i for i in written.items if i.item not in named]
+    refused = [i for i in written.refused_items if i.item not in named]
+    u.items = [*u.items, *added]
+    if refused:
+        u.refused_items = [*u.refused_items, *refused]
+        advice = [a for a in (u.refusal_advice, written.refusal_advice) if a]
+        # One phrase per place each side named (domain/catalogue.py: refusal_advice).
+        u.refusal_advice = " ; ".join(dict.fromkeys(advice))
+    return [*added, *refused]
 
 
 def _may_ask(s: VoicemailState) -> bool:
@@ -244,9 +256,7 @@ def _may_ask(s: VoicemailState) -> bool:
     return not s.address_asked and not s.agent_actor and workflow.patched(ADDRESS_BY_SMS)
 
 
-async def _decide(
-    s: VoicemailState, steps: PipelineSteps, note: Callable[[str], None]
-) -> tuple[Decision, Decision]:
+async def _decide(s: VoicemailState, steps: PipelineSteps, note: Note) -> tuple[Decision, Decision]:
     """(the decision without asking the caller, the one to act on)."""
     assert s.understanding is not None
     result = await resolve_address(steps, s.address_message(), s.understanding, note=note)
@@ -264,7 +274,7 @@ async def settle_address(
     *,
     send: SendSms,
     set_status: Callable[[Status], None],
-    note: Callable[[str], None],
+    note: Note,
 ) -> tuple[AddressMatch, str] | Escalation:
     """The geocoding step: (the address to book, why), or the escalation. The address is
     asked by SMS when none was heard or its street came without its number; offered by SMS

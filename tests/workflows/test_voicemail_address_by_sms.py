@@ -115,8 +115,9 @@ async def test_the_address_asked_by_sms_is_booked_from_the_reply(
 async def test_items_written_beside_the_address_are_booked_too(
     client: Client, base_settings: Settings, tmp_path: Path
 ) -> None:
-    """The message asked for a sofa; the reply adds a fridge and writes the sofa again: both
-    are read back in the confirmation and booked, the sofa once."""
+    """The message asked for a sofa; the reply adds a fridge, writes the sofa again and the
+    door code: both items are in the confirmation and booked, the sofa once, no door; the agent's
+    details say what the reply added."""
     settings = case_settings(base_settings, tmp_path)
     call_id = f"vmask-{uuid.uuid4().hex[:6]}"
     async with workers_running(client, settings, "all"):
@@ -124,7 +125,7 @@ async def test_items_written_beside_the_address_are_booked_too(
         await handle.signal(
             SMS_REPLY_SIGNAL,
             SmsReplyInput(
-                text="12 boulevard Chave 13005 Marseille. Le canapé et aussi un frigo",
+                text="12 boulevard Chave 13005 Marseille, code porte 1234. Le canapé et un frigo",
                 message_id="addr",
             ),
         )
@@ -132,6 +133,8 @@ async def test_items_written_beside_the_address_are_booked_too(
         assert "Répondez 1 pour 12 Boulevard Chave, 13005 Marseille" in choice["text"], choice
         await handle.signal(SMS_REPLY_SIGNAL, SmsReplyInput(text="1", message_id="one"))
         result = await asyncio.wait_for(handle.result(), 120)
+        state = await handle.query(STATE_QUERY, result_type=WorkflowState)
+    assert "objets ajoutés par SMS (1 réfrigérateur)" in state.history, state.history
     assert result.status == Status.BOOKED, result
     confirmation = outbox(settings)[2]
     assert "pour 1 canapé, 1 réfrigérateur." in confirmation["text"], confirmation
@@ -140,25 +143,32 @@ async def test_items_written_beside_the_address_are_booked_too(
     assert sorted((i.item, i.count) for i in row.items) == [("canapé", 1), ("réfrigérateur", 1)]
 
 
-def test_refused_items_written_beside_the_address_bring_their_advice() -> None:
-    u = Understanding(intent="booking", items=[ItemCount("canapé", 1)])
+def test_items_written_beside_the_address_add_to_the_message_never_recount_it() -> None:
+    u = Understanding(
+        intent="booking",
+        items=[ItemCount("canapé", 3)],
+        refused_items=[ItemCount("pneu", 4)],
+        refusal_advice="chez un garagiste",
+    )
     written = Understanding(
         intent="booking",
-        items=[ItemCount("canapé", 2)],
-        refused_items=[ItemCount("pneu", 4)],
+        # « les canapés » written again counts 2: the message's 3 stand.
+        items=[ItemCount("canapé", 2), ItemCount("réfrigérateur", 1)],
+        refused_items=[ItemCount("gravats", 1)],
         refusal_advice="en déchèterie",
     )
-    add_written_items(u, written)
-    assert u.items == [ItemCount("canapé", 2)]
-    assert u.refused_items == [ItemCount("pneu", 4)]
-    assert u.refusal_advice == "en déchèterie"
-    # A reply naming nothing leaves the message's items and advice as they were.
-    add_written_items(u, Understanding(intent="booking"))
-    assert (u.items, u.refused_items, u.refusal_advice) == (
-        [ItemCount("canapé", 2)],
-        [ItemCount("pneu", 4)],
-        "en déchèterie",
+    added = add_written_items(u, written)
+    assert added == [ItemCount("réfrigérateur", 1), ItemCount("gravats", 1)]
+    assert u.items == [ItemCount("canapé", 3), ItemCount("réfrigérateur", 1)]
+    assert u.refused_items == [ItemCount("pneu", 4), ItemCount("gravats", 1)]
+    # Where to take each: both places said.
+    assert u.refusal_advice == "chez un garagiste ; en déchèterie"
+    # A reply naming nothing new leaves the message as it was.
+    assert (
+        add_written_items(u, Understanding(intent="booking", items=[ItemCount("canapé", 1)])) == []
     )
+    assert u.items == [ItemCount("canapé", 3), ItemCount("réfrigérateur", 1)]
+    assert u.refusal_advice == "chez un garagiste ; en déchèterie"
 
 
 async def test_no_reply_hands_the_case_to_a_person(

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.config import usable_cores
 from workers.settings import Settings
 from workflows.booking_follow_up import BookingFollowUpWorkflow
 from workflows.incoming_sms import IncomingSmsWorkflow
@@ -229,7 +230,7 @@ def build_stt_activities(
     from activities.understand import load_catalogue
 
     stt = SpeechEngine(
-        worker_threads(settings.stt, os.cpu_count() or 2),
+        worker_threads(settings.stt, usable_cores()),
         load_catalogue(settings.booking.items_file),
         territory=load_territory(settings.geo.territory_dir),
     )
@@ -295,7 +296,7 @@ def build_workers(
     `stt_worker_queue_name`: the process's own STT queue that `stt_activities` name in their
     transcriptions (stt_activity_methods), polled beside the shared one; with the activities
     built here, one is made (stt_worker_queue)."""
-    cores = os.cpu_count() or 2
+    cores = usable_cores()
     workers: list[Worker] = []
     if role in ("default", "all"):
         acts = (

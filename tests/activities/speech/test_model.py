@@ -49,6 +49,8 @@ def test_a_truncated_model_is_rebuilt_and_checked(tmp_path: Path) -> None:
         ({"concurrency": 2}, 8, (2, 4)),  # fewer at once: the cores shared among them
         ({"num_workers": 1}, 2, (1, 2)),  # one replica asked: it gets the cores
         ({"num_workers": 3, "cpu_threads": 2}, 2, (3, 2)),  # set: kept as set
+        ({"cpu_threads": 2}, 8, (4, 2)),  # threads set alone: the replicas that fit the cores
+        ({"cpu_threads": 4}, 2, (1, 4)),
     ],
 )
 def test_an_stt_worker_runs_one_replica_per_transcription(

@@ -377,3 +377,21 @@ def test_a_phrase_said_three_times_in_a_row_is_a_loop(
 ) -> None:
     text = "J'ai un canapé. Et un matelas, et un matelas, et un matelas, et un matelas."
     assert said(text, catalogue, territory) == {"canapé": 1, "matelas": 1}
+
+
+@pytest.mark.parametrize(
+    ("text", "items"),
+    [
+        # Where the door is, or the floor: given with the address, nothing to take away.
+        ("Un canapé. Code porte 1234, 3e étage.", {"canapé": 1}),
+        ("Un frigo, bâtiment B porte 12, 2ème étage porte gauche.", {"réfrigérateur": 1}),
+        ("Un canapé, porte B.", {"canapé": 1}),
+        # Doors and shelves to collect still are.
+        ("Une vieille porte à jeter et trois étagères.", {"porte": 1, "étagère": 3}),
+        ("Deux portes de placard et une porte de garage.", {"porte": 3}),
+    ],
+)
+def test_access_details_are_no_items(
+    text: str, items: dict[str, int], catalogue: Catalogue, territory: Territory
+) -> None:
+    assert said(text, catalogue, territory) == items

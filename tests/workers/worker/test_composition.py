@@ -5,7 +5,6 @@ activity that no worker runs (a workflow would wait for it forever) or that no w
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any, cast
 from temporalio import activity
 from temporalio.client import Client
 
+from activities.config import usable_cores
 from activities.live.session import SessionRegistry
 from activities.speech.engine import SpeechEngine
 from workers.settings import Settings
@@ -109,4 +109,4 @@ def test_an_stt_worker_loads_one_model_replica_per_transcription_at_once(
     speech = transcribe.__self__._speech  # type: ignore[attr-defined]
     # Two calls at once run on two replicas instead of queueing for one (README, issue 15).
     assert speech.model().model.num_workers == 2
-    assert speech.settings.cpu_threads == max(1, (os.cpu_count() or 2) // 2)
+    assert speech.settings.cpu_threads == max(1, usable_cores() // 2)
