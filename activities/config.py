@@ -7,6 +7,7 @@ down to the activities that need it."""
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Literal
@@ -48,10 +49,21 @@ class SttSettings(BaseModel):
     feature_cache_ttl_s: float = Field(default=60.0, gt=0)
 
 
-def usable_cores() -> int:
-    """The cores this process may run on (a container's CPU set, not the host's count)."""
+CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
+
+
+def usable_cores(cpu_max: Path = CGROUP_CPU_MAX) -> int:
+    """The cores this process may use: its CPU set (`--cpuset-cpus`), bounded by a cgroup v2
+    CPU quota (`--cpus`, compose `cpus:`, a Kubernetes limit) rounded up; not the host's."""
     affinity = getattr(os, "sched_getaffinity", None)
-    return len(affinity(0)) if affinity is not None else (os.cpu_count() or 2)
+    cores = len(affinity(0)) if affinity is not None else (os.cpu_count() or 2)
+    try:
+        quota, period = cpu_max.read_text().split()[:2]
+        if quota != "max":
+            cores = min(cores, max(1, math.ceil(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass  # no cgroup v2 file, or one this code does not read: the CPU set stands
+    return cores
 
 
 def worker_threads(stt: SttSettings, cores: int) -> SttSettings:

@@ -58,7 +58,7 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client, WorkflowHandle
 
-from activities.config import worker_threads
+from activities.config import usable_cores, worker_threads
 from corpus import DEMO_DIR
 from domain.models import Status, VoicemailResult
 from domain.names import SA_STATUS, VOICEMAIL_WORKFLOW
@@ -481,8 +481,8 @@ async def run_backlog(args: argparse.Namespace) -> dict[str, Any]:
                 "beam_size": s.stt.beam_size,
                 "vad_filter": s.stt.vad_filter,
                 # What the stt worker resolves them to (activities/config.py: worker_threads).
-                "cpu_threads": worker_threads(s.stt, cores).cpu_threads,
-                "num_workers": worker_threads(s.stt, cores).num_workers,
+                "cpu_threads": worker_threads(s.stt, usable_cores()).cpu_threads,
+                "num_workers": worker_threads(s.stt, usable_cores()).num_workers,
                 "malloc_arena_max": os.environ.get("MALLOC_ARENA_MAX", ""),
             },
             "poll_s": args.poll,

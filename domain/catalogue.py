@@ -79,9 +79,10 @@ def _quantity_before(tokens: Sequence[Token], i: int) -> bool:
 _DOOR_CODES = frozenset({"code", "digicode"})
 _DOOR_SIDES = frozenset({"gauche", "droite", "face", "fond", "paliere"})
 _FLOORS = frozenset({"etage", "etages"})
+_DOOR_ARTICLES = frozenset({"la", "le", "l", "les", "cette", "ces", "notre", "ta", "sa"})
 
 
-def _access_detail(tokens: Sequence[Token], mention: ItemMention) -> bool:
+def _access_detail(text: str, tokens: Sequence[Token], mention: ItemMention) -> bool:
     first, after = mention.first_token, mention.last_token
     if mention.fuzzy and any(t.folded in _FLOORS for t in tokens[first:after]):
         return True
@@ -89,14 +90,28 @@ def _access_detail(tokens: Sequence[Token], mention: ItemMention) -> bool:
         return False
     if first > 0 and tokens[first - 1].folded in _DOOR_CODES:
         return True
-    if after >= len(tokens):
+    if (
+        first > 0
+        and (
+            tokens[first - 1].folded in QUANTITY_CUES | _DOOR_ARTICLES
+            or tokens[first - 1].is_digits
+        )
+        and not text[tokens[first - 1].end : tokens[first].start].strip()
+    ):
+        # "une porte palière", "deux portes 2 battants", "la porte A": a door to collect.
         return False
-    nxt = tokens[after].folded
-    # One letter ("porte B"; not "à", "y": "une porte à jeter"), a number, a side.
+    if after >= len(tokens) or text[tokens[after - 1].end : tokens[after].start].strip():
+        return False  # "une porte, 2 chaises": the list goes on
+    nxt = tokens[after]
+    elided = text[nxt.end : nxt.end + 1] in ("'", "’")  # "porte d'entrée"
+    # One letter ("porte B"; not "à", "y"), a number, a side.
     return (
-        (len(nxt) == 1 and nxt.isalpha() and nxt not in ("a", "y"))
-        or tokens[after].is_digits
-        or nxt in _DOOR_SIDES
+        (
+            (len(nxt.folded) == 1 and nxt.folded.isalpha() and nxt.folded not in ("a", "y"))
+            and not elided
+        )
+        or nxt.is_digits
+        or nxt.folded in _DOOR_SIDES
     )
 
 
@@ -323,7 +338,7 @@ class Catalogue:
             if (
                 mention is None
                 or any(skipped(t) for t in tokens[i : mention.last_token])
-                or _access_detail(tokens, mention)
+                or _access_detail(text, tokens, mention)
             ):
                 i += 1
                 continue

@@ -220,10 +220,12 @@ async def _read_replies(s: VoicemailState, note: Note) -> Escalation | None:
         if heard is not None and heard.street and heard.housenumber:
             note("adresse reçue par SMS")
             s.understanding.address = heard
-            added = add_written_items(s.understanding, written)
+            added, refused = add_written_items(s.understanding, written)
+            # The items stay in the case (encrypted), out of the log line.
             if added:
-                # The words stay in the case (encrypted), out of the log line.
                 note("objets ajoutés par SMS", items_label(added))
+            if refused:
+                note("objets non collectés écrits par SMS", items_label(refused))
             if written.intent == Intent.QUESTION and not s.understanding.question:
                 # « c'est au 12 bd Chave, vous passez quand ? »: answered after the booking.
                 s.understanding.question = written.question or text
@@ -233,22 +235,28 @@ async def _read_replies(s: VoicemailState, note: Note) -> Escalation | None:
             return _no_address(f"les réponses SMS n'en contiennent pas : {_quoted(replies)}")
 
 
-def add_written_items(u: Understanding, written: Understanding) -> list[ItemCount]:
+def add_written_items(
+    u: Understanding, written: Understanding
+) -> tuple[list[ItemCount], list[ItemCount]]:
     """Items the caller wrote beside the address (« 12 bd Chave, et aussi un frigo ») that the
     message did not name join it: the confirmation lists them and the crew plans for them. An
     item the message named keeps the message's count (« c'est pour les canapés » counts 2,
-    whatever the message said). Not a command of its own: the same activities run, the
-    booking carries more items. The items added."""
+    whatever the message said). Refused items written join only a message that named none:
+    the advice on where to take them is the reply's, for exactly those (the catalogue joins
+    several places into one phrase, which two phrases cannot be merged into). Not a command of
+    its own: the same activities run, the booking carries more items. (items added, refused
+    items added)"""
     named = {i.item for i in u.items} | {i.item for i in u.refused_items}
     added = [i for i in written.items if i.item not in named]
-    refused = [i for i in written.refused_items if i.item not in named]
     u.items = [*u.items, *added]
-    if refused:
-        u.refused_items = [*u.refused_items, *refused]
-        advice = [a for a in (u.refusal_advice, written.refusal_advice) if a]
-        # One phrase per place each side named (domain/catalogue.py: refusal_advice).
-        u.refusal_advice = " ; ".join(dict.fromkeys(advice))
-    return [*added, *refused]
+    refused: list[ItemCount] = []
+    if not u.refused_items and written.refused_items:
+        refused = [i for i in written.refused_items if i.item not in named]
+        if len(refused) == len(written.refused_items):
+            u.refused_items, u.refusal_advice = refused, written.refusal_advice
+        else:
+            refused = []
+    return added, refused
 
 
 def _may_ask(s: VoicemailState) -> bool:

@@ -144,31 +144,27 @@ async def test_items_written_beside_the_address_are_booked_too(
 
 
 def test_items_written_beside_the_address_add_to_the_message_never_recount_it() -> None:
-    u = Understanding(
-        intent="booking",
-        items=[ItemCount("canapé", 3)],
-        refused_items=[ItemCount("pneu", 4)],
-        refusal_advice="chez un garagiste",
-    )
+    u = Understanding(intent="booking", items=[ItemCount("canapé", 3)])
     written = Understanding(
         intent="booking",
         # « les canapés » written again counts 2: the message's 3 stand.
         items=[ItemCount("canapé", 2), ItemCount("réfrigérateur", 1)],
+        refused_items=[ItemCount("pneu", 4)],
+        refusal_advice="chez un garagiste",
+    )
+    added, refused = add_written_items(u, written)
+    assert (added, refused) == ([ItemCount("réfrigérateur", 1)], [ItemCount("pneu", 4)])
+    assert u.items == [ItemCount("canapé", 3), ItemCount("réfrigérateur", 1)]
+    assert (u.refused_items, u.refusal_advice) == ([ItemCount("pneu", 4)], "chez un garagiste")
+    # The message names refused items already: the reply's cannot share its advice phrase,
+    # so they stay out (nothing is booked for them either way).
+    more = Understanding(
+        intent="booking",
         refused_items=[ItemCount("gravats", 1)],
         refusal_advice="en déchèterie",
     )
-    added = add_written_items(u, written)
-    assert added == [ItemCount("réfrigérateur", 1), ItemCount("gravats", 1)]
-    assert u.items == [ItemCount("canapé", 3), ItemCount("réfrigérateur", 1)]
-    assert u.refused_items == [ItemCount("pneu", 4), ItemCount("gravats", 1)]
-    # Where to take each: both places said.
-    assert u.refusal_advice == "chez un garagiste ; en déchèterie"
-    # A reply naming nothing new leaves the message as it was.
-    assert (
-        add_written_items(u, Understanding(intent="booking", items=[ItemCount("canapé", 1)])) == []
-    )
-    assert u.items == [ItemCount("canapé", 3), ItemCount("réfrigérateur", 1)]
-    assert u.refusal_advice == "chez un garagiste ; en déchèterie"
+    assert add_written_items(u, more) == ([], [])
+    assert (u.refused_items, u.refusal_advice) == ([ItemCount("pneu", 4)], "chez un garagiste")
 
 
 async def test_no_reply_hands_the_case_to_a_person(

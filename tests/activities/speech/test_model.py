@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from temporalio.exceptions import ApplicationError
 
-from activities.config import SttSettings, worker_threads
+from activities.config import SttSettings, usable_cores, worker_threads
 from activities.speech.model import VERIFIED_MARKER, prepare_packaged_model, verify_model_dir
 from domain.errors import MODEL_UNAVAILABLE
 
@@ -58,3 +58,15 @@ def test_an_stt_worker_runs_one_replica_per_transcription(
 ) -> None:
     resolved = worker_threads(SttSettings(**set_), cores)
     assert (resolved.num_workers, resolved.cpu_threads) == expected
+
+
+def test_the_cores_are_the_cpu_set_bounded_by_the_cgroup_quota(tmp_path: Path) -> None:
+    cpu_max = tmp_path / "cpu.max"
+    cpu_max.write_text("max 100000\n")
+    cpu_set = usable_cores(cpu_max)
+    assert cpu_set >= 1
+    cpu_max.write_text("150000 100000\n")  # --cpus 1.5: two cores, one of them half
+    assert usable_cores(cpu_max) == min(cpu_set, 2)
+    cpu_max.write_text("garbage")
+    assert usable_cores(cpu_max) == cpu_set
+    assert usable_cores(tmp_path / "absent") == cpu_set

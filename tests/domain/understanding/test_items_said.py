@@ -389,6 +389,10 @@ def test_a_phrase_said_three_times_in_a_row_is_a_loop(
         # Doors and shelves to collect still are.
         ("Une vieille porte à jeter et trois étagères.", {"porte": 1, "étagère": 3}),
         ("Deux portes de placard et une porte de garage.", {"porte": 3}),
+        ("Une porte d'entrée à jeter, c'est tout.", {"porte": 1}),
+        ("Une porte, 2 chaises.", {"porte": 1, "chaise": 2}),
+        ("Une vieille porte, l'armoire aussi.", {"porte": 1, "armoire": 1}),
+        ("Une porte 2 battants et une porte palière.", {"porte": 2}),
     ],
 )
 def test_access_details_are_no_items(
