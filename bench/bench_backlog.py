@@ -463,6 +463,8 @@ async def run_backlog(args: argparse.Namespace) -> dict[str, Any]:
     t_last = max((sub.settled for sub in settled if sub.settled is not None), default=t_done)
     wall = t_last - t_first
     cores = psutil.cpu_count() or 1
+    # What the stt worker resolves its threads to (activities/config.py: worker_threads).
+    stt_resolved = worker_threads(s.stt, usable_cores())
     report: dict[str, Any] = {
         "machine": {
             "cpus": cores,
@@ -480,9 +482,8 @@ async def run_backlog(args: argparse.Namespace) -> dict[str, Any]:
                 "compute_type": s.stt.compute_type,
                 "beam_size": s.stt.beam_size,
                 "vad_filter": s.stt.vad_filter,
-                # What the stt worker resolves them to (activities/config.py: worker_threads).
-                "cpu_threads": worker_threads(s.stt, usable_cores()).cpu_threads,
-                "num_workers": worker_threads(s.stt, usable_cores()).num_workers,
+                "cpu_threads": stt_resolved.cpu_threads,
+                "num_workers": stt_resolved.num_workers,
                 "malloc_arena_max": os.environ.get("MALLOC_ARENA_MAX", ""),
             },
             "poll_s": args.poll,

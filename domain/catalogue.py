@@ -79,7 +79,8 @@ def _quantity_before(tokens: Sequence[Token], i: int) -> bool:
 _DOOR_CODES = frozenset({"code", "digicode"})
 _DOOR_SIDES = frozenset({"gauche", "droite", "face", "fond", "paliere"})
 _FLOORS = frozenset({"etage", "etages"})
-_DOOR_ARTICLES = frozenset({"la", "le", "l", "les", "cette", "ces", "notre", "ta", "sa"})
+# What makes "porte" a door to collect ("une porte palière", "la porte A").
+_DOOR_DETERMINERS = QUANTITY_CUES | {"la", "le", "l", "les", "cette", "ces", "notre", "ta", "sa"}
 
 
 def _access_detail(text: str, tokens: Sequence[Token], mention: ItemMention) -> bool:
@@ -92,10 +93,7 @@ def _access_detail(text: str, tokens: Sequence[Token], mention: ItemMention) -> 
         return True
     if (
         first > 0
-        and (
-            tokens[first - 1].folded in QUANTITY_CUES | _DOOR_ARTICLES
-            or tokens[first - 1].is_digits
-        )
+        and (tokens[first - 1].folded in _DOOR_DETERMINERS or tokens[first - 1].is_digits)
         and not text[tokens[first - 1].end : tokens[first].start].strip()
     ):
         # "une porte palière", "deux portes 2 battants", "la porte A": a door to collect.
