@@ -532,51 +532,63 @@ def find_postcodes(
             if run[k].value == 0 or any(f.start <= run[k].start < f.end for f in found):
                 k += 1
                 continue
-            digits = ""
-            hit = None
-            for idx in range(k, len(run)):
-                digits += run[idx].digits
-                if len(digits) >= 5:
-                    if len(digits) == 5 and _POSTCODE_RE.fullmatch(digits):
-                        hit = idx
-                    break
-            together = local.written_together(run[k].digits) if local else None
-            if hit is None and together:
-                # "1313 Marseille": "treize treize" written as one number.
-                found.append(PostcodeSpan(run[k].start, run[k].end, together))
+            read = _postcode_at(run, k, local)
+            if read is not None and read[0] < len(run) - 1 and k + 1 < len(run):
+                # A postcode ends its run of numbers, the house number before it: « au
+                # treize, treize cinq cents Martigues » (commas lost) is 13 and 13500, not
+                # the shorthand 13013 and 500; « au un treize zéro zéro un » is 1 and 13001,
+                # not 11300 and 0, 1.
+                later = _postcode_at(run, k + 1, local)
+                if later is not None and later[0] == len(run) - 1:
+                    k += 1
+                    continue
+            if read is None:
                 k += 1
                 continue
-            if hit is None and local and run[k].digits == local.department:
-                # "treize quinze", "treize zéro huit": only a Marseille arrondissement makes
-                # sense for four digits in an address.
-                tail, last = "", None
-                for idx in range(k + 1, min(k + 3, len(run))):
-                    tail += run[idx].digits
-                    if int(tail) in local.postcodes:
-                        last = idx
-                if last is not None:
-                    value = int("".join(s.digits for s in run[k + 1 : last + 1]))
-                    found.append(PostcodeSpan(run[k].start, run[last].end, local.postcodes[value]))
-                    k = last + 1
-                    continue
-            if (
-                hit is not None
-                and digits.endswith("000")
-                and not run[hit].spoken
-                and hit + 1 < len(run)
-                and run[hit + 1].spoken
-                and run[hit + 1].value < 1000
-            ):
-                # "13 000 quatre": "treize mille quatre" half turned into digits.
-                digits = str(int(digits) + run[hit + 1].value)
-                hit += 1
-            if hit is not None:
-                found.append(PostcodeSpan(run[k].start, run[hit].end, digits))
-                k = hit + 1
-            else:
-                k += 1
+            last, code = read
+            found.append(PostcodeSpan(run[k].start, run[last].end, code))
+            k = last + 1
     found.sort(key=lambda p: p.start)
     return found
+
+
+def _postcode_at(run: list[NumberSpan], k: int, local: Districts | None) -> tuple[int, str] | None:
+    """(index of the run's last span read, postcode) for a postcode said from span k of a run
+    of numbers, or None."""
+    digits = ""
+    hit = None
+    for idx in range(k, len(run)):
+        digits += run[idx].digits
+        if len(digits) >= 5:
+            if len(digits) == 5 and _POSTCODE_RE.fullmatch(digits):
+                hit = idx
+            break
+    together = local.written_together(run[k].digits) if local else None
+    if hit is None and together:
+        # "1313 Marseille": "treize treize" written as one number.
+        return k, together
+    if hit is None and local and run[k].digits == local.department:
+        # "treize quinze", "treize zéro huit": only a Marseille arrondissement makes sense
+        # for four digits in an address.
+        tail, last = "", None
+        for idx in range(k + 1, min(k + 3, len(run))):
+            tail += run[idx].digits
+            if int(tail) in local.postcodes:
+                last = idx
+        if last is not None:
+            value = int("".join(s.digits for s in run[k + 1 : last + 1]))
+            return last, local.postcodes[value]
+    if (
+        hit is not None
+        and digits.endswith("000")
+        and not run[hit].spoken
+        and hit + 1 < len(run)
+        and run[hit + 1].spoken
+        and run[hit + 1].value < 1000
+    ):
+        # "13 000 quatre": "treize mille quatre" half turned into digits.
+        return hit + 1, str(int(digits) + run[hit + 1].value)
+    return (hit, digits) if hit is not None else None
 
 
 def extract_phone_numbers(text: str) -> list[str]:

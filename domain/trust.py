@@ -12,13 +12,22 @@ from __future__ import annotations
 import re
 import zlib
 from collections.abc import Sequence
+from itertools import pairwise
 
 from rapidfuzz import fuzz
 
 from domain.address_models import PlaceEvidence
 from domain.geotext import street_key, type_similarity
 from domain.models import AddressMatch, Segment
-from domain.numbers import Token, find_arrondissement, find_postcodes, fold, tokenize
+from domain.numbers import (
+    Token,
+    find_arrondissement,
+    find_numbers,
+    find_phone_numbers,
+    find_postcodes,
+    fold,
+    tokenize,
+)
 from domain.understanding.lexicon import SENTENCE_END
 from domain.understanding.territory import Commune, Territory
 
@@ -121,6 +130,30 @@ def _places_lost(tokens: Sequence[Token]) -> list[PlaceEvidence]:
     ]
 
 
+def _postcodes_lost(
+    text: str, tokens: Sequence[Token], said: Sequence[tuple[int, int]], territory: Territory
+) -> list[PlaceEvidence]:
+    """« …, treize zéro zéro, je souhaite … »: the department's number then « zéro » begin a
+    postcode whose last digits the transcription dropped; whatever arrondissement or commune
+    it named cannot be checked against the address found (kind "unheard"). `said`: the spans
+    of the postcodes read whole."""
+    spans = find_numbers(text, list(tokens))
+    phones = find_phone_numbers(text, spans)
+    department = int(territory.department) if territory.department.isdigit() else -1
+    found: list[PlaceEvidence] = []
+    for a, b in pairwise(spans):
+        if not (a.value == department and b.value == 0 and b.spoken):
+            continue
+        if re.fullmatch(r"[\s,]*", text[a.end : b.start]) is None:
+            continue
+        if any(p.start <= a.start < p.end for p in phones):
+            continue
+        if any(s <= a.start < e or s < b.end <= e for s, e in said):
+            continue
+        found.append(PlaceEvidence("unheard", "", a.start, b.end))
+    return found
+
+
 def place_evidence(text: str, territory: Territory) -> list[PlaceEvidence]:
     """Everything the caller said about the place: communes of the territory and outside it
     (introduced as places: "à Aubagne", "13400 Aubagne", ", Arles"), arrondissements of the
@@ -156,6 +189,21 @@ def place_evidence(text: str, territory: Territory) -> list[PlaceEvidence]:
         introduced = introduced or (i > 0 and hit is not None and tokens[i - 1].folded in _AU)
         if hit is None and misheard_ok and found is None:
             hit = _misheard_outside(tokens, i, territory, longest)
+            inside = None if hit else territory.find_misheard_commune(text, list(tokens), i)
+            if inside is not None:
+                # « à Saloon-de-Provence »: the commune said, misspelled, is evidence too.
+                commune, end = inside
+                out.append(
+                    PlaceEvidence(
+                        "commune",
+                        commune.citycode,
+                        tokens[i].start,
+                        tokens[end - 1].end,
+                        commune.name,
+                    )
+                )
+                i = end
+                continue
         if hit is None and i > 1 and [t.folded for t in tokens[i - 2 : i]] == ["dans", "le"]:
             for form, name in _OTHER_DEPARTMENTS.items():
                 if tuple(t.folded for t in tokens[i : i + len(form)]) == form:
@@ -185,9 +233,11 @@ def place_evidence(text: str, territory: Territory) -> list[PlaceEvidence]:
             start = m.end() if m is not None else len(text)
     out.extend(_garbled_postcodes(tokens, territory))
     out.extend(_places_lost(tokens))
-    for p in find_postcodes(text, in_address=True, districts=territory.districts):
+    postcodes = find_postcodes(text, in_address=True, districts=territory.districts)
+    for p in postcodes:
         if territory.in_territory(p.postcode) and p.postcode != territory.generic_postcode:
             out.append(PlaceEvidence("postcode", p.postcode, p.start, p.end))
+    out.extend(_postcodes_lost(text, tokens, [(p.start, p.end) for p in postcodes], territory))
     return out
 
 

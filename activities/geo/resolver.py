@@ -231,6 +231,12 @@ class AddressResolver:
         elif any(e.kind == "unheard" for e in cands.evidence):
             result.doubt = EscalationReason.LOW_CONFIDENCE.value
             result.reason = "un lieu dit après l'adresse (« à … ») n'a pas été compris"
+        elif spoken is not None and spoken.city and self.geocoder.known_city(spoken.city) is None:
+            # « … avenue des Carmélites, à Oigon »: a place named that is no commune of the
+            # territory, nor one outside that the lists know (Orgon misheard); the street
+            # found inside cannot be booked blindly.
+            result.doubt = EscalationReason.LOW_CONFIDENCE.value
+            result.reason = "la commune dite n'a pas été reconnue"
         elif not trust.number_said(
             match.housenumber,
             cands.parsed_housenumber,

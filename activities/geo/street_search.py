@@ -188,6 +188,14 @@ class AddressSearch:
             parsed = geotext.parse_housenumber(spoken.housenumber)
             if parsed is not None:
                 found.append((parsed[0], parsed[1], 1.0))
+        words = geotext.tokens(heard)
+        if words and (
+            words[0] in self.territory.one_word_types
+            or tuple(words[:2]) in self.territory.two_word_types
+        ):
+            # The words start with the street's type: no number was heard before it, and
+            # the type itself is no number's remnant (« impasse » sounds like « un passe »).
+            return found
         for n, sim in geotext.number_guesses(heard):
             if sim >= 0.6 and all(f[0] != n for f in found):
                 found.append((n, "", sim))

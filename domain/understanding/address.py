@@ -9,7 +9,7 @@ from dataclasses import replace
 from rapidfuzz import fuzz
 
 from domain.models import SpokenAddress
-from domain.numbers import HOUSE_SUFFIXES, NumberSpan, PhoneSpan, Token, fold
+from domain.numbers import HOUSE_SUFFIXES, NumberSpan, PhoneSpan, Token, find_postcodes, fold
 from domain.understanding.lexicon import INTERJECTIONS
 from domain.understanding.locality import (
     Locality,
@@ -331,11 +331,11 @@ def _ends_number(
     between = text[tokens[i - 1].end : tokens[i].start]
     if re.search(r"[.!?;:]", between) or (not weak and "," in between):
         return True
-    return _locality_at(tokens, i, starts, territory) or (
+    return _locality_at(text, tokens, i, starts, territory) or (
         tokens[i].folded in _AFTER_NUMBER
         and i + 1 < len(tokens)
         and (
-            _locality_at(tokens, i + 1, starts, territory)
+            _locality_at(text, tokens, i + 1, starts, territory)
             or (
                 tokens[i].folded == "dans"
                 and tokens[i + 1].folded == "le"
@@ -347,13 +347,14 @@ def _ends_number(
 
 
 def _locality_at(
-    tokens: list[Token], i: int, starts: dict[int, NumberSpan], territory: Territory
+    text: str, tokens: list[Token], i: int, starts: dict[int, NumberSpan], territory: Territory
 ) -> bool:
-    """A commune of the territory or one of its postcodes named from token i."""
-    span = starts.get(i)
-    if span is not None:
-        return len(span.digits) == 5 and territory.in_territory(span.digits)
-    return territory.find_commune(tokens, i) is not None
+    """A commune of the territory or one of its postcodes named from token i: a postcode may
+    be said in groups (« treize zéro treize », « treize cinq cents »)."""
+    if i not in starts:
+        return territory.find_commune(tokens, i) is not None
+    said = find_postcodes(text[tokens[i].start :], in_address=True, districts=territory.districts)
+    return bool(said) and said[0].start == 0 and territory.in_territory(said[0].postcode)
 
 
 # A spelled word stands for the word of the name it resembles this much (rapidfuzz ratio):

@@ -36,6 +36,11 @@ def _spans_within(spans: list[NumberSpan], start_char: int, end_char: int) -> li
     ]
 
 
+def _letter(tokens: list[Token], j: int) -> bool:
+    """Token j is a single letter, as in a spelled word."""
+    return 0 <= j < len(tokens) and len(tokens[j].text) == 1 and tokens[j].text.isalpha()
+
+
 def _other_city(
     text: str, tokens: list[Token], i: int, end_char: int, territory: Territory
 ) -> str | None:
@@ -46,6 +51,12 @@ def _other_city(
         and tokens[i + 1].text[:1].isupper()
         and not territory.find_commune(tokens, i + 1)
     ):
+        return None
+    if tokens[i].text != "à" and (
+        (_letter(tokens, i - 1) and not gap(text, tokens, i - 1, i).strip())
+        or (_letter(tokens, i + 1) and _letter(tokens, i + 2))
+    ):
+        # « Martial, M A R T I A L »: an A among spelled letters, no « à » before a city.
         return None
     words = []
     j = i + 1
@@ -105,6 +116,14 @@ def locality(
         found = territory.find_commune(tokens, i)
         if found and not (introduced_only and (i == 0 or tokens[i - 1].folded not in ("a", "sur"))):
             commune = found[0]
+            break
+        misheard = (
+            territory.find_misheard_commune(text, tokens, i + 1)
+            if tok.folded in ("a", "sur")
+            else None
+        )
+        if misheard is not None and tokens[misheard[1] - 1].end <= end_char:
+            commune = misheard[0]
             break
         city = _other_city(text, tokens, i, end_char, territory)
         if city is not None:

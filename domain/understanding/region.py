@@ -151,6 +151,10 @@ def _region_end(text: str, tokens: list[Token], first: int, territory: Territory
                 break
             if k - first >= 2 and _starts_landmark(tokens, k):
                 break
+            words = [t.folded for t in tokens[k : k + 2]]
+            if words[0] == "numero" or words == ["au", "numero"]:
+                # « au Les Naps au numéro quinze »: the number said after the name.
+                break
         k += 1
     return k
 

@@ -200,13 +200,13 @@ def _type_at(scan: _Scan, t: int) -> tuple[str, int, bool] | None:
     return (guessed, t + 1, True) if guessed is not None else None
 
 
-def _is_capitalised(tokens: list[Token], name_start: int, end: int) -> bool:
-    first_name_tok = tokens[name_start]
-    return first_name_tok.text[:1].isupper() or (
-        first_name_tok.folded in PARTICLES
-        and name_start + 1 < end
-        and tokens[name_start + 1].text[:1].isupper()
-    )
+def _is_capitalised(tokens: list[Token], name_start: int, end: int, particles: int = 2) -> bool:
+    """The name's first word after its particles (at most `particles`) is a proper name:
+    « Paradis », « du Prado », « de la Montre »."""
+    k = name_start
+    while k < min(end - 1, name_start + particles) and tokens[k].folded in PARTICLES:
+        k += 1
+    return tokens[k].text[:1].isupper()
 
 
 def _has_cue(scan: _Scan, t: int) -> bool:
@@ -239,7 +239,10 @@ def _street_at(scan: _Scan, t: int) -> Street | None:
         return None
     number, suffix = _number_before(scan.text, tokens, t, scan.numbers_end_at)
     prev = tokens[t - 1].folded if t > 0 else ""
-    capitalised = _is_capitalised(tokens, name_start, end)
+    # An everyday word as type (« le passage de la Poste ») needs its proper name at once.
+    capitalised = _is_capitalised(
+        tokens, name_start, end, 1 if f in scan.territory.ambiguous_types else 2
+    )
     score = 1.0
     if number is not None:
         score += 3

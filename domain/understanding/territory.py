@@ -51,6 +51,11 @@ _FUZZY_QUARTIER_LENGTH = 6
 _FUZZY_QUARTIER_RATIO = 85
 # ... unless it sounds at least this much like a one-word commune outside the territory.
 _FUZZY_OUTSIDE_RATIO = 75
+# A commune's name misspelled by the transcription after « à » (« Saloon-de-Provence »,
+# « Marignnane »): this close to the name, and closer to it than to any outside commune's
+# (the threshold of the outside names' own misspellings in domain/trust.py).
+_MISHEARD_COMMUNE_RATIO = 85
+_MISHEARD_COMMUNE_LENGTH = 6
 
 
 def _quartier_forms(quartiers: tuple[tuple[str, str], ...]) -> dict[tuple[str, ...], str]:
@@ -191,6 +196,39 @@ class Territory:
                 ):
                     return code, i + 1
         return None
+
+    def find_misheard_commune(
+        self, text: str, tokens: list[Token], i: int
+    ) -> tuple[Commune, int] | None:
+        """(commune, end token) when the words of `text` from token i are a commune of the
+        territory misspelled by the transcription (« Saloon-de-Provence », « Marignnane »):
+        callers pass the words a place introduces (« à … »). Never a name closer to a commune
+        outside the territory, a quartier, part of a longer hyphenated name, nor one named
+        exactly (`find_commune`)."""
+        if i >= len(tokens) or self.find_commune(tokens, i) is not None:
+            return None
+        if self.find_quartier(tokens, i) is not None:
+            return None  # « Saint-Victor », a quartier, is not Saint-Victoret misheard
+        best: tuple[float, Commune, int] | None = None
+        for n in range(1, min(self._max_words, len(tokens) - i) + 1):
+            said = " ".join(t.folded for t in tokens[i : i + n])
+            if len(said) < _MISHEARD_COMMUNE_LENGTH:
+                continue
+            if i + n < len(tokens) and text[tokens[i + n - 1].end : tokens[i + n].start] == "-":
+                continue  # « Grands-Carmes » is not « Grans » and the rest of a name
+            for form, commune in self._forms.items():
+                name = " ".join(form)
+                if name[0] != said[0]:
+                    continue
+                score = fuzz.ratio(said, name)
+                if score >= _MISHEARD_COMMUNE_RATIO and (best is None or score > best[0]):
+                    best = (score, commune, i + n)
+        if best is None:
+            return None
+        said = " ".join(t.folded for t in tokens[i : best[2]])
+        if any(fuzz.ratio(said, " ".join(form)) >= best[0] for form in self._outside_forms):
+            return None
+        return best[1], best[2]
 
     def _names_outside(self, tokens: list[Token], i: int) -> bool:
         """Whether a commune outside the territory is named at token i, or a word at i sounds

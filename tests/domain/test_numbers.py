@@ -298,3 +298,18 @@ def test_an_article_after_the_city_is_no_arrondissement(text: str, districts: Di
     """« Marseille, une armoire » is not the 1st arrondissement (it made a 6th-arrondissement
     address contradict what the caller « said »)."""
     assert find_arrondissement(text, districts) is None
+
+
+def test_a_postcode_ends_its_run_of_numbers(districts: Districts) -> None:
+    # The house number before a postcode, commas lost: « au treize treize cinq cents » is 13
+    # then 13500 (not the shorthand 13013 then 500), « au un treize zéro zéro un » is 1 then
+    # 13001 (not 11300 then 0, 1).
+    def codes(text: str) -> list[str]:
+        return [p.postcode for p in find_postcodes(text, in_address=True, districts=districts)]
+
+    assert codes("au treize treize cinq cents Martigues") == ["13500"]
+    assert codes("au un treize zéro zéro un Marseille") == ["13001"]
+    assert codes("au treize treize quinze Marseille") == ["13015"]
+    # Alone, the shorthand and the grouped forms are read as before.
+    assert codes("rue Paradis treize treize") == ["13013"]
+    assert codes("rue Paradis treize zéro zéro huit") == ["13008"]

@@ -207,3 +207,20 @@ def test_a_place_said_and_lost_is_evidence_of_its_own(text: str, lost: bool) -> 
     """« … à je voudrais … »: the place the caller named (an outside commune?) was lost."""
     kinds = [e.kind for e in place_evidence(text, TERRITORY)]
     assert ("unheard" in kinds) is lost, kinds
+
+
+def test_a_commune_of_the_territory_misspelled_is_evidence() -> None:
+    # « à Saloon-de-Provence »: no evidence before, so a street of that name in Marseille
+    # could be booked for a caller of Salon.
+    assert ("commune", "13103") in kinds("Au 6 boulevard Gambetta à Saloon-de-Provence.")
+    assert ("outside", "13108") in kinds("Au 8 rue du Temple, à Taraucon.")
+
+
+def test_a_postcode_cut_short_is_a_place_lost() -> None:
+    # Seed 4404: « treize zéro zéro » (its « neuf » dropped) then the next clause: a Marseille
+    # street of the 16th was booked at 0.61 for a caller of the 9th.
+    lost = kinds("Je suis au cinq place de l'Église, treize zéro zéro je souhaite un rendez-vous.")
+    assert ("unheard", "") in lost
+    assert ("unheard", "") not in kinds("Au cinq place de l'Église, treize zéro zéro neuf.")
+    assert ("unheard", "") not in kinds("Au cinq place de l'Église, treize zéro huit.")
+    assert ("unheard", "") not in kinds("Mon numéro : zéro six, treize, zéro zéro, quarante.")

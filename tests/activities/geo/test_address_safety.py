@@ -146,3 +146,37 @@ def test_a_place_lost_after_the_address_is_never_booked_blindly(
     _, geo, decision = _decide(acts, catalogue, territory, said)
     assert geo.match is not None and geo.doubt == "low_confidence", (geo.match, geo.doubt)
     assert decision.kind == DecisionKind.CONFIRM_BY_SMS
+
+
+def test_a_place_named_that_no_list_knows_is_never_booked_blindly(
+    acts: GeocodeActivities, catalogue: Catalogue, territory: Territory
+) -> None:
+    """« … à Oigon » (Orgon, outside, misheard; too short for the misspelled-name rule): on
+    the fourth development seed (4404) such a caller was booked at 0.90 in the Marseille
+    street of the same name. A place said that is no commune known is confirmed."""
+    said = "J'habite au douze rue Paradis, à Oigon. Je voudrais faire enlever une armoire."
+    _, geo, decision = _decide(acts, catalogue, territory, said)
+    assert geo.match is not None and geo.doubt == "low_confidence", (geo.match, geo.doubt)
+    assert decision.kind == DecisionKind.CONFIRM_BY_SMS
+
+
+def test_a_postcode_cut_short_is_never_booked_blindly(
+    acts: GeocodeActivities, catalogue: Catalogue, territory: Territory
+) -> None:
+    said = "J'habite au douze rue Paradis, treize zéro zéro je voudrais enlever une armoire."
+    _, geo, decision = _decide(acts, catalogue, territory, said)
+    assert geo.match is not None and geo.doubt == "low_confidence", (geo.match, geo.doubt)
+    assert decision.kind == DecisionKind.CONFIRM_BY_SMS
+
+
+@pytest.mark.parametrize("street", ["impasse des Lilas", "avenue du Prado"])
+def test_a_street_type_said_first_is_no_house_number(
+    acts: GeocodeActivities, catalogue: Catalogue, territory: Territory, street: str
+) -> None:
+    """Seed 5505: « c'est le impasse Coulomb » (the number dropped) booked 1: « impasse »
+    sounds like « un passe », and the guess from the words heard took it for a number."""
+    said = f"Mon adresse, c'est le {street}, treize mille six Marseille. Une armoire."
+    u, geo, decision = _decide(acts, catalogue, territory, said)
+    assert u.address is not None and u.address.housenumber == ""
+    assert decision.kind != DecisionKind.BOOK, geo.match
+    assert geo.match is None or geo.match.housenumber == "", geo.match
