@@ -117,12 +117,12 @@ def _mention_count(
     return 1
 
 
-def _punctuated(text: str, tokens: list[Token], j: int) -> bool:
+def _punctuated(text: str, tokens: list[Token], j: int, marks: str = _PUNCTUATION) -> bool:
     """Punctuation between token j - 1 and token j (j == len(tokens): after the last one)."""
     if j <= 0:
         return False
     end = tokens[j].start if j < len(tokens) else len(text)
-    return any(c in _PUNCTUATION for c in text[tokens[j - 1].end : end])
+    return any(c in marks for c in text[tokens[j - 1].end : end])
 
 
 def _negated(text: str, tokens: list[Token], k: int, first: int) -> bool:
@@ -325,6 +325,18 @@ def count_items(
             continue
         if kept_after(tokens, mention.last_token, text):
             notes.append(f"« {mention.heard} » gardé par l'appelant : ignoré")
+            added.append((name, 0))
+            continue
+        after = mentions[j + 1] if j + 1 < len(mentions) else None
+        if (
+            (after is None or not _gap(text, tokens, mention, after))
+            and not _punctuated(text, tokens, mention.last_token, ".!?;")
+            and taken_back_after(text, tokens, mention.last_token)
+        ):
+            # « un tabouret, euh non pardon, un … »: the item said instead was lost (by the
+            # transcription, or the caller trailed off); the one taken back is not what they
+            # want collected.
+            notes.append(f"« {mention.heard} » corrigé par l'appelant, sans autre objet : ignoré")
             added.append((name, 0))
             continue
         span = numbers_end_at.get(mention.first_token)

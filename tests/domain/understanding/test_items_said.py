@@ -399,3 +399,29 @@ def test_access_details_are_no_items(
     text: str, items: dict[str, int], catalogue: Catalogue, territory: Territory
 ) -> None:
     assert said(text, catalogue, territory) == items
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # The item said instead was lost (dev split, ASR channel: « un tabouret, euh non
+        # pardon, un merci » booked a chair for an oven): nothing left to collect of it.
+        ("J'aurais besoin que vous passiez prendre un tabouret, euh non pardon, un merci.", {}),
+        (
+            "Je voudrais enlever deux chaises et un lave-vaisselle, euh non pardon, une. Merci.",
+            {"chaise": 2},
+        ),
+        # Said again in the next sentence, it still replaces it.
+        (
+            "Je voudrais enlever un frigo, euh non pardon. Un congélateur. Merci.",
+            {"congélateur": 1},
+        ),
+        # « non pas » refuses what follows, « pardon de … » apologises: nothing taken back.
+        ("Je voudrais enlever un frigo, non pas de gravats. Merci.", {"réfrigérateur": 1}),
+        ("Je voudrais enlever un frigo, pardon de vous déranger. Merci.", {"réfrigérateur": 1}),
+    ],
+)
+def test_an_item_taken_back_with_nothing_said_instead_is_not_collected(
+    catalogue: Catalogue, territory: Territory, text: str, expected: dict[str, int]
+) -> None:
+    assert said(text, catalogue, territory) == expected
