@@ -31,7 +31,9 @@ from domain.models import Segment, SpokenAddress, Understanding
 class PlaceEvidence:
     """One thing the caller said about where they are, with its span in the transcript."""
 
-    kind: str  # "commune" | "arrondissement" | "postcode" | "outside" | "unheard" (lost)
+    # "commune" | "arrondissement" | "postcode" | "outside" | "unheard" (a place said and
+    # lost) | "misheard" (a commune of the territory read from a misspelled name)
+    kind: str
     value: str  # INSEE code (commune, outside), arrondissement number, or postcode
     start: int = -1
     end: int = -1

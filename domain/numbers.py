@@ -533,7 +533,7 @@ def find_postcodes(
                 k += 1
                 continue
             read = _postcode_at(run, k, local)
-            if read is not None and read[0] < len(run) - 1 and k + 1 < len(run):
+            if read is not None and read[0] < len(run) - 1:
                 # A postcode ends its run of numbers, the house number before it: « au
                 # treize, treize cinq cents Martigues » (commas lost) is 13 and 13500, not
                 # the shorthand 13013 and 500; « au un treize zéro zéro un » is 1 and 13001,

@@ -29,7 +29,7 @@ from domain.numbers import (
     tokenize,
 )
 from domain.understanding.lexicon import SENTENCE_END
-from domain.understanding.territory import Commune, Territory
+from domain.understanding.territory import MISHEARD_NAME_RATIO, Commune, Territory
 
 __all__ = [
     "PlaceEvidence",
@@ -52,9 +52,6 @@ _OTHER_DEPARTMENTS = {
     ("alpes", "de", "haute", "provence"): "Alpes-de-Haute-Provence",
     ("hautes", "alpes"): "Hautes-Alpes",
 }
-# How close a word after "à" must be to an outside commune's name to stand for it: a
-# transcription misspells names ("Taraucon" for Tarascon).
-_OUTSIDE_RATIO = 85
 
 _AU = frozenset({"au", "aux"})
 # Words that introduce a place: "à Aubagne", "sur Marseille", "13400 Aubagne", ", Aubagne".
@@ -92,9 +89,29 @@ def _misheard_outside(
             name = " ".join(t.folded for t in tokenize(commune.name))
             score = fuzz.ratio(said, name)
             # Closer to an outside name than to any commune of the territory.
-            if score >= _OUTSIDE_RATIO and score > inside and (best is None or score > best[0]):
+            if (
+                score >= MISHEARD_NAME_RATIO
+                and score > inside
+                and (best is None or score > best[0])
+            ):
                 best = (score, commune, i + n)
     return (best[1], best[2]) if best else None
+
+
+def _misheard_commune(
+    text: str, tokens: Sequence[Token], i: int, territory: Territory
+) -> tuple[PlaceEvidence, int] | None:
+    """« à Saloon-de-Provence »: a commune of the territory misspelled after « à » or « sur »
+    (not the verb « a »), kind "misheard": an address elsewhere contradicts it, and one
+    there is confirmed with the caller (the guess may be a hamlet's name, not the commune)."""
+    if i == 0 or tokens[i - 1].text.lower() not in ("à", "sur"):
+        return None
+    found = territory.find_misheard_commune(text, list(tokens), i)
+    if found is None:
+        return None
+    commune, end = found
+    span = (tokens[i].start, tokens[end - 1].end)
+    return PlaceEvidence("misheard", commune.citycode, *span, commune.name), end
 
 
 def _garbled_postcodes(tokens: Sequence[Token], territory: Territory) -> list[PlaceEvidence]:
@@ -146,7 +163,7 @@ def _postcodes_lost(
             continue
         if re.fullmatch(r"[\s,]*", text[a.end : b.start]) is None:
             continue
-        if any(p.start <= a.start < p.end for p in phones):
+        if any(p.start <= a.start < p.end or p.start <= b.start < p.end for p in phones):
             continue
         if any(s <= a.start < e or s < b.end <= e for s, e in said):
             continue
@@ -189,20 +206,10 @@ def place_evidence(text: str, territory: Territory) -> list[PlaceEvidence]:
         introduced = introduced or (i > 0 and hit is not None and tokens[i - 1].folded in _AU)
         if hit is None and misheard_ok and found is None:
             hit = _misheard_outside(tokens, i, territory, longest)
-            inside = None if hit else territory.find_misheard_commune(text, list(tokens), i)
-            if inside is not None:
-                # « à Saloon-de-Provence »: the commune said, misspelled, is evidence too.
-                commune, end = inside
-                out.append(
-                    PlaceEvidence(
-                        "commune",
-                        commune.citycode,
-                        tokens[i].start,
-                        tokens[end - 1].end,
-                        commune.name,
-                    )
-                )
-                i = end
+            misheard = None if hit else _misheard_commune(text, tokens, i, territory)
+            if misheard is not None:
+                out.append(misheard[0])
+                i = misheard[1]
                 continue
         if hit is None and i > 1 and [t.folded for t in tokens[i - 2 : i]] == ["dans", "le"]:
             for form, name in _OTHER_DEPARTMENTS.items():
@@ -258,7 +265,7 @@ def address_conflict(
     )
     street = fold(match.street)
     for e in evidence:
-        if e.kind == "commune":
+        if e.kind in ("commune", "misheard"):
             if fold(e.name) in street:
                 continue
             said_main = e.value == main.citycode

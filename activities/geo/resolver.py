@@ -231,6 +231,9 @@ class AddressResolver:
         elif any(e.kind == "unheard" for e in cands.evidence):
             result.doubt = EscalationReason.LOW_CONFIDENCE.value
             result.reason = "un lieu dit après l'adresse (« à … ») n'a pas été compris"
+        elif any(e.kind == "misheard" for e in cands.evidence):
+            result.doubt = EscalationReason.LOW_CONFIDENCE.value
+            result.reason = "la commune dite a été devinée d'un nom mal transcrit"
         elif spoken is not None and spoken.city and self.geocoder.known_city(spoken.city) is None:
             # « … avenue des Carmélites, à Oigon »: a place named that is no commune of the
             # territory, nor one outside that the lists know (Orgon misheard); the street

@@ -314,6 +314,8 @@ def number_after(
 
 
 _ORDINAL = re.compile(r"^(?:\d+(?:e|er|eme|ieme)|\w+ieme|premier)$")
+_POSTCODE_CHARS = 60
+_TIME = re.compile(r"\d{1,2}\s?[hH]\s?\d{0,2}\b")
 
 
 def _ends_number(
@@ -353,7 +355,11 @@ def _locality_at(
     be said in groups (« treize zéro treize », « treize cinq cents »)."""
     if i not in starts:
         return territory.find_commune(tokens, i) is not None
-    said = find_postcodes(text[tokens[i].start :], in_address=True, districts=territory.districts)
+    # The longest postcode said in words (« treize mille quatre cent quatre-vingt-dix ») fits.
+    window = text[tokens[i].start : tokens[i].start + _POSTCODE_CHARS]
+    if _TIME.match(window):
+        return False  # « le 12 à 13h05 »: a time, though a transcript's postcode may look so
+    said = find_postcodes(window, in_address=True, districts=territory.districts)
     return bool(said) and said[0].start == 0 and territory.in_territory(said[0].postcode)
 
 

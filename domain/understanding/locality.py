@@ -52,8 +52,8 @@ def _other_city(
         and not territory.find_commune(tokens, i + 1)
     ):
         return None
-    if tokens[i].text != "à" and (
-        (_letter(tokens, i - 1) and not gap(text, tokens, i - 1, i).strip())
+    if tokens[i].text.lower() != "à" and (
+        (_letter(tokens, i - 1) and _letter(tokens, i + 1))
         or (_letter(tokens, i + 1) and _letter(tokens, i + 2))
     ):
         # « Martial, M A R T I A L »: an A among spelled letters, no « à » before a city.
@@ -119,7 +119,7 @@ def locality(
             break
         misheard = (
             territory.find_misheard_commune(text, tokens, i + 1)
-            if tok.folded in ("a", "sur")
+            if tok.text.lower() in ("à", "sur")
             else None
         )
         if misheard is not None and tokens[misheard[1] - 1].end <= end_char:

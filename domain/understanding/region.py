@@ -152,11 +152,23 @@ def _region_end(text: str, tokens: list[Token], first: int, territory: Territory
             if k - first >= 2 and _starts_landmark(tokens, k):
                 break
             words = [t.folded for t in tokens[k : k + 2]]
-            if words[0] == "numero" or words == ["au", "numero"]:
-                # « au Les Naps au numéro quinze »: the number said after the name.
+            if (words[0] == "numero" or words == ["au", "numero"]) and not _typed(
+                tokens, first, k, territory
+            ):
+                # « au Les Naps au numéro quinze »: the number said after an untyped name (a
+                # typed street's region keeps its number for the audio vote).
                 break
         k += 1
     return k
+
+
+def _typed(tokens: list[Token], first: int, k: int, territory: Territory) -> bool:
+    """A street type among tokens first..k (« avenue du Prado au numéro douze »)."""
+    words = [t.folded for t in tokens[first:k]]
+    return any(
+        w in territory.one_word_types or tuple(words[j : j + 2]) in territory.two_word_types
+        for j, w in enumerate(words)
+    )
 
 
 # "au 10 rue Paradis non loin de la place Castellane": what follows is a landmark, another

@@ -51,11 +51,12 @@ _FUZZY_QUARTIER_LENGTH = 6
 _FUZZY_QUARTIER_RATIO = 85
 # ... unless it sounds at least this much like a one-word commune outside the territory.
 _FUZZY_OUTSIDE_RATIO = 75
-# A commune's name misspelled by the transcription after « à » (« Saloon-de-Provence »,
-# « Marignnane »): this close to the name, and closer to it than to any outside commune's
-# (the threshold of the outside names' own misspellings in domain/trust.py).
-_MISHEARD_COMMUNE_RATIO = 85
-_MISHEARD_COMMUNE_LENGTH = 6
+# A place's name misspelled by the transcription (« Saloon-de-Provence », « Taraucon »): this
+# close to the name (rapidfuzz ratio, article apart), and closer to it than to any name of the
+# other list (territory / outside). Shorter names are too easily other words.
+MISHEARD_NAME_RATIO = 85
+MISHEARD_NAME_LENGTH = 6
+_ARTICLES = frozenset({"la", "le", "les", "l"})
 
 
 def _quartier_forms(quartiers: tuple[tuple[str, str], ...]) -> dict[tuple[str, ...], str]:
@@ -202,27 +203,32 @@ class Territory:
     ) -> tuple[Commune, int] | None:
         """(commune, end token) when the words of `text` from token i are a commune of the
         territory misspelled by the transcription (« Saloon-de-Provence », « Marignnane »):
-        callers pass the words a place introduces (« à … »). Never a name closer to a commune
-        outside the territory, a quartier, part of a longer hyphenated name, nor one named
-        exactly (`find_commune`)."""
+        callers pass the words a place introduces (« à … »). The article must be the name's
+        own (« la gare » is not La Fare); never a name closer to a commune outside the
+        territory, a quartier, part of a longer hyphenated name, nor one named exactly
+        (`find_commune`). A guess: callers confirm what it finds rather than book on it."""
         if i >= len(tokens) or self.find_commune(tokens, i) is not None:
             return None
         if self.find_quartier(tokens, i) is not None:
             return None  # « Saint-Victor », a quartier, is not Saint-Victoret misheard
+        article = tokens[i].folded if tokens[i].folded in _ARTICLES else ""
+        first = i + 1 if article else i
         best: tuple[float, Commune, int] | None = None
-        for n in range(1, min(self._max_words, len(tokens) - i) + 1):
-            said = " ".join(t.folded for t in tokens[i : i + n])
-            if len(said) < _MISHEARD_COMMUNE_LENGTH:
+        for n in range(1, min(self._max_words, len(tokens) - first) + 1):
+            end = first + n
+            said = " ".join(t.folded for t in tokens[first:end])
+            if len(said) < MISHEARD_NAME_LENGTH:
                 continue
-            if i + n < len(tokens) and text[tokens[i + n - 1].end : tokens[i + n].start] == "-":
+            if end < len(tokens) and text[tokens[end - 1].end : tokens[end].start] == "-":
                 continue  # « Grands-Carmes » is not « Grans » and the rest of a name
             for form, commune in self._forms.items():
-                name = " ".join(form)
-                if name[0] != said[0]:
+                own = form[0] if form[0] in _ARTICLES and len(form) > 1 else ""
+                name = " ".join(form[1:] if own else form)
+                if own != article or name[0] != said[0]:
                     continue
                 score = fuzz.ratio(said, name)
-                if score >= _MISHEARD_COMMUNE_RATIO and (best is None or score > best[0]):
-                    best = (score, commune, i + n)
+                if score >= MISHEARD_NAME_RATIO and (best is None or score > best[0]):
+                    best = (score, commune, end)
         if best is None:
             return None
         said = " ".join(t.folded for t in tokens[i : best[2]])

@@ -71,9 +71,16 @@ def test_an_a_among_spelled_letters_names_no_city(run: Run) -> None:
     assert (a.street, a.city) == ("Rue Martial Reynaud", "")
 
 
-def test_a_city_after_spelled_letters_and_a_comma_is_still_heard(run: Run) -> None:
-    a = address(run("J'habite au 3 rue Gilly, G I L L Y, A Toulon. Une armoire."))
-    assert a.city == "Toulon"
+@pytest.mark.parametrize(
+    "said",
+    [
+        "J'habite au 3 rue Gilly, G I L L Y, A Toulon. Une armoire.",
+        # « bâtiment B, à Toulon » as Whisper may write it (a review's case).
+        "J'habite au 3 rue Gilly, bâtiment B A Toulon. Une armoire.",
+    ],
+)
+def test_a_city_after_a_single_letter_is_still_heard(run: Run, said: str) -> None:
+    assert address(run(said)).city == "Toulon"
 
 
 @pytest.mark.parametrize(
@@ -106,6 +113,8 @@ def test_misheard_communes_need_a_close_name(territory: Territory) -> None:
     assert heard("Aubagne") is None  # named exactly: find_commune's
     assert heard("Oigon") is None  # too short to tell
     assert heard("Marsac") is None
+    assert heard("la gare") is None  # not La Fare: « la » is not the name's article here
+    assert heard("Grands-Carmes") is None  # a quartier's hyphenated name, not Grans
 
 
 def test_a_street_name_after_de_la_is_a_proper_name(run: Run) -> None:
