@@ -212,6 +212,11 @@ class TelephonySettings(BaseModel):
     max_call_s: int = Field(default=600, ge=30)
     # Whisper beam for the caller's turns: 1 (greedy) keeps the turn latency low.
     stt_beam_size: int = Field(default=1, ge=1, le=10)
+    # An answer to the items question whose words name no item is heard again with this beam
+    # before the item vote: item names come out garbled on the phone, and beam 5 hears more of
+    # them (README, Live calls: measured on the call set's answers and on other voices'). Equal
+    # to stt_beam_size: not heard again.
+    stt_items_beam_size: int = Field(default=5, ge=1, le=10)
     # After this much quiet (less than the end pause), the turn so far is transcribed while
     # the pause runs out; kept if the pause is confirmed, dropped if the caller goes on
     # (activities/live/turns.py). 0: transcribe only once the turn has ended.

@@ -64,6 +64,8 @@ class TurnTaking:
     no_input_s: float = 8.0
     max_utterance_s: float = 20.0
     stt_beam_size: int = 1
+    # An answer to the items question whose words name no item is heard again with this beam.
+    stt_items_beam_size: int = 5
     # Quiet this long (but not yet the end pause): transcribe what was said meanwhile. 0: off.
     speculate_ms: int = 250
     # TurnRule: "semantic" lets the speculative transcript end the pause early or stretch it.

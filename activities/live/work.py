@@ -13,6 +13,7 @@ import tempfile
 import wave
 from collections import deque
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
@@ -45,7 +46,7 @@ from domain.models import (
     Understanding,
 )
 from domain.spelling import match_spelled
-from domain.understanding import Territory
+from domain.understanding import Territory, find_item_slots, understand
 
 log = logging.getLogger(__name__)
 
@@ -141,12 +142,13 @@ class CallWork:
         pcm = b"".join(self.tts.synthesize(self.render(p), cache=p.static) for p in prompts)
         return trim_leading_silence(pcm)
 
-    def transcribe(self, pcm: bytes, expect: str = "") -> str:
+    def transcribe(self, pcm: bytes, expect: str = "", beam_size: int = 0) -> str:
+        """The turn's words (`beam_size` 0: the turns' beam)."""
         audio = pcm_to_float16k(pcm)
         segments, _info = self.stt.model().transcribe(
             audio,
             language="fr",
-            beam_size=self.turns.stt_beam_size,
+            beam_size=beam_size or self.turns.stt_beam_size,
             temperature=0.0,
             vad_filter=False,
             condition_on_previous_text=False,
@@ -203,12 +205,28 @@ class CallWork:
 
     def hear_items(self, lookup: Lookup, pcm: bytes) -> Understanding:
         """The items of an answer to the items question whose words (`lookup.text`) name none:
-        each unknown noun phrase ("un effigier hâteau") scored by the audio against the
-        catalogue names that sound closest, as for a voicemail (speech/items.py). A name is
-        taken only when it clearly beats the others: nothing is forced."""
+        heard again with the items' wider beam (`stt_items_beam_size`: the turn's greedy
+        decoding garbles short item names on the phone), then each unknown noun phrase ("un
+        effigier hâteau") scored by the audio against the catalogue names that sound
+        closest, as for a voicemail (speech/items.py). A name is taken only when it clearly
+        beats the others: nothing is forced."""
         asked = Understanding(intent=Intent.BOOKING.value)
         if not pcm or not lookup.text:
             return asked
+        again = ""
+        if self.turns.stt_items_beam_size != self.turns.stt_beam_size:
+            again = self.transcribe(pcm, Expect.SPEECH, self.turns.stt_items_beam_size)
+        if again and again != lookup.text:
+            u = understand(again, "", self.stt.catalogue(), self.stt.territory())
+            if u.items or u.refused_items:
+                return replace(
+                    asked,
+                    items=u.items,
+                    refused_items=u.refused_items,
+                    refusal_advice=u.refusal_advice,
+                )
+            if find_item_slots(again, self.stt.catalogue(), self.stt.territory()):
+                lookup = replace(lookup, text=again)
         audio = pcm_to_float16k(pcm)
         # The turn is one short utterance: one segment, the whole of it.
         whole = Segment(start=0.0, end=len(audio) / 16000, text=lookup.text, avg_logprob=0.0)

@@ -5,17 +5,23 @@ place understood; items whose words came out garbled are heard in the audio."""
 from __future__ import annotations
 
 import logging
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
+from activities.geo.territory_file import load_territory
+from activities.live.turns import TurnTaking
 from activities.live.work import LEAD_IN_LEVEL, CallWork, trim_leading_silence
 from activities.speech.engine import SpeechEngine
 from activities.speech.tts import Tts
+from activities.understand import load_catalogue
 from corpus import DEMO_DIR
-from domain.dialogue import Lookup, LookupKind
+from domain.catalogue import Catalogue
+from domain.dialogue import Expect, Lookup, LookupKind
 from domain.media import FRAME_BYTES
 from domain.models import Intent, SpokenAddress
+from domain.understanding import Territory
 from tests.fakes.audiosocket_client import load_slin8k
 
 
@@ -65,8 +71,9 @@ def test_items_the_words_garbled_are_heard_in_the_audio_and_never_forced(
     """demo02's answer to the items question ("j'ai un frigo et un matelas à jeter") at 8 kHz,
     as the line gives it, under a transcript that names no item (« frigo » garbled): the audio
     names it. Another answer's audio (a sofa and chairs) under the same words names nothing:
-    no name wins by the margin, none is forced."""
-    work = CallWork(None, stt, None, None, None)  # type: ignore[arg-type]
+    no name wins by the margin, none is forced (the vote alone: not heard again)."""
+    once = TurnTaking(stt_beam_size=1, stt_items_beam_size=1)
+    work = CallWork(None, stt, None, None, None, turns=once)  # type: ignore[arg-type]
     demo02 = load_slin8k(DEMO_DIR / "audio" / "demo02.wav")
     demo01 = load_slin8k(DEMO_DIR / "audio" / "demo01.wav")
     frigo = demo02[int(7.10 * 8000) * 2 : int(9.30 * 8000) * 2]
@@ -76,6 +83,9 @@ def test_items_the_words_garbled_are_heard_in_the_audio_and_never_forced(
     assert heard.intent == Intent.BOOKING and "réfrigérateur" in {i.item for i in heard.items}
     assert work.hear_items(garbled, sofa).items == []
     assert work.hear_items(garbled, b"").items == []  # no audio kept: nothing to vote on
+    # Heard again with the items' beam, the sofa's audio says its own items.
+    again = CallWork(None, stt, None, None, None)  # type: ignore[arg-type]
+    assert {i.item for i in again.hear_items(garbled, sofa).items} == {"canapé", "chaise"}
 
 
 class BrokenVote:
@@ -84,9 +94,50 @@ class BrokenVote:
 
 
 def test_a_failed_item_vote_asks_again_and_logs_no_words(caplog: pytest.LogCaptureFixture) -> None:
-    work = CallWork(None, BrokenVote(), None, None, None)  # type: ignore[arg-type]
+    once = TurnTaking(stt_beam_size=1, stt_items_beam_size=1)
+    work = CallWork(None, BrokenVote(), None, None, None, turns=once)  # type: ignore[arg-type]
     heard = work.hear_items(
         Lookup(LookupKind.ITEMS, text="J'ai un effigo à jeter."), b"\x01" * 3200
     )
     assert heard.intent == Intent.BOOKING and heard.items == []  # the dialogue asks again
     assert "item vote failed (RuntimeError)" in caplog.text and "effigo" not in caplog.text
+
+
+class BeamRecorder:
+    """The Whisper side of an items answer: greedy decoding garbles the item, the wider beam
+    hears it; records the beam each transcription asks for."""
+
+    def __init__(self) -> None:
+        self.beams: list[int] = []
+
+    def model(self) -> BeamRecorder:
+        return self
+
+    def catalogue(self) -> Catalogue:
+        return load_catalogue()
+
+    def territory(self) -> Territory:
+        return load_territory()
+
+    def transcribe(self, audio: object, **kw: object) -> tuple[list[object], None]:
+        beam = int(kw["beam_size"])  # type: ignore[call-overload]
+        self.beams.append(beam)
+        text = "Alors, une gazinière." if beam > 1 else "Alors, il n'y a pas d'hier."
+        return [SimpleNamespace(text=text, no_speech_prob=0.1)], None
+
+    def refine_items(self, inp: object, audio: object = None) -> object:
+        raise AssertionError("no vote: the wider beam named the item")
+
+
+def test_an_items_answer_naming_nothing_is_heard_again_with_the_items_beam() -> None:
+    stt = BeamRecorder()
+    turns = TurnTaking(stt_beam_size=1, stt_items_beam_size=5)
+    work = CallWork(None, stt, None, None, None, turns=turns)  # type: ignore[arg-type]
+    pcm = b"\x00\x01" * 1600
+    text = work.transcribe(pcm, Expect.SPEECH)
+    assert text == "Alors, il n'y a pas d'hier." and stt.beams == [1]  # the turn: greedy
+    heard = work.hear_items(Lookup(LookupKind.ITEMS, text=text), pcm)
+    assert stt.beams == [1, 5]
+    assert heard.intent == Intent.BOOKING and [(i.item, i.count) for i in heard.items] == [
+        ("cuisinière", 1)
+    ]
