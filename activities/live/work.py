@@ -213,36 +213,41 @@ class CallWork:
         asked = Understanding(intent=Intent.BOOKING.value)
         if not pcm or not lookup.text:
             return asked
-        again = ""
-        if self.turns.stt_items_beam_size != self.turns.stt_beam_size:
-            again = self.transcribe(pcm, Expect.SPEECH, self.turns.stt_items_beam_size)
-        if again and again != lookup.text:
-            u = understand(again, "", self.stt.catalogue(), self.stt.territory())
-            if u.items or u.refused_items:
+        audio = pcm_to_float16k(pcm)
+        try:
+            again, understood = self._hear_again(pcm)
+            if understood.items:
                 return replace(
                     asked,
-                    items=u.items,
-                    refused_items=u.refused_items,
-                    refusal_advice=u.refusal_advice,
+                    items=understood.items,
+                    refused_items=understood.refused_items,
+                    refusal_advice=understood.refusal_advice,
                 )
-            if find_item_slots(again, self.stt.catalogue(), self.stt.territory()):
-                lookup = replace(lookup, text=again)
-        audio = pcm_to_float16k(pcm)
-        # The turn is one short utterance: one segment, the whole of it.
-        whole = Segment(start=0.0, end=len(audio) / 16000, text=lookup.text, avg_logprob=0.0)
-        try:
+            text = lookup.text
+            if again and find_item_slots(again, self.stt.catalogue(), self.stt.territory()):
+                text = again
+            # The turn is one short utterance: one segment, the whole of it.
+            whole = Segment(start=0.0, end=len(audio) / 16000, text=text, avg_logprob=0.0)
             heard: Understanding = self.stt.refine_items(
-                ItemRefineInput(
-                    audio_path="", text=lookup.text, segments=[whole], understanding=asked
-                ),
+                ItemRefineInput(audio_path="", text=text, segments=[whole], understanding=asked),
                 audio=lambda: audio,
             )
         except Exception as exc:
-            # The vote only adds to the words: without it the caller is asked again and the
-            # call goes on. The exception's class only (its message could quote the words).
+            # Hearing again and the vote only add to the words: without them the caller is
+            # asked again and the call goes on. The exception's class only (its message
+            # could quote the words).
             log.error("live call: item vote failed (%s)", exc.__class__.__name__)
             return asked
         return heard
+
+    def _hear_again(self, pcm: bytes) -> tuple[str, Understanding]:
+        """(the answer heard with the items' beam, what it says); ("", nothing) when that beam
+        is the turn's. Callers take only its accepted items: a refused item the wider beam
+        made up would have the bot refuse what the caller never said."""
+        if self.turns.stt_items_beam_size == self.turns.stt_beam_size:
+            return "", Understanding(intent=Intent.OTHER.value)
+        text = self.transcribe(pcm, Expect.SPEECH, self.turns.stt_items_beam_size)
+        return text, understand(text, "", self.stt.catalogue(), self.stt.territory())
 
     def spelled_street(self, lookup: Lookup) -> str:
         """The street of the place already understood that the spelled letters name; "" when

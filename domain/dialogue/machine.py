@@ -52,7 +52,7 @@ from domain.dialogue.steps import (
     Prompt,
     Step,
 )
-from domain.dialogue.words import street_alone, wants_person, yes_or_no
+from domain.dialogue.words import says_something, street_alone, wants_person, yes_or_no
 from domain.faq_models import FaqResult
 from domain.keypad import (
     Field,
@@ -66,7 +66,7 @@ from domain.live_call_models import LiveCallProgress, Outcome, Phase, TransferRe
 from domain.models import AddressMatch, GeocodeResult, Intent, SpokenAddress, Understanding
 from domain.phone import is_mobile_fr, sms_mobile, to_e164
 from domain.spelling import parse_spelling
-from domain.understanding import NO_ITEMS_NOTE, Territory, understand
+from domain.understanding import NO_ITEMS_NOTE, Territory, find_item_slots, understand
 
 DICTATED_NUMBER_NOTE = "numéro de rappel dicté dans le message"
 
@@ -180,9 +180,12 @@ class Dialogue:
             return self._failed()
         if phase == Phase.ASK_ITEMS:
             merge_understanding(self._understanding(), u, address=False)
-            if not (u.items or u.refused_items):
+            if not (u.items or u.refused_items) and (
+                says_something(text) or find_item_slots(text, self._catalogue, self._territory)
+            ):
                 # Short answers on the phone come out garbled ("un effigier hâteau"): heard
-                # again, the audio may still name the item, as for a voicemail.
+                # again, the audio may still name the item, as for a voicemail. Not a filler
+                # (« euh », « je sais pas »): asked again at once.
                 return self._ask(Lookup(LookupKind.ITEMS, text=text))
             return self._after_items(u)
         if phase == Phase.ASK_PHONE:

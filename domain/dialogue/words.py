@@ -1,5 +1,5 @@
 """What the caller's words mean to the dialogue beyond the request itself: a yes, a no, a wish
-to speak to a person, a street name said alone."""
+to speak to a person, a street name said alone, an answer with words worth hearing again."""
 
 from __future__ import annotations
 
@@ -48,3 +48,21 @@ def street_alone(text: str) -> str:
     "boulevard Chave"); "" when the words are too many to be one."""
     street = _STREET_ALONE_RE.sub("", text).strip(" .,;!?")
     return street if len(street.split()) <= MAX_STREET_WORDS else ""
+
+
+# Words that say nothing of what is to be collected: hesitations, yes and no, « attendez »,
+# « je sais pas ». Any other word of four letters or more may be a garbled item name
+# (« affrigo », « tasse » for étagère).
+_FILLERS = frozenset(
+    {"euh", "heu", "hum", "bah", "ben", "bon", "alors", "voila", "hein", "quoi", "allo"}
+    | {"oui", "ouais", "non", "okay", "accord", "merci", "pardon", "comment", "attendez"}
+    | {"attends", "sais", "pas", "plus", "rien", "moment", "instant", "bonjour", "madame"}
+    | {"monsieur", "vous", "plait", "repeter", "compris", "entendu"}
+)
+_CONTENT_LETTERS = 4
+
+
+def says_something(text: str) -> bool:
+    """Whether an answer has a word worth hearing again with a wider beam: not only fillers
+    (« euh », « oui », « Attendez. », « Je sais pas. », « Un instant, s'il vous plaît »)."""
+    return any(len(w) >= _CONTENT_LETTERS and w not in _FILLERS for w in fold(text).split())

@@ -208,6 +208,29 @@ def taken_back_after(text: str, tokens: list[Token], end: int) -> bool:
     return False
 
 
+# What starts the item said instead of one taken back (« …, euh non pardon, une commode »).
+_REPLACEMENT_STARTS = frozenset({"un", "une", "des", "le", "la", "les", "l"})
+
+
+def _replacement_lost(text: str, tokens: list[Token], end: int) -> bool:
+    """The words after token `end` take it back and start another item whose name is lost:
+    « un tabouret, euh non pardon, un … ». Not a count corrected (« trois chaises, non,
+    quatre »), a question (« une table, non ? »), nor the end of the list (« un canapé, non,
+    c'est tout », « un frigo, euh non, rien d'autre »)."""
+    if not taken_back_after(text, tokens, end):
+        return False
+    j = end
+    while j < len(tokens) and tokens[j].folded in CORRECTIONS | INTERJECTIONS:
+        if _punctuated(text, tokens, j + 1, "?"):
+            return False
+        j += 1
+    return (
+        j < len(tokens)
+        and j - end <= MAX_CORRECTION_GAP
+        and tokens[j].folded in (_REPLACEMENT_STARTS)
+    )
+
+
 def _refuses_next(tokens: list[Token], gap: range) -> bool:
     """ "…, non pas le buffet, …", "une commode plutôt qu'une table": what follows "non pas"
     or "plutôt que" (and its determiner) is refused."""
@@ -331,7 +354,7 @@ def count_items(
         if (
             (after is None or not _gap(text, tokens, mention, after))
             and not _punctuated(text, tokens, mention.last_token, ".!?;")
-            and taken_back_after(text, tokens, mention.last_token)
+            and _replacement_lost(text, tokens, mention.last_token)
         ):
             # « un tabouret, euh non pardon, un … »: the item said instead was lost (by the
             # transcription, or the caller trailed off); the one taken back is not what they

@@ -326,3 +326,13 @@ def test_typed_number_stands_over_the_one_heard_with_the_street(
     step = d.on_utterance("au 12 boulevard Chave, 13005 Marseille")
     assert step.lookup is not None and step.lookup.address is not None
     assert step.lookup.address.housenumber == "14"
+
+
+@pytest.mark.parametrize("said", ["euh", "Oui.", "Attendez.", "Je sais pas."])
+def test_a_filler_at_the_items_question_is_asked_again_at_once(
+    catalogue: Catalogue, territory: Territory, said: str
+) -> None:
+    d = dialogue(catalogue, territory)
+    items_step(d)
+    step = d.on_utterance(said)
+    assert step.lookup is None and step.say[0].template == "retry_items"

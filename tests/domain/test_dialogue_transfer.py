@@ -12,7 +12,7 @@ from corpus import TEMPLATES_DIR
 from domain.catalogue import Catalogue
 from domain.dialogue import Dialogue, Prompt, callback_details_markdown, transfer_prompt
 from domain.live_call_models import LiveCallProgress, Outcome, TransferReason
-from domain.models import GeocodeResult, GeocodeStatus, Intent, Understanding
+from domain.models import GeocodeResult, GeocodeStatus
 from domain.understanding import Territory
 from tests.domain.test_dialogue import MATCH, confirm_step, dialogue
 
@@ -68,11 +68,8 @@ def test_two_failures_say_the_bot_did_not_understand(
     d = dialogue(catalogue, territory)
     d.on_utterance("J'habite au 12 boulevard Chave, 13005 Marseille")
     d.on_address(GeocodeResult(GeocodeStatus.MATCHED, match=MATCH))
-    nothing = Understanding(intent=Intent.BOOKING.value)
-    d.on_utterance("euh")
-    d.on_items(nothing)  # heard again: still nothing
-    d.on_utterance("je sais pas")
-    step = d.on_items(nothing)
+    d.on_utterance("euh")  # fillers: asked again at once, not heard again
+    step = d.on_utterance("je sais pas")
     assert d.progress.transfer_reason == "two_failures"
     text = said(step.say[-1])
     assert text.startswith("Je n'arrive pas à bien vous comprendre : je vous passe un conseiller.")

@@ -20,7 +20,7 @@ from corpus import DEMO_DIR
 from domain.catalogue import Catalogue
 from domain.dialogue import Expect, Lookup, LookupKind
 from domain.media import FRAME_BYTES
-from domain.models import Intent, SpokenAddress
+from domain.models import Intent, SpokenAddress, Understanding
 from domain.understanding import Territory
 from tests.fakes.audiosocket_client import load_slin8k
 
@@ -141,3 +141,39 @@ def test_an_items_answer_naming_nothing_is_heard_again_with_the_items_beam() -> 
     assert heard.intent == Intent.BOOKING and [(i.item, i.count) for i in heard.items] == [
         ("cuisinière", 1)
     ]
+
+
+class BrokenHearing(BeamRecorder):
+    """The second hearing fails (a review's case: it escaped and hung up on the caller)."""
+
+    def transcribe(self, audio: object, **kw: object) -> tuple[list[object], None]:
+        raise RuntimeError("Alors, une gazinière: no memory left")
+
+
+def test_a_failed_second_hearing_asks_again_and_logs_no_words(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    work = CallWork(None, BrokenHearing(), None, None, None)  # type: ignore[arg-type]
+    heard = work.hear_items(
+        Lookup(LookupKind.ITEMS, text="Alors, il n'y a pas d'hier."), b"\x01" * 3200
+    )
+    assert heard.intent == Intent.BOOKING and heard.items == []  # the dialogue asks again
+    assert "item vote failed (RuntimeError)" in caplog.text and "gazini" not in caplog.text
+
+
+class RefusedOnSecondHearing(BeamRecorder):
+    """The wider beam hears only a refused item: the bot must not refuse what was not said."""
+
+    def transcribe(self, audio: object, **kw: object) -> tuple[list[object], None]:
+        self.beams.append(int(kw["beam_size"]))  # type: ignore[call-overload]
+        return [SimpleNamespace(text="Alors, une bouteille de gaz.", no_speech_prob=0.1)], None
+
+    def refine_items(self, inp: object, audio: object = None) -> object:
+        return Understanding(intent=Intent.BOOKING.value)
+
+
+def test_a_refused_item_heard_only_the_second_time_is_not_taken() -> None:
+    stt = RefusedOnSecondHearing()
+    work = CallWork(None, stt, None, None, None)  # type: ignore[arg-type]
+    heard = work.hear_items(Lookup(LookupKind.ITEMS, text="Alors, une bouteille."), b"\x01" * 3200)
+    assert stt.beams == [5] and heard.items == [] and heard.refused_items == []

@@ -419,6 +419,13 @@ def test_access_details_are_no_items(
         # « non pas » refuses what follows, « pardon de … » apologises: nothing taken back.
         ("Je voudrais enlever un frigo, non pas de gravats. Merci.", {"réfrigérateur": 1}),
         ("Je voudrais enlever un frigo, pardon de vous déranger. Merci.", {"réfrigérateur": 1}),
+        # No other item started (a review's cases): a count corrected, the end of the list, a
+        # question, something else said. The item stays as before.
+        ("Je voudrais enlever trois chaises, euh non, quatre.", {"chaise": 3}),
+        ("Je voudrais enlever un canapé, non, c'est tout.", {"canapé": 1}),
+        ("Je voudrais enlever un frigo euh non rien d'autre.", {"réfrigérateur": 1}),
+        ("Je voudrais enlever une table, non ?", {"table": 1}),
+        ("Je voudrais enlever une armoire, pardon, c'est au troisième.", {"armoire": 1}),
     ],
 )
 def test_an_item_taken_back_with_nothing_said_instead_is_not_collected(
