@@ -224,11 +224,8 @@ def _replacement_lost(text: str, tokens: list[Token], end: int) -> bool:
         if _punctuated(text, tokens, j + 1, "?"):
             return False
         j += 1
-    return (
-        j < len(tokens)
-        and j - end <= MAX_CORRECTION_GAP
-        and tokens[j].folded in (_REPLACEMENT_STARTS)
-    )
+    starts = j < len(tokens) and tokens[j].folded in _REPLACEMENT_STARTS
+    return starts and j - end <= MAX_CORRECTION_GAP
 
 
 def _refuses_next(tokens: list[Token], gap: range) -> bool:
