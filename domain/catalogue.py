@@ -16,7 +16,7 @@ from rapidfuzz import fuzz, process
 
 from domain import geotext
 from domain.item_words import E_WRITTEN, e_stem, plural_in_s, same_word, singular
-from domain.numbers import NUMBER_WORDS, Token, tokenize
+from domain.numbers import NUMBER_WORDS, Token, fold, tokenize
 
 __all__ = ["Catalogue", "CatalogueItem", "ItemMention", "plural_form", "singular"]
 
@@ -384,6 +384,7 @@ class Catalogue:
         key = geotext.phonetic(words)
         if len(key) < 2:
             return []
+        written = fold(words)
         best: dict[str, tuple[float, str]] = {}
         for item in self.items:
             for form in item.forms:
@@ -395,6 +396,9 @@ class Catalogue:
                     0.9 * fuzz.partial_ratio(key, form_key),
                     # consonants alone: vowels are what an accent changes first
                     0.9 * fuzz.ratio(_consonants(key), _consonants(form_key)),
+                    # the letters as written: the phonetic key of a short word loses what
+                    # it hears wrong ("chale": "Cal" against "CEs" for "chaise")
+                    0.9 * fuzz.ratio(written, fold(form)),
                 ) + (5.0 if key[0] == form_key[0] else 0.0)
                 if item.name not in best or sim > best[item.name][0]:
                     best[item.name] = (sim, form)

@@ -142,6 +142,12 @@ def test_closest_forms_puts_the_sound_alike_first(catalogue: Catalogue) -> None:
     assert len({catalogue.get(f).name for f in forms}) == 5  # type: ignore[union-attr]
 
 
+def test_closest_forms_of_a_short_word_keep_the_one_written_alike(catalogue: Catalogue) -> None:
+    # "chaise" heard "chale" on the phone: their phonetic keys ("CEs", "Cal") share one
+    # letter, the words as written four of five; the audio's vote needs it among the forms.
+    assert "chaise" in catalogue.closest_forms("chale", 12)
+
+
 @pytest.mark.parametrize(
     ("form", "plural"),
     [
