@@ -3,8 +3,9 @@
 Typed digits cannot be misheard, so every slot of the address has a keypad path: the house
 number (`#` ends it), the postcode (five keys) and yes/no as 1/2 at every confirmation. When the
 caller says no to the whole read-back, asking again for everything makes the same mistake
-again; the read-back goes field by field instead (number, then street, then commune), and only
-the field the caller rejects is asked again.
+again; the read-back goes field by field instead (number, then street, then commune, from the
+first one not yet said right: domain/dialogue/readback.py), and only the field the caller
+rejects is asked again.
 """
 
 from __future__ import annotations

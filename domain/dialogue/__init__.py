@@ -13,6 +13,8 @@ the end of the call.
 - words.py: yes, no, "a person please", a street name said alone;
 - prompts.py: the prompts whose words depend on the call (read-back, one field of it);
 - slots.py: what each turn understood, merged into the call's understanding;
+- readback.py: which field of the address is read back next, and which street found without
+  its number is named, or kept for the typed postcode;
 - details.py: what an agent reads of the call (the case details).
 """
 

@@ -1,11 +1,12 @@
 """The live-call dialogue's state machine (see the package's docstring for what it is fed
 and what it returns).
 
-The order: greeting with the "service automatisé" disclosure → address (the postcode typed on
-the keypad when the address is not found; a house number typed instead of said, then the
-street) → items → read-back with the first free day → "dites oui ou tapez 1". A "non" to the
-read-back reads the address back field by field (domain/keypad.py), each a yes/no or 1/2, and
-asks again only for the wrong one. At any time a question gets the FAQ's answer and the
+The order: greeting with the "service automatisé" disclosure → address (the number typed on
+the keypad when the street is found without it; the postcode typed when the address is not
+found; a house number typed instead of said, then the street) → items → read-back with the
+first free day → "dites oui ou tapez 1". A "non" to the read-back reads the address back field
+by field from the first one not yet said right (domain/dialogue/readback.py), each a yes/no or
+1/2, and asks again only for the wrong one. At any time a question gets the FAQ's answer and the
 dialogue goes back to where it was; "je veux parler à quelqu'un" or the key 0 ends with a
 transfer, and so do two failures on the same question. What was understood is always in
 `progress` (the activity's heartbeat details), so a call cut short still leaves it to a person.
@@ -31,6 +32,13 @@ from domain.dialogue.prompts import (
     readback_prompt,
     refused_items_prompt,
     transfer_prompt,
+)
+from domain.dialogue.readback import (
+    CHECK_PHASES,
+    CHECKED_FIELDS,
+    clear_street,
+    street_to_number,
+    unchecked_after,
 )
 from domain.dialogue.slots import (
     accepted_match,
@@ -59,23 +67,21 @@ from domain.keypad import (
     keyed_housenumber,
     keyed_postcode,
     keyed_yes_no,
-    next_field,
     spoken_housenumber,
 )
 from domain.live_call_models import LiveCallProgress, Outcome, Phase, TransferReason
-from domain.models import AddressMatch, GeocodeResult, Intent, SpokenAddress, Understanding
+from domain.models import (
+    AddressMatch,
+    GeocodeResult,
+    Intent,
+    SpokenAddress,
+    Understanding,
+)
 from domain.phone import is_mobile_fr, sms_mobile, to_e164
 from domain.spelling import parse_spelling
 from domain.understanding import NO_ITEMS_NOTE, Territory, find_item_slots, understand
 
 DICTATED_NUMBER_NOTE = "numéro de rappel dicté dans le message"
-
-_CHECKS = {
-    Field.NUMBER: Phase.CHECK_NUMBER,
-    Field.STREET: Phase.CHECK_STREET,
-    Field.CITY: Phase.CHECK_CITY,
-}
-_CHECKED = {phase: f for f, phase in _CHECKS.items()}
 
 
 def stop_by_service(progress: LiveCallProgress) -> None:
@@ -111,6 +117,14 @@ class Dialogue:
         self._pending: Lookup | None = None
         self._postcode_asked = False
         self._spelling_asked = False
+        self._number_asked = False
+        self._typed_number = ""  # a house number typed on the keypad: it cannot be misheard
+        # The address as the caller said it, while the number of the gazetteer's street is
+        # asked (a "non" to that street brings it back).
+        self._before_number: SpokenAddress | None = None
+        # The street an unaccepted lookup found far ahead of the others (the audio's vote,
+        # "Rue Julia" for "rejoulier"), kept for the typed postcode to agree with.
+        self._heard_street: AddressMatch | None = None
         self._restarts = 0
         self._silences = 0
 
@@ -148,14 +162,19 @@ class Dialogue:
         if wants_person(text):
             return self._transfer(TransferReason.CALLER_ASKED)
         phase = self.phase
-        if phase == Phase.CONFIRM or phase in _CHECKED:
+        if phase == Phase.CONFIRM or phase in CHECKED_FIELDS:
             answer = yes_or_no(text)
             if answer is not None:
                 return self._answered(answer)
         if phase == Phase.ASK_NUMBER:
             number = spoken_housenumber(text)
-            if number is not None:
+            if number is not None:  # « non, c'est le onze »: the number, the street kept
+                self._typed_number = ""
                 return self._with_number(number)
+            if self._before_number is not None and yes_or_no(text) is False:
+                # "Non" to the street named with the number question: the caller's own
+                # words again, and the place or the spelling asked.
+                return self._address_fallback(None)
         if phase == Phase.SPELL_STREET:
             letters = parse_spelling(text)
             if letters is not None:
@@ -207,6 +226,11 @@ class Dialogue:
                 return self._failed()
             u = self._understanding()
             address = replace(u.address or SpokenAddress(), postcode=code, citycode="", city="")
+            heard, self._heard_street = self._heard_street, None
+            if heard is not None and heard.postcode == code and self._street_open():
+                # Two independent pieces of evidence agree (the street the audio chose, the
+                # place typed): the street is looked up by its name, then read back.
+                address = replace(address, street=heard.street)
             u.address = address
             return self._ask(Lookup(LookupKind.ADDRESS, text="", address=address))
         if phase == Phase.ASK_PHONE:
@@ -222,8 +246,10 @@ class Dialogue:
             number = keyed_housenumber(digits)
             if number is None:
                 return self._failed()
+            # A number the caller typed is not asked for again.
+            self._typed_number, self._number_asked = number, True
             return self._with_number(number)
-        if phase == Phase.CONFIRM or phase in _CHECKED:
+        if phase == Phase.CONFIRM or phase in CHECKED_FIELDS:
             answer = keyed_yes_no(digits)
             if answer is not None:
                 return self._answered(answer)
@@ -282,9 +308,27 @@ class Dialogue:
         if match is not None:
             self._found(match)
             return self._next()
+        street = street_to_number(geo, self._understanding().address, fixed=not self._street_open())
+        if street is not None and not self._number_asked:
+            # Typed, the number cannot be misheard. The street the gazetteer found is named,
+            # and read back with the number before anything is booked.
+            return self._ask_number_in(street)
+        return self._address_fallback(geo)
+
+    def _address_fallback(self, geo: GeocodeResult | None) -> Step:
+        """No address to read back: the postcode typed, then the street spelled, then the
+        address asked again; with the caller's own words, not a street the gazetteer named
+        that led nowhere."""
+        before, self._before_number = self._before_number, None
+        if before is not None:
+            u = self._understanding()
+            typed = u.address.housenumber if u.address is not None else ""
+            u.address = replace(before, housenumber=typed or before.housenumber)
+            geo = None  # the street named led nowhere: not kept for the postcode either
         if not self._postcode_asked:
             # Typed digits cannot be misheard: the postcode narrows the street down.
             self._postcode_asked = True
+            self._heard_street = clear_street(geo) if geo is not None else None
             return self._ask_phase(Phase.ASK_POSTCODE)
         address = self._understanding().address
         if (
@@ -356,6 +400,7 @@ class Dialogue:
         still holds where it did not change; a field they said was wrong is new now."""
         p = self.progress
         p.confirmed = still_confirmed(p.confirmed, p.match, match)
+        self._heard_street = self._before_number = None
         p.refused = []
         p.match = match
         p.failures = 0
@@ -385,41 +430,77 @@ class Dialogue:
         phase = self.phase
         if phase == Phase.CONFIRM:
             return self._confirmed() if yes else self._readback_refused()
-        checked = _CHECKED[phase]
+        checked = CHECKED_FIELDS[phase]
         if not yes:
             self.progress.refused.append(checked.value)
             return self._correct(checked)
         if checked.value not in self.progress.confirmed:
             self.progress.confirmed.append(checked.value)
-        following = next_field(checked)
+        following = unchecked_after(self.progress, checked, self._typed_number)
         if following is not None:
             return self._check(following)
         # Every field of the address is right: the "non" was about the items.
+        return self._items_again()
+
+    def _items_again(self) -> Step:
         u = self._understanding()
         u.items, u.refused_items = [], []
         return self._ask_phase(Phase.ASK_ITEMS)
 
     def _readback_refused(self) -> Step:
-        """Asking for everything again would make the same mistake again: after a first "non",
-        the address is read back field by field and only the wrong field is asked again."""
+        """Asking for everything again would make the same mistake again: after a "non", the
+        address is read back field by field from the first field the caller has not said is
+        right (a typed number last), and only the wrong field is asked again. A
+        "non" again after a correction goes on with the fields not checked yet ("11" typed for
+        "16", the street still wrong); once every field is right, the "non" is the items'.
+        A person takes over at the second "non" with nothing left to check, or the third."""
         self._restarts += 1
-        if self._restarts >= self._max_failures:
+        first = unchecked_after(self.progress, None, self._typed_number)
+        if first is None:
+            if self._restarts >= self._max_failures:
+                return self._transfer(TransferReason.TWO_FAILURES)
+            return self._items_again()
+        if self._restarts > self._max_failures:
             return self._transfer(TransferReason.TWO_FAILURES)
-        match = self.progress.match
-        assert match is not None
-        return self._check(Field.NUMBER if match.housenumber else Field.STREET)
+        return self._check(first)
 
     def _check(self, checked: Field) -> Step:
-        self._set_phase(_CHECKS[checked])
+        self._set_phase(CHECK_PHASES[checked])
         return Step([self._check_prompt()], Expect.YES_NO)
 
     def _check_prompt(self) -> Prompt:
         match = self.progress.match
         assert match is not None
-        return check_prompt(_CHECKED[self.phase], match)
+        return check_prompt(CHECKED_FIELDS[self.phase], match)
+
+    def _ask_number_in(self, street: AddressMatch) -> Step:
+        self._number_asked = True
+        u = self._understanding()
+        said = self._before_number = u.address or SpokenAddress()
+        place = said.postcode or said.citycode or said.city
+        u.address = replace(
+            said,
+            street=street.street,
+            housenumber="",
+            # The street's own place when the caller named none: the same name elsewhere
+            # is another street.
+            postcode=said.postcode if place else street.postcode,
+            citycode=said.citycode if place else street.citycode,
+            city=said.city if place else street.city,
+        )
+        self._set_phase(Phase.ASK_NUMBER)
+        return Step(
+            [Prompt("number_not_found", {"street": street.street}, static=False)],
+            EXPECT[Phase.ASK_NUMBER],
+        )
+
+    def _street_open(self) -> bool:
+        """Whether the street may still change: not said right, not spelled."""
+        return Field.STREET.value not in self.progress.confirmed and not self.progress.spelled
 
     def _correct(self, wrong: Field) -> Step:
         """Ask again for the one field the caller said is wrong, the others kept as read."""
+        self._heard_street = None
         match = self.progress.match
         assert match is not None
         self._understanding().address = spoken_from(match)
@@ -463,7 +544,7 @@ class Dialogue:
         phase = self.phase
         if phase == Phase.CONFIRM:
             return self._readback()
-        if phase in _CHECKED:
+        if phase in CHECKED_FIELDS:
             return self._check_prompt()
         return Prompt(QUESTION_PROMPT[phase])
 
@@ -473,7 +554,7 @@ class Dialogue:
             if self.progress.failures >= self._max_failures:
                 return self._transfer(TransferReason.TWO_FAILURES)
         phase = self.phase
-        if (phase == Phase.CONFIRM or phase in _CHECKED) and not count:
+        if (phase == Phase.CONFIRM or phase in CHECKED_FIELDS) and not count:
             return Step([self._question()], Expect.YES_NO)
         return Step([Prompt(RETRY_PROMPT[phase])], EXPECT[phase], keys=KEYS.get(phase, 0))
 
@@ -492,12 +573,18 @@ class Dialogue:
         return sms_mobile(self._understanding().callback_number, to_e164(self._caller) or "")
 
     def _transfer(self, reason: TransferReason, first: Prompt | None = None) -> Step:
+        # An address the caller said "non" to, with fields they never said right, is not one
+        # the agent "already has" (the details still show it, field by field, as found).
+        doubted = bool(self._restarts) and (
+            unchecked_after(self.progress, None, self._typed_number) is not None
+        )
         self._pending = None
         self.progress.outcome = Outcome.TRANSFER.value
         self.progress.transfer_reason = reason.value
         self._set_phase(Phase.ENDED)
         say = [first] if first is not None else []
-        return Step([*say, transfer_prompt(reason, self.progress)], hang_up=True)
+        prompt = transfer_prompt(reason, self.progress, address_known=not doubted)
+        return Step([*say, prompt], hang_up=True)
 
     def _set_phase(self, phase: Phase) -> None:
         if self.progress.phase != phase.value:

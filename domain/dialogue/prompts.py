@@ -50,13 +50,16 @@ def field_value(match: AddressMatch, checked: Field) -> str:
     return f"{match.postcode} {match.city}"
 
 
-def transfer_prompt(reason: TransferReason, progress: LiveCallProgress | None = None) -> Prompt:
+def transfer_prompt(
+    reason: TransferReason, progress: LiveCallProgress | None = None, *, address_known: bool = True
+) -> Prompt:
     """Why the call goes to a person, and what the agent will already know: the address the
-    gazetteer found (unless the caller said a field of it was wrong) and the items. Static
-    (its audio cached) only when it names nothing of the caller's."""
+    gazetteer found (unless the caller said a field of it was wrong, or `address_known` is
+    False: a read-back refused with fields never checked) and the items. Static (its audio
+    cached) only when it names nothing of the caller's."""
     address = items = ""
     if progress is not None:
-        if progress.match is not None and not progress.refused:
+        if progress.match is not None and not progress.refused and address_known:
             address = progress.match.label()
         if progress.understanding is not None:
             items = items_label(progress.understanding.items)

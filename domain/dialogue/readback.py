@@ -1,0 +1,94 @@
+"""The read-back's fields and the address half found, pure: which field is read back next,
+what the caller's keys settle, and which street found without its number is worth asking the
+number of, or keeping for the postcode the caller types."""
+
+from __future__ import annotations
+
+from domain.keypad import Field, next_field
+from domain.live_call_models import LiveCallProgress, Phase
+from domain.models import AddressMatch, GeocodeResult, GeocodeStatus, SpokenAddress
+from domain.numbers import fold
+
+CHECK_PHASES = {
+    Field.NUMBER: Phase.CHECK_NUMBER,
+    Field.STREET: Phase.CHECK_STREET,
+    Field.CITY: Phase.CHECK_CITY,
+}
+CHECKED_FIELDS = {phase: f for f, phase in CHECK_PHASES.items()}
+
+# A street the lookup put this far ahead of the others (its probability among the candidates)
+# is kept for the typed postcode to confirm; below it, the words named no street clearly.
+HEARD_STREET_P = 0.9
+# A street found without its number is named to the caller, who is asked the number, when it
+# has at least half the probability of the candidates ("Avenue d'Haïfa" at 0.67); a weaker
+# one would replace the street the caller said with the gazetteer's guess.
+NUMBER_STREET_P = 0.5
+# The statuses whose candidates are streets only, each with its probability among them.
+_STREETS_ONLY = (GeocodeStatus.NOT_FOUND, GeocodeStatus.NUMBER_NOT_FOUND)
+
+
+def unchecked_after(
+    progress: LiveCallProgress, checked: Field | None, typed_number: str = ""
+) -> Field | None:
+    """The next field after `checked` (None: from the first) the caller has not said is
+    right; a match without a house number has none to check, and a number the caller typed
+    (`typed_number`, the match's) is checked last: typed, it is the least likely wrong."""
+    match = progress.match
+    typed = match is not None and bool(typed_number) and match.housenumber == typed_number
+    following = next_field(checked)
+    while following is not None and (
+        following.value in progress.confirmed
+        or (following == Field.NUMBER and (typed or (match is not None and not match.housenumber)))
+    ):
+        following = next_field(following)
+    if following is None and typed and Field.NUMBER.value not in progress.confirmed:
+        # Everything else is right: the number typed is read back before the items are
+        # blamed (a key pressed wrong).
+        return Field.NUMBER if checked != Field.NUMBER else None
+    return following
+
+
+def street_to_number(
+    geo: GeocodeResult, said: SpokenAddress | None, *, fixed: bool = False
+) -> AddressMatch | None:
+    """The street found without the number heard ("dos" for "douze"), or with none heard,
+    whose number to ask on the keypad: at least half the probability, never of another place
+    than the one the caller gave (postcode, or commune), and, once the street is `fixed`
+    (said right, or spelled), only that street."""
+    if geo.status != GeocodeStatus.NUMBER_NOT_FOUND or not geo.candidates:
+        return None
+    street = geo.candidates[0]
+    if street.score < NUMBER_STREET_P or not street.street:
+        return None
+    if said is not None:
+        if said.postcode and said.postcode != street.postcode:
+            return None
+        if not said.postcode and said.citycode and said.citycode != street.citycode:
+            return None
+        if (
+            not said.postcode
+            and not said.citycode
+            and said.city
+            and not same_name(said.city, street.city)
+        ):
+            return None
+        if fixed and not same_name(said.street, street.street):
+            return None
+    return street
+
+
+def same_name(a: str, b: str) -> bool:
+    return " ".join(fold(a).replace("-", " ").split()) == " ".join(
+        fold(b).replace("-", " ").split()
+    )
+
+
+def clear_street(geo: GeocodeResult) -> AddressMatch | None:
+    """The street a lookup found nothing with put far ahead of the others ("Rue Julia" chosen
+    by the audio for "rejoulier", which sounded closer to no street), None when none stood
+    clear. A guess all the same: it is only kept for the typed postcode to agree with, and
+    the read-back asks the caller before anything is booked."""
+    if geo.status not in _STREETS_ONLY or not geo.candidates:
+        return None
+    top = geo.candidates[0]
+    return top if top.street and top.score >= HEARD_STREET_P else None
