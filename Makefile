@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install lock demo test test-slow lint bench bench-backlog bench-stt bench-stt-threads bench-gazetteer bench-latency bench-calls eval clean
+.PHONY: install lock demo test test-slow lint bench bench-backlog bench-stt bench-stt-threads bench-gazetteer bench-latency bench-calls replay-calls eval clean
 
 install: $(STAMP)
 
@@ -93,6 +93,11 @@ TURN_RULES ?= fixed,semantic,smart
 bench-calls: install
 	$(BIN)/python bench/bench_calls.py --turn-rule $(TURN_RULES) --shared $(SHARED) \
 		$(if $(CALLS),--calls $(CALLS)) --out var/bench-calls.json
+
+# The same call set replayed offline (bench/replay_calls.py): what the bot understands of each
+# answer, no timing; minutes, the same on hosts with the same CPU kernels.
+replay-calls: install
+	$(BIN)/python bench/replay_calls.py --shared $(SHARED) --out var/replay-calls.json
 
 eval: install
 	$(BIN)/encombot eval $(SHARED)/voicemails $(GEO_ARGS) \
