@@ -4,10 +4,10 @@ number of, or keeping for the postcode the caller types."""
 
 from __future__ import annotations
 
+from domain.geotext import fold
 from domain.keypad import Field, next_field
 from domain.live_call_models import LiveCallProgress, Phase
 from domain.models import AddressMatch, GeocodeResult, GeocodeStatus, SpokenAddress
-from domain.numbers import fold
 
 CHECK_PHASES = {
     Field.NUMBER: Phase.CHECK_NUMBER,
@@ -69,18 +69,12 @@ def street_to_number(
             not said.postcode
             and not said.citycode
             and said.city
-            and not same_name(said.city, street.city)
+            and fold(said.city) != fold(street.city)
         ):
             return None
-        if fixed and not same_name(said.street, street.street):
+        if fixed and fold(said.street) != fold(street.street):
             return None
     return street
-
-
-def same_name(a: str, b: str) -> bool:
-    return " ".join(fold(a).replace("-", " ").split()) == " ".join(
-        fold(b).replace("-", " ").split()
-    )
 
 
 def clear_street(geo: GeocodeResult) -> AddressMatch | None:

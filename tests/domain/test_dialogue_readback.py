@@ -11,7 +11,7 @@ import pytest
 
 from activities.understand import load_catalogue
 from domain.catalogue import Catalogue
-from domain.dialogue import Expect, LookupKind
+from domain.dialogue import Dialogue, Expect, LookupKind, Step
 from domain.dialogue.readback import street_to_number, unchecked_after
 from domain.keypad import Field
 from domain.live_call_models import LiveCallProgress, Outcome, Phase
@@ -30,6 +30,18 @@ def catalogue() -> Catalogue:
 
 def number_not_found(*streets: object) -> GeocodeResult:
     return GeocodeResult(GeocodeStatus.NUMBER_NOT_FOUND, candidates=list(streets))  # type: ignore[arg-type]
+
+
+def corrected(d: Dialogue, number: str = "14", said: str = "") -> Step:
+    """Drive `d` to the whole read-back of an address whose number the caller said was wrong
+    and typed again (or `said`), found: that read-back's step."""
+    confirm_step(d)
+    d.on_dtmf("2")  # the read-back is wrong
+    d.on_dtmf("2")  # the number is wrong
+    assert d.phase == Phase.ASK_NUMBER
+    d.on_utterance(said) if said else d.on_dtmf(f"{number}#")
+    d.on_address(GeocodeResult(GeocodeStatus.MATCHED, match=replace(MATCH, housenumber=number)))
+    return d.on_slot("2026-12-01")
 
 
 def test_street_without_its_number_asks_the_number_on_the_keypad(
@@ -122,14 +134,7 @@ def test_a_second_no_after_a_typed_number_checks_the_street_not_the_number(
     catalogue: Catalogue, territory: Territory
 ) -> None:
     d = dialogue(catalogue, territory)
-    confirm_step(d)
-    d.on_dtmf("2")  # the read-back is wrong
-    d.on_dtmf("2")  # the number is wrong
-    assert d.phase == Phase.ASK_NUMBER
-    d.on_dtmf("14#")
-    fixed = replace(MATCH, housenumber="14")
-    d.on_address(GeocodeResult(GeocodeStatus.MATCHED, match=fixed))
-    step = d.on_slot("2026-12-01")
+    step = corrected(d)
     assert d.phase == Phase.CONFIRM and "14" in step.say[0].context["address_label"]
     assert "number" not in d.progress.confirmed  # typed, but never said right
     # Still wrong: not a transfer while a field was never checked, and not the typed number
@@ -144,24 +149,14 @@ def test_a_corrected_address_is_read_back_whole_once(
     catalogue: Catalogue, territory: Territory
 ) -> None:
     d = dialogue(catalogue, territory)
-    confirm_step(d)
-    d.on_dtmf("2")
-    d.on_dtmf("2")
-    d.on_dtmf("14#")
-    d.on_address(GeocodeResult(GeocodeStatus.MATCHED, match=replace(MATCH, housenumber="14")))
-    d.on_slot("2026-12-01")
+    corrected(d)
     step = d.on_utterance("oui")
     assert step.hang_up and d.progress.outcome == Outcome.CONFIRMED
 
 
 def test_a_third_no_transfers(catalogue: Catalogue, territory: Territory) -> None:
     d = dialogue(catalogue, territory)
-    confirm_step(d)
-    d.on_dtmf("2")
-    d.on_dtmf("2")
-    d.on_dtmf("14#")
-    d.on_address(GeocodeResult(GeocodeStatus.MATCHED, match=replace(MATCH, housenumber="14")))
-    d.on_slot("2026-12-01")
+    corrected(d)
     d.on_dtmf("2")  # second "non": the street and the commune are checked, both right
     d.on_dtmf("1")
     step = d.on_dtmf("1")
@@ -179,12 +174,7 @@ def test_a_third_no_with_fields_never_checked_says_so_to_the_agent(
     catalogue: Catalogue, territory: Territory
 ) -> None:
     d = dialogue(catalogue, territory)
-    confirm_step(d)
-    d.on_dtmf("2")
-    d.on_dtmf("2")
-    d.on_dtmf("14#")
-    d.on_address(GeocodeResult(GeocodeStatus.MATCHED, match=replace(MATCH, housenumber="14")))
-    d.on_slot("2026-12-01")
+    corrected(d)
     d.on_dtmf("2")  # second "non": the street is checked
     d.on_dtmf("1")  # right
     step = d.on_utterance("c'est pas grave")  # neither yes nor no: asked again
@@ -230,12 +220,7 @@ def test_a_wrong_typed_number_is_read_back_last_and_typed_again(
     catalogue: Catalogue, territory: Territory
 ) -> None:
     d = dialogue(catalogue, territory)
-    confirm_step(d)
-    d.on_dtmf("2")
-    d.on_dtmf("2")
-    d.on_dtmf("41#")  # a key pressed wrong
-    d.on_address(GeocodeResult(GeocodeStatus.MATCHED, match=replace(MATCH, housenumber="41")))
-    d.on_slot("2026-12-01")
+    corrected(d, "41")  # a key pressed wrong
     d.on_dtmf("2")
     d.on_dtmf("1")  # street
     d.on_dtmf("1")  # commune
@@ -339,12 +324,7 @@ def test_only_a_typed_number_is_checked_last(
     catalogue: Catalogue, territory: Territory, said: str, first: str
 ) -> None:
     d = dialogue(catalogue, territory)
-    confirm_step(d)
-    d.on_dtmf("2")
-    d.on_dtmf("2")  # the number is wrong
-    d.on_dtmf("14#") if said == "keys" else d.on_utterance("quatorze")
-    d.on_address(GeocodeResult(GeocodeStatus.MATCHED, match=replace(MATCH, housenumber="14")))
-    d.on_slot("2026-12-01")
+    corrected(d, said="" if said == "keys" else "quatorze")
     d.on_dtmf("2")
     assert d.phase == (Phase.CHECK_STREET if first == "street" else Phase.CHECK_NUMBER)
 

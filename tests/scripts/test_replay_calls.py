@@ -16,44 +16,21 @@ from activities.geo.territory_file import load_territory
 from activities.understand import load_catalogue
 from domain.dialogue import Dialogue
 from domain.models import AddressMatch, GeocodeResult, GeocodeStatus, ItemCount, Understanding
+from tests.scripts.test_bench_calls import cs, minimal
 
-_BENCH = Path(__file__).resolve().parents[2] / "bench"
-
-
-def _load(name: str) -> Any:
-    spec = importlib.util.spec_from_file_location(name, _BENCH / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-cs = _load("calls_support")
-rc = _load("replay_calls")
+# After test_bench_calls has put bench/calls_support.py in sys.modules: replay_calls imports
+# it by that name.
+_PATH = Path(__file__).resolve().parents[2] / "bench" / "replay_calls.py"
+_spec = importlib.util.spec_from_file_location("replay_calls", _PATH)
+assert _spec is not None and _spec.loader is not None
+rc = importlib.util.module_from_spec(_spec)
+sys.modules["replay_calls"] = rc
+_spec.loader.exec_module(rc)
 
 CHAVE = AddressMatch(
     "12", "Boulevard Chave", "13005", "13205", "Marseille", 5.4, 43.29, score=0.95, sector="13205"
 )
-SCRIPT = {
-    "seed": 1,
-    "clips": {
-        "addr": {"src": "demo:demo01.wav", "start": 2.7, "end": 6.45, "text": "douze…"},
-        "items": {"src": "demo:demo01.wav", "start": 6.55, "end": 9.6, "text": "canapé"},
-        "oui_f": {"src": "shared:vm019.wav", "start": 0.0, "end": 1.07, "text": "oui"},
-    },
-    "addresses": {
-        "chave": {
-            "housenumber": "12",
-            "street": "Boulevard Chave",
-            "postcode": "13005",
-            "city": "Marseille",
-            "clip": "addr",
-            "items": "items",
-        }
-    },
-    "calls": [{"id": "c1", "kind": "plain", "address": "chave", "expect": "booked"}],
-}
+SCRIPT = minimal()  # one plain call, c1, booking 12 Boulevard Chave
 
 
 @dataclass
