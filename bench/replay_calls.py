@@ -39,7 +39,8 @@ for path in (REPO, REPO / "bench"):
 
 from calls_support import PHASES, Answer, Call, answer_for, load_script, score  # noqa: E402
 
-from domain.dialogue import Dialogue, Expect, LookupKind, Step  # noqa: E402
+from activities.live.vote_audio import VoteAudio  # noqa: E402
+from domain.dialogue import Dialogue, LookupKind, Step  # noqa: E402
 from domain.models import GeocodeResult  # noqa: E402
 
 # A call that goes round in circles stops after this many answers (as in bench_calls.py).
@@ -71,12 +72,13 @@ def replay(
     render: Callable[[Call, int, Answer], bytes],
 ) -> dict[str, Any]:
     """One call: the dialogue driven to its end by the truthful caller's answers, each
-    lookup done as activities/live/runner.py does it (the audio votes on an address only
-    when the words' own address is not usable, and only on the audio of an address)."""
+    lookup done as activities/live/runner.py does it (the audio votes on an address unless
+    the words alone would book it, only on the audio of an address, once per place:
+    activities/live/vote_audio.py)."""
     step: Step = dialogue.start()
     visits: dict[str, int] = {}
     log: list[str] = []
-    last_pcm, last_expect = b"", ""
+    audio = VoteAudio()  # the runner's rule for the audio an address vote may use
     turns = silences = refused = 0
     while not dialogue.ended and turns < MAX_TURNS and silences < MAX_TURNS:
         lookup = step.lookup
@@ -84,12 +86,9 @@ def replay(
             if lookup.kind == LookupKind.ADDRESS:
                 candidates, geo = steps.lookup_address(lookup)
                 log.append(f"    address: {_geo(geo)}")
-                # As the runner: the audio of the last address (or number) said stays for a
-                # vote until one is made; a typed postcode leaves it to vote on.
-                if last_expect not in (Expect.ADDRESS, Expect.DIGITS):
-                    last_pcm = b""
-                if candidates.candidates and last_pcm and not dialogue.address_usable(geo):
-                    pcm, last_pcm = last_pcm, b""
+                pcm = audio.for_address(lookup)
+                if candidates.candidates and pcm and dialogue.vote_wanted(geo):
+                    audio.voted(lookup)
                     try:
                         geo = steps.vote_address(lookup, candidates, pcm)
                         log.append(f"    address vote: {_geo(geo)}")
@@ -97,13 +96,12 @@ def replay(
                         log.append(f"    address vote failed: {exc.__class__.__name__}")
                 step = dialogue.on_address(geo)
             elif lookup.kind == LookupKind.SPELLED:
-                last_pcm = b""  # letters are no audio to vote on among addresses
+                audio.drop()
                 street = steps.spelled_street(lookup)
                 log.append(f"    spelled: {street or '(none)'}")
                 step = dialogue.on_spelled(street)
             elif lookup.kind == LookupKind.ITEMS:
-                heard = steps.hear_items(lookup, last_pcm)
-                last_pcm = b""
+                heard = steps.hear_items(lookup, audio.take())
                 log.append(f"    items heard again: {[(i.item, i.count) for i in heard.items]}")
                 step = dialogue.on_items(heard)
             elif lookup.kind == LookupKind.SLOT:
@@ -143,7 +141,7 @@ def replay(
             continue
         pcm = render(call, index, answer)
         text = steps.transcribe(pcm, step.expect)
-        last_pcm, last_expect = pcm, step.expect
+        audio.heard(pcm, step.expect)
         log.append(f"  {asked}: « {text} »")
         step = dialogue.on_utterance(text)
     progress = dialogue.progress

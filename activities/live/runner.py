@@ -14,8 +14,9 @@ from temporalio import activity
 
 from activities.live.session import CallView
 from activities.live.turns import Keys, NoInput, Turn, TurnListener, Utterance
+from activities.live.vote_audio import VoteAudio
 from activities.live.work import CallWork
-from domain.dialogue import Dialogue, Expect, Lookup, LookupKind, Prompt, Step
+from domain.dialogue import Dialogue, Lookup, LookupKind, Prompt, Step
 from domain.live_call_models import LiveCallProgress
 from domain.media import Hangup, MediaSession
 
@@ -36,8 +37,7 @@ class CallRunner:
         self.turns = acts.turns
         self.max_call_s = max_call_s
         self._last_turn_end: float | None = None
-        self._last_pcm = b""  # the last utterance, for the address or items vote
-        self._last_pcm_expect = ""  # the kind of answer it was
+        self.audio = VoteAudio()  # the last utterance, for the address or items vote
         self.view = CallView(dialogue.progress)
         self._expect = ""
         self.listener = TurnListener(session, self.turns, acts.transcribe, self.view)
@@ -67,7 +67,7 @@ class CallRunner:
                     step = self.dialogue.on_timeout()
                 elif isinstance(turn, Utterance):
                     self._last_turn_end = turn.ended_at
-                    self._last_pcm, self._last_pcm_expect = turn.pcm, self._expect
+                    self.audio.heard(turn.pcm, self._expect)
                     text = await (
                         turn.transcript
                         or asyncio.to_thread(self.acts.transcribe, turn.pcm, self._expect)
@@ -98,14 +98,11 @@ class CallRunner:
     async def _lookup(self, lookup: Lookup) -> Step:
         if lookup.kind == LookupKind.ADDRESS:
             candidates, geo = await asyncio.to_thread(self.acts.lookup_address, lookup)
-            # The audio of an address or a number only: a postcode typed after the address
-            # leaves its audio to vote on, a "non" to the read-back is no audio of an address.
-            if self._last_pcm_expect not in (Expect.ADDRESS, Expect.DIGITS):
-                self._last_pcm = b""
-            if candidates.candidates and self._last_pcm and not self.dialogue.address_usable(geo):
+            pcm = self.audio.for_address(lookup)
+            if candidates.candidates and pcm and self.dialogue.vote_wanted(geo):
                 # Seconds of CPU: the caller hears that the bot is on it.
                 await self._say([Prompt("one_moment")])
-                pcm, self._last_pcm = self._last_pcm, b""
+                self.audio.voted(lookup)
                 try:
                     geo = await asyncio.to_thread(self.acts.vote_address, lookup, candidates, pcm)
                 except Exception as exc:
@@ -119,11 +116,11 @@ class CallRunner:
             return self.dialogue.on_address(geo)
         if lookup.kind == LookupKind.SPELLED:
             # Letters are no audio to vote on among addresses: the street is the gazetteer's.
-            self._last_pcm = b""
+            self.audio.drop()
             street = await asyncio.to_thread(self.acts.spelled_street, lookup)
             return self.dialogue.on_spelled(street)
         if lookup.kind == LookupKind.ITEMS:
-            pcm, self._last_pcm = self._last_pcm, b""
+            pcm = self.audio.take()
             await self._say([Prompt("one_moment")])  # seconds of CPU, as for the address
             heard = await asyncio.to_thread(self.acts.hear_items, lookup, pcm)
             return self.dialogue.on_items(heard)

@@ -45,6 +45,7 @@ from domain.dialogue.slots import (
     merge_understanding,
     spoken_from,
     still_confirmed,
+    vote_wanted,
     with_street,
 )
 from domain.dialogue.steps import (
@@ -295,9 +296,9 @@ class Dialogue:
 
     # ------------------------------------------------------------------ lookups
 
-    def address_usable(self, geo: GeocodeResult) -> bool:
-        """Whether `geo` gives an address to read back (else the audio may vote first)."""
-        return self._accepted(geo) is not None
+    def vote_wanted(self, geo: GeocodeResult) -> bool:
+        """Whether the audio should vote before `geo` is used (slots.vote_wanted)."""
+        return vote_wanted(geo, self._book_threshold, self._confirm_threshold)
 
     def _accepted(self, geo: GeocodeResult) -> AddressMatch | None:
         return accepted_match(geo, self._book_threshold, self._confirm_threshold)

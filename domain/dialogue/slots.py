@@ -77,6 +77,20 @@ def accepted_match(
     return None
 
 
+def vote_wanted(geo: GeocodeResult, book_threshold: float, confirm_threshold: float) -> bool:
+    """Whether the audio should vote among the candidates before `geo` is used: unless the
+    words alone give an address the voicemail would book. A voicemail's address always gets
+    the vote; on a call, a read-back of the words' weak best guess (« 11 avenue de Hambourg »
+    at 0.22 for « onze rue des Saints-Anges ») costs the caller a « non » and the field checks
+    when the audio would have named the street."""
+    decision = decide_address(
+        geo,
+        book_threshold=geo.book_threshold or book_threshold,
+        confirm_threshold=geo.confirm_threshold or confirm_threshold,
+    )
+    return decision.kind != DecisionKind.BOOK
+
+
 def still_confirmed(confirmed: list[str], old: AddressMatch | None, new: AddressMatch) -> list[str]:
     """Of the fields the caller said yes to, those a newly found address did not change."""
     return [

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz
 
-from domain.numbers import Token, tokenize
+from domain.numbers import Token, parse_cardinal, tokenize
+from domain.understanding.lexicon import INTERJECTIONS
 from domain.understanding.territory import Territory
 
 
@@ -206,7 +207,14 @@ def locate_address(
             continue
         first, determiner = start
         k = _region_end(text, tokens, first, territory)
-        if k <= first:
+        if k <= first or _number_alone(text, tokens[first:k]):
+            # A number alone is no street: « j'habite au trois. J'habite au douze rue de
+            # Rome »: the caller started over, the address is at the next cue.
             continue
         return AddressRegion(tokens[first].start, tokens[k - 1].end, determiner, first, k)
     return None
+
+
+def _number_alone(text: str, region: list[Token]) -> bool:
+    words = [t for t in region if t.folded not in INTERJECTIONS]
+    return not words or parse_cardinal(text[words[0].start : words[-1].end]) is not None

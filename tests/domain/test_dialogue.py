@@ -336,3 +336,23 @@ def test_a_filler_at_the_items_question_is_asked_again_at_once(
     items_step(d)
     step = d.on_utterance(said)
     assert step.lookup is None and step.say[0].template == "retry_items"
+
+
+@pytest.mark.parametrize(
+    ("geo", "vote"),
+    [
+        # The words alone would book it: no seconds of CPU for the audio's opinion.
+        (GeocodeResult(GeocodeStatus.MATCHED, match=MATCH), False),
+        # A best guess the read-back would offer, not book: the audio votes first.
+        (GeocodeResult(GeocodeStatus.MATCHED, match=replace(MATCH, score=0.22)), True),
+        (GeocodeResult(GeocodeStatus.AMBIGUOUS, candidates=[replace(MATCH, score=0.4)]), True),
+        (GeocodeResult(GeocodeStatus.NUMBER_NOT_FOUND, candidates=[MATCH]), True),
+        (GeocodeResult(GeocodeStatus.NOT_FOUND), True),
+        # A sure match the caller's own words contradict is no address to book either.
+        (GeocodeResult(GeocodeStatus.MATCHED, match=MATCH, doubt="address_conflict"), True),
+    ],
+)
+def test_the_audio_votes_unless_the_words_alone_would_book(
+    catalogue: Catalogue, territory: Territory, geo: GeocodeResult, vote: bool
+) -> None:
+    assert dialogue(catalogue, territory).vote_wanted(geo) is vote

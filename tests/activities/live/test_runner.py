@@ -150,3 +150,28 @@ async def test_a_failed_address_vote_goes_on_with_the_words(
     # Not found by the words: the postcode is asked on the keypad, the call goes on.
     assert work.said[-1] == "ask_postcode" and progress.outcome == Outcome.HANGUP
     assert "address vote failed (RuntimeError)" in caplog.text and "Chave" not in caplog.text
+
+
+class PlaceNeededVote(ScriptedWork):
+    """The audio names no street of the whole territory, then the right one among the
+    streets of the postcode typed."""
+
+    def vote_address(
+        self, lookup: Lookup, candidates: AddressCandidates, pcm: bytes
+    ) -> GeocodeResult:
+        self.address_votes.append(pcm)
+        if lookup.address is None or not lookup.address.postcode:
+            return GeocodeResult(GeocodeStatus.NOT_FOUND, reason="doubt")
+        return GeocodeResult(GeocodeStatus.MATCHED, match=MATCH)
+
+
+async def test_a_typed_postcode_gets_a_vote_of_its_own_on_the_address_audio() -> None:
+    work = PlaceNeededVote(
+        {b"address": "J'habite au 12 rejoulier", b"items": "un canapé", b"yes": "Oui."},
+        address_found=False,
+    )
+    progress = await runner(
+        work, [said(b"address"), Keys("13005"), said(b"items"), said(b"yes")]
+    ).run()
+    assert work.address_votes == [b"address", b"address"]
+    assert progress.outcome == Outcome.CONFIRMED

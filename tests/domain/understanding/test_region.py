@@ -36,6 +36,9 @@ def catalogue() -> Catalogue:
         ("J'habite au cinq avenue des pins 10 000 Marseille.", "cinq avenue des pins", "au"),
         # The commune first, then the street.
         ("J'habite à Aubagne, au douze rue Paradis.", "douze rue Paradis", "au"),
+        # The caller started over after a number alone: the street is at the next cue.
+        ("J'habite au 2. J'habite au 2 à rire de Rome, 13.6.", "2 à rire de Rome", "au"),
+        ("Je suis au trois, euh. Je suis au trois rue de Rome.", "trois rue de Rome", "au"),
     ],
 )
 def test_region_between_cue_and_locality(
