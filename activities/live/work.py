@@ -46,7 +46,7 @@ from domain.models import (
     Understanding,
 )
 from domain.spelling import match_spelled
-from domain.understanding import Territory, find_item_slots, understand
+from domain.understanding import Territory, find_item_slots, locate_address, understand
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +94,24 @@ def pcm_to_float16k(pcm: bytes) -> np.ndarray:
     """slin16 8 kHz → float32 16 kHz, what Whisper takes."""
     wide = resample_s16(pcm, 8000, 16000)
     return np.frombuffer(wide, dtype="<i2").astype(np.float32) / 32768.0
+
+
+def located(candidates: AddressCandidates, text: str, territory: Territory) -> AddressCandidates:
+    """The candidates with the address located in `text`, the words the vote's audio is cut
+    by: the lookup located it in other words (the turn's greedy decoding) or in none (the
+    fields of a lookup after keys). A turn without an address cue (the street alone, asked
+    for) is the address as a whole."""
+    region = locate_address(text, territory)
+    if region is not None:
+        return replace(
+            candidates,
+            region_start=region.start,
+            region_end=region.end,
+            determiner=region.determiner,
+        )
+    words = text.rstrip(" .,;!?")
+    start = len(words) - len(words.lstrip())
+    return replace(candidates, region_start=start, region_end=len(words), determiner="")
 
 
 class CallWork:
@@ -195,7 +213,7 @@ class CallWork:
                     audio_path=str(path),
                     text=heard.text,
                     segments=heard.segments,
-                    candidates=candidates,
+                    candidates=located(candidates, heard.text, self.geocode.territory),
                 )
             )
         result: GeocodeResult = self.geocode.resolve_address(

@@ -37,6 +37,7 @@ from domain.dialogue.readback import (
     CHECK_PHASES,
     CHECKED_FIELDS,
     clear_street,
+    in_street,
     street_to_number,
     unchecked_after,
 )
@@ -74,6 +75,7 @@ from domain.live_call_models import LiveCallProgress, Outcome, Phase, TransferRe
 from domain.models import (
     AddressMatch,
     GeocodeResult,
+    GeocodeStatus,
     Intent,
     SpokenAddress,
     Understanding,
@@ -120,6 +122,7 @@ class Dialogue:
         self._spelling_asked = False
         self._number_asked = False
         self._typed_number = ""  # a house number typed on the keypad: it cannot be misheard
+        self._tried: set[str] = set()  # streets looked up with the typed number
         # The address as the caller said it, while the number of the gazetteer's street is
         # asked (a "non" to that street brings it back).
         self._before_number: SpokenAddress | None = None
@@ -314,6 +317,18 @@ class Dialogue:
             # Typed, the number cannot be misheard. The street the gazetteer found is named,
             # and read back with the number before anything is booked.
             return self._ask_number_in(street)
+        if (
+            street is not None
+            and self._typed_number
+            and geo.status != GeocodeStatus.NUMBER_NOT_FOUND  # looked for in it already
+            and street.street not in self._tried
+        ):
+            # The number was typed already: that street is looked up with it, once, and
+            # read back.
+            self._tried.add(street.street)
+            u = self._understanding()
+            u.address = in_street(u.address or SpokenAddress(), street, self._typed_number)
+            return self._ask(Lookup(LookupKind.ADDRESS, address=u.address))
         return self._address_fallback(geo)
 
     def _address_fallback(self, geo: GeocodeResult | None) -> Step:
@@ -476,19 +491,10 @@ class Dialogue:
 
     def _ask_number_in(self, street: AddressMatch) -> Step:
         self._number_asked = True
+        self._tried.add(street.street)  # the number typed next is looked up in it
         u = self._understanding()
         said = self._before_number = u.address or SpokenAddress()
-        place = said.postcode or said.citycode or said.city
-        u.address = replace(
-            said,
-            street=street.street,
-            housenumber="",
-            # The street's own place when the caller named none: the same name elsewhere
-            # is another street.
-            postcode=said.postcode if place else street.postcode,
-            citycode=said.citycode if place else street.citycode,
-            city=said.city if place else street.city,
-        )
+        u.address = in_street(said, street, "")
         self._set_phase(Phase.ASK_NUMBER)
         return Step(
             [Prompt("number_not_found", {"street": street.street}, static=False)],

@@ -4,10 +4,18 @@ number of, or keeping for the postcode the caller types."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from domain.geotext import fold
 from domain.keypad import Field, next_field
 from domain.live_call_models import LiveCallProgress, Phase
-from domain.models import AddressMatch, GeocodeResult, GeocodeStatus, SpokenAddress
+from domain.models import (
+    AddressMatch,
+    EscalationReason,
+    GeocodeResult,
+    GeocodeStatus,
+    SpokenAddress,
+)
 
 CHECK_PHASES = {
     Field.NUMBER: Phase.CHECK_NUMBER,
@@ -52,13 +60,18 @@ def street_to_number(
     geo: GeocodeResult, said: SpokenAddress | None, *, fixed: bool = False
 ) -> AddressMatch | None:
     """The street found without the number heard ("dos" for "douze"), or with none heard,
-    whose number to ask on the keypad: at least half the probability, never of another place
-    than the one the caller gave (postcode, or commune), and, once the street is `fixed`
-    (said right, or spelled), only that street."""
-    if geo.status != GeocodeStatus.NUMBER_NOT_FOUND or not geo.candidates:
+    or with a number too doubtful to read back, whose number to ask on the keypad (or to
+    look up with the number typed): the street likely (`likely_street`), never of another
+    place than the one the caller gave (postcode, or commune), and, once the street is
+    `fixed` (said right, or spelled), only that street. A street no number was matched to
+    (NOT_FOUND) only in the place the caller gave: with none, it is kept for the postcode
+    the caller types (`clear_street`), two pieces of evidence before it is named."""
+    street = likely_street(geo)
+    if street is None:
         return None
-    street = geo.candidates[0]
-    if street.score < NUMBER_STREET_P or not street.street:
+    if geo.status == GeocodeStatus.NOT_FOUND and (
+        said is None or not (said.postcode or said.citycode or said.city)
+    ):
         return None
     if said is not None:
         if said.postcode and said.postcode != street.postcode:
@@ -77,6 +90,35 @@ def street_to_number(
     return street
 
 
+def likely_street(geo: GeocodeResult) -> AddressMatch | None:
+    """The street of a result with no address to read back, when the street itself is
+    likely and only its number is in doubt: the number not in the street (at least
+    NUMBER_STREET_P among the streets), no number matched to a street the audio put far
+    ahead (HEARD_STREET_P: "none of these" was close), or a match too weak to read back in a
+    street that holds NUMBER_STREET_P of the streets' probability (« 60 avenue du Prado » at
+    0.14, the other streets near 0: the number is the doubt). The resolver scores each other
+    street with the best number's probability, as the match: the street's share is the
+    match's score over the match's and the other streets'. Never a street the caller's own
+    words contradict (a conflict goes to the checks or a person)."""
+    if geo.doubt == EscalationReason.ADDRESS_CONFLICT or (not geo.candidates and not geo.match):
+        return None
+    if geo.status in _STREETS_ONLY:
+        top = geo.candidates[0] if geo.candidates else None
+        least = NUMBER_STREET_P if geo.status == GeocodeStatus.NUMBER_NOT_FOUND else HEARD_STREET_P
+        return top if top is not None and top.street and top.score >= least else None
+    if geo.status not in (GeocodeStatus.MATCHED, GeocodeStatus.AMBIGUOUS):
+        return None
+    best = geo.match or geo.candidates[0]
+    others = sum(
+        c.score
+        for c in geo.candidates
+        if (c.street, c.postcode, c.citycode) != (best.street, best.postcode, best.citycode)
+    )
+    if not best.street or best.score <= 0:
+        return None
+    return best if best.score / (best.score + others) >= NUMBER_STREET_P else None
+
+
 def clear_street(geo: GeocodeResult) -> AddressMatch | None:
     """The street a lookup found nothing with put far ahead of the others ("Rue Julia" chosen
     by the audio for "rejoulier", which sounded closer to no street), None when none stood
@@ -86,3 +128,17 @@ def clear_street(geo: GeocodeResult) -> AddressMatch | None:
         return None
     top = geo.candidates[0]
     return top if top.street and top.score >= HEARD_STREET_P else None
+
+
+def in_street(said: SpokenAddress, street: AddressMatch, housenumber: str) -> SpokenAddress:
+    """What the caller said, in the gazetteer's `street`: in the caller's place, or in the
+    street's own when the caller named none (the same name elsewhere is another street)."""
+    place = said.postcode or said.citycode or said.city
+    return replace(
+        said,
+        street=street.street,
+        housenumber=housenumber,
+        postcode=said.postcode if place else street.postcode,
+        citycode=said.citycode if place else street.citycode,
+        city=said.city if place else street.city,
+    )

@@ -373,3 +373,74 @@ def test_street_to_number_respects_what_the_caller_said(
     found = street_to_number(number_not_found(JULIA), said, fixed=fixed)
     assert (found == JULIA) is named
     assert street_to_number(number_not_found(replace(JULIA, score=0.4)), said) is None
+
+
+PRADO = replace(MATCH, housenumber="60", street="Avenue du Prado", postcode="13008", score=0.14)
+
+
+def weak_match(best: object, *others: object) -> GeocodeResult:
+    return GeocodeResult(GeocodeStatus.MATCHED, match=best, candidates=[best, *others])  # type: ignore[list-item]
+
+
+def test_a_match_too_weak_to_read_back_in_a_likely_street_asks_its_number(
+    catalogue: Catalogue, territory: Territory
+) -> None:
+    """« 60 avenue du Prado » at 0.14 for « 40 »: the number is the doubt, not the street (the
+    other streets, scored with the same number, near 0): the street is named and the number
+    typed."""
+    d = dialogue(catalogue, territory)
+    d.on_utterance("je suis au casant avenue du Prado, treize mille huit")
+    others = [replace(PRADO, housenumber=n, score=0.06) for n in ("50", "40")]
+    others.append(replace(PRADO, street="Rue Paradis", score=0.01))
+    step = d.on_address(weak_match(PRADO, *others))
+    assert d.phase == Phase.ASK_NUMBER
+    assert step.say[0].context == {"street": "Avenue du Prado"}
+    step = d.on_dtmf("40#")
+    assert step.lookup is not None and step.lookup.address is not None
+    assert (step.lookup.address.housenumber, step.lookup.address.street) == (
+        "40",
+        "Avenue du Prado",
+    )
+
+
+@pytest.mark.parametrize(
+    "geo",
+    [
+        # The street itself is a guess among others (0.14 of 0.38).
+        weak_match(
+            PRADO,
+            replace(PRADO, street="Rue Paradis", score=0.12),
+            replace(PRADO, street="Rue de Rome", score=0.12),
+        ),
+        # The caller's own words contradict it.
+        replace(
+            weak_match(PRADO, *[replace(PRADO, housenumber="40", score=0.5)]),
+            doubt="address_conflict",
+        ),
+    ],
+    ids=["street unlikely", "conflict"],
+)
+def test_no_number_is_asked_in_a_doubtful_street(
+    catalogue: Catalogue, territory: Territory, geo: GeocodeResult
+) -> None:
+    d = dialogue(catalogue, territory)
+    d.on_utterance("je suis au casant avenue du Prado")
+    d.on_address(geo)
+    assert d.phase == Phase.ASK_POSTCODE
+
+
+def test_a_typed_number_is_looked_up_once_in_the_street_the_audio_chose_in_the_typed_place(
+    catalogue: Catalogue, territory: Territory
+) -> None:
+    d = dialogue(catalogue, territory)
+    d.on_dtmf("11#")
+    d.on_utterance("je suis au rejoulier, dix minutes")
+    d.on_dtmf("13005")
+    # The vote among the streets of 13005 names Rue Julia, no number matched to it.
+    step = d.on_address(GeocodeResult(GeocodeStatus.NOT_FOUND, candidates=[JULIA]))
+    assert step.lookup is not None and step.lookup.address is not None
+    assert (step.lookup.address.housenumber, step.lookup.address.street) == ("11", "Rue Julia")
+    assert step.lookup.address.postcode == "13005"
+    # Not found there either: no second try, the spelling.
+    d.on_address(GeocodeResult(GeocodeStatus.NOT_FOUND, candidates=[JULIA]))
+    assert d.phase == Phase.SPELL_STREET

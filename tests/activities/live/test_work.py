@@ -12,11 +12,12 @@ import pytest
 
 from activities.geo.territory_file import load_territory
 from activities.live.turns import TurnTaking
-from activities.live.work import LEAD_IN_LEVEL, CallWork, trim_leading_silence
+from activities.live.work import LEAD_IN_LEVEL, CallWork, located, trim_leading_silence
 from activities.speech.engine import SpeechEngine
 from activities.speech.tts import Tts
 from activities.understand import load_catalogue
 from corpus import DEMO_DIR
+from domain.address_models import AddressCandidates
 from domain.catalogue import Catalogue
 from domain.dialogue import Expect, Lookup, LookupKind
 from domain.media import FRAME_BYTES
@@ -177,3 +178,23 @@ def test_a_refused_item_heard_only_the_second_time_is_not_taken() -> None:
     work = CallWork(None, stt, None, None, None)  # type: ignore[arg-type]
     heard = work.hear_items(Lookup(LookupKind.ITEMS, text="Alors, une bouteille."), b"\x01" * 3200)
     assert stt.beams == [5] and heard.items == [] and heard.refused_items == []
+
+
+@pytest.mark.parametrize(
+    ("words", "region", "determiner"),
+    [
+        # The vote's own decoding: the address after its cue, wherever it now sits.
+        ("Euh bonjour. J'habite au douze rue Julia, 13005.", "douze rue Julia", "au"),
+        # The street alone, asked for: all of it, without the final stop.
+        ("rue Julia.", "rue Julia", ""),
+        (" Boulevard Chave ", "Boulevard Chave", ""),
+    ],
+)
+def test_the_vote_cuts_the_audio_where_its_own_words_put_the_address(
+    territory: Territory, words: str, region: str, determiner: str
+) -> None:
+    # Located in the turn's words (another decoding), or nowhere (a lookup after keys).
+    lookup_words = AddressCandidates(region_start=40, region_end=52, determiner="le")
+    found = located(lookup_words, words, territory)
+    assert words[found.region_start : found.region_end] == region
+    assert found.determiner == determiner
