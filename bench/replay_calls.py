@@ -141,7 +141,7 @@ def replay(
             continue
         pcm = render(call, index, answer)
         text = steps.transcribe(pcm, step.expect)
-        audio.heard(pcm, step.expect)
+        audio.heard(pcm, dialogue.phase)
         log.append(f"  {asked}: « {text} »")
         step = dialogue.on_utterance(text)
     progress = dialogue.progress

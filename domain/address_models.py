@@ -148,3 +148,5 @@ class ItemRefineInput:
     segments: list[Segment]
     understanding: Understanding
     call_id: str = ""
+    # The text answers a call's items question: words without a quantity may name items.
+    answer: bool = False

@@ -67,7 +67,7 @@ class CallRunner:
                     step = self.dialogue.on_timeout()
                 elif isinstance(turn, Utterance):
                     self._last_turn_end = turn.ended_at
-                    self.audio.heard(turn.pcm, self._expect)
+                    self.audio.heard(turn.pcm, self.dialogue.phase)
                     text = await (
                         turn.transcript
                         or asyncio.to_thread(self.acts.transcribe, turn.pcm, self._expect)

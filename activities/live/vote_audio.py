@@ -4,40 +4,41 @@ calls: one rule for both)."""
 
 from __future__ import annotations
 
-from domain.dialogue import Expect, Lookup
+from domain.dialogue import Lookup
+from domain.live_call_models import Phase
 
-# The answers whose audio is an address (or a number said at the number question): a "non"
-# to the read-back, the items or the mobile number are no audio to vote on among addresses.
-ADDRESS_EXPECTS = frozenset({Expect.ADDRESS, Expect.DIGITS})
+# The questions whose answer is an address, or its street: a number said alone, a postcode
+# or a mobile number dictated, a "non" to the read-back or the items are no audio to vote
+# on among streets (their words hold no street for the hypotheses to match).
+ADDRESS_PHASES = frozenset({Phase.GREETING, Phase.ASK_ADDRESS, Phase.ASK_STREET})
 
 
 class VoteAudio:
-    """The last answer's audio, given to the address vote once per place: a vote among the
-    candidates of the whole territory, then once more when the caller types a postcode that
-    narrows the candidates (the same words, other streets to choose from). Never twice for
-    the same place: the audio would only repeat itself, for seconds of CPU."""
+    """The last answer's audio, given to the address vote once, then once more for each
+    postcode the caller types after it (the same words, the streets of that place to choose
+    from). Never again for a lookup the dialogue made up itself (a street and a number
+    typed): the audio would only repeat itself, or outvote the keys."""
 
     def __init__(self) -> None:
         self.pcm = b""
-        self.expect = ""
-        self._voted: set[str] = set()  # the places (postcode, commune, "") voted with
+        self.phase = ""
+        self._voted: set[str] = set()  # "" for the first vote, then the postcodes typed
 
-    def heard(self, pcm: bytes, expect: str) -> None:
-        """A new answer: its audio replaces the last one's, never voted on yet."""
-        self.pcm, self.expect = pcm, expect
+    def heard(self, pcm: bytes, phase: str) -> None:
+        """A new answer, given at `phase`: its audio replaces the last one's."""
+        self.pcm, self.phase = pcm, phase
         self._voted = set()
 
     def for_address(self, lookup: Lookup) -> bytes:
         """The audio to vote with on this lookup's candidates (b"": no vote)."""
-        if self.expect not in ADDRESS_EXPECTS:
+        if self.phase not in ADDRESS_PHASES:
             self.pcm = b""
-        place = _place(lookup)
-        if place in self._voted or (not place and self._voted):
-            return b""
-        return self.pcm
+        if not self._voted or (lookup.typed_place and lookup.typed_place not in self._voted):
+            return self.pcm
+        return b""
 
     def voted(self, lookup: Lookup) -> None:
-        self._voted.add(_place(lookup))
+        self._voted.add(lookup.typed_place)
 
     def take(self) -> bytes:
         """The audio for the items vote (the answer to the items question), given once."""
@@ -47,9 +48,3 @@ class VoteAudio:
     def drop(self) -> None:
         """Letters spelled: no audio to vote on among addresses."""
         self.pcm = b""
-
-
-def _place(lookup: Lookup) -> str:
-    """The place the lookup is narrowed to ("" for the whole territory)."""
-    a = lookup.address
-    return (a.postcode or a.citycode or a.city) if a is not None else ""

@@ -46,7 +46,7 @@ from domain.models import (
     Understanding,
 )
 from domain.spelling import match_spelled
-from domain.understanding import Territory, find_item_slots, locate_address, understand
+from domain.understanding import Territory, find_item_slots, understand
 
 log = logging.getLogger(__name__)
 
@@ -96,18 +96,21 @@ def pcm_to_float16k(pcm: bytes) -> np.ndarray:
     return np.frombuffer(wide, dtype="<i2").astype(np.float32) / 32768.0
 
 
-def located(candidates: AddressCandidates, text: str, territory: Territory) -> AddressCandidates:
+def located(
+    candidates: AddressCandidates, text: str, where: AddressCandidates
+) -> AddressCandidates:
     """The candidates with the address located in `text`, the words the vote's audio is cut
     by: the lookup located it in other words (the turn's greedy decoding) or in none (the
-    fields of a lookup after keys). A turn without an address cue (the street alone, asked
-    for) is the address as a whole."""
-    region = locate_address(text, territory)
-    if region is not None:
+    fields of a lookup after keys). `where`: the gazetteer search of `text` itself, which
+    locates the address as for a voicemail (after its cue, else the street the words parse
+    as, its locality left out). Where it finds none (the street alone, asked for, as an
+    unparsed name), the answer is the address as a whole."""
+    if 0 <= where.region_start < where.region_end:
         return replace(
             candidates,
-            region_start=region.start,
-            region_end=region.end,
-            determiner=region.determiner,
+            region_start=where.region_start,
+            region_end=where.region_end,
+            determiner=where.determiner,
         )
     words = text.rstrip(" .,;!?")
     start = len(words) - len(words.lstrip())
@@ -208,12 +211,16 @@ class CallWork:
                 out.setframerate(16000)
                 out.writeframes(resample_s16(pcm, 8000, 16000))
             heard = self.stt.transcribe_file(TranscribeInput(audio_path=str(path)))
+            said = understand(heard.text, "", self.stt.catalogue(), self.geocode.territory)
+            where = self.geocode.propose_addresses(
+                AddressSearchInput(text=heard.text, address=said.address)
+            )
             scores = self.stt.score_address_candidates(
                 AddressScoringInput(
                     audio_path=str(path),
                     text=heard.text,
                     segments=heard.segments,
-                    candidates=located(candidates, heard.text, self.geocode.territory),
+                    candidates=located(candidates, heard.text, where),
                 )
             )
         result: GeocodeResult = self.geocode.resolve_address(
@@ -242,12 +249,16 @@ class CallWork:
                     refusal_advice=understood.refusal_advice,
                 )
             text = lookup.text
-            if again and find_item_slots(again, self.stt.catalogue(), self.stt.territory()):
+            if again and find_item_slots(
+                again, self.stt.catalogue(), self.stt.territory(), answer=True
+            ):
                 text = again
             # The turn is one short utterance: one segment, the whole of it.
             whole = Segment(start=0.0, end=len(audio) / 16000, text=text, avg_logprob=0.0)
             heard: Understanding = self.stt.refine_items(
-                ItemRefineInput(audio_path="", text=text, segments=[whole], understanding=asked),
+                ItemRefineInput(
+                    audio_path="", text=text, segments=[whole], understanding=asked, answer=True
+                ),
                 audio=lambda: audio,
             )
         except Exception as exc:

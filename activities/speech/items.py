@@ -47,7 +47,7 @@ def refine_items(
     if u.intent != Intent.BOOKING.value:
         return u
     catalogue = load_catalogue()
-    slots = find_item_slots(inp.text, catalogue, load_territory())
+    slots = find_item_slots(inp.text, catalogue, load_territory(), answer=inp.answer)
     if not slots:
         return u
     samples = (

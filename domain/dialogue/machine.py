@@ -123,6 +123,7 @@ class Dialogue:
         self._number_asked = False
         self._typed_number = ""  # a house number typed on the keypad: it cannot be misheard
         self._tried: set[str] = set()  # streets looked up with the typed number
+        self._place_typed = False  # the postcode was typed: a place that cannot be misheard
         # The address as the caller said it, while the number of the gazetteer's street is
         # asked (a "non" to that street brings it back).
         self._before_number: SpokenAddress | None = None
@@ -204,7 +205,8 @@ class Dialogue:
         if phase == Phase.ASK_ITEMS:
             merge_understanding(self._understanding(), u, address=False)
             if not (u.items or u.refused_items) and (
-                says_something(text) or find_item_slots(text, self._catalogue, self._territory)
+                says_something(text)
+                or find_item_slots(text, self._catalogue, self._territory, answer=True)
             ):
                 # Short answers on the phone come out garbled ("un effigier hâteau"): heard
                 # again, the audio may still name the item, as for a voicemail. Not a filler
@@ -236,7 +238,8 @@ class Dialogue:
                 # place typed): the street is looked up by its name, then read back.
                 address = replace(address, street=heard.street)
             u.address = address
-            return self._ask(Lookup(LookupKind.ADDRESS, text="", address=address))
+            self._place_typed = True
+            return self._ask(Lookup(LookupKind.ADDRESS, address=address, typed_place=code))
         if phase == Phase.ASK_PHONE:
             number = to_e164(digits.rstrip("#"))
             if number is None or not is_mobile_fr(number):
@@ -312,7 +315,10 @@ class Dialogue:
         if match is not None:
             self._found(match)
             return self._next()
-        street = street_to_number(geo, self._understanding().address, fixed=not self._street_open())
+        said = self._understanding().address
+        street = street_to_number(
+            geo, said, fixed=not self._street_open(), place_typed=self._place_typed
+        )
         if street is not None and not self._number_asked:
             # Typed, the number cannot be misheard. The street the gazetteer found is named,
             # and read back with the number before anything is booked.
@@ -320,14 +326,17 @@ class Dialogue:
         if (
             street is not None
             and self._typed_number
+            and said is not None
+            and said.housenumber in ("", self._typed_number)  # no number said since
             and geo.status != GeocodeStatus.NUMBER_NOT_FOUND  # looked for in it already
             and street.street not in self._tried
         ):
             # The number was typed already: that street is looked up with it, once, and
-            # read back.
+            # read back; the caller's own words are kept should it lead nowhere.
             self._tried.add(street.street)
+            self._before_number = self._before_number or said
             u = self._understanding()
-            u.address = in_street(u.address or SpokenAddress(), street, self._typed_number)
+            u.address = in_street(said, street, self._typed_number)
             return self._ask(Lookup(LookupKind.ADDRESS, address=u.address))
         return self._address_fallback(geo)
 

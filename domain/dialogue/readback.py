@@ -57,21 +57,23 @@ def unchecked_after(
 
 
 def street_to_number(
-    geo: GeocodeResult, said: SpokenAddress | None, *, fixed: bool = False
+    geo: GeocodeResult,
+    said: SpokenAddress | None,
+    *,
+    fixed: bool = False,
+    place_typed: bool = False,
 ) -> AddressMatch | None:
     """The street found without the number heard ("dos" for "douze"), or with none heard,
     or with a number too doubtful to read back, whose number to ask on the keypad (or to
     look up with the number typed): the street likely (`likely_street`), never of another
     place than the one the caller gave (postcode, or commune), and, once the street is
     `fixed` (said right, or spelled), only that street. A street no number was matched to
-    (NOT_FOUND) only in the place the caller gave: with none, it is kept for the postcode
-    the caller types (`clear_street`), two pieces of evidence before it is named."""
+    (NOT_FOUND) only in a postcode the caller typed (`place_typed`): a place heard in the
+    same words already ranked the streets, it is no second piece of evidence."""
     street = likely_street(geo)
     if street is None:
         return None
-    if geo.status == GeocodeStatus.NOT_FOUND and (
-        said is None or not (said.postcode or said.citycode or said.city)
-    ):
+    if geo.status == GeocodeStatus.NOT_FOUND and not (place_typed and said and said.postcode):
         return None
     if said is not None:
         if said.postcode and said.postcode != street.postcode:
@@ -90,33 +92,27 @@ def street_to_number(
     return street
 
 
+# What the caller said that a match contradicts: never a street to name.
+_CONTRADICTED = (EscalationReason.ADDRESS_CONFLICT, EscalationReason.STREET_DIFFERS)
+
+
 def likely_street(geo: GeocodeResult) -> AddressMatch | None:
     """The street of a result with no address to read back, when the street itself is
     likely and only its number is in doubt: the number not in the street (at least
     NUMBER_STREET_P among the streets), no number matched to a street the audio put far
-    ahead (HEARD_STREET_P: "none of these" was close), or a match too weak to read back in a
-    street that holds NUMBER_STREET_P of the streets' probability (« 60 avenue du Prado » at
-    0.14, the other streets near 0: the number is the doubt). The resolver scores each other
-    street with the best number's probability, as the match: the street's share is the
-    match's score over the match's and the other streets'. Never a street the caller's own
-    words contradict (a conflict goes to the checks or a person)."""
-    if geo.doubt == EscalationReason.ADDRESS_CONFLICT or (not geo.candidates and not geo.match):
+    ahead (HEARD_STREET_P: "none of these" was close), or a match too weak to read back
+    (« 60 avenue du Prado » at 0.14: the resolver says MATCHED only for a street of at least
+    half the streets' probability, AMBIGUOUS below; the number is the doubt). Never a street
+    the caller's own words contradict (a conflict goes to the checks or a person)."""
+    if geo.doubt in _CONTRADICTED:
         return None
     if geo.status in _STREETS_ONLY:
         top = geo.candidates[0] if geo.candidates else None
         least = NUMBER_STREET_P if geo.status == GeocodeStatus.NUMBER_NOT_FOUND else HEARD_STREET_P
         return top if top is not None and top.street and top.score >= least else None
-    if geo.status not in (GeocodeStatus.MATCHED, GeocodeStatus.AMBIGUOUS):
-        return None
-    best = geo.match or geo.candidates[0]
-    others = sum(
-        c.score
-        for c in geo.candidates
-        if (c.street, c.postcode, c.citycode) != (best.street, best.postcode, best.citycode)
-    )
-    if not best.street or best.score <= 0:
-        return None
-    return best if best.score / (best.score + others) >= NUMBER_STREET_P else None
+    if geo.status == GeocodeStatus.MATCHED and geo.match is not None and geo.match.street:
+        return geo.match
+    return None
 
 
 def clear_street(geo: GeocodeResult) -> AddressMatch | None:

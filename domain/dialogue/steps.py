@@ -53,6 +53,9 @@ class Lookup:
     text: str = ""
     address: SpokenAddress | None = None
     sector: str = ""
+    # The postcode the caller just typed: the address's audio may be voted on again among
+    # that place's streets (activities/live/vote_audio.py).
+    typed_place: str = ""
 
 
 @dataclass

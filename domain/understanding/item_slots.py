@@ -96,7 +96,13 @@ def _slot_words(text: str, tokens: list[Token], i: int) -> tuple[int, int]:
     k = i + 1
     while k < len(tokens) and tokens[k].folded in ADJECTIVES and k - i <= 2:
         k += 1
-    first = k
+    return k, _words_end(text, tokens, k)
+
+
+def _words_end(text: str, tokens: list[Token], first: int) -> int:
+    """The end token of the words from `first`: up to a stop word, a quantity or punctuation,
+    MAX_SLOT_WORDS at most."""
+    k = first
     while (
         k < len(tokens)
         and k - first < MAX_SLOT_WORDS
@@ -105,12 +111,16 @@ def _slot_words(text: str, tokens: list[Token], i: int) -> tuple[int, int]:
         and not (k > first and re.search(r"[,.;:!?]", text[tokens[k - 1].end : tokens[k].start]))
     ):
         k += 1
-    return first, k
+    return k
 
 
-def find_item_slots(text: str, catalogue: Catalogue, territory: Territory) -> list[ItemSlot]:
+def find_item_slots(
+    text: str, catalogue: Catalogue, territory: Territory, *, answer: bool = False
+) -> list[ItemSlot]:
     """Quantity + unknown words in the request sentences, with the catalogue forms that sound
-    closest (`catalogue.closest_forms`)."""
+    closest (`catalogue.closest_forms`). `answer`: the text answers the question « Quels
+    objets faut-il enlever ? » of a call, where the words name items even with their
+    article lost or glued to them (`_answer_slots`)."""
     clean = text  # offsets stay those of `text`
     tokens = tokenize(clean)
     blocked = _blocked_spans(clean, tokens, territory)
@@ -125,7 +135,7 @@ def find_item_slots(text: str, catalogue: Catalogue, territory: Territory) -> li
             i += 1
             continue
         start_s, end_s = sentence_bounds(clean, tok.start)
-        if not _REQUEST_RE.search(folded, start_s, end_s):
+        if not answer and not _REQUEST_RE.search(folded, start_s, end_s):
             i += 1
             continue
         first, k = _slot_words(clean, tokens, i)
@@ -146,6 +156,49 @@ def find_item_slots(text: str, catalogue: Catalogue, territory: Territory) -> li
             forms = [f for f, _ in scored]
             sims = [sim for _, sim in scored]
             slots.append(ItemSlot(span[0], span[1], tok.text, count, forms, sims))
+        i = k
+    if answer:
+        taken += [(sl.start, sl.end) for sl in slots]
+        slots += _answer_slots(clean, tokens, blocked + taken, catalogue)
+        slots.sort(key=lambda sl: sl.start)
+    return slots
+
+
+# In an answer to the items question, words with no quantity before them are a slot when
+# they sound this much like a catalogue form (« affrigo » for « un frigo »: 0.91 with
+# « frigo »; « amat la » for « un matelas »: 0.73): the phone's 8 kHz glues or drops the
+# article. Below it, a word of the answer is more likely no item at all (« j'attends »:
+# 0.46 at best); the audio still has to choose the form by a clear margin.
+ANSWER_SLOT_SIMILARITY = 0.7
+
+
+def _answer_slots(
+    text: str, tokens: list[Token], taken: list[tuple[int, int]], catalogue: Catalogue
+) -> list[ItemSlot]:
+    slots: list[ItemSlot] = []
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i]
+        if (
+            tok.folded in _SLOT_STOPS
+            or tok.folded in _NOT_ITEMS
+            or _slot_quantity(tok) is not None
+            or tok.is_digits
+            or len(tok.folded) < 4
+        ):
+            i += 1
+            continue
+        k = _words_end(text, tokens, i)
+        span = (tok.start, tokens[k - 1].end)
+        if _overlaps(*span, taken):
+            i = k
+            continue
+        scored = catalogue.closest_forms_scored(text[span[0] : span[1]], MAX_SLOT_FORMS)
+        if scored and max(sim for _, sim in scored) >= ANSWER_SLOT_SIMILARITY:
+            forms = [f for f, _ in scored]
+            sims = [sim for _, sim in scored]
+            # No quantity was heard: the slot says « un » before the form it tries.
+            slots.append(ItemSlot(span[0], span[1], "un", 1, forms, sims))
         i = k
     return slots
 

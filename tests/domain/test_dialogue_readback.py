@@ -406,19 +406,21 @@ def test_a_match_too_weak_to_read_back_in_a_likely_street_asks_its_number(
 @pytest.mark.parametrize(
     "geo",
     [
-        # The street itself is a guess among others (0.14 of 0.38).
-        weak_match(
-            PRADO,
-            replace(PRADO, street="Rue Paradis", score=0.12),
-            replace(PRADO, street="Rue de Rome", score=0.12),
+        # The street itself is a guess among others (the resolver's AMBIGUOUS: under half
+        # the streets' probability).
+        replace(
+            weak_match(PRADO, replace(PRADO, street="Rue Paradis", score=0.12)),
+            status=GeocodeStatus.AMBIGUOUS,
         ),
         # The caller's own words contradict it.
         replace(
             weak_match(PRADO, *[replace(PRADO, housenumber="40", score=0.5)]),
             doubt="address_conflict",
         ),
+        # « chemin Augustin Roubion » said, « Rue Augustin Roux » found.
+        replace(weak_match(PRADO), doubt="street_differs"),
     ],
-    ids=["street unlikely", "conflict"],
+    ids=["street unlikely", "conflict", "another street said"],
 )
 def test_no_number_is_asked_in_a_doubtful_street(
     catalogue: Catalogue, territory: Territory, geo: GeocodeResult
@@ -444,3 +446,18 @@ def test_a_typed_number_is_looked_up_once_in_the_street_the_audio_chose_in_the_t
     # Not found there either: no second try, the spelling.
     d.on_address(GeocodeResult(GeocodeStatus.NOT_FOUND, candidates=[JULIA]))
     assert d.phase == Phase.SPELL_STREET
+
+
+def test_a_street_no_number_matched_is_named_only_in_a_typed_place(
+    catalogue: Catalogue, territory: Territory
+) -> None:
+    """The place said in the same words already ranked the streets: no second piece of
+    evidence. The street stays for the typed postcode to confirm."""
+    d = dialogue(catalogue, territory)
+    d.on_utterance("je suis au rejoulier, treize mille cinq Marseille")
+    d.on_address(GeocodeResult(GeocodeStatus.NOT_FOUND, candidates=[JULIA]))
+    assert d.phase == Phase.ASK_POSTCODE
+    step = d.on_dtmf("13005")
+    assert step.lookup is not None and step.lookup.typed_place == "13005"
+    d.on_address(GeocodeResult(GeocodeStatus.NOT_FOUND, candidates=[JULIA]))
+    assert d.phase == Phase.ASK_NUMBER  # typed, the place agrees: the street is named

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from dataclasses import replace
 
 import pytest
 
@@ -174,4 +175,35 @@ async def test_a_typed_postcode_gets_a_vote_of_its_own_on_the_address_audio() ->
         work, [said(b"address"), Keys("13005"), said(b"items"), said(b"yes")]
     ).run()
     assert work.address_votes == [b"address", b"address"]
+    assert progress.outcome == Outcome.CONFIRMED
+
+
+class NumberNotHeard(ScriptedWork):
+    """The street is found, not the number heard; the number typed is there."""
+
+    def lookup_address(self, lookup: Lookup) -> tuple[AddressCandidates, GeocodeResult]:
+        candidates, _ = super().lookup_address(lookup)
+        street = replace(MATCH, housenumber="", score=0.9)
+        if lookup.address is not None and lookup.address.housenumber == "12":
+            return candidates, GeocodeResult(GeocodeStatus.MATCHED, match=replace(MATCH, score=0.5))
+        return candidates, GeocodeResult(GeocodeStatus.NUMBER_NOT_FOUND, candidates=[street])
+
+    def vote_address(
+        self, lookup: Lookup, candidates: AddressCandidates, pcm: bytes
+    ) -> GeocodeResult:
+        self.address_votes.append(pcm)
+        return self.lookup_address(lookup)[1]
+
+
+async def test_the_audio_never_outvotes_a_number_typed_in_the_street_named() -> None:
+    """No place said: the number asked in the street found takes that street's postcode,
+    which is no place the caller typed; the audio was voted on already, once."""
+    work = NumberNotHeard(
+        {b"address": "J'habite au dos boulevard Chave", b"items": "un canapé", b"yes": "Oui."}
+    )
+    progress = await runner(
+        work, [said(b"address"), Keys("12#"), said(b"items"), said(b"yes")]
+    ).run()
+    assert "number_not_found" in work.said
+    assert work.address_votes == [b"address"]
     assert progress.outcome == Outcome.CONFIRMED

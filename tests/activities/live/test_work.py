@@ -10,19 +10,23 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from activities.geo.gazetteer import Gazetteer
+from activities.geo.sectors import SectorIndex
 from activities.geo.territory_file import load_territory
+from activities.geocode import GeocodeActivities
 from activities.live.turns import TurnTaking
 from activities.live.work import LEAD_IN_LEVEL, CallWork, located, trim_leading_silence
 from activities.speech.engine import SpeechEngine
 from activities.speech.tts import Tts
 from activities.understand import load_catalogue
 from corpus import DEMO_DIR
-from domain.address_models import AddressCandidates
+from domain.address_models import AddressCandidates, AddressSearchInput
 from domain.catalogue import Catalogue
 from domain.dialogue import Expect, Lookup, LookupKind
 from domain.media import FRAME_BYTES
 from domain.models import Intent, SpokenAddress, Understanding
-from domain.understanding import Territory
+from domain.understanding import Territory, understand
+from tests.activities.geo.helpers import DEMO_BAN, DEMO_SECTORS, MIN_SCORE
 from tests.fakes.audiosocket_client import load_slin8k
 
 
@@ -180,21 +184,37 @@ def test_a_refused_item_heard_only_the_second_time_is_not_taken() -> None:
     assert stt.beams == [5] and heard.items == [] and heard.refused_items == []
 
 
+@pytest.fixture(scope="module")
+def demo_search(
+    tmp_path_factory: pytest.TempPathFactory, territory: Territory
+) -> GeocodeActivities:
+    gazetteer = Gazetteer.load(DEMO_BAN, tmp_path_factory.mktemp("gazetteer-cache"))
+    return GeocodeActivities(gazetteer, SectorIndex.load([DEMO_SECTORS]), MIN_SCORE, territory)
+
+
 @pytest.mark.parametrize(
     ("words", "region", "determiner"),
     [
         # The vote's own decoding: the address after its cue, wherever it now sits.
         ("Euh bonjour. J'habite au douze rue Julia, 13005.", "douze rue Julia", "au"),
-        # The street alone, asked for: all of it, without the final stop.
-        ("rue Julia.", "rue Julia", ""),
-        (" Boulevard Chave ", "Boulevard Chave", ""),
+        # No cue: the street the words parse as, its locality left out of the region (the
+        # hypotheses keep it after the street, as the audio has it).
+        ("douze boulevard Chave, treize mille cinq Marseille.", "douze boulevard Chave", ""),
+        # The street alone, asked for, no street type heard: all of it, without the stop.
+        ("rejoulier.", "rejoulier", ""),
     ],
 )
 def test_the_vote_cuts_the_audio_where_its_own_words_put_the_address(
-    territory: Territory, words: str, region: str, determiner: str
+    demo_search: GeocodeActivities,
+    territory: Territory,
+    words: str,
+    region: str,
+    determiner: str,
 ) -> None:
     # Located in the turn's words (another decoding), or nowhere (a lookup after keys).
     lookup_words = AddressCandidates(region_start=40, region_end=52, determiner="le")
-    found = located(lookup_words, words, territory)
+    said = understand(words, "", load_catalogue(), territory).address
+    where = demo_search.propose_addresses(AddressSearchInput(text=words, address=said))
+    found = located(lookup_words, words, where)
     assert words[found.region_start : found.region_end] == region
     assert found.determiner == determiner

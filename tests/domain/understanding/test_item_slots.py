@@ -46,6 +46,42 @@ def test_no_slot_outside_the_request(catalogue: Catalogue, territory: Territory)
     assert find_item_slots(text, catalogue, territory) == []
 
 
+@pytest.mark.parametrize(
+    ("text", "slots", "first_form"),
+    [
+        # « un frigo et un matelas à jeter » at 8 kHz: the articles glued or lost.
+        ("J'ai affrigo et amat la j'attends.", ["affrigo", "amat la"], ["frigo", "matelas"]),
+        # A quantity heard still makes its slot as in a request, once.
+        ("Alors un bifet.", ["un bifet"], ["buffet"]),
+    ],
+)
+def test_an_answer_to_the_items_question_has_slots_without_a_quantity(
+    catalogue: Catalogue, territory: Territory, text: str, slots: list[str], first_form: list[str]
+) -> None:
+    found = find_item_slots(text, catalogue, territory, answer=True)
+    assert [text[s.start : s.end] for s in found] == slots
+    assert [s.forms[0] for s in found] == first_form
+    assert all(s.count == 1 for s in found)
+    # Not a request sentence, no quantity: outside an answer, nothing.
+    assert find_item_slots(text.replace("un bifet", "bifet"), catalogue, territory) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Je sais pas.",
+        "Oui.",
+        "Attendez, je regarde.",  # words that sound like no item
+        "Est-ce que vous ramassez les gravats ?",  # a known item: a mention, not a slot
+        "Un canapé et deux chaises.",
+    ],
+)
+def test_an_answer_without_unknown_item_words_has_no_slot(
+    catalogue: Catalogue, territory: Territory, text: str
+) -> None:
+    assert find_item_slots(text, catalogue, territory, answer=True) == []
+
+
 def _booking(items: list[ItemCount]) -> Understanding:
     return Understanding(intent=Intent.BOOKING.value, items=items, notes=["aucun objet reconnu"])
 
