@@ -223,6 +223,9 @@ class CallWork:
                     candidates=located(candidates, heard.text, where),
                 )
             )
+        if lookup.typed_number:
+            # Typed, the number cannot be misheard: the audio chooses the street only.
+            scores = replace(scores, numbers=[], number_scores=[], number_street=-1)
         result: GeocodeResult = self.geocode.resolve_address(
             ResolveAddressInput(candidates=candidates, scores=scores, address=lookup.address)
         )

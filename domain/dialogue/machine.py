@@ -124,6 +124,7 @@ class Dialogue:
         self._typed_number = ""  # a house number typed on the keypad: it cannot be misheard
         self._tried: set[str] = set()  # streets looked up with the typed number
         self._place_typed = False  # the postcode was typed: a place that cannot be misheard
+        self._words: SpokenAddress | None = None  # the street as the caller last said it
         # The address as the caller said it, while the number of the gazetteer's street is
         # asked (a "non" to that street brings it back).
         self._before_number: SpokenAddress | None = None
@@ -200,7 +201,9 @@ class Dialogue:
         if phase in (Phase.ASK_ADDRESS, Phase.ASK_POSTCODE):
             merge_understanding(self._understanding(), u)
             if u.address is not None and not u.address.is_empty():
-                return self._ask(Lookup(LookupKind.ADDRESS, text=text, address=u.address))
+                if u.address.street:
+                    self._words = u.address
+                return self._lookup_address(u.address, text=text, spoken=True)
             return self._failed()
         if phase == Phase.ASK_ITEMS:
             merge_understanding(self._understanding(), u, address=False)
@@ -239,7 +242,7 @@ class Dialogue:
                 address = replace(address, street=heard.street)
             u.address = address
             self._place_typed = True
-            return self._ask(Lookup(LookupKind.ADDRESS, address=address, typed_place=code))
+            return self._lookup_address(address, typed_place=code)
         if phase == Phase.ASK_PHONE:
             number = to_e164(digits.rstrip("#"))
             if number is None or not is_mobile_fr(number):
@@ -337,7 +340,7 @@ class Dialogue:
             self._before_number = self._before_number or said
             u = self._understanding()
             u.address = in_street(said, street, self._typed_number)
-            return self._ask(Lookup(LookupKind.ADDRESS, address=u.address))
+            return self._lookup_address(u.address)
         return self._address_fallback(geo)
 
     def _address_fallback(self, geo: GeocodeResult | None) -> Step:
@@ -430,6 +433,21 @@ class Dialogue:
         p.match = match
         p.failures = 0
 
+    def _lookup_address(
+        self, address: SpokenAddress, *, text: str = "", spoken: bool = False, typed_place: str = ""
+    ) -> Step:
+        typed = self._typed_number if address.housenumber == self._typed_number else ""
+        return self._ask(
+            Lookup(
+                LookupKind.ADDRESS,
+                text=text,
+                address=address,
+                spoken=spoken,
+                typed_place=typed_place,
+                typed_number=typed,
+            )
+        )
+
     def _ask_spelling(self) -> Step:
         self._spelling_asked = True
         return self._ask_phase(Phase.SPELL_STREET)
@@ -439,16 +457,16 @@ class Dialogue:
         u.address = replace(u.address or SpokenAddress(), housenumber=number)
         if not u.address.street:
             return self._ask_phase(Phase.ASK_STREET)
-        return self._ask(Lookup(LookupKind.ADDRESS, address=u.address))
+        return self._lookup_address(u.address)
 
     def _with_street(self, heard: SpokenAddress) -> Step:
         u = self._understanding()
-        address = u.address = with_street(u.address or SpokenAddress(), heard)
+        address = u.address = self._words = with_street(u.address or SpokenAddress(), heard)
         if not address.postcode and not address.city and not self._postcode_asked:
             # A street name alone is in many communes: the typed postcode settles which.
             self._postcode_asked = True
             return self._ask_phase(Phase.ASK_POSTCODE)
-        return self._ask(Lookup(LookupKind.ADDRESS, address=address))
+        return self._lookup_address(address, spoken=True)
 
     def _answered(self, yes: bool) -> Step:
         """A yes or no (said, or 1/2 on the keypad) to the read-back or to one of its fields."""
@@ -523,6 +541,19 @@ class Dialogue:
         if wrong == Field.NUMBER:
             return self._ask_phase(Phase.ASK_NUMBER)
         if wrong == Field.STREET:
+            if (
+                self._words is not None
+                and not self._territory.in_territory(self._words.postcode)
+                and not self._place_typed
+                and Field.CITY.value not in self.progress.confirmed
+            ):
+                # The caller gave no postcode of the territory (« 10 000 » for « treize mille
+                # cinq »): the place was the gazetteer's guess with the street. Typed, it
+                # cannot be misheard, and the caller's own words (and their audio) are looked
+                # up again among its streets only, the number as it stands.
+                self._postcode_asked = True
+                self._understanding().address = replace(self._words, housenumber=match.housenumber)
+                return self._ask_phase(Phase.ASK_POSTCODE)
             # Said again, the street would be misheard again: spelled, it is looked up among
             # the streets of the commune the caller has not said no to.
             return self._ask_spelling()

@@ -69,11 +69,19 @@ def street_to_number(
     place than the one the caller gave (postcode, or commune), and, once the street is
     `fixed` (said right, or spelled), only that street. A street no number was matched to
     (NOT_FOUND) only in a postcode the caller typed (`place_typed`): a place heard in the
-    same words already ranked the streets, it is no second piece of evidence."""
+    same words already ranked the streets, it is no second piece of evidence; the street of
+    a weak match only in a place the caller gave."""
     street = likely_street(geo)
     if street is None:
         return None
     if geo.status == GeocodeStatus.NOT_FOUND and not (place_typed and said and said.postcode):
+        return None
+    if geo.status == GeocodeStatus.MATCHED and not (
+        said and (said.postcode or said.citycode or said.city)
+    ):
+        # A match too weak to read back names its street only in the place the caller
+        # gave: with none, a vote on words that hold no street (« j'habite au dur ») would
+        # name one of the whole territory.
         return None
     if said is not None:
         if said.postcode and said.postcode != street.postcode:

@@ -56,6 +56,12 @@ class Lookup:
     # The postcode the caller just typed: the address's audio may be voted on again among
     # that place's streets (activities/live/vote_audio.py).
     typed_place: str = ""
+    # The address as the caller said it (not a number typed into a street the dialogue
+    # chose): its audio may be voted on.
+    spoken: bool = False
+    # The house number of `address` was typed: the audio votes on the street only, it never
+    # outvotes keys.
+    typed_number: str = ""
 
 
 @dataclass

@@ -207,14 +207,18 @@ def locate_address(
             continue
         first, determiner = start
         k = _region_end(text, tokens, first, territory)
-        if k <= first or _number_alone(text, tokens[first:k]):
-            # A number alone is no street: « j'habite au trois. J'habite au douze rue de
-            # Rome »: the caller started over, the address is at the next cue.
+        if k <= first or _started_over(text, tokens, first, k):
             continue
         return AddressRegion(tokens[first].start, tokens[k - 1].end, determiner, first, k)
     return None
 
 
-def _number_alone(text: str, region: list[Token]) -> bool:
-    words = [t for t in region if t.folded not in INTERJECTIONS]
+def _started_over(text: str, tokens: list[Token], first: int, end: int) -> bool:
+    """Whether the caller started the address over after this region: it is a number alone
+    (« j'habite au trois. J'habite au douze rue de Rome »: a number is no street), or another
+    cue comes inside it (« je suis au… haut, mon adresse, c'est le vingt-sept … »). The
+    address is then at the next cue."""
+    if any(_cue_end(tokens, j) is not None for j in range(first, end)):
+        return True
+    words = [t for t in tokens[first:end] if t.folded not in INTERJECTIONS]
     return not words or parse_cardinal(text[words[0].start : words[-1].end]) is not None

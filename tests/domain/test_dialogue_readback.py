@@ -461,3 +461,52 @@ def test_a_street_no_number_matched_is_named_only_in_a_typed_place(
     assert step.lookup is not None and step.lookup.typed_place == "13005"
     d.on_address(GeocodeResult(GeocodeStatus.NOT_FOUND, candidates=[JULIA]))
     assert d.phase == Phase.ASK_NUMBER  # typed, the place agrees: the street is named
+
+
+def test_a_weak_match_names_its_street_only_in_the_callers_place(
+    catalogue: Catalogue, territory: Territory
+) -> None:
+    """No place said: a vote on words that hold no street (« j'habite au dur ») may put any
+    street of the territory first; the postcode is asked, not the number in that street."""
+    d = dialogue(catalogue, territory)
+    d.on_utterance("j'habite au dur")
+    d.on_address(weak_match(PRADO, replace(PRADO, housenumber="50", score=0.06)))
+    assert d.phase == Phase.ASK_POSTCODE
+
+
+def test_a_street_refused_in_a_place_the_caller_never_gave_asks_the_postcode_first(
+    catalogue: Catalogue, territory: Territory
+) -> None:
+    """« … des sands orange, 10 000 sanks Marseille »: no postcode in the words, the vote
+    put the street in another arrondissement. The street refused, the caller types the
+    postcode and their own words are looked up again there (the spelling would have
+    searched the wrong place's streets)."""
+    d = dialogue(catalogue, territory)
+    d.on_utterance("mon adresse c'est le vingt-sept rue des sands orange à Marseille")
+    montgrand = replace(MATCH, housenumber="27", street="Rue Montgrand", postcode="13006")
+    d.on_address(GeocodeResult(GeocodeStatus.MATCHED, match=montgrand))
+    d.on_utterance("une chaise")
+    d.on_slot("2026-12-01")
+    d.on_dtmf("2")  # the read-back is wrong
+    d.on_dtmf("1")  # the number is right
+    step = d.on_dtmf("2")  # the street is wrong
+    assert d.phase == Phase.ASK_POSTCODE and step.keys == 5
+    step = d.on_dtmf("13005")
+    assert step.lookup is not None and step.lookup.address is not None
+    assert step.lookup.typed_place == "13005"
+    assert step.lookup.address.street != "Rue Montgrand"
+    assert (step.lookup.address.housenumber, step.lookup.address.postcode) == ("27", "13005")
+    # Not found there either: now the spelling, among that place's streets.
+    d.on_address(GeocodeResult(GeocodeStatus.NOT_FOUND))
+    assert d.phase == Phase.SPELL_STREET
+
+
+def test_a_street_refused_in_the_postcode_the_caller_said_is_spelled(
+    catalogue: Catalogue, territory: Territory
+) -> None:
+    d = dialogue(catalogue, territory)
+    confirm_step(d)  # « … 12 boulevard Chave, 13005 Marseille »
+    d.on_dtmf("2")
+    d.on_dtmf("1")
+    d.on_dtmf("2")  # the street is wrong, the place is the caller's own
+    assert d.phase == Phase.SPELL_STREET

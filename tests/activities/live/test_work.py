@@ -20,11 +20,16 @@ from activities.speech.engine import SpeechEngine
 from activities.speech.tts import Tts
 from activities.understand import load_catalogue
 from corpus import DEMO_DIR
-from domain.address_models import AddressCandidates, AddressSearchInput
+from domain.address_models import (
+    AddressCandidates,
+    AddressScores,
+    AddressSearchInput,
+    ResolveAddressInput,
+)
 from domain.catalogue import Catalogue
 from domain.dialogue import Expect, Lookup, LookupKind
 from domain.media import FRAME_BYTES
-from domain.models import Intent, SpokenAddress, Understanding
+from domain.models import GeocodeResult, GeocodeStatus, Intent, SpokenAddress, Understanding
 from domain.understanding import Territory, understand
 from tests.activities.geo.helpers import DEMO_BAN, DEMO_SECTORS, MIN_SCORE
 from tests.fakes.audiosocket_client import load_slin8k
@@ -218,3 +223,47 @@ def test_the_vote_cuts_the_audio_where_its_own_words_put_the_address(
     found = located(lookup_words, words, where)
     assert words[found.region_start : found.region_end] == region
     assert found.determiner == determiner
+
+
+class VotingStt:
+    """The speech side of an address vote: the turn heard again, the streets and every
+    house number scored (the audio prefers « 1 » to the number typed)."""
+
+    def catalogue(self) -> Catalogue:
+        return load_catalogue()
+
+    def transcribe_file(self, inp: object) -> object:
+        return SimpleNamespace(text="boulevard Chave", segments=[])
+
+    def score_address_candidates(self, inp: object) -> AddressScores:
+        return AddressScores(
+            street_scores=[3.0], number_street=0, numbers=["1", "12"], number_scores=[9.0, 1.0]
+        )
+
+
+class ResolveRecorder:
+    def __init__(self, search: GeocodeActivities) -> None:
+        self.search = search
+        self.territory = search.territory
+        self.scores: list[AddressScores | None] = []
+
+    def propose_addresses(self, inp: AddressSearchInput) -> AddressCandidates:
+        return self.search.propose_addresses(inp)
+
+    def resolve_address(self, inp: ResolveAddressInput) -> GeocodeResult:
+        self.scores.append(inp.scores)
+        return GeocodeResult(GeocodeStatus.NOT_FOUND)
+
+
+@pytest.mark.parametrize(("typed", "numbers"), [("12", []), ("", ["1", "12"])])
+def test_the_audio_never_outvotes_a_typed_number(
+    demo_search: GeocodeActivities, typed: str, numbers: list[str]
+) -> None:
+    geocode = ResolveRecorder(demo_search)
+    work = CallWork(None, VotingStt(), geocode, None, None)  # type: ignore[arg-type]
+    address = SpokenAddress(housenumber="12", street="boulevard Chave", postcode="13005")
+    lookup = Lookup(LookupKind.ADDRESS, address=address, typed_place="13005", typed_number=typed)
+    work.vote_address(lookup, AddressCandidates(), b"\x01" * 3200)
+    (scores,) = geocode.scores
+    assert scores is not None and scores.street_scores == [3.0]
+    assert scores.numbers == numbers  # typed: the street is the audio's, the number the keys'

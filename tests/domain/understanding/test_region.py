@@ -39,6 +39,11 @@ def catalogue() -> Catalogue:
         # The caller started over after a number alone: the street is at the next cue.
         ("J'habite au 2. J'habite au 2 à rire de Rome, 13.6.", "2 à rire de Rome", "au"),
         ("Je suis au trois, euh. Je suis au trois rue de Rome.", "trois rue de Rome", "au"),
+        (
+            "Je suis au haut, mon adresse, c'est le vingt-sept rue des Saints Anges.",
+            "vingt-sept rue des Saints Anges",
+            "le",
+        ),
     ],
 )
 def test_region_between_cue_and_locality(
