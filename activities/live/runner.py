@@ -37,7 +37,8 @@ class CallRunner:
         self.turns = acts.turns
         self.max_call_s = max_call_s
         self._last_turn_end: float | None = None
-        self.audio = VoteAudio()  # the last utterance, for the address or items vote
+        # The last address answer's audio and the last answer's, for the address or items vote.
+        self.audio = VoteAudio()
         self.view = CallView(dialogue.progress)
         self._expect = ""
         self.listener = TurnListener(session, self.turns, acts.transcribe, self.view)

@@ -8,6 +8,8 @@ the end-of-utterance pause and whether keys are collected as a postcode), a look
 the end of the call.
 
 - machine.py: the state machine (`Dialogue`), its order of questions and its fallbacks;
+- address_steps.py: its address half (a mixin): what each address lookup leads to, and
+  the state that choice keeps (numbers and postcodes typed, streets refused);
 - steps.py: what it hands the activity (`Step`, `Prompt`, `Lookup`) and, per phase, the
   question, its retry and the expected answer;
 - words.py: yes, no, "a person please", a street name said alone;

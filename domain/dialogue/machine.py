@@ -13,7 +13,9 @@ transfer, and so do two failures on the same question. What was understood is al
 
 A street the gazetteer does not find once the postcode is typed, or that the caller says is
 wrong at its read-back, is spelled letter by letter (domain/spelling.py) and looked up among
-the streets of that place only. A transfer says why and what the agent already knows.
+the streets of that place only; a street refused in a place the caller never gave (no
+postcode of the territory said) first has the postcode typed and the caller's own words
+looked up again there. A transfer says why and what the agent already knows.
 
 The request itself is understood by the same code as a voicemail (domain/understanding/),
 and an address is accepted by the same rule (domain/decision.py): the read-back and the
@@ -27,6 +29,7 @@ from dataclasses import replace
 
 from domain.catalogue import Catalogue
 from domain.decision import BOOK_THRESHOLD, CONFIRM_THRESHOLD
+from domain.dialogue.address_steps import AddressSteps
 from domain.dialogue.prompts import (
     check_prompt,
     readback_prompt,
@@ -36,19 +39,9 @@ from domain.dialogue.prompts import (
 from domain.dialogue.readback import (
     CHECK_PHASES,
     CHECKED_FIELDS,
-    clear_street,
-    in_street,
-    street_to_number,
     unchecked_after,
 )
-from domain.dialogue.slots import (
-    accepted_match,
-    merge_understanding,
-    spoken_from,
-    still_confirmed,
-    vote_wanted,
-    with_street,
-)
+from domain.dialogue.slots import merge_understanding
 from domain.dialogue.steps import (
     EXPECT,
     KEYS,
@@ -72,14 +65,7 @@ from domain.keypad import (
     spoken_housenumber,
 )
 from domain.live_call_models import LiveCallProgress, Outcome, Phase, TransferReason
-from domain.models import (
-    AddressMatch,
-    GeocodeResult,
-    GeocodeStatus,
-    Intent,
-    SpokenAddress,
-    Understanding,
-)
+from domain.models import Intent, SpokenAddress, Understanding
 from domain.phone import is_mobile_fr, sms_mobile, to_e164
 from domain.spelling import parse_spelling
 from domain.understanding import NO_ITEMS_NOTE, Territory, find_item_slots, understand
@@ -95,7 +81,7 @@ def stop_by_service(progress: LiveCallProgress) -> None:
     progress.outcome = Outcome.INTERRUPTED.value
 
 
-class Dialogue:
+class Dialogue(AddressSteps):
     def __init__(
         self,
         catalogue: Catalogue,
@@ -118,19 +104,7 @@ class Dialogue:
         self._confirm_threshold = confirm_threshold or CONFIRM_THRESHOLD
         self.progress = LiveCallProgress()
         self._pending: Lookup | None = None
-        self._postcode_asked = False
-        self._spelling_asked = False
-        self._number_asked = False
-        self._typed_number = ""  # a house number typed on the keypad: it cannot be misheard
-        self._tried: set[str] = set()  # streets looked up with the typed number
-        self._place_typed = False  # the postcode was typed: a place that cannot be misheard
-        self._words: SpokenAddress | None = None  # the street as the caller last said it
-        # The address as the caller said it, while the number of the gazetteer's street is
-        # asked (a "non" to that street brings it back).
-        self._before_number: SpokenAddress | None = None
-        # The street an unaccepted lookup found far ahead of the others (the audio's vote,
-        # "Rue Julia" for "rejoulier"), kept for the typed postcode to agree with.
-        self._heard_street: AddressMatch | None = None
+        self._init_address()
         self._restarts = 0
         self._silences = 0
 
@@ -199,6 +173,23 @@ class Dialogue:
                 return self._with_street(SpokenAddress(street=street))
             return self._failed()
         if phase in (Phase.ASK_ADDRESS, Phase.ASK_POSTCODE):
+            held = self._understanding().address
+            if (
+                phase == Phase.ASK_POSTCODE
+                and u.address is not None
+                and not u.address.street
+                and held is not None
+                and held.street
+            ):
+                # The postcode said, not typed: the place joins the address already held.
+                u.address = replace(
+                    held,
+                    postcode=u.address.postcode,
+                    citycode=u.address.citycode,
+                    city=u.address.city,
+                )
+            elif phase == Phase.ASK_ADDRESS:
+                self._tried = set()  # a new address: its streets are new
             merge_understanding(self._understanding(), u)
             if u.address is not None and not u.address.is_empty():
                 if u.address.street:
@@ -241,7 +232,7 @@ class Dialogue:
                 # place typed): the street is looked up by its name, then read back.
                 address = replace(address, street=heard.street)
             u.address = address
-            self._place_typed = True
+            self._typed_postcode = code
             return self._lookup_address(address, typed_place=code)
         if phase == Phase.ASK_PHONE:
             number = to_e164(digits.rstrip("#"))
@@ -305,80 +296,6 @@ class Dialogue:
 
     # ------------------------------------------------------------------ lookups
 
-    def vote_wanted(self, geo: GeocodeResult) -> bool:
-        """Whether the audio should vote before `geo` is used (slots.vote_wanted)."""
-        return vote_wanted(geo, self._book_threshold, self._confirm_threshold)
-
-    def _accepted(self, geo: GeocodeResult) -> AddressMatch | None:
-        return accepted_match(geo, self._book_threshold, self._confirm_threshold)
-
-    def on_address(self, geo: GeocodeResult) -> Step:
-        self._resolve(LookupKind.ADDRESS)
-        match = self._accepted(geo)
-        if match is not None:
-            self._found(match)
-            return self._next()
-        said = self._understanding().address
-        street = street_to_number(
-            geo, said, fixed=not self._street_open(), place_typed=self._place_typed
-        )
-        if street is not None and not self._number_asked:
-            # Typed, the number cannot be misheard. The street the gazetteer found is named,
-            # and read back with the number before anything is booked.
-            return self._ask_number_in(street)
-        if (
-            street is not None
-            and self._typed_number
-            and said is not None
-            and said.housenumber in ("", self._typed_number)  # no number said since
-            and geo.status != GeocodeStatus.NUMBER_NOT_FOUND  # looked for in it already
-            and street.street not in self._tried
-        ):
-            # The number was typed already: that street is looked up with it, once, and
-            # read back; the caller's own words are kept should it lead nowhere.
-            self._tried.add(street.street)
-            self._before_number = self._before_number or said
-            u = self._understanding()
-            u.address = in_street(said, street, self._typed_number)
-            return self._lookup_address(u.address)
-        return self._address_fallback(geo)
-
-    def _address_fallback(self, geo: GeocodeResult | None) -> Step:
-        """No address to read back: the postcode typed, then the street spelled, then the
-        address asked again; with the caller's own words, not a street the gazetteer named
-        that led nowhere."""
-        before, self._before_number = self._before_number, None
-        if before is not None:
-            u = self._understanding()
-            typed = u.address.housenumber if u.address is not None else ""
-            u.address = replace(before, housenumber=typed or before.housenumber)
-            geo = None  # the street named led nowhere: not kept for the postcode either
-        if not self._postcode_asked:
-            # Typed digits cannot be misheard: the postcode narrows the street down.
-            self._postcode_asked = True
-            self._heard_street = clear_street(geo) if geo is not None else None
-            return self._ask_phase(Phase.ASK_POSTCODE)
-        address = self._understanding().address
-        if (
-            not self._spelling_asked
-            and address is not None
-            and (address.postcode or address.citycode or address.city)
-        ):
-            # The place is known, the street is what goes wrong: spelled, it is looked up
-            # among the streets of that place only.
-            return self._ask_spelling()
-        self._set_phase(Phase.ASK_ADDRESS)
-        return self._failed()
-
-    def on_spelled(self, street: str) -> Step:
-        """The gazetteer's street the caller spelled ("" when no street of the place, or more
-        than one, matches the letters: asked again, then a person takes over)."""
-        self._resolve(LookupKind.SPELLED)
-        if not street:
-            return self._failed()
-        self.progress.spelled = True
-        return self._with_street(SpokenAddress(street=street))
-
     def on_slot(self, day: str) -> Step:
         """The first free day for the sector ("" when there is none)."""
         self._resolve(LookupKind.SLOT)
@@ -422,51 +339,6 @@ class Dialogue:
         if not self.sms_number:
             return self._ask_phase(Phase.ASK_PHONE)
         return self._ask(Lookup(LookupKind.SLOT, sector=match.sector))
-
-    def _found(self, match: AddressMatch) -> None:
-        """A new address from the gazetteer: what the caller confirmed of the previous one
-        still holds where it did not change; a field they said was wrong is new now."""
-        p = self.progress
-        p.confirmed = still_confirmed(p.confirmed, p.match, match)
-        self._heard_street = self._before_number = None
-        p.refused = []
-        p.match = match
-        p.failures = 0
-
-    def _lookup_address(
-        self, address: SpokenAddress, *, text: str = "", spoken: bool = False, typed_place: str = ""
-    ) -> Step:
-        typed = self._typed_number if address.housenumber == self._typed_number else ""
-        return self._ask(
-            Lookup(
-                LookupKind.ADDRESS,
-                text=text,
-                address=address,
-                spoken=spoken,
-                typed_place=typed_place,
-                typed_number=typed,
-            )
-        )
-
-    def _ask_spelling(self) -> Step:
-        self._spelling_asked = True
-        return self._ask_phase(Phase.SPELL_STREET)
-
-    def _with_number(self, number: str) -> Step:
-        u = self._understanding()
-        u.address = replace(u.address or SpokenAddress(), housenumber=number)
-        if not u.address.street:
-            return self._ask_phase(Phase.ASK_STREET)
-        return self._lookup_address(u.address)
-
-    def _with_street(self, heard: SpokenAddress) -> Step:
-        u = self._understanding()
-        address = u.address = self._words = with_street(u.address or SpokenAddress(), heard)
-        if not address.postcode and not address.city and not self._postcode_asked:
-            # A street name alone is in many communes: the typed postcode settles which.
-            self._postcode_asked = True
-            return self._ask_phase(Phase.ASK_POSTCODE)
-        return self._lookup_address(address, spoken=True)
 
     def _answered(self, yes: bool) -> Step:
         """A yes or no (said, or 1/2 on the keypad) to the read-back or to one of its fields."""
@@ -515,50 +387,6 @@ class Dialogue:
         match = self.progress.match
         assert match is not None
         return check_prompt(CHECKED_FIELDS[self.phase], match)
-
-    def _ask_number_in(self, street: AddressMatch) -> Step:
-        self._number_asked = True
-        self._tried.add(street.street)  # the number typed next is looked up in it
-        u = self._understanding()
-        said = self._before_number = u.address or SpokenAddress()
-        u.address = in_street(said, street, "")
-        self._set_phase(Phase.ASK_NUMBER)
-        return Step(
-            [Prompt("number_not_found", {"street": street.street}, static=False)],
-            EXPECT[Phase.ASK_NUMBER],
-        )
-
-    def _street_open(self) -> bool:
-        """Whether the street may still change: not said right, not spelled."""
-        return Field.STREET.value not in self.progress.confirmed and not self.progress.spelled
-
-    def _correct(self, wrong: Field) -> Step:
-        """Ask again for the one field the caller said is wrong, the others kept as read."""
-        self._heard_street = None
-        match = self.progress.match
-        assert match is not None
-        self._understanding().address = spoken_from(match)
-        if wrong == Field.NUMBER:
-            return self._ask_phase(Phase.ASK_NUMBER)
-        if wrong == Field.STREET:
-            if (
-                self._words is not None
-                and not self._territory.in_territory(self._words.postcode)
-                and not self._place_typed
-                and Field.CITY.value not in self.progress.confirmed
-            ):
-                # The caller gave no postcode of the territory (« 10 000 » for « treize mille
-                # cinq »): the place was the gazetteer's guess with the street. Typed, it
-                # cannot be misheard, and the caller's own words (and their audio) are looked
-                # up again among its streets only, the number as it stands.
-                self._postcode_asked = True
-                self._understanding().address = replace(self._words, housenumber=match.housenumber)
-                return self._ask_phase(Phase.ASK_POSTCODE)
-            # Said again, the street would be misheard again: spelled, it is looked up among
-            # the streets of the commune the caller has not said no to.
-            return self._ask_spelling()
-        self._postcode_asked = True
-        return self._ask_phase(Phase.ASK_POSTCODE)
 
     def _ask_phase(self, phase: Phase) -> Step:
         self._set_phase(phase)

@@ -76,11 +76,10 @@ def street_to_number(
         return None
     if geo.status == GeocodeStatus.NOT_FOUND and not (place_typed and said and said.postcode):
         return None
-    if geo.status == GeocodeStatus.MATCHED and not (
-        said and (said.postcode or said.citycode or said.city)
-    ):
+    if geo.status == GeocodeStatus.MATCHED and not (said and (said.postcode or said.citycode)):
         # A match too weak to read back names its street only in the place the caller
-        # gave: with none, a vote on words that hold no street (« j'habite au dur ») would
+        # gave (a postcode, or a commune's code: « Marseille » alone is most of the
+        # territory): else a vote on words that hold no street (« j'habite au dur ») would
         # name one of the whole territory.
         return None
     if said is not None:

@@ -213,12 +213,24 @@ def locate_address(
     return None
 
 
+# A cue this many words into the region, none of them a number, is the caller starting over
+# (« je suis au… haut, mon adresse, c'est le… »); further in, or after a number, it is what
+# follows the address (« au quatre impasse Dupré je suis à Marseille »).
+_RESTART_WITHIN = 2
+
+
 def _started_over(text: str, tokens: list[Token], first: int, end: int) -> bool:
     """Whether the caller started the address over after this region: it is a number alone
-    (« j'habite au trois. J'habite au douze rue de Rome »: a number is no street), or another
-    cue comes inside it (« je suis au… haut, mon adresse, c'est le vingt-sept … »). The
-    address is then at the next cue."""
-    if any(_cue_end(tokens, j) is not None for j in range(first, end)):
-        return True
+    (« j'habite au trois. J'habite au douze rue de Rome »: a number is no street), or one of
+    the exact cues opens again right after its first words. The address is then at the next
+    cue."""
+    for j in range(first, min(end, first + _RESTART_WITHIN + 1)):
+        before = tokens[first:j]
+        if any(t.is_digits or parse_cardinal(t.text) is not None for t in before):
+            break
+        if j > first and any(
+            tuple(t.folded for t in tokens[j : j + len(p)]) == p for p in _CUE_PATTERNS
+        ):
+            return True
     words = [t for t in tokens[first:end] if t.folded not in INTERJECTIONS]
     return not words or parse_cardinal(text[words[0].start : words[-1].end]) is not None

@@ -494,11 +494,40 @@ def test_a_street_refused_in_a_place_the_caller_never_gave_asks_the_postcode_fir
     step = d.on_dtmf("13005")
     assert step.lookup is not None and step.lookup.address is not None
     assert step.lookup.typed_place == "13005"
-    assert step.lookup.address.street != "Rue Montgrand"
+    assert "sands orange" in step.lookup.address.street  # the caller's own words
     assert (step.lookup.address.housenumber, step.lookup.address.postcode) == ("27", "13005")
     # Not found there either: now the spelling, among that place's streets.
     d.on_address(GeocodeResult(GeocodeStatus.NOT_FOUND))
     assert d.phase == Phase.SPELL_STREET
+
+
+def test_a_street_refused_is_not_read_back_again(
+    catalogue: Catalogue, territory: Territory
+) -> None:
+    d = dialogue(catalogue, territory)
+    d.on_utterance("mon adresse c'est le vingt-sept rue des sands orange à Marseille")
+    montgrand = replace(MATCH, housenumber="27", street="Rue Montgrand", postcode="13006")
+    d.on_address(GeocodeResult(GeocodeStatus.MATCHED, match=montgrand))
+    d.on_utterance("une chaise")
+    d.on_slot("2026-12-01")
+    d.on_dtmf("2")
+    d.on_dtmf("1")
+    d.on_dtmf("2")  # Rue Montgrand is wrong
+    d.on_dtmf("13006")  # the caller's postcode is that street's own
+    d.on_address(GeocodeResult(GeocodeStatus.MATCHED, match=montgrand))
+    assert d.phase == Phase.SPELL_STREET
+
+
+def test_a_postcode_said_at_the_postcode_question_keeps_the_street(
+    catalogue: Catalogue, territory: Territory
+) -> None:
+    d = dialogue(catalogue, territory)
+    d.on_utterance("je suis au dix rue Julia")
+    d.on_address(GeocodeResult(GeocodeStatus.NOT_FOUND))
+    assert d.phase == Phase.ASK_POSTCODE
+    step = d.on_utterance("treize mille cinq")
+    assert step.lookup is not None and step.lookup.address is not None
+    assert "Julia" in step.lookup.address.street and step.lookup.address.postcode == "13005"
 
 
 def test_a_street_refused_in_the_postcode_the_caller_said_is_spelled(

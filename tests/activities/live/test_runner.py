@@ -195,7 +195,7 @@ class NumberNotHeard(ScriptedWork):
         return self.lookup_address(lookup)[1]
 
 
-async def test_the_audio_never_outvotes_a_number_typed_in_the_street_named() -> None:
+async def test_a_number_typed_in_the_street_named_gets_no_second_vote() -> None:
     """No place said: the number asked in the street found takes that street's postcode,
     which is no place the caller typed; the audio was voted on already, once."""
     work = NumberNotHeard(

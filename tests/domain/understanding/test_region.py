@@ -44,6 +44,12 @@ def catalogue() -> Catalogue:
             "vingt-sept rue des Saints Anges",
             "le",
         ),
+        # A cue after the street (no punctuation, as the ASR channel writes it) is no restart.
+        (
+            "j'habite au quatre impasse dupré je suis à marseille",
+            "quatre impasse dupré je suis",
+            "au",
+        ),
     ],
 )
 def test_region_between_cue_and_locality(
