@@ -104,7 +104,9 @@ class AddressSteps:
             geo,
             said,
             fixed=not self._street_open(),
-            place_typed=bool(said and self._typed_postcode == said.postcode),
+            place_typed=bool(
+                said and self._typed_postcode and said.postcode == self._typed_postcode
+            ),
         )
         if street is not None and not self._number_asked:
             # Typed, the number cannot be misheard. The street the gazetteer found is named,
