@@ -474,6 +474,22 @@ def test_a_weak_match_names_its_street_only_in_the_callers_place(
     assert d.phase == Phase.ASK_POSTCODE
 
 
+MONTGRAND = replace(MATCH, housenumber="27", street="Rue Montgrand", postcode="13006")
+
+
+def street_refused(d: Dialogue) -> Step:
+    """Drive `d` to a street refused at its read-back: « … des sands orange, à Marseille »
+    (no postcode) found as 27 Rue Montgrand (13006), the number said right, the street not;
+    that answer's step."""
+    d.on_utterance("mon adresse c'est le vingt-sept rue des sands orange à Marseille")
+    d.on_address(GeocodeResult(GeocodeStatus.MATCHED, match=MONTGRAND))
+    d.on_utterance("une chaise")
+    d.on_slot("2026-12-01")
+    d.on_dtmf("2")  # the read-back is wrong
+    d.on_dtmf("1")  # the number is right
+    return d.on_dtmf("2")  # the street is wrong
+
+
 def test_a_street_refused_in_a_place_the_caller_never_gave_asks_the_postcode_first(
     catalogue: Catalogue, territory: Territory
 ) -> None:
@@ -482,14 +498,7 @@ def test_a_street_refused_in_a_place_the_caller_never_gave_asks_the_postcode_fir
     postcode and their own words are looked up again there (the spelling would have
     searched the wrong place's streets)."""
     d = dialogue(catalogue, territory)
-    d.on_utterance("mon adresse c'est le vingt-sept rue des sands orange à Marseille")
-    montgrand = replace(MATCH, housenumber="27", street="Rue Montgrand", postcode="13006")
-    d.on_address(GeocodeResult(GeocodeStatus.MATCHED, match=montgrand))
-    d.on_utterance("une chaise")
-    d.on_slot("2026-12-01")
-    d.on_dtmf("2")  # the read-back is wrong
-    d.on_dtmf("1")  # the number is right
-    step = d.on_dtmf("2")  # the street is wrong
+    step = street_refused(d)
     assert d.phase == Phase.ASK_POSTCODE and step.keys == 5
     step = d.on_dtmf("13005")
     assert step.lookup is not None and step.lookup.address is not None
@@ -505,16 +514,9 @@ def test_a_street_refused_is_not_read_back_again(
     catalogue: Catalogue, territory: Territory
 ) -> None:
     d = dialogue(catalogue, territory)
-    d.on_utterance("mon adresse c'est le vingt-sept rue des sands orange à Marseille")
-    montgrand = replace(MATCH, housenumber="27", street="Rue Montgrand", postcode="13006")
-    d.on_address(GeocodeResult(GeocodeStatus.MATCHED, match=montgrand))
-    d.on_utterance("une chaise")
-    d.on_slot("2026-12-01")
-    d.on_dtmf("2")
-    d.on_dtmf("1")
-    d.on_dtmf("2")  # Rue Montgrand is wrong
+    street_refused(d)
     d.on_dtmf("13006")  # the caller's postcode is that street's own
-    d.on_address(GeocodeResult(GeocodeStatus.MATCHED, match=montgrand))
+    d.on_address(GeocodeResult(GeocodeStatus.MATCHED, match=MONTGRAND))
     assert d.phase == Phase.SPELL_STREET
 
 
