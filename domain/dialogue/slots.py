@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from domain.decision import DecisionKind, decide_address
+from domain.decision import Decision, DecisionKind, decide_address
 from domain.dialogue.prompts import field_value
 from domain.keypad import Field
 from domain.models import AddressMatch, GeocodeResult, ItemCount, SpokenAddress, Understanding
@@ -59,16 +59,22 @@ def with_street(old: SpokenAddress, heard: SpokenAddress) -> SpokenAddress:
     )
 
 
+def _decision(geo: GeocodeResult, book_threshold: float, confirm_threshold: float) -> Decision:
+    """The voicemail's decision (domain/decision.py), with the thresholds the lookup carries
+    (the deployment's) over the dialogue's."""
+    return decide_address(
+        geo,
+        book_threshold=geo.book_threshold or book_threshold,
+        confirm_threshold=geo.confirm_threshold or confirm_threshold,
+    )
+
+
 def accepted_match(
     geo: GeocodeResult, book_threshold: float, confirm_threshold: float
 ) -> AddressMatch | None:
     """The address to read back, by the voicemail's rule (domain/decision.py); None when the
     gazetteer gave none likely enough."""
-    decision = decide_address(
-        geo,
-        book_threshold=geo.book_threshold or book_threshold,
-        confirm_threshold=geo.confirm_threshold or confirm_threshold,
-    )
+    decision = _decision(geo, book_threshold, confirm_threshold)
     if decision.kind == DecisionKind.BOOK:
         return decision.match
     if decision.kind == DecisionKind.CONFIRM_BY_SMS and decision.candidates:
@@ -83,11 +89,7 @@ def vote_wanted(geo: GeocodeResult, book_threshold: float, confirm_threshold: fl
     the vote; on a call, a read-back of the words' weak best guess (« 11 avenue de Hambourg »
     at 0.22 for « onze rue des Saints-Anges ») costs the caller a « non » and the field checks
     when the audio would have named the street."""
-    decision = decide_address(
-        geo,
-        book_threshold=geo.book_threshold or book_threshold,
-        confirm_threshold=geo.confirm_threshold or confirm_threshold,
-    )
+    decision = _decision(geo, book_threshold, confirm_threshold)
     return decision.kind != DecisionKind.BOOK
 
 
