@@ -22,6 +22,7 @@ import jinja2
 import numpy as np
 
 from activities.bookings.store import BookingRejected, BookingStore
+from activities.live.pauses import close_pauses
 from activities.live.turns import TurnTaking
 from activities.metrics import StepMetrics
 from activities.speech.engine import SpeechEngine
@@ -165,7 +166,7 @@ class CallWork:
 
     def transcribe(self, pcm: bytes, expect: str = "", beam_size: int = 0) -> str:
         """The turn's words (`beam_size` 0: the turns' beam)."""
-        audio = pcm_to_float16k(pcm)
+        audio = close_pauses(pcm_to_float16k(pcm))
         segments, _info = self.stt.model().transcribe(
             audio,
             language="fr",
