@@ -255,6 +255,9 @@ class AddressResolver:
         elif spoken is not None and trust.street_disagrees(spoken.street, match.street):
             result.doubt = EscalationReason.STREET_DIFFERS.value
             result.reason = "la voie trouvée n'a ni le type ni le nom de la voie entendue"
+        elif spoken is not None and trust.street_within(spoken.street, match.street):
+            result.doubt = EscalationReason.STREET_DIFFERS.value
+            result.reason = "la voie trouvée n'est qu'une partie du nom de la voie entendue"
         elif cands.self_corrected:
             result.doubt = EscalationReason.SELF_CORRECTION.value
             result.reason = "l'appelant s'est repris en donnant l'adresse"

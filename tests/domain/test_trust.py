@@ -15,6 +15,7 @@ from domain.trust import (
     place_evidence,
     self_corrected,
     street_disagrees,
+    street_within,
     transcript_quality,
 )
 
@@ -247,3 +248,16 @@ def test_a_postcode_cut_short_is_a_place_lost() -> None:
         "Rue Paradis au numéro treize, zéro six douze trente-quatre cinquante-six"
         " soixante-dix-huit."
     )
+
+
+def test_a_street_found_inside_a_longer_name_said_is_another_street() -> None:
+    # Seed 6606 of the corpus (dev): a street the gazetteer lacks, « Giay » inside « figuiers ».
+    assert street_within("rue des trois figuiers", "Rue Giay")
+    assert street_within("traverse des roses trémières", "Rue Sainte")
+    # Slips of a short name, a name said in part or in full: the same street.
+    assert not street_within("avenue pina", "Avenue des Pins")
+    assert not street_within("cours foeh", "Cours Foch")
+    assert not street_within("avenue lily pastré", "Avenue Comtesse Lily Pastré")
+    assert not street_within("boulevard chausegro", "Boulevard Chaussegros")
+    # No type said: the parser's name may hold anything.
+    assert not street_within("trois figuiers", "Rue Giay")
