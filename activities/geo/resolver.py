@@ -53,6 +53,12 @@ def _spelling_key(name: str) -> str:
     return " ".join(re.findall(r"[a-z0-9]+", fold(name)))
 
 
+def _name_key(street: str) -> str:
+    """The name of a street without its type, as `_spelling_key` writes it: « Avenue Jean
+    Jaurès » and « Place Jean-Jaurès » are namesakes."""
+    return _spelling_key(geotext.street_key(street).name)
+
+
 def _reads_as(label: str, parsed: tuple[int, str] | None) -> bool:
     """Whether the transcript's reading supports this house number: the same, or the same
     number with a suffix when the reading has none (a transcription drops "bis" more often
@@ -89,7 +95,9 @@ class AddressResolver:
         if early is not None:
             return early
         audio = scores is not None and bool(scores.street_scores)
-        keys, streets, values = self._street_values(cands, scores if audio else None)
+        keys, streets, values = self._in_commune_said(
+            cands, *self._street_values(cands, scores if audio else None)
+        )
         if not keys:
             return GeocodeResult(status=GeocodeStatus.NOT_FOUND.value, reason="aucune voie")
         p_street = _softmax(values, STREET_TEMPERATURE if audio else TEXT_TEMPERATURE)
@@ -321,6 +329,37 @@ class AddressResolver:
             streets.append(street)
             values.append(geotext.combined_street_score(heard, cand.text_score, cand.locality))
         return keys, streets, values
+
+    def _in_commune_said(
+        self, cands: AddressCandidates, keys: list[int], streets: list[int], values: list[float]
+    ) -> tuple[list[int], list[int], list[float]]:
+        """The candidates without the namesakes, in another commune, of a street of the
+        commune the caller named that fits the words as well: « au quatre Jean Jaurès, à
+        Aubagne » is Aubagne's avenue, not one of the five Jean Jaurès of the territory that
+        shared the probability with it (« plusieurs voies possibles »). Streets of other names
+        stay in the race, as before. A commune only: an ordinal or a postcode is misheard more
+        often (« deuxième » for « douzième »); there the words and the audio keep choosing,
+        and the conflict check stops an address that disagrees."""
+        said = [e for e in cands.evidence if e.kind == "commune"]
+        if not said or len(keys) < 2:
+            return keys, streets, values
+        territory = self.search.territory
+        agrees = [
+            not trust.address_conflict(self.geocoder.address(s, None, 0.0), said, territory)
+            for s in streets
+        ]
+        names = [_name_key(self.gz.name(s)) for s in streets]
+        text = [cands.candidates[k].text_score for k in keys]
+        inside: dict[str, float] = {}
+        for name, score, ok in zip(names, text, agrees, strict=True):
+            if ok:
+                inside[name] = max(inside.get(name, 0.0), score)
+        kept = [
+            j
+            for j in range(len(keys))
+            if agrees[j] or names[j] not in inside or text[j] > inside[names[j]]
+        ]
+        return [keys[j] for j in kept], [streets[j] for j in kept], [values[j] for j in kept]
 
     def _fold_twins(
         self, streets: list[int], order: list[int], p_street: list[float], number: str

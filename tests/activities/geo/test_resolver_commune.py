@@ -1,0 +1,95 @@
+"""A street name several communes share (« Jean Jaurès »): the commune the caller named
+chooses among the namesakes, and only among them (activities/geo/resolver.py)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from activities.geo.gazetteer import Gazetteer
+from activities.geo.sectors import SectorIndex
+from activities.geocode import GeocodeActivities
+from domain.address_models import ResolveAddressInput
+from domain.decision import DecisionKind, decide_address
+from domain.models import GeocodeStatus, SpokenAddress
+from domain.understanding import Territory
+from tests.activities.geo.helpers import SEARCH_HEADER, propose
+
+# name, postcode, citycode, commune, lon
+STREETS = [
+    ("Avenue Jean Jaurès", "13400", "13005", "Aubagne", 5.571),
+    ("Avenue Jean Jaurès", "13700", "13054", "Marignane", 5.191),
+    ("Boulevard Jean Jaurès", "13011", "13211", "Marseille", 5.454),
+    ("Place Jean Jaurès", "13005", "13205", "Marseille", 5.386),
+    ("Rue Jean Lorrain", "13400", "13005", "Aubagne", 5.572),
+]
+
+
+def _square(code: str, x0: float) -> dict:  # type: ignore[type-arg]
+    ring = [[x0, 43.2], [x0 + 0.02, 43.2], [x0 + 0.02, 43.4], [x0, 43.4], [x0, 43.2]]
+    return {
+        "type": "Feature",
+        "properties": {"insee": code},
+        "geometry": {"type": "Polygon", "coordinates": [ring]},
+    }
+
+
+@pytest.fixture(scope="module")
+def acts(tmp_path_factory: pytest.TempPathFactory, territory: Territory) -> GeocodeActivities:
+    tmp: Path = tmp_path_factory.mktemp("communes")
+    ban = tmp / "adresses-communes.csv"
+    with ban.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, delimiter=";")
+        writer.writerow(SEARCH_HEADER)
+        for s, (name, postcode, code, city, lon) in enumerate(STREETS):
+            for n in range(1, 21):
+                writer.writerow(
+                    [f"{s}_{n}", n, "", name, postcode, code, city, lon + 0.005, 43.3 + n / 3e3]
+                )
+    sectors = tmp / "sectors.geojson"
+    features = [_square(code, lon) for _, _, code, _, lon in STREETS]
+    sectors.write_text(json.dumps({"type": "FeatureCollection", "features": features}), "utf-8")
+    gz = Gazetteer.load(ban, tmp / "cache")
+    return GeocodeActivities(gz, SectorIndex.load(sectors), min_score=0.82, territory=territory)
+
+
+def _resolve(acts: GeocodeActivities, text: str, said: SpokenAddress):  # type: ignore[no-untyped-def]
+    cands = propose(acts, text, said)
+    return acts.resolve_address(ResolveAddressInput(candidates=cands, address=said))
+
+
+def test_the_commune_named_chooses_among_namesakes(acts: GeocodeActivities) -> None:
+    # The street type lost by the transcription: five « Jean Jaurès » fit the words alike.
+    text = "J'habite au quatre Jean Jaurès, à Aubagne. C'est pour une armoire."
+    said = SpokenAddress(housenumber="4", street="Jean Jaurès", city="Aubagne", citycode="13005")
+    geo = _resolve(acts, text, said)
+    assert geo.status == GeocodeStatus.MATCHED, geo.reason
+    assert geo.match is not None
+    assert (geo.match.street, geo.match.citycode) == ("Avenue Jean Jaurès", "13005")
+    # No namesake of another commune is offered beside it.
+    assert all(m.citycode == "13005" for m in geo.candidates if "Jaurès" in m.street)
+    assert not geo.doubt
+    assert decide_address(geo).kind in (DecisionKind.BOOK, DecisionKind.CONFIRM_BY_SMS)
+
+
+def test_without_a_commune_the_namesakes_stay_ambiguous(acts: GeocodeActivities) -> None:
+    text = "J'habite au quatre Jean Jaurès. C'est pour une armoire."
+    geo = _resolve(acts, text, SpokenAddress(housenumber="4", street="Jean Jaurès"))
+    assert geo.status != GeocodeStatus.MATCHED
+    assert decide_address(geo).kind != DecisionKind.BOOK
+
+
+def test_a_namesake_the_words_fit_better_keeps_its_place(acts: GeocodeActivities) -> None:
+    # « boulevard » said: Marseille's boulevard fits the words better than Aubagne's avenue,
+    # so it stays in the race, and the conflict with the commune said stops the booking.
+    text = "J'habite au quatre boulevard Jean Jaurès, à Aubagne. C'est pour une armoire."
+    said = SpokenAddress(
+        housenumber="4", street="boulevard Jean Jaurès", city="Aubagne", citycode="13005"
+    )
+    geo = _resolve(acts, text, said)
+    assert decide_address(geo).kind != DecisionKind.BOOK
+    streets = {(m.street, m.citycode) for m in [geo.match, *geo.candidates] if m is not None}
+    assert ("Boulevard Jean Jaurès", "13211") in streets
