@@ -155,7 +155,8 @@ def extract_address(
     if street is None:
         heard = _heard_street(text, tokens, address_numbers, blocked, territory)
     if heard is not None:
-        address.housenumber, address.street, street_span = heard
+        address.housenumber, address.street, street_span, taken_back = heard
+        address.corrected = address.corrected or taken_back
         notes.append(
             f"rue mal transcrite (« {address.street} ») : recherchée dans la base d'adresses"
         )
@@ -186,9 +187,10 @@ def _heard_street(
     numbers: list[NumberSpan],
     blocked: list[tuple[int, int]],
     territory: Territory,
-) -> tuple[str, str, tuple[int, int]] | None:
-    """(house number, street words as heard, span) from the address region, when no street
-    type survived the transcription: the gazetteer search works on these words."""
+) -> tuple[str, str, tuple[int, int], bool] | None:
+    """(house number, street words as heard, span, a number taken back before them) from the
+    address region, when no street type survived the transcription: the gazetteer search
+    works on these words."""
     region = locate_address(text, territory, tokens)
     if region is None or any(s < region.end and region.start < e for s, e in blocked):
         return None
@@ -206,7 +208,7 @@ def _heard_street(
     if k >= region.last_token:
         return None
     words = text[tokens[k].start : tokens[region.last_token - 1].end]
-    return housenumber, words, (region.start, region.end)
+    return housenumber, words, (region.start, region.end), region.corrected
 
 
 # Said after a street name, before the number it brings: hesitations, words that take back

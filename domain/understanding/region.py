@@ -25,6 +25,8 @@ class AddressRegion:
     determiner: str  # "au", "le" or "" (what introduced the number)
     first_token: int
     last_token: int  # exclusive
+    # The caller took a number back before this one (« au quatorze, non pardon, au quatre »).
+    corrected: bool = False
 
 
 _CUE_PATTERNS: tuple[tuple[str, ...], ...] = (
@@ -192,6 +194,36 @@ def _starts_landmark(tokens: list[Token], k: int) -> bool:
     )
 
 
+# What a caller says to take a number back, and the words around it (« non, excusez-moi »,
+# « euh non, je veux dire »).
+_TAKE_BACK = frozenset({"non", "pardon", "excusez", "excuse", "plutot"})
+_TAKE_BACK_WORDS = _TAKE_BACK | INTERJECTIONS | {"moi", "je", "veux", "voulais", "dire"}
+_LONGEST_NUMBER = 4  # tokens: « quatre vingt dix neuf »
+
+
+def _taken_back(text: str, tokens: list[Token], first: int) -> int | None:
+    """Where the address starts again when it opens with a number the caller takes back at
+    once (« au quatorze, non pardon, au quatre Jean Jaurès »; « le trois… non, excusez-moi,
+    le cinq »): the token after the take-back, a determiner or a number; else None (« au
+    douze, non loin de la gare » takes nothing back)."""
+    number_end = None
+    for k in range(first + 1, min(len(tokens), first + _LONGEST_NUMBER) + 1):
+        if parse_cardinal(text[tokens[first].start : tokens[k - 1].end]) is not None:
+            number_end = k
+    if number_end is None:
+        return None
+    k, said = number_end, False
+    while k < len(tokens) and tokens[k].folded in _TAKE_BACK_WORDS:
+        said = said or tokens[k].folded in _TAKE_BACK
+        k += 1
+    if not said or k >= len(tokens):
+        return None
+    nxt = tokens[k]
+    if nxt.folded in _DETERMINERS or nxt.is_digits or parse_cardinal(nxt.text) is not None:
+        return k
+    return None
+
+
 def locate_address(
     text: str, territory: Territory, tokens: list[Token] | None = None
 ) -> AddressRegion | None:
@@ -206,10 +238,19 @@ def locate_address(
         if start is None:
             continue
         first, determiner = start
+        again = _taken_back(text, tokens, first)
+        corrected = again is not None
+        if again is not None:
+            start = _street_start(text, tokens, again, territory)
+            if start is None:
+                continue
+            first, determiner = start
         k = _region_end(text, tokens, first, territory)
         if k <= first or _started_over(text, tokens, first, k):
             continue
-        return AddressRegion(tokens[first].start, tokens[k - 1].end, determiner, first, k)
+        return AddressRegion(
+            tokens[first].start, tokens[k - 1].end, determiner, first, k, corrected
+        )
     return None
 
 

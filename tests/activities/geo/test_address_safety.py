@@ -213,3 +213,21 @@ def test_a_street_found_inside_a_longer_name_said_is_never_booked(
     # 0.54, inside « figuiers », and was booked at the folds' threshold (seed 6606, dev).
     _, geo, decision = _decide(acts, catalogue, territory, said)
     assert decision.kind != DecisionKind.BOOK, (geo.match, geo.doubt)
+
+
+@pytest.mark.parametrize(
+    ("said", "number"),
+    [
+        ("J'habite au dix, euh non, au douze Paradis, treize mille six. Une armoire.", "12"),
+        ("J'habite au quatorze, non pardon, au quatre Paradis, à Marseille. Une armoire.", "4"),
+    ],
+)
+def test_a_number_taken_back_before_an_untyped_street_gives_the_one_corrected_to(
+    acts: GeocodeActivities, catalogue: Catalogue, territory: Territory, said: str, number: str
+) -> None:
+    # Before: « euh non » taken for the street (« 10 Avenue du Prado » offered), or the number
+    # taken back kept (« 14 Rue Paradis »). Now the address corrected to, confirmed by SMS.
+    _, geo, decision = _decide(acts, catalogue, territory, said)
+    assert geo.match is not None
+    assert (geo.match.housenumber, geo.match.street) == (number, "Rue Paradis")
+    assert (decision.kind, decision.reason) == (DecisionKind.CONFIRM_BY_SMS, "self_correction")

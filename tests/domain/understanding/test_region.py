@@ -91,6 +91,43 @@ def test_a_street_no_type_survived_is_kept_as_heard(
     assert any("recherchée dans la base d'adresses" in n for n in u.notes)
 
 
+@pytest.mark.parametrize(
+    ("text", "number", "street"),
+    [
+        # The street type lost: the address starts again after the number taken back.
+        ("J'habite au quatorze, non pardon, au quatre Jean Jaurès, à Aubagne.", "4", "Jean Jaurès"),
+        ("j'habite au quatorze non pardon au quatre jean jaurès à aubagne", "4", "jean jaurès"),
+        ("Mon adresse, c'est le trois... non, excusez-moi, le cinq du Colonel Serot.", "5", ""),
+        ("Je suis au quatre, euh non, je veux dire au six, Jean Jaurès à Aubagne.", "6", ""),
+    ],
+)
+def test_a_number_taken_back_at_once_moves_the_address_after_it(
+    text: str, number: str, street: str, catalogue: Catalogue, territory: Territory
+) -> None:
+    region = locate_address(text, territory)
+    assert region is not None and region.corrected
+    u = understand(text + " C'est pour une table.", "+33611223344", catalogue, territory)
+    assert u.address is not None
+    assert u.address.housenumber == number
+    assert u.address.corrected  # confirmed by SMS, never booked blindly
+    if street:
+        assert u.address.street == street
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # « non loin de » is a landmark, not a take-back.
+        "J'habite au douze, non loin de la gare, à Aubagne.",
+        # No number before the « non ».
+        "J'habite au Prado, non pardon, au quatre Jean Jaurès.",
+    ],
+)
+def test_no_take_back_without_a_number_taken_back(text: str, territory: Territory) -> None:
+    region = locate_address(text, territory)
+    assert region is not None and not region.corrected
+
+
 def test_typed_streets_still_win_over_the_region(
     catalogue: Catalogue, territory: Territory
 ) -> None:
