@@ -18,9 +18,15 @@ FRAME_S = 0.02
 # Pauses up to this long are left as they are: a breath between two words, a comma.
 LONGEST_PAUSE_S = 0.6
 # A frame is quiet below this fraction of the turn's loud frames' level (its 90th percentile
-# RMS): line noise at an SNR of 20 dB sits at about a tenth of speech.
+# RMS): line noise at an SNR of 20 dB sits at about a tenth of speech...
 QUIET_FRACTION = 0.12
-# A turn this quiet overall (int16 RMS / 32768) has no speech to measure a pause against.
+# ... and near the line's own floor (its 5th percentile RMS, times this; a turn ends on a
+# pause of 0.7 s at least, so its quietest frames are the line's): on a clean line,
+# speech said softer (a caller turning from the phone) is far above the floor and is kept.
+FLOOR_MARGIN = 3.0
+# ... or, on a line with no noise at all, below this fraction of the loud level.
+SILENT_FRACTION = 0.02
+# A turn whose loud frames are this quiet (float RMS) has no speech to measure a pause by.
 FLOOR = 0.003
 
 
@@ -36,7 +42,10 @@ def close_pauses(audio: np.ndarray, rate: int = 16000) -> np.ndarray:
     loud_level = float(np.percentile(rms, 90))
     if loud_level < FLOOR:
         return audio
-    quiet = rms < loud_level * QUIET_FRACTION
+    floor = float(np.percentile(rms, 5))
+    quiet = rms < min(
+        loud_level * QUIET_FRACTION, max(floor * FLOOR_MARGIN, loud_level * SILENT_FRACTION)
+    )
     spoken = np.flatnonzero(~quiet)
     if spoken.size == 0:
         return audio

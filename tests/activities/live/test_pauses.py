@@ -49,3 +49,16 @@ def test_silence_and_tiny_clips_come_back_unchanged():
     assert close_pauses(silent) is silent
     tiny = tone(0.03)
     assert close_pauses(tiny) is tiny
+
+
+def test_speech_said_softer_is_no_pause():
+    # A caller turning from the phone: a stretch at a twentieth of the loud level, far above
+    # the clean line's floor, is speech and stays whole.
+    audio = np.concatenate([tone(1.0), tone(1.5, level=0.015), tone(1.0), hush(0.7)])
+    assert np.array_equal(close_pauses(audio), audio)
+
+
+def test_each_long_pause_is_cut():
+    audio = np.concatenate([tone(0.8), hush(1.2), tone(0.8), hush(1.5), tone(0.8)])
+    expected = len(audio) - int((1.2 + 1.5 - 2 * LONGEST_PAUSE_S) * RATE)
+    assert abs(len(close_pauses(audio)) - expected) <= 4 * int(0.02 * RATE)
