@@ -12,12 +12,12 @@ from __future__ import annotations
 import re
 import zlib
 from collections.abc import Sequence
+from dataclasses import replace
 from itertools import pairwise
 
 from rapidfuzz import fuzz
 
 from domain.address_models import PlaceEvidence
-from domain.geotext import street_key, type_similarity
 from domain.models import AddressMatch, Segment
 from domain.numbers import (
     Token,
@@ -26,8 +26,11 @@ from domain.numbers import (
     find_phone_numbers,
     find_postcodes,
     fold,
+    parse_cardinal,
+    parse_ordinal,
     tokenize,
 )
+from domain.street_checks import street_disagrees, street_within
 from domain.understanding.lexicon import SENTENCE_END
 from domain.understanding.territory import MISHEARD_NAME_RATIO, Commune, Territory
 
@@ -42,6 +45,7 @@ __all__ = [
     "street_disagrees",
     "street_within",
     "transcript_quality",
+    "with_address",
 ]
 
 # Départements next to the territory, as callers name them ("dans le Var"): the caller is
@@ -249,6 +253,67 @@ def place_evidence(text: str, territory: Territory) -> list[PlaceEvidence]:
     return out
 
 
+# Words that may stand between an address and the place said with it: « …, à Aubagne »,
+# « … 13400 Aubagne », « J'habite à Aubagne, au quatre … », « … sur la commune de Gémenos »,
+# « …, bâtiment A, au troisième étage, à Salon », « … rue d'Italie, I T A L I E, à Aix ».
+_BESIDE = frozenset(
+    [
+        "a",
+        "au",
+        "aux",
+        "sur",
+        "en",
+        "dans",
+        "la",
+        "le",
+        "l",
+        "de",
+        "d",
+        "commune",
+        "ville",
+        "batiment",
+        "bat",
+        "escalier",
+        "etage",
+        "residence",
+        "appartement",
+        "porte",
+        "numero",
+        "non",
+        "pardon",
+        "euh",
+    ]
+)
+_BESIDE_CHARS = 60
+
+
+def with_address(
+    text: str, start: int, end: int, evidence: Sequence[PlaceEvidence]
+) -> list[PlaceEvidence]:
+    """`evidence` with `with_address` set on what is said right before or after the address
+    (characters start..end of `text`): nothing between them but the words above, a postcode
+    or a floor (digits, number words, ordinals), spelled letters, words of the address said
+    again, punctuation."""
+    address_words = {t.folded for t in tokenize(text[start:end])} if 0 <= start < end else set()
+    out = []
+    for e in evidence:
+        beside = False
+        if address_words and e.start >= 0:
+            gap = (end, e.start) if e.start >= end else (e.end, start) if e.end <= start else None
+            if gap is not None and gap[1] - gap[0] <= _BESIDE_CHARS:
+                beside = all(
+                    t.folded in _BESIDE
+                    or t.folded in address_words
+                    or t.is_digits
+                    or len(t.text) == 1
+                    or parse_cardinal(t.text) is not None
+                    or parse_ordinal(t.text) is not None
+                    for t in tokenize(text[gap[0] : gap[1]])
+                )
+        out.append(replace(e, with_address=beside))
+    return out
+
+
 def outside_commune(evidence: Sequence[PlaceEvidence]) -> PlaceEvidence | None:
     """The first commune named outside the territory, if any."""
     return next((e for e in evidence if e.kind == "outside"), None)
@@ -319,47 +384,6 @@ def self_corrected(text: str) -> bool:
     """Whether the caller corrects themselves somewhere in the message (not where they only
     say how they prefer to be called back)."""
     return _CORRECTION.search(_CALLBACK_PREFERENCE.sub(" ", text)) is not None
-
-
-# How alike the name said and the name found must sound (rapidfuzz ratio of their phonetic
-# keys) for a different street type to pass as the caller's shorthand ("rue Paradis" for
-# "Avenue Paradis"): misspellings of the same name stay above it.
-_SAME_NAME_RATIO = 90
-
-
-def street_disagrees(said: str, official: str) -> bool:
-    """Whether the street said and the street found disagree twice: a contradicting type
-    ("chemin" said, "Rue" found) and a name that does not sound the same ("Augustin Roubion"
-    for "Augustin Roux"). Either alone is a caller's shorthand or a transcription's slip; both
-    together are another street, most often one the gazetteer does not have."""
-    heard, found = street_key(said), street_key(official)
-    if not heard.street_type or type_similarity(heard.street_type, found.street_type) > 0:
-        return False
-    return fuzz.ratio(heard.name_phonetic_bare, found.name_phonetic_bare) < _SAME_NAME_RATIO
-
-
-# A name said this much longer than the one found (phonetic keys), and unlike it, holds the
-# found one only by chance: « rue des Trois Figuiers » (a street the gazetteer lacks) fits
-# « Rue Giay » inside « figuiers ». Chosen on the development seeds 16, 3101, 4404, 5505 and
-# 6606 (text level): of 914 typed streets matched, 53 such pairs, none of them right; the
-# shortest names are left out (« avenue Pina » for « Avenue des Pins » is a slip).
-_WITHIN_LENGTH = 1.6
-_WITHIN_RATIO = 60
-_WITHIN_SHORTEST = 6
-
-
-def street_within(said: str, official: str) -> bool:
-    """Whether the street found is only a short part of a longer name said, unlike it as a
-    whole: another street, most often one the gazetteer does not have."""
-    heard, found = street_key(said), street_key(official)
-    if not heard.street_type:
-        return False
-    name, other = heard.name_phonetic_bare, found.name_phonetic_bare
-    return (
-        len(name) >= _WITHIN_SHORTEST
-        and len(name) >= _WITHIN_LENGTH * len(other)
-        and fuzz.ratio(name, other) < _WITHIN_RATIO
-    )
 
 
 def _base(housenumber: str) -> str:

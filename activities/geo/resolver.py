@@ -334,19 +334,24 @@ class AddressResolver:
         self, cands: AddressCandidates, keys: list[int], streets: list[int], values: list[float]
     ) -> tuple[list[int], list[int], list[float]]:
         """The candidates without the namesakes, in another commune, of a street of the
-        commune the caller named that fits the words as well: « au quatre Jean Jaurès, à
-        Aubagne » is Aubagne's avenue, not one of the five Jean Jaurès of the territory that
-        shared the probability with it (« plusieurs voies possibles »). Streets of other names
-        stay in the race, as before. A commune only: an ordinal or a postcode is misheard more
+        commune the caller named with the address that fits the words as well: « au quatre
+        Jean Jaurès, à Aubagne » is Aubagne's avenue, not one of the five Jean Jaurès of the
+        territory that shared the probability with it (« plusieurs voies possibles »).
+        Streets of other names stay in the race, as before. Only a commune said beside the
+        address, and the only one said: « j'habite au quatre Jean Jaurès, je travaille à
+        Marignane » chooses nothing. A commune only: an ordinal or a postcode is misheard more
         often (« deuxième » for « douzième »); there the words and the audio keep choosing,
         and the conflict check stops an address that disagrees."""
-        said = [e for e in cands.evidence if e.kind == "commune"]
-        if not said or len(keys) < 2:
+        communes = [e for e in cands.evidence if e.kind == "commune"]
+        if len(keys) < 2 or len({e.value for e in communes}) != 1:
+            return keys, streets, values
+        said = [e for e in communes if e.with_address]
+        if not said:
             return keys, streets, values
         territory = self.search.territory
         agrees = [
-            not trust.address_conflict(self.geocoder.address(s, None, 0.0), said, territory)
-            for s in streets
+            not trust.address_conflict(self._place_of(street), said, territory)
+            for street in streets
         ]
         names = [_name_key(self.gz.name(s)) for s in streets]
         text = [cands.candidates[k].text_score for k in keys]
@@ -360,6 +365,13 @@ class AddressResolver:
             if agrees[j] or names[j] not in inside or text[j] > inside[names[j]]
         ]
         return [keys[j] for j in kept], [streets[j] for j in kept], [values[j] for j in kept]
+
+    def _place_of(self, street: int) -> AddressMatch:
+        """The street's name and codes, all the conflict check reads (no point, no sector)."""
+        gz = self.gz
+        return AddressMatch(
+            "", gz.name(street), gz.postcode(street), gz.citycode(street), gz.city(street), 0, 0, 0
+        )
 
     def _fold_twins(
         self, streets: list[int], order: list[int], p_street: list[float], number: str

@@ -120,6 +120,7 @@ class AddressSearch:
             heard_words = text[region.start : region.end]
         elif spoken is not None and spoken.street:
             heard_words = spoken.street
+        out.evidence = trust.with_address(text, out.region_start, out.region_end, out.evidence)
         if not heard_words.strip():
             out.reason = "aucune adresse localisée dans le message"
             return out

@@ -259,5 +259,9 @@ def test_a_street_found_inside_a_longer_name_said_is_another_street() -> None:
     assert not street_within("cours foeh", "Cours Foch")
     assert not street_within("avenue lily pastré", "Avenue Comtesse Lily Pastré")
     assert not street_within("boulevard chausegro", "Boulevard Chaussegros")
+    # A title or first name the gazetteer leaves out: every word found was said.
+    assert not street_within("avenue du maréchal foch", "Avenue Foch")
+    assert not street_within("place du général de gaulle", "Place de Gaulle")
+    assert not street_within("rue du docteur escat", "Rue Escat")
     # No type said: the parser's name may hold anything.
     assert not street_within("trois figuiers", "Rue Giay")

@@ -93,3 +93,23 @@ def test_a_namesake_the_words_fit_better_keeps_its_place(acts: GeocodeActivities
     assert decide_address(geo).kind != DecisionKind.BOOK
     streets = {(m.street, m.citycode) for m in [geo.match, *geo.candidates] if m is not None}
     assert ("Boulevard Jean Jaurès", "13211") in streets
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # The commune named is not the address's: another sentence, another clause.
+        "J'habite au quatre Jean Jaurès, je travaille à Aubagne. C'est pour une armoire.",
+        "J'habite au quatre Jean Jaurès. Ma fille habite à Aubagne. C'est pour une armoire.",
+        # Two communes named: neither chooses.
+        "J'habite au quatre Jean Jaurès, à Aubagne, enfin à Marignane. C'est pour une armoire.",
+    ],
+)
+def test_a_commune_not_said_with_the_address_chooses_nothing(
+    acts: GeocodeActivities, text: str
+) -> None:
+    said = SpokenAddress(housenumber="4", street="Jean Jaurès", city="Aubagne", citycode="13005")
+    geo = _resolve(acts, text, said)
+    # The namesakes of other communes stay in the race (and among the offers).
+    streets = {(m.street, m.citycode) for m in [geo.match, *geo.candidates] if m is not None}
+    assert ("Avenue Jean Jaurès", "13054") in streets
