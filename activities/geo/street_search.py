@@ -101,7 +101,9 @@ class AddressSearch:
         out = AddressCandidates(
             evidence=trust.place_evidence(text, self.territory),
             transcript_quality=trust.transcript_quality(text),
-            self_corrected=trust.self_corrected(text) or bool(spoken and spoken.corrected),
+            self_corrected=trust.self_corrected(text)
+            or bool(spoken and spoken.corrected)
+            or bool(region and region.corrected),
         )
         if region is not None and (
             typed is None or (region.start < typed[1] and typed[0] < region.end)

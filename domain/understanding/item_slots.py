@@ -86,7 +86,8 @@ def _blocked_spans(text: str, tokens: list[Token], territory: Territory) -> list
         blocked.append(name_span)
     region = locate_address(text, territory, tokens)
     if region is not None:
-        blocked.append((region.start, region.end))
+        # From the number the caller took back, if any (« au 14, non pardon, au 4 … »).
+        blocked.append((min(region.start, region.said_from), region.end))
     return blocked
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz
 
-from domain.numbers import Token, parse_cardinal, tokenize
+from domain.numbers import HOUSE_SUFFIXES, Token, parse_cardinal, tokenize
 from domain.understanding.lexicon import INTERJECTIONS
 from domain.understanding.territory import Territory
 
@@ -27,6 +27,8 @@ class AddressRegion:
     last_token: int  # exclusive
     # The caller took a number back before this one (« au quatorze, non pardon, au quatre »).
     corrected: bool = False
+    # Where the address said first starts, the number taken back (= start when none was).
+    said_from: int = -1
 
 
 _CUE_PATTERNS: tuple[tuple[str, ...], ...] = (
@@ -198,30 +200,45 @@ def _starts_landmark(tokens: list[Token], k: int) -> bool:
 # « euh non, je veux dire »).
 _TAKE_BACK = frozenset({"non", "pardon", "excusez", "excuse", "plutot"})
 _TAKE_BACK_WORDS = _TAKE_BACK | INTERJECTIONS | {"moi", "je", "veux", "voulais", "dire"}
-_LONGEST_NUMBER = 4  # tokens: « quatre vingt dix neuf »
+_LONGEST_NUMBER = 6  # tokens: « quatre vingt dix neuf bis »
+# Before the number said instead: « au », « le », « c'est le », « numéro ».
+_BEFORE_NUMBER = frozenset(_DETERMINERS) | _CONNECTORS | {"numero"}
+
+
+def _sentence_end(text: str, tokens: list[Token], k: int) -> bool:
+    """A sentence ends between tokens k - 1 and k (an ellipsis is a hesitation, no end)."""
+    gap = text[tokens[k - 1].end : tokens[k].start].replace("…", "").replace("...", "")
+    return re.search(r"[.!?;]", gap) is not None
 
 
 def _taken_back(text: str, tokens: list[Token], first: int) -> int | None:
     """Where the address starts again when it opens with a number the caller takes back at
     once (« au quatorze, non pardon, au quatre Jean Jaurès »; « le trois… non, excusez-moi,
-    le cinq »): the token after the take-back, a determiner or a number; else None (« au
-    douze, non loin de la gare » takes nothing back)."""
+    le cinq »): the token after the take-back, where another number is said; else None
+    (« au douze, non loin de la gare », « le douze, excusez-moi du dérangement, … », « au
+    douze… non, le numéro je sais plus » take nothing back)."""
     number_end = None
     for k in range(first + 1, min(len(tokens), first + _LONGEST_NUMBER) + 1):
         if parse_cardinal(text[tokens[first].start : tokens[k - 1].end]) is not None:
             number_end = k
     if number_end is None:
         return None
+    if number_end < len(tokens) and tokens[number_end].folded in HOUSE_SUFFIXES:
+        number_end += 1  # « au quatorze bis, non pardon, … »
     k, said = number_end, False
     while k < len(tokens) and tokens[k].folded in _TAKE_BACK_WORDS:
+        if _sentence_end(text, tokens, k):
+            return None
         said = said or tokens[k].folded in _TAKE_BACK
         k += 1
-    if not said or k >= len(tokens):
+    if not said or (k < len(tokens) and _sentence_end(text, tokens, k)):
         return None
-    nxt = tokens[k]
-    if nxt.folded in _DETERMINERS or nxt.is_digits or parse_cardinal(nxt.text) is not None:
-        return k
-    return None
+    j = k
+    while j < len(tokens) and j - k < 3 and tokens[j].folded in _BEFORE_NUMBER:
+        j += 1
+    if j >= len(tokens) or not (tokens[j].is_digits or parse_cardinal(tokens[j].text)):
+        return None
+    return j if any(t.folded == "numero" for t in tokens[k:j]) else k
 
 
 def locate_address(
@@ -238,18 +255,19 @@ def locate_address(
         if start is None:
             continue
         first, determiner = start
-        again = _taken_back(text, tokens, first)
-        corrected = again is not None
-        if again is not None:
+        said_from, corrected = tokens[first].start, False
+        # « au dix, non, au douze, non, au quatorze »: each number taken back in turn.
+        while start is not None and (again := _taken_back(text, tokens, first)) is not None:
             start = _street_start(text, tokens, again, territory)
-            if start is None:
-                continue
-            first, determiner = start
+            if start is not None:
+                (first, determiner), corrected = start, True
+        if start is None:
+            continue
         k = _region_end(text, tokens, first, territory)
         if k <= first or _started_over(text, tokens, first, k):
             continue
         return AddressRegion(
-            tokens[first].start, tokens[k - 1].end, determiner, first, k, corrected
+            tokens[first].start, tokens[k - 1].end, determiner, first, k, corrected, said_from
         )
     return None
 

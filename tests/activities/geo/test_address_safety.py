@@ -220,6 +220,8 @@ def test_a_street_found_inside_a_longer_name_said_is_never_booked(
     [
         ("J'habite au dix, euh non, au douze Paradis, treize mille six. Une armoire.", "12"),
         ("J'habite au quatorze, non pardon, au quatre Paradis, à Marseille. Une armoire.", "4"),
+        # Typed: « euh non » alone is no correction to the transcript's rule, the region's is.
+        ("J'habite au dix, euh non, au douze rue Paradis, à Marseille. Une armoire.", "12"),
     ],
 )
 def test_a_number_taken_back_before_an_untyped_street_gives_the_one_corrected_to(

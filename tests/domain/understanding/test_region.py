@@ -13,7 +13,7 @@ import yaml
 from corpus import CORPUS_DIR
 from domain.catalogue import Catalogue
 from domain.models import Intent
-from domain.understanding import Territory, locate_address, understand
+from domain.understanding import Territory, find_item_slots, locate_address, understand
 
 
 @pytest.fixture(scope="module")
@@ -99,6 +99,11 @@ def test_a_street_no_type_survived_is_kept_as_heard(
         ("j'habite au quatorze non pardon au quatre jean jaurès à aubagne", "4", "jean jaurès"),
         ("Mon adresse, c'est le trois... non, excusez-moi, le cinq du Colonel Serot.", "5", ""),
         ("Je suis au quatre, euh non, je veux dire au six, Jean Jaurès à Aubagne.", "6", ""),
+        # Taken back twice; « c'est le », « numéro » or a « bis » around the numbers.
+        ("J'habite au dix, non, au douze, non, au quatorze Jean Jaurès à Aubagne.", "14", ""),
+        ("J'habite au quatorze, non pardon, c'est le quatre Jean Jaurès à Aubagne.", "4", ""),
+        ("J'habite au quatorze, non, numéro quatre Jean Jaurès à Aubagne.", "4", ""),
+        ("J'habite au quatorze bis, non pardon, au quatre Jean Jaurès à Aubagne.", "4", ""),
     ],
 )
 def test_a_number_taken_back_at_once_moves_the_address_after_it(
@@ -121,11 +126,25 @@ def test_a_number_taken_back_at_once_moves_the_address_after_it(
         "J'habite au douze, non loin de la gare, à Aubagne.",
         # No number before the « non ».
         "J'habite au Prado, non pardon, au quatre Jean Jaurès.",
+        # No number said instead: the caller goes on about something else.
+        "Je suis au douze… non, le numéro je sais plus, Jean Jaurès à Aubagne.",
+        "Mon adresse, c'est le douze, excusez-moi du dérangement, Jean Jaurès à Aubagne.",
+        # A sentence ends after the « non »: no take-back read across it.
+        "J'habite au douze, non. Le quatre juin je suis absent.",
     ],
 )
 def test_no_take_back_without_a_number_taken_back(text: str, territory: Territory) -> None:
     region = locate_address(text, territory)
     assert region is not None and not region.corrected
+
+
+def test_the_number_taken_back_is_no_item_count(
+    catalogue: Catalogue, territory: Territory
+) -> None:
+    text = "J'habite au 14, non pardon, au 4 Jean Jaurès à Aubagne, je veux enlever une armoire."
+    assert [slot.quantity for slot in find_item_slots(text, catalogue, territory)] == []
+    u = understand(text, "+33611223344", catalogue, territory)
+    assert [(i.item, i.count) for i in u.items] == [("armoire", 1)]
 
 
 def test_typed_streets_still_win_over_the_region(
