@@ -37,6 +37,9 @@ _MAX_NUMBERS = 80
 DEFAULT_MAX_CANDIDATES = 16
 
 
+# Letters spelled one by one (« O L Y M P E »).
+_SPELLED = re.compile(r"(?:\b[A-Za-z]\b[\s,.]*){4,}")
+
 # What a heard character after the street costs (a street is the last thing said before the
 # locality or the end of the sentence, so leftovers after it are suspicious, but the region's
 # end is not always exact).
@@ -136,6 +139,18 @@ class AddressSearch:
             out.parsed_housenumber = out.housenumbers[0]
 
         ranked = self._rank(heard_words, evidence)
+        if (
+            spoken is not None
+            and spoken.street
+            and _SPELLED.search(heard_words)
+            and not geotext.street_key(spoken.street).street_type
+        ):
+            # « au six Ollympe Oiympe O L Y M P E »: the name as the letters spell it (the
+            # parser put them in place of the word) is searched too; the words as heard carry
+            # the misheard word twice and the letters' sounds. A typed street is searched as
+            # parsed below.
+            for street, score in self._rank(spoken.street, evidence).items():
+                ranked[street] = max(score, ranked.get(street, score))
         if spoken is not None and spoken.street:
             # The street as parsed, through the historical matcher: keeps what it did well
             # (clean transcripts, SMS replies) among the candidates.

@@ -61,7 +61,7 @@ def _fill_street(
 ) -> tuple[tuple[int, int], Locality]:
     """The street and its number into `address`; (its character span, the locality said with
     it)."""
-    address.street = _spelled(street_text(text, tokens, street, territory))
+    address.street = _spelled(street_text(text, tokens, street, territory), street.typed)
     first = street.number.start if street.number else tokens[street.type_token].start
     street_span = (first, tokens[street.name_end - 1].end)
     if street.number is not None:
@@ -373,19 +373,22 @@ _PARTICLES = frozenset({"de", "du", "des", "d", "la", "le", "les", "l", "aux", "
 _MIN_SPELLED = 3
 
 
-def _spelled(street: str) -> str:
+def _spelled(street: str, typed: bool = True) -> str:
     """The street with the letters the caller spelled after it in place of the word they
     spell: « boulevard Gueodon Gueiidon G U E I D O N » → « boulevard Gueidon » (the
-    transcript lost the commas that end the name; the word is often said twice)."""
+    transcript lost the commas that end the name; the word is often said twice). `typed`:
+    the first word is the street's type, never the word spelled; without a type (lost by the
+    transcription: « au six Ollympe Oiympe O L Y M P E ») the name starts at the first."""
     words = street.split(" ")
     k = len(words)
     while k > 0 and len(words[k - 1]) == 1 and words[k - 1].isalpha():
         k -= 1
     letters = "".join(words[k:]).lower()
-    if len(letters) < _MIN_SPELLED or k < 2:
+    first = 1 if typed else 0
+    if len(letters) < _MIN_SPELLED or k < first + 1:
         return street
     head = words[:k]
-    ratios = {i: fuzz.ratio(fold(head[i]), letters) for i in range(1, k)}
+    ratios = {i: fuzz.ratio(fold(head[i]), letters) for i in range(first, k)}
     best = max(ratios, key=lambda i: ratios[i])
     if ratios[best] < _SPELLED_RATIO or len(letters) < len(fold(head[best])) - 1:
         # No word it spells, or a spelling cut short: the letters only.
@@ -396,16 +399,16 @@ def _spelled(street: str) -> str:
     return " ".join(
         letters.capitalize() if i == best else w
         for i, w in enumerate(head)
-        if i == best or not _said_again(head[i], i, best, ratios.get(i, 0.0), letters)
+        if i == best or not _said_again(head[i], i, best, ratios.get(i, 0.0), letters, first)
     )
 
 
-def _said_again(word: str, i: int, best: int, ratio: float, letters: str) -> bool:
+def _said_again(word: str, i: int, best: int, ratio: float, letters: str, first: int) -> bool:
     """Whether word i of the name is the spelled word said again (misheard) beside it."""
     folded = fold(word)
     return (
         abs(i - best) == 1
-        and i > 0
+        and i >= first
         and ratio >= _REPEATED_RATIO
         and folded not in _PARTICLES
         and folded[:1] == letters[:1]

@@ -91,14 +91,20 @@ def street_name_end(
     ordinals_at: dict[int, int],
     territory: Territory,
 ) -> int:
-    """Token index where the street name that starts at `start` stops."""
+    """Token index where the street name that starts at `start` stops. Spelled letters do
+    not count toward the name's length (« Vallon de la Baudille, Baudille, B A U D I L L E »
+    lost its last letters)."""
     j = start
-    while j < len(tokens) and j - start < MAX_NAME_TOKENS:
+    letters = 0
+    while j < len(tokens) and j - start - letters < MAX_NAME_TOKENS:
         if j > start and hard_break(gap(text, tokens, j - 1, j)):
             break
         f = tokens[j].folded
         prev = tokens[j - 1].folded if j > start else ""
-        after_particle = prev in ("de", "du", "des", "d", "l")
+        # A spelled « L » (« G R A N D V A L treize mille neuf ») is no « l' ».
+        after_particle = prev in ("de", "du", "des", "d", "l") and not (
+            j > start and _spelled_letter(tokens, j - 1)
+        )
         if j in numbers_at:
             # "Rue du 4 Septembre", "Route des Quatre Saisons": a number after a particle
             # is part of the name; anywhere else it is the postcode or the next sentence.
@@ -134,6 +140,7 @@ def street_name_end(
                 break
         if territory.find_commune(tokens, j) and not after_particle and j > start:
             break
+        letters += _spelled_letter(tokens, j)
         j += 1
     while j > start and tokens[j - 1].folded in PARTICLES and not _spelled_letter(tokens, j - 1):
         j -= 1
@@ -145,7 +152,9 @@ def _spelled_letter(tokens: list[Token], i: int) -> bool:
     before it, or two after it."""
 
     def letter(k: int) -> bool:
-        return 0 <= k < len(tokens) and len(tokens[k].text) == 1 and tokens[k].text.isalpha()
+        # « à » is the preposition after the letters (« P R O S P E R à Marseille »).
+        text = tokens[k].text if 0 <= k < len(tokens) else ""
+        return len(text) == 1 and text.isascii() and text.isalpha()
 
     return letter(i) and (letter(i - 1) or (letter(i + 1) and letter(i + 2)))
 

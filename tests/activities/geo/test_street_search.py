@@ -62,3 +62,12 @@ def test_nothing_located(acts: GeocodeActivities) -> None:
     cands = propose(acts, "Bonjour, rappelez-moi s'il vous plaît.")
     assert cands.candidates == []
     assert cands.reason
+
+
+def test_a_name_spelled_without_its_type_is_searched_as_the_letters_spell_it(
+    acts: GeocodeActivities,
+) -> None:
+    # The type lost, the name misheard twice then spelled: « Moolin Mouulin M O U L I N ».
+    text = "J'habite au sept Moolin Mouulin M O U L I N, treize mille cinq. Une armoire."
+    spoken = SpokenAddress(housenumber="7", street="Moulin", postcode="13005", citycode="13205")
+    assert names(propose(acts, text, spoken))[0] == ("Traverse du Moulin", "13005")

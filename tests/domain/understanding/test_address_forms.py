@@ -105,6 +105,20 @@ def test_a_message_without_a_street_has_no_street(run: Run) -> None:
         ("J'habite au quatre avenue Jean Jorès J A U R E S.", "Avenue Jean Jaures"),
         # With its commas the name already ends before the letters.
         ("J'habite au quatre boulevard Gueidon, Gueidon, G U E I D O N.", "Boulevard Gueidon"),
+        # No type heard: the first word of the name is the one spelled, or said again.
+        ("J'habite au quatre Ollympe Oiympe O L Y M P E.", "Olympe"),
+        ("J'habite au quatre Olympe O L Y M P E.", "Olympe"),
+        # A long name: the letters count for no word of it (they were cut short).
+        (
+            "J'habite au quatre Vallon de la Baudille Baudille B A U D I L L E treize mille sept.",
+            "Vallon de la Baudille",
+        ),
+        # A spelled « L » is no « l' » before the postcode; « à » after the letters is no letter.
+        (
+            "J'habite au quatre traverse Grandval Grandval G R A N D V A L treize mille neuf.",
+            "Traverse Grandval",
+        ),
+        ("J'habite au quatre avenue des Piins Pins P I N S à Allauch.", "Avenue des Pins"),
     ],
 )
 def test_the_letters_spelled_after_the_name_replace_the_word_they_spell(
