@@ -38,9 +38,9 @@ class PlaceEvidence:
     start: int = -1
     end: int = -1
     name: str = ""  # as the territory writes it, for the agent's note
-    # Said right before or after the address's region (« …, à Aubagne »), nothing but
-    # articles, a postcode or punctuation between: the address's own place, not another one
-    # the message names (« je travaille à Marignane »).
+    # Said right before or after the address's region (« …, à Aubagne »; what may stand
+    # between: domain.trust.with_address): the address's own place, not another one the
+    # message names (« je travaille à Marignane »).
     with_address: bool = False
 
 

@@ -55,8 +55,6 @@ _TITLES = frozenset(
         "comtesse",
         "madame",
         "maitre",
-        "saint",
-        "sainte",
     ]
 )
 

@@ -269,6 +269,13 @@ _BESIDE = frozenset(
         "l",
         "de",
         "d",
+        "c",
+        "est",
+        "donc",
+        "ben",
+        "voila",
+        "code",
+        "postal",
         "commune",
         "ville",
         "batiment",
@@ -282,33 +289,44 @@ _BESIDE = frozenset(
         "non",
         "pardon",
         "euh",
+        "vingts",
     ]
 )
 _BESIDE_CHARS = 60
 
 
 def with_address(
-    text: str, start: int, end: int, evidence: Sequence[PlaceEvidence]
+    text: str,
+    start: int,
+    end: int,
+    evidence: Sequence[PlaceEvidence],
+    citycode: str = "",
 ) -> list[PlaceEvidence]:
     """`evidence` with `with_address` set on what is said right before or after the address
     (characters start..end of `text`): nothing between them but the words above, a postcode
     or a floor (digits, number words, ordinals), spelled letters, words of the address said
-    again, punctuation."""
+    again, a comma (a place after the address's sentence is another's: « … Jean Jaurès. À
+    Marignane, ma fille … »). Without a located address (an answer with no cue: « au quatre
+    Jean Jaurès à Aubagne »), the commune the parser gave the street (`citycode`)."""
     address_words = {t.folded for t in tokenize(text[start:end])} if 0 <= start < end else set()
     out = []
     for e in evidence:
         beside = False
-        if address_words and e.start >= 0:
+        if not address_words:
+            beside = bool(citycode) and e.kind == "commune" and e.value == citycode
+        elif e.start >= 0:
             gap = (end, e.start) if e.start >= end else (e.end, start) if e.end <= start else None
             if gap is not None and gap[1] - gap[0] <= _BESIDE_CHARS:
-                beside = all(
+                between = text[gap[0] : gap[1]]
+                beside = re.search(r"[.!?;]", between.replace("...", "").replace("…", "")) is None
+                beside = beside and all(
                     t.folded in _BESIDE
                     or t.folded in address_words
                     or t.is_digits
                     or len(t.text) == 1
                     or parse_cardinal(t.text) is not None
                     or parse_ordinal(t.text) is not None
-                    for t in tokenize(text[gap[0] : gap[1]])
+                    for t in tokenize(between)
                 )
         out.append(replace(e, with_address=beside))
     return out

@@ -23,7 +23,7 @@ from activities.geo.hints import postcode_hints
 from domain import geotext, trust
 from domain.address_models import AddressCandidates, StreetCandidate
 from domain.models import SpokenAddress
-from domain.numbers import normalize_housenumber
+from domain.numbers import fold, normalize_housenumber
 from domain.understanding import Territory, locate_address
 
 __all__ = ["DEFAULT_MAX_CANDIDATES", "AddressSearch"]
@@ -125,7 +125,13 @@ class AddressSearch:
             heard_words = text[region.start : region.end]
         elif spoken is not None and spoken.street:
             heard_words = spoken.street
-        out.evidence = trust.with_address(text, out.region_start, out.region_end, out.evidence)
+        out.evidence = trust.with_address(
+            text,
+            out.region_start,
+            out.region_end,
+            out.evidence,
+            spoken.citycode if spoken is not None else "",
+        )
         if not heard_words.strip():
             out.reason = "aucune adresse localisée dans le message"
             return out
@@ -139,11 +145,16 @@ class AddressSearch:
             out.parsed_housenumber = out.housenumbers[0]
 
         ranked = self._rank(heard_words, evidence)
+        spelled = _SPELLED.search(heard_words)
         if (
             spoken is not None
             and spoken.street
-            and _SPELLED.search(heard_words)
+            and spelled is not None
             and not geotext.street_key(spoken.street).street_type
+            # The parser put the letters in place of a word (none: « Bodie B A U D I L L E »
+            # searched as « Bodie » alone would lose the letters' evidence).
+            and fold("".join(re.findall(r"[A-Za-z]", spelled.group())))
+            in {fold(w) for w in spoken.street.split()}
         ):
             # « au six Ollympe Oiympe O L Y M P E »: the name as the letters spell it (the
             # parser put them in place of the word) is searched too; the words as heard carry

@@ -391,7 +391,7 @@ def _spelled(street: str, typed: bool = True) -> str:
     ratios = {i: fuzz.ratio(fold(head[i]), letters) for i in range(first, k)}
     best = max(ratios, key=lambda i: ratios[i])
     if ratios[best] < _SPELLED_RATIO or len(letters) < len(fold(head[best])) - 1:
-        # No word it spells, or a spelling cut short: the letters only.
+        # No word it spells, or a spelling cut short: the words only, the letters dropped.
         return " ".join(head)
     # The word said again right beside it goes ("Roubaud, roubo, R O U ..."); never another
     # word of the name (« Romain Rolland », « des Dames », « Petit Puits »: « Rue du Puits »

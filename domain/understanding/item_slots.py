@@ -87,7 +87,7 @@ def _blocked_spans(text: str, tokens: list[Token], territory: Territory) -> list
     region = locate_address(text, territory, tokens)
     if region is not None:
         # From the number the caller took back, if any (« au 14, non pardon, au 4 … »).
-        blocked.append((min(region.start, region.said_from), region.end))
+        blocked.append((region.said_from if region.said_from >= 0 else region.start, region.end))
     return blocked
 
 

@@ -27,7 +27,7 @@ class AddressRegion:
     last_token: int  # exclusive
     # The caller took a number back before this one (« au quatorze, non pardon, au quatre »).
     corrected: bool = False
-    # Where the address said first starts, the number taken back (= start when none was).
+    # Where the address said first starts, the number taken back (-1: none was taken back).
     said_from: int = -1
 
 
@@ -108,7 +108,9 @@ def _names_a_place(tokens: list[Token], k: int, territory: Territory) -> bool:
 
 
 def _hard_stop(text: str, tokens: list[Token], a: int, b: int) -> bool:
-    return bool(re.search(r"[.!?;]", text[tokens[a].end : tokens[b].start]))
+    """A sentence ends between tokens a and b (an ellipsis is a hesitation: « au… au quatre »)."""
+    gap = text[tokens[a].end : tokens[b].start].replace("…", "").replace("...", "")
+    return re.search(r"[.!?;]", gap) is not None
 
 
 def _street_start(
@@ -131,7 +133,8 @@ def _street_start(
         if f in _CONNECTORS:
             k, skipped = k + 1, skipped + 1
             continue
-        if f in _DETERMINERS and not determiner:
+        if f in _DETERMINERS and determiner in ("", _DETERMINERS[f]):
+            # « au… au quatre »: the determiner said again after a hesitation.
             determiner = _DETERMINERS[f]
             k, skipped = k + 1, skipped + 1
             continue
@@ -200,15 +203,15 @@ def _starts_landmark(tokens: list[Token], k: int) -> bool:
 # « euh non, je veux dire »).
 _TAKE_BACK = frozenset({"non", "pardon", "excusez", "excuse", "plutot"})
 _TAKE_BACK_WORDS = _TAKE_BACK | INTERJECTIONS | {"moi", "je", "veux", "voulais", "dire"}
-_LONGEST_NUMBER = 6  # tokens: « quatre vingt dix neuf bis »
-# Before the number said instead: « au », « le », « c'est le », « numéro ».
+_LONGEST_NUMBER = 6  # tokens: « deux cent quatre vingt dix neuf »
+# Before the number said instead: « au », « le », « c'est le (numéro) », « numéro ».
 _BEFORE_NUMBER = frozenset(_DETERMINERS) | _CONNECTORS | {"numero"}
+# What makes « un » a number rather than an article: « au un », « le un », « numéro un ».
+_INTRODUCE = frozenset(_DETERMINERS) | {"numero"}
 
 
 def _sentence_end(text: str, tokens: list[Token], k: int) -> bool:
-    """A sentence ends between tokens k - 1 and k (an ellipsis is a hesitation, no end)."""
-    gap = text[tokens[k - 1].end : tokens[k].start].replace("…", "").replace("...", "")
-    return re.search(r"[.!?;]", gap) is not None
+    return _hard_stop(text, tokens, k - 1, k)
 
 
 def _taken_back(text: str, tokens: list[Token], first: int) -> int | None:
@@ -234,10 +237,12 @@ def _taken_back(text: str, tokens: list[Token], first: int) -> int | None:
     if not said or (k < len(tokens) and _sentence_end(text, tokens, k)):
         return None
     j = k
-    while j < len(tokens) and j - k < 3 and tokens[j].folded in _BEFORE_NUMBER:
+    while j < len(tokens) and j - k < 4 and tokens[j].folded in _BEFORE_NUMBER:
         j += 1
-    if j >= len(tokens) or not (tokens[j].is_digits or parse_cardinal(tokens[j].text)):
+    if j >= len(tokens) or not (tokens[j].is_digits or parse_cardinal(tokens[j].text) is not None):
         return None
+    if tokens[j].folded in ("un", "une") and (j == k or tokens[j - 1].folded not in _INTRODUCE):
+        return None  # « non, c'est une erreur »: an article, no number
     return j if any(t.folded == "numero" for t in tokens[k:j]) else k
 
 
@@ -257,17 +262,22 @@ def locate_address(
         first, determiner = start
         said_from, corrected = tokens[first].start, False
         # « au dix, non, au douze, non, au quatorze »: each number taken back in turn.
-        while start is not None and (again := _taken_back(text, tokens, first)) is not None:
-            start = _street_start(text, tokens, again, territory)
-            if start is not None:
-                (first, determiner), corrected = start, True
-        if start is None:
-            continue
+        while (again := _taken_back(text, tokens, first)) is not None:
+            restart = _street_start(text, tokens, again, territory)
+            if restart is None:
+                break
+            (first, determiner), corrected = restart, True
         k = _region_end(text, tokens, first, territory)
         if k <= first or _started_over(text, tokens, first, k):
             continue
         return AddressRegion(
-            tokens[first].start, tokens[k - 1].end, determiner, first, k, corrected, said_from
+            tokens[first].start,
+            tokens[k - 1].end,
+            determiner,
+            first,
+            k,
+            corrected,
+            said_from if corrected else -1,
         )
     return None
 

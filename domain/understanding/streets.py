@@ -92,8 +92,8 @@ def street_name_end(
     territory: Territory,
 ) -> int:
     """Token index where the street name that starts at `start` stops. Spelled letters do
-    not count toward the name's length (« Vallon de la Baudille, Baudille, B A U D I L L E »
-    lost its last letters)."""
+    not count toward the name's length (« Vallon de la Baudille Baudille B A U D I L L E »,
+    its commas lost, lost its last letters)."""
     j = start
     letters = 0
     while j < len(tokens) and j - start - letters < MAX_NAME_TOKENS:
@@ -154,7 +154,7 @@ def _spelled_letter(tokens: list[Token], i: int) -> bool:
     def letter(k: int) -> bool:
         # « à » is the preposition after the letters (« P R O S P E R à Marseille »).
         text = tokens[k].text if 0 <= k < len(tokens) else ""
-        return len(text) == 1 and text.isascii() and text.isalpha()
+        return len(text) == 1 and text.isalpha() and text != "à"
 
     return letter(i) and (letter(i - 1) or (letter(i + 1) and letter(i + 2)))
 

@@ -16,6 +16,7 @@ from domain.trust import (
     self_corrected,
     street_disagrees,
     street_within,
+    with_address,
     transcript_quality,
 )
 
@@ -265,3 +266,42 @@ def test_a_street_found_inside_a_longer_name_said_is_another_street() -> None:
     assert not street_within("rue du docteur escat", "Rue Escat")
     # No type said: the parser's name may hold anything.
     assert not street_within("trois figuiers", "Rue Giay")
+
+
+@pytest.mark.parametrize(
+    ("text", "region", "beside"),
+    [
+        ("J'habite au quatre Jean Jaurès, à Aubagne. Une armoire.", "quatre Jean Jaurès", True),
+        ("J'habite à Aubagne, au quatre Jean Jaurès. Une armoire.", "quatre Jean Jaurès", True),
+        ("J'habite au quatre Jean Jaurès, c'est à Aubagne.", "quatre Jean Jaurès", True),
+        (
+            "Au quatre Jean Jaurès, bâtiment B, troisième étage, à Aubagne.",
+            "quatre Jean Jaurès",
+            True,
+        ),
+        # Another clause, another sentence, or too far.
+        ("J'habite au quatre Jean Jaurès, je travaille à Aubagne.", "quatre Jean Jaurès", False),
+        ("J'habite au quatre Jean Jaurès. Ma fille est à Aubagne.", "quatre Jean Jaurès", False),
+        (
+            "J'habite au quatre Jean Jaurès, résidence les Pins, bâtiment B, escalier trois, "
+            "troisième étage, à Aubagne.",
+            "quatre Jean Jaurès",
+            False,
+        ),
+    ],
+)
+def test_a_commune_is_said_with_the_address_only_beside_it(
+    text: str, region: str, beside: bool
+) -> None:
+    start = text.index(region)
+    communes = [e for e in place_evidence(text, TERRITORY) if e.kind == "commune"]
+    assert communes
+    marked = with_address(text, start, start + len(region), communes)
+    assert [e.with_address for e in marked] == [beside] * len(communes)
+
+
+def test_without_a_located_address_the_parsers_commune_is_said_with_it() -> None:
+    text = "Au quatre Jean Jaurès à Aubagne."
+    communes = [e for e in place_evidence(text, TERRITORY) if e.kind == "commune"]
+    assert [e.with_address for e in with_address(text, -1, -1, communes, "13005")] == [True]
+    assert [e.with_address for e in with_address(text, -1, -1, communes, "")] == [False]

@@ -75,6 +75,24 @@ def test_the_commune_named_chooses_among_namesakes(acts: GeocodeActivities) -> N
     assert decide_address(geo).kind in (DecisionKind.BOOK, DecisionKind.CONFIRM_BY_SMS)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "J'habite à Aubagne, au quatre Jean Jaurès. C'est pour une armoire.",
+        # An answer in a call, no address cue: the parser's commune is the address's.
+        "Au quatre Jean Jaurès à Aubagne.",
+    ],
+)
+def test_the_commune_said_before_or_without_a_cue_chooses_too(
+    acts: GeocodeActivities, text: str
+) -> None:
+    said = SpokenAddress(housenumber="4", street="Jean Jaurès", city="Aubagne", citycode="13005")
+    geo = _resolve(acts, text, said)
+    assert geo.match is not None
+    assert (geo.match.street, geo.match.citycode) == ("Avenue Jean Jaurès", "13005")
+    assert all(m.citycode == "13005" for m in geo.candidates if "Jaurès" in m.street)
+
+
 def test_without_a_commune_the_namesakes_stay_ambiguous(acts: GeocodeActivities) -> None:
     text = "J'habite au quatre Jean Jaurès. C'est pour une armoire."
     geo = _resolve(acts, text, SpokenAddress(housenumber="4", street="Jean Jaurès"))

@@ -104,6 +104,9 @@ def test_a_street_no_type_survived_is_kept_as_heard(
         ("J'habite au quatorze, non pardon, c'est le quatre Jean Jaurès à Aubagne.", "4", ""),
         ("J'habite au quatorze, non, numéro quatre Jean Jaurès à Aubagne.", "4", ""),
         ("J'habite au quatorze bis, non pardon, au quatre Jean Jaurès à Aubagne.", "4", ""),
+        ("J'habite au quatorze, non, c'est le numéro quatre Jean Jaurès à Aubagne.", "4", ""),
+        # A hesitation after the take-back keeps it.
+        ("J'habite au quatorze, non pardon, au... au quatre Jean Jaurès à Aubagne.", "4", ""),
     ],
 )
 def test_a_number_taken_back_at_once_moves_the_address_after_it(
@@ -131,6 +134,8 @@ def test_a_number_taken_back_at_once_moves_the_address_after_it(
         "Mon adresse, c'est le douze, excusez-moi du dérangement, Jean Jaurès à Aubagne.",
         # A sentence ends after the « non »: no take-back read across it.
         "J'habite au douze, non. Le quatre juin je suis absent.",
+        # « une » after « c'est » is an article.
+        "Mon adresse c'est le quatorze, non, c'est une erreur, le quatre Jean Jaurès.",
     ],
 )
 def test_no_take_back_without_a_number_taken_back(text: str, territory: Territory) -> None:
