@@ -16,8 +16,8 @@ from domain.trust import (
     self_corrected,
     street_disagrees,
     street_within,
-    with_address,
     transcript_quality,
+    with_address,
 )
 
 TERRITORY = load_territory()

@@ -143,9 +143,7 @@ def test_no_take_back_without_a_number_taken_back(text: str, territory: Territor
     assert region is not None and not region.corrected
 
 
-def test_the_number_taken_back_is_no_item_count(
-    catalogue: Catalogue, territory: Territory
-) -> None:
+def test_the_number_taken_back_is_no_item_count(catalogue: Catalogue, territory: Territory) -> None:
     text = "J'habite au 14, non pardon, au 4 Jean Jaurès à Aubagne, je veux enlever une armoire."
     assert [slot.quantity for slot in find_item_slots(text, catalogue, territory)] == []
     u = understand(text, "+33611223344", catalogue, territory)
