@@ -3,11 +3,11 @@
 Whisper, given a turn with a pause of a second or more in it (« au… douze… boulevard Chave »,
 the turn detector waiting through it), often writes what came before the pause and stops:
 « J'habite au dur. » for the whole address. Silero VAD, which the voicemail path uses for the
-same purpose, drops 8 kHz telephone speech in these turns (measured: 7 of 29 scripted calls
-booked right against 23), so the pauses are found by their energy here: a run of frames
-much quieter than the turn's own speech, longer than `LONGEST_PAUSE_S`, is cut down to that
-length (the words on both sides kept whole, their order and their timing inside each
-stretch of speech unchanged).
+same purpose, drops 8 kHz telephone speech in these turns (measured on the scripted calls
+replayed: 7 of 29 booked right with it, 23 without), so the pauses are found by their energy
+here: a run of frames much quieter than the turn's own speech and near the line's floor,
+longer than `LONGEST_PAUSE_S`, is cut down to that length (the words on both sides kept
+whole, their order and their timing inside each stretch of speech unchanged).
 """
 
 from __future__ import annotations
