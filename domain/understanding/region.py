@@ -201,7 +201,7 @@ def _starts_landmark(tokens: list[Token], k: int) -> bool:
 
 # What a caller says to take a number back, and the words around it (« non, excusez-moi »,
 # « euh non, je veux dire »).
-_TAKE_BACK = frozenset({"non", "pardon", "excusez", "excuse", "plutot"})
+_TAKE_BACK = frozenset({"non", "pardon", "excusez", "excuse", "plutot", "dire"})
 _TAKE_BACK_WORDS = _TAKE_BACK | INTERJECTIONS | {"moi", "je", "veux", "voulais", "dire"}
 _LONGEST_NUMBER = 6  # tokens: « deux cent quatre vingt dix neuf »
 # Before the number said instead: « au », « le », « c'est le (numéro) », « numéro ».

@@ -105,6 +105,7 @@ def test_a_street_no_type_survived_is_kept_as_heard(
         ("J'habite au quatorze, non, numéro quatre Jean Jaurès à Aubagne.", "4", ""),
         ("J'habite au quatorze bis, non pardon, au quatre Jean Jaurès à Aubagne.", "4", ""),
         ("J'habite au quatorze, non, c'est le numéro quatre Jean Jaurès à Aubagne.", "4", ""),
+        ("Je suis au quatre, je veux dire au six, Jean Jaurès à Aubagne.", "6", ""),
         # A hesitation after the take-back keeps it.
         ("J'habite au quatorze, non pardon, au... au quatre Jean Jaurès à Aubagne.", "4", ""),
     ],
