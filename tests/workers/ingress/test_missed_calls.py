@@ -97,8 +97,23 @@ async def where_is(client: Client, workflow_id: str) -> str:
         (p.activity_type.name, p.state, p.attempt, p.last_failure.message)
         for p in raw.pending_activities
     ]
-    events = [EventType.Name(e.event_type) for e in (await handle.fetch_history()).events][-8:]
-    return f"status {raw.workflow_execution_info.status}, pending {pending}, last events {events}"
+    history = (await handle.fetch_history()).events
+    events = [EventType.Name(e.event_type) for e in history][-8:]
+    # Which activities ran and how the failed ones failed (their types and messages only).
+    ran = [
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in history
+        if e.HasField("activity_task_scheduled_event_attributes")
+    ]
+    failed = [
+        e.activity_task_failed_event_attributes.failure.message
+        for e in history
+        if e.HasField("activity_task_failed_event_attributes")
+    ]
+    return (
+        f"status {raw.workflow_execution_info.status}, pending {pending}, activities {ran}, "
+        f"failures {failed}, last events {events}"
+    )
 
 
 async def test_missed_call_reply_by_sms_ends_booked(
