@@ -31,7 +31,7 @@ from domain.numbers import (
     tokenize,
 )
 from domain.street_checks import street_disagrees, street_within
-from domain.understanding.lexicon import SENTENCE_END
+from domain.understanding.lexicon import SENTENCE_END, breaks_sentence
 from domain.understanding.territory import MISHEARD_NAME_RATIO, Commune, Territory
 
 __all__ = [
@@ -318,8 +318,7 @@ def with_address(
             gap = (end, e.start) if e.start >= end else (e.end, start) if e.end <= start else None
             if gap is not None and gap[1] - gap[0] <= _BESIDE_CHARS:
                 between = text[gap[0] : gap[1]]
-                beside = re.search(r"[.!?;]", between.replace("...", "").replace("…", "")) is None
-                beside = beside and all(
+                beside = not breaks_sentence(between) and all(
                     t.folded in _BESIDE
                     or t.folded in address_words
                     or t.is_digits

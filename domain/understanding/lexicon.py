@@ -102,6 +102,13 @@ ADDRESS_CUES = re.compile(
 )
 SENTENCE_END = re.compile(r"[.!?;]\s|[.!?]$|\n")
 
+
+def breaks_sentence(gap: str) -> bool:
+    """Whether the characters between two words end a sentence (an ellipsis is a hesitation:
+    « au… au quatre », « le trois… non, le cinq »)."""
+    return re.search(r"[.!?;]", gap.replace("…", "").replace("...", "")) is not None
+
+
 # --------------------------------------------------------------------------- caller name
 
 CIVILITY = {

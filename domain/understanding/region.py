@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz
 
 from domain.numbers import HOUSE_SUFFIXES, Token, parse_cardinal, tokenize
-from domain.understanding.lexicon import INTERJECTIONS
+from domain.understanding.lexicon import INTERJECTIONS, breaks_sentence
 from domain.understanding.territory import Territory
 
 
@@ -108,9 +108,7 @@ def _names_a_place(tokens: list[Token], k: int, territory: Territory) -> bool:
 
 
 def _hard_stop(text: str, tokens: list[Token], a: int, b: int) -> bool:
-    """A sentence ends between tokens a and b (an ellipsis is a hesitation: « au… au quatre »)."""
-    gap = text[tokens[a].end : tokens[b].start].replace("…", "").replace("...", "")
-    return re.search(r"[.!?;]", gap) is not None
+    return breaks_sentence(text[tokens[a].end : tokens[b].start])
 
 
 def _street_start(
@@ -210,10 +208,6 @@ _BEFORE_NUMBER = frozenset(_DETERMINERS) | _CONNECTORS | {"numero"}
 _INTRODUCE = frozenset(_DETERMINERS) | {"numero"}
 
 
-def _sentence_end(text: str, tokens: list[Token], k: int) -> bool:
-    return _hard_stop(text, tokens, k - 1, k)
-
-
 def _taken_back(text: str, tokens: list[Token], first: int) -> int | None:
     """Where the address starts again when it opens with a number the caller takes back at
     once (« au quatorze, non pardon, au quatre Jean Jaurès »; « le trois… non, excusez-moi,
@@ -230,11 +224,11 @@ def _taken_back(text: str, tokens: list[Token], first: int) -> int | None:
         number_end += 1  # « au quatorze bis, non pardon, … »
     k, said = number_end, False
     while k < len(tokens) and tokens[k].folded in _TAKE_BACK_WORDS:
-        if _sentence_end(text, tokens, k):
+        if _hard_stop(text, tokens, k - 1, k):
             return None
         said = said or tokens[k].folded in _TAKE_BACK
         k += 1
-    if not said or (k < len(tokens) and _sentence_end(text, tokens, k)):
+    if not said or (k < len(tokens) and _hard_stop(text, tokens, k - 1, k)):
         return None
     j = k
     while j < len(tokens) and j - k < 4 and tokens[j].folded in _BEFORE_NUMBER:
