@@ -3,9 +3,6 @@ synthetic territory."""
 
 from __future__ import annotations
 
-import csv
-import json
-
 import pytest
 
 from activities.geo.gazetteer import Gazetteer
@@ -17,9 +14,9 @@ from tests.activities.geo.helpers import (
     DEMO_BAN,
     DEMO_SECTORS,
     MIN_SCORE,
-    SEARCH_HEADER,
     SEARCH_SECTORS,
     SEARCH_STREETS,
+    search_activities,
 )
 
 
@@ -34,18 +31,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Geocoder:
 @pytest.fixture(scope="module")
 def acts(tmp_path_factory: pytest.TempPathFactory, territory: Territory) -> GeocodeActivities:
     """The activities over the small synthetic territory of helpers.py."""
-    tmp = tmp_path_factory.mktemp("search")
-    ban = tmp / "adresses-test.csv"
-    with ban.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, delimiter=";")
-        writer.writerow(SEARCH_HEADER)
-        for s, (name, postcode, citycode, lon) in enumerate(SEARCH_STREETS):
-            for n in range(1, 31):
-                lat = 43.285 + 0.0003 * n
-                writer.writerow(
-                    [f"{s}_{n}", n, "", name, postcode, citycode, "Marseille", lon, lat]
-                )
-    sectors = tmp / "sectors.geojson"
-    sectors.write_text(json.dumps(SEARCH_SECTORS), encoding="utf-8")
-    gz = Gazetteer.load(ban, tmp / "cache")
-    return GeocodeActivities(gz, SectorIndex.load(sectors), min_score=0.82, territory=territory)
+    rows = (
+        [f"{s}_{n}", n, "", name, postcode, citycode, "Marseille", lon, 43.285 + 0.0003 * n]
+        for s, (name, postcode, citycode, lon) in enumerate(SEARCH_STREETS)
+        for n in range(1, 31)
+    )
+    return search_activities(tmp_path_factory.mktemp("search"), rows, SEARCH_SECTORS, territory)

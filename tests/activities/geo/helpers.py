@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import csv
 import gzip
+import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from activities.geo.gazetteer import Gazetteer
+from activities.geo.sectors import SectorIndex
 from activities.geocode import GeocodeActivities
 from corpus import DEMO_DIR
 from domain.address_models import AddressCandidates, AddressSearchInput
 from domain.models import SpokenAddress
+from domain.understanding import Territory
 
 GEODATA = Path(__file__).resolve().parents[3].parent / "shared" / "geodata"
 BIG_BAN = GEODATA / "adresses-13-marseille-synthetique.csv.gz"
@@ -121,6 +126,23 @@ SEARCH_SECTORS = {
         for code, x0 in (("13205", 5.38), ("13206", 5.40))
     ],
 }
+
+
+def search_activities(
+    tmp: Path, rows: Iterable[list[Any]], sectors: dict[str, Any], territory: Territory
+) -> GeocodeActivities:
+    """The activities over a small synthetic gazetteer: `rows` in SEARCH_HEADER's columns,
+    `sectors` a GeoJSON FeatureCollection."""
+    ban = tmp / "adresses-test.csv"
+    with ban.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, delimiter=";")
+        writer.writerow(SEARCH_HEADER)
+        writer.writerows(rows)
+    path = tmp / "sectors.geojson"
+    path.write_text(json.dumps(sectors), encoding="utf-8")
+    gz = Gazetteer.load(ban, tmp / "cache")
+    return GeocodeActivities(gz, SectorIndex.load(path), min_score=MIN_SCORE, territory=territory)
+
 
 SEARCH_STREETS = [
     # name, postcode, citycode, lon of the street

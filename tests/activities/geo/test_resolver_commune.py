@@ -3,20 +3,14 @@ chooses among the namesakes, and only among them (activities/geo/resolver.py).""
 
 from __future__ import annotations
 
-import csv
-import json
-from pathlib import Path
-
 import pytest
 
-from activities.geo.gazetteer import Gazetteer
-from activities.geo.sectors import SectorIndex
 from activities.geocode import GeocodeActivities
 from domain.address_models import ResolveAddressInput
 from domain.decision import DecisionKind, decide_address
 from domain.models import GeocodeStatus, SpokenAddress
 from domain.understanding import Territory
-from tests.activities.geo.helpers import SEARCH_HEADER, propose
+from tests.activities.geo.helpers import propose, search_activities
 
 # name, postcode, citycode, commune, lon
 STREETS = [
@@ -39,21 +33,25 @@ def _square(code: str, x0: float) -> dict:  # type: ignore[type-arg]
 
 @pytest.fixture(scope="module")
 def acts(tmp_path_factory: pytest.TempPathFactory, territory: Territory) -> GeocodeActivities:
-    tmp: Path = tmp_path_factory.mktemp("communes")
-    ban = tmp / "adresses-communes.csv"
-    with ban.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, delimiter=";")
-        writer.writerow(SEARCH_HEADER)
-        for s, (name, postcode, code, city, lon) in enumerate(STREETS):
-            for n in range(1, 21):
-                writer.writerow(
-                    [f"{s}_{n}", n, "", name, postcode, code, city, lon + 0.005, 43.3 + n / 3e3]
-                )
-    sectors = tmp / "sectors.geojson"
+    rows = (
+        [f"{s}_{n}", n, "", name, postcode, code, city, lon + 0.005, 43.3 + n / 3e3]
+        for s, (name, postcode, code, city, lon) in enumerate(STREETS)
+        for n in range(1, 21)
+    )
     features = [_square(code, lon) for _, _, code, _, lon in STREETS]
-    sectors.write_text(json.dumps({"type": "FeatureCollection", "features": features}), "utf-8")
-    gz = Gazetteer.load(ban, tmp / "cache")
-    return GeocodeActivities(gz, SectorIndex.load(sectors), min_score=0.82, territory=territory)
+    sectors = {"type": "FeatureCollection", "features": features}
+    return search_activities(tmp_path_factory.mktemp("communes"), rows, sectors, territory)
+
+
+# What the parser makes of « au quatre Jean Jaurès … à Aubagne ».
+SAID_IN_AUBAGNE = SpokenAddress(
+    housenumber="4", street="Jean Jaurès", city="Aubagne", citycode="13005"
+)
+
+
+def _offered(geo) -> set[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    """(street, commune code) of the match and of every address offered beside it."""
+    return {(m.street, m.citycode) for m in [geo.match, *geo.candidates] if m is not None}
 
 
 def _resolve(acts: GeocodeActivities, text: str, said: SpokenAddress):  # type: ignore[no-untyped-def]
@@ -64,8 +62,7 @@ def _resolve(acts: GeocodeActivities, text: str, said: SpokenAddress):  # type: 
 def test_the_commune_named_chooses_among_namesakes(acts: GeocodeActivities) -> None:
     # The street type lost by the transcription: five « Jean Jaurès » fit the words alike.
     text = "J'habite au quatre Jean Jaurès, à Aubagne. C'est pour une armoire."
-    said = SpokenAddress(housenumber="4", street="Jean Jaurès", city="Aubagne", citycode="13005")
-    geo = _resolve(acts, text, said)
+    geo = _resolve(acts, text, SAID_IN_AUBAGNE)
     assert geo.status == GeocodeStatus.MATCHED, geo.reason
     assert geo.match is not None
     assert (geo.match.street, geo.match.citycode) == ("Avenue Jean Jaurès", "13005")
@@ -86,8 +83,7 @@ def test_the_commune_named_chooses_among_namesakes(acts: GeocodeActivities) -> N
 def test_the_commune_said_before_or_without_a_cue_chooses_too(
     acts: GeocodeActivities, text: str
 ) -> None:
-    said = SpokenAddress(housenumber="4", street="Jean Jaurès", city="Aubagne", citycode="13005")
-    geo = _resolve(acts, text, said)
+    geo = _resolve(acts, text, SAID_IN_AUBAGNE)
     assert geo.match is not None
     assert (geo.match.street, geo.match.citycode) == ("Avenue Jean Jaurès", "13005")
     assert all(m.citycode == "13005" for m in geo.candidates if "Jaurès" in m.street)
@@ -109,8 +105,7 @@ def test_a_namesake_the_words_fit_better_keeps_its_place(acts: GeocodeActivities
     )
     geo = _resolve(acts, text, said)
     assert decide_address(geo).kind != DecisionKind.BOOK
-    streets = {(m.street, m.citycode) for m in [geo.match, *geo.candidates] if m is not None}
-    assert ("Boulevard Jean Jaurès", "13211") in streets
+    assert ("Boulevard Jean Jaurès", "13211") in _offered(geo)
 
 
 @pytest.mark.parametrize(
@@ -126,8 +121,6 @@ def test_a_namesake_the_words_fit_better_keeps_its_place(acts: GeocodeActivities
 def test_a_commune_not_said_with_the_address_chooses_nothing(
     acts: GeocodeActivities, text: str
 ) -> None:
-    said = SpokenAddress(housenumber="4", street="Jean Jaurès", city="Aubagne", citycode="13005")
-    geo = _resolve(acts, text, said)
+    geo = _resolve(acts, text, SAID_IN_AUBAGNE)
     # The namesakes of other communes stay in the race (and among the offers).
-    streets = {(m.street, m.citycode) for m in [geo.match, *geo.candidates] if m is not None}
-    assert ("Avenue Jean Jaurès", "13054") in streets
+    assert ("Avenue Jean Jaurès", "13054") in _offered(geo)

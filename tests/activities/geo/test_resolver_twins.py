@@ -4,19 +4,13 @@ both names (activities/geo/resolver.py)."""
 
 from __future__ import annotations
 
-import csv
-import json
-from pathlib import Path
-
 import pytest
 
-from activities.geo.gazetteer import Gazetteer
-from activities.geo.sectors import SectorIndex
 from activities.geocode import GeocodeActivities
 from domain.address_models import ResolveAddressInput
 from domain.models import GeocodeStatus, SpokenAddress
 from domain.understanding import Territory
-from tests.activities.geo.helpers import SEARCH_HEADER, SEARCH_SECTORS, propose
+from tests.activities.geo.helpers import SEARCH_SECTORS, propose, search_activities
 
 # name, citycode, numbers, lon
 STREETS = [
@@ -29,21 +23,12 @@ STREETS = [
 
 @pytest.fixture(scope="module")
 def acts(tmp_path_factory: pytest.TempPathFactory, territory: Territory) -> GeocodeActivities:
-    tmp: Path = tmp_path_factory.mktemp("twins")
-    ban = tmp / "adresses-twins.csv"
-    with ban.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, delimiter=";")
-        writer.writerow(SEARCH_HEADER)
-        for s, (name, code, numbers, lon) in enumerate(STREETS):
-            for n in numbers:
-                postcode = "130" + code[-2:]
-                writer.writerow(
-                    [f"{s}_{n}", n, "", name, postcode, code, "Marseille", lon, 43.285 + n / 3e3]
-                )
-    sectors = tmp / "sectors.geojson"
-    sectors.write_text(json.dumps(SEARCH_SECTORS), encoding="utf-8")
-    gz = Gazetteer.load(ban, tmp / "cache")
-    return GeocodeActivities(gz, SectorIndex.load(sectors), min_score=0.82, territory=territory)
+    rows = (
+        [f"{s}_{n}", n, "", name, "130" + code[-2:], code, "Marseille", lon, 43.285 + n / 3e3]
+        for s, (name, code, numbers, lon) in enumerate(STREETS)
+        for n in numbers
+    )
+    return search_activities(tmp_path_factory.mktemp("twins"), rows, SEARCH_SECTORS, territory)
 
 
 def _resolve(acts: GeocodeActivities, number: str, postcode: str = "13005"):  # type: ignore[no-untyped-def]
