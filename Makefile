@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install lock demo test test-slow lint bench bench-backlog bench-stt bench-stt-threads bench-gazetteer bench-latency bench-calls replay-calls eval clean
+.PHONY: install lock demo test test-slow lint bench bench-backlog bench-alone bench-stt bench-stt-threads bench-gazetteer bench-latency bench-calls replay-calls eval clean
 
 install: $(STAMP)
 
@@ -54,6 +54,12 @@ COUNT ?= 200
 bench-backlog: install
 	$(BIN)/python bench/bench_backlog.py --count $(COUNT) --shared $(SHARED) \
 		--out var/bench-backlog.json
+
+# One voicemail at a time on the same system (each after the last settled): the end-to-end
+# seconds of a message alone, and each activity's share, from the workflow histories.
+bench-alone: install
+	$(BIN)/python bench/bench_backlog.py --alone --count 40 --source dev --poll 0.1 \
+		--shared $(SHARED) --out var/bench-alone.json
 
 # Transcription configurations (int8/float32, beam, VAD, batched) on the development set.
 bench-stt: install

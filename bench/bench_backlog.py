@@ -29,6 +29,11 @@ hundreds of queries a second to the default worker and measure the watcher. Each
 outcome is then read with `wait_settled`, as the demo does. Visibility lags the history by a
 fraction of a second on the dev server; the end-to-end times carry that and the poll interval.
 
+`--alone` submits the voicemails one at a time instead, each once the one before has
+settled (`make bench-alone`: the 40 development voicemails, visibility polled every 0.1 s):
+the end-to-end seconds of a message on an idle system, for all and for those of 15-25 s of
+audio, and where they go: each activity's queue and run seconds, read from the histories.
+
 Writes JSON and prints a table. Not a test: it asserts nothing.
 """
 
@@ -47,6 +52,7 @@ import sys
 import tempfile
 import threading
 import time
+import wave
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,6 +93,14 @@ class Message:
     audio: Path
     caller_number: str
     source: str  # demo | dev
+
+    @property
+    def audio_s(self) -> float | None:
+        try:
+            with wave.open(str(self.audio), "rb") as w:
+                return w.getnframes() / w.getframerate()
+        except (wave.Error, EOFError, OSError):
+            return None  # not a WAV file: its length is not reported
 
 
 def load_messages(shared: Path) -> list[Message]:
@@ -340,6 +354,7 @@ class Submission:
     settled: float | None = None
     handle: WorkflowHandle[object, VoicemailResult] | None = None
     status: str = "unsettled"
+    spans: list[dict[str, Any]] = field(default_factory=list)
 
 
 async def submit_all(client: Client, s: Settings, subs: list[Submission]) -> None:
@@ -354,6 +369,61 @@ async def submit_all(client: Client, s: Settings, subs: list[Submission]) -> Non
         )
 
     await asyncio.gather(*(one(sub) for sub in subs))
+
+
+async def run_alone(
+    client: Client,
+    s: Settings,
+    subs: list[Submission],
+    workers: list[WorkerProcess],
+    poll_s: float,
+    timeout_s: float,
+) -> None:
+    """Each voicemail submitted only once the one before has settled: the latency of one
+    message on an idle system (issue 15's "one 20-second voicemail alone")."""
+    for sub in subs:
+        await submit_all(client, s, [sub])
+        await watch_settled(client, [sub], workers, poll_s, timeout_s)
+
+
+async def activity_spans(handle: WorkflowHandle[object, VoicemailResult]) -> list[dict[str, Any]]:
+    """Each activity of a voicemail's history: its name, the seconds it waited in its queue
+    (scheduled -> started) and ran (started -> closed), and when it was scheduled, counted
+    from the workflow's start: where one message's end-to-end seconds go."""
+    history = await handle.fetch_history()
+    t0: float | None = None
+    scheduled: dict[int, tuple[str, float]] = {}
+    started: dict[int, float] = {}
+    spans: list[dict[str, Any]] = []
+    for event in history.events:
+        t = event.event_time.ToDatetime().timestamp()
+        if t0 is None:
+            t0 = t
+        if event.HasField("activity_task_scheduled_event_attributes"):
+            name = event.activity_task_scheduled_event_attributes.activity_type.name
+            scheduled[event.event_id] = (name, t)
+        elif event.HasField("activity_task_started_event_attributes"):
+            started[event.activity_task_started_event_attributes.scheduled_event_id] = t
+        else:
+            for attr in (
+                "activity_task_completed_event_attributes",
+                "activity_task_failed_event_attributes",
+                "activity_task_timed_out_event_attributes",
+            ):
+                if event.HasField(attr):
+                    sid = getattr(event, attr).scheduled_event_id
+                    name, t_sched = scheduled[sid]
+                    t_start = started.get(sid, t_sched)
+                    spans.append(
+                        {
+                            "activity": name,
+                            "at_s": round(t_sched - t0, 3),
+                            "queued_s": round(t_start - t_sched, 3),
+                            "ran_s": round(t - t_start, 3),
+                            "outcome": attr.split("_")[2],
+                        }
+                    )
+    return spans
 
 
 async def watch_settled(
@@ -414,7 +484,7 @@ def sms_keys(outbox: Path) -> set[str]:
 
 
 async def run_backlog(args: argparse.Namespace) -> dict[str, Any]:
-    messages = load_messages(args.shared)
+    messages = [m for m in load_messages(args.shared) if args.source in ("all", m.source)]
     if not messages:
         raise SystemExit("no voicemail audio found (corpus/demo, <shared>/voicemails)")
     ban, sectors, territory_name = territory(args.shared)
@@ -447,12 +517,20 @@ async def run_backlog(args: argparse.Namespace) -> dict[str, Any]:
                     f"voicemails ({territory_name} territory)",
                     file=sys.stderr,
                 )
-                await submit_all(client, s, subs)
+                if args.alone:
+                    await run_alone(client, s, subs, workers, args.poll, args.timeout)
+                else:
+                    await submit_all(client, s, subs)
                 t_submitted = time.monotonic()
-                await watch_settled(client, subs, workers, args.poll, args.timeout)
+                if not args.alone:
+                    await watch_settled(client, subs, workers, args.poll, args.timeout)
                 t_done = time.monotonic()
                 sampler.sample()
                 await read_outcomes(subs)
+                if args.alone:
+                    for sub in subs:
+                        if sub.handle is not None:
+                            sub.spans = await activity_spans(sub.handle)
                 sent = sms_keys(s.sms.outbox_path)
             finally:
                 sampler.stop()
@@ -519,13 +597,52 @@ async def run_backlog(args: argparse.Namespace) -> dict[str, Any]:
             {
                 "call_id": sub.call_id,
                 "source": sub.message.source,
+                "audio_s": sub.message.audio_s,
                 "status": sub.status,
                 "e2e_s": round(sub.settled - sub.submitted, 2) if sub.settled else None,
+                **({"activities": sub.spans} if sub.spans else {}),
             }
             for sub in subs
         ],
     }
+    if args.alone:
+        report["alone"] = alone_summary(settled)
     return report
+
+
+def alone_summary(settled: list[Submission]) -> dict[str, Any]:
+    """One message at a time: end-to-end seconds of the messages of 15-25 s of audio (the
+    issue's 20-second voicemail) beside all, and each activity's mean queue and run time."""
+
+    def e2e(subs: list[Submission]) -> dict[str, Any]:
+        secs = [sub.settled - sub.submitted for sub in subs if sub.settled is not None]
+        if not secs:
+            return {"count": 0}
+        return {
+            "count": len(secs),
+            "p50": round(percentile(secs, 0.50), 2),
+            "p95": round(percentile(secs, 0.95), 2),
+            "max": round(max(secs), 2),
+        }
+
+    near_20 = [sub for sub in settled if 15.0 <= (sub.message.audio_s or 0.0) <= 25.0]
+    by_activity: dict[str, list[dict[str, Any]]] = {}
+    for sub in settled:
+        for span in sub.spans:
+            by_activity.setdefault(span["activity"], []).append(span)
+    return {
+        "e2e_all_s": e2e(settled),
+        "e2e_15_25s_audio_s": e2e(near_20),
+        "activities": {
+            name: {
+                "count": len(spans),
+                "queued_mean_s": round(statistics.mean(x["queued_s"] for x in spans), 3),
+                "ran_mean_s": round(statistics.mean(x["ran_s"] for x in spans), 3),
+                "ran_p50_s": round(percentile([x["ran_s"] for x in spans], 0.50), 3),
+            }
+            for name, spans in sorted(by_activity.items())
+        },
+    }
 
 
 def print_report(report: dict[str, Any]) -> None:
@@ -541,6 +658,21 @@ def print_report(report: dict[str, Any]) -> None:
         f"{report['throughput_per_hour']} voicemails/hour"
     )
     print(f"end-to-end p50 {e2e['p50']} s, p95 {e2e['p95']} s, max {e2e['max']} s")
+    if "alone" in report:
+        alone = report["alone"]
+        for label, key in (("all", "e2e_all_s"), ("15-25 s of audio", "e2e_15_25s_audio_s")):
+            row = alone[key]
+            if row["count"]:
+                print(
+                    f"one at a time, {label} ({row['count']}): p50 {row['p50']} s, "
+                    f"p95 {row['p95']} s, max {row['max']} s"
+                )
+        print(f"{'activity':<28}{'count':>6}{'queued s':>10}{'ran s':>8}{'ran p50':>9}")
+        for name, a in alone["activities"].items():
+            print(
+                f"{name:<28}{a['count']:>6}{a['queued_mean_s']:>10}{a['ran_mean_s']:>8}"
+                f"{a['ran_p50_s']:>9}"
+            )
     print("outcomes:")
     for status, n in report["outcomes"].items():
         print(f"  {n:5d}  {status}")
@@ -569,6 +701,18 @@ def main() -> None:
     )
     parser.add_argument(
         "--shared", type=Path, default=REPO.parent / "shared", help="development set, geodata"
+    )
+    parser.add_argument(
+        "--alone",
+        action="store_true",
+        help="one voicemail at a time, each after the last settled (--count of them, each "
+        "message once where --count allows), with each activity's times from the histories",
+    )
+    parser.add_argument(
+        "--source",
+        choices=("all", "demo", "dev"),
+        default="all",
+        help="the voicemails cycled: the demo set, the development set, or both",
     )
     parser.add_argument("--poll", type=float, default=0.5, help="visibility poll, seconds")
     parser.add_argument("--sample-interval", type=float, default=0.5, help="psutil, seconds")

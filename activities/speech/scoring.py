@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Collection, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 
@@ -180,6 +182,7 @@ class Scorer:
         )
         self.legacy = legacy
         self.batch = batch
+        self.replicas = max(1, int(model.model.num_workers))
         features = model.feature_extractor(audio)
         frames = int(features.shape[-1])
         self.positions = min(1500, frames // 2 + 10)
@@ -229,17 +232,32 @@ class Scorer:
     def _align(self, encoded: np.ndarray, sequences: list[list[int]]) -> dict[Token, np.ndarray]:
         """Log-probability of every token of each distinct sequence under `encoded`."""
         distinct = sorted({tuple(s) for s in sequences}, key=len)
-        out: dict[Token, np.ndarray] = {}
-        for i in range(0, len(distinct), self.batch):
-            chunk = distinct[i : i + self.batch]
+        chunks = [distinct[i : i + self.batch] for i in range(0, len(distinct), self.batch)]
+
+        def run(chunk: list[Token]) -> list[Any]:
             batch = np.ascontiguousarray(np.repeat(encoded, len(chunk), axis=0))
-            results = self.model.model.align(
-                self._ct2.StorageView.from_array(batch),
-                self.tokenizer.sot_sequence,
-                [list(c) for c in chunk],
-                2 * encoded.shape[1],
+            return list(
+                self.model.model.align(
+                    self._ct2.StorageView.from_array(batch),
+                    self.tokenizer.sot_sequence,
+                    [list(c) for c in chunk],
+                    2 * encoded.shape[1],
+                )
             )
-            for seq, r in zip(chunk, results, strict=True):
+
+        # The batches go to the model's replicas at once (CTranslate2 queues them, one per
+        # replica, without the GIL): alone on a worker, a message's vote uses every replica
+        # instead of one; under load they queue behind the other messages' work as before.
+        # The batches and so the scores are the same as one after the other.
+        workers = min(len(chunks), self.replicas)
+        if workers > 1:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                results = list(pool.map(run, chunks))
+        else:
+            results = [run(chunk) for chunk in chunks]
+        out: dict[Token, np.ndarray] = {}
+        for chunk, rows in zip(chunks, results, strict=True):
+            for seq, r in zip(chunk, rows, strict=True):
                 probs = np.maximum(np.asarray(r.text_token_probs, dtype=np.float64), 1e-12)
                 out[seq] = np.log(probs)
         return out

@@ -44,10 +44,14 @@ def test_a_truncated_model_is_rebuilt_and_checked(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("set_", "cores", "expected"),
     [
-        ({}, 2, (2, 1)),  # one replica of one thread per transcription at once
-        ({}, 8, (8, 1)),
-        ({"concurrency": 2}, 8, (2, 4)),  # fewer at once: the cores shared among them
+        # One replica per transcription at once, each with twice its share of the cores:
+        # a message alone uses the other's share.
+        ({}, 2, (2, 2)),
+        ({}, 8, (8, 2)),
+        ({"concurrency": 2}, 8, (2, 8)),  # fewer at once: the cores shared among them
+        ({"concurrency": 3}, 2, (3, 1)),  # more at once than cores: one thread each
         ({"num_workers": 1}, 2, (1, 2)),  # one replica asked: it gets the cores
+        ({"num_workers": 4}, 8, (4, 4)),
         ({"num_workers": 3, "cpu_threads": 2}, 2, (3, 2)),  # set: kept as set
         ({"cpu_threads": 2}, 8, (4, 2)),  # threads set alone: the replicas that fit the cores
         ({"cpu_threads": 4}, 2, (1, 4)),
