@@ -75,7 +75,7 @@ def worker_threads(stt: SttSettings, cores: int) -> SttSettings:
     replicas of one thread at 1,749, with the same results; a third replica added nothing.
     Two threads a replica instead of one (`make bench-alone`, `make bench-backlog`): a message
     alone, whose replica would leave the other core idle, settles in 4.8 s instead of 5.9
-    (p50), the backlog's throughput within the run-to-run noise."""
+    (p50), for 3.6 % of the backlog's throughput (one run each)."""
     slots = stt.concurrency or cores
     workers = stt.num_workers or (
         max(1, min(slots, cores // stt.cpu_threads)) if stt.cpu_threads else slots

@@ -55,6 +55,7 @@ import time
 import wave
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -384,19 +385,24 @@ async def run_alone(
     for sub in subs:
         await submit_all(client, s, [sub])
         await watch_settled(client, [sub], workers, poll_s, timeout_s)
+        if sub.settled is None:
+            # The next one would run beside it: the run is no longer one at a time.
+            print(f"{sub.call_id} not settled after {timeout_s:.0f} s: stopping", file=sys.stderr)
+            return
 
 
 async def activity_spans(handle: WorkflowHandle[object, VoicemailResult]) -> list[dict[str, Any]]:
     """Each activity of a voicemail's history: its name, the seconds it waited in its queue
     (scheduled -> started) and ran (started -> closed), and when it was scheduled, counted
-    from the workflow's start: where one message's end-to-end seconds go."""
+    from the workflow's start: where one message's end-to-end seconds go. A retried
+    activity's wait includes its earlier attempts (the history keeps only the last start)."""
     history = await handle.fetch_history()
     t0: float | None = None
     scheduled: dict[int, tuple[str, float]] = {}
     started: dict[int, float] = {}
     spans: list[dict[str, Any]] = []
     for event in history.events:
-        t = event.event_time.ToDatetime().timestamp()
+        t = event.event_time.ToDatetime(tzinfo=UTC).timestamp()
         if t0 is None:
             t0 = t
         if event.HasField("activity_task_scheduled_event_attributes"):
@@ -409,6 +415,7 @@ async def activity_spans(handle: WorkflowHandle[object, VoicemailResult]) -> lis
                 "activity_task_completed_event_attributes",
                 "activity_task_failed_event_attributes",
                 "activity_task_timed_out_event_attributes",
+                "activity_task_canceled_event_attributes",
             ):
                 if event.HasField(attr):
                     sid = getattr(event, attr).scheduled_event_id
@@ -420,7 +427,9 @@ async def activity_spans(handle: WorkflowHandle[object, VoicemailResult]) -> lis
                             "at_s": round(t_sched - t0, 3),
                             "queued_s": round(t_start - t_sched, 3),
                             "ran_s": round(t - t_start, 3),
-                            "outcome": attr.split("_")[2],
+                            "outcome": attr.removeprefix("activity_task_").removesuffix(
+                                "_event_attributes"
+                            ),
                         }
                     )
     return spans

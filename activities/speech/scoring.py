@@ -233,13 +233,14 @@ class Scorer:
         """Log-probability of every token of each distinct sequence under `encoded`."""
         distinct = sorted({tuple(s) for s in sequences}, key=len)
         chunks = [distinct[i : i + self.batch] for i in range(0, len(distinct), self.batch)]
+        start = self.tokenizer.sot_sequence
 
         def run(chunk: list[Token]) -> list[Any]:
             batch = np.ascontiguousarray(np.repeat(encoded, len(chunk), axis=0))
             return list(
                 self.model.model.align(
                     self._ct2.StorageView.from_array(batch),
-                    self.tokenizer.sot_sequence,
+                    start,
                     [list(c) for c in chunk],
                     2 * encoded.shape[1],
                 )

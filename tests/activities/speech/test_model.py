@@ -48,7 +48,7 @@ def test_a_truncated_model_is_rebuilt_and_checked(tmp_path: Path) -> None:
         # a message alone uses the other's share.
         ({}, 2, (2, 2)),
         ({}, 8, (8, 2)),
-        ({"concurrency": 2}, 8, (2, 8)),  # fewer at once: the cores shared among them
+        ({"concurrency": 2}, 8, (2, 8)),  # fewer at once: each may take all the cores
         ({"concurrency": 3}, 2, (3, 1)),  # more at once than cores: one thread each
         ({"num_workers": 1}, 2, (1, 2)),  # one replica asked: it gets the cores
         ({"num_workers": 4}, 8, (4, 4)),
