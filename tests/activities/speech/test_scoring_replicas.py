@@ -20,20 +20,21 @@ from domain.models import TranscribeResult
 from workers.settings import Settings
 
 
-class _Rendezvous:
-    """The CTranslate2 model with an `align` that waits for a second call to be in flight
-    before it runs: scoring one message's batches one after the other breaks the barrier
-    (a timeout), and the test fails."""
+class _Spy:
+    """The CTranslate2 model, recording the thread of each `align` call. With `parties`, a
+    call waits for that many to be in flight before it runs: scoring one message's batches
+    one after the other breaks the barrier (a timeout), and the test fails."""
 
-    def __init__(self, model: Any, parties: int) -> None:
+    def __init__(self, model: Any, parties: int = 0) -> None:
         self._model = model
         self.num_workers = model.num_workers
-        self.barrier = threading.Barrier(parties, timeout=20)
-        self.threads: set[int] = set()
+        self.barrier = threading.Barrier(parties, timeout=20) if parties else None
+        self.threads: list[int] = []
 
     def align(self, *args: Any, **kwargs: Any) -> Any:
-        self.threads.add(threading.get_ident())
-        self.barrier.wait()
+        self.threads.append(threading.get_ident())
+        if self.barrier is not None:
+            self.barrier.wait()
         return self._model.align(*args, **kwargs)
 
 
@@ -45,33 +46,37 @@ def two_replicas(base_settings: Settings) -> SpeechModel:
     return SpeechModel(settings)
 
 
-def _texts(demo01: TranscribeResult) -> list[str]:
+def _scorer(speech: SpeechModel, demo01: TranscribeResult) -> tuple[Scorer, list[list[int]]]:
+    """A scorer on demo01's first 6 s, in batches of four (the address vote's), and eight
+    distinct texts: two batches."""
+    piece = load_audio(Path(DEMO_DIR / "audio" / "demo01.wav"), 60)[: 6 * SAMPLE_RATE]
+    scorer = Scorer(speech, piece, batch=4)
     head = demo01.text[:40]
-    # Eight distinct texts: two batches of four (the address vote's batch).
-    return [f"{head} {n} boulevard Chave" for n in ("deux", "six", "douze", "vingt")] + [
+    texts = [f"{head} {n} boulevard Chave" for n in ("deux", "six", "douze", "vingt")] + [
         f"{head} {n} rue Paradis" for n in ("deux", "six", "douze", "vingt")
     ]
+    return scorer, [scorer.tokenizer.encode(" " + t.strip()) for t in texts]
+
+
+def _spy_on(scorer: Scorer, parties: int = 0) -> _Spy:
+    spy = _Spy(scorer.model.model, parties)
+    scorer.model = SimpleNamespace(model=spy)  # type: ignore[assignment]
+    return spy
 
 
 def test_a_messages_batches_run_on_both_replicas_with_the_same_scores(
     two_replicas: SpeechModel, demo01: TranscribeResult
 ) -> None:
-    piece = load_audio(Path(DEMO_DIR / "audio" / "demo01.wav"), 60)[: 6 * SAMPLE_RATE]
-    scorer = Scorer(two_replicas, piece, batch=4)
+    scorer, tokens = _scorer(two_replicas, demo01)
     assert scorer.replicas == 2
-    texts = _texts(demo01)
-    tokens = [scorer.tokenizer.encode(" " + t.strip()) for t in texts]
-
     scorer.replicas = 1
     one_after_the_other = scorer._align(scorer.audio, tokens)
 
-    real = scorer.model
-    spy = _Rendezvous(real.model, parties=2)
-    scorer.model = SimpleNamespace(model=spy)  # type: ignore[assignment]
+    spy = _spy_on(scorer, parties=2)
     scorer.replicas = 2
     together = scorer._align(scorer.audio, tokens)
 
-    assert len(spy.threads) == 2
+    assert len(set(spy.threads)) == 2
     assert together.keys() == one_after_the_other.keys()
     for seq, logps in one_after_the_other.items():
         assert together[seq].tolist() == logps.tolist()
@@ -80,20 +85,8 @@ def test_a_messages_batches_run_on_both_replicas_with_the_same_scores(
 def test_one_replica_scores_its_batches_in_the_callers_thread(
     stt: SpeechModel, demo01: TranscribeResult
 ) -> None:
-    piece = load_audio(Path(DEMO_DIR / "audio" / "demo01.wav"), 60)[: 6 * SAMPLE_RATE]
-    scorer = Scorer(stt, piece, batch=4)
+    scorer, tokens = _scorer(stt, demo01)
     assert scorer.replicas == 1
-    calls: list[int] = []
-    real = scorer.model.model
-
-    class _Spy:
-        num_workers = 1
-
-        def align(self, *args: Any, **kwargs: Any) -> Any:
-            calls.append(threading.get_ident())
-            return real.align(*args, **kwargs)
-
-    scorer.model = SimpleNamespace(model=_Spy())  # type: ignore[assignment]
-    tokens = [scorer.tokenizer.encode(" " + t.strip()) for t in _texts(demo01)]
+    spy = _spy_on(scorer)
     scorer._align(scorer.audio, tokens)
-    assert calls == [threading.get_ident()] * 2
+    assert spy.threads == [threading.get_ident()] * 2
