@@ -30,7 +30,12 @@ from domain.numbers import (
     parse_ordinal,
     tokenize,
 )
-from domain.street_checks import street_disagrees, street_within
+from domain.street_checks import (
+    street_disagrees,
+    street_partly_said,
+    street_type_contradicts,
+    street_within,
+)
 from domain.understanding.lexicon import SENTENCE_END, breaks_sentence
 from domain.understanding.territory import MISHEARD_NAME_RATIO, Commune, Territory
 
@@ -43,6 +48,8 @@ __all__ = [
     "place_evidence",
     "self_corrected",
     "street_disagrees",
+    "street_partly_said",
+    "street_type_contradicts",
     "street_within",
     "transcript_quality",
     "with_address",

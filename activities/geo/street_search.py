@@ -34,6 +34,8 @@ _TYPE_MISSING_PENALTY = 0.08  # the name alone fits: the type was not heard
 _SHORT_KEY = 0.6  # / key length: a short key fits somewhere in any long text
 _HEARD_AREA_BONUS = 0.08  # per unit of evidence weight
 _MAX_NUMBERS = 80
+# Articles a transcription leaves before the street's type when it drops the number.
+_ARTICLES = frozenset({"de", "du", "des", "d", "la", "le", "les", "l"})
 DEFAULT_MAX_CANDIDATES = 16
 
 
@@ -218,12 +220,17 @@ class AddressSearch:
             if parsed is not None:
                 found.append((parsed[0], parsed[1], 1.0))
         words = geotext.tokens(heard)
+        # Articles first (« au de la traverse … »: the number lost, its « de » kept).
+        k = 0
+        while k < len(words) - 1 and words[k] in _ARTICLES:
+            k += 1
         if words and (
-            words[0] in self.territory.one_word_types
-            or tuple(words[:2]) in self.territory.two_word_types
+            words[k] in self.territory.one_word_types
+            or tuple(words[k : k + 2]) in self.territory.two_word_types
         ):
             # The words start with the street's type: no number was heard before it, and
-            # the type itself is no number's remnant (« impasse » sounds like « un passe »).
+            # the type itself is no number's remnant (« impasse » sounds like « un passe »,
+            # « traverse » like « quatre »).
             return found
         for n, sim in geotext.number_guesses(heard):
             if sim >= 0.6 and all(f[0] != n for f in found):

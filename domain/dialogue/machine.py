@@ -107,6 +107,9 @@ class Dialogue(AddressSteps):
         self._init_address()
         self._restarts = 0
         self._silences = 0
+        # FAQ lookups that answered nothing new, on the current question (on_faq).
+        self._faq_misses = 0
+        self._faq_answers: set[str] = set()
 
     # ------------------------------------------------------------------ state
 
@@ -318,8 +321,23 @@ class Dialogue(AddressSteps):
 
     def on_faq(self, result: FaqResult) -> Step:
         self._resolve(LookupKind.FAQ)
-        if result.confident and result.answer:
-            self.progress.faq_entries.append(result.entry_id)
+        answered = bool(result.confident and result.answer)
+        # The answer, not the entry: the item catalogue answers every item under one entry.
+        repeated = answered and result.answer in self._faq_answers
+        if answered and not repeated:
+            self._faq_answers.add(result.answer)
+            if result.entry_id not in self.progress.faq_entries:
+                self.progress.faq_entries.append(result.entry_id)
+        if not answered or repeated:
+            # A "question" the FAQ cannot answer, or the same answer again, leaves the
+            # question asked unanswered: two on one question hand the call to a person, where
+            # a caller whose answers are heard as questions used to get the same prompt until
+            # the call's time ran out. Counted apart from the question's own failures: a
+            # caller who also answered it badly once is not cut off by one question more.
+            self._faq_misses += 1
+            if self._faq_misses >= self._max_failures:
+                return self._transfer(TransferReason.TWO_FAILURES)
+        if answered:
             say = [Prompt("faq_answer", {"answer": result.answer}, static=False)]
         else:
             say = [Prompt("faq_unknown")]
@@ -465,6 +483,7 @@ class Dialogue(AddressSteps):
         if self.progress.phase != phase.value:
             self.progress.phase = phase.value
             self.progress.failures = 0
+            self._faq_misses = 0
 
     def _check_waiting(self) -> None:
         if self.ended:

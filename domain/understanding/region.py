@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz
 
-from domain.numbers import HOUSE_SUFFIXES, Token, parse_cardinal, tokenize
+from domain.numbers import HOUSE_SUFFIXES, Token, find_postcodes, parse_cardinal, tokenize
 from domain.understanding.lexicon import INTERJECTIONS, breaks_sentence
 from domain.understanding.territory import Territory
 
@@ -96,6 +96,15 @@ def _starts_locality(tokens: list[Token], k: int, territory: Territory) -> bool:
     )
 
 
+def _names_misheard_commune(text: str, tokens: list[Token], k: int, territory: Territory) -> bool:
+    """« à Salou-de-Provence »: a commune of the territory the transcription misspelled,
+    introduced as a place, ends the street's name as the commune itself would."""
+    return (
+        tokens[k].text.lower() in ("à", "sur")
+        and territory.find_misheard_commune(text, tokens, k + 1) is not None
+    )
+
+
 def _names_a_place(tokens: list[Token], k: int, territory: Territory) -> bool:
     f = tokens[k].folded
     if f in ("a", "sur") and k + 1 < len(tokens):
@@ -153,9 +162,18 @@ def _region_end(text: str, tokens: list[Token], first: int, territory: Territory
             gap = text[tokens[k - 1].end : tokens[k].start]
             if re.search(r"[.!?;:]", gap) or ("," in gap and k - first >= 2):
                 break
-            if _starts_locality(tokens, k, territory):
+            if _starts_locality(tokens, k, territory) or _names_misheard_commune(
+                text, tokens, k, territory
+            ):
                 break
             if k - first >= 2 and _starts_landmark(tokens, k):
+                break
+            if k - first >= 2 and _postcode_in_words_at(text, tokens, k, territory):
+                break
+            if k - first >= 2 and _number_taken_back_at(text, tokens, k):
+                # « au vingt-trois Victor Hugo non pardon au vingt et un »: the commas lost,
+                # the take-back is not the street's name (the number said instead is read
+                # by domain.understanding.address.number_after).
                 break
             words = [t.folded for t in tokens[k : k + 2]]
             if (words[0] == "numero" or words == ["au", "numero"]) and not _typed(
@@ -240,6 +258,38 @@ def _taken_back(text: str, tokens: list[Token], first: int) -> int | None:
     return j if any(t.folded == "numero" for t in tokens[k:j]) else k
 
 
+# How far a postcode said in words may run (« treize mille quatre cent quatre-vingt-dix »).
+_POSTCODE_CHARS = 60
+
+
+def _postcode_in_words_at(text: str, tokens: list[Token], k: int, territory: Territory) -> bool:
+    """Whether a postcode of the territory said in words starts at token k (« … mozart treize
+    mille neuf marseille »: the commas lost, the postcode is not the street's name; digits
+    are `_starts_locality`'s)."""
+    if tokens[k].is_digits or parse_cardinal(tokens[k].text) is None:
+        return False
+    window = text[tokens[k].start : tokens[k].start + _POSTCODE_CHARS]
+    said = find_postcodes(window)
+    return bool(said) and said[0].start == 0 and territory.in_territory(said[0].postcode)
+
+
+def _number_taken_back_at(text: str, tokens: list[Token], k: int) -> bool:
+    """Whether a take-back starts at token k and another number follows it (« euh non
+    pardon au vingt », « non, excusez-moi, le cinq »)."""
+    j, said = k, False
+    while j < len(tokens) and j - k < _LONGEST_NUMBER and tokens[j].folded in _TAKE_BACK_WORDS:
+        said = said or tokens[j].folded in _TAKE_BACK
+        j += 1
+    if not said:
+        return False
+    n = j
+    while n < len(tokens) and n - j < 4 and tokens[n].folded in _BEFORE_NUMBER:
+        n += 1
+    if n >= len(tokens) or n == j:
+        return False  # « non pardon deux chaises »: no « au », « le » or « numéro » before it
+    return tokens[n].is_digits or parse_cardinal(tokens[n].text) is not None
+
+
 def locate_address(
     text: str, territory: Territory, tokens: list[Token] | None = None
 ) -> AddressRegion | None:
@@ -264,6 +314,11 @@ def locate_address(
         k = _region_end(text, tokens, first, territory)
         if k <= first or _started_over(text, tokens, first, k):
             continue
+        if k < len(tokens) and _number_taken_back_at(text, tokens, k):
+            # Cut at a take-back after the name (« … Victor Hugo non pardon au vingt et un »):
+            # what the caller corrected may be the street as well as the number, so the
+            # address found is confirmed, never booked blindly.
+            corrected = True
         return AddressRegion(
             tokens[first].start,
             tokens[k - 1].end,

@@ -158,6 +158,73 @@ def test_question_then_back_to_the_same_question(
     assert d.progress.outcome == Outcome.ANSWERED
 
 
+def test_questions_the_faq_cannot_answer_count_as_failures(
+    catalogue: Catalogue, territory: Territory
+) -> None:
+    """An address heard as a question (« … t'as-tu fait ce que vous avez fait ? ») used to be
+    answered « je n'ai pas de réponse » and asked again until the call's time ran out."""
+    d = dialogue(catalogue, territory)
+    unknown = FaqResult(answer="", entry_id="", confident=False)
+    step = d.on_utterance("J'habite au César, t'as-tu fait ce que vous avez fait ?")
+    assert step.lookup is not None and step.lookup.kind == LookupKind.FAQ
+    step = d.on_faq(unknown)
+    assert [p.template for p in step.say] == ["faq_unknown", "ask_address"]
+    d.on_utterance("J'habite au César, t'as-tu fait ce que vous avez fait ?")
+    step = d.on_faq(unknown)
+    assert step.hang_up and d.progress.transfer_reason == "two_failures"
+
+
+def test_the_same_question_answered_twice_counts_as_a_failure(
+    catalogue: Catalogue, territory: Territory
+) -> None:
+    d = dialogue(catalogue, territory)
+    gravats = FaqResult(entry_id="gravats", answer="Non.", confident=True)
+    pneus = FaqResult(entry_id="pneus", answer="Non plus.", confident=True)
+    for result in (gravats, pneus):  # two questions answered: the call goes on
+        d.on_utterance("Est-ce que vous ramassez les gravats ?")
+        step = d.on_faq(result)
+        assert [p.template for p in step.say] == ["faq_answer", "ask_address"]
+    d.on_utterance("Est-ce que vous ramassez les gravats ?")
+    step = d.on_faq(gravats)
+    assert [p.template for p in step.say] == ["faq_answer", "ask_address"]
+    d.on_utterance("Est-ce que vous ramassez les gravats ?")
+    step = d.on_faq(gravats)
+    assert step.hang_up and d.progress.transfer_reason == "two_failures"
+    assert d.progress.faq_entries == ["gravats", "pneus"]
+
+
+def test_item_questions_answered_from_the_catalogue_are_each_answered(
+    catalogue: Catalogue, territory: Territory
+) -> None:
+    """The catalogue answers every item under one entry: three item questions are three
+    answers, not one asked again (a review's case)."""
+    d = dialogue(catalogue, territory)
+    for item in ("frigos", "matelas", "pneus"):
+        d.on_utterance(f"Vous prenez les {item} ?")
+        step = d.on_faq(
+            FaqResult(entry_id="catalogue", answer=f"Les {item} : oui.", confident=True)
+        )
+        assert [p.template for p in step.say] == ["faq_answer", "ask_address"], item
+    assert d.progress.faq_entries == ["catalogue"]
+
+
+def test_a_question_unanswered_does_not_add_to_the_questions_own_failures(
+    catalogue: Catalogue, territory: Territory
+) -> None:
+    """One answer not understood, then one question the FAQ cannot answer: the caller is asked
+    again, not transferred (a review's case); a second unanswered question transfers."""
+    d = dialogue(catalogue, territory)
+    step = d.on_utterance("Euh, attendez.")
+    assert d.progress.failures == 1 and not step.hang_up
+    unknown = FaqResult(answer="", entry_id="", confident=False)
+    d.on_utterance("Est-ce que le camion passe le matin ?")
+    step = d.on_faq(unknown)
+    assert not step.hang_up and d.phase == Phase.ASK_ADDRESS
+    d.on_utterance("Et à quelle heure ?")
+    step = d.on_faq(unknown)
+    assert step.hang_up and d.progress.transfer_reason == "two_failures"
+
+
 def test_key_zero_and_two_failures_transfer(catalogue: Catalogue, territory: Territory) -> None:
     d = dialogue(catalogue, territory)
     step = d.on_dtmf("0")

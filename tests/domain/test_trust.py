@@ -15,6 +15,8 @@ from domain.trust import (
     place_evidence,
     self_corrected,
     street_disagrees,
+    street_partly_said,
+    street_type_contradicts,
     street_within,
     transcript_quality,
     with_address,
@@ -266,6 +268,35 @@ def test_a_street_found_inside_a_longer_name_said_is_another_street() -> None:
     assert not street_within("rue du docteur escat", "Rue Escat")
     # No type said: the parser's name may hold anything.
     assert not street_within("trois figuiers", "Rue Giay")
+
+
+def test_a_street_type_said_that_contradicts_the_one_found() -> None:
+    # Seed 9909 (dev): a street the gazetteer lacks booked as its namesake of another type.
+    assert street_type_contradicts("allée de la source", "Escalier de la Source")
+    assert street_type_contradicts("place de la mairie", "Rue de la Mairie")
+    # A caller's shorthand is confirmed too (the corpus has none to weigh it).
+    assert street_type_contradicts("rue paradis", "Avenue Paradis")
+    # Related types, no type said, no type found: no contradiction.
+    assert not street_type_contradicts("boulevard paradis", "Avenue Paradis")
+    assert not street_type_contradicts("paradis", "Rue Paradis")
+    assert not street_type_contradicts("lieu-dit les naps", "Les Naps")
+    assert not street_type_contradicts("rue paradis", "Rue Paradis")
+
+
+def test_an_untyped_name_found_in_part_is_another_street() -> None:
+    # Seed 8808 of the corpus (dev): « chemin » lost, a street of one of the words booked.
+    assert street_partly_said("de Siant-Antoine à Saint-Joseph", "Impasse Saint-Joseph")
+    assert street_partly_said("Grnaet aux Oilves", "Avenue des Olives")
+    # Every word (from 4 letters, particles and titles aside) is the street's, as heard.
+    assert not street_partly_said("Victor Hugo", "Avenue Victor Hugo")
+    assert not street_partly_said("de la Galinette", "Impasse de la Galinette")
+    assert not street_partly_said("Paradi", "Rue Paradis")
+    assert not street_partly_said("du Maréchal Foch", "Avenue Foch")
+    # No word of the street found at all: the search's business, not this rule's.
+    assert not street_partly_said("Hélène Faure", "Impasse des Fauvettes")
+    # A typed name: street_within judges it (a typed name's extra words are most often the
+    # caller's own: « lieu-dit Les Bréguières »).
+    assert not street_partly_said("chemin de Saint-Antoine à Saint-Joseph", "Impasse Saint-Joseph")
 
 
 @pytest.mark.parametrize(

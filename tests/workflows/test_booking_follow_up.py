@@ -47,7 +47,7 @@ SA_REASON = SearchAttributeKey.for_keyword(names.SA_REASON)
 SA_NEEDS_AGENT = SearchAttributeKey.for_bool(names.SA_NEEDS_AGENT)
 
 
-def book(booking_store: BookingStore, call_id: str) -> tuple[str, str]:
+def book(booking_store: BookingStore, call_id: str, caller: str = CALLER) -> tuple[str, str]:
     booking_store.create_schema()
     result = booking_store.book(
         BookInput(
@@ -65,7 +65,7 @@ def book(booking_store: BookingStore, call_id: str) -> tuple[str, str]:
                 sector=SECTOR,
             ),
             items=[ItemCount("canapé", 1)],
-            caller_number=CALLER,
+            caller_number=caller,
         ),
         datetime.now(UTC),
     )
@@ -82,6 +82,7 @@ async def start_follow_up(
     reminder_in_s: float | None,
     message_id: str = "",
     listen_after_s: int = 2,
+    caller: str = CALLER,
 ) -> WorkflowHandle[Any, FollowUpResult]:
     secret = phone_key_secret(settings.sms, settings.data_dir)
     reminder_at = (
@@ -95,10 +96,10 @@ async def start_follow_up(
             call_id=f"call-{reference}",
             reference=reference,
             pickup_date=pickup_date,
-            to=CALLER,
+            to=caller,
             address_label="12 Boulevard Chave, 13005 Marseille",
             reminder_at=reminder_at,
-            phone_key=phone_key(CALLER, secret),
+            phone_key=phone_key(caller, secret),
             sms_message_id=message_id,
             sms_backend="outbox",
             delivery_checks_s=[1, 2],

@@ -233,3 +233,84 @@ def test_a_number_taken_back_before_an_untyped_street_gives_the_one_corrected_to
     assert geo.match is not None
     assert (geo.match.housenumber, geo.match.street) == (number, "Rue Paradis")
     assert (decision.kind, decision.reason) == (DecisionKind.CONFIRM_BY_SMS, "self_correction")
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "J'habite au dix Paradis non pardon au douze à Marseille. Une armoire.",
+        "j'habite au dix rue paradis euh non pardon au douze treize mille six. une armoire.",
+    ],
+)
+def test_a_number_taken_back_after_the_street_without_commas_gives_the_one_corrected_to(
+    acts: GeocodeActivities, catalogue: Catalogue, territory: Territory, said: str
+) -> None:
+    # Seed 8808 (dev): « au vingt-trois Victor Hugo non pardon au vingt et un » searched the
+    # correction as the street's name (« Impasse des Fauvettes »).
+    _, geo, decision = _decide(acts, catalogue, territory, said)
+    assert geo.match is not None
+    assert (geo.match.housenumber, geo.match.street) == ("12", "Rue Paradis")
+    assert (decision.kind, decision.reason) == (DecisionKind.CONFIRM_BY_SMS, "self_correction")
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        # The street corrected too, the commas lost: the region stops at the take-back, and
+        # the street taken back must not be booked (a review's case).
+        "j'habite au dix paradis euh non au douze breteuil à marseille. une armoire.",
+        "j'habite au dix rue paradis non pardon au douze rue breteuil à marseille. une armoire.",
+        "j'habite au dix paradis non au douze paradis à marseille. une armoire.",
+    ],
+)
+def test_a_take_back_after_the_street_is_never_booked_blindly(
+    acts: GeocodeActivities, catalogue: Catalogue, territory: Territory, said: str
+) -> None:
+    _, geo, decision = _decide(acts, catalogue, territory, said)
+    assert decision.kind != DecisionKind.BOOK, (geo.match, geo.doubt)
+
+
+def test_an_untyped_name_found_in_part_is_never_booked(
+    acts: GeocodeActivities, catalogue: Catalogue, territory: Territory
+) -> None:
+    # Seed 8808 (dev): « au dix de Siant-Antoine à Saint-Joseph » (chemin lost) booked
+    # « 10 Impasse Saint-Joseph » at 0.47. Here « Chave » is the street's, « Mirabelle » not.
+    said = "J'habite au douze Mirabelle Chave, treize mille cinq. C'est pour une armoire."
+    _, geo, decision = _decide(acts, catalogue, territory, said)
+    assert decision.kind != DecisionKind.BOOK, (geo.match, geo.doubt)
+    assert geo.doubt == "street_differs"
+
+
+def test_a_postcode_in_words_is_no_street_name(
+    acts: GeocodeActivities, catalogue: Catalogue, territory: Territory
+) -> None:
+    # Seed 8808 (dev): « au six mozart … treize mille neuf marseille » searched « neuf » as a
+    # street (Boulevard Neuf of the 13th).
+    said = "j'habite au douze chave treize mille cinq marseille. c'est pour une armoire."
+    _, geo, _ = _decide(acts, catalogue, territory, said)
+    assert geo.match is not None
+    assert (geo.match.housenumber, geo.match.street) == ("12", "Boulevard Chave")
+
+
+def test_a_street_of_another_type_is_never_booked(
+    acts: GeocodeActivities, catalogue: Catalogue, territory: Territory
+) -> None:
+    # Seed 9909 (dev): « allée de la Source » (not in the gazetteer) booked as « 21 Escalier
+    # de la Source » at 0.65.
+    said = "J'habite au douze place Paradis, treize mille six. C'est pour une armoire."
+    _, geo, decision = _decide(acts, catalogue, territory, said)
+    assert geo.match is not None and geo.match.street == "Rue Paradis"
+    assert (decision.kind, geo.doubt) == (DecisionKind.CONFIRM_BY_SMS, "street_differs")
+
+
+def test_articles_before_the_type_guess_no_number(
+    acts: GeocodeActivities, catalogue: Catalogue, territory: Territory
+) -> None:
+    # Seed 9909 (dev): « je suis au de la traverse Etienne Brondino » (the number lost) booked
+    # number 4, guessed from « traverse » (as « impasse » once gave 1).
+    for said, guessed in (
+        ("Je suis au de la traverse Chave, treize mille cinq. Une armoire.", []),
+        ("Je suis au cadre en passe Chave, treize mille cinq. Une armoire.", ["4"]),
+    ):
+        u = understand(said, "+33611223344", catalogue, territory)
+        assert propose(acts, said, u.address).housenumbers[:1] == guessed, said

@@ -243,3 +243,67 @@ def test_excusez_moi_takes_the_number_back(run: Run) -> None:
 def test_an_apology_after_the_number_corrects_nothing(run: Run) -> None:
     a = address(run("J'habite rue Paradis, au douze, excusez-moi pour le bruit, à Marseille."))
     assert a.housenumber == "12" and not a.corrected
+
+
+@pytest.mark.parametrize(
+    ("said", "street"),
+    [
+        # The commas lost, the type lost: the correction was read as the street's name.
+        ("j'habite au dix paradis non pardon au douze à marseille.", "paradis"),
+        (
+            "Je suis au vingt-trois Victor Hugo non pardon au douze à Aix-en-Provence.",
+            "Victor Hugo",
+        ),
+        # A commune the transcription misspelled after the number corrected to.
+        ("je suis au dix avenue de verdun euh non pardon au douze à Prtuis.", "avenue de verdun"),
+    ],
+)
+def test_a_number_taken_back_after_the_name_without_commas(
+    run: Run, said: str, street: str
+) -> None:
+    a = address(run(said + " Je voudrais faire enlever une armoire."))
+    assert (a.housenumber, a.street.lower(), a.corrected) == ("12", street.lower(), True)
+
+
+@pytest.mark.parametrize(
+    ("said", "street", "postcode"),
+    [
+        # The commas lost: the postcode said in words was read as part of the street's name.
+        ("j'habite au six mozart treize mille neuf marseille.", "mozart", "13009"),
+        ("j'habite au six avenue mozart treize mille neuf marseille.", "avenue mozart", "13009"),
+        ("j'habite au douze chave treize zéro zéro cinq.", "chave", "13005"),
+    ],
+)
+def test_a_postcode_in_words_ends_the_street_name(
+    run: Run, said: str, street: str, postcode: str
+) -> None:
+    a = address(run(said + " C'est pour une armoire."))
+    assert (a.street.lower(), a.postcode) == (street, postcode)
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "J'habite au douze rue des treize coins à Marseille. Une armoire.",
+        # Untyped: the region's own words are the name.
+        "J'habite au douze des treize coins à Marseille. Une armoire.",
+    ],
+)
+def test_a_street_named_with_a_number_keeps_it(run: Run, said: str) -> None:
+    # « treize » alone is no postcode: the name goes on.
+    assert "treize coins" in address(run(said)).street.lower()
+
+
+def test_a_misspelled_commune_ends_an_untyped_street_name(run: Run) -> None:
+    # Seed 8808 (dev): « gambetta à salou-de-provence » was searched whole, and « Avenue de
+    # Provence » of Marseille came first.
+    a = address(run("je suis au sept gambetta à salou-de-provence. je voudrais trois frigos."))
+    assert (a.housenumber, a.street, a.city) == ("7", "gambetta", "Salon-de-Provence")
+
+
+def test_the_verb_a_is_no_place_for_a_misspelled_commune(run: Run) -> None:
+    # « a » without its accent is the verb, or a message typed without accents: the lookups
+    # that read a misspelled commune (domain.trust) need « à »; so do these rules.
+    a = address(run("je suis au sept gambetta a salou-de-provence. je voudrais trois frigos."))
+    assert a.city != "Salon-de-Provence"
+    assert "salou" in a.street

@@ -128,8 +128,6 @@ def test_a_number_taken_back_at_once_moves_the_address_after_it(
     [
         # « non loin de » is a landmark, not a take-back.
         "J'habite au douze, non loin de la gare, à Aubagne.",
-        # No number before the « non ».
-        "J'habite au Prado, non pardon, au quatre Jean Jaurès.",
         # No number said instead: the caller goes on about something else.
         "Je suis au douze… non, le numéro je sais plus, Jean Jaurès à Aubagne.",
         "Mon adresse, c'est le douze, excusez-moi du dérangement, Jean Jaurès à Aubagne.",
@@ -142,6 +140,13 @@ def test_a_number_taken_back_at_once_moves_the_address_after_it(
 def test_no_take_back_without_a_number_taken_back(text: str, territory: Territory) -> None:
     region = locate_address(text, territory)
     assert region is not None and not region.corrected
+
+
+def test_a_street_taken_back_marks_the_region_corrected(territory: Territory) -> None:
+    # No number before the « non »: nothing is taken back at the region's start, but the
+    # region (« Prado ») ends at the take-back, and what it names was taken back.
+    region = locate_address("J'habite au Prado, non pardon, au quatre Jean Jaurès.", territory)
+    assert region is not None and region.corrected
 
 
 def test_the_number_taken_back_is_no_item_count(catalogue: Catalogue, territory: Territory) -> None:
