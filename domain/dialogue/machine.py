@@ -107,7 +107,8 @@ class Dialogue(AddressSteps):
         self._init_address()
         self._restarts = 0
         self._silences = 0
-        # FAQ lookups that answered nothing new, on the current question (on_faq).
+        # FAQ lookups that answered nothing new on the current question, and what was
+        # answered there (on_faq).
         self._faq_misses = 0
         self._faq_answers: set[str] = set()
 
@@ -322,10 +323,12 @@ class Dialogue(AddressSteps):
     def on_faq(self, result: FaqResult) -> Step:
         self._resolve(LookupKind.FAQ)
         answered = bool(result.confident and result.answer)
-        # The answer, not the entry: the item catalogue answers every item under one entry.
-        repeated = answered and result.answer in self._faq_answers
+        # The entry, or the answer for the item catalogue, which answers every item under one
+        # entry (a generated answer is worded anew each time: the entry is what repeats).
+        key = result.answer if result.source == "catalogue" else result.entry_id
+        repeated = answered and key in self._faq_answers
         if answered and not repeated:
-            self._faq_answers.add(result.answer)
+            self._faq_answers.add(key)
             if result.entry_id not in self.progress.faq_entries:
                 self.progress.faq_entries.append(result.entry_id)
         if not answered or repeated:
@@ -484,6 +487,7 @@ class Dialogue(AddressSteps):
             self.progress.phase = phase.value
             self.progress.failures = 0
             self._faq_misses = 0
+            self._faq_answers = set()
 
     def _check_waiting(self) -> None:
         if self.ended:

@@ -273,9 +273,12 @@ def _postcode_in_words_at(text: str, tokens: list[Token], k: int, territory: Ter
     return bool(said) and said[0].start == 0 and territory.in_territory(said[0].postcode)
 
 
-def _number_taken_back_at(text: str, tokens: list[Token], k: int) -> bool:
-    """Whether a take-back starts at token k and another number follows it (« euh non
-    pardon au vingt », « non, excusez-moi, le cinq »)."""
+def _number_taken_back_at(
+    text: str, tokens: list[Token], k: int, *, introduced: bool = True
+) -> bool:
+    """Whether a take-back starts at token k and another number follows it in the same
+    sentence (« euh non pardon au vingt », « non, excusez-moi, le cinq »; with `introduced`
+    False also « euh non douze »). « non, c'est une erreur »: an article, no number."""
     j, said = k, False
     while j < len(tokens) and j - k < _LONGEST_NUMBER and tokens[j].folded in _TAKE_BACK_WORDS:
         said = said or tokens[j].folded in _TAKE_BACK
@@ -285,9 +288,32 @@ def _number_taken_back_at(text: str, tokens: list[Token], k: int) -> bool:
     n = j
     while n < len(tokens) and n - j < 4 and tokens[n].folded in _BEFORE_NUMBER:
         n += 1
-    if n >= len(tokens) or n == j:
+    if n >= len(tokens) or (introduced and n == j):
         return False  # « non pardon deux chaises »: no « au », « le » or « numéro » before it
+    if any(_hard_stop(text, tokens, i - 1, i) for i in range(k + 1, n + 1)):
+        return False  # « au douze, non. Le quatre juin … »: not across a sentence's end
+    if tokens[n].folded in ("un", "une") and (n == j or tokens[n - 1].folded not in _INTRODUCE):
+        return False
     return tokens[n].is_digits or parse_cardinal(tokens[n].text) is not None
+
+
+# How far after the address a take-back still corrects it (« … rue Paradis à Marseille, euh
+# non, au douze »).
+_CORRECTION_REACH = 12
+
+
+def _corrected_around(text: str, tokens: list[Token], first: int, k: int) -> bool:
+    """Whether a number is taken back inside the region (« au dix paradis euh non douze », no
+    « au » before the new number) or in the same sentence after it (« … à Marseille, euh non,
+    au douze »): the address the region names may be the one taken back."""
+    for j in range(first + 1, min(len(tokens), k + _CORRECTION_REACH)):
+        if j >= k and _hard_stop(text, tokens, j - 1, j):
+            return False
+        if tokens[j].folded in _TAKE_BACK and _number_taken_back_at(
+            text, tokens, j, introduced=j >= k
+        ):
+            return True
+    return False
 
 
 def locate_address(
@@ -314,10 +340,11 @@ def locate_address(
         k = _region_end(text, tokens, first, territory)
         if k <= first or _started_over(text, tokens, first, k):
             continue
-        if k < len(tokens) and _number_taken_back_at(text, tokens, k):
-            # Cut at a take-back after the name (« … Victor Hugo non pardon au vingt et un »):
-            # what the caller corrected may be the street as well as the number, so the
-            # address found is confirmed, never booked blindly.
+        if _corrected_around(text, tokens, first, k):
+            # A take-back after the name (« … Victor Hugo non pardon au vingt et un », the
+            # region cut there) or after the place: what the caller corrected may be the
+            # street as well as the number, so the address found is confirmed, never booked
+            # blindly.
             corrected = True
         return AddressRegion(
             tokens[first].start,

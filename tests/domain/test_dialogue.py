@@ -202,7 +202,12 @@ def test_item_questions_answered_from_the_catalogue_are_each_answered(
     for item in ("frigos", "matelas", "pneus"):
         d.on_utterance(f"Vous prenez les {item} ?")
         step = d.on_faq(
-            FaqResult(entry_id="catalogue", answer=f"Les {item} : oui.", confident=True)
+            FaqResult(
+                entry_id="catalogue",
+                answer=f"Les {item} : oui.",
+                confident=True,
+                source="catalogue",
+            )
         )
         assert [p.template for p in step.say] == ["faq_answer", "ask_address"], item
     assert d.progress.faq_entries == ["catalogue"]
@@ -423,3 +428,25 @@ def test_the_audio_votes_unless_the_words_alone_would_book(
     catalogue: Catalogue, territory: Territory, geo: GeocodeResult, vote: bool
 ) -> None:
     assert dialogue(catalogue, territory).vote_wanted(geo) is vote
+
+
+def test_a_question_answered_at_the_address_may_be_asked_again_at_the_items(
+    catalogue: Catalogue, territory: Territory
+) -> None:
+    """Repeats count on the question the bot asked: a caller who asks again, at the items
+    question, what was answered at the address is answered, not counted (a review's case)."""
+    gravats = FaqResult(entry_id="gravats", answer="Non.", confident=True)
+    d = dialogue(catalogue, territory)
+    d.on_utterance("Est-ce que vous ramassez les gravats ?")
+    d.on_faq(gravats)
+    items_step(d)
+    d.on_utterance("Est-ce que vous ramassez les gravats ?")
+    step = d.on_faq(gravats)
+    assert not step.hang_up and [p.template for p in step.say] == ["faq_answer", "ask_items"]
+    # Asked again twice more on this question: the second repeat there hands it over.
+    d.on_utterance("Est-ce que vous ramassez les gravats ?")
+    step = d.on_faq(gravats)
+    assert not step.hang_up
+    d.on_utterance("Est-ce que vous ramassez les gravats ?")
+    step = d.on_faq(gravats)
+    assert step.hang_up and d.progress.transfer_reason == "two_failures"

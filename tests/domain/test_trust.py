@@ -164,7 +164,8 @@ def test_a_postcode_mangled_beside_the_city_still_names_the_arrondissement() -> 
 def test_a_street_of_another_type_and_another_name_disagrees() -> None:
     # dev0037 of the corpus: a street the gazetteer lacks, booked as its nearest namesake.
     assert street_disagrees("chemin augustin roubion", "Rue Augustin Roux")
-    # A caller's shorthand for the type, or a misspelled name, alone: the same street.
+    # The type alone, or a misspelled name alone, is not both (the type alone is
+    # street_type_contradicts's, below).
     assert not street_disagrees("rue paradis", "Avenue Paradis")
     assert not street_disagrees("rue paradis", "Boulevard Paradis")
     assert not street_disagrees("chemin chausseggros", "Boulevard Chaussegros")

@@ -291,3 +291,33 @@ def test_an_unsure_decoder_caps_the_audio_vote(acts: GeocodeActivities) -> None:
     assert geo.match is not None and geo.match.score <= 0.6
     assert geo.transcript_quality == 0.6
     assert decide_address(geo).kind != DecisionKind.BOOK
+
+
+def test_a_name_found_in_part_is_doubted_by_the_words_not_after_the_audio_voted(
+    acts: GeocodeActivities,
+) -> None:
+    """« cadre en passe du prêt » for « 4 impasse Dupré »: Whisper's garbled words share only
+    part of the name found, which the audio's vote reads through. The words alone doubt it
+    (street_partly_said: SMS); the vote's winner is not doubted for it."""
+    spoken = SpokenAddress(housenumber="7", street="Mirabelle Chave", postcode="13005")
+    text = "J'habite au sept Mirabelle Chave, treize mille cinq."
+    cands = propose(acts, text, spoken)
+    assert cands.candidates[0].street == "Boulevard Chave"
+    words = resolve(acts, cands, spoken=spoken)
+    assert words.match is not None and words.doubt == "street_differs"
+    street_scores = [10.0] * len(cands.candidates)
+    street_scores[0] = 40.0
+    numbers = cands.candidates[0].numbers
+    voted = resolve(
+        acts,
+        cands,
+        AddressScores(
+            street_scores=street_scores,
+            number_street=0,
+            numbers=numbers,
+            number_scores=[20.0 + (15 if n == "7" else 0) for n in numbers],
+        ),
+        spoken,
+    )
+    assert voted.match is not None and voted.match.street == "Boulevard Chave"
+    assert voted.doubt != "street_differs"

@@ -173,3 +173,34 @@ def test_digits_before_a_singular_noun_are_not_a_big_count(
     u = understand(text, "+33611223344", catalogue, territory)
     assert {i.item: i.count for i in u.items} == {"chaise": 1}
     assert any("douteuse" in n for n in u.notes)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # No « au » before the number corrected to: the region keeps it, the doubt stays.
+        "J'habite au dix paradis euh non douze à Marseille. Une armoire.",
+        # The take-back after the place (a review's case).
+        "J'habite au dix rue Paradis à Marseille, euh non, au douze. Une armoire.",
+    ],
+)
+def test_a_number_taken_back_after_the_street_marks_the_region_corrected(
+    text: str, territory: Territory
+) -> None:
+    region = locate_address(text, territory)
+    assert region is not None and region.corrected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "J'habite au dix rue Paradis, euh non c'est une armoire.",
+        "J'habite au dix rue Paradis. Non, c'est un canapé.",
+        "J'habite au dix rue Paradis. Non, le douze décembre je suis absent.",
+    ],
+)
+def test_no_correction_read_from_an_article_or_across_a_sentence(
+    text: str, territory: Territory
+) -> None:
+    region = locate_address(text, territory)
+    assert region is not None and not region.corrected
