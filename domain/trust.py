@@ -116,9 +116,7 @@ def _misheard_commune(
     """« à Saloon-de-Provence »: a commune of the territory misspelled after « à » or « sur »
     (not the verb « a »), kind "misheard": an address elsewhere contradicts it, and one
     there is confirmed with the caller (the guess may be a hamlet's name, not the commune)."""
-    if i == 0 or tokens[i - 1].text.lower() not in ("à", "sur"):
-        return None
-    found = territory.find_misheard_commune(text, list(tokens), i)
+    found = territory.misheard_commune_after(text, list(tokens), i - 1) if i else None
     if found is None:
         return None
     commune, end = found

@@ -342,10 +342,7 @@ def _ends_number(
             _locality_at(text, tokens, i + 1, starts, territory)
             # « au vingt à Prtuis »: a commune the transcription misspelled, introduced as one
             # (the address found there is confirmed, never booked: domain.trust's `misheard`).
-            or (
-                tokens[i].text.lower() in ("à", "sur")
-                and territory.find_misheard_commune(text, tokens, i + 1) is not None
-            )
+            or territory.misheard_commune_after(text, tokens, i) is not None
             or (
                 tokens[i].folded == "dans"
                 and tokens[i + 1].folded == "le"

@@ -117,11 +117,7 @@ def locality(
         if found and not (introduced_only and (i == 0 or tokens[i - 1].folded not in ("a", "sur"))):
             commune = found[0]
             break
-        misheard = (
-            territory.find_misheard_commune(text, tokens, i + 1)
-            if tok.text.lower() in ("à", "sur")
-            else None
-        )
+        misheard = territory.misheard_commune_after(text, tokens, i)
         if misheard is not None and tokens[misheard[1] - 1].end <= end_char:
             commune = misheard[0]
             break

@@ -96,15 +96,6 @@ def _starts_locality(tokens: list[Token], k: int, territory: Territory) -> bool:
     )
 
 
-def _names_misheard_commune(text: str, tokens: list[Token], k: int, territory: Territory) -> bool:
-    """« à Salou-de-Provence »: a commune of the territory the transcription misspelled,
-    introduced as a place, ends the street's name as the commune itself would."""
-    return (
-        tokens[k].text.lower() in ("à", "sur")
-        and territory.find_misheard_commune(text, tokens, k + 1) is not None
-    )
-
-
 def _names_a_place(tokens: list[Token], k: int, territory: Territory) -> bool:
     f = tokens[k].folded
     if f in ("a", "sur") and k + 1 < len(tokens):
@@ -162,8 +153,10 @@ def _region_end(text: str, tokens: list[Token], first: int, territory: Territory
             gap = text[tokens[k - 1].end : tokens[k].start]
             if re.search(r"[.!?;:]", gap) or ("," in gap and k - first >= 2):
                 break
-            if _starts_locality(tokens, k, territory) or _names_misheard_commune(
-                text, tokens, k, territory
+            # « à Salou-de-Provence »: a commune misspelled ends the name as the commune would.
+            if (
+                _starts_locality(tokens, k, territory)
+                or territory.misheard_commune_after(text, tokens, k) is not None
             ):
                 break
             if k - first >= 2 and _starts_landmark(tokens, k):

@@ -236,6 +236,15 @@ class Territory:
             return None
         return best[1], best[2]
 
+    def misheard_commune_after(
+        self, text: str, tokens: list[Token], i: int
+    ) -> tuple[Commune, int] | None:
+        """`find_misheard_commune` for the words after token i when it introduces a place:
+        « à » or « sur », never the verb « a »."""
+        if tokens[i].text.lower() not in ("à", "sur"):
+            return None
+        return self.find_misheard_commune(text, tokens, i + 1)
+
     def _names_outside(self, tokens: list[Token], i: int) -> bool:
         """Whether a commune outside the territory is named at token i, or a word at i sounds
         like a one-word outside commune (« Mourriès »)."""
