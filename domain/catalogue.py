@@ -170,6 +170,10 @@ class Catalogue:
     _bye_stem: dict[str, list[tuple[tuple[str, ...], CatalogueItem]]] = field(
         init=False, repr=False, compare=False
     )
+    # The words after the head of a form, from its « de » / « à » on (« de chevet »), when
+    # one accepted item only has them, longest first: « une de chevet » is a table de chevet
+    # whose head was lost.
+    _tails: dict[tuple[str, ...], CatalogueItem] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         by_name: dict[str, CatalogueItem] = {}
@@ -209,6 +213,16 @@ class Catalogue:
                 if len(key) >= PHONETIC_MIN_KEY:
                     phonetic_forms.append((key, item))
         object.__setattr__(self, "_phonetic_forms", tuple(phonetic_forms))
+        # Accepted items only: a head guessed must never refuse a booking.
+        tails: dict[tuple[str, ...], CatalogueItem | None] = {}
+        for item in (i for i in self.items if i.accepted):
+            for form in item.forms:
+                words = _form_words(form)
+                if len(words) >= 3 and words[1] in ("de", "a"):
+                    seen = tails.get(words[1:], item)
+                    tails[words[1:]] = item if seen is item else None
+        longest_first = sorted(tails.items(), key=lambda t: -len(t[0]))
+        object.__setattr__(self, "_tails", {w: it for w, it in longest_first if it is not None})
         object.__setattr__(self, "_by_name", by_name)
         object.__setattr__(self, "_by_first_word", by_first)
         object.__setattr__(self, "_long_words", long_words)
@@ -332,7 +346,9 @@ class Catalogue:
                 and _quantity_before(tokens, i)
                 and not _is_count(tokens[i])
             ):
-                mention = self._phonetic_mention_at(text, tokens, i)
+                mention = self._tail_mention_at(text, tokens, i) or self._phonetic_mention_at(
+                    text, tokens, i
+                )
             if (
                 mention is None
                 or any(skipped(t) for t in tokens[i : mention.last_token])
@@ -408,6 +424,15 @@ class Catalogue:
             form_key = geotext.phonetic(form)
             key_sims.append((form, round(fuzz.ratio(key, form_key) / 100, 3)))
         return key_sims
+
+    def _tail_mention_at(self, text: str, tokens: Sequence[Token], i: int) -> ItemMention | None:
+        """« une de chevet »: the head of a form lost, its tail heard exactly. Before the
+        sound of the words (« de chevet » sounds like « déchet vert », refused)."""
+        for words, item in self._tails.items():
+            end = i + len(words)
+            if end <= len(tokens) and tuple(t.folded for t in tokens[i:end]) == words:
+                return _mention(text, tokens, i, end, item, fuzzy=True, plural=False)
+        return None
 
     def _phonetic_mention_at(
         self, text: str, tokens: Sequence[Token], i: int

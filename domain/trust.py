@@ -214,6 +214,9 @@ def place_evidence(text: str, territory: Territory) -> list[PlaceEvidence]:
         # "aux Baux-de-Provence", "au Pontet": the article of the name contracted with "à";
         # only for the exact name ("au" also introduces house numbers).
         introduced = introduced or (i > 0 and hit is not None and tokens[i - 1].folded in _AU)
+        # « …, rue Saint-Saëns, Maussane-les-Alpilles »: a name of several words after a comma.
+        comma = i > 0 and "," in text[tokens[i - 1].end : tokens[i].start]
+        introduced = introduced or (hit is not None and hit[1] - i > 1 and comma)
         if hit is None and misheard_ok and found is None:
             hit = _misheard_outside(tokens, i, territory, longest)
             misheard = None if hit else _misheard_commune(text, tokens, i, territory)

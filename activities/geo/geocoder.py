@@ -49,6 +49,7 @@ class Geocoder:
         self._known_city_list = sorted(self._known_cities)
         self._known_city_phonetics = [geotext.phonetic(k) for k in self._known_city_list]
         self.ranker = StreetRanker(gazetteer, self.floor)
+        self._sector_ids = frozenset(sectors.ids)
 
     def _territory_city_keys(self) -> dict[str, str]:
         keys: dict[str, str] = {}
@@ -297,9 +298,22 @@ class Geocoder:
             lon=round(lon, 6),
             lat=round(lat, 6),
             score=score,
-            sector=self.sectors.locate(lon, lat),
+            sector=self._sector(street, lon, lat),
             ban_id=ban_id,
         )
+
+    def _sector(self, street: int, lon: float, lat: float) -> str:
+        """The sector of the point, unless it lies in another commune than the address's own
+        (the BAN row's INSEE code, when sectors are keyed by it): simplified polygons and
+        positions near a boundary disagree (seed 3101: an address of Allauch located in
+        Marseille's 11th and booked for its crew). Within a divided city the point chooses
+        the arrondissement: a street crosses them, its row names one. A point in no sector
+        stays in none (a sector may cover part of a commune only)."""
+        located = self.sectors.locate(lon, lat)
+        row = self.gz.citycode(street)
+        if located and row in self._sector_ids and parent_citycode(located) != parent_citycode(row):
+            return row
+        return located
 
     def _street_candidates(
         self, ranked: list[Candidate], parsed: tuple[int, str] | None

@@ -11,9 +11,9 @@ them, a confidence of 0.9 is right about 9 times out of 10 on that set."""
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 
+from activities.geo.namesakes import in_commune_said, spelling_key
 from activities.geo.street_search import AddressSearch
 from domain import geotext, trust
 from domain.address_models import AddressCandidates, AddressScores
@@ -24,7 +24,6 @@ from domain.models import (
     GeocodeStatus,
     SpokenAddress,
 )
-from domain.numbers import fold
 
 __all__ = ["AddressResolver"]
 
@@ -47,16 +46,6 @@ NOVEL_GAP_NATS = 20.0
 
 # The suffixes offered first when a number has several twins (the SMS shows three choices).
 _SUFFIX_ORDER = {"bis": 0, "ter": 1, "quater": 2}
-
-
-def _spelling_key(name: str) -> str:
-    return " ".join(re.findall(r"[a-z0-9]+", fold(name)))
-
-
-def _name_key(street: str) -> str:
-    """The name of a street without its type, as `_spelling_key` writes it: « Avenue Jean
-    Jaurès » and « Place Jean-Jaurès » are namesakes."""
-    return _spelling_key(geotext.street_key(street).name)
 
 
 def _reads_as(label: str, parsed: tuple[int, str] | None) -> bool:
@@ -95,8 +84,11 @@ class AddressResolver:
         if early is not None:
             return early
         audio = scores is not None and bool(scores.street_scores)
-        keys, streets, values = self._in_commune_said(
-            cands, *self._street_values(cands, scores if audio else None)
+        keys, streets, values, longer = in_commune_said(
+            self.gz,
+            self.search.territory,
+            cands,
+            *self._street_values(cands, scores if audio else None),
         )
         if not keys:
             return GeocodeResult(status=GeocodeStatus.NOT_FOUND.value, reason="aucune voie")
@@ -181,6 +173,7 @@ class AddressResolver:
             ),
             spoken,
             twins,
+            longer_than_said=streets[top] in longer,
         )
 
     def _suffix_twins(
@@ -193,13 +186,13 @@ class AddressResolver:
         parsed = geotext.parse_housenumber(match.housenumber)
         if parsed is None or parsed[1]:
             return []
-        key = _spelling_key(self.gz.name(streets[top]))
+        key = spelling_key(self.gz.name(streets[top]))
         city = self.gz.citycode(streets[top])
         same = [streets[top]] + [
             s
             for s in dict.fromkeys(streets)
             if s != streets[top]
-            and _spelling_key(self.gz.name(s)) == key
+            and spelling_key(self.gz.name(s)) == key
             and self.gz.citycode(s) == city
         ]
         found: dict[str, AddressMatch] = {}
@@ -217,6 +210,8 @@ class AddressResolver:
         result: GeocodeResult,
         spoken: SpokenAddress | None = None,
         twins: Sequence[AddressMatch] = (),
+        *,
+        longer_than_said: bool = False,
     ) -> GeocodeResult:
         """The result with the transcript's quality applied to every confidence (a garbled or
         looping transcript cannot be outvoted by the audio) and what forbids booking it
@@ -280,6 +275,11 @@ class AddressResolver:
         ):
             result.doubt = EscalationReason.STREET_DIFFERS.value
             result.reason = "la voie trouvée n'a qu'une partie des mots de la voie entendue"
+        elif longer_than_said:
+            # Chosen over a street of another commune named as said (« avenue Mistral, à La
+            # Ciotat » → « Avenue Frédéric Mistral »): the words the caller left out are a guess.
+            result.doubt = EscalationReason.STREET_DIFFERS.value
+            result.reason = "la voie trouvée porte un nom plus long que celui entendu"
         elif cands.self_corrected:
             result.doubt = EscalationReason.SELF_CORRECTION.value
             result.reason = "l'appelant s'est repris en donnant l'adresse"
@@ -309,12 +309,16 @@ class AddressResolver:
             )
         # A city named outside the territory ("à Toulon") outweighs streets that merely sound
         # alike; a postcode alone does not (transcriptions make up postcodes: "treize mille
-        # dix" → "10 000").
+        # dix" → "10 000"). Not a name like one inside (« à Roones »: Rognes), nor one said
+        # with a place inside (« à Huile, à Marseille »: a lieu-dit): the address found is
+        # then confirmed (`_trusted`: « la commune dite n'a pas été reconnue »).
         if (
             spoken is not None
             and spoken.city
             and self.geocoder.known_city(spoken.city) is None
             and max(c.text_score for c in cands.candidates) < 0.9
+            and not self.search.territory.sounds_inside(spoken.city)
+            and not any(e.kind in ("commune", "postcode", "misheard") for e in cands.evidence)
         ):
             return GeocodeResult(
                 status=GeocodeStatus.OUT_OF_TERRITORY.value,
@@ -344,49 +348,6 @@ class AddressResolver:
             values.append(geotext.combined_street_score(heard, cand.text_score, cand.locality))
         return keys, streets, values
 
-    def _in_commune_said(
-        self, cands: AddressCandidates, keys: list[int], streets: list[int], values: list[float]
-    ) -> tuple[list[int], list[int], list[float]]:
-        """The candidates without the namesakes, in another commune, of a street of the
-        commune the caller named with the address that fits the words as well: « au quatre
-        Jean Jaurès, à Aubagne » is Aubagne's avenue, not one of the five Jean Jaurès of the
-        territory that shared the probability with it (« plusieurs voies possibles »).
-        Streets of other names stay in the race, as before. Only a commune said beside the
-        address, and the only one said: « j'habite au quatre Jean Jaurès, je travaille à
-        Marignane » chooses nothing. A commune only: an ordinal or a postcode is misheard more
-        often (« deuxième » for « douzième »); there the words and the audio keep choosing,
-        and the conflict check stops an address that disagrees."""
-        communes = [e for e in cands.evidence if e.kind == "commune"]
-        if len(keys) < 2 or len({e.value for e in communes}) != 1:
-            return keys, streets, values
-        said = [e for e in communes if e.with_address]
-        if not said:
-            return keys, streets, values
-        territory = self.search.territory
-        agrees = [
-            not trust.address_conflict(self._place_of(street), said, territory)
-            for street in streets
-        ]
-        names = [_name_key(self.gz.name(s)) for s in streets]
-        text = [cands.candidates[k].text_score for k in keys]
-        inside: dict[str, float] = {}
-        for name, score, ok in zip(names, text, agrees, strict=True):
-            if ok:
-                inside[name] = max(inside.get(name, 0.0), score)
-        kept = [
-            j
-            for j in range(len(keys))
-            if agrees[j] or names[j] not in inside or text[j] > inside[names[j]]
-        ]
-        return [keys[j] for j in kept], [streets[j] for j in kept], [values[j] for j in kept]
-
-    def _place_of(self, street: int) -> AddressMatch:
-        """The street's name and codes, all the conflict check reads (no point, no sector)."""
-        gz = self.gz
-        return AddressMatch(
-            "", gz.name(street), gz.postcode(street), gz.citycode(street), gz.city(street), 0, 0, 0
-        )
-
     def _fold_twins(
         self, streets: list[int], order: list[int], p_street: list[float], number: str
     ) -> list[int]:
@@ -394,11 +355,11 @@ class AddressResolver:
         probability added to it (`p_street` is updated). A spelling that has the number too
         stays apart: two streets the words cannot separate."""
         top = order[0]
-        key = _spelling_key(self.gz.name(streets[top]))
+        key = spelling_key(self.gz.name(streets[top]))
         kept = [top]
         for j in order[1:]:
             if (
-                _spelling_key(self.gz.name(streets[j])) == key
+                spelling_key(self.gz.name(streets[j])) == key
                 and self.gz.citycode(streets[j]) == self.gz.citycode(streets[top])
                 and self._match(streets[j], number, 1.0) is None
             ):
@@ -410,12 +371,12 @@ class AddressResolver:
 
     def _twin_with(self, streets: list[int], order: list[int], number: str) -> int | None:
         """The candidate that is the best street written otherwise (same words but for
-        hyphens, case and accents; same commune) and has `number`, if any."""
+        hyphens, case, accents and articles; same commune) and has `number`, if any."""
         top = order[0]
-        key = _spelling_key(self.gz.name(streets[top]))
+        key = spelling_key(self.gz.name(streets[top]))
         for j in order[1:]:
             if (
-                _spelling_key(self.gz.name(streets[j])) == key
+                spelling_key(self.gz.name(streets[j])) == key
                 and self.gz.citycode(streets[j]) == self.gz.citycode(streets[top])
                 and self._match(streets[j], number, 1.0) is not None
             ):

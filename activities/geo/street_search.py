@@ -232,6 +232,11 @@ class AddressSearch:
             # the type itself is no number's remnant (« impasse » sounds like « un passe »,
             # « traverse » like « quatre »).
             return found
+        if tuple(words[k : k + 2]) in (("et", "un"), ("et", "onze")):
+            # « au et un cours Foch »: the end of a number whose tens the transcription lost
+            # (understanding keeps no number for it); its sound is no guess (« et un c… »
+            # gave 5, booked for 21).
+            return found
         for n, sim in geotext.number_guesses(heard):
             if sim >= 0.6 and all(f[0] != n for f in found):
                 found.append((n, "", sim))

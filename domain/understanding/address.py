@@ -18,7 +18,7 @@ from domain.understanding.locality import (
     locality_after,
     sentence_bounds,
 )
-from domain.understanding.region import locate_address
+from domain.understanding.region import BUILDING_WORDS, locate_address, numbered_address_after
 from domain.understanding.streets import Street, find_streets, street_text, untyped_street
 from domain.understanding.territory import Territory
 
@@ -39,6 +39,16 @@ def _best_street(
         for s, later in zip(found, [*found[1:], None], strict=False)
         if later is None or not _taken_back(tokens[s.name_end - 1 : later.type_token])
     ]
+    taken_back = len(streets) < len(found)
+    # « Résidence la Rose, bâtiment C, au 29 Frédéric Mistral »: the building's name, then its
+    # street (untyped here: the words after the number are searched).
+    streets = [
+        s
+        for s in streets
+        if s.number is not None
+        or tokens[s.type_token].folded not in BUILDING_WORDS
+        or numbered_address_after(text, tokens, s.name_end) is None
+    ]
     street = max(streets, key=lambda s: s.score) if streets else None
     if street is None:
         street = untyped_street(text, tokens, numbers, blocked, territory)
@@ -46,7 +56,7 @@ def _best_street(
             notes.append("adresse sans type de voie (rue, avenue...) : à vérifier")
     if street is not None and street.guessed_type:
         notes.append(f"type de voie deviné : « {tokens[street.type_token].text} »")
-    return street, len(streets) < len(found)
+    return street, taken_back
 
 
 def _fill_street(
@@ -310,7 +320,9 @@ def number_after(
     # « le » alone is also how a date begins (« le 12, ça m'irait »): a comma does not end
     # such a number, only the sentence or the locality.
     weak = leads <= {"le"} and not corrected
-    if end < len(tokens) and not _ends_number(text, tokens, end, starts, territory, weak=weak):
+    if end < len(tokens) and not _ends_number(
+        text, tokens, end, starts, territory, weak=weak, named=bool(leads & {"numero", "n", "no"})
+    ):
         return None
     return housenumber, corrected
 
@@ -328,26 +340,33 @@ def _ends_number(
     territory: Territory,
     *,
     weak: bool,
+    named: bool = False,
 ) -> bool:
     """Whether token i can follow a house number said on its own: the end of the sentence, a
     comma (unless `weak`), or the locality (« à Trets », « Marseille », « 13006 », « dans le
-    4e »); not a time, a date or the rest of a postcode."""
+    4e »); not a time, a date or the rest of a postcode. After « numéro » (`named`), any
+    place introduced by « à » (« au numéro sept à Rones »: Rognes, too short to be read as
+    misspelled; the resolver confirms a place it does not know)."""
     between = text[tokens[i - 1].end : tokens[i].start]
     if re.search(r"[.!?;:]", between) or (not weak and "," in between):
         return True
-    return _locality_at(text, tokens, i, starts, territory) or (
-        tokens[i].folded in _AFTER_NUMBER
-        and i + 1 < len(tokens)
-        and (
-            _locality_at(text, tokens, i + 1, starts, territory)
-            # « au vingt à Prtuis »: a commune the transcription misspelled, introduced as one
-            # (the address found there is confirmed, never booked: domain.trust's `misheard`).
-            or territory.misheard_commune_after(text, tokens, i) is not None
-            or (
-                tokens[i].folded == "dans"
-                and tokens[i + 1].folded == "le"
-                and i + 2 < len(tokens)
-                and _ORDINAL.match(tokens[i + 2].folded) is not None
+    return (
+        _locality_at(text, tokens, i, starts, territory)
+        or (
+            tokens[i].folded in _AFTER_NUMBER
+            and i + 1 < len(tokens)
+            and (
+                _locality_at(text, tokens, i + 1, starts, territory)
+                # « au vingt à Prtuis »: a commune the transcription misspelled, introduced as one
+                # (the address found there is confirmed, never booked: domain.trust's `misheard`).
+                or territory.misheard_commune_after(text, tokens, i) is not None
+                or (named and tokens[i].text.lower() == "à" and tokens[i + 1].text[:1].isupper())
+                or (
+                    tokens[i].folded == "dans"
+                    and tokens[i + 1].folded == "le"
+                    and i + 2 < len(tokens)
+                    and _ORDINAL.match(tokens[i + 2].folded) is not None
+                )
             )
         )
     )

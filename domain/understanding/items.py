@@ -153,7 +153,7 @@ def _gap(text: str, tokens: list[Token], before: ItemMention, mention: ItemMenti
     return range(before.last_token, mention.first_token)
 
 
-def _is_correction(text: str, tokens: list[Token], j: int) -> bool:
+def _is_correction(text: str, tokens: list[Token], j: int, *, replaced: bool = False) -> bool:
     """Token j takes back what was said before it, in its context: "pardon", "euh non", "non
     pardon", ", non,", "ou plutôt", "je me suis trompé", ", erreur,". Not "un frigo non
     fonctionnel", "un canapé plutôt lourd", "acheté par erreur", "pardon de vous déranger"."""
@@ -174,7 +174,9 @@ def _is_correction(text: str, tokens: list[Token], j: int) -> bool:
             or (_punctuated(text, tokens, j) and _punctuated(text, tokens, j + 1))
         )
     if word == "plutot":
-        return prev == "ou"
+        # « une table de nuit plutôt une armoire » (« ou » lost): only where another item
+        # follows (`replaced`); « un canapé, plutôt un grand » takes nothing back.
+        return prev == "ou" or (replaced and nxt in ("un", "une", "des"))
     if word in ("trompe", "trompee"):
         return prev in ("suis", "me", "m")
     if word == "erreur":
@@ -188,7 +190,10 @@ def _corrects(text: str, tokens: list[Token], gap: range) -> bool:
     """The words between two mentions take the first one back ("…, euh non pardon, …")."""
     return (
         len(gap) <= MAX_CORRECTION_GAP
-        and any(tokens[j].folded in CORRECTIONS and _is_correction(text, tokens, j) for j in gap)
+        and any(
+            tokens[j].folded in CORRECTIONS and _is_correction(text, tokens, j, replaced=True)
+            for j in gap
+        )
         and not any(tokens[j].folded in ADDITIONS for j in gap)
     )
 
@@ -330,9 +335,22 @@ def count_items(
         before = mentions[j - 1] if j else None
         gap = _gap(text, tokens, before, mention) if before is not None else range(0)
         refused_next = _refuses_next(tokens, gap)
+        # « une bibliothèque, pas la bibliothèque, le réfrigérateur »: the « non » of « non
+        # pas » lost, the same thing named and left out at once takes it back.
+        after = mentions[j + 1] if j + 1 < len(mentions) else None
+        excluded_again = (
+            before is not None
+            and before.item.name == name
+            and before.item.accepted
+            and len(gap) == 2  # « pas » and its article, in the same sentence
+            and _negated(text, tokens, mention.first_token, mention.first_token)
+            and after is not None
+            and after.item.name != name
+            and bool(_gap(text, tokens, mention, after))
+        )
         if before is not None and (
             (_corrects(text, tokens, gap) and not refused_next)
-            or (refused_next and before.item.name == name)
+            or ((refused_next or excluded_again) and before.item.name == name)
         ):
             _take_back(counted, added[j - 1], notes)
         if refused_next:
@@ -347,7 +365,6 @@ def count_items(
             notes.append(f"« {mention.heard} » gardé par l'appelant : ignoré")
             added.append((name, 0))
             continue
-        after = mentions[j + 1] if j + 1 < len(mentions) else None
         if (
             (after is None or not _gap(text, tokens, mention, after))
             and not _punctuated(text, tokens, mention.last_token, ".!?;")

@@ -36,6 +36,13 @@ def _spans_within(spans: list[NumberSpan], start_char: int, end_char: int) -> li
     ]
 
 
+# Words that begin a sentence, never a place's name: « Christine Roux à Je suis au … » is
+# « à l'appareil » lost, not a city named « Je ».
+_NO_PLACE = frozenset(
+    {"je", "j", "il", "elle", "on", "nous", "vous", "ils", "elles", "c", "ce", "ca", "mon", "ma"}
+)
+
+
 def _letter(tokens: list[Token], j: int) -> bool:
     """Token j is a single letter, as in a spelled word."""
     return 0 <= j < len(tokens) and len(tokens[j].text) == 1 and tokens[j].text.isalpha()
@@ -49,6 +56,7 @@ def _other_city(
         tokens[i].folded == "a"
         and i + 1 < len(tokens)
         and tokens[i + 1].text[:1].isupper()
+        and tokens[i + 1].folded not in _NO_PLACE
         and not territory.find_commune(tokens, i + 1)
     ):
         return None

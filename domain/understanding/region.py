@@ -229,6 +229,8 @@ def _taken_back(text: str, tokens: list[Token], first: int) -> int | None:
     for k in range(first + 1, min(len(tokens), first + _LONGEST_NUMBER) + 1):
         if parse_cardinal(text[tokens[first].start : tokens[k - 1].end]) is not None:
             number_end = k
+    if number_end is None and tokens[first].folded in ("non", "pardon", "excusez", "excuse"):
+        number_end = first  # « c'est le… non, excusez-moi, le seize »: the first number lost
     if number_end is None:
         return None
     if number_end < len(tokens) and tokens[number_end].folded in HOUSE_SUFFIXES:
@@ -331,6 +333,15 @@ def locate_address(
                 break
             (first, determiner), corrected = restart, True
         k = _region_end(text, tokens, first, territory)
+        if tokens[first].folded in BUILDING_WORDS and not _has_number(tokens, first, k):
+            # « résidence la Rose, bâtiment C, au vingt-neuf Frédéric Mistral »: the
+            # building first, then its street and number.
+            later = numbered_address_after(text, tokens, k)
+            restart = _street_start(text, tokens, later, territory) if later is not None else None
+            if restart is not None:
+                first, determiner = restart
+                said_from = tokens[first].start
+                k = _region_end(text, tokens, first, territory)
         if k <= first or _started_over(text, tokens, first, k):
             continue
         if _corrected_around(text, tokens, first, k):
@@ -348,6 +359,37 @@ def locate_address(
             corrected,
             said_from if corrected else -1,
         )
+    return None
+
+
+# Words that name a building, not a street, when a numbered address follows them.
+BUILDING_WORDS = frozenset({"residence", "batiment", "immeuble"})
+# How far after the building's name its street may come (« …, bâtiment C, escalier 4, au 29 »).
+_BUILDING_TO_STREET_TOKENS = 12
+# After the number, a floor or a building, not a street: « au 2e étage » (the tokens « 2 »,
+# « e »), « au 3 étage », « le 4 bâtiment ».
+_NOT_A_STREET_AFTER = frozenset(
+    {"e", "eme", "er", "ere", "ieme", "etage", "etages", "batiment", "escalier", "porte"}
+)
+
+
+def _has_number(tokens: list[Token], first: int, end: int) -> bool:
+    return any(t.is_digits or parse_cardinal(t.text) is not None for t in tokens[first:end])
+
+
+def numbered_address_after(text: str, tokens: list[Token], k: int) -> int | None:
+    """The token of « au » (or « le ») after token k, in the same sentence, that a house
+    number and a word follow: where a building's street is said."""
+    for j in range(k, min(len(tokens) - 2, k + _BUILDING_TO_STREET_TOKENS)):
+        if j > 0 and re.search(r"[.!?;:]", text[tokens[j - 1].end : tokens[j].start]):
+            return None
+        n = tokens[j + 1]
+        if (
+            tokens[j].folded in ("au", "le")
+            and (n.is_digits or (parse_cardinal(n.text) is not None and n.folded != "une"))
+            and tokens[j + 2].folded not in _NOT_A_STREET_AFTER
+        ):
+            return j
     return None
 
 

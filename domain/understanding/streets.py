@@ -163,12 +163,13 @@ def _number_before(
     text: str, tokens: list[Token], t: int, numbers_end_at: dict[int, NumberSpan]
 ) -> tuple[NumberSpan | None, str]:
     """The house number (and bis/ter) said just before token t, if any, also when a « de »
-    links them: « au 12 de la rue Paradis », « au 18 de l'avenue », « au 3 du boulevard »."""
+    links them: « au 12 de la rue Paradis », « au 18 de l'avenue », « au 3 du boulevard »,
+    « au 37 de rue … »."""
     k = t
     if k >= 3 and tokens[k - 2].folded == "de" and tokens[k - 1].folded in ("la", "l"):
         k -= 2
-    elif k >= 2 and tokens[k - 1].folded in ("du", "des"):
-        k -= 1
+    elif k >= 2 and tokens[k - 1].folded in ("du", "des", "de"):
+        k -= 1  # « au 37 de rue du Petit Versailles »: the « la » lost
     if k != t and k not in numbers_end_at and tokens[k - 1].folded not in HOUSE_SUFFIXES:
         k = t
     t = k

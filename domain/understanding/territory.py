@@ -7,6 +7,7 @@ understanding code receives it and reads no file. Another métropole is other fi
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz
@@ -56,6 +57,12 @@ _FUZZY_OUTSIDE_RATIO = 75
 # other list (territory / outside). Shorter names are too easily other words.
 MISHEARD_NAME_RATIO = 85
 MISHEARD_NAME_LENGTH = 6
+# A place name that no list knows and is this close to a commune or quartier of the territory
+# (closer than to any outside commune) is one of them misspelled, not a caller from elsewhere:
+# « Roones » (Rognes, 83; Rognonas 71). Names from elsewhere (Lyon, Paris, Valence, Nantes…)
+# come within 75 of some name inside; the outside list's own misspellings (« Tuolon »,
+# « Arlse ») are closer to it.
+_NEARLY_INSIDE_RATIO = 80
 _ARTICLES = frozenset({"la", "le", "les", "l"})
 
 
@@ -69,6 +76,15 @@ def _quartier_forms(quartiers: tuple[tuple[str, str], ...]) -> dict[tuple[str, .
         if len(words) > 1 and words[0] in ("le", "la", "les", "l"):
             forms.setdefault(words[1:], code)
     return forms
+
+
+def _likeness(said: str, name: str) -> float:
+    """fuzz.ratio of two place names, a « saint » both start with set aside (« Saint-Lô » is
+    not Saint-Loup misspelled: « lo » against « loup »)."""
+    for prefix in ("saint ", "sainte "):
+        if said.startswith(prefix) and name.startswith(prefix):
+            return fuzz.ratio(said[len(prefix) :], name[len(prefix) :])
+    return fuzz.ratio(said, name)
 
 
 @dataclass(frozen=True)
@@ -244,6 +260,19 @@ class Territory:
         if tokens[i].text.lower() not in ("à", "sur"):
             return None
         return self.find_misheard_commune(text, tokens, i + 1)
+
+    def sounds_inside(self, name: str) -> bool:
+        """Whether a place name that no list knows sounds like a commune or a quartier of
+        the territory rather than one outside it (`_NEARLY_INSIDE_RATIO`)."""
+        said = " ".join(_words(name))
+        if not said:
+            return False
+
+        def closest(forms: Iterable[tuple[str, ...]]) -> float:
+            return max((_likeness(said, " ".join(form)) for form in forms), default=0.0)
+
+        inside = max(closest(self._forms), closest(self._quartier_forms))
+        return inside >= _NEARLY_INSIDE_RATIO and inside > closest(self._outside_forms)
 
     def _names_outside(self, tokens: list[Token], i: int) -> bool:
         """Whether a commune outside the territory is named at token i, or a word at i sounds

@@ -113,6 +113,16 @@ def test_a_number_is_said_only_when_the_transcript_reads_it_as_a_number() -> Non
     assert not number_guessed("12", ["46", "48"])
 
 
+def test_an_outside_commune_of_several_words_after_a_comma_is_outside() -> None:
+    # Seed 1616 (dev): « …, deux rue saint-saëns, maussane-les-alpilles » was booked at
+    # Marseille's Rue Saint-Saëns: no « à » introduced the commune.
+    text = "J'habite résidence les cigales, deux rue saint-saëns, maussane-les-alpilles."
+    found = outside_commune(place_evidence(text, TERRITORY))
+    assert found is not None and found.name == "Maussane-les-Alpilles"
+    # One word after a comma may be anything (« Orange », « Arles »): « à » is still needed.
+    assert outside_commune(place_evidence("Au 2 rue Saint-Saëns, Arles.", TERRITORY)) is None
+
+
 def test_a_misspelled_outside_commune_or_a_neighbouring_departement_is_outside() -> None:
     found = outside_commune(place_evidence("J'habite au 8 rue du Temple, à Taraucon.", TERRITORY))
     assert found is not None and found.name == "Tarascon"

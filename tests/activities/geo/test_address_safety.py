@@ -300,6 +300,40 @@ def test_articles_before_the_type_guess_no_number(
     for said, guessed in (
         ("Je suis au de la traverse Chave, treize mille cinq. Une armoire.", []),
         ("Je suis au cadre en passe Chave, treize mille cinq. Une armoire.", ["4"]),
+        # Seed 1212 (dev): « au et un cours Foch » (« vingt » lost) booked 5 for 21.
+        ("Je suis au et un cours Foch à Aubagne. Une armoire.", []),
+        # Its tens heard as another word, the number is still guessed.
+        ("Je suis au vent et un boulevard Chave, treize mille cinq. Une armoire.", ["21"]),
     ):
         u = understand(said, "+33611223344", catalogue, territory)
         assert propose(acts, said, u.address).housenumbers[:1] == guessed, said
+
+
+@pytest.mark.parametrize(
+    ("place", "outside"),
+    [
+        # Seed 1212 (dev): « lieu-dit Les Bastidosn, à Roones » (Rognes) was out of the
+        # territory; a name closer to one inside is a misspelling, confirmed, never booked.
+        ("à Roones", False),
+        # Seed 3101: a lieu-dit named beside its commune (« à Huile, à Marseille »).
+        ("à Huile, à Marseille", False),
+        ("à Lyon, à Marseille", False),
+        ("à Tuolon", True),  # Toulon misspelled: closer to the outside list
+        ("à Lyon", True),  # a city from elsewhere
+    ],
+)
+def test_a_place_no_list_knows_is_outside_only_when_nothing_says_inside(
+    acts: GeocodeActivities, catalogue: Catalogue, territory: Territory, place: str, outside: bool
+) -> None:
+    said = f"J'habite au douze rue Paradou, {place}. Je voudrais faire enlever une armoire."
+    _, geo, decision = _decide(acts, catalogue, territory, said)
+    assert (decision.kind == DecisionKind.OUT_OF_TERRITORY) == outside, (geo.status, geo.reason)
+    assert decision.kind != DecisionKind.BOOK, geo.match
+
+
+def test_a_pronoun_after_a_is_no_city(catalogue: Catalogue, territory: Territory) -> None:
+    # Seed 9909: « Christine Barthélémy à Je suis au soixante-trois chemin … » (« l'appareil »
+    # lost) made « Je » a city outside the territory.
+    said = "Bonsoir, Christine Roux à Je suis au douze rue Paradis. Une armoire."
+    u = understand(said, "+33611223344", catalogue, territory)
+    assert u.address is not None and u.address.city == ""

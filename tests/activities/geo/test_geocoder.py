@@ -245,6 +245,22 @@ def test_sector_comes_from_the_polygon_not_from_the_row(tmp_path: Path) -> None:
     assert (result.match.citycode, result.match.sector) == ("13201", "13206")
 
 
+def test_a_point_across_a_commune_boundary_keeps_its_communes_sector(tmp_path: Path) -> None:
+    # Seed 3101 (dev): an address of Allauch whose point lay in Marseille's 11th was booked
+    # for the 11th's crew. Across communes the row's INSEE code decides; within the city,
+    # the polygon (above).
+    rows = [ban_row(1, "Avenue des Pins", "13400", "13005", *IN_13206, city="Aubagne")]
+    rows += [ban_row(1, "Rue de Rome", "13006", "13206", 5.57, 43.29)]
+    gazetteer = Gazetteer.load(write_ban(tmp_path / "ban.csv", rows))
+    aubagne = ({"code": "13005", "nom": "Aubagne"}, square(5.57, 43.29, 0.05))
+    sectors = SectorIndex.from_geojson([json.loads(DEMO_SECTORS.read_text()), collection(aubagne)])
+    geocoder = Geocoder(gazetteer, sectors, MIN_SCORE)
+    pins = geocoder.geocode(spoken("Avenue des Pins", "1")).match
+    rome = geocoder.geocode(spoken("Rue de Rome", "1")).match
+    assert pins is not None and (pins.citycode, pins.sector) == ("13005", "13005")
+    assert rome is not None and (rome.citycode, rome.sector) == ("13206", "13206")
+
+
 # --------------------------------------------------------------------------- same name twice
 
 

@@ -19,6 +19,8 @@ STREETS = [
     ("Boulevard Jean Jaurès", "13011", "13211", "Marseille", 5.454),
     ("Place Jean Jaurès", "13005", "13205", "Marseille", 5.386),
     ("Rue Jean Lorrain", "13400", "13005", "Aubagne", 5.572),
+    ("Avenue Mistral", "13009", "13209", "Marseille", 5.30),
+    ("Avenue Frédéric Mistral", "13600", "13028", "La Ciotat", 5.62),
 ]
 
 
@@ -124,3 +126,21 @@ def test_a_commune_not_said_with_the_address_chooses_nothing(
     geo = _resolve(acts, text, SAID_IN_AUBAGNE)
     # The namesakes of other communes stay in the race (and among the offers).
     assert ("Avenue Jean Jaurès", "13054") in _offered(geo)
+
+
+def test_a_name_said_short_is_the_communes_longer_name(acts: GeocodeActivities) -> None:
+    # Seeds 8808 and 1414 (dev): « au un avenue mistral … à la ciotat » found Marseille's
+    # Avenue Mistral first, in conflict with the commune said: escalated, La Ciotat's Avenue
+    # Frédéric Mistral never offered.
+    text = "Je suis au un avenue Mistral, à La Ciotat. C'est pour une armoire."
+    said = SpokenAddress(housenumber="1", street="Avenue Mistral", city="La Ciotat")
+    geo = _resolve(acts, text, said)
+    assert geo.match is not None, geo.reason
+    assert (geo.match.street, geo.match.citycode) == ("Avenue Frédéric Mistral", "13028")
+    # The words left out are a guess: offered, never booked.
+    assert geo.doubt == "street_differs"
+    assert decide_address(geo).kind == DecisionKind.CONFIRM_BY_SMS
+    # Without the commune, the name said whole wins.
+    text = "Je suis au un avenue Mistral. C'est pour une armoire."
+    geo = _resolve(acts, text, SpokenAddress(housenumber="1", street="Avenue Mistral"))
+    assert geo.match is not None and geo.match.street == "Avenue Mistral", geo.reason

@@ -18,6 +18,9 @@ STREETS = [
     ("Traverse Camp-Long", "13205", range(6, 11), 5.386),
     ("Traverse Camp-Long", "13206", range(11, 21), 5.405),
     ("Rue des Lilas", "13205", range(1, 31), 5.387),
+    # Seed 1616 (dev): the BAN's two spellings of one street, with and without its article.
+    ("Chemin Huveaune", "13205", range(1, 10), 5.388),
+    ("Chemin de l'Huveaune", "13205", range(1, 30), 5.389),
 ]
 
 
@@ -66,3 +69,16 @@ def test_the_other_spelling_adds_to_the_confidence(acts: GeocodeActivities) -> N
     assert geo.match is not None
     assert geo.match.score > 0.5
     assert all(c.street != "Traverse Camp Long" or c.citycode != "13205" for c in geo.candidates)
+
+
+@pytest.mark.parametrize("said", ["chemin de l'Huveaune", "chemin Huveaune"])
+def test_a_spelling_without_its_article_is_the_same_street(
+    acts: GeocodeActivities, said: str
+) -> None:
+    # « au vingt-six chemin de l'huveaune »: 26 only in the spelling with the article.
+    spoken = SpokenAddress(housenumber="26", street=said, postcode="13005", city="Marseille")
+    text = f"J'habite au vingt-six {said}, 13005 Marseille."
+    cands = propose(acts, text, spoken)
+    geo = acts.resolve_address(ResolveAddressInput(candidates=cands, address=spoken))
+    assert geo.match is not None, geo.reason
+    assert (geo.match.street, geo.match.housenumber) == ("Chemin de l'Huveaune", "26")

@@ -42,6 +42,13 @@ def said(text: str, catalogue: Catalogue, territory: Territory) -> dict[str, int
         ("Je voudrais faire enlever trois chaises, non, quatre chaises.", {"chaise": 4}),
         # lost punctuation, as Whisper writes it
         ("je voudrais faire enlever un tabouret euh non pardon un four", {"four": 1}),
+        # Dev seed 1603 of the item requests, through the ASR channel: the « ou » of « ou
+        # plutôt », the « non » of « non pas » lost.
+        ("j'ai une table de nuit plutôt une armoire.", {"armoire": 1}),
+        (
+            "Je voudrais faire enlever une bibliothèque, pas la bibliothèque, le réfrigérateur.",
+            {"réfrigérateur": 1},
+        ),
     ],
 )
 def test_an_item_corrected_counts_once_as_corrected(
@@ -58,6 +65,15 @@ def test_an_item_corrected_counts_once_as_corrected(
             "Je voudrais faire enlever un frigo, et non pas un congélateur.",
             {"réfrigérateur": 1},
         ),
+        (
+            "Je voudrais faire enlever un canapé plutôt lourd et une table.",
+            {"canapé": 1, "table": 1},
+        ),
+        # The same item left out with no other named after it, or across a sentence's
+        # end, takes nothing back (a review's cases).
+        ("Une table, pas la table en verre, la table en bois.", {"table": 1}),
+        ("Je voudrais faire enlever une table. Pas la table du jardin.", {"table": 1}),
+        ("Je voudrais faire enlever un canapé, plutôt un grand.", {"canapé": 1}),
         # "non" that corrects nothing of the items
         (
             "Je voudrais faire enlever un canapé. Non, je n'ai rien d'autre. Et une table.",
@@ -432,3 +448,11 @@ def test_an_item_taken_back_with_nothing_said_instead_is_not_collected(
     catalogue: Catalogue, territory: Territory, text: str, expected: dict[str, int]
 ) -> None:
     assert said(text, catalogue, territory) == expected
+
+
+def test_a_refused_item_left_out_again_stays_refused(
+    catalogue: Catalogue, territory: Territory
+) -> None:
+    text = "Un canapé, des pneus, pas les pneus neufs, une table."
+    u = understand(f"{WHERE} {text}", CALLER, catalogue, territory)
+    assert {i.item for i in u.refused_items} == {"pneu"}

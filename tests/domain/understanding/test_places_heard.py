@@ -117,3 +117,10 @@ def test_au_numero_ends_an_untyped_name(run: Run) -> None:
         )
     )
     assert (a.street, a.housenumber, a.city) == ("Les Bréguières", "15", "Puyloubier")
+
+
+def test_a_name_no_list_knows_sounds_inside_only_when_close(territory: Territory) -> None:
+    assert territory.sounds_inside("Roones")  # Rognes 83, Rognonas 71
+    assert territory.sounds_inside("Sain-Barnabé")  # a quartier of Marseille
+    for name in ("Tuolon", "Arlse", "Orgoi", "Lyon", "Paris", "Valence", "Je", ""):
+        assert not territory.sounds_inside(name), name

@@ -44,6 +44,14 @@ def catalogue() -> Catalogue:
             "vingt-sept rue des Saints Anges",
             "le",
         ),
+        # Seed 1313 (dev): the building first, then its street and number.
+        (
+            "j'habite résidence la rose, bâtiment c, escalier quatre, au vingt-neuf "
+            "frédéric mistral, treize six cents la ciotat.",
+            "vingt-neuf frédéric mistral",
+            "au",
+        ),
+        ("J'habite résidence les Pins, à La Ciotat.", "résidence les Pins", ""),
         # A cue after the street (no punctuation, as the ASR channel writes it) is no restart.
         (
             "j'habite au quatre impasse dupré je suis à marseille",
@@ -204,3 +212,80 @@ def test_no_correction_read_from_an_article_or_across_a_sentence(
 ) -> None:
     region = locate_address(text, territory)
     assert region is not None and not region.corrected
+
+
+@pytest.mark.parametrize(
+    ("said", "street", "number"),
+    [
+        # Seed 1313 (dev): « Résidence la Rose » was taken for the street and the number
+        # lost; the street said after the building is the address.
+        (
+            "J'habite résidence la Rose, bâtiment C, escalier quatre, au vingt-neuf Frédéric "
+            "Mistral, à La Ciotat.",
+            "Frédéric Mistral",
+            "29",
+        ),
+        # A typed street after the building (won before too: its number outscores it).
+        (
+            "J'habite résidence la Rose, bâtiment C, au vingt-neuf avenue Frédéric Mistral, "
+            "à La Ciotat.",
+            "Avenue Frédéric Mistral",
+            "29",
+        ),
+        # A résidence with no street after it stays the address; a floor is no street, nor
+        # a number in the next sentence (a review's cases).
+        ("J'habite résidence les Pins, à La Ciotat.", "Résidence les Pins", ""),
+        ("J'habite résidence les Pins, au 2e étage, à La Ciotat.", "Résidence les Pins", ""),
+        ("J'habite résidence les Pins. Le 15, je ne suis pas là.", "Résidence les Pins", ""),
+    ],
+)
+def test_a_building_then_its_street_is_the_street(
+    catalogue: Catalogue, territory: Territory, said: str, street: str, number: str
+) -> None:
+    u = understand(f"{said} C'est pour une armoire.", "+33611223344", catalogue, territory)
+    assert u.address is not None
+    assert (u.address.street, u.address.housenumber) == (street, number)
+
+
+def test_a_number_after_numero_ends_at_any_place(
+    catalogue: Catalogue, territory: Territory
+) -> None:
+    # Seed 1414 (dev): « … Les Bastidons au numéro sept à Rones » (Rognes, too short to be
+    # read as misspelled) lost its number; « numéro » says it is one, whatever place follows.
+    said = "J'habite au lieu-dit Les Bastidons au numéro sept à Rones. Une armoire."
+    u = understand(said, "+33611223344", catalogue, territory)
+    assert u.address is not None and u.address.housenumber == "7"
+    # Without « numéro », a number then an unknown word after « à » may be a time.
+    said = "J'habite rue Paradis, au sept à Quinze. Une armoire."
+    u = understand(said, "+33611223344", catalogue, territory)
+    assert u.address is not None and u.address.housenumber == ""
+
+
+@pytest.mark.parametrize(
+    ("said", "street", "number", "corrected"),
+    [
+        # Seed 1515 (dev): « au trente-sept de rue du Petit Versailles » (« la » lost) had
+        # no street at all: « de » before the type reads as « je viens de rue … ».
+        (
+            "C'est au trente-sept de rue du Petit Versailles, dans le troisième.",
+            "Rue du Petit Versailles",
+            "37",
+            False,
+        ),
+        # Seed 1515: the first number lost before its take-back (« c'est le… non
+        # excusez-moi le seize Foch »): the words after the take-back are the address.
+        ("Mon adresse c'est le non excusez-moi le seize Foch, à Aubagne.", "Foch", "16", True),
+    ],
+)
+def test_an_address_after_a_lost_word(
+    catalogue: Catalogue,
+    territory: Territory,
+    said: str,
+    street: str,
+    number: str,
+    corrected: bool,
+) -> None:
+    u = understand(f"{said} Une armoire.", "+33611223344", catalogue, territory)
+    assert u.address is not None
+    assert (u.address.street, u.address.housenumber) == (street, number)
+    assert u.address.corrected == corrected
