@@ -36,6 +36,8 @@ _HEARD_AREA_BONUS = 0.08  # per unit of evidence weight
 _MAX_NUMBERS = 80
 # Articles a transcription leaves before the street's type when it drops the number.
 _ARTICLES = frozenset({"de", "du", "des", "d", "la", "le", "les", "l"})
+_TENS_WORDS = frozenset({"vingt", "trente", "quarante", "cinquante", "soixante"})
+
 DEFAULT_MAX_CANDIDATES = 16
 
 
@@ -232,10 +234,12 @@ class AddressSearch:
             # the type itself is no number's remnant (« impasse » sounds like « un passe »,
             # « traverse » like « quatre »).
             return found
-        if tuple(words[k : k + 2]) in (("et", "un"), ("et", "onze")):
-            # « au et un cours Foch »: the end of a number whose tens the transcription lost
-            # (understanding keeps no number for it); its sound is no guess (« et un c… »
-            # gave 5, booked for 21).
+        if words and (
+            words[k] == "et" or (words[k + 1 : k + 2] == ["et"] and words[k] in _TENS_WORDS)
+        ):
+            # « au et un cours Foch », « au vingt et saint-victor »: a number cut by the
+            # transcription (its tens, or its unit, lost); the sound of what follows is no
+            # guess (« et un c… » gave 5, booked for 21).
             return found
         for n, sim in geotext.number_guesses(heard):
             if sim >= 0.6 and all(f[0] != n for f in found):

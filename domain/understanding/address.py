@@ -105,10 +105,32 @@ def _rejoin_tens(tokens: list[Token], numbers: list[NumberSpan]) -> list[NumberS
     """« et un » / « et onze » only ever end a number (« trente et un »). Cut from its tens by
     a pause or a hesitation (« au trente, euh, et un »), it is joined back to them; with no
     number before it, the transcription lost the tens and 1 is not the house number; after
-    another number (« au neuf et onze »: a building 9–11) both stand, as before."""
+    another number (« au neuf et onze »: a building 9–11) both stand, as before. Tens then
+    « et » and no number (« au vingt et saint-victor »): the unit lost, no number either."""
     out: list[NumberSpan] = []
+    by_start = {n.first_token: n for n in numbers}
+    joined: set[int] = set()
     for n in numbers:
         i = n.first_token
+        if i in joined:
+            continue
+        j = n.last_token
+        if n.spoken and n.value in _TENS and j < len(tokens) and tokens[j].folded == "et":
+            k = j + 1
+            while k < len(tokens) and tokens[k].folded in INTERJECTIONS:
+                k += 1
+            unit = by_start.get(k)
+            if unit is None:
+                continue  # « au vingt et saint-victor »: the unit lost, 20 is not the number
+            if k > j + 1 and unit.value in (1, 11) and (unit.value == 1 or n.value == 60):
+                # « au vingt et, euh, un »: the unit after a hesitation.
+                joined.add(k)
+                value = n.value + unit.value
+                n = replace(
+                    n, end=unit.end, value=value, digits=str(value), last_token=unit.last_token
+                )
+                out.append(n)
+                continue
         if not (n.spoken and n.value in (1, 11) and i > 0 and tokens[i - 1].folded == "et"):
             out.append(n)
             continue
@@ -320,8 +342,10 @@ def number_after(
     # « le » alone is also how a date begins (« le 12, ça m'irait »): a comma does not end
     # such a number, only the sentence or the locality.
     weak = leads <= {"le"} and not corrected
+    # After « numéro », or a number the caller corrected to, any place said with « à » ends it.
+    named = corrected or bool(leads & {"numero", "n", "no"})
     if end < len(tokens) and not _ends_number(
-        text, tokens, end, starts, territory, weak=weak, named=bool(leads & {"numero", "n", "no"})
+        text, tokens, end, starts, territory, weak=weak, named=named
     ):
         return None
     return housenumber, corrected
@@ -330,6 +354,13 @@ def number_after(
 _ORDINAL = re.compile(r"^(?:\d+(?:e|er|eme|ieme)|\w+ieme|premier)$")
 _POSTCODE_CHARS = 60
 _TIME = re.compile(r"\d{1,2}\s?[hH]\s?\d{0,2}\b")
+
+
+def _capitalised_at(tokens: list[Token], j: int) -> bool:
+    """A proper name at token j, after its article if any (« Rones », « la Cioat »)."""
+    if tokens[j].folded in ("la", "le", "les", "l") and j + 1 < len(tokens):
+        j += 1
+    return tokens[j].text[:1].isupper()
 
 
 def _ends_number(
@@ -344,29 +375,27 @@ def _ends_number(
 ) -> bool:
     """Whether token i can follow a house number said on its own: the end of the sentence, a
     comma (unless `weak`), or the locality (« à Trets », « Marseille », « 13006 », « dans le
-    4e »); not a time, a date or the rest of a postcode. After « numéro » (`named`), any
-    place introduced by « à » (« au numéro sept à Rones »: Rognes, too short to be read as
-    misspelled; the resolver confirms a place it does not know)."""
+    4e »); not a time, a date or the rest of a postcode. After « numéro » or a correction
+    (`named`), any place introduced by « à » (« au numéro sept à Rones », « euh pardon au
+    quinze à la Cioat »: too short to be read as misspelled; the resolver confirms a place it
+    does not know)."""
     between = text[tokens[i - 1].end : tokens[i].start]
     if re.search(r"[.!?;:]", between) or (not weak and "," in between):
         return True
-    return (
-        _locality_at(text, tokens, i, starts, territory)
-        or (
-            tokens[i].folded in _AFTER_NUMBER
-            and i + 1 < len(tokens)
-            and (
-                _locality_at(text, tokens, i + 1, starts, territory)
-                # « au vingt à Prtuis »: a commune the transcription misspelled, introduced as one
-                # (the address found there is confirmed, never booked: domain.trust's `misheard`).
-                or territory.misheard_commune_after(text, tokens, i) is not None
-                or (named and tokens[i].text.lower() == "à" and tokens[i + 1].text[:1].isupper())
-                or (
-                    tokens[i].folded == "dans"
-                    and tokens[i + 1].folded == "le"
-                    and i + 2 < len(tokens)
-                    and _ORDINAL.match(tokens[i + 2].folded) is not None
-                )
+    return _locality_at(text, tokens, i, starts, territory) or (
+        tokens[i].folded in _AFTER_NUMBER
+        and i + 1 < len(tokens)
+        and (
+            _locality_at(text, tokens, i + 1, starts, territory)
+            # « au vingt à Prtuis »: a commune the transcription misspelled, introduced as one
+            # (the address found there is confirmed, never booked: domain.trust's `misheard`).
+            or territory.misheard_commune_after(text, tokens, i) is not None
+            or (named and tokens[i].text.lower() == "à" and _capitalised_at(tokens, i + 1))
+            or (
+                tokens[i].folded == "dans"
+                and tokens[i + 1].folded == "le"
+                and i + 2 < len(tokens)
+                and _ORDINAL.match(tokens[i + 2].folded) is not None
             )
         )
     )

@@ -103,8 +103,14 @@ def _names_a_place(tokens: list[Token], k: int, territory: Territory) -> bool:
         return (
             _is_main_city(nxt.folded, territory)
             or territory.find_commune(tokens, k + 1) is not None
+            # « j'habite à la Capelette, au quarante-huit Jourdan »: a quartier first.
+            or territory.find_quartier(tokens, k + 1) is not None
         )
     return _is_main_city(f, territory)
+
+
+def _number_at(tokens: list[Token], j: int) -> bool:
+    return j < len(tokens) and (tokens[j].is_digits or parse_cardinal(tokens[j].text) is not None)
 
 
 def _hard_stop(text: str, tokens: list[Token], a: int, b: int) -> bool:
@@ -122,7 +128,12 @@ def _street_start(
         # "j'habite à Aubagne, au 3 rue …": the locality first, then the street.
         j = k + 1
         while (
-            j < len(tokens) and j - k < 6 and "," not in text[tokens[j - 1].end : tokens[j].start]
+            j < len(tokens)
+            and j - k < 6
+            and "," not in text[tokens[j - 1].end : tokens[j].start]
+            # « j'habite à Aubagne au trois rue … »: « au » and a number end the place too
+            # (not « le » nor « du », which names have: Carry-le-Rouet).
+            and not (tokens[j].folded in ("au", "aux") and _number_at(tokens, j + 1))
         ):
             j += 1
         k = j

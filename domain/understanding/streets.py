@@ -8,7 +8,14 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
-from domain.numbers import HOUSE_SUFFIXES, NumberSpan, Token, find_ordinals, fold
+from domain.numbers import (
+    HOUSE_SUFFIXES,
+    NumberSpan,
+    Token,
+    find_ordinals,
+    fold,
+    parse_cardinal,
+)
 from domain.understanding.lexicon import (
     ADDRESS_CUES,
     MAX_NAME_TOKENS,
@@ -228,6 +235,18 @@ def _has_cue(scan: _Scan, t: int) -> bool:
     return ADDRESS_CUES.search(scan.folded_text, sentence_start, start) is not None
 
 
+def _numero_after(scan: _Scan, end: int) -> bool:
+    """« lieu-dit les bastidons, au numéro onze »: « numéro » and a number right after the
+    name say it is an address, with no cue before it."""
+    tokens = scan.tokens
+    for j in range(end, min(len(tokens) - 1, end + 3)):
+        if re.search(r"[.!?;:]", gap(scan.text, tokens, j - 1, j)):
+            return False  # the sentence ended: « … chemin. Numéro … » is another thing
+        if tokens[j].folded == "numero":
+            return tokens[j + 1].is_digits or parse_cardinal(tokens[j + 1].text) is not None
+    return False
+
+
 def _street_at(scan: _Scan, t: int) -> Street | None:
     tokens = scan.tokens
     found = _type_at(scan, t)
@@ -272,7 +291,7 @@ def _street_at(scan: _Scan, t: int) -> Street | None:
             return None
         if prev in ("sur", "en", "de", "une", "un", "ma", "mon", "cette"):
             return None
-        if not (capitalised or cue or prev in ("au", "a", "le", "du")):
+        if not (capitalised or cue or prev in ("au", "a", "le", "du") or _numero_after(scan, end)):
             return None
     if fuzzy:
         # A street type heard slightly wrong ("tavers", "squadre") needs more evidence.

@@ -302,6 +302,9 @@ def test_articles_before_the_type_guess_no_number(
         ("Je suis au cadre en passe Chave, treize mille cinq. Une armoire.", ["4"]),
         # Seed 1212 (dev): « au et un cours Foch » (« vingt » lost) booked 5 for 21.
         ("Je suis au et un cours Foch à Aubagne. Une armoire.", []),
+        # Seed 3101 (dev): « au vingt et saint-victor » (« un » lost) booked 20, then 5 (the
+        # sound of « et s… »): a cut number is none, and no guess is made from what follows.
+        ("J'habite au vingt et saint-victor, treize mille sept. Une armoire.", []),
         # Its tens heard as another word, the number is still guessed.
         ("Je suis au vent et un boulevard Chave, treize mille cinq. Une armoire.", ["21"]),
     ):

@@ -52,6 +52,10 @@ def catalogue() -> Catalogue:
             "au",
         ),
         ("J'habite résidence les Pins, à La Ciotat.", "résidence les Pins", ""),
+        # The commune first with no comma: « au » and a number end it, « le » of a name
+        # does not (a review's case).
+        ("J'habite à Aubagne au trois rue Paradis.", "trois rue Paradis", "au"),
+        ("J'habite à Carry-le-Rouet, au trois rue Paradis.", "trois rue Paradis", "au"),
         # A cue after the street (no punctuation, as the ASR channel writes it) is no restart.
         (
             "j'habite au quatre impasse dupré je suis à marseille",
@@ -289,3 +293,35 @@ def test_an_address_after_a_lost_word(
     assert u.address is not None
     assert (u.address.street, u.address.housenumber) == (street, number)
     assert u.address.corrected == corrected
+
+
+@pytest.mark.parametrize(
+    ("said", "street", "number"),
+    [
+        # Seed 1717 (dev): no cue before the lieu-dit, « au numéro onze » after it.
+        ("lieu-dit les bastidons, au numéro onze, à rognes.", "Lieu-dit les bastidons", "11"),
+        # Seed 1717: the number corrected to, then a place misspelled with its article.
+        (
+            "Je suis au vingt-huit boulevard Anatole France euh pardon au quinze à la Cioat.",
+            "Boulevard Anatole France",
+            "15",
+        ),
+        # Seed 1717: a quartier before the street is no street (« Avenue de la Capelette »).
+        ("j'habite à la capelette, au quarante-huit jourdan, marseille dixième.", "jourdan", "48"),
+    ],
+)
+def test_an_address_read_past_its_surroundings(
+    catalogue: Catalogue, territory: Territory, said: str, street: str, number: str
+) -> None:
+    u = understand(f"Bonjour. {said} Une armoire.", "+33611223344", catalogue, territory)
+    assert u.address is not None
+    assert (u.address.street, u.address.housenumber) == (street, number)
+
+
+def test_a_unit_after_a_hesitation_joins_its_tens(
+    catalogue: Catalogue, territory: Territory
+) -> None:
+    # A review's case: « au vingt et, euh, un » read 1; 20 alone is no longer read either.
+    said = "J'habite au vingt et, euh, un boulevard Chave. Une armoire."
+    u = understand(said, "+33611223344", catalogue, territory)
+    assert u.address is not None and u.address.housenumber == "21"
