@@ -385,7 +385,7 @@ _NOT_A_STREET_AFTER = frozenset(
 
 
 def _has_number(tokens: list[Token], first: int, end: int) -> bool:
-    return any(t.is_digits or parse_cardinal(t.text) is not None for t in tokens[first:end])
+    return any(_number_at(tokens, j) for j in range(first, end))
 
 
 def numbered_address_after(text: str, tokens: list[Token], k: int) -> int | None:

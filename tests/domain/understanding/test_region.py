@@ -12,7 +12,7 @@ import yaml
 
 from corpus import CORPUS_DIR
 from domain.catalogue import Catalogue
-from domain.models import Intent
+from domain.models import Intent, SpokenAddress
 from domain.understanding import Territory, find_item_slots, locate_address, understand
 
 
@@ -20,6 +20,13 @@ from domain.understanding import Territory, find_item_slots, locate_address, und
 def catalogue() -> Catalogue:
     data = yaml.safe_load((CORPUS_DIR / "items.yaml").read_text(encoding="utf-8"))
     return Catalogue.from_dict(data)
+
+
+def _address(text: str, catalogue: Catalogue, territory: Territory) -> SpokenAddress:
+    """The address understood from `text`, which must have one."""
+    u = understand(text, "+33611223344", catalogue, territory)
+    assert u.address is not None
+    return u.address
 
 
 @pytest.mark.parametrize(
@@ -246,9 +253,8 @@ def test_no_correction_read_from_an_article_or_across_a_sentence(
 def test_a_building_then_its_street_is_the_street(
     catalogue: Catalogue, territory: Territory, said: str, street: str, number: str
 ) -> None:
-    u = understand(f"{said} C'est pour une armoire.", "+33611223344", catalogue, territory)
-    assert u.address is not None
-    assert (u.address.street, u.address.housenumber) == (street, number)
+    a = _address(f"{said} C'est pour une armoire.", catalogue, territory)
+    assert (a.street, a.housenumber) == (street, number)
 
 
 def test_a_number_after_numero_ends_at_any_place(
@@ -257,12 +263,10 @@ def test_a_number_after_numero_ends_at_any_place(
     # Seed 1414 (dev): « … Les Bastidons au numéro sept à Rones » (Rognes, too short to be
     # read as misspelled) lost its number; « numéro » says it is one, whatever place follows.
     said = "J'habite au lieu-dit Les Bastidons au numéro sept à Rones. Une armoire."
-    u = understand(said, "+33611223344", catalogue, territory)
-    assert u.address is not None and u.address.housenumber == "7"
+    assert _address(said, catalogue, territory).housenumber == "7"
     # Without « numéro », a number then an unknown word after « à » may be a time.
     said = "J'habite rue Paradis, au sept à Quinze. Une armoire."
-    u = understand(said, "+33611223344", catalogue, territory)
-    assert u.address is not None and u.address.housenumber == ""
+    assert _address(said, catalogue, territory).housenumber == ""
 
 
 @pytest.mark.parametrize(
@@ -289,10 +293,8 @@ def test_an_address_after_a_lost_word(
     number: str,
     corrected: bool,
 ) -> None:
-    u = understand(f"{said} Une armoire.", "+33611223344", catalogue, territory)
-    assert u.address is not None
-    assert (u.address.street, u.address.housenumber) == (street, number)
-    assert u.address.corrected == corrected
+    a = _address(f"{said} Une armoire.", catalogue, territory)
+    assert (a.street, a.housenumber, a.corrected) == (street, number, corrected)
 
 
 @pytest.mark.parametrize(
@@ -313,9 +315,8 @@ def test_an_address_after_a_lost_word(
 def test_an_address_read_past_its_surroundings(
     catalogue: Catalogue, territory: Territory, said: str, street: str, number: str
 ) -> None:
-    u = understand(f"Bonjour. {said} Une armoire.", "+33611223344", catalogue, territory)
-    assert u.address is not None
-    assert (u.address.street, u.address.housenumber) == (street, number)
+    a = _address(f"Bonjour. {said} Une armoire.", catalogue, territory)
+    assert (a.street, a.housenumber) == (street, number)
 
 
 def test_a_unit_after_a_hesitation_joins_its_tens(
@@ -323,5 +324,4 @@ def test_a_unit_after_a_hesitation_joins_its_tens(
 ) -> None:
     # A review's case: « au vingt et, euh, un » read 1; 20 alone is no longer read either.
     said = "J'habite au vingt et, euh, un boulevard Chave. Une armoire."
-    u = understand(said, "+33611223344", catalogue, territory)
-    assert u.address is not None and u.address.housenumber == "21"
+    assert _address(said, catalogue, territory).housenumber == "21"
