@@ -15,7 +15,15 @@ from typing import Any
 from rapidfuzz import fuzz, process
 
 from domain import geotext
-from domain.item_words import E_WRITTEN, e_stem, plural_in_s, same_word, singular
+from domain.item_access import access_detail
+from domain.item_words import (
+    E_WRITTEN,
+    QUANTITY_CUES,
+    e_stem,
+    plural_in_s,
+    same_word,
+    singular,
+)
 from domain.numbers import NUMBER_WORDS, Token, fold, tokenize
 
 __all__ = ["Catalogue", "CatalogueItem", "ItemMention", "plural_form", "singular"]
@@ -33,14 +41,6 @@ FUZZY_THRESHOLD = 88.0
 PHONETIC_MIN_KEY = 5
 PHONETIC_THRESHOLD = 0.75
 PHONETIC_MAX_WORDS = 4
-# Quantities, indefinites and possessives only: after "la" or "le", a sound-alike is more
-# often an ordinary word ("la commande") than a misheard item.
-QUANTITY_CUES = frozenset(
-    {"un", "une", "des", "d", "de", "mon", "ma", "mes", "en", "quelques", "plusieurs"}
-    | {"vieux", "vieille", "vieil", "gros", "grosse", "grand", "grande", "petit", "petite"}
-    | {"ancien", "ancienne"}
-    | set(NUMBER_WORDS)
-)
 # Words that start the next item, so a sound-alike window never runs over them.
 _NEXT_ITEM = frozenset({"un", "une", "des", "mon", "ma", "mes", "et"}) | NUMBER_WORDS
 
@@ -71,46 +71,6 @@ def _is_count(token: Token) -> bool:
 
 def _quantity_before(tokens: Sequence[Token], i: int) -> bool:
     return i > 0 and (tokens[i - 1].is_digits or tokens[i - 1].folded in QUANTITY_CUES)
-
-
-# Where the door is, not a door to take away: "code porte 1234", "porte B", "3e étage, porte
-# gauche" (callers and their SMS give them with the address). And "étage" is a floor, never an
-# "étagère" heard wrong.
-_DOOR_CODES = frozenset({"code", "digicode"})
-_DOOR_SIDES = frozenset({"gauche", "droite", "face", "fond", "paliere"})
-_FLOORS = frozenset({"etage", "etages"})
-# What makes "porte" a door to collect ("une porte palière", "la porte A").
-_DOOR_DETERMINERS = QUANTITY_CUES | {"la", "le", "l", "les", "cette", "ces", "notre", "ta", "sa"}
-
-
-def _access_detail(text: str, tokens: Sequence[Token], mention: ItemMention) -> bool:
-    first, after = mention.first_token, mention.last_token
-    if mention.fuzzy and any(t.folded in _FLOORS for t in tokens[first:after]):
-        return True
-    if mention.item.name != "porte" or after - first != 1:
-        return False
-    if first > 0 and tokens[first - 1].folded in _DOOR_CODES:
-        return True
-    if (
-        first > 0
-        and (tokens[first - 1].folded in _DOOR_DETERMINERS or tokens[first - 1].is_digits)
-        and not text[tokens[first - 1].end : tokens[first].start].strip()
-    ):
-        # "une porte palière", "deux portes 2 battants", "la porte A": a door to collect.
-        return False
-    if after >= len(tokens) or text[tokens[after - 1].end : tokens[after].start].strip():
-        return False  # "une porte, 2 chaises": the list goes on
-    nxt = tokens[after]
-    elided = text[nxt.end : nxt.end + 1] in ("'", "’")  # "porte d'entrée"
-    # One letter ("porte B"; not "à", "y"), a number, a side.
-    return (
-        (
-            (len(nxt.folded) == 1 and nxt.folded.isalpha() and nxt.folded not in ("a", "y"))
-            and not elided
-        )
-        or nxt.is_digits
-        or nxt.folded in _DOOR_SIDES
-    )
 
 
 # Short words inside a form that a transcription may drop ("table (de) chevet").
@@ -352,7 +312,14 @@ class Catalogue:
             if (
                 mention is None
                 or any(skipped(t) for t in tokens[i : mention.last_token])
-                or _access_detail(text, tokens, mention)
+                or access_detail(
+                    text,
+                    tokens,
+                    mention.first_token,
+                    mention.last_token,
+                    mention.item.name,
+                    fuzzy=mention.fuzzy,
+                )
             ):
                 i += 1
                 continue

@@ -1,8 +1,19 @@
 """How item words are written and heard: French singular and plural, and the final /e/
-sound that a transcription writes every way ("canapée", "sommié", "buffé"). Used by the
-catalogue's matching (catalogue.py)."""
+sound that a transcription writes every way ("canapée", "sommié", "buffé"), and the words that
+count an item before it (`QUANTITY_CUES`). Used by the catalogue's matching (catalogue.py)."""
 
 from __future__ import annotations
+
+from domain.numbers import NUMBER_WORDS
+
+# Quantities, indefinites and possessives only: after "la" or "le", a sound-alike is more
+# often an ordinary word ("la commande") than a misheard item.
+QUANTITY_CUES = frozenset(
+    {"un", "une", "des", "d", "de", "mon", "ma", "mes", "en", "quelques", "plusieurs"}
+    | {"vieux", "vieille", "vieil", "gros", "grosse", "grand", "grande", "petit", "petite"}
+    | {"ancien", "ancienne"}
+    | set(NUMBER_WORDS)
+)
 
 
 def singular(word: str) -> str:

@@ -40,6 +40,15 @@ def street_type_contradicts(said: str, official: str) -> bool:
     return bool(heard.street_type) and type_similarity(heard.street_type, found.street_type) == 0
 
 
+def street_type_differs(said: str, official: str) -> bool:
+    """Whether the street said and the street found have different types, however related
+    (« chemin du Vieux Moulin » said, « Traverse du Vieux Moulin » found): a caller's slip
+    between neighbouring types, or a street the gazetteer lacks whose name a street of the
+    neighbouring type has. Only the caller can tell them apart, so it is confirmed."""
+    heard, found = street_key(said), street_key(official)
+    return bool(heard.street_type and found.street_type) and heard.street_type != found.street_type
+
+
 # A name said this much longer than the one found (phonetic keys), and unlike it, is another
 # name: « rue des Trois Figuiers » (a street the gazetteer lacks) matched « Rue Giay », whose
 # sounds the search found inside « figuiers ». Chosen on the development seeds 16, 3101,
@@ -130,3 +139,68 @@ def street_partly_said(said: str, official: str) -> bool:
         if max((fuzz.ratio(w, f) for f in found_words), default=0) < _OWN_WORD_RATIO
     ]
     return bool(unexplained) and len(unexplained) < len(said_words)
+
+
+# A word of the name said in place of one of the street found, the others alike: another
+# person's street (« rue Augustin Roubion », a street the gazetteer lacks, matched « Rue
+# Augustin Roux »; seed 2222, booked). Words aligned by position, as many on both sides;
+# a misspelling stays above the ratio, another name falls under it. Elided articles stay on
+# their word and titles count: Whisper's « boulevard Jean-Dark » is « Jeanne d'Arc » (« dark »
+# and « darc », 75), « avenue contexte en Lily » « Comtesse Lily Pastré » (../shared/voicemails).
+_REPLACED_RATIO = 60
+_KEPT_RATIO = 80
+_SAID_AS_SUCH = 90
+_PARTICLE_WORDS = frozenset({"de", "du", "des", "la", "le", "les", "aux", "au", "et", "en"})
+
+
+def _spoken_words(street: str) -> list[str]:
+    """The words of the street's name as said: « Jeanne d'Arc » → jeanne, darc."""
+    words = street_key(street).name_with_articles.split()
+    joined: list[str] = []
+    for i, w in enumerate(words):
+        if i and len(words[i - 1]) == 1:
+            joined[-1] += w
+        else:
+            joined.append(w)
+    return [w for w in joined if len(w) >= 3 and w not in _PARTICLE_WORDS]
+
+
+def street_word_replaced(said: str, official: str, *, same_length: bool = True) -> bool:
+    """Whether the typed name said and the name found have as many words, one of them alike
+    and another unlike any word of the name found. Without `same_length` (the text alone, no
+    audio vote: Whisper's leftovers after a name are no caller's words there), also a longer
+    name said with a word unlike any found while a word found was not said as such (« boulevard
+    Victorin Garcin », not in the gazetteer, booked as « Boulevard Victor »; « allée des
+    Glaieuls, Merlan » keeps every word found and passes)."""
+    if not street_key(said).street_type:
+        return False
+    said_words, found_words = _spoken_words(said), _spoken_words(official)
+    if len(said_words) < 2 or not found_words:
+        return False
+    replaced = any(max(fuzz.ratio(a, b) for b in found_words) < _REPLACED_RATIO for a in said_words)
+    if len(said_words) == len(found_words):
+        kept = any(
+            fuzz.ratio(a, b) >= _KEPT_RATIO for a, b in zip(said_words, found_words, strict=True)
+        )
+        return kept and replaced
+    if same_length or len(said_words) < len(found_words):
+        return False
+    changed = any(max(fuzz.ratio(b, a) for a in said_words) < _SAID_AS_SUCH for b in found_words)
+    return replaced and changed
+
+
+# No word of the name found is like a word of the typed name said: another street, most
+# often one the gazetteer lacks (seed 5505: « rue Clovis Hugues Aîné » booked as « Rue Claudie
+# Scheiner » at 0.73; « clovvis » and « claudie » 43, their phonetic keys 80 alike, so the
+# letters judge). A misspelled word stays above the ratio (« Vinges » for Vignes, 83; Whisper's
+# « contexte » for Comtesse, 62).
+
+
+def street_name_unlike(said: str, official: str) -> bool:
+    """Whether the typed name said and the name found share no word, however misspelled."""
+    if not street_key(said).street_type:
+        return False
+    said_words, found_words = _spoken_words(said), _spoken_words(official)
+    if not said_words or not found_words:
+        return False
+    return all(fuzz.ratio(a, b) < _REPLACED_RATIO for a in said_words for b in found_words)

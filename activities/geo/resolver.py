@@ -261,6 +261,17 @@ class AddressResolver:
         elif spoken is not None and trust.street_type_contradicts(spoken.street, match.street):
             result.doubt = EscalationReason.STREET_DIFFERS.value
             result.reason = "la voie trouvée n'a pas le type de voie entendu"
+        elif spoken is not None and trust.street_type_differs(spoken.street, match.street):
+            result.doubt = EscalationReason.STREET_DIFFERS.value
+            result.reason = "la voie trouvée a un autre type que la voie entendue"
+        elif spoken is not None and trust.street_word_replaced(
+            spoken.street, match.street, same_length=bool(scores and scores.street_scores)
+        ):
+            result.doubt = EscalationReason.STREET_DIFFERS.value
+            result.reason = "un mot du nom de la voie trouvée diffère de la voie entendue"
+        elif spoken is not None and trust.street_name_unlike(spoken.street, match.street):
+            result.doubt = EscalationReason.STREET_DIFFERS.value
+            result.reason = "aucun mot du nom de la voie trouvée ne ressemble à la voie entendue"
         elif spoken is not None and trust.street_within(spoken.street, match.street):
             result.doubt = EscalationReason.STREET_DIFFERS.value
             result.reason = "la voie trouvée n'est qu'une partie du nom de la voie entendue"

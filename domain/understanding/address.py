@@ -10,7 +10,7 @@ from rapidfuzz import fuzz
 
 from domain.models import SpokenAddress
 from domain.numbers import HOUSE_SUFFIXES, NumberSpan, PhoneSpan, Token, find_postcodes, fold
-from domain.understanding.lexicon import INTERJECTIONS
+from domain.understanding.lexicon import INTERJECTIONS, breaks_sentence
 from domain.understanding.locality import (
     Locality,
     fill_locality,
@@ -71,7 +71,11 @@ def _fill_street(
 ) -> tuple[tuple[int, int], Locality]:
     """The street and its number into `address`; (its character span, the locality said with
     it)."""
-    address.street = _spelled(street_text(text, tokens, street, territory), street.typed)
+    address.street = _spelled(
+        street_text(text, tokens, street, territory)
+        + _spelled_after(text, tokens, street.name_end),
+        street.typed,
+    )
     first = street.number.start if street.number else tokens[street.type_token].start
     street_span = (first, tokens[street.name_end - 1].end)
     if street.number is not None:
@@ -452,6 +456,36 @@ def _spelled(street: str, typed: bool = True) -> str:
         for i, w in enumerate(head)
         if i == best or not _said_again(head[i], i, best, ratios.get(i, 0.0), letters, first)
     )
+
+
+# Words the caller may say between the name and its spelling: the word spelled, said again.
+_SAID_AGAIN_MAX = 2
+
+
+def _spelled_after(text: str, tokens: list[Token], end: int) -> str:
+    """The letters spelled after the street's name and its comma (« impasse Caprieieuse,
+    Capricieuse, C A P R I C I E U S E, … »: the word said again before them skipped), as
+    words to add to the name for `_spelled`; "" when none follow in the same sentence."""
+    j = end
+    while j < len(tokens) and j - end < _SAID_AGAIN_MAX and len(tokens[j].text) > 1:
+        j += 1
+    k = j
+    while (
+        k < len(tokens)
+        and re.fullmatch(r"[A-Za-z]", tokens[k].text)  # not « à »
+        and not (k > j and breaks_sentence(text[tokens[k - 1].end : tokens[k].start]))
+        and text[tokens[k].end : tokens[k].end + 1] not in ("'", "’")  # « C'est »
+    ):
+        k += 1
+    if k - j < _MIN_SPELLED:
+        return ""
+    if any(breaks_sentence(text[tokens[i - 1].end : tokens[i].start]) for i in range(end, k)):
+        return ""
+    letters = "".join(t.text for t in tokens[j:k]).lower()
+    said = tokens[end:j]
+    if any(fuzz.ratio(t.folded, letters) < _REPEATED_RATIO for t in said):
+        return ""  # another word before the letters: they spell something else
+    return " " + " ".join(t.text for t in tokens[j:k])
 
 
 def _said_again(word: str, i: int, best: int, ratio: float, letters: str, first: int) -> bool:

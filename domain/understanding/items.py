@@ -107,6 +107,14 @@ def _mention_count(
             count *= mult.value
         notes.append(f"quantité approximative pour {name} : {count}")
         return count
+    if prev and prev[-1].rstrip("s") in APPROX_NOUNS and mention.plural:
+        # « une douzaine poussettes »: the « de » lost.
+        count = APPROX_NOUNS[prev[-1].rstrip("s")]
+        mult = numbers_end_at.get(k - 1)
+        if mult is not None and not mult.is_article:
+            count *= mult.value
+        notes.append(f"quantité approximative pour {name} : {count}")
+        return count
     if prev and prev[-1] in DEFINITE:
         # "le frigo" again: the one already counted
         return None if name in counted else 1
@@ -247,6 +255,37 @@ def _refuses_next(tokens: list[Token], gap: range) -> bool:
     )
 
 
+def _restated(
+    text: str,
+    tokens: list[Token],
+    before: ItemMention,
+    mention: ItemMention,
+    numbers_end_at: dict[int, NumberSpan],
+) -> bool:
+    """ "quatre buffets, cinq buffets": the same item counted again right after, nothing but
+    its new count between and nothing that tells it apart after it, is the count said instead
+    (the « non » lost), not more of it. « trois chaises, quatre chaises de jardin » are seven."""
+    span = numbers_end_at.get(mention.first_token)
+    first = numbers_end_at.get(before.first_token)
+    after = mention.last_token
+    return (
+        before.item.name == mention.item.name
+        # « un lit, un lit pour moi et … »: articles list, counts restate.
+        and first is not None
+        and not first.is_article
+        and span is not None
+        and not span.is_article
+        and span.first_token == before.last_token
+        and not any(c in ".!?;" for c in text[before.end : mention.start])
+        and (
+            after >= len(tokens)
+            or _punctuated(text, tokens, after)
+            or tokens[after].folded in ("et", "merci")
+            or after in {n.first_token for n in numbers_end_at.values()}
+        )
+    )
+
+
 def _describes(
     text: str, tokens: list[Token], before: ItemMention, mention: ItemMention, span: NumberSpan
 ) -> bool:
@@ -350,6 +389,7 @@ def count_items(
         )
         if before is not None and (
             (_corrects(text, tokens, gap) and not refused_next)
+            or _restated(text, tokens, before, mention, numbers_end_at)
             or ((refused_next or excluded_again) and before.item.name == name)
         ):
             _take_back(counted, added[j - 1], notes)

@@ -11,9 +11,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rapidfuzz import fuzz
-
 from domain.numbers import HOUSE_SUFFIXES, Token, find_postcodes, parse_cardinal, tokenize
+from domain.understanding.cues import (
+    CUE_PATTERNS,
+    NOT_A_STREET_AFTER,
+    cue_end,
+    house_number_at,
+    number_at,
+)
 from domain.understanding.lexicon import INTERJECTIONS, breaks_sentence
 from domain.understanding.territory import Territory
 
@@ -31,19 +36,6 @@ class AddressRegion:
     said_from: int = -1
 
 
-_CUE_PATTERNS: tuple[tuple[str, ...], ...] = (
-    ("j", "habite"),
-    ("habite",),
-    ("je", "suis"),
-    ("je", "reside"),
-    ("je", "demeure"),
-    ("domicilie",),
-    ("domiciliee",),
-    ("mon", "adresse"),
-    ("l", "adresse"),
-    ("notre", "adresse"),
-    ("adresse",),
-)
 # Between the cue and the number: "c'est", "est", "t'es" (a transcription of "c'est"), "s'il
 # est", "se trouve", "c'est au".
 _CONNECTORS = frozenset(
@@ -53,25 +45,6 @@ _DETERMINERS = {"au": "au", "aux": "au", "le": "le", "du": "le"}
 # Words that start the locality after the street.
 _LOCALITY_STARTS = frozenset({"dans", "arrondissement", "code", "cedex", "quartier"})
 _MAX_REGION_TOKENS = 14
-
-
-def _is_address_word(word: str) -> bool:
-    """ "adresse" as Whisper writes it on accented speech: "adhès", "adheus", "adresses"."""
-    return word.startswith("ad") and len(word) >= 4 and fuzz.ratio(word, "adresse") >= 60
-
-
-def _cue_end(tokens: list[Token], i: int) -> int | None:
-    for pattern in _CUE_PATTERNS:
-        n = len(pattern)
-        if tuple(t.folded for t in tokens[i : i + n]) == pattern:
-            return i + n
-    if (
-        tokens[i].folded in ("mon", "l", "notre")
-        and i + 1 < len(tokens)
-        and _is_address_word(tokens[i + 1].folded)
-    ):
-        return i + 2
-    return None
 
 
 def _is_main_city(word: str, territory: Territory) -> bool:
@@ -109,8 +82,22 @@ def _names_a_place(tokens: list[Token], k: int, territory: Territory) -> bool:
     return _is_main_city(f, territory)
 
 
-def _number_at(tokens: list[Token], j: int) -> bool:
-    return j < len(tokens) and (tokens[j].is_digits or parse_cardinal(tokens[j].text) is not None)
+# How many words a place said before the address may have (« à Pointe Rouge, au … »).
+_PLACE_WORDS = 4
+
+
+def _place_then_number(text: str, tokens: list[Token], k: int) -> bool:
+    """« j'habite à Pointe Rouuge, au quarante-quatre … »: « à », a few words, a comma, then
+    « au » or « le » and a house number; the words are a place, known or misspelled."""
+    if tokens[k].text.lower() != "à":
+        return False
+    for j in range(k + 2, min(len(tokens) - 1, k + 2 + _PLACE_WORDS)):
+        gap = text[tokens[j - 1].end : tokens[j].start]
+        if breaks_sentence(gap):
+            return False
+        if "," in gap:
+            return tokens[j].folded in ("au", "le") and house_number_at(tokens, j + 1)
+    return False
 
 
 def _hard_stop(text: str, tokens: list[Token], a: int, b: int) -> bool:
@@ -124,7 +111,9 @@ def _street_start(
     k = cue
     determiner = ""
     skipped = 0
-    if k < len(tokens) and _names_a_place(tokens, k, territory):
+    if k < len(tokens) and (
+        _names_a_place(tokens, k, territory) or _place_then_number(text, tokens, k)
+    ):
         # "j'habite à Aubagne, au 3 rue …": the locality first, then the street.
         j = k + 1
         while (
@@ -133,7 +122,7 @@ def _street_start(
             and "," not in text[tokens[j - 1].end : tokens[j].start]
             # « j'habite à Aubagne au trois rue … »: « au » and a number end the place too
             # (not « le » nor « du », which names have: Carry-le-Rouet).
-            and not (tokens[j].folded in ("au", "aux") and _number_at(tokens, j + 1))
+            and not (tokens[j].folded in ("au", "aux") and number_at(tokens, j + 1))
         ):
             j += 1
         k = j
@@ -162,7 +151,9 @@ def _region_end(text: str, tokens: list[Token], first: int, territory: Territory
     while k < len(tokens) and k - first < _MAX_REGION_TOKENS:
         if k > first:
             gap = text[tokens[k - 1].end : tokens[k].start]
-            if re.search(r"[.!?;:]", gap) or ("," in gap and k - first >= 2):
+            if re.search(r"[.!?;:]", gap) or (
+                "," in gap and k - first >= 2 and not _name_after_number(tokens, first, k)
+            ):
                 break
             # « à Salou-de-Provence »: a commune misspelled ends the name as the commune would.
             if (
@@ -172,6 +163,19 @@ def _region_end(text: str, tokens: list[Token], first: int, territory: Territory
                 break
             if k - first >= 2 and _starts_landmark(tokens, k):
                 break
+            if (
+                tokens[k].text.lower() == "à"
+                and territory.quartier_closes(text, tokens, k + 1)
+                and not _typed(tokens, first, k, territory)
+                and not any(t.folded in ("de", "du", "des", "d") for t in tokens[first:k])
+            ):
+                # « au dix Henri Auzias à Belle-de-Mai, 13003 »: the quartier. A name may run
+                # to a place (« chemin vicinal de la Millière à Saint-Menet »): typed, the
+                # search reads it whole and the parser decides (streets.street_name_end); its
+                # type lost, it still starts with « de » (« de la Millière à Saint-Menet »).
+                break
+            if _starts_clause(text, tokens, k):
+                break  # « … au trois caravelle à j'aurais besoin … »: the request, its commas lost
             if k - first >= 2 and _postcode_in_words_at(text, tokens, k, territory):
                 break
             if k - first >= 2 and _number_taken_back_at(text, tokens, k):
@@ -188,6 +192,31 @@ def _region_end(text: str, tokens: list[Token], first: int, territory: Territory
                 break
         k += 1
     return k
+
+
+def _starts_clause(text: str, tokens: list[Token], k: int) -> bool:
+    """« je » or « j' » (no street's name has them): the caller's next clause."""
+    if tokens[k].folded == "je":
+        return True
+    return (
+        tokens[k].folded == "j"
+        and k + 1 < len(tokens)
+        and text[tokens[k].end : tokens[k + 1].start] in ("'", "’")
+    )
+
+
+def _name_after_number(tokens: list[Token], first: int, k: int) -> bool:
+    """Whether the comma before token k only follows the house number and a name starts
+    after it (« le dix-neuf, Les Naps, à Trets », « le vingt-quatre, la grande bastide »): the
+    region goes on. Not a take-back nor a landmark (« au douze, non loin de la gare »)."""
+    if not all(number_at(tokens, j) or tokens[j].folded in HOUSE_SUFFIXES for j in range(first, k)):
+        return False
+    nxt = tokens[k]
+    return (
+        (nxt.folded in ("la", "le", "les", "l") or nxt.text[:1].isupper())
+        and nxt.folded not in _TAKE_BACK_WORDS
+        and not _starts_landmark(tokens, k)
+    )
 
 
 def _typed(tokens: list[Token], first: int, k: int, territory: Territory) -> bool:
@@ -329,7 +358,7 @@ def locate_address(
     locality, a sentence end or a comma (once two words are in). None without a cue."""
     tokens = tokenize(text) if tokens is None else tokens
     for i in range(len(tokens)):
-        cue = _cue_end(tokens, i)
+        cue = cue_end(tokens, i)
         if cue is None:
             continue
         start = _street_start(text, tokens, cue, territory)
@@ -344,11 +373,15 @@ def locate_address(
                 break
             (first, determiner), corrected = restart, True
         k = _region_end(text, tokens, first, territory)
-        if tokens[first].folded in BUILDING_WORDS and not _has_number(tokens, first, k):
+        later = (
+            numbered_address_after(text, tokens, first + 1)
+            if tokens[first].folded in BUILDING_WORDS
+            else None
+        )
+        if later is not None and not _has_number(tokens, first, later):
             # « résidence la Rose, bâtiment C, au vingt-neuf Frédéric Mistral »: the
-            # building first, then its street and number.
-            later = numbered_address_after(text, tokens, k)
-            restart = _street_start(text, tokens, later, territory) if later is not None else None
+            # building first, then its street and number (the commas may be lost).
+            restart = _street_start(text, tokens, later, territory)
             if restart is not None:
                 first, determiner = restart
                 said_from = tokens[first].start
@@ -377,15 +410,18 @@ def locate_address(
 BUILDING_WORDS = frozenset({"residence", "batiment", "immeuble"})
 # How far after the building's name its street may come (« …, bâtiment C, escalier 4, au 29 »).
 _BUILDING_TO_STREET_TOKENS = 12
-# After the number, a floor or a building, not a street: « au 2e étage » (the tokens « 2 »,
-# « e »), « au 3 étage », « le 4 bâtiment ».
-_NOT_A_STREET_AFTER = frozenset(
-    {"e", "eme", "er", "ere", "ieme", "etage", "etages", "batiment", "escalier", "porte"}
+# A number after these names a part of the building (« escalier un », « porte 12 »), not a
+# house.
+_BUILDING_PARTS = frozenset(
+    {"batiment", "bat", "escalier", "porte", "etage", "appartement", "appt", "entree"}
 )
 
 
 def _has_number(tokens: list[Token], first: int, end: int) -> bool:
-    return any(_number_at(tokens, j) for j in range(first, end))
+    return any(
+        number_at(tokens, j) and not (j > first and tokens[j - 1].folded in _BUILDING_PARTS)
+        for j in range(first, end)
+    )
 
 
 def numbered_address_after(text: str, tokens: list[Token], k: int) -> int | None:
@@ -398,7 +434,7 @@ def numbered_address_after(text: str, tokens: list[Token], k: int) -> int | None
         if (
             tokens[j].folded in ("au", "le")
             and (n.is_digits or (parse_cardinal(n.text) is not None and n.folded != "une"))
-            and tokens[j + 2].folded not in _NOT_A_STREET_AFTER
+            and tokens[j + 2].folded not in NOT_A_STREET_AFTER
         ):
             return j
     return None
@@ -420,7 +456,7 @@ def _started_over(text: str, tokens: list[Token], first: int, end: int) -> bool:
         if any(t.is_digits or parse_cardinal(t.text) is not None for t in before):
             break
         if j > first and any(
-            tuple(t.folded for t in tokens[j : j + len(p)]) == p for p in _CUE_PATTERNS
+            tuple(t.folded for t in tokens[j : j + len(p)]) == p for p in CUE_PATTERNS
         ):
             return True
     words = [t for t in tokens[first:end] if t.folded not in INTERJECTIONS]

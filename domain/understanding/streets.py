@@ -97,10 +97,18 @@ def street_name_end(
     numbers_at: dict[int, NumberSpan],
     ordinals_at: dict[int, int],
     territory: Territory,
+    *,
+    between_places: bool = True,
+    numbered: int | None = None,
 ) -> int:
     """Token index where the street name that starts at `start` stops. Spelled letters do
     not count toward the name's length (« Vallon de la Baudille Baudille B A U D I L L E »,
-    its commas lost, lost its last letters)."""
+    its commas lost, lost its last letters). `between_places`: the street's type is one whose
+    names may run from a place to another (« Chemin du Vallon à La Rose »), or is unknown;
+    otherwise a quartier after « à » is the caller's (`Territory.quartier_closes`).
+    `numbered`: the house number said before the type; another small number in words right
+    after the type then starts the name (« au trois de l'allée Deux Frères Freschi », its « des »
+    lost, booked number 2)."""
     j = start
     letters = 0
     while j < len(tokens) and j - start - letters < MAX_NAME_TOKENS:
@@ -115,7 +123,15 @@ def street_name_end(
         if j in numbers_at:
             # "Rue du 4 Septembre", "Route des Quatre Saisons": a number after a particle
             # is part of the name; anywhere else it is the postcode or the next sentence.
-            if not after_particle or j == start:
+            leading = (
+                j == start
+                and numbered is not None
+                and numbers_at[j].value != numbered
+                and numbers_at[j].spoken
+                and numbers_at[j].value <= _LEADING_NAME_NUMBER
+                and _capitalised_name_after(tokens, numbers_at[j].last_token)
+            )
+            if not leading and (not after_particle or j == start):
                 break
             j = numbers_at[j].last_token
             continue
@@ -139,8 +155,18 @@ def street_name_end(
                 f == "au"
                 or territory.find_commune(tokens, j + 1)
                 or nxt not in ("la", "le", "les", "l")
+                # « … Mistral à la Ciota »: a commune misspelled, its article its own.
+                or territory.misheard_commune_after(text, tokens, j) is not None
+                or (not between_places and territory.quartier_closes(text, tokens, j + 1))
             ):
                 break
+        if (
+            f in ("au", "aux")
+            and j > start
+            and not between_places
+            and territory.quartier_closes(text, tokens, j + 1)
+        ):
+            break  # « impasse Mélèze aux Olives à Marseille »: « à » and the article in one
         if f == "et" and j + 1 < len(tokens):
             nxt_tok = tokens[j + 1]
             if nxt_tok.folded in PRONOUNS_AFTER_ET or j + 1 in numbers_at:
@@ -152,6 +178,22 @@ def street_name_end(
     while j > start and tokens[j - 1].folded in PARTICLES and not _spelled_letter(tokens, j - 1):
         j -= 1
     return j
+
+
+# The types of the streets named from a place to another (« Chemin du Merlan à La Rose »,
+# « Traverse du Moulin à Huile »): 14 of the 17 names with « à » of ../shared/geodata's
+# Marseille streets are chemins, traverses, a route and a passage (montée and sentier are roads
+# of the same kind); the other three (« Rue Va à la Calanque », « Rue de la Pointe à Pitre »)
+# name no quartier after it.
+_BETWEEN_PLACES = frozenset({"Chemin", "Traverse", "Route", "Passage", "Montée", "Sentier"})
+
+
+# The largest number a name starts with (« Deux Frères », « Sept Collines », « Vingt »).
+_LEADING_NAME_NUMBER = 20
+
+
+def _capitalised_name_after(tokens: list[Token], k: int) -> bool:
+    return k < len(tokens) and tokens[k].text[:1].isupper() and not tokens[k].is_digits
 
 
 def _spelled_letter(tokens: list[Token], i: int) -> bool:
@@ -261,12 +303,19 @@ def _street_at(scan: _Scan, t: int) -> Street | None:
     abbreviated = f in scan.territory.abbreviated_types and gap_text.strip() == "."
     if hard_break(gap_text) and not abbreviated:
         return None
+    number, suffix = _number_before(scan.text, tokens, t, scan.numbers_end_at)
     end = street_name_end(
-        scan.text, tokens, name_start, scan.numbers_at, scan.ordinals_at, scan.territory
+        scan.text,
+        tokens,
+        name_start,
+        scan.numbers_at,
+        scan.ordinals_at,
+        scan.territory,
+        between_places=display in _BETWEEN_PLACES,
+        numbered=number.value if number is not None else None,
     )
     if end <= name_start:
         return None
-    number, suffix = _number_before(scan.text, tokens, t, scan.numbers_end_at)
     prev = tokens[t - 1].folded if t > 0 else ""
     # An everyday word as type (« le passage de la Poste ») needs its proper name at once.
     capitalised = _is_capitalised(

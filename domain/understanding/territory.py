@@ -7,12 +7,13 @@ understanding code receives it and reads no file. Another métropole is other fi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz
 
-from domain.numbers import Districts, Token, find_arrondissement, fold, tokenize
+from domain.numbers import Districts, Token, find_arrondissement, fold, parse_cardinal, tokenize
 
 __all__ = ["Arrondissement", "Commune", "StreetType", "Territory"]
 
@@ -233,16 +234,19 @@ class Territory:
         for n in range(1, min(self._max_words, len(tokens) - first) + 1):
             end = first + n
             said = " ".join(t.folded for t in tokens[first:end])
-            if len(said) < MISHEARD_NAME_LENGTH:
+            # « à la Ciota »: the name's own article makes a shorter name a place.
+            if len(said) < MISHEARD_NAME_LENGTH - bool(article):
                 continue
             if end < len(tokens) and text[tokens[end - 1].end : tokens[end].start] == "-":
                 continue  # « Grands-Carmes » is not « Grans » and the rest of a name
             for form, commune in self._forms.items():
                 own = form[0] if form[0] in _ARTICLES and len(form) > 1 else ""
                 name = " ".join(form[1:] if own else form)
-                if own != article or name[0] != said[0]:
+                if name[0] != said[0]:
                     continue
                 score = fuzz.ratio(said, name)
+                if own != article and not (own and not article and score == 100):
+                    continue  # « la gare » is not La Fare; « à Ciotat » (its « la » lost) is
                 if score >= MISHEARD_NAME_RATIO and (best is None or score > best[0]):
                     best = (score, commune, end)
         if best is None:
@@ -260,6 +264,25 @@ class Territory:
         if tokens[i].text.lower() not in ("à", "sur"):
             return None
         return self.find_misheard_commune(text, tokens, i + 1)
+
+    def quartier_closes(self, text: str, tokens: list[Token], k: int) -> bool:
+        """Whether a quartier named at token k ends the address's words (« boulevard de la
+        Farigoule à la Millière à Marseille », « au dix Henri Auzias à Belle-de-Mai 13003 »):
+        the rest of the locality, a punctuation mark or the end follows it."""
+        found = self.find_quartier(tokens, k)
+        if found is None:
+            return False
+        end = found[1]
+        if end >= len(tokens):
+            return True
+        nxt = tokens[end]
+        return (
+            re.search(r"[,;:.!?]", text[tokens[end - 1].end : nxt.start]) is not None
+            or nxt.text.lower() in ("à", "dans")
+            or nxt.is_digits
+            or str(parse_cardinal(nxt.text)) == self.department  # « treize mille … »
+            or self.find_commune(tokens, end) is not None
+        )
 
     def sounds_inside(self, name: str) -> bool:
         """Whether a place name that no list knows sounds like a commune or a quartier of

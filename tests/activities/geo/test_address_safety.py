@@ -292,6 +292,17 @@ def test_a_street_of_another_type_is_never_booked(
     assert (decision.kind, geo.doubt) == (DecisionKind.CONFIRM_BY_SMS, "street_differs")
 
 
+def test_a_street_of_a_related_type_is_confirmed(
+    acts: GeocodeActivities, catalogue: Catalogue, territory: Territory
+) -> None:
+    # Seed 2121 (dev): « chemin du Vieux Moulin » (not in the gazetteer) booked as « Traverse
+    # du Vieux Moulin » at 0.55; « chemin » and « traverse » are neighbours, not the same.
+    said = "J'habite au douze chemin du Moulin, treize mille cinq. C'est pour une armoire."
+    _, geo, decision = _decide(acts, catalogue, territory, said)
+    assert geo.match is not None and geo.match.street == "Traverse du Moulin"
+    assert (decision.kind, geo.doubt) == (DecisionKind.CONFIRM_BY_SMS, "street_differs")
+
+
 def test_articles_before_the_type_guess_no_number(
     acts: GeocodeActivities, catalogue: Catalogue, territory: Territory
 ) -> None:

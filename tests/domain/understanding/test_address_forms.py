@@ -119,6 +119,18 @@ def test_a_message_without_a_street_has_no_street(run: Run) -> None:
             "Traverse Grandval",
         ),
         ("J'habite au quatre avenue des Piins Pins P I N S à Allauch.", "Avenue des Pins"),
+        # Seed 2222 (dev): after the name's comma, the word said again and its spelling
+        # (« impasse Caprieieuse, Capricieuse, C A P R I C I E U S E » kept the misspelling).
+        (
+            "J'habite au quatre impasse Caprieieuse, Capricieuse, C A P R I C I E U S E, à "
+            "Marseille.",
+            "Impasse Capricieuse",
+        ),
+        ("J'habite au quatre rue Rubaud, R O U B A U D, à Marseille.", "Rue Roubaud"),
+        # The word spelled, said again, is no word of the name; a sentence apart spells
+        # nothing of it.
+        ("J'habite au quatre rue Martail Reynaud, Martal, M A R T I A L.", "Rue Martial Reynaud"),
+        ("J'habite au quatre rue Rubaud. R O U B A U D.", "Rue Rubaud"),
     ],
 )
 def test_the_letters_spelled_after_the_name_replace_the_word_they_spell(
@@ -307,3 +319,42 @@ def test_the_verb_a_is_no_place_for_a_misspelled_commune(run: Run) -> None:
     a = address(run("je suis au sept gambetta a salou-de-provence. je voudrais trois frigos."))
     assert a.city != "Salon-de-Provence"
     assert "salou" in a.street
+
+
+@pytest.mark.parametrize(
+    ("said", "street"),
+    [
+        # Seed 2424 (dev): « boulevard de la Farigoule à la Millière à Marseille » searched the
+        # quartier as the street's name (Boulevard de la Millière).
+        (
+            "Je suis au trente-trois boulevard de la Farigoule à la Millière à Marseille.",
+            "Boulevard de la Farigoule",
+        ),
+        (
+            "Je suis au trente-trois boulevard de la Farigoule à la Pomme, 13011.",
+            "Boulevard de la Farigoule",
+        ),
+        # Seed 2727 (dev): « aux » is « à » and the quartier's article in one.
+        ("Je suis au un impasse Mélèze aux Olives à Marseille.", "Impasse Mélèze"),
+        # A road's name may run from a place to another (« Chemin du Merlan à La Rose »).
+        (
+            "Je suis au trente-trois chemin du Merlan à la Rose, 13013.",
+            "Chemin du Merlan à la Rose",
+        ),
+    ],
+)
+def test_a_quartier_after_the_street_ends_its_name(run: Run, said: str, street: str) -> None:
+    assert address(run(said + " C'est pour une armoire.")).street == street
+
+
+def test_a_name_may_start_with_a_number_once_the_house_number_is_said(run: Run) -> None:
+    # Seed 2828 (dev): « au trois de l'allée Deux Feères Freschi » (« des » lost) read no typed
+    # street, and « Deux » as the house number: 2 was booked for 3.
+    a = address(run("Je suis au trois de l'allée Deux Feères Freschi. Trois poussettes."))
+    assert (a.housenumber, a.street) == ("3", "Allée Deux Feères Freschi")
+    # Without a number before the type, or the same number said again, a number after it is
+    # still no name.
+    a = address(run("Je suis allée Deux. Trois poussettes."))
+    assert not a.street.startswith("Allée Deux")
+    a = address(run("J'habite au douze boulevard douze Michelet. Trois poussettes."))
+    assert not a.street.startswith("Boulevard douze")

@@ -380,6 +380,9 @@ def test_a_negation_after_a_comma_still_negates(
         ("Il y a un matelas dans la chambre. Il y a un matelas dans le salon.", {"matelas": 2}),
         ("J'ai une chaise dans la cuisine. J'ai une chaise dans le salon.", {"chaise": 2}),
         ("J'ai un lit, un lit pour moi et un lit pour ma fille.", {"lit": 3}),
+        # What follows the second tells it apart (a review's cases).
+        ("Je voudrais enlever trois chaises, quatre chaises de jardin.", {"chaise": 7}),
+        ("Je voudrais enlever deux armoires, trois armoires normandes.", {"armoire": 5}),
     ],
 )
 def test_the_same_words_twice_are_no_loop(
@@ -456,3 +459,24 @@ def test_a_refused_item_left_out_again_stays_refused(
     text = "Un canapé, des pneus, pas les pneus neufs, une table."
     u = understand(f"{WHERE} {text}", CALLER, catalogue, territory)
     assert {i.item for i in u.refused_items} == {"pneu"}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Item dev seed 1604: the same item counted again right after is the count said
+        # instead (« non » lost), not more of it.
+        ("Je voudrais enlever quatre buffets, cinq buffets.", {"buffet": 5}),
+        ("Je voudrais enlever deux commodes trois commodes.", {"commode": 3}),
+        # « et » between them adds; articles list (« un lit, un lit pour moi »).
+        ("Je voudrais enlever deux chaises et trois chaises.", {"chaise": 5}),
+        ("J'ai un lit, un lit pour moi et un lit pour ma fille.", {"lit": 3}),
+        # « une douzaine poussettes »: the « de » lost.
+        ("Je voudrais enlever une douzaine poussettes.", {"poussette": 12}),
+        ("Je voudrais enlever deux douzaines chaises.", {"chaise": 24}),
+    ],
+)
+def test_a_count_said_again_or_an_approximate_count_without_de(
+    catalogue: Catalogue, territory: Territory, text: str, expected: dict[str, int]
+) -> None:
+    assert said(text, catalogue, territory) == expected

@@ -63,10 +63,15 @@ def _address(text: str, catalogue: Catalogue, territory: Territory) -> SpokenAdd
         # does not (a review's case).
         ("J'habite à Aubagne au trois rue Paradis.", "trois rue Paradis", "au"),
         ("J'habite à Carry-le-Rouet, au trois rue Paradis.", "trois rue Paradis", "au"),
-        # A cue after the street (no punctuation, as the ASR channel writes it) is no restart.
+        # A cue after the street (no punctuation, as the ASR channel writes it) is no restart;
+        # « je », « j' » start the caller's next clause, never a street's name (seed 2323:
+        # « … escalier un au trois caravelle à j'aurais besoin que vous passiez prendre une
+        # gazinière » lost its item to the region).
+        ("j'habite au quatre impasse dupré je suis à marseille", "quatre impasse dupré", "au"),
         (
-            "j'habite au quatre impasse dupré je suis à marseille",
-            "quatre impasse dupré je suis",
+            "j'habite résidence le parc bâtiment c escalier un au trois caravelle à j'aurais "
+            "besoin que vous passiez prendre une gazinière",
+            "trois caravelle à",
             "au",
         ),
     ],
@@ -325,3 +330,101 @@ def test_a_unit_after_a_hesitation_joins_its_tens(
     # A review's case: « au vingt et, euh, un » read 1; 20 alone is no longer read either.
     said = "J'habite au vingt et, euh, un boulevard Chave. Une armoire."
     assert _address(said, catalogue, territory).housenumber == "21"
+
+
+@pytest.mark.parametrize(
+    ("said", "street", "number"),
+    [
+        # Seeds 1919, 2121 (dev): « mon… c'est le » (« adresse » lost) had no address cue, so
+        # an untyped street was never read (« le treize de la République à Gardanne »).
+        ("Mon c'est le treize de la République, à Gardanne.", "de la République", "13"),
+        ("mon c'est le quarante-cinq des pinsons, treize mille quinze.", "des pinsons", "45"),
+        # Seed 1919: « j'habite » misspelled (« J'habbite au La Quille au numéro quatorze »).
+        ("J'habbite au La Quille au numéro quatorze, à Rognes.", "La Quille", "14"),
+        ("J'abite au huit de la Pinède, treize mille quinze.", "de la Pinède", "8"),
+        # Seed 2222: « c'est au » and a house number.
+        ("c'est au dix de la cassiopée.", "de la cassiopée", "10"),
+    ],
+)
+def test_an_address_cue_said_in_part(
+    catalogue: Catalogue, territory: Territory, said: str, street: str, number: str
+) -> None:
+    a = _address(f"Bonjour. {said} Une armoire.", catalogue, territory)
+    assert (a.street, a.housenumber) == (street, number)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A phone number after « mon… c'est le » (« numéro » lost) is no address.
+        "Mon c'est le zéro six, trente-neuf, quarante. Une armoire.",
+        "Mon c'est le 06 39 40 12 12. Une armoire.",
+        # « j'hésite », « j'habille »: other verbs.
+        "J'hésite au deux de la Pinède. Une armoire.",
+        "J'habille au deux de la Pinède. Une armoire.",
+        "C'est au troisième étage. Une armoire.",
+        # A floor or a date after « c'est au », « mon… c'est le » (a review's cases).
+        "C'est au 3e étage. Une armoire.",
+        "C'est au 2 étage. Une armoire.",
+        "Mon, c'est le 15 mai. Une armoire.",
+    ],
+)
+def test_no_address_cue_from_other_words(text: str, territory: Territory) -> None:
+    assert locate_address(text, territory) is None
+
+
+@pytest.mark.parametrize(
+    ("said", "street", "number"),
+    [
+        # Seeds 1919, 2525 (dev): a comma after the number alone, then the name (« le
+        # dix-neuf, Les Naps, à Trets » had no address: the region was the number).
+        ("Mon adresse, c'est le dix-neuf, Les Naps, à Trets.", "Les Naps", "19"),
+        (
+            "mon adresse, c'est le vingt-quatre, la grande bastide, à jouques.",
+            "la grande bastide",
+            "24",
+        ),
+        # Seed 2525: a quartier after an untyped name ends it (« … à Belle-de-Mai » was
+        # booked as Rue de la Belle de Mai).
+        (
+            "Je suis au dix Henri Auziias à Belle-de-Mai treize zéro zéro trois.",
+            "Henri Auziias",
+            "10",
+        ),
+        # Seed 2525: a place no list knows before the address (« à Pointe Rouuge, au … »).
+        (
+            "J'habite à Pointe Rouuge, au quarante-quatre Challier de Nère, à Marseille.",
+            "Challier de Nère",
+            "44",
+        ),
+    ],
+)
+def test_an_address_beside_a_place_or_after_a_comma(
+    catalogue: Catalogue, territory: Territory, said: str, street: str, number: str
+) -> None:
+    a = _address(f"Bonjour. {said} Une armoire.", catalogue, territory)
+    assert (a.street, a.housenumber) == (street, number)
+
+
+def test_a_comma_after_the_number_still_ends_a_take_back_or_a_landmark(
+    territory: Territory,
+) -> None:
+    region = locate_address("J'habite au douze, non pardon, au quatre rue Paradis.", territory)
+    assert region is not None and region.corrected
+
+
+def test_a_typed_name_may_run_to_a_quartier(territory: Territory) -> None:
+    # Seed 1313 (dev): the search must read « … de la Millière à Saint-Menet » whole (a street
+    # of that name), not stop at the quartier as for an untyped name.
+    text = (
+        "je suis au cinquante-neuf chemin vicinal de la millière à saint-menet, treize mille onze."
+    )
+    region = locate_address(text, territory)
+    assert region is not None and text[region.start : region.end].endswith("saint-menet")
+
+
+def test_a_date_after_a_place_is_no_address(territory: Territory) -> None:
+    # A review's case: « à X, le N … » skips the place only before a house number.
+    text = "Je suis à l'hôpital, le 3 mars je rentre."
+    region = locate_address(text, territory)
+    assert region is None or "mars" not in text[region.start : region.end]
