@@ -6,11 +6,9 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from rapidfuzz import fuzz
-
 from domain.models import SpokenAddress
-from domain.numbers import HOUSE_SUFFIXES, NumberSpan, PhoneSpan, Token, find_postcodes, fold
-from domain.understanding.lexicon import INTERJECTIONS, breaks_sentence
+from domain.numbers import HOUSE_SUFFIXES, NumberSpan, PhoneSpan, Token, find_postcodes
+from domain.understanding.lexicon import INTERJECTIONS
 from domain.understanding.locality import (
     Locality,
     fill_locality,
@@ -19,6 +17,7 @@ from domain.understanding.locality import (
     sentence_bounds,
 )
 from domain.understanding.region import BUILDING_WORDS, locate_address, numbered_address_after
+from domain.understanding.spelled_names import spelled, spelled_after
 from domain.understanding.streets import Street, find_streets, street_text, untyped_street
 from domain.understanding.territory import Territory
 
@@ -71,9 +70,8 @@ def _fill_street(
 ) -> tuple[tuple[int, int], Locality]:
     """The street and its number into `address`; (its character span, the locality said with
     it)."""
-    address.street = _spelled(
-        street_text(text, tokens, street, territory)
-        + _spelled_after(text, tokens, street.name_end),
+    address.street = spelled(
+        street_text(text, tokens, street, territory) + spelled_after(text, tokens, street.name_end),
         street.typed,
     )
     first = street.number.start if street.number else tokens[street.type_token].start
@@ -83,6 +81,11 @@ def _fill_street(
             f" {street.suffix}" if street.suffix else ""
         )
     after = number_after(text, tokens, address_numbers, street.name_end, territory)
+    if after is not None and street.number is not None and after[0] != address.housenumber:
+        # « au quatorze rue de l'Église euh au douze à Allauch » (seed 3131: 14 booked): another
+        # number said after the name, with nothing but a hesitation to take the first back, is
+        # the one corrected to, and confirmed.
+        after = (after[0], True)
     if after is not None and (street.number is None or after[1]):
         # "lieu-dit Les Naps, au numéro 5"; "au 10 rue X, euh non pardon, au 12": the number
         # said after the name, or the one the caller corrected to.
@@ -418,83 +421,3 @@ def _locality_at(
         return False  # « le 12 à 13h05 »: a time, though a transcript's postcode may look so
     said = find_postcodes(window, in_address=True, districts=territory.districts)
     return bool(said) and said[0].start == 0 and territory.in_territory(said[0].postcode)
-
-
-# A spelled word stands for the word of the name it resembles this much (rapidfuzz ratio):
-# « Gueodon » for G U E I D O N.
-_SPELLED_RATIO = 70
-_REPEATED_RATIO = 65
-_PARTICLES = frozenset({"de", "du", "des", "d", "la", "le", "les", "l", "aux", "au", "a", "et"})
-_MIN_SPELLED = 3
-
-
-def _spelled(street: str, typed: bool = True) -> str:
-    """The street with the letters the caller spelled after it in place of the word they
-    spell: « boulevard Gueodon Gueiidon G U E I D O N » → « boulevard Gueidon » (the
-    transcript lost the commas that end the name; the word is often said twice). `typed`:
-    the first word is the street's type, never the word spelled; without a type (lost by the
-    transcription: « au six Ollympe Oiympe O L Y M P E ») the name starts at the first."""
-    words = street.split(" ")
-    k = len(words)
-    while k > 0 and len(words[k - 1]) == 1 and words[k - 1].isalpha():
-        k -= 1
-    letters = "".join(words[k:]).lower()
-    first = 1 if typed else 0
-    if len(letters) < _MIN_SPELLED or k < first + 1:
-        return street
-    head = words[:k]
-    ratios = {i: fuzz.ratio(fold(head[i]), letters) for i in range(first, k)}
-    best = max(ratios, key=lambda i: ratios[i])
-    if ratios[best] < _SPELLED_RATIO or len(letters) < len(fold(head[best])) - 1:
-        # No word it spells, or a spelling cut short: the words only, the letters dropped.
-        return " ".join(head)
-    # The word said again right beside it goes ("Roubaud, roubo, R O U ..."); never another
-    # word of the name (« Romain Rolland », « des Dames », « Petit Puits »: « Rue du Puits »
-    # is another street).
-    return " ".join(
-        letters.capitalize() if i == best else w
-        for i, w in enumerate(head)
-        if i == best or not _said_again(head[i], i, best, ratios.get(i, 0.0), letters, first)
-    )
-
-
-# Words the caller may say between the name and its spelling: the word spelled, said again.
-_SAID_AGAIN_MAX = 2
-
-
-def _spelled_after(text: str, tokens: list[Token], end: int) -> str:
-    """The letters spelled after the street's name and its comma (« impasse Caprieieuse,
-    Capricieuse, C A P R I C I E U S E, … »: the word said again before them skipped), as
-    words to add to the name for `_spelled`; "" when none follow in the same sentence."""
-    j = end
-    while j < len(tokens) and j - end < _SAID_AGAIN_MAX and len(tokens[j].text) > 1:
-        j += 1
-    k = j
-    while (
-        k < len(tokens)
-        and re.fullmatch(r"[A-Za-z]", tokens[k].text)  # not « à »
-        and not (k > j and breaks_sentence(text[tokens[k - 1].end : tokens[k].start]))
-        and text[tokens[k].end : tokens[k].end + 1] not in ("'", "’")  # « C'est »
-    ):
-        k += 1
-    if k - j < _MIN_SPELLED:
-        return ""
-    if any(breaks_sentence(text[tokens[i - 1].end : tokens[i].start]) for i in range(end, k)):
-        return ""
-    letters = "".join(t.text for t in tokens[j:k]).lower()
-    said = tokens[end:j]
-    if any(fuzz.ratio(t.folded, letters) < _REPEATED_RATIO for t in said):
-        return ""  # another word before the letters: they spell something else
-    return " " + " ".join(t.text for t in tokens[j:k])
-
-
-def _said_again(word: str, i: int, best: int, ratio: float, letters: str, first: int) -> bool:
-    """Whether word i of the name is the spelled word said again (misheard) beside it."""
-    folded = fold(word)
-    return (
-        abs(i - best) == 1
-        and i >= first
-        and ratio >= _REPEATED_RATIO
-        and folded not in _PARTICLES
-        and folded[:1] == letters[:1]
-    )

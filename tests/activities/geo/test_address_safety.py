@@ -17,7 +17,7 @@ from domain.catalogue import Catalogue
 from domain.decision import DecisionKind, decide_address
 from domain.trust import self_corrected
 from domain.understanding import Territory, understand
-from domain.understanding.address import _spelled
+from domain.understanding.spelled_names import spelled
 from tests.activities.geo.helpers import propose
 
 
@@ -130,7 +130,7 @@ def test_non_loin_de_never_offers_the_landmark_with_the_callers_number(
     ],
 )
 def test_spelled_letters_drop_no_other_word_of_the_name(street: str, kept: str) -> None:
-    assert _spelled(street).lower() == kept.lower()
+    assert spelled(street).lower() == kept.lower()
 
 
 def test_a_callback_verb_does_not_hide_a_correction_of_the_street_name() -> None:

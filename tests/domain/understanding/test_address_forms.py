@@ -358,3 +358,33 @@ def test_a_name_may_start_with_a_number_once_the_house_number_is_said(run: Run) 
     assert not a.street.startswith("Allée Deux")
     a = address(run("J'habite au douze boulevard douze Michelet. Trois poussettes."))
     assert not a.street.startswith("Boulevard douze")
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        # Seed 2929 (dev): the end of a hyphenated name said again to be spelled (« rue
+        # saint-antoine antoine a n t o i n e »): « Rue du Puits Saint-Antoine » was booked.
+        "J'habite au neuf rue saint-antoine antoine a n t o i n e à Marseille.",
+        "J'habite au neuf rue saint-antonie, antoine, a n t o i n e, à Marseille.",
+    ],
+)
+def test_the_end_of_a_hyphenated_name_said_again_is_spelled(run: Run, said: str) -> None:
+    a = address(run(said + " Trois chaises."))
+    assert (a.housenumber, a.street) == ("9", "Rue Saint-Antoine")
+
+
+def test_another_number_after_the_street_is_the_one_corrected_to(run: Run) -> None:
+    # Seed 3131 (dev): « au quatorze rue de l'Église euh au douze à Allauch » booked 14: a
+    # hesitation alone took the first number back.
+    a = address(run("Je suis au quatorze rue de l'Église euh au douze à Allauch. Une table."))
+    assert (a.housenumber, a.corrected) == ("12", True)
+    # The same number said again, a floor or a date after the street correct nothing.
+    for said in (
+        "Je suis au quatorze rue de l'Église, au quatorze, à Allauch.",
+        "Je suis au quatorze rue de l'Église, au 3e étage, à Allauch.",
+        "Je suis au quatorze rue de l'Église au 3 étage à Allauch.",
+        "Je suis au quatorze rue de l'Église, le 15 je ne suis pas là.",
+    ):
+        a = address(run(f"{said} Une table."))
+        assert (a.housenumber, a.corrected) == ("14", False), said
