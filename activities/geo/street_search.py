@@ -25,6 +25,7 @@ from domain.address_models import AddressCandidates, StreetCandidate
 from domain.models import SpokenAddress
 from domain.numbers import fold, normalize_housenumber
 from domain.understanding import Territory, locate_address
+from domain.understanding.spelled_names import spelled_later
 
 __all__ = ["DEFAULT_MAX_CANDIDATES", "AddressSearch"]
 
@@ -43,6 +44,9 @@ DEFAULT_MAX_CANDIDATES = 16
 
 # Letters spelled one by one (« O L Y M P E »).
 _SPELLED = re.compile(r"(?:\b[A-Za-z]\b[\s,.]*){4,}")
+# A word spelled this long names the street that has it (shorter: « D E », initials).
+_SPELLED_WORD = 4
+_SPELLED_BONUS = 0.1
 
 # What a heard character after the street costs (a street is the last thing said before the
 # locality or the end of the sentence, so leftovers after it are suspicious, but the region's
@@ -149,15 +153,20 @@ class AddressSearch:
             out.parsed_housenumber = out.housenumbers[0]
 
         ranked = self._rank(heard_words, evidence)
-        spelled = _SPELLED.search(heard_words)
+        # The letters in the address's words, or in a sentence after it (« Aubert, ça s'écrit
+        # A U B E R T »).
+        inline = _SPELLED.search(heard_words)
+        spelled = inline.group() if inline is not None else ""
+        if not spelled and out.region_end >= 0:
+            spelled = spelled_later(text, out.region_end)
         if (
             spoken is not None
             and spoken.street
-            and spelled is not None
+            and spelled
             and not geotext.street_key(spoken.street).street_type
             # The parser put the letters in place of a word (none: « Bodie B A U D I L L E »
             # searched as « Bodie » alone would lose the letters' evidence).
-            and fold("".join(re.findall(r"[A-Za-z]", spelled.group())))
+            and fold("".join(re.findall(r"[A-Za-z]", spelled)))
             in {fold(w) for w in spoken.street.split()}
         ):
             # « au six Ollympe Oiympe O L Y M P E »: the name as the letters spell it (the
@@ -172,6 +181,15 @@ class AddressSearch:
             for street, score in self._parsed_candidates(spoken):
                 if street not in ranked or ranked[street] < score:
                     ranked[street] = score
+        word = fold("".join(re.findall(r"[A-Za-z]", spelled)))
+        said = {fold(w) for w in re.split(r"[\s'’-]+", spoken.street)} if spoken else set()
+        if len(word) >= _SPELLED_WORD and word in said:
+            # The caller spelled a word of the street as parsed: the streets whose name has it
+            # as spelled come first (« quatre Aubert » sounds like « … Robert »; A U B E R T
+            # says which).
+            for street in ranked:
+                if word in re.split(r"[\s'’-]+", fold(self.gz.name(street))):
+                    ranked[street] += _SPELLED_BONUS
         order = sorted(ranked.items(), key=lambda kv: (-kv[1], self.gz.name(kv[0])))
         for street, score in order[:limit]:
             locality = self._area_bonus(street, evidence)

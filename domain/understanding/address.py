@@ -17,7 +17,7 @@ from domain.understanding.locality import (
     sentence_bounds,
 )
 from domain.understanding.region import BUILDING_WORDS, locate_address, numbered_address_after
-from domain.understanding.spelled_names import spelled, spelled_after
+from domain.understanding.spelled_names import spelled, spelled_after, spelled_later
 from domain.understanding.streets import Street, find_streets, street_text, untyped_street
 from domain.understanding.territory import Territory
 
@@ -212,6 +212,16 @@ def extract_address(
         if not address.housenumber:
             notes.append("numéro de rue non entendu")
 
+    if address.street and street_span is not None:
+        # « … traverse des Peurluns. Pourlons, ça s'écrit P O U R L U N S. »
+        letters = spelled_later(text, street_span[1])
+        if letters:
+            respelled = spelled(f"{address.street} {letters}", bool(street and street.typed))
+            if respelled != address.street:
+                # The letters changed the name: what was heard and what was spelled disagree,
+                # so the address is confirmed, never booked blindly.
+                address.street, address.corrected = respelled, True
+                notes.append("rue corrigée par les lettres épelées")
     fill_locality(address, found, notes, territory)
     if street is None and heard is None and not (address.postcode or address.city):
         return None, None, False

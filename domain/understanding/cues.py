@@ -13,6 +13,8 @@ __all__ = ["CUE_PATTERNS", "NOT_A_STREET_AFTER", "cue_end", "house_number_at", "
 CUE_PATTERNS: tuple[tuple[str, ...], ...] = (
     ("j", "habite"),
     ("habite",),
+    ("habitons",),
+    ("nous", "residons"),
     ("je", "suis"),
     ("je", "reside"),
     ("je", "demeure"),
@@ -101,4 +103,14 @@ def cue_end(tokens: list[Token], i: int) -> int | None:
         tokens, i + 3
     ):
         return i + 2  # « c'est au dix de la Cassiopée »: « au » and a house number
+    if [t.folded for t in tokens[i : i + 2]] in (["je", "vis"], ["nous", "vivons"]) and (
+        i + 2 < len(tokens) and tokens[i + 2].folded in ("au", "aux", "a")
+    ):
+        # « je vis au … », « je vis à Aubagne, au … »; not « je vis seule », « je vis dans le
+        # quartier depuis vingt ans ».
+        return i + 2
+    if [t.folded for t in tokens[i : i + 3]] in (["on", "est", "au"], ["nous", "sommes", "au"]):
+        # « on est au douze Les Naps »: as « je suis au », when a house number follows (« on
+        # est au courant » is no address).
+        return i + 2 if house_number_at(tokens, i + 3) else None
     return None

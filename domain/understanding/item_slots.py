@@ -15,7 +15,8 @@ from domain.models import Intent, ItemCount, Understanding
 from domain.numbers import Token, find_numbers, find_phone_numbers, fold, tokenize
 from domain.understanding.caller import caller_name
 from domain.understanding.intent import BOOKING_RE
-from domain.understanding.items import NO_ITEMS_NOTE, kept_after, taken_back_after
+from domain.understanding.item_takebacks import kept_after, taken_back_after
+from domain.understanding.items import NO_ITEMS_NOTE
 from domain.understanding.lexicon import ADJECTIVES
 from domain.understanding.locality import sentence_bounds
 from domain.understanding.region import locate_address

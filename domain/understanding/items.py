@@ -1,6 +1,6 @@
 """Items and their counts: each catalogue mention with the quantity said before it ("deux
 chaises", "une dizaine de cartons", "le frigo"), negations and places left out, accepted and
-refused items apart."""
+refused items apart; what takes an item back once said is item_takebacks.py's."""
 
 from __future__ import annotations
 
@@ -8,43 +8,34 @@ from dataclasses import dataclass
 
 from domain.catalogue import ItemMention
 from domain.models import ItemCount
-from domain.numbers import NUMBER_WORDS, NumberSpan, Token
+from domain.numbers import NumberSpan, Token, fold
+from domain.understanding.item_takebacks import (
+    PUNCTUATION,
+    corrects,
+    count_said_instead,
+    kept_after,
+    kept_before,
+    punctuated,
+    refuses_next,
+    replacement_lost,
+)
 from domain.understanding.lexicon import (
-    ADDITIONS,
     ADJECTIVES,
     APPROX_NOUNS,
-    CORRECTIONS,
     DEFINITE,
     DESCRIPTIVE_NOUNS,
     EXCLUDERS,
     EXCLUSIONS,
     INDEFINITE_PLURAL,
-    INTERJECTIONS,
     NEGATIONS,
 )
 
 # The note of a booking request whose items none were understood (dropped once some are).
 NO_ITEMS_NOTE = "aucun objet reconnu"
-# A correction is said right after what it corrects: at most this many words between.
-MAX_CORRECTION_GAP = 6
 # Whisper's loops: a phrase of up to LOOP_MAX_PERIOD words said LOOP_MIN_REPEATS times or more
 # in a row is a transcription artefact, not items said again.
 LOOP_MAX_PERIOD = 12
 LOOP_MIN_REPEATS = 3
-# "le matelas, je le garde", "la table on la conserve", "je vais le garder": a keep verb in the
-# present (or its infinitive after "vais", "veux"…), not negated. "je le gardais à la cave",
-# "je ne le garde pas", "je la garde plus" keep nothing.
-_KEEPERS = frozenset({"je", "j", "on", "nous"})
-_KEPT_PRONOUNS = frozenset({"le", "la", "les", "l"})
-_KEEP_PRESENT = frozenset(
-    f"{stem}{end}" for stem in ("gard", "conserv") for end in ("e", "es", "ons", "ez", "ent")
-)
-_KEEP_INFINITIVE = frozenset({"garder", "conserver"})
-_KEEP_MODALS = frozenset(
-    {"vais", "va", "allons", "veux", "voulons", "voudrais", "prefere", "preferons", "compte"}
-)
-_NOT = frozenset({"ne", "n", "pas", "plus", "jamais"})
-_PUNCTUATION = ",.;:!?"
 
 
 @dataclass
@@ -77,6 +68,32 @@ def _number_count(
     return count
 
 
+def _adjectives_start(tokens: list[Token], mention: ItemMention) -> int:
+    """The first token of the mention with the adjectives said before it (« vieux frigo »)."""
+    k = mention.first_token
+    while k > 0 and tokens[k - 1].folded in ADJECTIVES and mention.first_token - k < 3:
+        k -= 1
+    return k
+
+
+# « l'autre fauteuil », « les autres chaises »: another one than the one counted.
+_OTHER = frozenset({"autre", "autres"})
+
+
+def _untake(
+    counted: dict[str, _Counted], name: str, tokens: list[Token], k: int, notes: list[str]
+) -> None:
+    """A definite mention kept (« le canapé, je le garde ») takes back one of the item counted
+    before, « les … » all of them."""
+    if name not in counted or k == 0 or counted[name].count == 0:
+        return
+    article = tokens[k - 1].folded
+    if article not in DEFINITE | {"les"}:
+        return
+    counted[name].count = 0 if article == "les" else counted[name].count - 1
+    notes.append(f"{name} écarté par l'appelant : retiré")
+
+
 def _mention_count(
     mention: ItemMention,
     tokens: list[Token],
@@ -86,9 +103,7 @@ def _mention_count(
     text: str = "",
 ) -> int | None:
     """How many of the mentioned item the caller means; None when the mention adds none."""
-    k = mention.first_token
-    while k > 0 and tokens[k - 1].folded in ADJECTIVES and mention.first_token - k < 3:
-        k -= 1
+    k = _adjectives_start(tokens, mention)
     prev = [t.folded for t in tokens[max(0, k - 2) : k]]
     name = mention.item.name
     if _negated(text, tokens, k, mention.first_token):
@@ -125,14 +140,6 @@ def _mention_count(
     return 1
 
 
-def _punctuated(text: str, tokens: list[Token], j: int, marks: str = _PUNCTUATION) -> bool:
-    """Punctuation between token j - 1 and token j (j == len(tokens): after the last one)."""
-    if j <= 0:
-        return False
-    end = tokens[j].start if j < len(tokens) else len(text)
-    return any(c in marks for c in text[tokens[j - 1].end : end])
-
-
 def _negated(text: str, tokens: list[Token], k: int, first: int) -> bool:
     """The words before token k (an item, or the adjectives before it) leave it out."""
     for neg in NEGATIONS + EXCLUSIONS:
@@ -141,12 +148,12 @@ def _negated(text: str, tokens: list[Token], k: int, first: int) -> bool:
             continue
         # "je ne sais pas, la table …": a negation does not reach over punctuation inside its
         # own words; before them it may ("un sommier, sans matelas").
-        if any(_punctuated(text, tokens, j) for j in range(k - n + 1, first + 1)):
+        if any(punctuated(text, tokens, j) for j in range(k - n + 1, first + 1)):
             continue
         # "mais pas la table", ", pas le canapé"; not "je ne garde pas la table non plus"
         p = k - n
         if neg in EXCLUSIONS and not (
-            p == 0 or tokens[p - 1].folded in EXCLUDERS or _punctuated(text, tokens, p)
+            p == 0 or tokens[p - 1].folded in EXCLUDERS or punctuated(text, tokens, p)
         ):
             continue
         return True
@@ -159,100 +166,6 @@ def _gap(text: str, tokens: list[Token], before: ItemMention, mention: ItemMenti
     if any(c in ".!?" for c in text[before.end : mention.start]):
         return range(0)
     return range(before.last_token, mention.first_token)
-
-
-def _is_correction(text: str, tokens: list[Token], j: int, *, replaced: bool = False) -> bool:
-    """Token j takes back what was said before it, in its context: "pardon", "euh non", "non
-    pardon", ", non,", "ou plutôt", "je me suis trompé", ", erreur,". Not "un frigo non
-    fonctionnel", "un canapé plutôt lourd", "acheté par erreur", "pardon de vous déranger"."""
-    word = tokens[j].folded
-    prev = tokens[j - 1].folded if j else ""
-    nxt = tokens[j + 1].folded if j + 1 < len(tokens) else ""
-    if word == "pardon":
-        # "pardon de vous déranger", "pardon pour le bruit": an apology, nothing taken back
-        return nxt not in ("de", "d", "pour")
-    if word == "non":
-        # "trois chaises non quatre chaises", "un bureau non une commode": as Whisper writes
-        # it, without the commas
-        return (
-            nxt in ("pardon", "un", "une")
-            or nxt in NUMBER_WORDS
-            or (j + 1 < len(tokens) and tokens[j + 1].is_digits)
-            or prev in INTERJECTIONS
-            or (_punctuated(text, tokens, j) and _punctuated(text, tokens, j + 1))
-        )
-    if word == "plutot":
-        # « une table de nuit plutôt une armoire » (« ou » lost): only where another item
-        # follows (`replaced`); « un canapé, plutôt un grand » takes nothing back.
-        return prev == "ou" or (replaced and nxt in ("un", "une", "des"))
-    if word in ("trompe", "trompee"):
-        return prev in ("suis", "me", "m")
-    if word == "erreur":
-        return _punctuated(text, tokens, j + 1) and (
-            _punctuated(text, tokens, j) or prev in INTERJECTIONS
-        )
-    return False
-
-
-def _corrects(text: str, tokens: list[Token], gap: range) -> bool:
-    """The words between two mentions take the first one back ("…, euh non pardon, …")."""
-    return (
-        len(gap) <= MAX_CORRECTION_GAP
-        and any(
-            tokens[j].folded in CORRECTIONS and _is_correction(text, tokens, j, replaced=True)
-            for j in gap
-        )
-        and not any(tokens[j].folded in ADDITIONS for j in gap)
-    )
-
-
-def taken_back_after(text: str, tokens: list[Token], end: int) -> bool:
-    """The words after token `end` take back what came before ("…, euh non pardon, une
-    commode"), before any word that adds to it or the end of the sentence; "non pas" refuses
-    what follows instead."""
-    for j in range(end, min(len(tokens), end + MAX_CORRECTION_GAP)):
-        if j > end and any(c in ".;!?" for c in text[tokens[j - 1].end : tokens[j].start]):
-            return False
-        word = tokens[j].folded
-        if word in ADDITIONS:
-            return False
-        if word in CORRECTIONS and _is_correction(text, tokens, j):
-            return not (word == "non" and j + 1 < len(tokens) and tokens[j + 1].folded == "pas")
-    return False
-
-
-# What starts the item said instead of one taken back (« …, euh non pardon, une commode »).
-_REPLACEMENT_STARTS = frozenset({"un", "une", "des", "le", "la", "les", "l"})
-
-
-def _replacement_lost(text: str, tokens: list[Token], end: int) -> bool:
-    """The words after token `end` take it back and start another item whose name is lost:
-    « un tabouret, euh non pardon, un … ». Not a count corrected (« trois chaises, non,
-    quatre »), a question (« une table, non ? »), nor the end of the list (« un canapé, non,
-    c'est tout », « un frigo, euh non, rien d'autre »)."""
-    if not taken_back_after(text, tokens, end):
-        return False
-    j = end
-    while j < len(tokens) and tokens[j].folded in CORRECTIONS | INTERJECTIONS:
-        if _punctuated(text, tokens, j + 1, "?"):
-            return False
-        j += 1
-    starts = j < len(tokens) and tokens[j].folded in _REPLACEMENT_STARTS
-    return starts and j - end <= MAX_CORRECTION_GAP
-
-
-def _refuses_next(tokens: list[Token], gap: range) -> bool:
-    """ "…, non pas le buffet, …", "une commode plutôt qu'une table": what follows "non pas"
-    or "plutôt que" (and its determiner) is refused."""
-    words = [tokens[j].folded for j in gap]
-    return len(words) <= MAX_CORRECTION_GAP and any(
-        (
-            words[j : j + 2] == ["non", "pas"]
-            or words[j : j + 2] in (["plutot", "que"], ["plutot", "qu"])
-        )
-        and len(words) - j <= 3
-        for j in range(len(words))
-    )
 
 
 def _restated(
@@ -279,7 +192,7 @@ def _restated(
         and not any(c in ".!?;" for c in text[before.end : mention.start])
         and (
             after >= len(tokens)
-            or _punctuated(text, tokens, after)
+            or punctuated(text, tokens, after)
             or tokens[after].folded in ("et", "merci")
             or after in {n.first_token for n in numbers_end_at.values()}
         )
@@ -295,28 +208,6 @@ def _describes(
         and tokens[mention.first_token].folded in DESCRIPTIVE_NOUNS
         and not any(c in ",.;:!?" for c in text[tokens[before.last_token - 1].end : span.start])
     )
-
-
-def kept_after(tokens: list[Token], end: int, text: str = "") -> bool:
-    """The caller says they keep what ends at token `end`: "(mais) le matelas, je le garde",
-    "la table, on va la garder"; not "je ne le garde pas", "je la garde plus", "je le
-    gardais"."""
-    after = [t.folded for t in tokens[end : end + 4]]
-    if len(after) < 3 or after[0] not in _KEEPERS:
-        return False
-    if after[1] in _KEPT_PRONOUNS:
-        verb = 2
-        kept = after[2] in _KEEP_PRESENT
-    elif len(after) == 4 and after[1] in _KEEP_MODALS and after[2] in _KEPT_PRONOUNS:
-        verb = 3
-        kept = after[3] in _KEEP_INFINITIVE
-    else:
-        return False  # "je ne le garde pas", "je vais pas le garder"
-    j = end + verb + 1
-    negated = (
-        j < len(tokens) and tokens[j].folded in _NOT and not (text and _punctuated(text, tokens, j))
-    )
-    return kept and not negated
 
 
 def loop_regions(tokens: list[Token]) -> list[tuple[int, int, int]]:
@@ -366,6 +257,8 @@ def count_items(
 ) -> tuple[list[ItemCount], list[ItemCount]]:
     """(accepted items, refused items), each with its count."""
     numbers_end_at = {n.last_token: n for n in numbers}
+    numbers_start_at = {n.first_token: n for n in numbers}
+    heard_before: dict[str, set[str]] = {}  # the words each item was named in so far
     counted: dict[str, _Counted] = {}
     added: list[tuple[str, int]] = []  # what each mention added (name, count)
     regions = loop_regions(tokens)
@@ -373,7 +266,7 @@ def count_items(
         name = mention.item.name
         before = mentions[j - 1] if j else None
         gap = _gap(text, tokens, before, mention) if before is not None else range(0)
-        refused_next = _refuses_next(tokens, gap)
+        refused_next = refuses_next(tokens, gap)
         # « une bibliothèque, pas la bibliothèque, le réfrigérateur »: the « non » of « non
         # pas » lost, the same thing named and left out at once takes it back.
         after = mentions[j + 1] if j + 1 < len(mentions) else None
@@ -388,7 +281,7 @@ def count_items(
             and bool(_gap(text, tokens, mention, after))
         )
         if before is not None and (
-            (_corrects(text, tokens, gap) and not refused_next)
+            (corrects(text, tokens, gap) and not refused_next)
             or _restated(text, tokens, before, mention, numbers_end_at)
             or ((refused_next or excluded_again) and before.item.name == name)
         ):
@@ -401,14 +294,32 @@ def count_items(
             _note_once(notes, f"boucle de transcription : {name} compté une fois")
             added.append((name, 0))
             continue
-        if kept_after(tokens, mention.last_token, text):
+        k = _adjectives_start(tokens, mention)
+        kept_later = kept_after(tokens, mention.last_token, text)
+        kept_first = kept_before(text, tokens, k) and punctuated(
+            text, tokens, mention.last_token, PUNCTUATION
+        )
+        kept = kept_later or kept_first
+        if (
+            kept
+            and mention.item.accepted
+            and fold(mention.heard) in heard_before.get(name, set())
+            and not any(t.folded in _OTHER for t in tokens[k : mention.first_token])
+        ):
+            # « un frigo et un canapé. Non, le canapé, je le garde », « …, mais je conserve le
+            # canapé. »: the one named before, in the same words, is taken back too; not
+            # another one (« l'autre fauteuil, je le garde », « une table basse … la table de
+            # jardin »), nor a refused item (the caller is told).
+            _untake(counted, name, tokens, k, notes)
+        heard_before.setdefault(name, set()).add(fold(mention.heard))
+        if kept:
             notes.append(f"« {mention.heard} » gardé par l'appelant : ignoré")
             added.append((name, 0))
             continue
         if (
             (after is None or not _gap(text, tokens, mention, after))
-            and not _punctuated(text, tokens, mention.last_token, ".!?;")
-            and _replacement_lost(text, tokens, mention.last_token)
+            and not punctuated(text, tokens, mention.last_token, ".!?;")
+            and replacement_lost(text, tokens, mention.last_token)
         ):
             # « un tabouret, euh non pardon, un … »: the item said instead was lost (by the
             # transcription, or the caller trailed off); the one taken back is not what they
@@ -426,6 +337,10 @@ def count_items(
             added.append((name, 0))
             continue
         count = _mention_count(mention, tokens, numbers_end_at, counted, notes, text)
+        instead = count_said_instead(text, tokens, mention.last_token, numbers_start_at)
+        if count is not None and instead is not None:
+            count = instead
+            notes.append(f"quantité corrigée par l'appelant pour {name} : {count}")
         added.append((name, count or 0))
         if count is None:
             continue

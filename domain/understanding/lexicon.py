@@ -253,10 +253,10 @@ EXCLUSIONS = (
 )
 EXCLUDERS = frozenset({"mais", "sauf", "et", "non"})
 # Words that may take back what was just said: "un bureau, euh non pardon, un congélateur",
-# "une table, ou plutôt une commode", "trois chaises, non, quatre", "je me suis trompé". Each
-# only in its own context (items.py `_is_correction`): "un frigo non fonctionnel", "un canapé
-# plutôt lourd", "acheté par erreur" take nothing back.
-CORRECTIONS = frozenset({"non", "pardon", "plutot", "trompe", "trompee", "erreur"})
+# "une table, ou plutôt une commode", "trois chaises, non, quatre", "je me suis trompé", "je
+# veux dire une commode". Each only in its own context (item_takebacks.py `_is_correction`):
+# "un frigo non fonctionnel", "un canapé plutôt lourd", "acheté par erreur" take nothing back.
+CORRECTIONS = frozenset({"non", "pardon", "plutot", "trompe", "trompee", "erreur", "dire"})
 # Words said before a "non" that make it a word of its own ("euh non", "ah non", "enfin non").
 INTERJECTIONS = frozenset({"euh", "ah", "oh", "ben", "bah", "hum", "enfin"})
 # Words that add to what was said: after them, a "non" corrects nothing of the items before.

@@ -11,7 +11,7 @@ from rapidfuzz import fuzz
 from domain.numbers import Token, fold
 from domain.understanding.lexicon import breaks_sentence
 
-__all__ = ["spelled", "spelled_after"]
+__all__ = ["spelled", "spelled_after", "spelled_later"]
 
 # A spelled word stands for the word of the name it resembles this much (rapidfuzz ratio):
 # « Gueodon » for G U E I D O N.
@@ -106,3 +106,32 @@ def _said_again(word: str, i: int, best: int, ratio: float, letters: str, first:
         and folded not in _PARTICLES
         and folded[:1] == letters[:1]
     )
+
+
+# « Pourlons, ça s'écrit P O U R L U N S », « Gare, ça s'épelle G A R E »: the letters of a word
+# said again in a sentence of its own, this far after the street at most; the word said before
+# « (ça) s'écrit » is the one spelled.
+_SPELLED_LATER = re.compile(
+    r"(\w+)\W+(?:ça\s+|ca\s+|cela\s+)?s['’]\s?(?:écrit|ecrit|épelle|epelle)\s*:?\s*"
+    r"((?:\b[A-Za-z]\b(?!['’])[ ,]*){3,})",
+    re.IGNORECASE,
+)
+_SPELLED_LATER_CHARS = 160
+# Whose name is spelled: the caller's (« Madame Favre, ça s'écrit F A V R E »), not the street's.
+_CALLER_NAME_CUES = re.compile(r"\b(?:appelle|madame|monsieur|mademoiselle|nom|prénom)\b", re.I)
+
+
+def spelled_later(text: str, start: int) -> str:
+    """The letters spelled after « ça s'écrit » in a sentence after `start` (the street's end),
+    as words for `spelled`, when the word said before them is the one they spell and the
+    sentence names no caller; "" otherwise."""
+    found = _SPELLED_LATER.search(text, start)
+    if found is None or found.start() - start > _SPELLED_LATER_CHARS:
+        return ""
+    letters = re.findall(r"[A-Za-z]", found.group(2))
+    if fuzz.ratio(fold(found.group(1)), "".join(letters).lower()) < _REPEATED_RATIO:
+        return ""
+    sentence = text[: found.start()].rsplit(".", 1)[-1]
+    if _CALLER_NAME_CUES.search(sentence):
+        return ""
+    return " ".join(letters)

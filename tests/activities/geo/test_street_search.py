@@ -3,9 +3,12 @@ the small synthetic territory of helpers.py."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from activities.geocode import GeocodeActivities
 from domain.models import SpokenAddress
-from tests.activities.geo.helpers import names, propose
+from domain.understanding import Territory
+from tests.activities.geo.helpers import SEARCH_SECTORS, names, propose, search_activities
 
 # --------------------------------------------------------------------------- search
 
@@ -71,3 +74,22 @@ def test_a_name_spelled_without_its_type_is_searched_as_the_letters_spell_it(
     text = "J'habite au sept Moolin Mouulin M O U L I N, treize mille cinq. Une armoire."
     spoken = SpokenAddress(housenumber="7", street="Moulin", postcode="13005", citycode="13205")
     assert names(propose(acts, text, spoken))[0] == ("Traverse du Moulin", "13005")
+
+
+def test_a_word_spelled_in_a_sentence_after_the_address_names_the_street(
+    tmp_path: Path, territory: Territory
+) -> None:
+    # Seed 3030 (dev): « au quatre Aubert … Aubert, ça s'écrit A U B E R T » offered Rue Robert
+    # first (« quatre Aubert » sounds « …trobert »): the street whose name has the word spelled
+    # comes first.
+    rows = (
+        [f"{s}_{n}", n, "", name, "13005", "13205", "Marseille", 5.385 + s / 1000, 43.29]
+        for s, name in enumerate(("Rue Robert", "Traverse Aubert"))
+        for n in range(1, 11)
+    )
+    acts = search_activities(tmp_path, rows, SEARCH_SECTORS, territory)
+    spoken = SpokenAddress(housenumber="4", street="Aubert", postcode="13005", citycode="13205")
+    said = "J'habite au quatre Aubert, treize mille cinq."
+    assert names(propose(acts, said, spoken))[0] == ("Rue Robert", "13005")
+    spelled = f"{said} Aubert, ça s'écrit A U B E R T. Une armoire."
+    assert names(propose(acts, spelled, spoken))[0] == ("Traverse Aubert", "13005")

@@ -388,3 +388,32 @@ def test_another_number_after_the_street_is_the_one_corrected_to(run: Run) -> No
     ):
         a = address(run(f"{said} Une table."))
         assert (a.housenumber, a.corrected) == ("14", False), said
+
+
+def test_a_word_spelled_in_a_sentence_after_the_address_corrects_it(run: Run) -> None:
+    # Seed 2626 (dev): « au sept traverse des Peurluns. Pourlons, ça s'écrit P O U R L U N S. »
+    # The letters change the name: confirmed, never booked blindly.
+    a = address(
+        run("Je suis au sept traverse des Peurluns. Pourlons, ça s'écrit P O U R L U N S. Un lit.")
+    )
+    assert (a.housenumber, a.street, a.corrected) == ("7", "Traverse des Pourluns", True)
+    # The « c » of « c'est » after the letters is no letter of them.
+    a = address(
+        run("Je suis au quatre Aubert, Marseille. Aubert, ça s'écrit A U B E R T c'est tout.")
+    )
+    assert (a.street, a.corrected) == ("Aubert", False)
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        # The caller's name spelled (a review's case), or letters of another word than the
+        # one said before them: the street stays as heard.
+        "J'habite au 4 rue Fabre. Je suis Madame Favre, ça s'écrit F A V R E.",
+        "J'habite au 4 rue Fabre. Mon nom, Favre, ça s'écrit F A V R E.",
+        "J'habite au 4 rue Fabre. Le code, ça s'écrit F A V R E.",
+    ],
+)
+def test_letters_spelled_for_another_word_leave_the_street(run: Run, said: str) -> None:
+    a = address(run(f"{said} Un lit."))
+    assert (a.street, a.corrected) == ("Rue Fabre", False)

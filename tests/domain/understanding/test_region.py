@@ -344,6 +344,11 @@ def test_a_unit_after_a_hesitation_joins_its_tens(
         ("J'abite au huit de la Pinède, treize mille quinze.", "de la Pinède", "8"),
         # Seed 2222: « c'est au » and a house number.
         ("c'est au dix de la cassiopée.", "de la cassiopée", "10"),
+        # Other ways of saying where one lives (this session's probe).
+        ("Je vis au douze Les Naps à Trets.", "Les Naps", "12"),
+        ("Nous habitons au douze Les Naps à Trets.", "Les Naps", "12"),
+        ("On est au douze Les Naps à Trets.", "Les Naps", "12"),
+        ("Nous sommes au douze Les Naps à Trets.", "Les Naps", "12"),
     ],
 )
 def test_an_address_cue_said_in_part(
@@ -367,6 +372,8 @@ def test_an_address_cue_said_in_part(
         "C'est au 3e étage. Une armoire.",
         "C'est au 2 étage. Une armoire.",
         "Mon, c'est le 15 mai. Une armoire.",
+        "On est au courant. Une armoire.",
+        "Je vis seule avec mon fils. Une armoire.",
     ],
 )
 def test_no_address_cue_from_other_words(text: str, territory: Territory) -> None:
