@@ -281,25 +281,23 @@ def test_a_postcode_in_words_is_no_street_name(
     assert (geo.match.housenumber, geo.match.street) == ("12", "Boulevard Chave")
 
 
+@pytest.mark.parametrize(
+    ("said", "found"),
+    [
+        # Seed 9909 (dev): « allée de la Source » (not in the gazetteer) booked as « 21
+        # Escalier de la Source » at 0.65.
+        ("J'habite au douze place Paradis, treize mille six.", "Rue Paradis"),
+        # Seed 2121 (dev): « chemin du Vieux Moulin » (not in the gazetteer) booked as
+        # « Traverse du Vieux Moulin » at 0.55; « chemin » and « traverse » are neighbours, not
+        # the same.
+        ("J'habite au douze chemin du Moulin, treize mille cinq.", "Traverse du Moulin"),
+    ],
+)
 def test_a_street_of_another_type_is_never_booked(
-    acts: GeocodeActivities, catalogue: Catalogue, territory: Territory
+    acts: GeocodeActivities, catalogue: Catalogue, territory: Territory, said: str, found: str
 ) -> None:
-    # Seed 9909 (dev): « allée de la Source » (not in the gazetteer) booked as « 21 Escalier
-    # de la Source » at 0.65.
-    said = "J'habite au douze place Paradis, treize mille six. C'est pour une armoire."
-    _, geo, decision = _decide(acts, catalogue, territory, said)
-    assert geo.match is not None and geo.match.street == "Rue Paradis"
-    assert (decision.kind, geo.doubt) == (DecisionKind.CONFIRM_BY_SMS, "street_differs")
-
-
-def test_a_street_of_a_related_type_is_confirmed(
-    acts: GeocodeActivities, catalogue: Catalogue, territory: Territory
-) -> None:
-    # Seed 2121 (dev): « chemin du Vieux Moulin » (not in the gazetteer) booked as « Traverse
-    # du Vieux Moulin » at 0.55; « chemin » and « traverse » are neighbours, not the same.
-    said = "J'habite au douze chemin du Moulin, treize mille cinq. C'est pour une armoire."
-    _, geo, decision = _decide(acts, catalogue, territory, said)
-    assert geo.match is not None and geo.match.street == "Traverse du Moulin"
+    _, geo, decision = _decide(acts, catalogue, territory, f"{said} C'est pour une armoire.")
+    assert geo.match is not None and geo.match.street == found
     assert (decision.kind, geo.doubt) == (DecisionKind.CONFIRM_BY_SMS, "street_differs")
 
 
