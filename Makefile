@@ -156,6 +156,15 @@ calibrate: install
 	$(BIN)/python bench/calibrate_folds.py --corpus $(CORPUS_DIR) --shared $(SHARED) \
 		--seed $(SEED) --out var/calibration-folds.json
 
+# The same procedure on the audio path (bench/calibrate_audio.py): Whisper and the audio votes
+# on every message of a corpus with audio (`make corpus` first; about 5 CPU-s a message, the
+# transcripts and outcomes kept under CORPUS_DIR so that a stopped run resumes; FRESH=1 runs
+# every message again, as after a change of the code).
+.PHONY: calibrate-audio
+calibrate-audio: install
+	$(BIN)/python bench/calibrate_audio.py --corpus $(CORPUS_DIR) --shared $(SHARED) \
+		--seed $(SEED) --out var/calibration-audio.json $(if $(FRESH),--fresh)
+
 # Items precision/recall/F1 on item phrasings the understanding was not tuned on
 # (scripts/corpus/item_talk.py: a dev split to fix from, a held-out split to report; text
 # level, seconds), beside the corpus plan's and ../shared/voicemails' texts.

@@ -134,6 +134,7 @@ class Outcome:
     geo: GeocodeResult | None
     expected: dict[str, Any]
     can_text: bool = False  # the caller has a mobile (an address missing is asked by SMS)
+    condition: str = ""  # the recording's condition (clean, gsm, noise-snr10…)
 
 
 # The expected outcome of a caller who asks only for refused items: no booking, no address
@@ -194,12 +195,15 @@ def rates(outcomes: Sequence[Outcome], threshold: float) -> dict[str, float]:
     }
 
 
-def per_kind(outcomes: Sequence[Outcome], threshold: float) -> dict[str, dict[str, int]]:
-    """Decisions by kind of message at one threshold: booked, SMS, escalated, wrong automatic."""
+def per_kind(
+    outcomes: Sequence[Outcome], threshold: float, group: str = "kind"
+) -> dict[str, dict[str, int]]:
+    """Decisions by kind of message (or by `group`, another Outcome field: "condition") at one
+    threshold: booked, SMS, escalated, wrong automatic."""
     out: dict[str, dict[str, int]] = {}
     for o in outcomes:
         kind, ok = decide(o, threshold)
-        row = out.setdefault(o.kind, dict.fromkeys(PER_KIND_COLUMNS, 0))
+        row = out.setdefault(getattr(o, group), dict.fromkeys(PER_KIND_COLUMNS, 0))
         row["messages"] += 1
         row["booked"] += kind == DecisionKind.BOOK
         row["sms"] += kind == DecisionKind.CONFIRM_BY_SMS
@@ -322,6 +326,7 @@ def run_pipeline(corpus: Path, sectors: list[Path], seed: int) -> list[Outcome]:
             geo,
             exp,
             can_text,
+            entry.get("condition", ""),
         )
 
     for entry in entries:
@@ -344,46 +349,58 @@ def table(title: str, result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", type=Path, default=Path("var/corpus/dev"))
-    parser.add_argument("--shared", type=Path, default=Path("../shared"))
-    parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--seed", type=int, default=16)
-    parser.add_argument("--max-wrong", type=float, default=0.005)
-    parser.add_argument("--out", type=Path, default=Path("var/calibration-folds.json"))
-    args = parser.parse_args()
-    geo = args.shared / "geodata"
-    sectors = [
-        geo / "marseille-arrondissements-osm-20160128.geojson",
-        geo / "communes-metropole-aix-marseille-provence.geojson",
-    ]
-    outcomes = run_pipeline(args.corpus, sectors, args.seed)
-    report = {
+def build_report(
+    outcomes: Sequence[Outcome], k: int, seed: int, max_wrong: float
+) -> dict[str, Any]:
+    """The folds by message and by speaker, the committed threshold, the reliability curve,
+    and the decisions per kind, per condition and per speaker at the by-speaker folds' mean
+    threshold."""
+    report: dict[str, Any] = {
         "messages": len(outcomes),
         "booking_messages": sum(o.booking for o in outcomes),
-        "seed": args.seed,
-        "max_wrong": args.max_wrong,
-        "by_message": cross_validate(outcomes, args.folds, args.seed, args.max_wrong, False),
-        "by_speaker": cross_validate(outcomes, args.folds, args.seed, args.max_wrong, True),
+        "seed": seed,
+        "max_wrong": max_wrong,
+        "by_message": cross_validate(outcomes, k, seed, max_wrong, False),
+        "by_speaker": cross_validate(outcomes, k, seed, max_wrong, True),
         "committed_threshold": {"threshold": BOOK_THRESHOLD, **rates(outcomes, BOOK_THRESHOLD)},
     }
     report["reliability"] = reliability(outcomes)
     chosen = report["by_speaker"]["mean"]["threshold"]
     report["per_kind"] = {"threshold": chosen, "kinds": per_kind(outcomes, chosen)}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2), encoding="utf-8")
-    print(table(f"{args.folds} folds by message", report["by_message"]))
+    if any(o.condition for o in outcomes):
+        report["per_condition"] = {
+            "threshold": chosen,
+            "conditions": per_kind(outcomes, chosen, group="condition"),
+        }
+    report["per_speaker"] = {
+        "threshold": chosen,
+        "speakers": per_kind(outcomes, chosen, group="speaker"),
+    }
+    return report
+
+
+def print_report(report: dict[str, Any], k: int) -> None:
+    print(table(f"{k} folds by message", report["by_message"]))
     print()
-    print(table(f"{args.folds} folds by speaker", report["by_speaker"]))
+    print(table(f"{k} folds by speaker", report["by_speaker"]))
     print()
     print(f"all messages at the committed threshold: {report['committed_threshold']}")
-    print()
-    print(f"per kind, all messages, threshold {chosen:.2f} (the by-speaker mean):")
-    print("| kind | messages | booked | SMS | address asked | escalated | wrong automatic |")
-    print("|---|---|---|---|---|---|---|")
-    for kind, row in report["per_kind"]["kinds"].items():
-        print(f"| {kind} | " + " | ".join(str(v) for v in row.values()) + " |")
+    for key, rows, label in (
+        ("per_kind", "kinds", "kind"),
+        ("per_condition", "conditions", "condition"),
+        ("per_speaker", "speakers", "speaker"),
+    ):
+        if key not in report:
+            continue
+        print()
+        print(
+            f"per {label}, all messages, threshold {report[key]['threshold']:.2f} "
+            "(the by-speaker mean):"
+        )
+        print(f"| {label} | messages | booked | SMS | address asked | escalated | wrong |")
+        print("|---|---|---|---|---|---|---|")
+        for name, row in report[key][rows].items():
+            print(f"| {name} | " + " | ".join(str(v) for v in row.values()) + " |")
     rel = report["reliability"]
     print()
     print(
@@ -394,6 +411,36 @@ def main() -> None:
     print("|---|---|---|---|")
     for r in rel["bins"]:
         print(f"| {r['bin']} | {r['messages']} | {r['confidence']:.2f} | {r['accuracy']:.1%} |")
+
+
+def sectors_of(shared: Path) -> list[Path]:
+    geo = shared / "geodata"
+    return [
+        geo / "marseille-arrondissements-osm-20160128.geojson",
+        geo / "communes-metropole-aix-marseille-provence.geojson",
+    ]
+
+
+def fold_arguments(description: str) -> argparse.ArgumentParser:
+    """The options of the procedure, shared with bench/calibrate_audio.py."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--corpus", type=Path, default=Path("var/corpus/dev"))
+    parser.add_argument("--shared", type=Path, default=Path("../shared"))
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=16)
+    parser.add_argument("--max-wrong", type=float, default=0.005)
+    return parser
+
+
+def main() -> None:
+    parser = fold_arguments(__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("var/calibration-folds.json"))
+    args = parser.parse_args()
+    outcomes = run_pipeline(args.corpus, sectors_of(args.shared), args.seed)
+    report = build_report(outcomes, args.folds, args.seed, args.max_wrong)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2), encoding="utf-8")
+    print_report(report, args.folds)
 
 
 if __name__ == "__main__":

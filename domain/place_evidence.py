@@ -132,6 +132,59 @@ def _places_lost(tokens: Sequence[Token]) -> list[PlaceEvidence]:
     ]
 
 
+# Whisper writes « à Cavaillon » as one word (« Acavallons »; « Amarseille »): audio corpus
+# 5757, an outside caller booked at 0.999 in Marseille. The name after the « a » is this
+# close to a commune's (letters, as `_misheard_outside`), and closer than to any of the other
+# list; the word itself no commune (« Aubagne », « Avignon »).
+_GLUED_SHORTEST = 6
+_NAME_OF = frozenset({"d", "de", "du", "des"})
+
+
+def _glued_places(tokens: Sequence[Token], territory: Territory) -> list[PlaceEvidence]:
+    """« …, avanie de l'île. Acavallons, c'est pour … »: a place said and misspelled in one
+    word with its « à ». One outside is a place lost (kind "unheard": never booked blindly,
+    never sent out on a guess); one inside is "misheard" (confirmed there, a conflict
+    elsewhere)."""
+    inside = {_folded_name(c.name): c for c in territory.communes}
+    outside = {_folded_name(c.name): c for c in territory.outside}
+    found: list[PlaceEvidence] = []
+    for i, tok in enumerate(tokens):
+        word = tok.folded
+        if (
+            i == 0
+            or len(word) <= _GLUED_SHORTEST
+            or not word.startswith("a")
+            # « rue d'Aubagnes »: a name of the street, not a place said.
+            or tokens[i - 1].folded in _NAME_OF
+            or territory.find_commune(list(tokens), i) is not None
+        ):
+            continue
+        best_in = _closest(word[1:], inside)
+        best_out = _closest(word[1:], outside)
+        # « Aubagnes », « Avignons »: a commune starting with « A », misspelled as a whole.
+        if max(_closest(word, inside)[0], _closest(word, outside)[0]) >= max(
+            best_in[0], best_out[0]
+        ):
+            continue
+        if best_out[0] >= MISHEARD_NAME_RATIO and best_out[0] > best_in[0]:
+            found.append(PlaceEvidence("unheard", "", tok.start, tok.end))
+        elif best_in[0] >= MISHEARD_NAME_RATIO and best_in[0] > best_out[0]:
+            commune = inside[best_in[1]]
+            found.append(
+                PlaceEvidence("misheard", commune.citycode, tok.start, tok.end, commune.name)
+            )
+    return found
+
+
+def _folded_name(name: str) -> str:
+    return " ".join(t.folded for t in tokenize(name))
+
+
+def _closest(said: str, names: dict[str, Commune]) -> tuple[float, str]:
+    # Letters only: by their sounds « faire amasser » (ramasser) is « à Marseille ».
+    return max(((fuzz.ratio(said, n), n) for n in names), default=(0.0, ""))
+
+
 def _postcodes_lost(
     text: str, tokens: Sequence[Token], said: Sequence[tuple[int, int]], territory: Territory
 ) -> list[PlaceEvidence]:
@@ -256,6 +309,7 @@ def place_evidence(text: str, territory: Territory) -> list[PlaceEvidence]:
             start = m.end() if m is not None else len(text)
     out.extend(_garbled_postcodes(tokens, territory))
     out.extend(_places_lost(tokens))
+    out.extend(_glued_places(tokens, territory))
     postcodes = find_postcodes(text, in_address=True, districts=territory.districts)
     for p in postcodes:
         if territory.in_territory(p.postcode) and p.postcode != territory.generic_postcode:

@@ -197,10 +197,21 @@ def street_word_replaced(said: str, official: str, *, same_length: bool = True) 
 
 
 def street_name_unlike(said: str, official: str) -> bool:
-    """Whether the typed name said and the name found share no word, however misspelled."""
-    if not street_key(said).street_type:
-        return False
+    """Whether the name said and the name found share no word, however misspelled. An
+    untyped name counts from two words (a single garbled word is the audio vote's to read)."""
     said_words, found_words = _spoken_words(said), _spoken_words(official)
+    if not street_key(said).street_type and len(said_words) < 2:
+        return False
     if not said_words or not found_words:
         return False
     return all(fuzz.ratio(a, b) < _REPLACED_RATIO for a in said_words for b in found_words)
+
+
+def street_only_number(said: str) -> bool:
+    """Whether the name said, with no street type, is nothing but a number (« je suis de 9, »
+    understood as the street « de 9 »): a street found for it (« Boulevard Neuf ») was matched
+    on the house number's own sound, and the vote hears that number in it. A typed name
+    (« boulevard Neuf ») is a street's name."""
+    key = street_key(said)
+    words = [w for w in key.name.split() if w not in _PARTICLE_WORDS]
+    return not key.street_type and bool(words) and all(parse_cardinal(w) is not None for w in words)

@@ -21,6 +21,7 @@ from domain.place_evidence import outside_commune, place_evidence, with_address
 from domain.street_checks import (
     street_disagrees,
     street_name_unlike,
+    street_only_number,
     street_partly_said,
     street_type_contradicts,
     street_type_differs,
@@ -39,6 +40,7 @@ __all__ = [
     "self_corrected",
     "street_disagrees",
     "street_name_unlike",
+    "street_only_number",
     "street_partly_said",
     "street_type_contradicts",
     "street_type_differs",

@@ -255,6 +255,9 @@ class AddressResolver:
                 if trust.number_guessed(match.housenumber, cands.housenumbers)
                 else f"numéro {match.housenumber} choisi par l'audio, jamais entendu"
             )
+        elif spoken is not None and trust.street_only_number(spoken.street):
+            result.doubt = EscalationReason.STREET_DIFFERS.value
+            result.reason = "la voie n'a été entendue que comme un nombre"
         elif spoken is not None and trust.street_disagrees(spoken.street, match.street):
             result.doubt = EscalationReason.STREET_DIFFERS.value
             result.reason = "la voie trouvée n'a ni le type ni le nom de la voie entendue"
@@ -318,17 +321,18 @@ class AddressResolver:
                 status=GeocodeStatus.OUT_OF_TERRITORY.value,
                 reason=f"commune hors territoire : {outside.name}",
             )
-        # A city named outside the territory ("à Toulon") outweighs streets that merely sound
-        # alike; a postcode alone does not (transcriptions make up postcodes: "treize mille
-        # dix" → "10 000"). Not a name like one inside (« à Roones »: Rognes), nor one said
-        # with a place inside (« à Huile, à Marseille »: a lieu-dit): the address found is
-        # then confirmed (`_trusted`: « la commune dite n'a pas été reconnue »).
+        # A city named outside the territory ("à Toulon", « à Kavayon ») outweighs streets
+        # that merely sound alike; a postcode alone does not (transcriptions make up
+        # postcodes: "treize mille dix" → "10 000"). Not a name like none outside (« à Rd »,
+        # « Exxon Provence »: Whisper's garble), nor one said with a place inside (« à Huile, à
+        # Marseille »: a lieu-dit): the address found is then confirmed (`_trusted`: « la
+        # commune dite n'a pas été reconnue »).
         if (
             spoken is not None
             and spoken.city
             and self.geocoder.known_city(spoken.city) is None
             and max(c.text_score for c in cands.candidates) < 0.9
-            and not self.search.territory.sounds_inside(spoken.city)
+            and self.search.territory.sounds_outside(spoken.city)
             and not any(e.kind in ("commune", "postcode", "misheard") for e in cands.evidence)
         ):
             return GeocodeResult(

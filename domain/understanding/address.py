@@ -7,7 +7,14 @@ import re
 from dataclasses import replace
 
 from domain.models import SpokenAddress
-from domain.numbers import HOUSE_SUFFIXES, NumberSpan, PhoneSpan, Token, find_postcodes
+from domain.numbers import (
+    HOUSE_SUFFIXES,
+    NumberSpan,
+    PhoneSpan,
+    Token,
+    find_postcodes,
+    parse_cardinal,
+)
 from domain.understanding.lexicon import INTERJECTIONS
 from domain.understanding.locality import (
     Locality,
@@ -16,7 +23,12 @@ from domain.understanding.locality import (
     locality_after,
     sentence_bounds,
 )
-from domain.understanding.region import BUILDING_WORDS, locate_address, numbered_address_after
+from domain.understanding.region import (
+    BUILDING_PARTS,
+    BUILDING_WORDS,
+    locate_address,
+    numbered_address_after,
+)
 from domain.understanding.spelled_names import spelled, spelled_after, spelled_later
 from domain.understanding.streets import Street, find_streets, street_text, untyped_street
 from domain.understanding.territory import Territory
@@ -44,9 +56,12 @@ def _best_street(
     streets = [
         s
         for s in streets
-        if s.number is not None
-        or tokens[s.type_token].folded not in BUILDING_WORDS
-        or numbered_address_after(text, tokens, s.name_end) is None
+        if (
+            s.number is not None
+            or tokens[s.type_token].folded not in BUILDING_WORDS
+            or numbered_address_after(text, tokens, s.name_end) is None
+        )
+        and not _building_part(tokens, s)
     ]
     street = max(streets, key=lambda s: s.score) if streets else None
     if street is None:
@@ -56,6 +71,18 @@ def _best_street(
     if street is not None and street.guessed_type:
         notes.append(f"type de voie deviné : « {tokens[street.type_token].text} »")
     return street, taken_back
+
+
+def _building_part(tokens: list[Token], street: Street) -> bool:
+    """« escalier deux », « porte B »: a part of the building named by a number or a letter,
+    not a street of that type (audio corpus 4646: « Bâtiment un, escalier deux. Au 25, … »
+    booked « 1 Escalier », a street of Marseille's 11th)."""
+    name = tokens[street.type_token + 1 : street.name_end]
+    return (
+        tokens[street.type_token].folded in BUILDING_PARTS
+        and len(name) == 1
+        and (len(name[0].folded) == 1 or parse_cardinal(name[0].text) is not None)
+    )
 
 
 def _fill_street(

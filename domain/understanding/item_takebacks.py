@@ -6,7 +6,12 @@ count of items (items.py) and the item slots (item_slots.py)."""
 from __future__ import annotations
 
 from domain.numbers import NUMBER_WORDS, NumberSpan, Token
-from domain.understanding.lexicon import ADDITIONS, CORRECTIONS, DEFINITE, INTERJECTIONS
+from domain.understanding.lexicon import (
+    ADDITIONS,
+    CORRECTIONS,
+    INTERJECTIONS,
+    KEPT_DETERMINERS,
+)
 
 __all__ = [
     "MAX_CORRECTION_GAP",
@@ -43,7 +48,7 @@ def kept_before(text: str, tokens: list[Token], k: int) -> bool:
     """The caller keeps what starts at token k (after its definite article): « je garde le
     canapé », « on conserve la table », « je vais garder le lit »; not « je ne garde pas le
     canapé », « gardez le canapé », « … ce que je garde. Le canapé … »."""
-    if k < 3 or tokens[k - 1].folded not in DEFINITE | {"les"}:
+    if k < 3 or tokens[k - 1].folded not in KEPT_DETERMINERS:
         return False
     verb, before = tokens[k - 2].folded, tokens[k - 3].folded
     if verb in _KEEP_PRESENT and before in _KEEPERS:
@@ -150,7 +155,16 @@ def replacement_lost(text: str, tokens: list[Token], end: int) -> bool:
             return False
         j += 1
     starts = j < len(tokens) and tokens[j].folded in _REPLACEMENT_STARTS
-    return starts and j - end <= MAX_CORRECTION_GAP
+    return starts and j - end <= MAX_CORRECTION_GAP and not _one_only(tokens, j)
+
+
+def _one_only(tokens: list[Token], j: int) -> bool:
+    """« un seul », « une seule » at token `j`: a count (one, not two), not an article."""
+    return (
+        tokens[j].folded in ("un", "une")
+        and j + 1 < len(tokens)
+        and tokens[j + 1].folded in ("seul", "seule")
+    )
 
 
 def count_said_instead(
@@ -170,9 +184,14 @@ def count_said_instead(
             break
         j += 1
     span = numbers_start_at.get(j)
-    if not said or span is None or span.is_article or not 1 <= span.value <= 999:
+    if not said or span is None or not 1 <= span.value <= 999:
         return None
     after = span.last_token
+    if span.is_article:
+        # « deux canapés, non, un seul »: the article is the count only with « seul ».
+        if not _one_only(tokens, j):
+            return None
+        after += 1
     if after < len(tokens) and not (
         punctuated(text, tokens, after) or tokens[after].folded in ("et", "merci")
     ):

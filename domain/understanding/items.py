@@ -27,6 +27,7 @@ from domain.understanding.lexicon import (
     EXCLUDERS,
     EXCLUSIONS,
     INDEFINITE_PLURAL,
+    KEPT_DETERMINERS,
     NEGATIONS,
 )
 
@@ -88,7 +89,7 @@ def _untake(
     if name not in counted or k == 0 or counted[name].count == 0:
         return
     article = tokens[k - 1].folded
-    if article not in DEFINITE | {"les"}:
+    if article not in KEPT_DETERMINERS:
         return
     counted[name].count = 0 if article == "les" else counted[name].count - 1
     notes.append(f"{name} écarté par l'appelant : retiré")
@@ -325,6 +326,17 @@ def count_items(
             # transcription, or the caller trailed off); the one taken back is not what they
             # want collected.
             notes.append(f"« {mention.heard} » corrigé par l'appelant, sans autre objet : ignoré")
+            added.append((name, 0))
+            continue
+        if (
+            before is not None
+            and before.item.name == name
+            and before.last_token == mention.first_token
+            and not any(c in ",.;:!?" for c in text[before.end : mention.start])
+        ):
+            # « un canapé convertible », « un fauteuil relax pouf »: a synonym right after the
+            # item's own name describes it; it is no second one.
+            notes.append(f"« {mention.heard} » décrit {name} : ignoré")
             added.append((name, 0))
             continue
         span = numbers_end_at.get(mention.first_token)

@@ -230,6 +230,8 @@ INDEFINITE_PLURAL = frozenset(
     {"des", "plusieurs", "quelques", "mes", "nos", "ces", "les", "leurs", "vos", "certains"}
 )
 DEFINITE = frozenset({"le", "la", "l", "mon", "ma", "ce", "cet", "cette", "son", "sa", "notre"})
+# « le canapé » or « les chaises »: the one(s) named before, when the caller keeps them.
+KEPT_DETERMINERS = DEFINITE | {"les"}
 NEGATIONS = (
     ("pas", "de"),
     ("pas", "d"),

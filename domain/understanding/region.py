@@ -412,25 +412,33 @@ BUILDING_WORDS = frozenset({"residence", "batiment", "immeuble"})
 _BUILDING_TO_STREET_TOKENS = 12
 # A number after these names a part of the building (« escalier un », « porte 12 »), not a
 # house.
-_BUILDING_PARTS = frozenset(
+BUILDING_PARTS = frozenset(
     {"batiment", "bat", "escalier", "porte", "etage", "appartement", "appt", "entree"}
 )
 
 
 def _has_number(tokens: list[Token], first: int, end: int) -> bool:
     return any(
-        number_at(tokens, j) and not (j > first and tokens[j - 1].folded in _BUILDING_PARTS)
+        number_at(tokens, j) and not (j > first and tokens[j - 1].folded in BUILDING_PARTS)
         for j in range(first, end)
     )
 
 
 def numbered_address_after(text: str, tokens: list[Token], k: int) -> int | None:
-    """The token of « au » (or « le ») after token k, in the same sentence, that a house
+    """The token of « au » (or « le ») after token k, in the same sentence (or past
+    sentences that start with a part of the building or that « au » itself), that a house
     number and a word follow: where a building's street is said."""
     for j in range(k, min(len(tokens) - 2, k + _BUILDING_TO_STREET_TOKENS)):
-        if j > 0 and re.search(r"[.!?;:]", text[tokens[j - 1].end : tokens[j].start]):
-            return None
         n = tokens[j + 1]
+        if (
+            j > 0
+            and re.search(r"[.!?;:]", text[tokens[j - 1].end : tokens[j].start])
+            # « Résidence les Cigales. Bâtiment un, escalier deux. Au 25, … »: Whisper's
+            # sentences between the building's parts and its street.
+            and tokens[j].folded not in BUILDING_WORDS | BUILDING_PARTS
+            and not (tokens[j].folded == "au" and (n.is_digits or parse_cardinal(n.text)))
+        ):
+            return None
         if (
             tokens[j].folded in ("au", "le")
             and (n.is_digits or (parse_cardinal(n.text) is not None and n.folded != "une"))

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz
 
+from domain.geotext import phonetic
 from domain.numbers import Districts, Token, find_arrondissement, fold, parse_cardinal, tokenize
 
 __all__ = ["Arrondissement", "Commune", "StreetType", "Territory"]
@@ -64,6 +65,14 @@ MISHEARD_NAME_LENGTH = 6
 # come within 75 of some name inside; the outside list's own misspellings (« Tuolon »,
 # « Arlse ») are closer to it.
 _NEARLY_INSIDE_RATIO = 80
+# A place name no list knows is taken for a commune outside when it is (letters or phonetic
+# keys) at least this much like one, and more than like any name inside: « Kavayon »
+# (Cavaillon, 100), « Taraucon » (77), « Tuolon » (67). Not « Téh », « Rd » or « Exxon
+# Provence » (Aix-en-Provence), which are like nothing outside: on the audio corpus of seed
+# 4646 (voices never tuned on) these sent three callers inside out of the territory when any
+# name unknown did.
+_SOUNDS_OUTSIDE_RATIO = 60
+_SOUNDS_OUTSIDE_SHORTEST = 4
 _ARTICLES = frozenset({"la", "le", "les", "l"})
 
 
@@ -296,6 +305,30 @@ class Territory:
 
         inside = max(closest(self._forms), closest(self._quartier_forms))
         return inside >= _NEARLY_INSIDE_RATIO and inside > closest(self._outside_forms)
+
+    def sounds_outside(self, name: str) -> bool:
+        """Whether a place name that no list knows sounds like a commune outside the
+        territory, more than like any commune or quartier inside (`_SOUNDS_OUTSIDE_RATIO`)."""
+        said = " ".join(_words(name))
+        sound = phonetic(said)
+        # Short garble (« Ap », « Alé ») lands on Apt or Alès; a name like one inside is
+        # that one misspelled (« Roones »).
+        if len(said.replace(" ", "")) < _SOUNDS_OUTSIDE_SHORTEST or self.sounds_inside(name):
+            return False
+
+        def closest(forms: Iterable[tuple[str, ...]]) -> float:
+            # Letters for a misspelling (« Tuolon »), sounds for Whisper's spelling (« Kavayon »).
+            return max(
+                (
+                    max(_likeness(said, " ".join(f)), fuzz.ratio(sound, phonetic(" ".join(f))))
+                    for f in forms
+                ),
+                default=0.0,
+            )
+
+        outside = closest(self._outside_forms)
+        inside = max(closest(self._forms), closest(self._quartier_forms))
+        return outside >= _SOUNDS_OUTSIDE_RATIO and outside > inside
 
     def _names_outside(self, tokens: list[Token], i: int) -> bool:
         """Whether a commune outside the territory is named at token i, or a word at i sounds

@@ -161,3 +161,29 @@ def test_without_a_located_address_the_parsers_commune_is_said_with_it() -> None
     communes = [e for e in place_evidence(text, TERRITORY) if e.kind == "commune"]
     assert [e.with_address for e in with_address(text, -1, -1, communes, "13005")] == [True]
     assert [e.with_address for e in with_address(text, -1, -1, communes, "")] == [False]
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        # Audio corpus 5757: « à Cavaillon » written as one word, the outside caller booked in
+        # Marseille at 0.999: a place lost (confirmed), never a guess sent out of the territory.
+        (
+            "Mon adresse, c'est le 14 avanie de l'île. Acavallons, c'est pour une étagère.",
+            [("unheard", "")],
+        ),
+        # A commune inside glued to its « à »: misheard, so checked against the address.
+        ("J'habite au 12 rue Paradis, Amarseille. Une armoire.", [("misheard", "13055")]),
+        # Words of the message, and communes said as themselves, are none.
+        ("Au 12 rue Paradis. C'est pour faire amasser une armoire, aujourd'hui.", []),
+        ("Au 12 rue Paradis, je voudrais annuler, attendre, appeler aussi. Alors, allô.", []),
+        ("Au 12 rue Paradis, Aubagne.", [("commune", "13005")]),
+        # A commune starting with « A » misspelled as a whole, or a street's name (a review).
+        ("J'habite au 12 rue d'Aubagnes, Marseille.", [("commune", "13055")]),
+        ("J'habite au 12 rue Paradis, Avignons.", []),
+    ],
+)
+def test_a_place_written_with_its_a_in_one_word_is_heard(
+    text: str, found: list[tuple[str, str]]
+) -> None:
+    assert [k for k in kinds(text) if k[0] in ("unheard", "misheard", "commune")] == found

@@ -6,6 +6,7 @@ from __future__ import annotations
 from domain.street_checks import (
     street_disagrees,
     street_name_unlike,
+    street_only_number,
     street_partly_said,
     street_type_contradicts,
     street_type_differs,
@@ -106,9 +107,27 @@ def test_a_name_with_no_word_alike_is_another_street() -> None:
     assert not street_name_unlike("cours Caront", "Cours Carnot")
     assert not street_name_unlike("lieu-dit Les Nps", "Les Naps")
     assert not street_name_unlike("rue Millua", "Rue Millau")
-    # No type said, or no name word on a side: other rules' business.
-    assert not street_name_unlike("Clovvis Huues", "Rue Claudie Scheiner")
+    # No name word on a side, or one untyped word (the audio vote's to read): other rules'
+    # business.
+    assert not street_name_unlike("Clovvis", "Rue Claudie Scheiner")
     assert not street_name_unlike("rue du Rove", "Rue")
+    # Untyped words of Whisper's, none like the street the vote chose (audio corpus 4646:
+    # « C'est le 5e et à terre et bas, si moi » for « 51 ter rue Berthe Simon », booked as
+    # « 5 Impasse Revah » at 0.985).
+    assert street_name_unlike("e et à terre et bas", "Impasse Revah")
+    assert street_name_unlike("Clovvis Huues", "Rue Claudie Scheiner")
+    assert not street_name_unlike("cadre en passe du prêt", "Impasse Dupré")
+
+
+def test_a_street_heard_only_as_a_number_is_no_street() -> None:
+    # Audio corpus 4646: « je suis de 9, l'outre la Valentin » (au neuf route de la Valentine)
+    # booked « 9 Boulevard Neuf » at 0.997: the house number's sound matched the street.
+    assert street_only_number("de 9")
+    assert street_only_number("au douze")
+    # A typed name, or a name with a word of its own, is a street's.
+    assert not street_only_number("boulevard neuf")
+    assert not street_only_number("du 4 septembre")
+    assert not street_only_number("")
 
 
 def test_whisper_slips_in_a_name_are_no_other_street() -> None:

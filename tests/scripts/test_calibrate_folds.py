@@ -89,3 +89,18 @@ def test_an_address_asked_by_sms_is_counted_apart() -> None:
     assert (r["address_asked"], r["escalation"], r["sms_confirmation"]) == (0.3333, 0.3333, 0.0)
     row = cf.per_kind([asked, escalated], 0.9)["no_address"]
     assert (row["address_asked"], row["escalated"], row["wrong_automatic"]) == (1, 1, 0)
+
+
+def test_decisions_are_tabled_per_condition_of_the_recording() -> None:
+    clean = _outcome("c", "4", 0.95)
+    clean.condition = "clean"
+    noisy = _outcome("n", "14", 0.95)
+    noisy.condition = "gsm"
+    rows = cf.per_kind([clean, noisy], 0.9, group="condition")
+    assert (rows["clean"]["booked"], rows["clean"]["wrong_automatic"]) == (1, 0)
+    assert (rows["gsm"]["booked"], rows["gsm"]["wrong_automatic"]) == (1, 1)
+    report = cf.build_report([clean, noisy] * 5, 2, 16, 0.005)
+    assert report["per_condition"]["conditions"]["gsm"]["messages"] == 5
+    # The wrong booking at 0.95 is in every training part: no threshold books it.
+    assert report["by_message"]["mean"]["wrong_automatic"] == 0.0
+    assert "per_condition" not in cf.build_report([_outcome("r", "4", 0.9)] * 4, 2, 16, 0.0)

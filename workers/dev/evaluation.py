@@ -119,6 +119,12 @@ def load_voicemail_set(directory: Path) -> list[dict[str, Any]]:
 class VoicemailRun:
     prediction: dict[str, Any]
     details: dict[str, Any] = field(default_factory=dict)
+    # What the decision stands on, for a calibration that decides again at other thresholds
+    # (bench/calibrate_audio.py): the request's own decision (escalate, refuse, answer…) made
+    # before any address, or "", and the address lookup's result.
+    request: str = ""
+    geo: GeocodeResult | None = None
+    can_text: bool = False
 
 
 class EvalPipeline:
@@ -186,7 +192,7 @@ class EvalPipeline:
             # The workflow escalates unusable audio to a person (audio_unusable).
             details["error"] = str(err)
             prediction = _prediction(call_id, "", None, _escalation(), None, [], "", 0.0)
-            return VoicemailRun(prediction, details)
+            return VoicemailRun(prediction, details, request=DecisionKind.ESCALATE.value)
         timings["transcribe"] = round(time.perf_counter() - started, 3)
         details["stt_processing_s"] = transcript.processing_s
         details["audio_s"] = transcript.duration_s
@@ -197,6 +203,7 @@ class EvalPipeline:
         u = await understand_message(steps, msg, note=steps.note, refine=opts.refine_items)
         can_text = bool(sms_mobile(u.callback_number, caller))
         decision = decide_request(u, can_text=can_text)
+        request = decision.kind if decision is not None else ""
         geo: GeocodeResult | None = None
         match: AddressMatch | None = None
         has_address = u.address is not None and not u.address.is_empty()
@@ -242,7 +249,7 @@ class EvalPipeline:
             u.callback_number,
             confidence,
         )
-        return VoicemailRun(prediction, details)
+        return VoicemailRun(prediction, details, request=request, geo=geo, can_text=can_text)
 
     async def _address(
         self, steps: _EngineSteps, msg: Message, u: Understanding, details: dict[str, Any]

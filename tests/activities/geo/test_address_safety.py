@@ -7,6 +7,8 @@ that step too."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import yaml
 
@@ -18,7 +20,7 @@ from domain.decision import DecisionKind, decide_address
 from domain.trust import self_corrected
 from domain.understanding import Territory, understand
 from domain.understanding.spelled_names import spelled
-from tests.activities.geo.helpers import propose
+from tests.activities.geo.helpers import SEARCH_SECTORS, propose, search_activities
 
 
 @pytest.fixture(scope="module")
@@ -331,7 +333,14 @@ def test_articles_before_the_type_guess_no_number(
         ("à Huile, à Marseille", False),
         ("à Lyon, à Marseille", False),
         ("à Tuolon", True),  # Toulon misspelled: closer to the outside list
-        ("à Lyon", True),  # a city from elsewhere
+        ("à Kavayon", True),  # Cavaillon as Whisper wrote it (audio corpus 4646)
+        # Whisper's garble of a place inside, or of nothing (audio corpus 4646: three callers
+        # inside were sent out of the territory): confirmed, never out, never booked. So is a
+        # city no list knows (the lists are the département's and its neighbours').
+        ("à Rd", False),
+        ("à Téh", False),
+        ("à Exxon Provence", False),
+        ("à Lyon", False),
     ],
 )
 def test_a_place_no_list_knows_is_outside_only_when_nothing_says_inside(
@@ -349,3 +358,24 @@ def test_a_pronoun_after_a_is_no_city(catalogue: Catalogue, territory: Territory
     said = "Bonsoir, Christine Roux à Je suis au douze rue Paradis. Une armoire."
     u = understand(said, "+33611223344", catalogue, territory)
     assert u.address is not None and u.address.city == ""
+
+
+def test_a_street_heard_only_as_the_house_number_is_confirmed(
+    tmp_path: Path, catalogue: Catalogue, territory: Territory
+) -> None:
+    # Audio corpus 4646: « je suis de 9, l'outre la Valentin » (au neuf route de la Valentine)
+    # was booked « 9 Boulevard Neuf » at 0.997: the number's sound was the street's too.
+    streets = [("Boulevard Neuf", "13005", "13205", 5.389)]
+    rows = [
+        [f"{s}_{n}", n, "", name, pc, cc, "Marseille", lon, 43.285 + 0.0003 * n]
+        for s, (name, pc, cc, lon) in enumerate(streets)
+        for n in range(1, 31)
+    ]
+    acts = search_activities(tmp_path, rows, SEARCH_SECTORS, territory)
+    for said in (
+        "Bonjour, je suis de 9, l'outre la Valentin, je voudrais me débarrasser d'une armoire.",
+        "Je suis de neuf. Une armoire.",
+    ):
+        _, geo, decision = _decide(acts, catalogue, territory, said)
+        assert geo.match is not None and geo.match.street == "Boulevard Neuf"
+        assert (decision.kind, geo.doubt) == (DecisionKind.CONFIRM_BY_SMS, "street_differs")

@@ -489,8 +489,15 @@ def test_a_count_said_again_or_an_approximate_count_without_de(
         ("Je voudrais faire enlever trois chaises, non, quatre.", {"chaise": 4}),
         ("Je voudrais faire enlever trois chaises, enfin quatre.", {"chaise": 4}),
         ("Je voudrais faire enlever trois chaises, ou plutôt quatre.", {"chaise": 4}),
+        # « un seul » is a count, not the article of an item whose name was lost.
+        ("Je voudrais faire enlever deux canapés, non, un seul, merci.", {"canapé": 1}),
+        ("Trois chaises, non, une seule et un frigo.", {"chaise": 1, "réfrigérateur": 1}),
         # ... but a count before another item is that item's.
         ("Je voudrais faire enlever trois chaises, non, quatre tables.", {"table": 4}),
+        # A synonym right after the item's name describes it: one sofa, not two.
+        ("Je voudrais faire enlever un canapé convertible.", {"canapé": 1}),
+        ("Un canapé d'angle, un canapé convertible et deux poufs.", {"canapé": 2, "fauteuil": 2}),
+        ("Un frigo congélateur.", {"réfrigérateur": 1, "congélateur": 1}),
         # An item kept with the verb before it, or named again and kept or left out.
         ("Je voudrais faire enlever un frigo, je garde le canapé.", {"réfrigérateur": 1}),
         (

@@ -130,3 +130,15 @@ def test_a_name_no_list_knows_sounds_inside_only_when_close(territory: Territory
     assert territory.sounds_inside("Sain-Barnabé")  # a quartier of Marseille
     for name in ("Tuolon", "Arlse", "Orgoi", "Lyon", "Paris", "Valence", "Je", ""):
         assert not territory.sounds_inside(name), name
+
+
+def test_a_name_no_list_knows_sounds_outside_only_when_closer_to_one(
+    territory: Territory,
+) -> None:
+    for name in ("Kavayon", "Taraucon", "Avinion", "Toulong", "Arle"):
+        assert territory.sounds_outside(name), name
+    # Garbled words (audio corpus 4646), names inside misheard, cities from elsewhere, short
+    # garble that would land on Apt or Alès (a review), and what sounds inside.
+    for name in ("Rd", "Téh", "Exxon Provence", "Marsèye", "Aubagn", "Lyon", "", "Ap", "Alé"):
+        assert not territory.sounds_outside(name), name
+    assert territory.sounds_inside("Roones") and not territory.sounds_outside("Roones")

@@ -344,6 +344,19 @@ def test_an_address_after_a_lost_word(
             "Henri Auziias",
             "10",
         ),
+        # Audio corpus 4646: Whisper's sentences between the building's parts and its
+        # street; « escalier deux » is no street of type Escalier (« 1 Escalier » booked).
+        (
+            "J'habite résidence les cigales. Bâtiment un, escalier deux. Au 25, à venir des pas.",
+            "à venir des pas",
+            "25",
+        ),
+        (
+            "J'habite résidence les Cigales. Bâtiment B, escalier deux. Au 25 avenue des Pins.",
+            "Avenue des Pins",
+            "25",
+        ),
+        ("J'habite au trois escalier des Accoules.", "Escalier des Accoules", "3"),
         # Seed 2525: a place no list knows before the address (« à Pointe Rouuge, au … »).
         (
             "J'habite à Pointe Rouuge, au quarante-quatre Challier de Nère, à Marseille.",

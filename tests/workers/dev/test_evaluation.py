@@ -91,3 +91,18 @@ def test_real_pipeline_on_a_small_subset(pipeline: EvalPipeline, tmp_path: Path)
     assert metrics["wrong_automatic_decisions"] == 0.0
     details = {d["id"]: d for d in metrics["per_voicemail"]}
     assert details["vm009"]["timings_s"]["rescore"] > 0
+
+
+def test_a_run_keeps_what_its_decision_stands_on(pipeline: EvalPipeline) -> None:
+    """bench/calibrate_audio.py decides again at other thresholds from the request's own
+    decision and the address lookup's result: at the run's threshold they give its decision."""
+    from domain.decision import ask_instead
+    from domain.pipeline import decide_on_address
+
+    entries = {e["id"]: e for e in json.loads((VOICEMAILS / "voicemails.json").read_text())}
+    booking = pipeline.run(entries["vm009"], VOICEMAILS)
+    assert booking.request == "" and booking.geo is not None
+    again = ask_instead(decide_on_address(booking.geo), booking.geo, can_text=booking.can_text)
+    assert again.kind == booking.prediction["decision"]
+    question = pipeline.run(entries["vm005"], VOICEMAILS)
+    assert question.request == "answer" == question.prediction["decision"]
