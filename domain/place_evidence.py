@@ -50,8 +50,8 @@ def _introduced(text: str, tokens: Sequence[Token], i: int) -> bool:
     return prev.folded in _INTRODUCERS or prev.is_digits or any(c in between for c in ",.:;(")
 
 
-def _outside_forms(territory: Territory) -> dict[tuple[str, ...], Commune]:
-    return {tuple(t.folded for t in tokenize(c.name)): c for c in territory.outside}
+def _name_forms(communes: Sequence[Commune]) -> dict[tuple[str, ...], Commune]:
+    return {tuple(t.folded for t in tokenize(c.name)): c for c in communes}
 
 
 def _misheard_outside(
@@ -140,13 +140,15 @@ _GLUED_SHORTEST = 6
 _NAME_OF = frozenset({"d", "de", "du", "des"})
 
 
-def _glued_places(tokens: Sequence[Token], territory: Territory) -> list[PlaceEvidence]:
+def _glued_places(
+    tokens: Sequence[Token], territory: Territory, outside_forms: dict[tuple[str, ...], Commune]
+) -> list[PlaceEvidence]:
     """« …, avanie de l'île. Acavallons, c'est pour … »: a place said and misspelled in one
     word with its « à ». One outside is a place lost (kind "unheard": never booked blindly,
     never sent out on a guess); one inside is "misheard" (confirmed there, a conflict
     elsewhere)."""
-    inside = {_folded_name(c.name): c for c in territory.communes}
-    outside = {_folded_name(c.name): c for c in territory.outside}
+    inside = {" ".join(f): c for f, c in _name_forms(territory.communes).items()}
+    outside = {" ".join(f): c for f, c in outside_forms.items()}
     found: list[PlaceEvidence] = []
     for i, tok in enumerate(tokens):
         word = tok.folded
@@ -174,10 +176,6 @@ def _glued_places(tokens: Sequence[Token], territory: Territory) -> list[PlaceEv
                 PlaceEvidence("misheard", commune.citycode, tok.start, tok.end, commune.name)
             )
     return found
-
-
-def _folded_name(name: str) -> str:
-    return " ".join(t.folded for t in tokenize(name))
 
 
 def _closest(said: str, names: dict[str, Commune]) -> tuple[float, str]:
@@ -239,7 +237,7 @@ def place_evidence(text: str, territory: Territory) -> list[PlaceEvidence]:
     main city (the sentence as span), the territory's postcodes, and places said but lost."""
     tokens = tokenize(text)
     out: list[PlaceEvidence] = []
-    outside = _outside_forms(territory)
+    outside = _name_forms(territory.outside)
     longest = max((len(f) for f in outside), default=0)
     i = 0
     while i < len(tokens):
@@ -309,7 +307,7 @@ def place_evidence(text: str, territory: Territory) -> list[PlaceEvidence]:
             start = m.end() if m is not None else len(text)
     out.extend(_garbled_postcodes(tokens, territory))
     out.extend(_places_lost(tokens))
-    out.extend(_glued_places(tokens, territory))
+    out.extend(_glued_places(tokens, territory, outside))
     postcodes = find_postcodes(text, in_address=True, districts=territory.districts)
     for p in postcodes:
         if territory.in_territory(p.postcode) and p.postcode != territory.generic_postcode:
