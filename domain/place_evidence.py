@@ -132,6 +132,49 @@ def _places_lost(tokens: Sequence[Token]) -> list[PlaceEvidence]:
     ]
 
 
+# « 15 places de la Marie. À tout l'un, je voudrais … » (à Toulon; audio corpus 5757, booked
+# in Marseille at 0.987): « à » and at most this many words, up to a punctuation mark, that no
+# list knows and that sound like an outside commune more than like anything inside
+# (`Territory.sounds_outside`), of at least this many letters (« à tous, » is no place).
+_UNKNOWN_PLACE_WORDS = 3
+_UNKNOWN_PLACE_LETTERS = 6
+
+
+def _punctuated(text: str, tokens: Sequence[Token], j: int) -> bool:
+    return re.search(r"[,.;:!?]", text[tokens[j - 1].end : tokens[j].start]) is not None
+
+
+def _places_unknown(
+    text: str, tokens: Sequence[Token], territory: Territory
+) -> list[PlaceEvidence]:
+    """« …, à Tout l'un, … »: a place said and garbled, closer to an outside commune than to
+    the territory; lost, like `_places_lost`'s (kind "unheard": never booked blindly, never
+    sent out on a guess)."""
+    found: list[PlaceEvidence] = []
+    for i, tok in enumerate(tokens):
+        if tok.text.lower() != "à" or i + 1 >= len(tokens) or _punctuated(text, tokens, i + 1):
+            continue
+        end = i + 2
+        while end < len(tokens) and not _punctuated(text, tokens, end):
+            end += 1
+        words = [t.folded for t in tokens[i + 1 : end]]
+        if (
+            len(words) > _UNKNOWN_PLACE_WORDS
+            or words[0] in _CLAUSE_STARTS
+            # A number is an address's (« à 3 rues d'ici »); « l'un » is no number.
+            or any(
+                t.is_digits or (parse_cardinal(t.text) is not None and t.folded != "un")
+                for t in tokens[i + 1 : end]
+            )
+            or len("".join(words)) < _UNKNOWN_PLACE_LETTERS
+            or territory.find_commune(list(tokens), i + 1) is not None
+        ):
+            continue
+        if territory.sounds_outside(" ".join(words)):
+            found.append(PlaceEvidence("unheard", "", tok.start, tokens[end - 1].end))
+    return found
+
+
 # Whisper writes « à Cavaillon » as one word (« Acavallons »; « Amarseille »): audio corpus
 # 5757, an outside caller booked at 0.999 in Marseille. The name after the « a » is this
 # close to a commune's (letters, as `_misheard_outside`), and closer than to any of the other
@@ -307,6 +350,16 @@ def place_evidence(text: str, territory: Territory) -> list[PlaceEvidence]:
             start = m.end() if m is not None else len(text)
     out.extend(_garbled_postcodes(tokens, territory))
     out.extend(_places_lost(tokens))
+    # Not a place a list knows (« à Toulon » is outside, not lost).
+    out.extend(
+        e
+        for e in _places_unknown(text, tokens, territory)
+        if not any(
+            o.start < e.end and e.start < o.end
+            for o in out
+            if o.kind in ("commune", "outside", "misheard")
+        )
+    )
     out.extend(_glued_places(tokens, territory, outside))
     postcodes = find_postcodes(text, in_address=True, districts=territory.districts)
     for p in postcodes:

@@ -373,19 +373,27 @@ def locate_address(
                 break
             (first, determiner), corrected = restart, True
         k = _region_end(text, tokens, first, territory)
+        parts = _parts_follow(tokens, first, k, territory)
         later = (
             numbered_address_after(text, tokens, first + 1)
-            if tokens[first].folded in BUILDING_WORDS
+            if tokens[first].folded in BUILDING_WORDS or parts
             else None
         )
-        if later is not None and not _has_number(tokens, first, later):
+        # The parts' own numbers may be garbled past recognition (« j'ai escalé quatre »).
+        if later is not None and (parts or not _has_number(tokens, first, later)):
             # « résidence la Rose, bâtiment C, au vingt-neuf Frédéric Mistral »: the
             # building first, then its street and number (the commas may be lost).
             restart = _street_start(text, tokens, later, territory)
-            if restart is not None:
+            k_later = _region_end(text, tokens, restart[0], territory) if restart else 0
+            if restart is not None and not (
+                # A name with no type may be the street itself (« la Canebière, bâtiment B,
+                # au douze »): it stays unless a street follows the number.
+                parts
+                and (k_later <= restart[0] or _started_over(text, tokens, restart[0], k_later))
+            ):
                 first, determiner = restart
                 said_from = tokens[first].start
-                k = _region_end(text, tokens, first, territory)
+                k = k_later
         if k <= first or _started_over(text, tokens, first, k):
             continue
         if _corrected_around(text, tokens, first, k):
@@ -415,6 +423,19 @@ _BUILDING_TO_STREET_TOKENS = 12
 BUILDING_PARTS = frozenset(
     {"batiment", "bat", "escalier", "porte", "etage", "appartement", "appt", "entree"}
 )
+
+
+def _parts_follow(tokens: list[Token], first: int, k: int, territory: Territory) -> bool:
+    """Whether the region is a building's name with « résidence » lost: a name with no type and
+    no number, then a part of the building (audio corpus 5757: « j'habite des idenses les
+    Olivier. Bâtiment, j'ai escalé quatre. Au quinze rués minzola » booked « 10 Impasse des
+    Oliviers », a number guessed from « des idenses »). Its street is said after."""
+    return (
+        first < k < len(tokens)
+        and tokens[k].folded in BUILDING_PARTS
+        and not _has_number(tokens, first, k)
+        and not any(t.folded in territory.one_word_types for t in tokens[first:k])
+    )
 
 
 def _has_number(tokens: list[Token], first: int, end: int) -> bool:

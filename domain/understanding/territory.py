@@ -129,6 +129,9 @@ class Territory:
     _quartier_forms: dict[tuple[str, ...], str] = field(init=False, repr=False, compare=False)
     _outside_forms: frozenset[tuple[str, ...]] = field(init=False, repr=False, compare=False)
     _max_outside_words: int = field(init=False, repr=False, compare=False)
+    # Every place form's sound, computed once: `sounds_outside` compares a name with all of
+    # them (7 ms a call with the keys recomputed each time, several calls a message).
+    _sounds: dict[str, str] = field(init=False, repr=False, compare=False)
     _by_arrondissement_postcode: dict[str, Arrondissement] = field(
         init=False, repr=False, compare=False
     )
@@ -151,6 +154,8 @@ class Territory:
                 department=self.department,
                 postcodes={a.number: a.postcode for a in self.arrondissements},
             )
+        quartier_forms = _quartier_forms(self.quartiers)
+        outside_forms = frozenset(_words(c.name) for c in self.outside)
         derived = {
             "one_word_types": one_word,
             "two_word_types": two_word,
@@ -161,11 +166,13 @@ class Territory:
             "_first_words": frozenset(form[0] for form in forms),
             "_max_words": max(len(form) for form in forms),
             "_postcodes": frozenset(postcodes),
-            "_quartier_forms": _quartier_forms(self.quartiers),
-            "_outside_forms": frozenset(_words(c.name) for c in self.outside),
+            "_quartier_forms": quartier_forms,
+            "_outside_forms": outside_forms,
             "_max_outside_words": max((len(_words(c.name)) for c in self.outside), default=0),
             "_by_arrondissement_postcode": {a.postcode: a for a in self.arrondissements},
         }
+        every = [*forms, *quartier_forms, *outside_forms]
+        derived["_sounds"] = {" ".join(f): phonetic(" ".join(f)) for f in every}
         for name, value in derived.items():
             object.__setattr__(self, name, value)
 
@@ -320,8 +327,8 @@ class Territory:
             # Letters for a misspelling (« Tuolon »), sounds for Whisper's spelling (« Kavayon »).
             return max(
                 (
-                    max(_likeness(said, " ".join(f)), fuzz.ratio(sound, phonetic(" ".join(f))))
-                    for f in forms
+                    max(_likeness(said, name), fuzz.ratio(sound, self._sounds[name]))
+                    for name in (" ".join(f) for f in forms)
                 ),
                 default=0.0,
             )

@@ -181,6 +181,12 @@ def test_without_a_located_address_the_parsers_commune_is_said_with_it() -> None
         # A commune starting with « A » misspelled as a whole, or a street's name (a review).
         ("J'habite au 12 rue d'Aubagnes, Marseille.", [("commune", "13055")]),
         ("J'habite au 12 rue Paradis, Avignons.", []),
+        # Audio corpus 5757: « à Toulon » written « À tout l'un », booked in Marseille at
+        # 0.987: a place lost. Words that are no place, or sound like one inside, are none.
+        ("Je suis aux 15 places de la Marie. À tout l'un, je voudrais un lit.", [("unheard", "")]),
+        ("Au 12 rue Paradis. Merci à tous, à tout à l'heure, à bientôt.", []),
+        ("Au 12 rue Paradis, à Sainte-Marte, je voudrais un lit.", []),
+        ("Au 12 rue Paradis, à Toulon, je voudrais un lit.", []),
     ],
 )
 def test_a_place_written_with_its_a_in_one_word_is_heard(

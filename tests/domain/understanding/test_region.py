@@ -357,6 +357,17 @@ def test_an_address_after_a_lost_word(
             "25",
         ),
         ("J'habite au trois escalier des Accoules.", "Escalier des Accoules", "3"),
+        # Audio corpus 5757: « résidence » lost, the building's name was the street (« 10
+        # Impasse des Oliviers » booked, 10 guessed from « des idenses »); its street follows
+        # its parts, whose own number is garbled.
+        (
+            "J'habite des idenses les Olivier. Bâtiment, j'ai escalé quatre. Au quinze rués "
+            "minzola, amatique.",
+            "rués minzola",
+            "15",
+        ),
+        # A name with no type and no street after the parts is the street itself.
+        ("J'habite la Canebière, bâtiment B, au douze, à Marseille.", "la Canebière", ""),
         # Seed 2525: a place no list knows before the address (« à Pointe Rouuge, au … »).
         (
             "J'habite à Pointe Rouuge, au quarante-quatre Challier de Nère, à Marseille.",
