@@ -94,6 +94,7 @@ def run_audio(
                 exp,
                 run.can_text,
                 entry.get("condition", ""),
+                run.prediction,
             )
             if n % 10 == 0:
                 _save(outcomes_file, done)
@@ -102,6 +103,37 @@ def run_audio(
     finally:
         _save(outcomes_file, done)
     return [done[e["id"]] for e in entries if e["id"] in done]
+
+
+# The figures of `encombot eval` besides the address decisions (workers/dev/eval_metrics.py).
+_EVAL_KEYS = (
+    "messages",
+    "intent_accuracy",
+    "items_f1",
+    "items_precision",
+    "items_recall",
+    "caller_name_right",
+    "callback_number_right",
+    "both_requests_heard",
+    "address_fully_right",
+    "wrong_automatic_decisions",
+    "escalation_rate",
+    "sms_confirmation_rate",
+)
+
+
+def eval_figures(corpus: Path, outcomes: list[Outcome]) -> dict[str, Any]:
+    """`encombot eval`'s metrics on the messages whose prediction was kept (outcomes made
+    before it was have none: --fresh)."""
+    from activities.understand import load_catalogue
+    from workers.dev.eval_metrics import compute_metrics
+
+    kept = {o.id: o.prediction for o in outcomes if o.prediction is not None}
+    if not kept:
+        return {}
+    entries = [e for e in _with_audio(corpus) if e["id"] in kept]
+    metrics = compute_metrics(entries, [kept[e["id"]] for e in entries], load_catalogue())
+    return {key: metrics[key] for key in _EVAL_KEYS}
 
 
 def main() -> None:
@@ -122,9 +154,13 @@ def main() -> None:
         sys.exit(f"no outcome: no audio under {args.corpus} (make corpus) or none kept")
     report = build_report(outcomes, args.folds, args.seed, args.max_wrong)
     report["path"] = "audio"
+    report["eval"] = eval_figures(args.corpus, outcomes)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2), encoding="utf-8")
     print_report(report, args.folds)
+    if report["eval"]:
+        print()
+        print(f"encombot eval's figures, at the committed threshold: {report['eval']}")
 
 
 if __name__ == "__main__":

@@ -135,6 +135,9 @@ class Outcome:
     expected: dict[str, Any]
     can_text: bool = False  # the caller has a mobile (an address missing is asked by SMS)
     condition: str = ""  # the recording's condition (clean, gsm, noise-snr10…)
+    # The audio path's whole prediction (`encombot eval`'s), for its other figures (intent,
+    # items, name, callback number); None at text level and in outcomes kept before it.
+    prediction: dict[str, Any] | None = None
 
 
 # The expected outcome of a caller who asks only for refused items: no booking, no address

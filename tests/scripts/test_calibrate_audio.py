@@ -38,3 +38,47 @@ def test_the_outcomes_kept_are_read_back(tmp_path: Path) -> None:
     back = ca._load(path)
     assert back["m1"].geo == geo and back["m1"].condition == "gsm"
     assert ca._load(tmp_path / "none.pickle") == {}
+
+
+def test_the_eval_figures_come_from_the_predictions_kept(tmp_path: Path) -> None:
+    (tmp_path / "audio").mkdir()
+    expected = {
+        "intent": "booking",
+        "name": "Jean Martin",
+        "callback_number": "+33612345678",
+        "items": [{"item": "lit", "count": 2}],
+        "outcome": "booked",
+    }
+    entries = []
+    for vid in ("a", "b", "c"):
+        (tmp_path / "audio" / f"{vid}.wav").write_bytes(b"RIFF")
+        entries.append({"id": vid, "audio": f"audio/{vid}.wav", "expected": expected})
+    (tmp_path / "voicemails.json").write_text(json.dumps(entries), encoding="utf-8")
+    said = {
+        "intent": "booking",
+        "decision": "escalate",
+        "items": [{"item": "lit", "count": 2}],
+        "caller_name": "Jean Martin",
+        "callback_number": "+33612345678",
+    }
+    outcomes = [
+        cf.Outcome("a", "s", "booking", True, "", None, expected, prediction={**said, "id": "a"}),
+        cf.Outcome(
+            "b",
+            "s",
+            "booking",
+            True,
+            "",
+            None,
+            expected,
+            prediction={**said, "id": "b", "items": []},
+        ),
+        # Kept before predictions were: left out, not counted as wrong.
+        cf.Outcome("c", "s", "booking", True, "", None, expected),
+    ]
+    figures = ca.eval_figures(tmp_path, outcomes)
+    assert figures["messages"] == 2
+    assert figures["intent_accuracy"] == 1.0 and figures["caller_name_right"] == 1.0
+    assert figures["items_recall"] == 0.5 and figures["items_precision"] == 1.0
+    assert figures["escalation_rate"] == 1.0
+    assert ca.eval_figures(tmp_path, outcomes[2:]) == {}
