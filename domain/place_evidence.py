@@ -135,9 +135,12 @@ def _places_lost(tokens: Sequence[Token]) -> list[PlaceEvidence]:
 # « 15 places de la Marie. À tout l'un, je voudrais … » (à Toulon; audio corpus 5757, booked
 # in Marseille at 0.987): « à » and at most this many words, up to a punctuation mark, that no
 # list knows and that sound like an outside commune more than like anything inside
-# (`Territory.sounds_outside`), of at least this many letters (« à tous, » is no place).
+# (`Territory.sounds_outside`), of at least this many letters (« à tous, » is no place). No
+# address cue says these words are a place, so their sound must be closer than a city's after
+# « j'habite à » (« à l'intérieur, » is 67 from Verquières; « À tout l'un, » 75 from Toulon).
 _UNKNOWN_PLACE_WORDS = 3
 _UNKNOWN_PLACE_LETTERS = 6
+_UNKNOWN_PLACE_RATIO = 70
 
 
 def _punctuated(text: str, tokens: Sequence[Token], j: int) -> bool:
@@ -170,7 +173,7 @@ def _places_unknown(
             or territory.find_commune(list(tokens), i + 1) is not None
         ):
             continue
-        if territory.sounds_outside(" ".join(words)):
+        if territory.sounds_outside(" ".join(words), _UNKNOWN_PLACE_RATIO):
             found.append(PlaceEvidence("unheard", "", tok.start, tokens[end - 1].end))
     return found
 

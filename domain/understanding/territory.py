@@ -313,9 +313,10 @@ class Territory:
         inside = max(closest(self._forms), closest(self._quartier_forms))
         return inside >= _NEARLY_INSIDE_RATIO and inside > closest(self._outside_forms)
 
-    def sounds_outside(self, name: str) -> bool:
+    def sounds_outside(self, name: str, min_ratio: float = 0.0) -> bool:
         """Whether a place name that no list knows sounds like a commune outside the
-        territory, more than like any commune or quartier inside (`_SOUNDS_OUTSIDE_RATIO`)."""
+        territory, more than like any commune or quartier inside (`_SOUNDS_OUTSIDE_RATIO`, or
+        `min_ratio` where the words are less surely a place)."""
         said = " ".join(_words(name))
         sound = phonetic(said)
         # Short garble (« Ap », « Alé ») lands on Apt or Alès; a name like one inside is
@@ -335,7 +336,7 @@ class Territory:
 
         outside = closest(self._outside_forms)
         inside = max(closest(self._forms), closest(self._quartier_forms))
-        return outside >= _SOUNDS_OUTSIDE_RATIO and outside > inside
+        return outside >= max(min_ratio, _SOUNDS_OUTSIDE_RATIO) and outside > inside
 
     def _names_outside(self, tokens: list[Token], i: int) -> bool:
         """Whether a commune outside the territory is named at token i, or a word at i sounds

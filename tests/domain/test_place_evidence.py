@@ -185,6 +185,7 @@ def test_without_a_located_address_the_parsers_commune_is_said_with_it() -> None
         # 0.987: a place lost. Words that are no place, or sound like one inside, are none.
         ("Je suis aux 15 places de la Marie. À tout l'un, je voudrais un lit.", [("unheard", "")]),
         ("Au 12 rue Paradis. Merci à tous, à tout à l'heure, à bientôt.", []),
+        ("Au 12 rue Paradis. Le canapé est à l'intérieur, merci.", []),
         ("Au 12 rue Paradis, à Sainte-Marte, je voudrais un lit.", []),
         ("Au 12 rue Paradis, à Toulon, je voudrais un lit.", []),
     ],
