@@ -141,6 +141,15 @@ def _places_lost(tokens: Sequence[Token]) -> list[PlaceEvidence]:
 _UNKNOWN_PLACE_WORDS = 3
 _UNKNOWN_PLACE_LETTERS = 6
 _UNKNOWN_PLACE_RATIO = 70
+# First words of « à … » phrases that name no place (« à ma fille », « à part ça », « à moins
+# que »).
+_NOT_A_PLACE = frozenset(
+    {
+        *("ma", "mon", "mes", "ta", "ton", "tes", "sa", "son", "ses", "notre", "nos", "votre"),
+        *("vos", "leur", "leurs", "ce", "cet", "cette", "ces", "part", "moins", "peu", "cause"),
+        *("propos", "tous", "toutes", "chaque", "quelle", "quel"),
+    }
+)
 
 
 def _punctuated(text: str, tokens: Sequence[Token], j: int) -> bool:
@@ -155,15 +164,29 @@ def _places_unknown(
     sent out on a guess)."""
     found: list[PlaceEvidence] = []
     for i, tok in enumerate(tokens):
-        if tok.text.lower() != "à" or i + 1 >= len(tokens) or _punctuated(text, tokens, i + 1):
+        if (
+            tok.text.lower() != "à"
+            or i + 1 >= len(tokens)
+            or _punctuated(text, tokens, i + 1)
+            # A clause of its own (« …. À tout l'un, »), not a noun's complement (« un vélo à
+            # pédales », « merci à tout le monde »).
+            or (i > 0 and not _punctuated(text, tokens, i))
+        ):
             continue
         end = i + 2
-        while end < len(tokens) and not _punctuated(text, tokens, end):
+        while (
+            end < len(tokens)
+            and end - i <= _UNKNOWN_PLACE_WORDS
+            and not _punctuated(text, tokens, end)
+        ):
             end += 1
         words = [t.folded for t in tokens[i + 1 : end]]
         if (
-            len(words) > _UNKNOWN_PLACE_WORDS
+            # More words than a place's before the next punctuation mark.
+            (end < len(tokens) and not _punctuated(text, tokens, end))
             or words[0] in _CLAUSE_STARTS
+            or words[0] in _NOT_A_PLACE
+            or words == ["tout", "le", "monde"]
             # A number is an address's (« à 3 rues d'ici »); « l'un » is no number.
             or any(
                 t.is_digits or (parse_cardinal(t.text) is not None and t.folded != "un")

@@ -20,6 +20,7 @@ from domain.understanding.cues import (
     number_at,
 )
 from domain.understanding.lexicon import INTERJECTIONS, breaks_sentence
+from domain.understanding.streets import guess_street_type
 from domain.understanding.territory import Territory
 
 
@@ -376,24 +377,20 @@ def locate_address(
         parts = _parts_follow(tokens, first, k, territory)
         later = (
             numbered_address_after(text, tokens, first + 1)
-            if tokens[first].folded in BUILDING_WORDS or parts
+            if _building_named(tokens, first) or parts
             else None
         )
+        if parts and later is not None and not _street_after(tokens, later, territory):
+            later = None
         # The parts' own numbers may be garbled past recognition (« j'ai escalé quatre »).
         if later is not None and (parts or not _has_number(tokens, first, later)):
             # « résidence la Rose, bâtiment C, au vingt-neuf Frédéric Mistral »: the
             # building first, then its street and number (the commas may be lost).
             restart = _street_start(text, tokens, later, territory)
-            k_later = _region_end(text, tokens, restart[0], territory) if restart else 0
-            if restart is not None and not (
-                # A name with no type may be the street itself (« la Canebière, bâtiment B,
-                # au douze »): it stays unless a street follows the number.
-                parts
-                and (k_later <= restart[0] or _started_over(text, tokens, restart[0], k_later))
-            ):
+            if restart is not None:
                 first, determiner = restart
                 said_from = tokens[first].start
-                k = k_later
+                k = _region_end(text, tokens, first, territory)
         if k <= first or _started_over(text, tokens, first, k):
             continue
         if _corrected_around(text, tokens, first, k):
@@ -425,6 +422,47 @@ BUILDING_PARTS = frozenset(
 )
 
 
+_ARTICLES = frozenset({"la", "le", "les", "l"})
+
+
+def _building_named(tokens: list[Token], first: int) -> bool:
+    """« résidence les Pins », « la résidence les Pins »: the region names a building."""
+    if tokens[first].folded in _ARTICLES and first + 1 < len(tokens):
+        first += 1
+    return tokens[first].folded in BUILDING_WORDS
+
+
+def _street_after(tokens: list[Token], au: int, territory: Territory) -> bool:
+    """Whether a street's type follows « au » at token `au` and its number (« au quinze rués
+    minzola »: a type misheard, or in the plural), not a date, a suffix or the request's words
+    (« au 7 bis », « au 12 merci », « le 12 mars »). A name with no type before the building's
+    parts may be the street itself (« la Canebière, bâtiment B, au douze »): it stays unless
+    another street is said."""
+    k = au + 1
+    while k < len(tokens) and (
+        tokens[k].is_digits
+        or parse_cardinal(tokens[k].text) is not None
+        or (
+            tokens[k].folded == "et"
+            and k + 1 < len(tokens)
+            and parse_cardinal(tokens[k + 1].text) is not None
+        )
+    ):
+        k += 1
+    if k < len(tokens) and tokens[k].folded in HOUSE_SUFFIXES:
+        k += 1
+    if k >= len(tokens):
+        return False
+    word = tokens[k].folded
+    pair = (word, tokens[k + 1].folded) if k + 1 < len(tokens) else None
+    return (
+        word in territory.one_word_types
+        or pair in territory.two_word_types
+        or (word.endswith("s") and word[:-1] in territory.one_word_types)
+        or guess_street_type(word, territory) is not None
+    )
+
+
 def _parts_follow(tokens: list[Token], first: int, k: int, territory: Territory) -> bool:
     """Whether the region is a building's name with « résidence » lost: a name with no type and
     no number, then a part of the building (audio corpus 5757: « j'habite des idenses les
@@ -435,6 +473,10 @@ def _parts_follow(tokens: list[Token], first: int, k: int, territory: Territory)
         and tokens[k].folded in BUILDING_PARTS
         and not _has_number(tokens, first, k)
         and not any(t.folded in territory.one_word_types for t in tokens[first:k])
+        and not any(
+            (a.folded, b.folded) in territory.two_word_types
+            for a, b in zip(tokens[first : k - 1], tokens[first + 1 : k], strict=True)
+        )
     )
 
 

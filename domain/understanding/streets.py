@@ -72,7 +72,7 @@ class _Scan:
 _GUESSABLE_LENGTH = 6
 
 
-def _guess_street_type(word: str, territory: Territory) -> str | None:
+def guess_street_type(word: str, territory: Territory) -> str | None:
     if len(word) < _GUESSABLE_LENGTH:
         return None
     types = territory.one_word_types
@@ -255,7 +255,7 @@ def _type_at(scan: _Scan, t: int) -> tuple[str, int, bool] | None:
         return types.two_word_types[pair], t + 2, False
     if f in types.one_word_types:
         return types.one_word_types[f], t + 1, False
-    guessed = _guess_street_type(f, types)
+    guessed = guess_street_type(f, types)
     return (guessed, t + 1, True) if guessed is not None else None
 
 

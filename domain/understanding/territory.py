@@ -328,8 +328,8 @@ class Territory:
             # Letters for a misspelling (« Tuolon »), sounds for Whisper's spelling (« Kavayon »).
             return max(
                 (
-                    max(_likeness(said, name), fuzz.ratio(sound, self._sounds[name]))
-                    for name in (" ".join(f) for f in forms)
+                    max(_likeness(said, joined), fuzz.ratio(sound, self._sounds[joined]))
+                    for joined in (" ".join(f) for f in forms)
                 ),
                 default=0.0,
             )

@@ -186,6 +186,11 @@ def test_without_a_located_address_the_parsers_commune_is_said_with_it() -> None
         ("Je suis aux 15 places de la Marie. À tout l'un, je voudrais un lit.", [("unheard", "")]),
         ("Au 12 rue Paradis. Merci à tous, à tout à l'heure, à bientôt.", []),
         ("Au 12 rue Paradis. Le canapé est à l'intérieur, merci.", []),
+        # A review's: « à » that begins no clause, or whose words are no place.
+        ("Au 12 rue Paradis. À part ça, à ma fille, à moins que, un lit.", []),
+        ("Au 12 rue Paradis, un vélo à pédales. Merci à tout le monde.", []),
+        ("Au 12 rue Paradis. À tout le monde, merci.", []),
+        ("Au 12 rue Paradis, à tout l'un de la mer, un lit.", []),
         ("Au 12 rue Paradis, à Sainte-Marte, je voudrais un lit.", []),
         ("Au 12 rue Paradis, à Toulon, je voudrais un lit.", []),
     ],

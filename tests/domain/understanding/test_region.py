@@ -366,8 +366,20 @@ def test_an_address_after_a_lost_word(
             "rués minzola",
             "15",
         ),
-        # A name with no type and no street after the parts is the street itself.
+        # A name with no type and no street after the parts is the street itself (a review:
+        # a date, a suffix or the request's words are no street).
         ("J'habite la Canebière, bâtiment B, au douze, à Marseille.", "la Canebière", ""),
+        ("J'habite la Canebière, bâtiment B, passez le 12 mars.", "la Canebière", ""),
+        ("J'habite la Canebière, bâtiment B, au 7 bis.", "la Canebière", ""),
+        ("J'habite la Canebière, bâtiment B, au 12 merci.", "la Canebière", ""),
+        ("J'habite la Canebière, bâtiment B, au 12 chez Madame Martin.", "la Canebière", ""),
+        (
+            "J'habite au rond-point du Prado, bâtiment A, au 3 chez ma mère.",
+            "Rond-Point du Prado",
+            "",
+        ),
+        # « la résidence »: the article before the building's word.
+        ("J'habite la résidence les Lauriers, bâtiment B, au 12 rue Paradis.", "Rue Paradis", "12"),
         # Seed 2525: a place no list knows before the address (« à Pointe Rouuge, au … »).
         (
             "J'habite à Pointe Rouuge, au quarante-quatre Challier de Nère, à Marseille.",
