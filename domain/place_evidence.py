@@ -98,13 +98,14 @@ def _misheard_commune(
 
 def _garbled_postcodes(tokens: Sequence[Token], territory: Territory) -> list[PlaceEvidence]:
     """A postcode of the main city mangled by the transcription next to its name: "treize
-    mille quatorze Marseille" written "1414 Marseille", "1305 Marseille". Its last two digits
+    mille quatorze Marseille" written "1414 Marseille", "1305 Marseille", "315 Marseille"
+    (audio corpus 6868: « treize mille quinze », booked in the 11th). Its last two digits
     still name the arrondissement; it only ever stops a booking that contradicts it."""
     if territory.districts is None:
         return []
     found: list[PlaceEvidence] = []
     for i, tok in enumerate(tokens):
-        if not (tok.is_digits and len(tok.text) == 4) or territory.in_territory(tok.text):
+        if not (tok.is_digits and len(tok.text) in (3, 4)) or territory.in_territory(tok.text):
             continue
         beside = [tokens[j] for j in (i - 1, i + 1) if 0 <= j < len(tokens)]
         if not any(territory.find_commune([t], 0) == (territory.main_city, 1) for t in beside):

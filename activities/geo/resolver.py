@@ -243,6 +243,16 @@ class AddressResolver:
             # found inside cannot be booked blindly.
             result.doubt = EscalationReason.LOW_CONFIDENCE.value
             result.reason = "la commune dite n'a pas été reconnue"
+        elif (
+            spoken is not None
+            and spoken.postcode
+            and not self.search.territory.in_territory(spoken.postcode)
+        ):
+            # « 30-0-0-6-7 » read 30006 for « treize zéro zéro six » (audio corpus 6868): a
+            # postcode said that is none of the territory's cannot be checked against the
+            # address found (nor is it proof of a caller outside: transcriptions make them up).
+            result.doubt = EscalationReason.LOW_CONFIDENCE.value
+            result.reason = "le code postal entendu n'est pas du territoire"
         elif not trust.number_said(
             match.housenumber,
             cands.parsed_housenumber,

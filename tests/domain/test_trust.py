@@ -118,6 +118,9 @@ def test_a_postcode_mangled_beside_the_city_still_names_the_arrondissement() -> 
     assert "14e" in address_conflict(match, place_evidence(text, TERRITORY), TERRITORY)
     # A house number is no postcode: nothing to read when the city is not beside it.
     assert kinds("J'habite au 1414 chemin du Littoral.") == []
+    # Audio corpus 6868: « treize mille quinze » written « 315 ».
+    assert ("arrondissement", "15") in kinds("C'est le vingt-deux des Parasols, 315 Marseille.")
+    assert kinds("J'habite au 315 chemin du Littoral.") == []
 
 
 @pytest.mark.parametrize(
