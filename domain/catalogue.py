@@ -32,6 +32,9 @@ __all__ = ["Catalogue", "CatalogueItem", "ItemMention", "plural_form", "singular
 # "lit"/"lis") collide with ordinary French too easily.
 FUZZY_MIN_LENGTH = 6
 FUZZY_THRESHOLD = 88.0
+# The least sound of a form's last word heard as another word (« cheveux » for « chevet »:
+# « CEvE »); shorter keys match too many words.
+_SOUND_LAST_KEY = 3
 
 # Sound-alike matching, for what the transcription makes of an item on accented speech
 # ("coût gélateur", "l'avesselle", "gase nière"): the French phonetic key of one to three
@@ -336,6 +339,13 @@ class Catalogue:
             hit = self._match_words(text, tokens, i, words, fuzzy_first=False)
             if hit is not None:
                 return _mention(text, tokens, i, hit[0], item, fuzzy=False, plural=hit[1])
+            # « deux tables de cheveux », « une table de chevé » (audio corpus 6868: three
+            # tables de chevet counted as tables, one also as a second item): a form of three
+            # words or more, its last one heard as another word of the same sound.
+            if len(words) >= 3:
+                hit = self._match_words(text, tokens, i, words, fuzzy_first=False, sound_last=True)
+                if hit is not None:
+                    return _mention(text, tokens, i, hit[0], item, fuzzy=True, plural=hit[1])
         stem = e_stem(first)
         for words, item in self._bye_stem.get(stem, []) if stem else []:
             hit = self._match_words(text, tokens, i, words, fuzzy_first=True)
@@ -442,10 +452,11 @@ class Catalogue:
         words: tuple[str, ...],
         *,
         fuzzy_first: bool,
+        sound_last: bool = False,
     ) -> tuple[int, bool] | None:
         """(end token, plural) when the form's words follow from token i. A particle of the
         form may be missing ("table chevet", "machine laver"): a transcription drops the
-        short words first."""
+        short words first. `sound_last`: the last word may be another of the same sound."""
         plural = False
         t = i
         for k, form_word in enumerate(words):
@@ -459,6 +470,9 @@ class Catalogue:
                 t += 1
                 continue
             same, as_plural = same_word(tok.folded, form_word)
+            if not same and sound_last and k == len(words) - 1:
+                key = geotext.phonetic(tok.text.lower())  # « chevé »: its accent sounds
+                same = len(key) >= _SOUND_LAST_KEY and key == geotext.phonetic(form_word)
             if not same and k > 0 and form_word in _FORM_PARTICLES:
                 continue
             if not same:

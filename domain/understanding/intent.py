@@ -9,7 +9,11 @@ from domain.models import Intent, ItemCount, SpokenAddress
 from domain.phone import is_mobile_fr
 from domain.understanding.lexicon import FILLERS
 
-_CANCEL_RE = re.compile(r"\bannul\w*|\bdecommand\w*|\bdesist\w*")
+# The verb's and the noun's forms only: Whisper writes « arrondissement » « annulissement »
+# (audio corpus 6868: a booking with a question taken for a cancellation).
+_CANCEL_RE = re.compile(
+    r"\bannul(?:er|e|es|ez|ee|ees|ons|erai|erais|ation|ations)\b|\bdecommand\w*|\bdesist\w*"
+)
 _APPOINTMENT_RE = re.compile(r"\brendez[- ]vous\b|\brdv\b|\breservation\b|\bprevu\w*|\bpris\b")
 _NO_LONGER_RE = re.compile(r"\b(?:n'?\s?en ai plus besoin|plus besoin|ne (?:plus|pas) venir)\b")
 _RESCHEDULE_RE = re.compile(
@@ -30,7 +34,10 @@ _QUESTION_RE = re.compile(
     r"\best[- ]ce (?:que|qu)|\bou (?:se trouve|se situe|est|sont)\b|\bquel(?:le)?s? (?:sont|est)\b|"
     r"\bhoraires?\b|\bcomment (?:faire|faut|on|je|puis|proceder)\b|\bcombien\b|\bpourquoi\b|"
     r"\bsavoir si\b|\best-il possible\b|\bacceptez[- ]vous\b|\bprenez[- ]vous\b|"
-    r"\bramassez[- ]vous\b|\brenseignements?\b"
+    r"\bramassez[- ]vous\b|\brenseignements?\b|"
+    # « Je peux mettre une bouteille de gaz avec les encombrants ? », its question mark lost
+    # (audio corpus 6868: three such questions taken for bookings).
+    r"\b(?:je peux|puis[- ]je|on peut) (?:mettre|deposer|laisser|sortir|jeter)\b"
 )
 
 

@@ -86,6 +86,26 @@ def test_near_misses_of_long_words_are_matched_and_flagged(catalogue: Catalogue)
     assert mention.fuzzy
 
 
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        # Audio corpus 6868: the last word of a long form heard as another of its sound, one
+        # item, not a table (and a second item from « chevé » alone).
+        ("deux tables de cheveux", ["table de chevet"]),
+        ("une table de chevé, un frigo", ["table de chevet", "réfrigérateur"]),
+        ("une machine à lavé", ["lave-linge"]),
+        # Another sound is another word.
+        ("une table de cuisine", ["table"]),
+    ],
+)
+def test_the_last_word_of_a_long_form_may_be_heard_as_its_sound(
+    text: str, names: list[str]
+) -> None:
+    mentions = load_catalogue().find_mentions(text)
+    assert [m.item.name for m in mentions] == names
+    assert mentions[0].fuzzy == (names[0] != "table")
+
+
 @pytest.mark.parametrize("text", ["une stable", "un burin", "la fourche", "un frère"])
 def test_short_or_distant_words_are_not_fuzzy_matched(catalogue: Catalogue, text: str) -> None:
     assert catalogue.find_mentions(text) == []

@@ -283,6 +283,9 @@ def test_misheard_item_is_matched_with_a_note(run: Run) -> None:
         "Quels sont les horaires de la déchèterie ?",
         "Je voudrais savoir comment on prend rendez-vous pour les encombrants.",
         "Bonjour, où se trouve la déchèterie la plus proche de chez moi",
+        # Audio corpus 6868: the question mark lost by the transcription.
+        "Allô, c'est Agnès, je peux mettre une bouteille de gaz avec les encombrants. Merci.",
+        "Bonjour, on peut déposer un pneu avec les encombrants, merci.",
     ],
 )
 def test_questions(run: Run, text: str) -> None:
@@ -307,6 +310,12 @@ def test_question_phrasing_around_a_full_request_is_a_booking(run: Run) -> None:
 )
 def test_cancellations(run: Run, text: str) -> None:
     assert run(text).intent == Intent.CANCEL
+
+
+def test_a_word_that_only_starts_like_annuler_is_no_cancellation(run: Run) -> None:
+    # Audio corpus 6868: « arrondissement » written « annulissement ».
+    u = run("Mon adresse, c'est le 21 rue Paradis, dans le 6ème annulissement. Une table.")
+    assert u.intent == Intent.BOOKING
 
 
 def test_cancellation_keeps_the_address(run: Run) -> None:
