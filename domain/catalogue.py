@@ -345,7 +345,9 @@ class Catalogue:
             if len(words) >= 3:
                 hit = self._match_words(text, tokens, i, words, fuzzy_first=False, sound_last=True)
                 if hit is not None:
-                    return _mention(text, tokens, i, hit[0], item, fuzzy=True, plural=hit[1])
+                    # The head word's own item (« une table à mangé ») is no guess.
+                    guess = self._by_name.get(words[0]) is not item
+                    return _mention(text, tokens, i, hit[0], item, fuzzy=guess, plural=hit[1])
         stem = e_stem(first)
         for words, item in self._bye_stem.get(stem, []) if stem else []:
             hit = self._match_words(text, tokens, i, words, fuzzy_first=True)

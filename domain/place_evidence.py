@@ -96,6 +96,20 @@ def _misheard_commune(
     return PlaceEvidence("misheard", commune.citycode, *span, commune.name), end
 
 
+def _cut_postcode(tokens: Sequence[Token], i: int, territory: Territory) -> bool:
+    """Whether a number of three digits is a postcode of arrondissements 10 to 16 with its
+    « 1 » and its « 0 » lost (« 315 » for « treize mille quinze »): « 3 » then « 1 »; not
+    « 305 » (« treize zéro quinze » or « treize zéro zéro cinq »?), nor a house number
+    (« au 112 », « Marseille, 112 rue Paradis »)."""
+    after = tokens[i + 1].folded if i + 1 < len(tokens) else ""
+    before = tokens[i - 1].folded if i else ""
+    return (
+        tokens[i].text.startswith("31")
+        and before not in ("au", "numero", "le")
+        and after not in territory.one_word_types
+    )
+
+
 def _garbled_postcodes(tokens: Sequence[Token], territory: Territory) -> list[PlaceEvidence]:
     """A postcode of the main city mangled by the transcription next to its name: "treize
     mille quatorze Marseille" written "1414 Marseille", "1305 Marseille", "315 Marseille"
@@ -106,6 +120,8 @@ def _garbled_postcodes(tokens: Sequence[Token], territory: Territory) -> list[Pl
     found: list[PlaceEvidence] = []
     for i, tok in enumerate(tokens):
         if not (tok.is_digits and len(tok.text) in (3, 4)) or territory.in_territory(tok.text):
+            continue
+        if len(tok.text) == 3 and not _cut_postcode(tokens, i, territory):
             continue
         beside = [tokens[j] for j in (i - 1, i + 1) if 0 <= j < len(tokens)]
         if not any(territory.find_commune([t], 0) == (territory.main_city, 1) for t in beside):

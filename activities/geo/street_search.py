@@ -42,6 +42,16 @@ _TENS_WORDS = frozenset({"vingt", "trente", "quarante", "cinquante", "soixante"}
 # booked on its own.
 _TIME_GUESS = 0.5
 
+
+def _as_time(number: int, heard: str) -> bool:
+    """Whether the words write the number as a time of day: « 10h », « 10 h 30 », « 10
+    heures »."""
+    return (
+        re.search(rf"(?<!\d){number}\s?h(?:\b|\d)|(?<!\d){number}\s+heures?\b", heard, re.I)
+        is not None
+    )
+
+
 DEFAULT_MAX_CANDIDATES = 16
 
 
@@ -244,7 +254,7 @@ class AddressSearch:
                 # « au 10h à passer mille » (audio corpus 6868, « au dix-sept impasse … »,
                 # booked 10): a number written as a time is no house number read, only a
                 # guess the vote may not confirm alone.
-                timed = re.match(rf"\s*{parsed[0]}\s?h\b", heard, re.IGNORECASE) is not None
+                timed = parsed[1] == "h" or _as_time(parsed[0], heard)
                 found.append((parsed[0], parsed[1], _TIME_GUESS if timed else 1.0))
         words = geotext.tokens(heard)
         # Articles first (« au de la traverse … »: the number lost, its « de » kept).
@@ -268,7 +278,7 @@ class AddressSearch:
             return found
         for n, sim in geotext.number_guesses(heard):
             if sim >= 0.6 and all(f[0] != n for f in found):
-                found.append((n, "", sim))
+                found.append((n, "", min(sim, _TIME_GUESS) if _as_time(n, heard) else sim))
         return found
 
     def _numbers_for(self, street: int, heard: list[tuple[int, str, float]]) -> list[str]:

@@ -9,11 +9,9 @@ from domain.models import Intent, ItemCount, SpokenAddress
 from domain.phone import is_mobile_fr
 from domain.understanding.lexicon import FILLERS
 
-# The verb's and the noun's forms only: Whisper writes « arrondissement » « annulissement »
-# (audio corpus 6868: a booking with a question taken for a cancellation).
-_CANCEL_RE = re.compile(
-    r"\bannul(?:er|e|es|ez|ee|ees|ons|erai|erais|ation|ations)\b|\bdecommand\w*|\bdesist\w*"
-)
+# Not « annulissement »: Whisper's « arrondissement » (audio corpus 6868: a booking with a
+# question taken for a cancellation).
+_CANCEL_RE = re.compile(r"\bannul(?!iss)\w*|\bdecommand\w*|\bdesist\w*")
 _APPOINTMENT_RE = re.compile(r"\brendez[- ]vous\b|\brdv\b|\breservation\b|\bprevu\w*|\bpris\b")
 _NO_LONGER_RE = re.compile(r"\b(?:n'?\s?en ai plus besoin|plus besoin|ne (?:plus|pas) venir)\b")
 _RESCHEDULE_RE = re.compile(
@@ -34,11 +32,16 @@ _QUESTION_RE = re.compile(
     r"\best[- ]ce (?:que|qu)|\bou (?:se trouve|se situe|est|sont)\b|\bquel(?:le)?s? (?:sont|est)\b|"
     r"\bhoraires?\b|\bcomment (?:faire|faut|on|je|puis|proceder)\b|\bcombien\b|\bpourquoi\b|"
     r"\bsavoir si\b|\best-il possible\b|\bacceptez[- ]vous\b|\bprenez[- ]vous\b|"
-    r"\bramassez[- ]vous\b|\brenseignements?\b|"
-    # « Je peux mettre une bouteille de gaz avec les encombrants ? », its question mark lost
-    # (audio corpus 6868: three such questions taken for bookings).
+    r"\bramassez[- ]vous\b|\brenseignements?\b"
+)
+# « Je peux mettre une bouteille de gaz avec les encombrants ? », its question mark lost
+# (audio corpus 6868: three such questions taken for bookings); a question only where no
+# pickup is asked (« … enlever un canapé, je peux mettre aussi un matelas » is a booking).
+_MAY_I_RE = re.compile(
     r"\b(?:je peux|puis[- ]je|on peut) (?:mettre|deposer|laisser|sortir|jeter)\b"
 )
+# The booking cues that are no pickup request by themselves.
+_NOT_A_PICKUP = frozenset({"encombrant", "encombrants", "jeter"})
 
 
 def _has_content(folded: str) -> bool:
@@ -62,7 +65,11 @@ def find_intent(
         notes.append("demande de changement de date : à traiter par un agent")
         return Intent.OTHER, 0.6
     booking_cue = BOOKING_RE.search(folded) is not None
-    question_cue = _QUESTION_RE.search(folded) is not None and _has_content(folded)
+    pickup = any(m.group() not in _NOT_A_PICKUP for m in BOOKING_RE.finditer(folded))
+    question_cue = (
+        _QUESTION_RE.search(folded) is not None
+        or (_MAY_I_RE.search(folded) is not None and not pickup)
+    ) and _has_content(folded)
     if has_street and (has_items or booking_cue):
         # Polite question phrasing around an address and items is still a booking.
         return Intent.BOOKING, 1.0 if has_items else 0.7

@@ -94,8 +94,9 @@ def test_near_misses_of_long_words_are_matched_and_flagged(catalogue: Catalogue)
         ("deux tables de cheveux", ["table de chevet"]),
         ("une table de chevé, un frigo", ["table de chevet", "réfrigérateur"]),
         ("une machine à lavé", ["lave-linge"]),
-        # Another sound is another word.
+        # Another sound is another word; the head word's own item is no guess.
         ("une table de cuisine", ["table"]),
+        ("une table à mangé", ["table"]),
     ],
 )
 def test_the_last_word_of_a_long_form_may_be_heard_as_its_sound(

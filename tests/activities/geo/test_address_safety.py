@@ -184,6 +184,9 @@ def test_a_postcode_cut_short_is_never_booked_blindly(
         # number of a street whose type was heard either).
         "J'habite au 10h Paradis. Je voudrais enlever une armoire.",
         "J'habite au 10h rue Paradis. Je voudrais enlever une armoire.",
+        # A review's: the time not first in the words, or in words.
+        "J'habite au numéro 10h Paradis. Je voudrais enlever une armoire.",
+        "J'habite au 10 heures Paradis. Je voudrais enlever une armoire.",
     ],
 )
 def test_a_postcode_or_a_number_that_cannot_be_the_callers_is_never_booked_blindly(

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from activities.geo import street_search
 from activities.geocode import GeocodeActivities
 from domain.models import SpokenAddress
 from domain.understanding import Territory
@@ -93,3 +96,21 @@ def test_a_word_spelled_in_a_sentence_after_the_address_names_the_street(
     assert names(propose(acts, said, spoken))[0] == ("Rue Robert", "13005")
     spelled = f"{said} Aubert, ça s'écrit A U B E R T. Une armoire."
     assert names(propose(acts, spelled, spoken))[0] == ("Traverse Aubert", "13005")
+
+
+@pytest.mark.parametrize(
+    ("number", "heard", "timed"),
+    [
+        (10, "10h à passer mille", True),
+        (10, "numéro 10h Paradis", True),
+        (10, "10 h 30 rue Paradis", True),
+        (10, "10 heures Paradis", True),
+        # A house number, and a number inside another, are no time.
+        (10, "10 rue Paradis", False),
+        (10, "110h Paradis", False),
+        (10, "10 bis rue Hoche", False),
+    ],
+)
+def test_a_house_number_written_as_a_time_is_seen(number: int, heard: str, timed: bool) -> None:
+    # Audio corpus 6868: « au dix-sept impasse … » heard « au 10h à passer mille », booked 10.
+    assert street_search._as_time(number, heard) is timed

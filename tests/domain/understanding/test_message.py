@@ -316,6 +316,20 @@ def test_a_word_that_only_starts_like_annuler_is_no_cancellation(run: Run) -> No
     # Audio corpus 6868: « arrondissement » written « annulissement ».
     u = run("Mon adresse, c'est le 21 rue Paradis, dans le 6ème annulissement. Une table.")
     assert u.intent == Intent.BOOKING
+    # Every form of the verb still cancels (a review: « annuliez » was lost).
+    u = run("Je voudrais que vous annuliez le rendez-vous pour le canapé au 12 rue Paradis.")
+    assert u.intent == Intent.CANCEL
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Bonjour, je voudrais faire enlever un canapé et je peux mettre aussi un matelas. Merci.",
+        "C'est pour faire enlever un canapé, on peut laisser le canapé devant le portail.",
+    ],
+)
+def test_may_i_beside_a_pickup_request_is_still_a_booking(run: Run, text: str) -> None:
+    assert run(text).intent == Intent.BOOKING
 
 
 def test_cancellation_keeps_the_address(run: Run) -> None:
