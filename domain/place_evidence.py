@@ -158,6 +158,9 @@ def _places_lost(tokens: Sequence[Token]) -> list[PlaceEvidence]:
 _UNKNOWN_PLACE_WORDS = 3
 _UNKNOWN_PLACE_LETTERS = 6
 _UNKNOWN_PLACE_RATIO = 70
+# « aux Baux-de-Provence » heard « ou beau de provoci » (audio corpus 7979, booked in
+# Marseille at 0.999).
+_UNKNOWN_PLACE_INTRODUCERS = frozenset({"à", "aux", "ou"})
 # First words of « à … » phrases that name no place (« à ma fille », « à part ça », « à moins
 # que »).
 _NOT_A_PLACE = frozenset(
@@ -182,7 +185,7 @@ def _places_unknown(
     found: list[PlaceEvidence] = []
     for i, tok in enumerate(tokens):
         if (
-            tok.text.lower() != "à"
+            tok.text.lower() not in _UNKNOWN_PLACE_INTRODUCERS
             or i + 1 >= len(tokens)
             or _punctuated(text, tokens, i + 1)
             # A clause of its own (« …. À tout l'un, »), not a noun's complement (« un vélo à

@@ -94,7 +94,11 @@ _CORRECTION = re.compile(
     r"\b(?:non,? pardon|pardon,? non|je veux dire|je voulais dire|enfin non|non non|"
     r"je me suis tromp[ée]e?|(?<!si )je me trompe(?! pas)|je rectifie|plut[ôo]t|"
     # « le sept… non, excusez-moi, le cinq »: not « (non) excusez-moi de vous déranger ».
-    r"non,? excuse[zr]?[\s-]moi(?!,? (?:de|d'|pour)\b)|excuse[zr]?[\s-]moi,? non)\b",
+    r"non,? excuse[zr]?[\s-]moi(?!,? (?:de|d'|pour)\b)|excuse[zr]?[\s-]moi,? non|"
+    # « … boulevard de l'Europe, euh non, pardon, au trois » heard « … de l'hôphe. Enanton,
+    # pardon, autreoi » (audio corpus 7979, booked 13): « pardon » alone, not « pardon de
+    # vous déranger », « pardon pour le bruit » nor a greeting's.
+    r"(?<=[\w,.] )pardon(?!,? (?:de|d'|du|pour|madame|monsieur|mais)\b))\b",
     re.IGNORECASE,
 )
 

@@ -191,6 +191,12 @@ def test_without_a_located_address_the_parsers_commune_is_said_with_it() -> None
         ("Au 12 rue Paradis, un vélo à pédales. Merci à tout le monde.", []),
         ("Au 12 rue Paradis. À tout le monde, merci.", []),
         ("Au 12 rue Paradis, à tout l'un de la mer, un lit.", []),
+        # Audio corpus 7979: « aux Baux-de-Provence » heard « ou beau de provoci ».
+        (
+            "Je suis au 4 Simon Wile, bâtimon, ou beau de provoci, je voudrais un lit.",
+            [("unheard", "")],
+        ),
+        ("Au 12 rue Paradis, ou plutôt, au 14. Ou bien demain matin.", []),
         ("Au 12 rue Paradis, à Sainte-Marte, je voudrais un lit.", []),
         ("Au 12 rue Paradis, à Toulon, je voudrais un lit.", []),
     ],

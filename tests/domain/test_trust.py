@@ -101,6 +101,23 @@ def test_a_callback_preference_is_no_correction_of_the_address(text: str) -> Non
     assert not self_corrected(text)
 
 
+@pytest.mark.parametrize(
+    ("text", "corrected"),
+    [
+        # Audio corpus 7979: « … de l'Europe, euh non, pardon, au trois » booked 13.
+        ("Je suis aux 13 bouillards de l'hôphe. Enanton, pardon, autreoi à vitreau.", True),
+        ("J'habite au 3 rue Paradis, pardon, au 5.", True),
+        # An apology or a greeting corrects nothing.
+        ("Pardon de vous déranger, j'habite au 3 rue Paradis.", False),
+        ("Bonjour, pardon pour le bruit, j'habite au 3 rue Paradis.", False),
+        ("Pardon, bonjour, j'habite au 3 rue Paradis.", False),
+        ("Oui pardon madame, j'habite au 3 rue Paradis.", False),
+    ],
+)
+def test_pardon_alone_is_a_correction(text: str, corrected: bool) -> None:
+    assert self_corrected(text) is corrected
+
+
 def test_a_correction_beside_a_callback_preference_still_counts() -> None:
     assert self_corrected(
         "Rappelez-moi plutôt au 06 12 34 56 78. J'habite au 4, non pardon, au 14 rue Paradis."
