@@ -20,6 +20,7 @@ from activities.geo.sectors import SectorIndex
 from activities.geo.street_search import AddressSearch
 from domain.address_models import AddressCandidates, AddressSearchInput, ResolveAddressInput
 from domain.catalogue import Catalogue, item_key
+from domain.decision import VOICEMAIL_BOOK_THRESHOLD
 from domain.models import (
     GeocodeInput,
     GeocodeResult,
@@ -100,7 +101,9 @@ class GeocodeActivities:
         result = AddressResolver(self.search).resolve(
             inp.candidates, inp.scores, inp.address, written=inp.written
         )
-        result.book_threshold = self.book_threshold
+        # Kept in the result, so in the case's history: a case replays with the threshold
+        # it was decided on.
+        result.book_threshold = self.book_threshold or VOICEMAIL_BOOK_THRESHOLD
         result.confirm_threshold = self.confirm_threshold
         log.info(
             "resolve_address status=%s in %.1f ms",

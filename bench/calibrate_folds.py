@@ -35,7 +35,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from domain.decision import (
-    BOOK_THRESHOLD,
+    VOICEMAIL_BOOK_THRESHOLD,
     DecisionKind,
     ask_instead,
     decide_address,
@@ -365,7 +365,10 @@ def build_report(
         "max_wrong": max_wrong,
         "by_message": cross_validate(outcomes, k, seed, max_wrong, False),
         "by_speaker": cross_validate(outcomes, k, seed, max_wrong, True),
-        "committed_threshold": {"threshold": BOOK_THRESHOLD, **rates(outcomes, BOOK_THRESHOLD)},
+        "committed_threshold": {
+            "threshold": VOICEMAIL_BOOK_THRESHOLD,
+            **rates(outcomes, VOICEMAIL_BOOK_THRESHOLD),
+        },
     }
     report["reliability"] = reliability(outcomes)
     chosen = report["by_speaker"]["mean"]["threshold"]

@@ -243,16 +243,6 @@ class AddressResolver:
             # found inside cannot be booked blindly.
             result.doubt = EscalationReason.LOW_CONFIDENCE.value
             result.reason = "la commune dite n'a pas été reconnue"
-        elif (
-            spoken is not None
-            and spoken.postcode
-            and not self.search.territory.in_territory(spoken.postcode)
-        ):
-            # « 30-0-0-6-7 » read 30006 for « treize zéro zéro six » (audio corpus 6868): a
-            # postcode said that is none of the territory's cannot be checked against the
-            # address found (nor is it proof of a caller outside: transcriptions make them up).
-            result.doubt = EscalationReason.LOW_CONFIDENCE.value
-            result.reason = "le code postal entendu n'est pas du territoire"
         elif not trust.number_said(
             match.housenumber,
             cands.parsed_housenumber,
@@ -333,7 +323,8 @@ class AddressResolver:
             )
         # A city named outside the territory ("à Toulon", « à Kavayon ») outweighs streets
         # that merely sound alike; a postcode alone does not (transcriptions make up
-        # postcodes: "treize mille dix" → "10 000"). Not a name like none outside (« à Rd »,
+        # postcodes: "treize mille dix" → "10 000", « treize zéro zéro huit » → « 30.008 »:
+        # no doubt either, ../shared/voicemails books two such right addresses). Not a name like none outside (« à Rd »,
         # « Exxon Provence »: Whisper's garble), nor one said with a place inside (« à Huile, à
         # Marseille »: a lieu-dit): the address found is then confirmed (`_trusted`: « la
         # commune dite n'a pas été reconnue »).

@@ -197,7 +197,7 @@ class CallWork:
         result: GeocodeResult = self.geocode.resolve_address(
             ResolveAddressInput(candidates=candidates, scores=None, address=address)
         )
-        return candidates, result
+        return candidates, self._for_the_call(result)
 
     def vote_address(
         self, lookup: Lookup, candidates: AddressCandidates, pcm: bytes
@@ -230,7 +230,13 @@ class CallWork:
         result: GeocodeResult = self.geocode.resolve_address(
             ResolveAddressInput(candidates=candidates, scores=scores, address=lookup.address)
         )
-        return result
+        return self._for_the_call(result)
+
+    def _for_the_call(self, result: GeocodeResult) -> GeocodeResult:
+        """The lookup with the deployment's own threshold (0: the dialogue's), not the
+        voicemail's the address steps add (domain.decision.VOICEMAIL_BOOK_THRESHOLD): the
+        caller hears every address read back before it is booked."""
+        return replace(result, book_threshold=self.geocode.book_threshold)
 
     def hear_items(self, lookup: Lookup, pcm: bytes) -> Understanding:
         """The items of an answer to the items question whose words (`lookup.text`) name none:

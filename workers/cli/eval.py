@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from domain.decision import BOOK_THRESHOLD, CONFIRM_THRESHOLD
+from domain.decision import CONFIRM_THRESHOLD, VOICEMAIL_BOOK_THRESHOLD
 from workers.cli.context import cli_settings
 from workers.dev.eval_report import print_report
 from workers.dev.evaluation import EvalOptions, build_pipeline, run_evaluation
@@ -51,7 +51,7 @@ def eval_command(
     ] = False,
     book_threshold: Annotated[
         float, typer.Option(help="confidence needed to book without asking")
-    ] = BOOK_THRESHOLD,
+    ] = VOICEMAIL_BOOK_THRESHOLD,
     confirm_threshold: Annotated[
         float, typer.Option(help="confidence needed to offer an address by SMS")
     ] = CONFIRM_THRESHOLD,

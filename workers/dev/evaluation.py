@@ -41,8 +41,8 @@ from domain.address_models import (
 )
 from domain.catalogue import Catalogue
 from domain.decision import (
-    BOOK_THRESHOLD,
     CONFIRM_THRESHOLD,
+    VOICEMAIL_BOOK_THRESHOLD,
     Decision,
     DecisionKind,
     ask_instead,
@@ -95,7 +95,7 @@ class EvalOptions:
     # Second, targeted Whisper pass on the address segment with the candidates as prompt
     # (measured: does not help; off by default, see README "Accuracy").
     second_pass: bool = False
-    book_threshold: float = BOOK_THRESHOLD
+    book_threshold: float = VOICEMAIL_BOOK_THRESHOLD
     confirm_threshold: float = CONFIRM_THRESHOLD
 
 
@@ -496,7 +496,14 @@ def build_pipeline(
     territory = load_territory(settings.geo.territory_dir)
     gazetteer = Gazetteer.load(ban, settings.geo.cache_dir)
     sector_index = SectorIndex.load(list(sectors))
-    geocode = GeocodeActivities(gazetteer, sector_index, settings.geo.min_score, territory)
+    geocode = GeocodeActivities(
+        gazetteer,
+        sector_index,
+        settings.geo.min_score,
+        territory,
+        book_threshold=options.book_threshold,
+        confirm_threshold=options.confirm_threshold,
+    )
     stt = SpeechEngine(settings.stt, catalogue, territory=territory)
     return EvalPipeline(
         stt,

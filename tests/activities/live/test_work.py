@@ -5,6 +5,7 @@ place understood; items whose words came out garbled are heard in the audio."""
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -27,6 +28,7 @@ from domain.address_models import (
     ResolveAddressInput,
 )
 from domain.catalogue import Catalogue
+from domain.decision import VOICEMAIL_BOOK_THRESHOLD
 from domain.dialogue import Expect, Lookup, LookupKind
 from domain.media import FRAME_BYTES
 from domain.models import GeocodeResult, GeocodeStatus, Intent, SpokenAddress, Understanding
@@ -245,6 +247,7 @@ class ResolveRecorder:
     def __init__(self, search: GeocodeActivities) -> None:
         self.search = search
         self.territory = search.territory
+        self.book_threshold = search.book_threshold
         self.scores: list[AddressScores | None] = []
 
     def propose_addresses(self, inp: AddressSearchInput) -> AddressCandidates:
@@ -267,3 +270,32 @@ def test_the_audio_never_outvotes_a_typed_number(
     (scores,) = geocode.scores
     assert scores is not None and scores.street_scores == [3.0]
     assert scores.numbers == numbers  # typed: the street is the audio's, the number the keys'
+
+
+@pytest.mark.parametrize("deployment", [0.0, 0.95])
+def test_a_calls_lookup_keeps_the_calls_threshold_not_the_voicemails(
+    tmp_path: Path, territory: Territory, deployment: float
+) -> None:
+    """The address steps mark their result with the voicemail's threshold (0.99, chosen on the
+    audio path's folds); a call reads every address back, so its lookup keeps the deployment's
+    own (0: the dialogue's 0.90)."""
+    geo = GeocodeActivities(
+        Gazetteer.load(DEMO_BAN, tmp_path),
+        SectorIndex.load([DEMO_SECTORS]),
+        MIN_SCORE,
+        territory,
+        book_threshold=deployment,
+    )
+    address = SpokenAddress(housenumber="12", street="boulevard Chave", postcode="13005")
+    voicemail = geo.resolve_address(
+        ResolveAddressInput(
+            candidates=geo.propose_addresses(
+                AddressSearchInput("12 boulevard Chave 13005", address)
+            ),
+            address=address,
+        )
+    )
+    assert voicemail.book_threshold == (deployment or VOICEMAIL_BOOK_THRESHOLD)
+    work = CallWork(None, None, geo, None, None)  # type: ignore[arg-type]
+    _, result = work.lookup_address(Lookup(LookupKind.ADDRESS, address=address))
+    assert result.status == GeocodeStatus.MATCHED and result.book_threshold == deployment
