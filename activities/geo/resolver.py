@@ -323,11 +323,11 @@ class AddressResolver:
             )
         # A city named outside the territory ("à Toulon", « à Kavayon ») outweighs streets
         # that merely sound alike; a postcode alone does not (transcriptions make up
-        # postcodes: "treize mille dix" → "10 000", « treize zéro zéro huit » → « 30.008 »:
-        # no doubt either, ../shared/voicemails books two such right addresses). Not a name like none outside (« à Rd »,
-        # « Exxon Provence »: Whisper's garble), nor one said with a place inside (« à Huile, à
-        # Marseille »: a lieu-dit): the address found is then confirmed (`_trusted`: « la
-        # commune dite n'a pas été reconnue »).
+        # postcodes: "treize mille dix" → "10 000", « treize zéro zéro huit » → « 30.008 »,
+        # no doubt either: ../shared/voicemails books two such right addresses). Not a name
+        # like none outside (« à Rd », « Exxon Provence »: Whisper's garble), nor one said
+        # with a place inside (« à Huile, à Marseille »: a lieu-dit): the address found is then
+        # confirmed (`_trusted`: « la commune dite n'a pas été reconnue »).
         if (
             spoken is not None
             and spoken.city
