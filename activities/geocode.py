@@ -20,7 +20,7 @@ from activities.geo.sectors import SectorIndex
 from activities.geo.street_search import AddressSearch
 from domain.address_models import AddressCandidates, AddressSearchInput, ResolveAddressInput
 from domain.catalogue import Catalogue, item_key
-from domain.decision import VOICEMAIL_BOOK_THRESHOLD
+from domain.decision import book_threshold_for
 from domain.models import (
     GeocodeInput,
     GeocodeResult,
@@ -103,7 +103,8 @@ class GeocodeActivities:
         )
         # Kept in the result, so in the case's history: a case replays with the threshold
         # it was decided on.
-        result.book_threshold = self.book_threshold or VOICEMAIL_BOOK_THRESHOLD
+        voted = inp.scores is not None and bool(inp.scores.street_scores)
+        result.book_threshold = self.book_threshold or book_threshold_for(voted)
         result.confirm_threshold = self.confirm_threshold
         log.info(
             "resolve_address status=%s in %.1f ms",

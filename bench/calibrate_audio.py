@@ -39,6 +39,7 @@ from bench.calibrate_folds import (
     print_report,
     sectors_of,
 )
+from domain.decision import AUDIO_BOOK_THRESHOLD
 
 
 def _with_audio(corpus: Path) -> list[dict[str, Any]]:
@@ -152,7 +153,7 @@ def main() -> None:
         outcomes = run_audio(args.corpus, args.shared, outcomes_file, args.limit, args.fresh)
     if not outcomes:
         sys.exit(f"no outcome: no audio under {args.corpus} (make corpus) or none kept")
-    report = build_report(outcomes, args.folds, args.seed, args.max_wrong)
+    report = build_report(outcomes, args.folds, args.seed, args.max_wrong, AUDIO_BOOK_THRESHOLD)
     report["path"] = "audio"
     report["eval"] = eval_figures(args.corpus, outcomes)
     args.out.parent.mkdir(parents=True, exist_ok=True)

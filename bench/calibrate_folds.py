@@ -35,7 +35,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from domain.decision import (
-    VOICEMAIL_BOOK_THRESHOLD,
+    BOOK_THRESHOLD,
     DecisionKind,
     ask_instead,
     decide_address,
@@ -353,7 +353,11 @@ def table(title: str, result: dict[str, Any]) -> str:
 
 
 def build_report(
-    outcomes: Sequence[Outcome], k: int, seed: int, max_wrong: float
+    outcomes: Sequence[Outcome],
+    k: int,
+    seed: int,
+    max_wrong: float,
+    committed: float = BOOK_THRESHOLD,
 ) -> dict[str, Any]:
     """The folds by message and by speaker, the committed threshold, the reliability curve,
     and the decisions per kind, per condition and per speaker at the by-speaker folds' mean
@@ -366,8 +370,8 @@ def build_report(
         "by_message": cross_validate(outcomes, k, seed, max_wrong, False),
         "by_speaker": cross_validate(outcomes, k, seed, max_wrong, True),
         "committed_threshold": {
-            "threshold": VOICEMAIL_BOOK_THRESHOLD,
-            **rates(outcomes, VOICEMAIL_BOOK_THRESHOLD),
+            "threshold": committed,
+            **rates(outcomes, committed),
         },
     }
     report["reliability"] = reliability(outcomes)

@@ -234,7 +234,7 @@ class CallWork:
 
     def _for_the_call(self, result: GeocodeResult) -> GeocodeResult:
         """The lookup with the deployment's own threshold (0: the dialogue's), not the
-        voicemail's the address steps add (domain.decision.VOICEMAIL_BOOK_THRESHOLD): the
+        voicemail's the address steps add (domain.decision.book_threshold_for): the
         caller hears every address read back before it is booked."""
         return replace(result, book_threshold=self.geocode.book_threshold)
 

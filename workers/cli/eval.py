@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from domain.decision import CONFIRM_THRESHOLD, VOICEMAIL_BOOK_THRESHOLD
+from domain.decision import CONFIRM_THRESHOLD
 from workers.cli.context import cli_settings
 from workers.dev.eval_report import print_report
 from workers.dev.evaluation import EvalOptions, build_pipeline, run_evaluation
@@ -50,8 +50,12 @@ def eval_command(
         bool, typer.Option(help="second Whisper pass on the address with candidate prompts")
     ] = False,
     book_threshold: Annotated[
-        float, typer.Option(help="confidence needed to book without asking")
-    ] = VOICEMAIL_BOOK_THRESHOLD,
+        float,
+        typer.Option(
+            help="confidence needed to book without asking (0: the committed ones, 0.99 for "
+            "an address the audio voted on, 0.90 otherwise)"
+        ),
+    ] = 0.0,
     confirm_threshold: Annotated[
         float, typer.Option(help="confidence needed to offer an address by SMS")
     ] = CONFIRM_THRESHOLD,

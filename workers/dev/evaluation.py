@@ -41,8 +41,8 @@ from domain.address_models import (
 )
 from domain.catalogue import Catalogue
 from domain.decision import (
+    BOOK_THRESHOLD,
     CONFIRM_THRESHOLD,
-    VOICEMAIL_BOOK_THRESHOLD,
     Decision,
     DecisionKind,
     ask_instead,
@@ -95,7 +95,8 @@ class EvalOptions:
     # Second, targeted Whisper pass on the address segment with the candidates as prompt
     # (measured: does not help; off by default, see README "Accuracy").
     second_pass: bool = False
-    book_threshold: float = VOICEMAIL_BOOK_THRESHOLD
+    # 0: the committed ones (domain.decision.book_threshold_for: with or without the vote).
+    book_threshold: float = 0.0
     confirm_threshold: float = CONFIRM_THRESHOLD
 
 
@@ -214,7 +215,7 @@ class EvalPipeline:
             geo = await self._address(steps, msg, u, details)
             by_address = decide_on_address(
                 geo,
-                book_threshold=opts.book_threshold,
+                book_threshold=opts.book_threshold or BOOK_THRESHOLD,
                 confirm_threshold=opts.confirm_threshold,
             )
             match = _chosen(by_address)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from activities.geocode import GeocodeActivities
 from domain.address_models import AddressCandidates, AddressScores, ResolveAddressInput
-from domain.decision import DecisionKind, decide_address
+from domain.decision import AUDIO_BOOK_THRESHOLD, BOOK_THRESHOLD, DecisionKind, decide_address
 from domain.models import GeocodeStatus, SpokenAddress
 from tests.activities.geo.helpers import propose
 
@@ -50,6 +50,10 @@ def test_a_clear_audio_winner_is_booked(acts: GeocodeActivities) -> None:
     )
     assert geo.match.score > 0.99
     assert decide_address(geo).kind == DecisionKind.BOOK
+    # Voted on by the audio: the audio path's committed threshold travels with the result;
+    # the words alone keep theirs.
+    assert geo.book_threshold == AUDIO_BOOK_THRESHOLD
+    assert resolve(acts, cands).book_threshold == BOOK_THRESHOLD
 
 
 def test_a_near_tie_on_the_number_is_confirmed_by_sms(acts: GeocodeActivities) -> None:

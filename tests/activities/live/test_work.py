@@ -28,7 +28,7 @@ from domain.address_models import (
     ResolveAddressInput,
 )
 from domain.catalogue import Catalogue
-from domain.decision import VOICEMAIL_BOOK_THRESHOLD
+from domain.decision import BOOK_THRESHOLD
 from domain.dialogue import Expect, Lookup, LookupKind
 from domain.media import FRAME_BYTES
 from domain.models import GeocodeResult, GeocodeStatus, Intent, SpokenAddress, Understanding
@@ -276,9 +276,9 @@ def test_the_audio_never_outvotes_a_typed_number(
 def test_a_calls_lookup_keeps_the_calls_threshold_not_the_voicemails(
     tmp_path: Path, territory: Territory, deployment: float
 ) -> None:
-    """The address steps mark their result with the voicemail's threshold (0.99, chosen on the
-    audio path's folds); a call reads every address back, so its lookup keeps the deployment's
-    own (0: the dialogue's 0.90)."""
+    """The address steps mark their result with the committed threshold of its path (0.99 for
+    an address the audio voted on); a call reads every address back, so its lookup keeps the
+    deployment's own (0: the dialogue's 0.90)."""
     geo = GeocodeActivities(
         Gazetteer.load(DEMO_BAN, tmp_path),
         SectorIndex.load([DEMO_SECTORS]),
@@ -295,7 +295,7 @@ def test_a_calls_lookup_keeps_the_calls_threshold_not_the_voicemails(
             address=address,
         )
     )
-    assert voicemail.book_threshold == (deployment or VOICEMAIL_BOOK_THRESHOLD)
+    assert voicemail.book_threshold == (deployment or BOOK_THRESHOLD)  # the words alone
     work = CallWork(None, None, geo, None, None)  # type: ignore[arg-type]
     _, result = work.lookup_address(Lookup(LookupKind.ADDRESS, address=address))
     assert result.status == GeocodeStatus.MATCHED and result.book_threshold == deployment
