@@ -22,6 +22,7 @@ from domain.numbers import (
     parse_ordinal,
     tokenize,
 )
+from domain.understanding.item_takebacks import punctuated
 from domain.understanding.lexicon import SENTENCE_END, breaks_sentence
 from domain.understanding.territory import MISHEARD_NAME_RATIO, Commune, Territory
 
@@ -172,10 +173,6 @@ _NOT_A_PLACE = frozenset(
 )
 
 
-def _punctuated(text: str, tokens: Sequence[Token], j: int) -> bool:
-    return re.search(r"[,.;:!?]", text[tokens[j - 1].end : tokens[j].start]) is not None
-
-
 def _places_unknown(
     text: str, tokens: Sequence[Token], territory: Territory
 ) -> list[PlaceEvidence]:
@@ -187,23 +184,23 @@ def _places_unknown(
         if (
             tok.text.lower() not in _UNKNOWN_PLACE_INTRODUCERS
             or i + 1 >= len(tokens)
-            or _punctuated(text, tokens, i + 1)
+            or punctuated(text, tokens, i + 1)
             # A clause of its own (« …. À tout l'un, »), not a noun's complement (« un vélo à
             # pédales », « merci à tout le monde »).
-            or (i > 0 and not _punctuated(text, tokens, i))
+            or (i > 0 and not punctuated(text, tokens, i))
         ):
             continue
         end = i + 2
         while (
             end < len(tokens)
             and end - i <= _UNKNOWN_PLACE_WORDS
-            and not _punctuated(text, tokens, end)
+            and not punctuated(text, tokens, end)
         ):
             end += 1
         words = [t.folded for t in tokens[i + 1 : end]]
         if (
             # More words than a place's before the next punctuation mark.
-            (end < len(tokens) and not _punctuated(text, tokens, end))
+            (end < len(tokens) and not punctuated(text, tokens, end))
             or words[0] in _CLAUSE_STARTS
             or words[0] in _NOT_A_PLACE
             or words == ["tout", "le", "monde"]

@@ -5,6 +5,8 @@ count of items (items.py) and the item slots (item_slots.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from domain.numbers import NUMBER_WORDS, NumberSpan, Token
 from domain.understanding.lexicon import (
     ADDITIONS,
@@ -66,7 +68,7 @@ def kept_before(text: str, tokens: list[Token], k: int) -> bool:
     return not any(punctuated(text, tokens, j) for j in range(keeper + 1, k + 1))
 
 
-def punctuated(text: str, tokens: list[Token], j: int, marks: str = PUNCTUATION) -> bool:
+def punctuated(text: str, tokens: Sequence[Token], j: int, marks: str = PUNCTUATION) -> bool:
     """Punctuation between token j - 1 and token j (j == len(tokens): after the last one)."""
     if j <= 0:
         return False
