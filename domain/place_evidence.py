@@ -22,21 +22,12 @@ from domain.numbers import (
     parse_ordinal,
     tokenize,
 )
+from domain.place_departments import departments_named, other_department
 from domain.understanding.item_takebacks import punctuated
 from domain.understanding.lexicon import SENTENCE_END, breaks_sentence
 from domain.understanding.territory import MISHEARD_NAME_RATIO, Commune, Territory
 
 __all__ = ["outside_commune", "place_evidence", "with_address"]
-
-# Départements next to the territory, as callers name them ("dans le Var"): the caller is
-# outside whatever street name follows.
-_OTHER_DEPARTMENTS = {
-    ("var",): "Var",
-    ("vaucluse",): "Vaucluse",
-    ("gard",): "Gard",
-    ("alpes", "de", "haute", "provence"): "Alpes-de-Haute-Provence",
-    ("hautes", "alpes"): "Hautes-Alpes",
-}
 
 _AU = frozenset({"au", "aux"})
 # Words that introduce a place: "à Aubagne", "sur Marseille", "13400 Aubagne", ", Aubagne".
@@ -323,6 +314,7 @@ def place_evidence(text: str, territory: Territory) -> list[PlaceEvidence]:
     main city (the sentence as span), the territory's postcodes, and places said but lost."""
     tokens = tokenize(text)
     out: list[PlaceEvidence] = []
+    departments: list[tuple[str, str, int, int]] = []
     outside = _name_forms(territory.outside)
     longest = max((len(f) for f in outside), default=0)
     i = 0
@@ -364,14 +356,10 @@ def place_evidence(text: str, territory: Territory) -> list[PlaceEvidence]:
                 out.append(misheard[0])
                 i = misheard[1]
                 continue
-        if hit is None and i > 1 and [t.folded for t in tokens[i - 2 : i]] == ["dans", "le"]:
-            for form, name in _OTHER_DEPARTMENTS.items():
-                if tuple(t.folded for t in tokens[i : i + len(form)]) == form:
-                    end = i + len(form)
-                    out.append(
-                        PlaceEvidence("outside", "", tokens[i].start, tokens[end - 1].end, name)
-                    )
-                    break
+        department = other_department(tokens, i) if hit is None else None
+        if department is not None:
+            name, code, end = department
+            departments.append((name, code, tokens[i].start, tokens[end - 1].end))
         if hit is not None and introduced:
             commune, end = hit
             out.append(
@@ -409,6 +397,7 @@ def place_evidence(text: str, territory: Territory) -> list[PlaceEvidence]:
         if territory.in_territory(p.postcode) and p.postcode != territory.generic_postcode:
             out.append(PlaceEvidence("postcode", p.postcode, p.start, p.end))
     out.extend(_postcodes_lost(text, tokens, [(p.start, p.end) for p in postcodes], territory))
+    out.extend(departments_named(departments, out))
     return out
 
 

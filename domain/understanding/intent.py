@@ -10,10 +10,29 @@ from domain.phone import is_mobile_fr
 from domain.understanding.lexicon import FILLERS
 
 # Not « annulissement »: Whisper's « arrondissement » (audio corpus 6868: a booking with a
-# question taken for a cancellation).
-_CANCEL_RE = re.compile(r"\bannul(?!iss)\w*|\bdecommand\w*|\bdesist\w*")
+# question taken for a cancellation). « annihler » is Whisper's « annuler » on a noisy line
+# (audio corpus 8181: a cancellation sent to a person as not understood).
+_CANCEL_RE = re.compile(r"\bannul(?!iss)\w*|\bannih?i?l\w*|\bdecommand\w*|\bdesist\w*")
 _APPOINTMENT_RE = re.compile(r"\brendez[- ]vous\b|\brdv\b|\breservation\b|\bprevu\w*|\bpris\b")
 _NO_LONGER_RE = re.compile(r"\b(?:n'?\s?en ai plus besoin|plus besoin|ne (?:plus|pas) venir)\b")
+# The reasons a caller gives for cancelling, kept when « annuler » is lost (« je voudrais
+# m'adurer le passage prévu, je me suis débarrassé des meubles autrement », audio corpus
+# 8181: taken for a pickup request, « débarrass- » being a booking cue). Whisper drops one
+# « r » of « débarrassé » or writes « débarrasser »; only after « suis / sommes »: « (je
+# voudrais) me débarrasser de » asks for a pickup. A booking says them of some items (« le
+# frigo, je m'en suis débarrassé, il reste le canapé »): with a new request beside them they
+# cancel nothing.
+_DONE_ELSEWHERE_RE = re.compile(
+    r"\b(?:plus la peine|"
+    r"(?:me|m'\s?en|nous|nous en) (?:suis|sommes) (?:deja |finalement |enfin )?"
+    r"deb?ar+as+(?:ee?s?|er)|"
+    r"(?:ai|avons|a) trouve (?:une )?autre solution)\b"
+)
+_PASSAGE_RE = re.compile(r"\ble passage\b")
+_NEW_REQUEST_RE = re.compile(
+    r"\b(?:(?:prendre|voudrais|souhaite|souhaiterais|aimerais|faut) (?:un )?|besoin d'\s?un )"
+    r"rendez[- ]vous\b|\bil (?:me )?reste\b"
+)
 _RESCHEDULE_RE = re.compile(
     r"\b(?:reporter|decaler|changer (?:la |de )?date|modifier (?:le|mon) rendez[- ]vous|"
     r"deplacer (?:le|mon) rendez[- ]vous)\b"
@@ -32,16 +51,52 @@ _QUESTION_RE = re.compile(
     r"\best[- ]ce (?:que|qu)|\bou (?:se trouve|se situe|est|sont)\b|\bquel(?:le)?s? (?:sont|est)\b|"
     r"\bhoraires?\b|\bcomment (?:faire|faut|on|je|puis|proceder)\b|\bcombien\b|\bpourquoi\b|"
     r"\bsavoir si\b|\best-il possible\b|\bacceptez[- ]vous\b|\bprenez[- ]vous\b|"
-    r"\bramassez[- ]vous\b|\brenseignements?\b"
+    r"\bramassez[- ]vous\b|\brenseignements?\b|"
+    # A question whose question mark Whisper lost (audio corpus 8181: « il existe une
+    # application pour prendre rendez-vous » taken for a booking).
+    r"\bil existe\b"
 )
 # « Je peux mettre une bouteille de gaz avec les encombrants ? », its question mark lost
 # (audio corpus 6868: three such questions taken for bookings); a question only where no
 # pickup is asked (« … enlever un canapé, je peux mettre aussi un matelas » is a booking).
 _MAY_I_RE = re.compile(
-    r"\b(?:je peux|puis[- ]je|on peut) (?:mettre|deposer|laisser|sortir|jeter)\b"
+    r"\b(?:je peux|puis[- ]je|on peut) (?:mettre|deposer|laisser|sortir|jeter)\b|"
+    # Audio corpus 8181, question marks lost: « est que vous prenez les sommiers » (« est-ce »
+    # garbled) was a booking without an address, « elle ouvre à quelle heure la déchèterie »
+    # a request not understood. A kind of thing, not « vous prenez le matelas » (one's own);
+    # not « dites-moi à quelle heure vous passez » beside a pickup request (the rule above).
+    r"\bvous (?:prenez|ramassez|acceptez|emportez|enlevez|recuperez) "
+    r"(?:aussi |egalement |meme )?(?:les|des)\b|"
+    r"(?<!importe )\bquelle heure\b"
 )
 # The booking cues that are no pickup request by themselves.
 _NOT_A_PICKUP = frozenset({"encombrant", "encombrants", "jeter"})
+
+
+def _cancels(folded: str) -> bool:
+    """A cancellation: its verb, or a reason to cancel beside an appointment and, for the
+    reasons that also describe some items of a booking, no new request."""
+    if _CANCEL_RE.search(folded):
+        return True
+    if _NO_LONGER_RE.search(folded) and _APPOINTMENT_RE.search(folded):
+        return True
+    reason = _DONE_ELSEWHERE_RE.search(folded)
+    # « le passage » names the appointment here only (« un canapé dont je n'ai plus besoin,
+    # c'est quand le passage ? » asks for one): « … le passage très vulain, je me suis
+    # débarassé des meubles autrement » (audio corpus 8181).
+    if (
+        reason is None
+        or not (_APPOINTMENT_RE.search(folded) or _PASSAGE_RE.search(folded))
+        or _NEW_REQUEST_RE.search(folded)
+    ):
+        return False
+    start, end = reason.span()
+    return not any(
+        not m.group().startswith(("rendez", "rdv", "reserv"))
+        and m.group() not in _NOT_A_PICKUP
+        and not start <= m.start() < end
+        for m in BOOKING_RE.finditer(folded)
+    )
 
 
 def _has_content(folded: str) -> bool:
@@ -56,19 +111,21 @@ def find_intent(
     notes: list[str],
 ) -> tuple[Intent, float]:
     """(intent, how sure) from cue words and what was extracted."""
-    if _CANCEL_RE.search(folded) or (
-        _NO_LONGER_RE.search(folded) and _APPOINTMENT_RE.search(folded)
-    ):
+    if _cancels(folded):
         sure = 0.9 if _APPOINTMENT_RE.search(folded) else 0.7
         return Intent.CANCEL, sure
     if _RESCHEDULE_RE.search(folded):
         notes.append("demande de changement de date : à traiter par un agent")
         return Intent.OTHER, 0.6
     booking_cue = BOOKING_RE.search(folded) is not None
-    pickup = any(m.group() not in _NOT_A_PICKUP for m in BOOKING_RE.finditer(folded))
+    may_i = [m.span() for m in _MAY_I_RE.finditer(folded)]
+    # « vous ramassez les pneus » asks; its own verb is no pickup request.
+    pickup = any(
+        m.group() not in _NOT_A_PICKUP and not any(a <= m.start() < b for a, b in may_i)
+        for m in BOOKING_RE.finditer(folded)
+    )
     question_cue = (
-        _QUESTION_RE.search(folded) is not None
-        or (_MAY_I_RE.search(folded) is not None and not pickup)
+        _QUESTION_RE.search(folded) is not None or (bool(may_i) and not pickup)
     ) and _has_content(folded)
     if has_street and (has_items or booking_cue):
         # Polite question phrasing around an address and items is still a booking.

@@ -75,6 +75,54 @@ def test_a_misspelled_outside_commune_or_a_neighbouring_departement_is_outside()
 
 
 @pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("J'habite au 3 place de l'Église, dans l'Hérault.", "Hérault"),
+        ("Au 5 rue des Alpes, à Gap, dans les Hautes-Alpes.", "Hautes-Alpes"),
+        ("Au 2 avenue de Nice, dans les Alpes-Maritimes.", "Alpes-Maritimes"),
+        ("J'habite au 4 rue des Écoles à Nyons, dans la Drôme.", "Drôme"),
+        ("Au 6 place du Marché, à Aubenas, en Ardèche.", "Ardèche"),
+        # Audio corpus 9393: « à Digne-les-Bains, dans les Alpes-de-Haute-Provence », booked in
+        # Marseille at 1.0; any département « les Alpes… » is outside.
+        (
+            "J'habite au Trois Places de l'Eglise de Saint-André. A t'inles bien, dans les Alpes "
+            "d'autres provinces.",
+            "les Alpes",
+        ),
+    ],
+)
+def test_a_departement_named_outside_the_territory_is_outside(text: str, name: str) -> None:
+    found = outside_commune(place_evidence(text, TERRITORY))
+    assert found is not None and found.name == name
+
+
+def test_a_departement_beside_a_place_of_the_territory_is_a_doubt_not_outside() -> None:
+    # A review's cases: a caller moving away, a commune of the territory in another
+    # département (Pertuis is in the Vaucluse, Saint-Zacharie in the Var).
+    moving = place_evidence(
+        "Je déménage dans l'Hérault, j'habite au douze rue Paradis, 13006 Marseille.", TERRITORY
+    )
+    assert outside_commune(moving) is None
+    assert [e.name for e in moving if e.kind == "unheard"] == ["Hérault"]
+    for text in (
+        "J'habite au 3 cours de la République à Pertuis, dans le Vaucluse.",
+        "Au 2 rue de la Mairie, à Saint-Zacharie, dans le Var.",
+    ):
+        evidence = place_evidence(text, TERRITORY)
+        assert outside_commune(evidence) is None
+        assert not [e for e in evidence if e.kind == "unheard"]
+
+
+def test_the_alpes_as_a_street_name_are_no_departement() -> None:
+    for text in (
+        "J'habite au 12 boulevard des Alpes, 13012 Marseille.",
+        "Au 4 avenue des Alpes, dans le douzième.",
+        "Au 3 rue Paradis, les Alpes c'est loin.",
+    ):
+        assert outside_commune(place_evidence(text, TERRITORY)) is None
+
+
+@pytest.mark.parametrize(
     ("text", "lost"),
     [
         ("j'habite au vingt rue de la capitale, à je voudrais me débarrasser d'un canapé", True),

@@ -246,7 +246,7 @@ class EvalPipeline:
             u,
             decision,
             match,
-            [{"item": i.item, "count": i.count} for i in u.items],
+            items_to_collect(u, decision),
             u.callback_number,
             confidence,
         )
@@ -382,6 +382,16 @@ def _chosen(decision: Decision) -> AddressMatch | None:
     complete = [c for c in decision.candidates if c.housenumber]
     ranked = complete or decision.candidates
     return ranked[0] if ranked else None
+
+
+def items_to_collect(u: Understanding, decision: Decision) -> list[dict[str, Any]]:
+    """The items the prediction says the bot collects. A message answered as a question or
+    taken for a cancellation books nothing: the item a question asks about (« vous prenez les
+    sommiers ? ») is its subject, the expectation's asked_item, and a cancellation's are those
+    of a booking made before; neither is an item to collect."""
+    if decision.kind in (DecisionKind.ANSWER, DecisionKind.CANCEL):
+        return []
+    return [{"item": i.item, "count": i.count} for i in u.items]
 
 
 def _prediction(

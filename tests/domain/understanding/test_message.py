@@ -286,6 +286,11 @@ def test_misheard_item_is_matched_with_a_note(run: Run) -> None:
         # Audio corpus 6868: the question mark lost by the transcription.
         "Allô, c'est Agnès, je peux mettre une bouteille de gaz avec les encombrants. Merci.",
         "Bonjour, on peut déposer un pneu avec les encombrants, merci.",
+        # Audio corpus 8181: the same, and « est-ce » garbled.
+        "Bonsoir, il existe une application pour prendre rendez-vous. Bonne soirée.",
+        "Bonjour, elle ouvre à quelle heure la déchèterie le dimanche. Merci.",
+        "Et l'on dit que j'ai à la parée est que vous prenez les sommiers merci",
+        "Bonjour, vous ramassez aussi les pneus, merci beaucoup.",
     ],
 )
 def test_questions(run: Run, text: str) -> None:
@@ -306,6 +311,15 @@ def test_question_phrasing_around_a_full_request_is_a_booking(run: Run) -> None:
         "Bonjour, je voudrais annuler l'enlèvement prévu jeudi au 3 rue Breteuil.",
         "J'avais pris rendez-vous pour un canapé mais je n'en ai plus besoin.",
         "Je dois décommander le passage de demain.",
+        # Audio corpus 8181: « annuler » misheard, or lost and its reason kept.
+        "Allô, bonjour. Je voudrais annihler le rendez-vous pour le passage de jeudi.",
+        "Bonsoir, je voudrais m'adurer le passage prévu lundi, je me suis débarassé des "
+        "meubles autrement. Merci.",
+        "J'avais pris rendez-vous pour un canapé, mais j'ai trouvé une autre solution.",
+        "Pour le rendez-vous de mardi, ce n'est plus la peine, merci.",
+        "Je me suis déjà débarrassé du canapé, le rendez-vous de jeudi n'est plus utile.",
+        "Alors bonjour, je vous présaturais le passage très vulain, je me suis débarassé des "
+        "meubles autrement.",
     ],
 )
 def test_cancellations(run: Run, text: str) -> None:
@@ -326,9 +340,50 @@ def test_a_word_that_only_starts_like_annuler_is_no_cancellation(run: Run) -> No
     [
         "Bonjour, je voudrais faire enlever un canapé et je peux mettre aussi un matelas. Merci.",
         "C'est pour faire enlever un canapé, on peut laisser le canapé devant le portail.",
+        "Je voudrais que vous passiez prendre un canapé, vous prenez aussi les matelas.",
     ],
 )
 def test_may_i_beside_a_pickup_request_is_still_a_booking(run: Run, text: str) -> None:
+    assert run(text).intent == Intent.BOOKING
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Je me suis débarrassé du frigo, il reste un canapé à enlever au 3 rue Breteuil.",
+        "Je voudrais me débarrasser d'un canapé au 3 rue Breteuil, 13006.",
+        # A review's cases: a reason to cancel said of some items, beside a new request.
+        "Bonjour, je voudrais prendre rendez-vous pour un canapé et un matelas au 3 rue "
+        "Breteuil. Le frigo, je m'en suis débarrassé.",
+        "Je voudrais un rendez-vous pour enlever un canapé au 3 rue Breteuil, pour le frigo "
+        "c'est plus la peine.",
+        "Je voudrais faire enlever un canapé au 3 rue Breteuil, le frigo je m'en suis "
+        "débarrassé, c'est le voisin qui l'a pris.",
+        "Je me suis débarrassé du frigo, il reste le canapé que j'avais prévu de jeter, au 3 "
+        "rue Breteuil.",
+        "Pour le frigo j'ai trouvé une autre solution, mais il me faut un rendez-vous pour le "
+        "canapé au 3 rue Breteuil.",
+        "J'aimerais un rendez-vous rapidement pour un canapé, sinon il faut que je trouve une "
+        "autre solution.",
+        "Bonjour, j'ai un canapé dont je n'ai plus besoin, c'est quand le passage dans ma rue au "
+        "3 rue Breteuil ?",
+    ],
+)
+def test_having_got_rid_of_some_items_is_no_cancellation(run: Run, text: str) -> None:
+    assert run(text).intent == Intent.BOOKING
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Bonjour, j'ai un canapé et un frigo à faire enlever, vous pouvez passer à n'importe "
+        "quelle heure.",
+        "Je voudrais un rendez-vous pour enlever un canapé, dites-moi à quelle heure vous passez.",
+        "Bonjour, vous enlevez le canapé et le matelas devant chez moi jeudi, merci.",
+        "Quand vous passerez, vous prenez aussi le matelas, merci.",
+    ],
+)
+def test_a_pickup_request_without_an_address_is_no_question(run: Run, text: str) -> None:
     assert run(text).intent == Intent.BOOKING
 
 

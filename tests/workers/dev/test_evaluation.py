@@ -16,7 +16,7 @@ from activities.understand import UnderstandActivities, load_catalogue
 from domain.catalogue import Catalogue
 from domain.understanding import Territory
 from tests.conftest import SHARED
-from workers.dev.evaluation import EvalOptions, EvalPipeline, run_evaluation
+from workers.dev.evaluation import EvalOptions, EvalPipeline, items_to_collect, run_evaluation
 
 VOICEMAILS = SHARED / "voicemails"
 GEODATA = SHARED / "geodata"
@@ -106,3 +106,23 @@ def test_a_run_keeps_what_its_decision_stands_on(pipeline: EvalPipeline) -> None
     assert again.kind == booking.prediction["decision"]
     question = pipeline.run(entries["vm005"], VOICEMAILS)
     assert question.request == "answer" == question.prediction["decision"]
+
+
+def test_a_question_or_a_cancellation_predicts_no_item_to_collect() -> None:
+    """The item a question asks about is its subject, a cancellation's items are a booking's
+    made before: the bot collects nothing (the expectations list none in items)."""
+    from domain.decision import Decision, DecisionKind, decide_request
+    from domain.models import Intent, ItemCount, Understanding
+
+    asked = Understanding(Intent.QUESTION.value, items=[ItemCount("sommier", 1)], confidence=0.9)
+    decision = decide_request(asked)
+    assert decision is not None and decision.kind == DecisionKind.ANSWER
+    assert items_to_collect(asked, decision) == []
+    cancel = Understanding(Intent.CANCEL.value, items=[ItemCount("canapé", 1)])
+    decision = decide_request(cancel)
+    assert decision is not None and decision.kind == DecisionKind.CANCEL
+    assert items_to_collect(cancel, decision) == []
+    booking = Understanding(Intent.BOOKING.value, items=[ItemCount("sommier", 2)])
+    assert items_to_collect(booking, Decision(DecisionKind.CONFIRM_BY_SMS)) == [
+        {"item": "sommier", "count": 2}
+    ]
