@@ -49,14 +49,17 @@ def departments_named(
     found: list[tuple[str, str, int, int]], evidence: Sequence[PlaceEvidence]
 ) -> list[PlaceEvidence]:
     """The départements named, as evidence beside the rest: outside, unless the caller also
-    named a place of the territory. A commune of the territory in that département (Pertuis,
-    « dans le Vaucluse ») agrees with it; any other place said makes it a doubt, never a
-    reason to send the caller away (« je déménage dans l'Hérault, j'habite au 12 rue Paradis,
-    13006 Marseille »): kind "unheard", booked by no one blindly."""
+    named a place of the territory. A commune or postcode of the territory in that
+    département (Pertuis, 84120, « dans le Vaucluse ») agrees with it; any other place said
+    makes it a doubt, never a reason to send the caller away (« je déménage dans l'Hérault,
+    j'habite au 12 rue Paradis, 13006 Marseille »): kind "unheard", booked by no one
+    blindly."""
     places = [e for e in evidence if e.kind in ("commune", "postcode", "arrondissement")]
     out = []
     for name, number, start, end in found:
-        if number and any(e.kind == "commune" and e.value.startswith(number) for e in places):
+        if number and any(
+            e.kind in ("commune", "postcode") and e.value.startswith(number) for e in places
+        ):
             continue
         kind = "unheard" if places else "outside"
         out.append(PlaceEvidence(kind, "", start, end, name))

@@ -480,5 +480,6 @@ def with_address(
 
 
 def outside_commune(evidence: Sequence[PlaceEvidence]) -> PlaceEvidence | None:
-    """The first commune named outside the territory, if any."""
+    """The first commune named outside the territory, if any; a département named comes
+    after every commune (`place_evidence` adds it last): the commune is the more precise."""
     return next((e for e in evidence if e.kind == "outside"), None)

@@ -29,6 +29,7 @@ _DONE_ELSEWHERE_RE = re.compile(
     r"(?:ai|avons|a) trouve (?:une )?autre solution)\b"
 )
 _PASSAGE_RE = re.compile(r"\ble passage\b")
+_PLANNED_RE = re.compile(r"\w*\s+prevue?s?\b")
 _NEW_REQUEST_RE = re.compile(
     r"\b(?:(?:prendre|voudrais|souhaite|souhaiterais|aimerais|faut) (?:un )?|besoin d'\s?un )"
     r"rendez[- ]vous\b|\bil (?:me )?reste\b"
@@ -91,8 +92,10 @@ def _cancels(folded: str) -> bool:
     ):
         return False
     start, end = reason.span()
+    # The appointment's own name is no new request: « rendez-vous », « l'enlèvement prévu ».
     return not any(
         not m.group().startswith(("rendez", "rdv", "reserv"))
+        and not _PLANNED_RE.match(folded, m.end())
         and m.group() not in _NOT_A_PICKUP
         and not start <= m.start() < end
         for m in BOOKING_RE.finditer(folded)

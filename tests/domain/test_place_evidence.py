@@ -104,9 +104,14 @@ def test_a_departement_beside_a_place_of_the_territory_is_a_doubt_not_outside() 
     )
     assert outside_commune(moving) is None
     assert [e.name for e in moving if e.kind == "unheard"] == ["Hérault"]
+    # A postcode alone is a place inside too; one of the département agrees with it.
+    moving = place_evidence("Je déménage dans l'Hérault, au douze rue Paradis, 13006.", TERRITORY)
+    assert outside_commune(moving) is None
+    assert [e.name for e in moving if e.kind == "unheard"] == ["Hérault"]
     for text in (
         "J'habite au 3 cours de la République à Pertuis, dans le Vaucluse.",
         "Au 2 rue de la Mairie, à Saint-Zacharie, dans le Var.",
+        "Au 3 cours de la République, 84120, dans le Vaucluse.",
     ):
         evidence = place_evidence(text, TERRITORY)
         assert outside_commune(evidence) is None

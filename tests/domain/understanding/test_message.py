@@ -320,6 +320,10 @@ def test_question_phrasing_around_a_full_request_is_a_booking(run: Run) -> None:
         "Je me suis déjà débarrassé du canapé, le rendez-vous de jeudi n'est plus utile.",
         "Alors bonjour, je vous présaturais le passage très vulain, je me suis débarassé des "
         "meubles autrement.",
+        "Je me suis débarrasser des meubles, le rendez-vous de jeudi ne sert plus.",
+        # The appointment named by the pickup itself (a review's cases).
+        "Pour l'enlèvement prévu jeudi, je me suis débarrassé du canapé autrement.",
+        "Pour la collecte prévue mardi, j'ai trouvé une autre solution.",
     ],
 )
 def test_cancellations(run: Run, text: str) -> None:
@@ -365,6 +369,9 @@ def test_may_i_beside_a_pickup_request_is_still_a_booking(run: Run, text: str) -
         "canapé au 3 rue Breteuil.",
         "J'aimerais un rendez-vous rapidement pour un canapé, sinon il faut que je trouve une "
         "autre solution.",
+        # A reason to cancel needs an appointment, and only after « suis / sommes ».
+        "Je voudrais me débarrasser d'un vieux canapé pour le passage de jeudi.",
+        # « le passage » is an appointment only beside a reason to cancel.
         "Bonjour, j'ai un canapé dont je n'ai plus besoin, c'est quand le passage dans ma rue au "
         "3 rue Breteuil ?",
     ],
@@ -385,6 +392,12 @@ def test_having_got_rid_of_some_items_is_no_cancellation(run: Run, text: str) ->
 )
 def test_a_pickup_request_without_an_address_is_no_question(run: Run, text: str) -> None:
     assert run(text).intent == Intent.BOOKING
+
+
+def test_no_reason_to_cancel_without_an_appointment_or_a_question_at_any_time(run: Run) -> None:
+    assert run("Je me suis débarrassé du canapé autrement, merci.").intent != Intent.CANCEL
+    u = run("Bonjour, j'ai un canapé, vous pouvez passer à n'importe quelle heure, merci.")
+    assert u.intent == Intent.BOOKING
 
 
 def test_cancellation_keeps_the_address(run: Run) -> None:
