@@ -48,12 +48,14 @@ from bench_turn_latency import (  # noqa: E402 - the repository first on the pat
     speech_end_s,
 )
 from calls_support import (  # noqa: E402
+    ONSET_GAP_S,
     PHASES,
     Answer,
     Call,
     Script,
     answer_for,
     cut_off,
+    line_idle,
     load_script,
     score,
     select,
@@ -200,12 +202,16 @@ async def play(caller: Any, voices: Voices, call: Call, index: int, answer: Answ
     """One answer on the line: its latency and whether the bot cut the caller off."""
     loop = asyncio.get_running_loop()
     turn: dict[str, Any] = {"spoken": answer.spoken, "barge": answer.barge}
+    onset_gap = ONSET_GAP_S
     if not answer.spoken:
-        sent = loop.time()
+        # The prompt's frames all in first: keys sent on an idle line make any speech after
+        # them the reply (speech_onset with no gap), even one glued to the prompt's last word.
+        await until_line_idle(caller)
         for digit in answer.keys:
             await caller.dtmf(digit)
         turn.update(keys=answer.keys, cut_off=False, cut_reason="")
-        ended = sent
+        ended = loop.time()  # the last key
+        onset_gap = 0.0
     else:
         pcm, last_word = voices.render(call, index, answer)
         ends_before = len(TURN_ENDS)
@@ -218,13 +224,23 @@ async def play(caller: Any, voices: Voices, call: Call, index: int, answer: Answ
         turn.update(audio_s=round(len(pcm) / 16000, 2), cut_off=bool(reason), cut_reason=reason)
     latency = None
     if not turn["cut_off"]:
-        first = await reply_onset(caller, ended)
+        first = await reply_onset(caller, ended, onset_gap)
         latency = round(first - ended, 3) if first is not None else None
     turn["latency_s"] = latency
     return turn
 
 
-async def reply_onset(caller: Any, since: float) -> float | None:
+async def until_line_idle(caller: Any, limit_s: float = 3.0) -> None:
+    """Wait (at most limit_s) until no bot frame has arrived for LINE_IDLE_S."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit_s
+    while loop.time() < deadline and not caller.closed:
+        if line_idle([f.at for f in caller.frames[-1:]], loop.time()):
+            return
+        await asyncio.sleep(0.01)
+
+
+async def reply_onset(caller: Any, since: float, gap_s: float = ONSET_GAP_S) -> float | None:
     """When the bot's reply started (calls_support.speech_onset), None when none came: the
     call ended, or the bot waits on."""
     deadline = time.monotonic() + REPLY_TIMEOUT_S
@@ -234,7 +250,7 @@ async def reply_onset(caller: Any, since: float) -> float | None:
         new = caller.frames[seen:]
         seen += len(new)
         frames += [(f.at, f.speech) for f in new]
-        if (onset := speech_onset(frames, since)) is not None:
+        if (onset := speech_onset(frames, since, gap_s)) is not None:
             return onset
         if caller.closed:
             return None

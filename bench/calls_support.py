@@ -41,6 +41,9 @@ MOBILE = "0612345678"
 BARGE_GRACE_S = 1.0
 # Silence before a speech frame for it to start the bot's reply (speech_onset).
 ONSET_GAP_S = 0.1
+# No frame for this long: the bot's prompt has all arrived and the line is idle (the bot sends
+# no frame between prompts), so whatever speech comes next is a new reply (line_idle).
+LINE_IDLE_S = 0.08
 
 _PART = re.compile(r"^(?P<clip>[a-z_][a-z0-9_]*)(\[(?P<a>[0-9.]*):(?P<b>[0-9.]*)\])?$")
 _PAUSE = re.compile(r"^~(?P<s>[0-9]+(\.[0-9]+)?)$")
@@ -324,8 +327,9 @@ def speech_onset(
 ) -> float | None:
     """Arrival time of the first frame at or after `since` that starts the bot's speech: a
     speech frame with no speech frame in the `gap_s` before it. (frames: arrival time, speech.)
-    Keys answer at once, while the last frames of the prompt may still be on their way: those
-    continue a speech run, they do not start the reply."""
+    gap_s=0: the first speech frame from `since` on, for keys sent on an idle line (line_idle):
+    a reply that follows a prompt ending on speech is glued to it, with no gap to find, and
+    the next gap may be seconds later (a re-prompt: the keys' latency used to read 9 s)."""
     last_speech = float("-inf")
     for at, speech in frames:
         if not speech:
@@ -334,6 +338,13 @@ def speech_onset(
             return at
         last_speech = at
     return None
+
+
+def line_idle(arrivals: list[float], now: float, idle_s: float = LINE_IDLE_S) -> bool:
+    """No bot frame (speech or silence) arrived in the last `idle_s`: the prompt is over on
+    the caller's side, not only sent (the caller types then, so its keys' reply can be told
+    from the prompt's tail)."""
+    return not arrivals or now - arrivals[-1] >= idle_s
 
 
 def summarize(rows: list[dict[str, Any]], percentile: Any) -> dict[str, Any]:

@@ -201,6 +201,19 @@ def test_the_reply_starts_after_a_silence() -> None:
     assert cs.speech_onset(frames("SS___S"), 10.01) is None
 
 
+def test_keys_on_an_idle_line_get_the_reply_glued_to_the_prompt() -> None:
+    # The greeting ends on speech at 10.10, the caller types at 10.18 once the line is idle,
+    # the reply starts at 10.19: under ONSET_GAP_S after the prompt's last frame.
+    prompt = [(10.0 + 0.02 * i, True) for i in range(6)]
+    line = prompt + [(10.19 + 0.02 * i, True) for i in range(40)]
+    assert cs.line_idle([at for at, _ in prompt], 10.18)
+    assert not cs.line_idle([at for at, _ in prompt], 10.12)
+    assert cs.line_idle([], 10.0)
+    assert cs.speech_onset(line, 10.18, gap_s=0.0) == 10.19
+    # The pause rule alone would skip the reply glued to the prompt (the 9-s keys latency).
+    assert cs.speech_onset(line, 10.18) is None
+
+
 def test_summary() -> None:
     def turn(latency: float | None, cut: bool = False, spoken: bool = True) -> dict[str, Any]:
         return {"spoken": spoken, "latency_s": latency, "cut_off": cut}
