@@ -14,6 +14,8 @@ import re
 import zlib
 from collections.abc import Sequence
 
+from rapidfuzz import fuzz
+
 from domain.address_models import PlaceEvidence
 from domain.models import AddressMatch, Segment
 from domain.numbers import fold, tokenize
@@ -28,6 +30,7 @@ from domain.street_checks import (
     street_within,
     street_word_replaced,
 )
+from domain.understanding.locality import garbled_city
 from domain.understanding.territory import Territory
 
 __all__ = [
@@ -37,6 +40,7 @@ __all__ = [
     "number_said",
     "outside_commune",
     "place_evidence",
+    "place_in_street",
     "self_corrected",
     "street_disagrees",
     "street_name_unlike",
@@ -85,6 +89,36 @@ def address_conflict(
                 )
         elif e.kind == "postcode" and e.value != match.postcode:
             return f"l'appelant a dit {e.value}, l'adresse trouvée est au {match.postcode}"
+    return ""
+
+
+# A word after « à » that sounds like a word of the street found is the street's (« l'Emmanuel »
+# for « Allée Manuel »: 75).
+_STREET_WORD_LETTERS = 4
+_STREET_WORD_RATIO = 70
+
+
+def place_in_street(said: str, official: str, territory: Territory) -> str:
+    """A place said after the street that the street's name as parsed took in (« le 3 place
+    Castellane à l'ascensionner, »: « à la Seyne-sur-Mer », audio corpus 9595, booked in
+    Marseille at 0.999), as heard; "" when the name has none. The street found names no
+    « à » (« Chemin de Saint-Antoine à Saint-Joseph » does), and the words after it name
+    nothing known and sound like no place inside (`locality.garbled_city`), nor like a word of
+    the street found: Whisper writes « allée » « à l' » (« le 9 thère à l'Emmanuel de Fala »
+    for « allée Manuel de Falla », same corpus, booked right)."""
+    official_words = [w for w in tokenize(official) if len(w.folded) >= _STREET_WORD_LETTERS]
+    if " a " in f" {fold(official)} ":
+        return ""
+    tokens = tokenize(said)
+    for i, tok in enumerate(tokens[:-1]):
+        if tok.text.lower() == "à" and tokens[i + 1].text[:1].islower():
+            place = garbled_city(said, tokens, i, len(said), territory)
+            if place and not any(
+                fuzz.ratio(w.folded, o.folded) >= _STREET_WORD_RATIO
+                for w in tokenize(place)
+                for o in official_words
+            ):
+                return place
     return ""
 
 

@@ -231,7 +231,10 @@ class AddressResolver:
         if conflict:
             result.doubt = EscalationReason.ADDRESS_CONFLICT.value
             result.reason = conflict
-        elif any(e.kind == "unheard" for e in cands.evidence):
+        elif any(e.kind == "unheard" for e in cands.evidence) or (
+            spoken is not None
+            and trust.place_in_street(spoken.street, match.street, self.search.territory)
+        ):
             result.doubt = EscalationReason.LOW_CONFIDENCE.value
             result.reason = "un lieu dit après l'adresse (« à … ») n'a pas été compris"
         elif any(e.kind == "misheard" for e in cands.evidence):

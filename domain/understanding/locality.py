@@ -36,6 +36,8 @@ def _spans_within(spans: list[NumberSpan], start_char: int, end_char: int) -> li
     ]
 
 
+# Before a noun, never before a place's name (« un salon de jardin »).
+_ARTICLES = frozenset({"un", "une", "le", "les", "des", "du", "mon", "ma", "mes", "son", "sa"})
 # Words that begin a sentence, never a place's name: « Christine Roux à Je suis au … » is
 # « à l'appareil » lost, not a city named « Je ».
 _NO_PLACE = frozenset(
@@ -46,6 +48,70 @@ _NO_PLACE = frozenset(
 def _letter(tokens: list[Token], j: int) -> bool:
     """Token j is a single letter, as in a spelled word."""
     return 0 <= j < len(tokens) and len(tokens[j].text) == 1 and tokens[j].text.isalpha()
+
+
+# Whisper lowercases a commune it cannot spell (« le 3 place Castellane à l'ascensionner, »
+# for « à la Seyne-sur-Mer ») and writes « à Saint-… » as « assez » (« 29 place de la Marie,
+# …, assez en dehors, » for « à Saint-Andiol »): audio corpus 9595, the three callers from
+# outside it booked in Marseille at 0.99 and more. After a street, « à » (or « assez » opening
+# a clause) then a few words up to a punctuation mark that name nothing known, are no word
+# of a request and sound like no place inside, are a place said: unrecognised, so the
+# address is never booked blindly (activities/geo/resolver.py).
+_GARBLED_PLACE_WORDS = 4
+_GARBLED_PLACE_LETTERS = 6
+# First words of « à … » / « assez … » that name no place: where in the building or the
+# street, when, how, and the verbs of a request (« à jeter », « assez rapidement »).
+_NOT_A_PLACE = frozenset(
+    {
+        *("cote", "gauche", "droite", "angle", "proximite", "partir", "peu", "moins", "cause"),
+        *("part", "tout", "tous", "toutes", "etage", "interieur", "exterieur", "fond", "bout"),
+        *("coin", "pied", "hauteur", "niveau", "domicile", "jeter", "enlever", "debarrasser"),
+        *("recuperer", "ramasser", "prendre", "emporter", "vider", "donner", "faire", "venir"),
+        *("passer", "demain", "midi", "vite", "rapidement", "urgent", "grand", "grande", "gros"),
+        *("grosse", "lourd", "lourde", "souvent", "tot", "tard", "bien", "loin", "pres", "long"),
+        *("longue", "un", "une", "des", "mon", "ma", "mes", "votre", "vos", "ce", "cette"),
+        *("ces", "nous", "vous", "moi", "lui", "eux", "quelle", "quel", "chaque", "propos"),
+    }
+)
+
+
+def garbled_city(
+    text: str, tokens: list[Token], i: int, end_char: int, territory: Territory
+) -> str | None:
+    """A place said after the street and lost to the transcription, from token i (« à » or
+    « assez »), as heard; None when the words are anything else."""
+    word = tokens[i].text.lower()
+    if word == "assez":
+        # « assez » for « à Saint »: only where a clause starts, never « c'est assez lourd ».
+        if i == 0 or not hard_break(gap(text, tokens, i - 1, i)):
+            return None
+    elif word != "à":
+        return None
+    j = i + 1
+    while (
+        j < len(tokens)
+        and tokens[j].end <= end_char
+        and j - i <= _GARBLED_PLACE_WORDS
+        and not hard_break(gap(text, tokens, j - 1, j))
+    ):
+        j += 1
+    words = tokens[i + 1 : j]
+    ends = j >= len(tokens) or tokens[j].end > end_char or hard_break(gap(text, tokens, j - 1, j))
+    if (
+        not words
+        or not ends
+        or words[0].folded in _NOT_A_PLACE
+        or words[0].folded in _NO_PLACE
+        or any(not t.text.isalpha() or t.folded in _NOT_A_PLACE for t in words)
+        or len("".join(t.folded for t in words)) < _GARBLED_PLACE_LETTERS
+        or territory.find_commune(tokens, i + 1) is not None
+        or territory.find_quartier(tokens, i + 1) is not None
+    ):
+        return None
+    name = " ".join(t.folded for t in words)
+    if territory.sounds_inside(name if word == "à" else f"saint {name}"):
+        return None
+    return text[words[0].start : words[-1].end]
 
 
 def _other_city(
@@ -97,12 +163,14 @@ def locality(
     territory: Territory,
     *,
     introduced_only: bool = False,
+    after_street: bool = False,
 ) -> Locality:
     """(postcode, arrondissement, commune, other city) said between two offsets.
 
     `introduced_only`: with no street to anchor on, a city counts only when introduced as a
     place ("à Aubagne", "sur Marseille"), not whenever it is named ("la déchèterie de
-    Marseille")."""
+    Marseille"). `after_street`: the words follow the street, where « à » opens a place even
+    when the transcription garbled it (`garbled_city`)."""
     window = text[start_char:end_char]
     local_spans = _spans_within(spans, start_char, end_char)
     postcodes = [
@@ -123,6 +191,9 @@ def locality(
             continue
         found = territory.find_commune(tokens, i)
         if found and not (introduced_only and (i == 0 or tokens[i - 1].folded not in ("a", "sur"))):
+            if i > 0 and tokens[i - 1].folded in _ARTICLES:
+                # « me débarrasser d'un salon de jardin »: an item, not Salon-de-Provence.
+                continue
             commune = found[0]
             break
         misheard = territory.misheard_commune_after(text, tokens, i)
@@ -130,6 +201,9 @@ def locality(
             commune = misheard[0]
             break
         city = _other_city(text, tokens, i, end_char, territory)
+        lowercase = i + 1 < len(tokens) and tokens[i + 1].text[:1].islower()
+        if city is None and after_street and lowercase:
+            city = garbled_city(text, tokens, i, end_char, territory)
         if city is not None:
             other = city
             break
@@ -143,9 +217,9 @@ def locality_after(
     ("... Rue Julia. Treize mille cinq Marseille.")."""
     _, end = sentence_bounds(text, after)
     _, end_next = sentence_bounds(text, min(end + 1, len(text)))
-    found = locality(text, tokens, after, end, numbers, territory)
+    found = locality(text, tokens, after, end, numbers, territory, after_street=True)
     if not any(found):
-        found = locality(text, tokens, after, end_next, numbers, territory)
+        found = locality(text, tokens, after, end_next, numbers, territory, after_street=True)
     return found
 
 

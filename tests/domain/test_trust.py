@@ -180,3 +180,20 @@ def test_a_commune_of_the_territory_misspelled_is_evidence_to_confirm() -> None:
     assert ("outside", "13108") in kinds("Au 8 rue du Temple, à Taraucon.")
     evidence = place_evidence("Au 4 rue Paradis à Marignnane.", TERRITORY)
     assert address_conflict(paradis(), evidence, TERRITORY)
+
+
+def test_a_place_the_streets_name_took_in_is_found() -> None:
+    from domain.trust import place_in_street
+
+    # Audio corpus 9595: « à la Seyne-sur-Mer » heard « à l'ascensionner », parsed as a name.
+    said = "Place Castellane à l'ascensionner"
+    assert place_in_street(said, "Place Castellane", TERRITORY) == "l'ascensionner"
+    # A street whose own name has « à », a commune or quartier inside, where, not a place.
+    both = "Chemin de Saint-Antoine à Saint-Joseph"
+    assert place_in_street(both, both, TERRITORY) == ""
+    assert place_in_street("rue Paradis à marseille", "Rue Paradis", TERRITORY) == ""
+    assert place_in_street("rue Paradis à côté de la poste", "Rue Paradis", TERRITORY) == ""
+    assert place_in_street("place Castellane", "Place Castellane", TERRITORY) == ""
+    # « allée » written « à l' » by Whisper: the words after it are the street's own.
+    said = "thère à l'Emmanuel de Fala"
+    assert place_in_street(said, "Allée Manuel de Falla", TERRITORY) == ""

@@ -166,6 +166,43 @@ def test_a_place_named_that_no_list_knows_is_never_booked_blindly(
     assert decision.kind == DecisionKind.CONFIRM_BY_SMS
 
 
+@pytest.mark.parametrize(
+    "said",
+    [
+        # Audio corpus 9595 (never read before it was measured), three callers from outside
+        # booked in Marseille at 0.99 and more: « à la Seyne-sur-Mer » heard « à
+        # l'ascensionner » (taken into the street's name), « à Saint-Andiol » heard « assez
+        # en dehors », « à Saint-Étienne-du-Grès » « Assez et tiendes grètes ».
+        "Mon adresse, c'est le 12 rue Paradis à l'ascensionner, je voudrais enlever une armoire.",
+        "Je suis au 12 rue Paradis, bâtiment D. Au septième étage, assez en dehors, je voudrais "
+        "enlever une armoire.",
+        "J'habite au 12 rue Paradis. Assez et tiendes grètes, je voudrais enlever une armoire.",
+    ],
+)
+def test_a_place_garbled_after_the_street_is_never_booked_blindly(
+    acts: GeocodeActivities, catalogue: Catalogue, territory: Territory, said: str
+) -> None:
+    _, geo, decision = _decide(acts, catalogue, territory, said)
+    assert geo.match is not None and geo.doubt == "low_confidence", (geo.match, geo.doubt)
+    assert decision.kind == DecisionKind.CONFIRM_BY_SMS
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "J'habite au 12 rue Paradis à côté de la poste, je voudrais enlever une armoire.",
+        "J'habite au 12 rue Paradis, c'est assez urgent, je voudrais enlever une armoire.",
+        "J'habite au 12 rue Paradis, à jeter, une armoire.",
+        "J'habite au 12 rue Paradis à Marseille, je voudrais enlever une armoire.",
+    ],
+)
+def test_words_after_the_street_that_name_no_place_leave_it_bookable(
+    acts: GeocodeActivities, catalogue: Catalogue, territory: Territory, said: str
+) -> None:
+    u, geo, _ = _decide(acts, catalogue, territory, said)
+    assert geo.match is not None and geo.doubt == "", (u.address, geo.match, geo.reason)
+
+
 def test_a_postcode_cut_short_is_never_booked_blindly(
     acts: GeocodeActivities, catalogue: Catalogue, territory: Territory
 ) -> None:

@@ -204,6 +204,27 @@ def test_city_outside_the_metropole_is_reported(run: Run) -> None:
     )
 
 
+def test_a_place_garbled_after_the_street_is_reported_as_heard(run: Run) -> None:
+    # Whisper lowercases a commune it cannot spell, and writes « à Saint-… » « assez »
+    # (audio corpus 9595): a place said, whatever it is; « à côté », « assez vite » are not.
+    u = run("Je suis au 3 rue Paradis. Au septième étage, assez en dehors, une armoire.")
+    assert u.address is not None and u.address.city == "en dehors"
+    u = run("Je suis au 3 rue Paradis, à l'estacle. Une armoire.")
+    assert u.address is not None and u.address.city == "l'estacle"
+    for words in ("à côté de la poste", "c'est assez urgent", "assez vite", "à jeter"):
+        u = run(f"Je suis au 3 rue Paradis, {words}. Une armoire.")
+        assert u.address is not None and u.address.city == "", words
+    # « à Saint-Loup » heard « assez loup »: a quartier of Marseille, no place lost.
+    u = run("Je suis au 3 rue Paradis, assez loup. Une armoire.")
+    assert u.address is not None and u.address.city == "", u.address
+
+
+def test_an_item_named_like_a_commune_is_no_commune(run: Run) -> None:
+    # « d'un salon de jardin » after the street was Salon-de-Provence (audio corpus 9595).
+    u = run("Je suis au 3 place Castellane je voudrais me débarrasser d'un salon de jardin.")
+    assert u.address is not None and u.address.city != "Salon-de-Provence", u.address
+
+
 def test_postcode_and_arrondissement_disagree(run: Run) -> None:
     u = run("Au 3 rue Breteuil, 13006, dans le huitième. Une table.")
     assert u.address is not None and u.address.postcode == "13006"
