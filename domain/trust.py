@@ -111,8 +111,8 @@ def place_in_street(said: str, official: str, territory: Territory) -> str:
         return ""
     tokens = tokenize(said)
     for i, tok in enumerate(tokens[:-1]):
-        if tok.text.lower() == "à" and tokens[i + 1].text[:1].islower():
-            place = garbled_city(said, tokens, i, len(said), territory)
+        if i > 0 and tok.text.lower() in ("à", "assez"):
+            place = garbled_city(said, tokens, i, len(said), territory, in_name=True)
             if place and not any(
                 fuzz.ratio(w.folded, o.folded) >= _STREET_WORD_RATIO
                 for w in tokenize(place)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from activities.geo.local_names import LocalNames
 from activities.geo.namesakes import in_commune_said, spelling_key
 from activities.geo.street_search import AddressSearch
 from domain import geotext, trust
@@ -70,6 +71,7 @@ class AddressResolver:
         self.search = search
         self.geocoder = search.geocoder
         self.gz = search.gz
+        self.local_names = LocalNames(search.gz)
 
     def resolve(
         self,
@@ -231,16 +233,20 @@ class AddressResolver:
         if conflict:
             result.doubt = EscalationReason.ADDRESS_CONFLICT.value
             result.reason = conflict
-        elif any(e.kind == "unheard" for e in cands.evidence) or (
-            spoken is not None
-            and trust.place_in_street(spoken.street, match.street, self.search.territory)
+        elif any(e.kind == "unheard" for e in cands.evidence) or self._place_in_street(
+            spoken, match
         ):
             result.doubt = EscalationReason.LOW_CONFIDENCE.value
             result.reason = "un lieu dit après l'adresse (« à … ») n'a pas été compris"
         elif any(e.kind == "misheard" for e in cands.evidence):
             result.doubt = EscalationReason.LOW_CONFIDENCE.value
             result.reason = "la commune dite a été devinée d'un nom mal transcrit"
-        elif spoken is not None and spoken.city and self.geocoder.known_city(spoken.city) is None:
+        elif (
+            spoken is not None
+            and spoken.city
+            and self.geocoder.known_city(spoken.city) is None
+            and not self.local_names.carries(spoken.city, match.citycode)
+        ):
             # « … avenue des Carmélites, à Oigon »: a place named that is no commune of the
             # territory, nor one outside that the lists know (Orgon misheard); the street
             # found inside cannot be booked blindly.
@@ -344,6 +350,14 @@ class AddressResolver:
                 reason=f"city '{spoken.city}' is not in the territory",
             )
         return None
+
+    def _place_in_street(self, spoken: SpokenAddress | None, match: AddressMatch) -> bool:
+        """A place garbled after the street that its name took in (trust.place_in_street),
+        unless a street of the address's commune carries that name (a quartier, a cité)."""
+        if spoken is None:
+            return False
+        place = trust.place_in_street(spoken.street, match.street, self.search.territory)
+        return bool(place) and not self.local_names.carries(place, match.citycode)
 
     def _street_values(
         self, cands: AddressCandidates, scores: AddressScores | None

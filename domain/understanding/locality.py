@@ -3,8 +3,11 @@ or another city said near the street, and how they fill the address."""
 
 from __future__ import annotations
 
+from rapidfuzz import fuzz
+
+from domain.geotext import fold, phonetic
 from domain.models import SpokenAddress
-from domain.numbers import NumberSpan, Token, find_postcodes
+from domain.numbers import NumberSpan, Token, find_postcodes, parse_cardinal, parse_ordinal
 from domain.understanding.lexicon import SENTENCE_END
 from domain.understanding.streets import gap, hard_break
 from domain.understanding.territory import Commune, Territory
@@ -37,7 +40,9 @@ def _spans_within(spans: list[NumberSpan], start_char: int, end_char: int) -> li
 
 
 # Before a noun, never before a place's name (« un salon de jardin »).
-_ARTICLES = frozenset({"un", "une", "le", "les", "des", "du", "mon", "ma", "mes", "son", "sa"})
+_ARTICLES = frozenset(
+    {"un", "une", "le", "les", "des", "du", "au", "mon", "ma", "mes", "son", "sa"}
+)
 # Words that begin a sentence, never a place's name: « Christine Roux à Je suis au … » is
 # « à l'appareil » lost, not a city named « Je ».
 _NO_PLACE = frozenset(
@@ -58,13 +63,26 @@ def _letter(tokens: list[Token], j: int) -> bool:
 # of a request and sound like no place inside, are a place said: unrecognised, so the
 # address is never booked blindly (activities/geo/resolver.py).
 _GARBLED_PLACE_WORDS = 4
+# Sounds (geotext.phonetic) this close to the main city's are its name misheard: « mancer »
+# 67, « ma ceil » 80; « la seyne » (la Seyne-sur-Mer, outside) 60.
+_MAIN_CITY_SOUND_RATIO = 65
 _GARBLED_PLACE_LETTERS = 6
+_SAINT_RATIO = 65
+# Articles that may start a place's name (« à la Seyne », « à l'Estaque »).
+_ARTICLES_OF_NAMES = frozenset({"la", "le", "les", "l"})
 # First words of « à … » / « assez … » that name no place: where in the building or the
 # street, when, how, and the verbs of a request (« à jeter », « assez rapidement »).
 _NOT_A_PLACE = frozenset(
     {
         *("cote", "gauche", "droite", "angle", "proximite", "partir", "peu", "moins", "cause"),
-        *("part", "tout", "tous", "toutes", "etage", "interieur", "exterieur", "fond", "bout"),
+        *("part", "tous", "toutes", "monde", "suite", "etage", "interieur", "exterieur", "fond"),
+        *("bout", "bientot", "tres", "heure", "heures", "prochain", "prochaine", "semaine"),
+        *("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche", "maison"),
+        *("porte", "entree", "sortie", "arriere", "avant", "cave", "interphone", "residence"),
+        *("cite", "immeuble", "appartement", "attention", "conciergerie", "gardien", "poubelle"),
+        *("dechetterie", "decheterie", "retraite", "hopital", "retirer", "evacuer", "emmener"),
+        *("rappeler", "deposer", "recycler", "manger", "coudre", "repasser", "coucher"),
+        *("adresse", "habituelle", "encombrant", "encombrants", "meme", "meme"),
         *("coin", "pied", "hauteur", "niveau", "domicile", "jeter", "enlever", "debarrasser"),
         *("recuperer", "ramasser", "prendre", "emporter", "vider", "donner", "faire", "venir"),
         *("passer", "demain", "midi", "vite", "rapidement", "urgent", "grand", "grande", "gros"),
@@ -75,18 +93,61 @@ _NOT_A_PLACE = frozenset(
 )
 
 
+# What may stand between the street and a place garbled after it: the building, the floor
+# (« place de la Marie, bâtiment des. Au septième étage, assez en dehors »), no more than
+# this many characters. Further on, « à » is the request's (« … un sac de bronchage, à
+# ferron ver » for « à faire enlever », same corpus).
+_NEAR_STREET_CHARS = 60
+_BUILDING_WORDS = frozenset(
+    {
+        *("batiment", "bat", "escalier", "etage", "residence", "appartement", "porte", "numero"),
+        *("au", "a", "de", "des", "du", "la", "le", "l", "d", "bis", "ter", "euh", "rez"),
+        *("chaussee", "code", "interphone"),
+    }
+)
+
+
+def near_street(tokens: list[Token], after: int, i: int) -> bool:
+    """Whether token i follows the street (ending at character `after`) with nothing but the
+    building and the floor between them."""
+    if tokens[i].start - after > _NEAR_STREET_CHARS:
+        return False
+    return all(
+        t.folded in _BUILDING_WORDS
+        or t.is_digits
+        or len(t.text) == 1
+        or parse_cardinal(t.text) is not None
+        or parse_ordinal(t.text) is not None
+        for t in tokens[:i]
+        if t.start >= after
+    )
+
+
 def garbled_city(
-    text: str, tokens: list[Token], i: int, end_char: int, territory: Territory
+    text: str,
+    tokens: list[Token],
+    i: int,
+    end_char: int,
+    territory: Territory,
+    *,
+    in_name: bool = False,
 ) -> str | None:
     """A place said after the street and lost to the transcription, from token i (« à » or
     « assez »), as heard; None when the words are anything else."""
     word = tokens[i].text.lower()
     if word == "assez":
-        # « assez » for « à Saint »: only where a clause starts, never « c'est assez lourd ».
-        if i == 0 or not hard_break(gap(text, tokens, i - 1, i)):
+        # « assez » for « à Saint »: only where a clause starts, never « c'est assez lourd »
+        # (a street's name that took it in has none: `in_name`).
+        if i == 0 or not (in_name or hard_break(gap(text, tokens, i - 1, i))):
             return None
-    elif word != "à":
+    elif word != "à" or i + 1 >= len(tokens):
         return None
+    else:
+        # Whisper writes the names it knows with a capital (« à la Busserine », « à Toulon »:
+        # `_other_city`); its garble of one it does not, in lower case.
+        first = next((t for t in tokens[i + 1 : i + 3] if t.folded not in _ARTICLES_OF_NAMES), None)
+        if first is None or not first.text[:1].islower():
+            return None
     j = i + 1
     while (
         j < len(tokens)
@@ -110,6 +171,14 @@ def garbled_city(
         return None
     name = " ".join(t.folded for t in words)
     if territory.sounds_inside(name if word == "à" else f"saint {name}"):
+        return None
+    if word == "assez" and territory.outside_likeness(f"saint {name}", "saint") < _SAINT_RATIO:
+        # « Assez pressé », « assez volumineux »: no Saint-… of outside (« saint en dehors »,
+        # Saint-Andiol, 71; « saint pressé » 60 at best).
+        return None
+    main = phonetic(fold(territory.main_city.name))
+    if word == "à" and fuzz.ratio(phonetic(name), main) >= _MAIN_CITY_SOUND_RATIO:
+        # « à mancer ? » for « à Marseille » (same corpus, 67): the main city, misheard.
         return None
     return text[words[0].start : words[-1].end]
 
@@ -185,14 +254,20 @@ def locality(
     postcode = postcodes[0] if postcodes else ""
     arrondissement = territory.find_arrondissement(window, in_address=True)
     commune: Commune | None = None
-    other = ""
+    other = garbled = ""
     for i, tok in enumerate(tokens):
         if tok.start < start_char or tok.end > end_char:
             continue
         found = territory.find_commune(tokens, i)
         if found and not (introduced_only and (i == 0 or tokens[i - 1].folded not in ("a", "sur"))):
-            if i > 0 and tokens[i - 1].folded in _ARTICLES:
-                # « me débarrasser d'un salon de jardin »: an item, not Salon-de-Provence.
+            if (
+                i > 0
+                and tokens[i - 1].folded in _ARTICLES
+                and found[1] == i + 1
+                and tok.text[:1].islower()
+            ):
+                # « me débarrasser d'un salon de jardin »: a noun in lower case after its
+                # article is an item, not Salon-de-Provence (« le Plan-de-Cuques » is a name).
                 continue
             commune = found[0]
             break
@@ -201,13 +276,13 @@ def locality(
             commune = misheard[0]
             break
         city = _other_city(text, tokens, i, end_char, territory)
-        lowercase = i + 1 < len(tokens) and tokens[i + 1].text[:1].islower()
-        if city is None and after_street and lowercase:
-            city = garbled_city(text, tokens, i, end_char, territory)
+        if city is None and after_street and not garbled and near_street(tokens, start_char, i):
+            # Kept only if nothing known is said after it (« à la savine, Marseille »).
+            garbled = garbled_city(text, tokens, i, end_char, territory) or ""
         if city is not None:
             other = city
             break
-    return postcode, arrondissement, commune, other
+    return postcode, arrondissement, commune, other or garbled
 
 
 def locality_after(

@@ -338,6 +338,19 @@ class Territory:
         inside = max(closest(self._forms), closest(self._quartier_forms))
         return outside >= max(min_ratio, _SOUNDS_OUTSIDE_RATIO) and outside > inside
 
+    def outside_likeness(self, name: str, first_word: str) -> float:
+        """How much a name sounds like the closest commune outside the territory whose name
+        starts with `first_word` (letters or sounds, 0–100, as `sounds_outside`)."""
+        said = " ".join(_words(name))
+        sound = phonetic(said)
+        return max(
+            (
+                max(_likeness(said, joined), fuzz.ratio(sound, self._sounds[joined]))
+                for joined in (" ".join(f) for f in self._outside_forms if f[0] == first_word)
+            ),
+            default=0.0,
+        )
+
     def _names_outside(self, tokens: list[Token], i: int) -> bool:
         """Whether a commune outside the territory is named at token i, or a word at i sounds
         like a one-word outside commune (« Mourriès »)."""

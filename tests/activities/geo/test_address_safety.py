@@ -203,6 +203,34 @@ def test_words_after_the_street_that_name_no_place_leave_it_bookable(
     assert geo.match is not None and geo.doubt == "", (u.address, geo.match, geo.reason)
 
 
+def test_a_quartier_a_street_of_the_commune_carries_is_no_place_lost(
+    tmp_path: Path, catalogue: Catalogue, territory: Territory
+) -> None:
+    """« à la savine » in lower case after the street: a cité of the 6th here, whose name a
+    street of the same arrondissement carries (activities/geo/local_names.py), is no commune
+    lost; the same name carried only in another arrondissement stays a doubt."""
+    from tests.activities.geo.helpers import SEARCH_STREETS
+
+    streets = [
+        *SEARCH_STREETS,
+        ("Boulevard de la Savine", "13006", "13206", 5.413),
+        ("Rue de la Busserine", "13014", "13214", 5.39),
+    ]
+    rows = (
+        [f"{s}_{n}", n, "", name, postcode, citycode, "Marseille", lon, 43.285 + 0.0003 * n]
+        for s, (name, postcode, citycode, lon) in enumerate(streets)
+        for n in range(1, 31)
+    )
+    acts = search_activities(tmp_path, rows, SEARCH_SECTORS, territory)
+    said = "J'habite au 12 rue Paradis, à la savine, je voudrais enlever une armoire."
+    u, geo, decision = _decide(acts, catalogue, territory, said)
+    assert u.address is not None and u.address.city == "la savine"
+    assert geo.match is not None and geo.doubt == "", (geo.match, geo.reason)
+    said = "J'habite au 12 rue Paradis, à la busserine, je voudrais enlever une armoire."
+    _, geo, decision = _decide(acts, catalogue, territory, said)
+    assert geo.doubt == "low_confidence" and decision.kind == DecisionKind.CONFIRM_BY_SMS
+
+
 def test_a_postcode_cut_short_is_never_booked_blindly(
     acts: GeocodeActivities, catalogue: Catalogue, territory: Territory
 ) -> None:

@@ -214,15 +214,41 @@ def test_a_place_garbled_after_the_street_is_reported_as_heard(run: Run) -> None
     for words in ("à côté de la poste", "c'est assez urgent", "assez vite", "à jeter"):
         u = run(f"Je suis au 3 rue Paradis, {words}. Une armoire.")
         assert u.address is not None and u.address.city == "", words
-    # « à Saint-Loup » heard « assez loup »: a quartier of Marseille, no place lost.
-    u = run("Je suis au 3 rue Paradis, assez loup. Une armoire.")
+    # « à Saint-Loup » heard « assez loup »: a quartier of Marseille, no place lost; « à
+    # mancer » is Marseille misheard.
+    for words in ("assez loup", "à mancer"):
+        u = run(f"Je suis au 3 rue Paradis, {words}. Une armoire.")
+        assert u.address is not None and u.address.city in ("", "Marseille"), u.address
+    # Far from the street, past the request's words, « à » is the request's (« à ferron ver »
+    # for « à faire enlever »); the building and the floor may stand between.
+    u = run("Je suis au 3 rue Paradis, et un sac de bronchage, à ferron ver, merci.")
     assert u.address is not None and u.address.city == "", u.address
+    u = run("Je suis au 3 rue Paradis, bâtiment B, au deuxième étage, à l'ascensionner. Merci.")
+    assert u.address is not None and u.address.city == "l'ascensionner", u.address
 
 
 def test_an_item_named_like_a_commune_is_no_commune(run: Run) -> None:
     # « d'un salon de jardin » after the street was Salon-de-Provence (audio corpus 9595).
     u = run("Je suis au 3 place Castellane je voudrais me débarrasser d'un salon de jardin.")
     assert u.address is not None and u.address.city != "Salon-de-Provence", u.address
+    u = run("J'habite au 12 rue Paradis, j'ai un canapé au salon.")
+    assert u.address is not None and u.address.city != "Salon-de-Provence", u.address
+    # A commune's name after an article, with its capital, is still the commune (a review's).
+    u = run("J'habite au 12 rue Paradis, le Plan-de-Cuques, une armoire.")
+    assert u.address is not None and u.address.city == "Plan-de-Cuques", u.address
+
+
+def test_assez_opens_a_place_only_where_it_sounds_like_a_saint_outside(run: Run) -> None:
+    # A review's: « Assez pressé » is how urgent; « assez Rémy de Provence » is « à
+    # Saint-Rémy-de-Provence », whatever its capital.
+    for words, city in (
+        ("Assez pressé", ""),
+        ("Assez volumineux", ""),
+        ("assez Rémy de Provence", "Rémy de Provence"),
+        ("assez rémi de provence", "rémi de provence"),
+    ):
+        u = run(f"Je suis au 3 rue Paradis. {words}, une armoire.")
+        assert u.address is not None and u.address.city == city, (words, u.address)
 
 
 def test_postcode_and_arrondissement_disagree(run: Run) -> None:
