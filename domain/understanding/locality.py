@@ -82,7 +82,7 @@ _NOT_A_PLACE = frozenset(
         *("cite", "immeuble", "appartement", "attention", "conciergerie", "gardien", "poubelle"),
         *("dechetterie", "decheterie", "retraite", "hopital", "retirer", "evacuer", "emmener"),
         *("rappeler", "deposer", "recycler", "manger", "coudre", "repasser", "coucher"),
-        *("adresse", "habituelle", "encombrant", "encombrants", "meme", "meme"),
+        *("adresse", "habituelle", "encombrant", "encombrants", "meme"),
         *("coin", "pied", "hauteur", "niveau", "domicile", "jeter", "enlever", "debarrasser"),
         *("recuperer", "ramasser", "prendre", "emporter", "vider", "donner", "faire", "venir"),
         *("passer", "demain", "midi", "vite", "rapidement", "urgent", "grand", "grande", "gros"),
