@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "find_postcodes",
     "fold",
     "normalize_housenumber",
+    "number_or_word_of",
     "parse_cardinal",
     "parse_ordinal",
     "spoken_to_digits",
@@ -361,6 +362,19 @@ def parse_ordinal(text: str) -> int | None:
     if base is None:
         return None
     return parse_cardinal(" ".join([*parts[:-1], base]))
+
+
+def number_or_word_of(token: Token, words: Collection[str]) -> bool:
+    """Whether a token is one of `words` (folded), digits, a single character, a number or an
+    ordinal: what may stand between an address and a place said with it (« bâtiment B, au
+    troisième étage »)."""
+    return (
+        token.folded in words
+        or token.is_digits
+        or len(token.text) == 1
+        or parse_cardinal(token.text) is not None
+        or parse_ordinal(token.text) is not None
+    )
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,8 @@ from domain.numbers import (
     find_numbers,
     find_phone_numbers,
     find_postcodes,
+    number_or_word_of,
     parse_cardinal,
-    parse_ordinal,
     tokenize,
 )
 from domain.place_departments import departments_named, other_department
@@ -467,12 +467,7 @@ def with_address(
             if gap is not None and gap[1] - gap[0] <= _BESIDE_CHARS:
                 between = text[gap[0] : gap[1]]
                 beside = not breaks_sentence(between) and all(
-                    t.folded in _BESIDE
-                    or t.folded in address_words
-                    or t.is_digits
-                    or len(t.text) == 1
-                    or parse_cardinal(t.text) is not None
-                    or parse_ordinal(t.text) is not None
+                    t.folded in address_words or number_or_word_of(t, _BESIDE)
                     for t in tokenize(between)
                 )
         out.append(replace(e, with_address=beside))

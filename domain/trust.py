@@ -30,7 +30,7 @@ from domain.street_checks import (
     street_within,
     street_word_replaced,
 )
-from domain.understanding.locality import garbled_city
+from domain.understanding.locality import GARBLED_PLACE_OPENERS, garbled_city
 from domain.understanding.territory import Territory
 
 __all__ = [
@@ -106,12 +106,12 @@ def place_in_street(said: str, official: str, territory: Territory) -> str:
     nothing known and sound like no place inside (`locality.garbled_city`), nor like a word of
     the street found: Whisper writes « allée » « à l' » (« le 9 thère à l'Emmanuel de Fala »
     for « allée Manuel de Falla », same corpus, booked right)."""
-    official_words = [w for w in tokenize(official) if len(w.folded) >= _STREET_WORD_LETTERS]
     if " a " in f" {fold(official)} ":
         return ""
+    official_words = [w for w in tokenize(official) if len(w.folded) >= _STREET_WORD_LETTERS]
     tokens = tokenize(said)
     for i, tok in enumerate(tokens[:-1]):
-        if i > 0 and tok.text.lower() in ("à", "assez"):
+        if i > 0 and tok.text.lower() in GARBLED_PLACE_OPENERS:
             place = garbled_city(said, tokens, i, len(said), territory, in_name=True)
             if place and not any(
                 fuzz.ratio(w.folded, o.folded) >= _STREET_WORD_RATIO

@@ -7,7 +7,7 @@ from rapidfuzz import fuzz
 
 from domain.geotext import fold, phonetic
 from domain.models import SpokenAddress
-from domain.numbers import NumberSpan, Token, find_postcodes, parse_cardinal, parse_ordinal
+from domain.numbers import NumberSpan, Token, find_postcodes, number_or_word_of
 from domain.understanding.lexicon import SENTENCE_END
 from domain.understanding.streets import gap, hard_break
 from domain.understanding.territory import Commune, Territory
@@ -62,6 +62,7 @@ def _letter(tokens: list[Token], j: int) -> bool:
 # a clause) then a few words up to a punctuation mark that name nothing known, are no word
 # of a request and sound like no place inside, are a place said: unrecognised, so the
 # address is never booked blindly (activities/geo/resolver.py).
+GARBLED_PLACE_OPENERS = ("à", "assez")
 _GARBLED_PLACE_WORDS = 4
 # Sounds (geotext.phonetic) this close to the main city's are its name misheard: « mancer »
 # 67, « ma ceil » 80; « la seyne » (la Seyne-sur-Mer, outside) 60.
@@ -112,15 +113,7 @@ def near_street(tokens: list[Token], after: int, i: int) -> bool:
     building and the floor between them."""
     if tokens[i].start - after > _NEAR_STREET_CHARS:
         return False
-    return all(
-        t.folded in _BUILDING_WORDS
-        or t.is_digits
-        or len(t.text) == 1
-        or parse_cardinal(t.text) is not None
-        or parse_ordinal(t.text) is not None
-        for t in tokens[:i]
-        if t.start >= after
-    )
+    return all(number_or_word_of(t, _BUILDING_WORDS) for t in tokens[:i] if t.start >= after)
 
 
 def garbled_city(
@@ -276,7 +269,13 @@ def locality(
             commune = misheard[0]
             break
         city = _other_city(text, tokens, i, end_char, territory)
-        if city is None and after_street and not garbled and near_street(tokens, start_char, i):
+        if (
+            city is None
+            and after_street
+            and not garbled
+            and tok.text.lower() in GARBLED_PLACE_OPENERS
+            and near_street(tokens, start_char, i)
+        ):
             # Kept only if nothing known is said after it (« à la savine, Marseille »).
             garbled = garbled_city(text, tokens, i, end_char, territory) or ""
         if city is not None:

@@ -17,6 +17,7 @@ from tests.activities.geo.helpers import (
     SEARCH_SECTORS,
     SEARCH_STREETS,
     search_activities,
+    street_rows,
 )
 
 
@@ -31,9 +32,5 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Geocoder:
 @pytest.fixture(scope="module")
 def acts(tmp_path_factory: pytest.TempPathFactory, territory: Territory) -> GeocodeActivities:
     """The activities over the small synthetic territory of helpers.py."""
-    rows = (
-        [f"{s}_{n}", n, "", name, postcode, citycode, "Marseille", lon, 43.285 + 0.0003 * n]
-        for s, (name, postcode, citycode, lon) in enumerate(SEARCH_STREETS)
-        for n in range(1, 31)
-    )
+    rows = street_rows(SEARCH_STREETS)
     return search_activities(tmp_path_factory.mktemp("search"), rows, SEARCH_SECTORS, territory)

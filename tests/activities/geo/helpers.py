@@ -128,6 +128,16 @@ SEARCH_SECTORS = {
 }
 
 
+def street_rows(streets: Iterable[tuple[str, str, str, float]]) -> list[list[Any]]:
+    """SEARCH_HEADER rows for `streets` (name, postcode, citycode, lon): numbers 1 to 30 each,
+    in Marseille, a few metres apart."""
+    return [
+        [f"{s}_{n}", n, "", name, postcode, citycode, "Marseille", lon, 43.285 + 0.0003 * n]
+        for s, (name, postcode, citycode, lon) in enumerate(streets)
+        for n in range(1, 31)
+    ]
+
+
 def search_activities(
     tmp: Path, rows: Iterable[list[Any]], sectors: dict[str, Any], territory: Territory
 ) -> GeocodeActivities:

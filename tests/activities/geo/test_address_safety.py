@@ -20,7 +20,13 @@ from domain.decision import DecisionKind, decide_address
 from domain.trust import self_corrected
 from domain.understanding import Territory, understand
 from domain.understanding.spelled_names import spelled
-from tests.activities.geo.helpers import SEARCH_SECTORS, propose, search_activities
+from tests.activities.geo.helpers import (
+    SEARCH_SECTORS,
+    SEARCH_STREETS,
+    propose,
+    search_activities,
+    street_rows,
+)
 
 
 @pytest.fixture(scope="module")
@@ -209,19 +215,12 @@ def test_a_quartier_a_street_of_the_commune_carries_is_no_place_lost(
     """« à la savine » in lower case after the street: a cité of the 6th here, whose name a
     street of the same arrondissement carries (activities/geo/local_names.py), is no commune
     lost; the same name carried only in another arrondissement stays a doubt."""
-    from tests.activities.geo.helpers import SEARCH_STREETS
-
     streets = [
         *SEARCH_STREETS,
         ("Boulevard de la Savine", "13006", "13206", 5.413),
         ("Rue de la Busserine", "13014", "13214", 5.39),
     ]
-    rows = (
-        [f"{s}_{n}", n, "", name, postcode, citycode, "Marseille", lon, 43.285 + 0.0003 * n]
-        for s, (name, postcode, citycode, lon) in enumerate(streets)
-        for n in range(1, 31)
-    )
-    acts = search_activities(tmp_path, rows, SEARCH_SECTORS, territory)
+    acts = search_activities(tmp_path, street_rows(streets), SEARCH_SECTORS, territory)
     said = "J'habite au 12 rue Paradis, à la savine, je voudrais enlever une armoire."
     u, geo, decision = _decide(acts, catalogue, territory, said)
     assert u.address is not None and u.address.city == "la savine"
@@ -451,12 +450,7 @@ def test_a_street_heard_only_as_the_house_number_is_confirmed(
     # Audio corpus 4646: « je suis de 9, l'outre la Valentin » (au neuf route de la Valentine)
     # was booked « 9 Boulevard Neuf » at 0.997: the number's sound was the street's too.
     streets = [("Boulevard Neuf", "13005", "13205", 5.389)]
-    rows = [
-        [f"{s}_{n}", n, "", name, pc, cc, "Marseille", lon, 43.285 + 0.0003 * n]
-        for s, (name, pc, cc, lon) in enumerate(streets)
-        for n in range(1, 31)
-    ]
-    acts = search_activities(tmp_path, rows, SEARCH_SECTORS, territory)
+    acts = search_activities(tmp_path, street_rows(streets), SEARCH_SECTORS, territory)
     for said in (
         "Bonjour, je suis de 9, l'outre la Valentin, je voudrais me débarrasser d'une armoire.",
         "Je suis de neuf. Une armoire.",
