@@ -5,6 +5,7 @@ bucket created at start. Chosen over MinIO because it ships as a PyPI wheel."""
 from __future__ import annotations
 
 import json
+import random
 import shutil
 import socket
 import subprocess
@@ -15,8 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
-from workers.dev.devserver import free_port
 
 HOST = "127.0.0.1"
 ACCESS_KEY = "encombot-test-access"
@@ -40,6 +39,40 @@ class S3Server:
             secret_key=secret_key or self.secret_key,
             secure=False,
         )
+
+
+# weed mini serves each service's gRPC on its port + 10000 and refuses a port that is another's
+# gRPC port (CI failed once on « port 57343 for Admin is reserved for gRPC calculation »): the
+# kernel's free ports are random in 32768-60999, so two of them ten thousand apart or one above
+# 55535 happen. Ports are drawn below that range, each free with its gRPC twin, none another's.
+_GRPC_OFFSET = 10_000
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((HOST, port))
+        except OSError:
+            return False
+    return True
+
+
+def weed_ports(names: tuple[str, ...], rng: random.Random | None = None) -> dict[str, int]:
+    rng = rng or random.Random()
+    taken: set[int] = set()
+    ports: dict[str, int] = {}
+    for name in names:
+        for _ in range(1000):
+            port = rng.randrange(12_000, 22_000)
+            pair = {port, port + _GRPC_OFFSET}
+            if pair & taken or not all(_bindable(p) for p in pair):
+                continue
+            taken |= pair
+            ports[name] = port
+            break
+        else:
+            pytest.fail(f"no free port pair for weed's {name}")
+    return ports
 
 
 def _weed() -> str:
@@ -67,7 +100,7 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
             }
         )
     )
-    ports = {name: free_port() for name in ("master", "volume", "filer", "s3", "admin")}
+    ports = weed_ports(("master", "volume", "filer", "s3", "admin"))
     args = [
         _weed(), "mini", f"-dir={root / 'data'}", f"-ip={HOST}", f"-ip.bind={HOST}",
         f"-master.port={ports['master']}", f"-volume.port={ports['volume']}",
