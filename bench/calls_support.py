@@ -17,6 +17,9 @@ from typing import Any
 
 import yaml
 
+from domain.geotext import fold, split_type
+from domain.spelling import keypad_code
+
 SCRIPT = Path(__file__).resolve().parent / "calls" / "calls.yaml"
 SOURCES = ("demo", "shared")
 # The telephone and recording conditions of scripts/corpus/conditions.py a call may use.
@@ -34,6 +37,7 @@ PHASES = (
     "check_number",
     "check_street",
     "check_city",
+    "spell_street",
 )
 MOBILE = "0612345678"
 # A barge-in turn starts over the prompt: the bot's speech in its first moments is the prompt
@@ -280,7 +284,17 @@ def answer_for(
     scripted = call.answers.get(phase, ())
     if scripted:
         return scripted[min(visit, len(scripted) - 1)], False
+    if phase == "spell_street":
+        # Spelled letters in the clips' voices are not heard as letters (README): the caller
+        # types the street's name, without its type first, and with it when asked again.
+        return Answer(keys=typed_street(address.street, with_type=visit > 0)), False
     return default_answer(call, phase), False
+
+
+def typed_street(street: str, *, with_type: bool) -> str:
+    """The keys that type `street`'s name on a phone keypad, one per letter, then `#`."""
+    words = fold(street).split()
+    return keypad_code(" ".join(words if with_type else split_type(words)[1])) + "#"
 
 
 def _same(a: str, b: str) -> bool:

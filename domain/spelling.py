@@ -10,6 +10,11 @@ Whisper heard them:
 - doubles: "deux L", "double L" ("double V" is a W);
 - accents said or not ("E accent grave"), all ignored; "tiret", "espace", "apostrophe".
 
+A caller may also type the name on the keypad, one key per letter (ITU-T E.161: 2 = ABC …
+9 = WXYZ), `#` at the end, as the name has no letter a key cannot give and no key is
+misheard; the keys say which key, not which of its letters, so a street is found only when
+its name (or a variant, as below) gives exactly those keys and no other street's does.
+
 The letters are then matched against the names of the streets of the postcode (or commune)
 already understood, with and without their type and articles, and the last word alone (a
 caller spelling "Rue Edmond Rostand" may spell only "Rostand"), counting the letters missed,
@@ -86,6 +91,16 @@ _NOISE = frozenset([
 _NOISE_PAIRS = frozenset({"c est", "s ecrit", "j epelle", "ca s", "je epelle"})
 _COMME = "comme"
 _TOKEN_RE = re.compile(r"[a-z0-9]+")
+
+
+# ITU-T E.161: the letters of each key of a phone keypad.
+KEYPAD = {
+    "2": "abc", "3": "def", "4": "ghi", "5": "jkl", "6": "mno", "7": "pqrs", "8": "tuv",
+    "9": "wxyz",
+}  # fmt: skip
+_KEY_OF = {letter: key for key, letters in KEYPAD.items() for letter in letters}
+# At least this many keys make a typed name (three keys fit dozens of streets' names).
+MIN_KEYS = 4
 
 
 @dataclass(frozen=True)
@@ -227,3 +242,29 @@ def match_spelled(letters: str, streets: Iterable[str]) -> SpelledStreet:
     if best > allowed or (runner_up >= 0 and runner_up - best < margin):
         return SpelledStreet(errors=best, runner_up=runner_up)
     return SpelledStreet(street=name, errors=best, runner_up=runner_up)
+
+
+def keypad_code(name: str) -> str:
+    """The keys that type `name`, one per letter (accents, spaces and signs dropped)."""
+    return "".join(_KEY_OF[c] for c in _bare(name))
+
+
+def keyed_letters(digits: str) -> str | None:
+    """Keys typed as a name (`#` ending them allowed); None when they cannot be one: too few,
+    or a key with no letter (0, 1, *)."""
+    code = digits.rstrip("#")
+    if len(code) < MIN_KEYS or not set(code) <= KEYPAD.keys():
+        return None
+    return code
+
+
+def match_keyed(keys: str, streets: Iterable[str]) -> SpelledStreet:
+    """The street among `streets` whose name, or one of its variants (street_variants),
+    types exactly `keys`; none when no street does or when several do (errors 0, runner-up
+    0: which one the caller meant is a guess)."""
+    found = sorted(
+        {name for name in streets if any(keypad_code(v) == keys for v in street_variants(name))}
+    )
+    if len(found) == 1:
+        return SpelledStreet(street=found[0], errors=0)
+    return SpelledStreet(errors=0 if found else -1, runner_up=0 if found else -1)

@@ -46,7 +46,7 @@ from domain.models import (
     TranscribeInput,
     Understanding,
 )
-from domain.spelling import match_spelled
+from domain.spelling import match_keyed, match_spelled
 from domain.understanding import Territory, find_item_slots, understand
 
 log = logging.getLogger(__name__)
@@ -292,10 +292,12 @@ class CallWork:
         """The street of the place already understood that the spelled letters name; "" when
         none stands clear of the others (domain/spelling.py refuses to guess)."""
         streets = self.geocode.streets_of(lookup.address or SpokenAddress())
-        found = match_spelled(lookup.text, streets)
+        match = match_keyed if lookup.keyed else match_spelled
+        found = match(lookup.text, streets)
         # Scores only: the letters and the street are personal data.
         log.info(
-            "live call: spelled street %s among %d (%d letter(s) off, next street %d)",
+            "live call: %s street %s among %d (%d letter(s) off, next street %d)",
+            "typed" if lookup.keyed else "spelled",
             "found" if found.found else "not found",
             len(streets),
             found.errors,

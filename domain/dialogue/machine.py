@@ -67,7 +67,7 @@ from domain.keypad import (
 from domain.live_call_models import LiveCallProgress, Outcome, Phase, TransferReason
 from domain.models import Intent, SpokenAddress, Understanding
 from domain.phone import is_mobile_fr, sms_mobile, to_e164
-from domain.spelling import parse_spelling
+from domain.spelling import keyed_letters, parse_spelling
 from domain.understanding import NO_ITEMS_NOTE, Territory, find_item_slots, understand
 
 DICTATED_NUMBER_NOTE = "numéro de rappel dicté dans le message"
@@ -246,6 +246,14 @@ class Dialogue(AddressSteps):
             return self._next()
         if digits.rstrip("#") == TRANSFER_KEY:
             return self._transfer(TransferReason.CALLER_ASKED)
+        if phase == Phase.SPELL_STREET:
+            # The name typed one key per letter: no letter misheard, the keys' letters matched
+            # against the place's streets (domain/spelling.py: match_keyed).
+            keys = keyed_letters(digits)
+            if keys is None:
+                return self._failed()
+            address = self._understanding().address
+            return self._ask(Lookup(LookupKind.SPELLED, text=keys, address=address, keyed=True))
         if phase in (Phase.ASK_ADDRESS, Phase.ASK_NUMBER):
             # At the address question, keys are the house number; the street comes next.
             number = keyed_housenumber(digits)

@@ -30,7 +30,8 @@ class LookupKind(StrEnum):
     ADDRESS = "address"  # geocode `address` (heard in `text`) → on_address
     SLOT = "slot"  # first free day for `sector` → on_slot
     FAQ = "faq"  # answer `text` → on_faq
-    # The street of `address`'s postcode (or commune) spelled by the letters `text` → on_spelled
+    # The street of `address`'s postcode (or commune) spelled by the letters `text` (or typed:
+    # Lookup.keyed) → on_spelled
     SPELLED = "spelled"
     # The items of the last utterance, whose words `text` name none, voted by its audio among
     # the catalogue's names → on_items
@@ -62,6 +63,8 @@ class Lookup:
     # The house number of `address` was typed: the audio votes on the street only, it never
     # outvotes keys.
     typed_number: str = ""
+    # SPELLED: `text` is the name typed on the keypad (one key per letter), not letters.
+    keyed: bool = False
 
 
 @dataclass

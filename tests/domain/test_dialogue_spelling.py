@@ -14,7 +14,7 @@ from domain.dialogue import Dialogue, Expect, LookupKind, Step
 from domain.faq_models import FaqResult
 from domain.live_call_models import Outcome, Phase
 from domain.models import GeocodeResult, GeocodeStatus
-from domain.spelling import match_spelled
+from domain.spelling import keypad_code, match_keyed, match_spelled
 from domain.understanding import Territory
 from tests.domain.test_dialogue import MATCH, confirm_step, dialogue
 
@@ -121,3 +121,64 @@ def test_no_letters_is_asked_again_and_a_question_gets_its_answer(
     assert step.say[0].template == "retry_spelling" and d.phase == Phase.SPELL_STREET
     step = d.on_dtmf("0")
     assert step.hang_up and d.progress.transfer_reason == "caller_asked"
+
+
+def typed(d: Dialogue, step: Step) -> Step:
+    """What the activity does with a SPELLED lookup of keys: the name typed one key per
+    letter matched against the streets of the place."""
+    assert step.lookup is not None and step.lookup.kind == LookupKind.SPELLED
+    assert step.lookup.keyed and step.lookup.address is not None
+    return d.on_spelled(match_keyed(step.lookup.text, STREETS_13005).street)
+
+
+def test_a_street_typed_on_the_keypad_is_looked_up_and_read_back(
+    catalogue: Catalogue, territory: Territory
+) -> None:
+    d = dialogue(catalogue, territory)
+    confirm_step(d)
+    d.on_dtmf("2")
+    d.on_dtmf("1")
+    d.on_dtmf("2")  # the street is wrong
+    assert d.phase == Phase.SPELL_STREET
+    step = d.on_dtmf("24273#")  # C H A P E, one key a letter
+    assert step.lookup is not None and step.lookup.text == "24273"
+    assert d.progress.heard[-1] == "[DTMF 24273#]"
+    step = typed(d, step)
+    assert step.lookup is not None and step.lookup.address is not None
+    assert (step.lookup.address.housenumber, step.lookup.address.street) == ("12", "Rue Chape")
+    d.on_address(GeocodeResult(GeocodeStatus.MATCHED, match=CHAPE))
+    step = d.on_slot("2026-12-01")
+    assert step.say[0].context["address_label"] == "12 Rue Chape, 13005 Marseille"
+    assert d.progress.spelled
+
+
+def test_keys_of_two_streets_are_typed_again_with_the_type(
+    catalogue: Catalogue, territory: Territory
+) -> None:
+    d = dialogue(catalogue, territory)
+    confirm_step(d)
+    d.on_dtmf("2")
+    d.on_dtmf("1")
+    d.on_dtmf("2")
+    # ROSTAND: Rue Edmond Rostand or Place Rostand, never a guess; the retry asks for the
+    # whole name, its type with it.
+    step = typed(d, d.on_dtmf(keypad_code("rostand") + "#"))
+    assert d.phase == Phase.SPELL_STREET and step.say[0].template == "retry_spelling"
+    step = typed(d, d.on_dtmf(keypad_code("placerostand") + "#"))
+    assert step.lookup is not None and step.lookup.address is not None
+    assert step.lookup.address.street == "Place Rostand"
+
+
+def test_keys_that_type_no_name_are_asked_again_then_a_person_takes_over(
+    catalogue: Catalogue, territory: Territory
+) -> None:
+    d = dialogue(catalogue, territory)
+    confirm_step(d)
+    d.on_dtmf("2")
+    d.on_dtmf("1")
+    d.on_dtmf("2")
+    # A key with no letter (1), or too few keys: no lookup, asked again.
+    step = d.on_dtmf("2113#")
+    assert step.lookup is None and step.say[0].template == "retry_spelling"
+    step = d.on_dtmf("242#")
+    assert step.hang_up and d.progress.transfer_reason == "two_failures"

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from domain.spelling import match_spelled, parse_spelling, street_variants
+from domain.spelling import (
+    SpelledStreet,
+    keyed_letters,
+    keypad_code,
+    match_keyed,
+    match_spelled,
+    parse_spelling,
+    street_variants,
+)
 
 # Streets of one postcode, as the gazetteer names them (13005 Marseille and a few made-up
 # neighbours that make the matches hard).
@@ -111,3 +119,42 @@ def test_a_street_found_only_among_the_streets_given() -> None:
     # The place decides which streets are candidates: elsewhere, "Chave" is not there.
     assert not match_spelled("chave", ["Rue Paradis", "Rue de Rome"]).found
     assert not match_spelled("chave", []).found
+
+
+def test_keypad_code_is_one_key_per_letter_of_the_name() -> None:
+    assert keypad_code("Chave") == "24283"
+    # Accents, spaces and signs type nothing of their own.
+    assert keypad_code("Saint-Ferréol") == keypad_code("saintferreol") == "724683377365"
+
+
+@pytest.mark.parametrize(
+    ("digits", "keys"),
+    [("24283#", "24283"), ("24283", "24283"), ("242#", None), ("2428#3", None), ("24103#", None)],
+)
+def test_keyed_letters(digits: str, keys: str | None) -> None:
+    # Too few keys, a `#` inside, or a key with no letter (0, 1) is no name typed.
+    assert keyed_letters(digits) == keys
+
+
+@pytest.mark.parametrize(
+    ("typed", "street"),
+    [
+        ("chave", "Boulevard Chave"),
+        ("edmondrostand", "Rue Edmond Rostand"),
+        ("ferrari", "Rue Ferrari"),
+        ("eglise", "Rue de l'Église"),  # the name without its type and article
+        ("placerostand", "Place Rostand"),  # with its type, one street again
+    ],
+)
+def test_match_keyed(typed: str, street: str) -> None:
+    found = match_keyed(keypad_code(typed), STREETS)
+    assert found.street == street and found.errors == 0, found
+
+
+def test_keys_two_streets_type_alike_are_no_answer() -> None:
+    # Rue Edmond Rostand and Place Rostand both type ROSTAND; Chave and Chape share no keys
+    # (V on 8, P on 7) and each is found; a key pressed wrong finds nothing, never the next street.
+    assert match_keyed(keypad_code("rostand"), STREETS) == SpelledStreet(errors=0, runner_up=0)
+    assert match_keyed(keypad_code("chape"), STREETS).street == "Rue Chape"
+    assert match_keyed("24284", STREETS) == SpelledStreet()
+    assert not match_keyed(keypad_code("chave"), ["Rue Paradis", "Rue de Rome"]).found

@@ -159,6 +159,10 @@ def test_the_truthful_caller() -> None:
     assert cs.answer_for(call, "check_number", 0, wrong) == (cs.Answer(keys="2"), True)
     assert cs.answer_for(call, "check_street", 0, wrong) == (cs.Answer(keys="1"), False)
     assert cs.answer_for(call, "check_city", 0, wrong) == (cs.Answer(keys="1"), False)
+    # Asked to spell, the caller types the street's name on the keypad; asked again, with its
+    # type (« Boulevard »).
+    assert cs.answer_for(call, "spell_street", 0, wrong) == (cs.Answer(keys="24283#"), False)
+    assert cs.answer_for(call, "spell_street", 1, wrong)[0].keys == "26853827324283#"
 
 
 def test_scoring_an_outcome() -> None:

@@ -62,6 +62,7 @@ class Steps:
         return self.voted_geo
 
     def spelled_street(self, lookup: Any) -> str:
+        self.asked.append(f"spelled {lookup.text} keyed={lookup.keyed}")
         return ""
 
     def hear_items(self, lookup: Any, pcm: bytes) -> Understanding:
@@ -127,10 +128,13 @@ def test_a_wrong_read_back_is_refused_and_never_booked() -> None:
     )
     row = rc.replay(call, dialogue(), steps, render)
     # The caller refuses the read-back, says the number is right and the street is not, and
-    # has no spelling to give: a person takes the call.
+    # types its name (CHAVE), then with its type (BOULEVARDCHAVE), which the gazetteer's
+    # streets (here none) do not give: a person takes the call.
     assert row["score"] == "transferred" and row["booked"] is None
     assert row["readbacks_refused"] >= 2
-    assert "  spell_street: (silence)" in row["log"]
+    assert "  spell_street: keys 24283#" in row["log"]
+    assert "spelled 24283 keyed=True" in steps.asked
+    assert "spelled 26853827324283 keyed=True" in steps.asked
 
 
 def test_a_typed_postcode_leaves_the_address_audio_to_vote_on() -> None:

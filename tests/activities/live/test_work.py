@@ -5,6 +5,7 @@ place understood; items whose words came out garbled are heard in the audio."""
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -75,6 +76,21 @@ def test_spelled_street_is_looked_up_in_the_place_and_never_logged(
     assert work.spelled_street(Lookup(LookupKind.SPELLED, text="chave", address=elsewhere)) == ""
     logged = caplog.text.lower()
     assert "spelled street found" in logged and "chave" not in logged and "chae" not in logged
+
+
+def test_a_typed_street_is_matched_by_its_keys_and_never_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    work = CallWork(None, None, StreetsOf13005(), None, None)  # type: ignore[arg-type]
+    place = SpokenAddress(housenumber="12", postcode="13005")
+    caplog.set_level(logging.INFO)
+    # C H A V E on the keypad; the same keys as letters would be no spelling at all.
+    keys = Lookup(LookupKind.SPELLED, text="24283", address=place, keyed=True)
+    assert work.spelled_street(keys) == "Boulevard Chave"
+    assert work.spelled_street(replace(keys, text="24284")) == ""
+    logged = caplog.text.lower()
+    assert "typed street found" in logged and "typed street not found" in logged
+    assert "24283" not in logged and "chave" not in logged
 
 
 def test_items_the_words_garbled_are_heard_in_the_audio_and_never_forced(
