@@ -255,6 +255,44 @@ def _glued_places(
     return found
 
 
+# « Asseante-Marie de la Mer » for « à Saintes-Maries-de-la-Mer » (audio corpus 9797, never
+# read: booked in Marseille at 1.0): the « à » glued to the first word of a name of several
+# words. The clause's words up to the next punctuation mark, the « a » taken off, sound like
+# an outside commune more than like anything inside; with no « à » standing alone to say
+# they are a place, closer than `_UNKNOWN_PLACE_RATIO` asks.
+_GLUED_PHRASE_WORDS = 5
+_GLUED_PHRASE_RATIO = 80
+_GLUED_PHRASE_FIRST = 4  # letters of the first word, its « a » with them
+
+
+def _glued_phrases(text: str, tokens: Sequence[Token], territory: Territory) -> list[PlaceEvidence]:
+    """« …, place de la Marie, Asseante-Marie de la Mer. »: a place of several words said
+    and misspelled, its « à » glued to the first (kind "unheard": never booked blindly)."""
+    found: list[PlaceEvidence] = []
+    for i, tok in enumerate(tokens):
+        if (
+            not punctuated(text, tokens, i)
+            or not tok.folded.startswith("a")
+            or len(tok.folded) < _GLUED_PHRASE_FIRST
+            or territory.find_commune(list(tokens), i) is not None
+        ):
+            continue
+        end = i + 1
+        while (
+            end < len(tokens)
+            and end - i < _GLUED_PHRASE_WORDS
+            and not punctuated(text, tokens, end)
+        ):
+            end += 1
+        # One word is `_glued_places`'; more than a place's up to the punctuation, a clause.
+        if end == i + 1 or (end < len(tokens) and not punctuated(text, tokens, end)):
+            continue
+        phrase = " ".join([tok.folded[1:], *(t.folded for t in tokens[i + 1 : end])])
+        if territory.sounds_outside(phrase, _GLUED_PHRASE_RATIO):
+            found.append(PlaceEvidence("unheard", "", tok.start, tokens[end - 1].end))
+    return found
+
+
 def _closest(said: str, names: dict[str, Commune]) -> tuple[float, str]:
     # Letters only: by their sounds « faire amasser » (ramasser) is « à Marseille ».
     return max(((fuzz.ratio(said, n), n) for n in names), default=(0.0, ""))
@@ -392,6 +430,7 @@ def place_evidence(text: str, territory: Territory) -> list[PlaceEvidence]:
         )
     )
     out.extend(_glued_places(tokens, territory, outside))
+    out.extend(_glued_phrases(text, tokens, territory))
     postcodes = find_postcodes(text, in_address=True, districts=territory.districts)
     for p in postcodes:
         if territory.in_territory(p.postcode) and p.postcode != territory.generic_postcode:

@@ -250,6 +250,17 @@ def test_without_a_located_address_the_parsers_commune_is_said_with_it() -> None
             [("unheard", "")],
         ),
         ("Au 12 rue Paradis, ou plutôt, au 14. Ou bien demain matin.", []),
+        # Audio corpus 9797: « à Saintes-Maries-de-la-Mer » glued to its « à » over several
+        # words, booked in Marseille at 1.0. A clause of the message starting with « a » is
+        # none, nor a commune inside glued so.
+        (
+            "J'habite au 27 Place de la Marie, Asseante-Marie de la Mer. Un frigo.",
+            [("unheard", "")],
+        ),
+        ("Au 12 rue Paradis, assent Marie de la Mère, je voudrais un lit.", [("unheard", "")]),
+        ("Au 12 rue Paradis. Alors voilà, appelez-moi demain. Au revoir, merci.", []),
+        ("Au 12 rue Paradis, appartement trois, au deuxième étage. Un lit.", []),
+        ("Au 12 rue Paradis, Aplan de Cuques. Un lit.", []),
         ("Au 12 rue Paradis, à Sainte-Marte, je voudrais un lit.", []),
         ("Au 12 rue Paradis, à Toulon, je voudrais un lit.", []),
     ],
