@@ -252,8 +252,8 @@ class Dialogue(AddressSteps):
             keys = keyed_letters(digits)
             if keys is None:
                 return self._failed()
-            address = self._understanding().address
-            return self._ask(Lookup(LookupKind.SPELLED, text=keys, address=address, keyed=True))
+            place = self._understanding().address
+            return self._ask(Lookup(LookupKind.SPELLED, text=keys, address=place, keyed=True))
         if phase in (Phase.ASK_ADDRESS, Phase.ASK_NUMBER):
             # At the address question, keys are the house number; the street comes next.
             number = keyed_housenumber(digits)
