@@ -56,6 +56,7 @@ class AddressSteps:
         # The street an unaccepted lookup found far ahead of the others (the audio's vote,
         # "Rue Julia" for "rejoulier"), kept for the typed postcode to agree with.
         self._heard_street: AddressMatch | None = None
+        self._step_by_step = False  # the address asked one field at a time, once a call
 
     # ------------------------------------------------------------------ the Dialogue's
 
@@ -79,6 +80,34 @@ class AddressSteps:
 
     def _resolve(self, kind: LookupKind) -> None:
         raise NotImplementedError
+
+    # ------------------------------------------------------------------ step by step
+
+    def _address_step_by_step(self) -> Step | None:
+        """The address question failed twice with nothing of an address in the words (Whisper
+        base on a line: « Mon adheu, Sullivan et Artinel Sonschal »): before a person takes
+        over, once a call, the address is asked one field at a time, each where it cannot be
+        misheard or where it can be checked: the number typed, the street said, the postcode
+        typed, then the street spelled or typed. None: a person takes over."""
+        address = self._understanding().address
+        if self._step_by_step or (address is not None and not address.is_empty()):
+            return None
+        self._step_by_step = True
+        self.progress.failures = 0
+        step = self._ask_phase(Phase.ASK_NUMBER)
+        step.say.insert(0, Prompt("step_by_step"))
+        return step
+
+    def _street_not_heard(self) -> Step:
+        """The street asked alone and no street in the words: step by step, its postcode is
+        typed and its name spelled or typed next (the same words again would fail the same
+        way); otherwise it is asked again."""
+        return self._address_fallback(None) if self._step_by_step else self._failed()
+
+    def _place_typed_alone(self, address: SpokenAddress) -> bool:
+        """Step by step, a postcode typed with no street heard: the street is spelled or typed
+        next, not guessed by the gazetteer from the number and the postcode alone."""
+        return self._step_by_step and not address.street
 
     # ------------------------------------------------------------------ lookups
 

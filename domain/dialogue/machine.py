@@ -175,7 +175,7 @@ class Dialogue(AddressSteps):
                 # Asked for the street alone, the words are its name even when they do not
                 # parse as one ("boulevard chave", lowercase): the gazetteer judges.
                 return self._with_street(SpokenAddress(street=street))
-            return self._failed()
+            return self._street_not_heard()
         if phase in (Phase.ASK_ADDRESS, Phase.ASK_POSTCODE):
             held = self._understanding().address
             if (
@@ -237,6 +237,8 @@ class Dialogue(AddressSteps):
                 address = replace(address, street=heard.street)
             u.address = address
             self._typed_postcode = code
+            if self._place_typed_alone(address):
+                return self._address_fallback(None)
             return self._lookup_address(address, typed_place=code)
         if phase == Phase.ASK_PHONE:
             number = to_e164(digits.rstrip("#"))
@@ -456,7 +458,8 @@ class Dialogue(AddressSteps):
         if count:
             self.progress.failures += 1
             if self.progress.failures >= self._max_failures:
-                return self._transfer(TransferReason.TWO_FAILURES)
+                fallback = self._address_step_by_step() if self.phase == Phase.ASK_ADDRESS else None
+                return fallback or self._transfer(TransferReason.TWO_FAILURES)
         phase = self.phase
         if (phase == Phase.CONFIRM or phase in CHECKED_FIELDS) and not count:
             return Step([self._question()], Expect.YES_NO)

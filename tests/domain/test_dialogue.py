@@ -236,9 +236,42 @@ def test_key_zero_and_two_failures_transfer(catalogue: Catalogue, territory: Ter
     assert step.hang_up and d.progress.transfer_reason == "caller_asked"
     d = dialogue(catalogue, territory)
     assert d.on_utterance("euh bonjour").say[0].template == "retry_address"
+    # Twice no address: once a call, the address one field at a time, the keypad first.
     step = d.on_utterance("je sais pas")
+    assert [p.template for p in step.say] == ["step_by_step", "ask_number"]
+    assert d.phase == Phase.ASK_NUMBER and step.expect == Expect.DIGITS
+    assert d.on_utterance("je sais pas").say[0].template == "retry_number"
+    step = d.on_dtmf("*#")
     assert step.hang_up and d.progress.outcome == Outcome.TRANSFER
     assert d.progress.transfer_reason == "two_failures"
+
+
+def test_step_by_step_the_number_typed_the_street_said_the_postcode_typed(
+    catalogue: Catalogue, territory: Territory
+) -> None:
+    d = dialogue(catalogue, territory)
+    d.on_utterance("Mon adheu, Sullivan et Artinel")
+    d.on_utterance("Mon adheu, Sullivan et Artinel")
+    assert d.phase == Phase.ASK_NUMBER
+    assert [p.template for p in d.on_dtmf("12#").say] == ["ask_street"]
+    step = d.on_utterance("boulevard Chave")
+    assert d.phase == Phase.ASK_POSTCODE and step.keys == 5
+    step = d.on_dtmf("13005")
+    assert step.lookup is not None and step.lookup.address is not None
+    said = step.lookup.address
+    assert (said.housenumber, said.street, said.postcode) == ("12", "Boulevard Chave", "13005")
+
+
+def test_an_address_half_understood_is_not_asked_step_by_step(
+    catalogue: Catalogue, territory: Territory
+) -> None:
+    # The failures of a call that gave part of its address go on as before: the postcode,
+    # the spelling, then a person; the step-by-step questions are for words with no address.
+    d = dialogue(catalogue, territory)
+    d.on_dtmf("12#")
+    assert d.phase == Phase.ASK_STREET
+    d.on_utterance("euh")
+    assert d.on_utterance("euh").hang_up and d.progress.transfer_reason == "two_failures"
 
 
 def test_address_not_found_asks_the_postcode(catalogue: Catalogue, territory: Territory) -> None:

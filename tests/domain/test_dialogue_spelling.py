@@ -182,3 +182,25 @@ def test_keys_that_type_no_name_are_asked_again_then_a_person_takes_over(
     assert step.lookup is None and step.say[0].template == "retry_spelling"
     step = d.on_dtmf("242#")
     assert step.hang_up and d.progress.transfer_reason == "two_failures"
+
+
+def test_step_by_step_a_street_not_heard_is_typed_in_its_postcode(
+    catalogue: Catalogue, territory: Territory
+) -> None:
+    d = dialogue(catalogue, territory)
+    d.on_utterance("Mon adheu, Sullivan et Artinel")
+    d.on_utterance("Mon adheu, Sullivan et Artinel")
+    d.on_dtmf("12#")
+    assert d.phase == Phase.ASK_STREET
+    # No street in the words again (too many to be one): not asked a third time, its place
+    # then its name typed.
+    step = d.on_utterance("Mon adheu, Sullivan et Artinel Sonschal, amateurs de la premier haute")
+    assert d.phase == Phase.ASK_POSTCODE and step.keys == 5
+    step = d.on_dtmf("13005")
+    # No lookup of a number and a postcode alone: the gazetteer would guess the street.
+    assert step.lookup is None and [p.template for p in step.say] == ["ask_spelling"]
+    step = typed(d, d.on_dtmf(keypad_code("chave") + "#"))
+    assert step.lookup is not None and step.lookup.address is not None
+    heard = step.lookup.address
+    assert (heard.housenumber, heard.street, heard.postcode) == ("12", "Boulevard Chave", "13005")
+    assert d.progress.failures == 0
