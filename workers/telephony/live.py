@@ -83,6 +83,7 @@ STATIC_PROMPTS = (
     "no_slot",
     "ask_spelling",
     "retry_spelling",
+    "step_by_step",
 )
 
 
