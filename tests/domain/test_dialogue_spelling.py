@@ -27,6 +27,17 @@ def catalogue() -> Catalogue:
     return load_catalogue()
 
 
+def street_refused(catalogue: Catalogue, territory: Territory) -> Dialogue:
+    """A call at the spelling: the read-back said wrong (2), the number right (1), the street
+    wrong (2)."""
+    d = dialogue(catalogue, territory)
+    confirm_step(d)
+    d.on_dtmf("2")
+    d.on_dtmf("1")
+    d.on_dtmf("2")
+    return d
+
+
 def spelled(d: Dialogue, step: Step) -> Step:
     """What the activity does with a SPELLED lookup: the letters matched against the streets
     of the place (here a fixed list for 13005)."""
@@ -88,11 +99,7 @@ def test_a_no_to_the_street_is_spelled_and_the_number_stays_confirmed(
 def test_two_close_streets_ask_again_then_transfer(
     catalogue: Catalogue, territory: Territory
 ) -> None:
-    d = dialogue(catalogue, territory)
-    confirm_step(d)
-    d.on_dtmf("2")
-    d.on_dtmf("1")
-    d.on_dtmf("2")
+    d = street_refused(catalogue, territory)
     # "Rostand": Rue Edmond Rostand or Place Rostand, never a guess.
     step = spelled(d, d.on_utterance("R, O, S, T, A, N, D"))
     assert d.phase == Phase.SPELL_STREET and step.say[0].template == "retry_spelling"
@@ -108,11 +115,7 @@ def test_two_close_streets_ask_again_then_transfer(
 def test_no_letters_is_asked_again_and_a_question_gets_its_answer(
     catalogue: Catalogue, territory: Territory
 ) -> None:
-    d = dialogue(catalogue, territory)
-    confirm_step(d)
-    d.on_dtmf("2")
-    d.on_dtmf("1")
-    d.on_dtmf("2")
+    d = street_refused(catalogue, territory)
     step = d.on_utterance("Est-ce que vous prenez les gravats ?")
     assert step.lookup is not None and step.lookup.kind == LookupKind.FAQ
     step = d.on_faq(FaqResult(entry_id="gravats", answer="Non.", confident=True))
@@ -134,11 +137,7 @@ def typed(d: Dialogue, step: Step) -> Step:
 def test_a_street_typed_on_the_keypad_is_looked_up_and_read_back(
     catalogue: Catalogue, territory: Territory
 ) -> None:
-    d = dialogue(catalogue, territory)
-    confirm_step(d)
-    d.on_dtmf("2")
-    d.on_dtmf("1")
-    d.on_dtmf("2")  # the street is wrong
+    d = street_refused(catalogue, territory)
     assert d.phase == Phase.SPELL_STREET
     step = d.on_dtmf("24273#")  # C H A P E, one key a letter
     assert step.lookup is not None and step.lookup.text == "24273"
@@ -155,11 +154,7 @@ def test_a_street_typed_on_the_keypad_is_looked_up_and_read_back(
 def test_keys_of_two_streets_are_typed_again_with_the_type(
     catalogue: Catalogue, territory: Territory
 ) -> None:
-    d = dialogue(catalogue, territory)
-    confirm_step(d)
-    d.on_dtmf("2")
-    d.on_dtmf("1")
-    d.on_dtmf("2")
+    d = street_refused(catalogue, territory)
     # ROSTAND: Rue Edmond Rostand or Place Rostand, never a guess; the retry asks for the
     # whole name, its type with it.
     step = typed(d, d.on_dtmf(keypad_code("rostand") + "#"))
@@ -172,11 +167,7 @@ def test_keys_of_two_streets_are_typed_again_with_the_type(
 def test_keys_that_type_no_name_are_asked_again_then_a_person_takes_over(
     catalogue: Catalogue, territory: Territory
 ) -> None:
-    d = dialogue(catalogue, territory)
-    confirm_step(d)
-    d.on_dtmf("2")
-    d.on_dtmf("1")
-    d.on_dtmf("2")
+    d = street_refused(catalogue, territory)
     # A key with no letter (1), or too few keys: no lookup, asked again.
     step = d.on_dtmf("2113#")
     assert step.lookup is None and step.say[0].template == "retry_spelling"
