@@ -24,6 +24,11 @@ _OTHER_DEPARTMENTS = {
     ("drome",): ("Drôme", "26"),
     ("ardeche",): ("Ardèche", "07"),
 }
+# Whisper's spelling of a département's name where the spoken words are the same and the
+# spelling names nothing a caller would be « dans le » (audio corpus 9898, never read: « Ausez,
+# dans le gars » for « à Uzès, dans le Gard », an outside caller booked in Marseille at 0.99).
+# Only after « dans le »: « le gars » alone is a man.
+_HEARD_AFTER_DANS_LE = {("gars",): ("Gard", "30")}
 _DEPARTMENT_ARTICLES = frozenset({("dans", "le"), ("dans", "la"), ("dans", "les"), ("dans", "l")})
 # Every département called « les Alpes… » is outside the territory: « dans les Alpes »
 # names the caller's place even when the rest is garbled (« dans les Alpes d'autres
@@ -40,6 +45,10 @@ def other_department(tokens: Sequence[Token], i: int) -> tuple[str, str, int] | 
     for form, (name, number) in _OTHER_DEPARTMENTS.items():
         if tuple(t.folded for t in tokens[i : i + len(form)]) == form:
             return name, number, i + len(form)
+    if before == ("dans", "le"):
+        for form, (name, number) in _HEARD_AFTER_DANS_LE.items():
+            if tuple(t.folded for t in tokens[i : i + len(form)]) == form:
+                return name, number, i + len(form)
     if tokens[i].folded == _ALPES and before == ("dans", "les"):
         return "les Alpes", "", i + 1
     return None

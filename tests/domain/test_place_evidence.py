@@ -89,6 +89,9 @@ def test_a_misspelled_outside_commune_or_a_neighbouring_departement_is_outside()
             "d'autres provinces.",
             "les Alpes",
         ),
+        # Audio corpus 9898: « à Uzès, dans le Gard », heard « Ausez, dans le gars », booked in
+        # Marseille at 0.99.
+        ("J'habite au 5 place de la Mairie. Ausez, dans le gars.", "Gard"),
     ],
 )
 def test_a_departement_named_outside_the_territory_is_outside(text: str, name: str) -> None:
@@ -123,6 +126,9 @@ def test_the_alpes_as_a_street_name_are_no_departement() -> None:
         "J'habite au 12 boulevard des Alpes, 13012 Marseille.",
         "Au 4 avenue des Alpes, dans le douzième.",
         "Au 3 rue Paradis, les Alpes c'est loin.",
+        # « le gars » is the Gard only after « dans ».
+        "Au 3 rue Paradis, le gars de la mairie m'a dit d'appeler.",
+        "Au 3 rue Paradis, c'est pour le gars du deuxième.",
     ):
         assert outside_commune(place_evidence(text, TERRITORY)) is None
 
