@@ -16,13 +16,13 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import jinja2
 import numpy as np
 
 from activities.bookings.store import BookingRejected, BookingStore
-from activities.live.pauses import close_pauses
+from activities.live.pauses import close_pauses, with_margins
 from activities.live.turns import TurnTaking
 from activities.metrics import StepMetrics
 from activities.speech.engine import SpeechEngine
@@ -167,6 +167,18 @@ class CallWork:
     def transcribe(self, pcm: bytes, expect: str = "", beam_size: int = 0) -> str:
         """The turn's words (`beam_size` 0: the turns' beam)."""
         audio = close_pauses(pcm_to_float16k(pcm))
+        segments = self._segments(audio, expect, beam_size)
+        if not segments:
+            # Not a word at all from a turn the detector kept as speech (a click or a cough
+            # is discarded before): a lone short word cut tight, heard once the line's
+            # silence is around it (pauses.with_margins). Whisper's own "no speech" verdict
+            # (segments filtered below) is not asked again.
+            segments = self._segments(with_margins(audio), expect, beam_size)
+        # Whisper fills a near-silent clip with stock phrases; its own no-speech estimate
+        # filters them out.
+        return " ".join(s.text.strip() for s in segments if s.no_speech_prob < 0.8).strip()
+
+    def _segments(self, audio: np.ndarray, expect: str, beam_size: int) -> list[Any]:
         segments, _info = self.stt.model().transcribe(
             audio,
             language="fr",
@@ -179,9 +191,7 @@ class CallWork:
             # brings it back (neutral words only: a sample address would be echoed).
             initial_prompt=INITIAL_PROMPTS.get(expect),
         )
-        # Whisper fills a near-silent clip with stock phrases; its own no-speech estimate
-        # filters them out.
-        return " ".join(s.text.strip() for s in segments if s.no_speech_prob < 0.8).strip()
+        return list(segments)
 
     def lookup_address(self, lookup: Lookup) -> tuple[AddressCandidates, GeocodeResult]:
         """Gazetteer candidates for what was heard, and the address the words alone give."""

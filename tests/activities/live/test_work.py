@@ -16,6 +16,7 @@ from activities.geo.gazetteer import Gazetteer
 from activities.geo.sectors import SectorIndex
 from activities.geo.territory_file import load_territory
 from activities.geocode import GeocodeActivities
+from activities.live.pauses import MARGIN_AFTER_S, MARGIN_BEFORE_S
 from activities.live.turns import TurnTaking
 from activities.live.work import LEAD_IN_LEVEL, CallWork, located, trim_leading_silence
 from activities.speech.engine import SpeechEngine
@@ -36,6 +37,7 @@ from domain.models import GeocodeResult, GeocodeStatus, Intent, SpokenAddress, U
 from domain.understanding import Territory, understand
 from tests.activities.geo.helpers import DEMO_BAN, DEMO_SECTORS, MIN_SCORE
 from tests.fakes.audiosocket_client import load_slin8k
+from tests.fakes.caller_turns import SHARED_VOICEMAILS
 
 
 def test_reply_starts_with_its_first_sound() -> None:
@@ -315,3 +317,48 @@ def test_a_calls_lookup_keeps_the_calls_threshold_not_the_voicemails(
     work = CallWork(None, None, geo, None, None)  # type: ignore[arg-type]
     _, result = work.lookup_address(Lookup(LookupKind.ADDRESS, address=address))
     assert result.status == GeocodeStatus.MATCHED and result.book_threshold == deployment
+
+
+class TightWordStt(BeamRecorder):
+    """Whisper on a lone short word cut tight: no segment at all, until silence is around
+    it; records the length of each audio it is given."""
+
+    def __init__(self, answer: list[object]) -> None:
+        super().__init__()
+        self.answer = answer
+        self.lengths: list[int] = []
+
+    def transcribe(self, audio: object, **kw: object) -> tuple[list[object], None]:
+        self.lengths.append(len(audio))  # type: ignore[arg-type]
+        return (self.answer if len(self.lengths) > 1 else []), None
+
+
+def test_a_turn_heard_as_nothing_is_heard_again_with_silence_around_it() -> None:
+    stt = TightWordStt([SimpleNamespace(text="Oui.", no_speech_prob=0.6)])
+    work = CallWork(None, stt, None, None, None, turns=TurnTaking())  # type: ignore[arg-type]
+    assert work.transcribe(b"\x00\x10" * 6400, Expect.YES_NO) == "Oui."
+    bare, padded = stt.lengths
+    assert padded - bare == int(16000 * (MARGIN_BEFORE_S + MARGIN_AFTER_S))
+
+
+class NoSpeechStt(TightWordStt):
+    """Whisper's own verdict: a segment, with a high "no speech" probability."""
+
+    def transcribe(self, audio: object, **kw: object) -> tuple[list[object], None]:
+        self.lengths.append(len(audio))  # type: ignore[arg-type]
+        return [SimpleNamespace(text="Merci.", no_speech_prob=0.9)], None
+
+
+def test_whispers_own_no_speech_verdict_is_not_asked_again() -> None:
+    stt = NoSpeechStt([])
+    work = CallWork(None, stt, None, None, None, turns=TurnTaking())  # type: ignore[arg-type]
+    assert work.transcribe(b"\x00\x10" * 6400, Expect.YES_NO) == ""
+    assert len(stt.lengths) == 1  # once: a segment came, Whisper called it no speech
+
+
+def test_a_lone_oui_cut_tight_is_heard(stt: SpeechEngine) -> None:
+    # vm004's « oui » (0.0-0.8 s) at 8 kHz, no silence around it: no segment at all on an
+    # Intel Xeon host before the margins (heard on an AMD EPYC one).
+    pcm = load_slin8k(SHARED_VOICEMAILS / "vm004.wav")[: int(0.8 * 8000) * 2]
+    work = CallWork(None, stt, None, None, None, turns=TurnTaking())  # type: ignore[arg-type]
+    assert work.transcribe(pcm, Expect.YES_NO).strip(" .").lower() == "oui"
