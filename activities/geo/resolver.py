@@ -252,6 +252,12 @@ class AddressResolver:
             # found inside cannot be booked blindly.
             result.doubt = EscalationReason.LOW_CONFIDENCE.value
             result.reason = "la commune dite n'a pas été reconnue"
+        elif spoken is not None and trust.number_cut_short(cands.parsed_housenumber, spoken.street):
+            result.doubt = EscalationReason.NUMBER_NOT_SAID.value
+            result.reason = (
+                f"numéro entendu {cands.parsed_housenumber} suivi de « et » : "
+                "la fin du nombre a pu être perdue"
+            )
         elif not trust.number_said(
             match.housenumber,
             cands.parsed_housenumber,

@@ -11,6 +11,7 @@ from activities.geo.territory_file import load_territory
 from domain.models import AddressMatch, Segment
 from domain.trust import (
     address_conflict,
+    number_cut_short,
     number_guessed,
     number_said,
     place_evidence,
@@ -197,3 +198,12 @@ def test_a_place_the_streets_name_took_in_is_found() -> None:
     # « allée » written « à l' » by Whisper: the words after it are the street's own.
     said = "thère à l'Emmanuel de Fala"
     assert place_in_street(said, "Allée Manuel de Falla", TERRITORY) == ""
+
+
+def test_a_round_ten_with_et_before_the_street_lost_its_unit() -> None:
+    assert number_cut_short("20", "et courkano")
+    assert number_cut_short("40", "Et rue Paradis")
+    assert number_cut_short("30", "et-courkano")
+    assert not number_cut_short("21", "et courkano")  # « vingt et un », read whole
+    assert not number_cut_short("20", "cours Carnot")
+    assert not number_cut_short("", "et courkano")

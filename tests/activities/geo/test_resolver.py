@@ -6,7 +6,7 @@ from __future__ import annotations
 from activities.geocode import GeocodeActivities
 from domain.address_models import AddressCandidates, AddressScores, ResolveAddressInput
 from domain.decision import AUDIO_BOOK_THRESHOLD, BOOK_THRESHOLD, DecisionKind, decide_address
-from domain.models import GeocodeStatus, SpokenAddress
+from domain.models import GeocodeResult, GeocodeStatus, SpokenAddress
 from tests.activities.geo.helpers import propose
 
 
@@ -325,3 +325,29 @@ def test_a_name_found_in_part_is_doubted_by_the_words_not_after_the_audio_voted(
     )
     assert voted.match is not None and voted.match.street == "Boulevard Chave"
     assert voted.doubt != "street_differs"
+
+
+def test_a_round_ten_followed_by_et_never_books_as_heard(acts: GeocodeActivities) -> None:
+    # Audio corpus 9999: « vingt-huit cours Carnot » heard « 20 et courkano », booked at 20.
+    def vote(text: str, street: str) -> GeocodeResult:
+        spoken = SpokenAddress(housenumber="20", street=street, postcode="13005")
+        cands = propose(acts, text, spoken)
+        k = [c.street for c in cands.candidates].index("Rue des Lilas")
+        street_scores = [10.0] * len(cands.candidates)
+        street_scores[k] = 40.0
+        numbers = cands.candidates[k].numbers
+        scores = AddressScores(
+            street_scores=street_scores,
+            number_street=k,
+            numbers=numbers,
+            number_scores=[20.0 + (15 if n == "20" else 0) for n in numbers],
+        )
+        return resolve(acts, cands, scores, spoken)
+
+    # The street as the parser leaves it: untyped, the « et » at its head.
+    cut = vote("J'habite au 20 et lilas, treize mille cinq.", "et lilas")
+    assert cut.match is not None and cut.match.housenumber == "20"
+    assert cut.doubt == "number_not_said" and "« et »" in cut.reason
+    assert decide_address(cut).kind != DecisionKind.BOOK
+    whole = vote("J'habite au 20 rue des lilas, treize mille cinq.", "rue des lilas")
+    assert whole.doubt == "" and decide_address(whole).kind == DecisionKind.BOOK
