@@ -28,8 +28,8 @@ FLOOR_MARGIN = 3.0
 SILENT_FRACTION = 0.02
 # A turn whose loud frames are this quiet (float RMS) has no speech to measure a pause by.
 FLOOR = 0.003
-# The silence put around a turn Whisper heard nothing in (`with_margins`): the turn
-# detector's pre-roll before it, and about its shortest end pause after it.
+# The silence put around a turn Whisper gave no segment for (`with_margins`): as long as
+# the turn detector's pre-roll before it, and about its shortest end pause after it.
 MARGIN_BEFORE_S = 0.3
 MARGIN_AFTER_S = 0.5
 
@@ -82,7 +82,9 @@ def with_margins(audio: np.ndarray, rate: int = 16000) -> np.ndarray:
     Whisper base returns no segment at all for a lone short word cut tight, with no silence
     around it: « oui » (0.8 s at -45 dBFS, the call set's vm004) on an Intel Xeon host, under
     every line condition of the call set, clean included; the same clip with these margins
-    is heard « Oui. » under all six (the replayed call set lost 7 confirmations so). A
+    is heard « Oui. » under all six (the replayed call set, whose answers are cut at the
+    clip's bounds, lost 7 confirmations so; a live turn has the detector's pre-roll and end
+    pause of line audio around it, and gets here only when Whisper gave no segment). A
     louder clip (gain ×4) was heard on two conditions of six: level is not the cause.
     """
     before = np.zeros(int(rate * MARGIN_BEFORE_S), dtype=audio.dtype)

@@ -349,16 +349,19 @@ class NoSpeechStt(TightWordStt):
         return [SimpleNamespace(text="Merci.", no_speech_prob=0.9)], None
 
 
-def test_whispers_own_no_speech_verdict_is_not_asked_again() -> None:
+def test_a_segment_filtered_as_no_speech_is_not_heard_again() -> None:
     stt = NoSpeechStt([])
     work = CallWork(None, stt, None, None, None, turns=TurnTaking())  # type: ignore[arg-type]
     assert work.transcribe(b"\x00\x10" * 6400, Expect.YES_NO) == ""
-    assert len(stt.lengths) == 1  # once: a segment came, Whisper called it no speech
+    assert len(stt.lengths) == 1  # once: a segment came, filtered as no speech
 
 
 def test_a_lone_oui_cut_tight_is_heard(stt: SpeechEngine) -> None:
     # vm004's « oui » (0.0-0.8 s) at 8 kHz, no silence around it: no segment at all on an
     # Intel Xeon host before the margins (heard on an AMD EPYC one).
-    pcm = load_slin8k(SHARED_VOICEMAILS / "vm004.wav")[: int(0.8 * 8000) * 2]
+    path = SHARED_VOICEMAILS / "vm004.wav"
+    if not path.is_file():
+        pytest.skip(f"no development voicemails ({path})")
+    pcm = load_slin8k(path)[: int(0.8 * 8000) * 2]
     work = CallWork(None, stt, None, None, None, turns=TurnTaking())  # type: ignore[arg-type]
     assert work.transcribe(pcm, Expect.YES_NO).strip(" .").lower() == "oui"
