@@ -146,6 +146,15 @@ corpus-check: install
 	$(BIN)/python -m scripts.corpus.check --dir $(CORPUS_DIR) --shared $(SHARED) \
 		--sample $(CHECK_SAMPLE) --seed $(SEED)
 
+# What the live call's yes/no question takes for a « oui » (bench/bench_yes_no.py): synthetic
+# answers of every corpus voice (TTS venv, var/yes-no, never committed), short fragments of
+# other words and noise bursts, the prompt before and now, with and without the margins.
+.PHONY: bench-yes-no
+bench-yes-no: install $(TTS_VENV)/.installed
+	$(TTS_PYTHON) -m scripts.yes_no_answers --out var/yes-no
+	$(BIN)/python bench/bench_yes_no.py --answers var/yes-no --shared $(SHARED) \
+		--out var/bench-yes-no.json
+
 # The booking threshold chosen on training folds, reported on held-out folds (by message and
 # by speaker), with the decisions per kind and the reliability curve (bench/calibrate_folds.py,
 # text level: about a minute). Needs only the corpus plan (no audio), made here when missing.
