@@ -54,11 +54,10 @@ log = logging.getLogger(__name__)
 VOICE_TEMPLATES_DIR = TEMPLATES_DIR / "voice"
 # Whisper drops a lone short « oui » altogether; announcing the kind of answer brings it back
 # (neutral words only: a sample address would be echoed). « Oui. Non. » alone also made a yes
-# of any short sound: 35 of 200 speech fragments of 0.15-0.6 s cut from other words, and 5 of
-# 60 noise bursts; with hesitations and other short replies to choose from, 21 of 200 and 0 of
-# 60, while the 84 answers of 21 synthetic voices (« oui », « non », « oui, c'est ça », « non,
-# c'est pas ça » under six line conditions) are all heard right with both (chosen on another
-# 160 fragments; a « oui » of a read-back books the address).
+# of short sounds; with hesitations and other short replies to choose from, fewer (`make
+# bench-yes-no`: 35 → 21 of 200 speech fragments of 0.15-0.6 s cut from other words, 3 → 1 of
+# 60 noise bursts; 84 → 83 of 84 synthetic yes/no answers right, the other asked again, none
+# wrong; chosen on another 160 fragments). A « oui » to a read-back books the address.
 INITIAL_PROMPTS: dict[str, str] = {
     Expect.YES_NO.value: "Euh. Oui. Non. Bon. Merci. Attendez. Pardon."
 }
@@ -181,9 +180,9 @@ class CallWork:
             # No segment at all: faster-whisper skipped the window as no speech (its
             # no_speech_prob over 0.6 with avg_logprob under -1), which a lone short word cut
             # tight gets too (pauses.with_margins); heard once more with silence around it.
-            # Of 200 short fragments of other words, 2 more became a yes so (23, with the
-            # prompt above); noise bursts none. A segment kept and filtered below is not
-            # heard again.
+            # `make bench-yes-no`: 2 more of 200 short fragments of other words became a yes
+            # so (23, with the prompt above), 1 more of 60 noise bursts (2). A segment kept
+            # and filtered below is not heard again.
             segments = self._segments(with_margins(audio), expect, beam_size)
         # Whisper fills a near-silent clip with stock phrases; its own no-speech estimate
         # filters them out.
