@@ -175,20 +175,24 @@ def test_a_number_read_in_the_transcript_breaks_an_audio_near_tie(
     assert geo.match is not None and geo.match.housenumber == "7"
 
 
+def _vote(cands: AddressCandidates, street: str, number: str, loud: float = 15.0) -> AddressScores:
+    """Audio scores that vote clearly for `street` (its first candidate) and `number`."""
+    k = [c.street for c in cands.candidates].index(street)
+    street_scores = [10.0] * len(cands.candidates)
+    street_scores[k] = 40.0
+    numbers = cands.candidates[k].numbers
+    number_scores = [20.0 + (loud if n == number else 0) for n in numbers]
+    return AddressScores(
+        street_scores=street_scores, number_street=k, numbers=numbers, number_scores=number_scores
+    )
+
+
 def _clear_winner(acts: GeocodeActivities, text: str, number: str = "7", loud: float = 15.0):
     """Candidates for `text` and audio scores that vote clearly for Rue des Lilas, `number`."""
     cands = propose(
         acts, text, SpokenAddress(housenumber="7", street="Rue des lilas", postcode="13005")
     )
-    k = [c.street for c in cands.candidates].index("Rue des Lilas")
-    street_scores = [10.0] * len(cands.candidates)
-    street_scores[k] = 40.0
-    numbers = cands.candidates[k].numbers
-    number_scores = [20.0 + (loud if n == number else 0) for n in numbers]
-    scores = AddressScores(
-        street_scores=street_scores, number_street=k, numbers=numbers, number_scores=number_scores
-    )
-    return cands, scores
+    return cands, _vote(cands, "Rue des Lilas", number, loud)
 
 
 def test_an_arrondissement_said_that_the_match_contradicts_never_books(
@@ -265,18 +269,8 @@ def test_a_street_said_with_another_type_and_name_never_books(acts: GeocodeActiv
     cands = propose(
         acts, text, SpokenAddress(housenumber="7", street="impasse des lilou", postcode="13005")
     )
-    k = [c.street for c in cands.candidates].index("Rue des Lilas")
-    street_scores = [10.0] * len(cands.candidates)
-    street_scores[k] = 40.0
-    numbers = cands.candidates[k].numbers
-    scores = AddressScores(
-        street_scores=street_scores,
-        number_street=k,
-        numbers=numbers,
-        number_scores=[20.0 + (15.0 if n == "7" else 0) for n in numbers],
-    )
     spoken = SpokenAddress(housenumber="7", street="impasse des lilou", postcode="13005")
-    geo = resolve(acts, cands, scores, spoken)
+    geo = resolve(acts, cands, _vote(cands, "Rue des Lilas", "7"), spoken)
     assert geo.match is not None and geo.match.street == "Rue des Lilas"
     decision = decide_address(geo)
     assert (decision.kind, decision.reason) == (DecisionKind.CONFIRM_BY_SMS, "street_differs")
@@ -332,17 +326,7 @@ def test_a_round_ten_followed_by_et_never_books_as_heard(acts: GeocodeActivities
     def vote(text: str, street: str) -> GeocodeResult:
         spoken = SpokenAddress(housenumber="20", street=street, postcode="13005")
         cands = propose(acts, text, spoken)
-        k = [c.street for c in cands.candidates].index("Rue des Lilas")
-        street_scores = [10.0] * len(cands.candidates)
-        street_scores[k] = 40.0
-        numbers = cands.candidates[k].numbers
-        scores = AddressScores(
-            street_scores=street_scores,
-            number_street=k,
-            numbers=numbers,
-            number_scores=[20.0 + (15 if n == "20" else 0) for n in numbers],
-        )
-        return resolve(acts, cands, scores, spoken)
+        return resolve(acts, cands, _vote(cands, "Rue des Lilas", "20"), spoken)
 
     # The street as the parser leaves it: untyped, the « et » at its head.
     cut = vote("J'habite au 20 et lilas, treize mille cinq.", "et lilas")
