@@ -28,13 +28,12 @@ if str(REPO) not in sys.path:
 import numpy as np  # noqa: E402
 
 from activities.live.pauses import close_pauses, with_margins  # noqa: E402
-from activities.live.work import INITIAL_PROMPTS, pcm_to_float16k  # noqa: E402
+from activities.live.work import INITIAL_PROMPTS, NO_SPEECH, pcm_to_float16k  # noqa: E402
 from domain.dialogue import Expect  # noqa: E402
 from domain.dialogue.words import yes_or_no  # noqa: E402
 from tests.fakes.audiosocket_client import load_slin8k  # noqa: E402
 
 PROMPTS = {"before": "Oui. Non.", "now": INITIAL_PROMPTS[Expect.YES_NO.value]}
-NO_SPEECH = 0.8  # as CallWork.transcribe
 
 
 def heard(model: Any, audio: np.ndarray, prompt: str, margins: bool) -> bool | None:

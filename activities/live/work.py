@@ -61,6 +61,9 @@ VOICE_TEMPLATES_DIR = TEMPLATES_DIR / "voice"
 INITIAL_PROMPTS: dict[str, str] = {
     Expect.YES_NO.value: "Euh. Oui. Non. Bon. Merci. Attendez. Pardon."
 }
+# Whisper fills a near-silent clip with stock phrases; a segment it gives this probability of
+# no speech or more is dropped.
+NO_SPEECH = 0.8
 # The last turn latencies kept for the bench and the logs (a deque: the process runs for days).
 TURN_LATENCIES_KEPT = 1000
 # Sample level (int16) under which the start of a synthesized prompt is silence.
@@ -184,9 +187,7 @@ class CallWork:
             # so (23, with the prompt above), 1 more of 60 noise bursts (2). A segment kept
             # and filtered below is not heard again.
             segments = self._segments(with_margins(audio), expect, beam_size)
-        # Whisper fills a near-silent clip with stock phrases; its own no-speech estimate
-        # filters them out.
-        return " ".join(s.text.strip() for s in segments if s.no_speech_prob < 0.8).strip()
+        return " ".join(s.text.strip() for s in segments if s.no_speech_prob < NO_SPEECH).strip()
 
     def _segments(self, audio: np.ndarray, expect: str, beam_size: int) -> list[Any]:
         segments, _info = self.stt.model().transcribe(
