@@ -27,8 +27,7 @@ if str(REPO) not in sys.path:
 
 import numpy as np  # noqa: E402
 
-from activities.live.pauses import close_pauses, with_margins  # noqa: E402
-from activities.live.work import INITIAL_PROMPTS, NO_SPEECH, pcm_to_float16k  # noqa: E402
+from activities.live.work import INITIAL_PROMPTS, pcm_to_float16k, turn_words  # noqa: E402
 from domain.dialogue import Expect  # noqa: E402
 from domain.dialogue.words import yes_or_no  # noqa: E402
 from tests.fakes.audiosocket_client import load_slin8k  # noqa: E402
@@ -37,24 +36,7 @@ PROMPTS = {"before": "Oui. Non.", "now": INITIAL_PROMPTS[Expect.YES_NO.value]}
 
 
 def heard(model: Any, audio: np.ndarray, prompt: str, margins: bool) -> bool | None:
-    def segments(a: np.ndarray) -> list[Any]:
-        out, _ = model.transcribe(
-            a,
-            language="fr",
-            beam_size=1,
-            temperature=0.0,
-            vad_filter=False,
-            condition_on_previous_text=False,
-            without_timestamps=True,
-            initial_prompt=prompt,
-        )
-        return list(out)
-
-    audio = close_pauses(audio)
-    found = segments(audio)
-    if not found and margins:
-        found = segments(with_margins(audio))
-    return yes_or_no(" ".join(s.text.strip() for s in found if s.no_speech_prob < NO_SPEECH))
+    return yes_or_no(turn_words(model, audio, beam_size=1, prompt=prompt, margins=margins))
 
 
 def variants(model: Any, audio: np.ndarray) -> dict[str, bool | None]:

@@ -42,15 +42,22 @@ def other_department(tokens: Sequence[Token], i: int) -> tuple[str, str, int] | 
     before = tuple(t.folded for t in tokens[max(0, i - 2) : i])
     if before not in _DEPARTMENT_ARTICLES and before[-1:] != ("en",):
         return None
-    for form, (name, number) in _OTHER_DEPARTMENTS.items():
-        if tuple(t.folded for t in tokens[i : i + len(form)]) == form:
-            return name, number, i + len(form)
-    if before == ("dans", "le"):
-        for form, (name, number) in _HEARD_AFTER_DANS_LE.items():
-            if tuple(t.folded for t in tokens[i : i + len(form)]) == form:
-                return name, number, i + len(form)
+    named = _named_at(tokens, i, _OTHER_DEPARTMENTS)
+    if named is None and before == ("dans", "le"):
+        named = _named_at(tokens, i, _HEARD_AFTER_DANS_LE)
+    if named is not None:
+        return named
     if tokens[i].folded == _ALPES and before == ("dans", "les"):
         return "les Alpes", "", i + 1
+    return None
+
+
+def _named_at(
+    tokens: Sequence[Token], i: int, names: dict[tuple[str, ...], tuple[str, str]]
+) -> tuple[str, str, int] | None:
+    for form, (name, number) in names.items():
+        if tuple(t.folded for t in tokens[i : i + len(form)]) == form:
+            return name, number, i + len(form)
     return None
 
 

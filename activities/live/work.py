@@ -70,6 +70,39 @@ TURN_LATENCIES_KEPT = 1000
 LEAD_IN_LEVEL = 200
 
 
+def turn_words(
+    model: Any, audio: np.ndarray, *, beam_size: int, prompt: str | None, margins: bool = True
+) -> str:
+    """What Whisper hears in one turn's audio (16 kHz float), its long pauses closed.
+
+    `margins` False only for the bench that measures the retry (`make bench-yes-no`)."""
+
+    def segments(clip: np.ndarray) -> list[Any]:
+        found, _info = model.transcribe(
+            clip,
+            language="fr",
+            beam_size=beam_size,
+            temperature=0.0,
+            vad_filter=False,
+            condition_on_previous_text=False,
+            without_timestamps=True,
+            initial_prompt=prompt,
+        )
+        return list(found)
+
+    audio = close_pauses(audio)
+    found = segments(audio)
+    if not found and margins:
+        # No segment at all: faster-whisper skipped the window as no speech (its
+        # no_speech_prob over 0.6 with avg_logprob under -1), which a lone short word cut
+        # tight gets too (pauses.with_margins); heard once more with silence around it.
+        # `make bench-yes-no`: 2 more of 200 short fragments of other words became a yes
+        # so (23, with the prompt above), 1 more of 60 noise bursts (2). A segment kept
+        # and filtered below is not heard again.
+        found = segments(with_margins(audio))
+    return " ".join(s.text.strip() for s in found if s.no_speech_prob < NO_SPEECH).strip()
+
+
 class AddressLookup(Protocol):
     """The address steps of the voicemail (activities.geocode.GeocodeActivities), with the
     territory and the deployment's decision thresholds they were built with."""
@@ -177,30 +210,12 @@ class CallWork:
 
     def transcribe(self, pcm: bytes, expect: str = "", beam_size: int = 0) -> str:
         """The turn's words (`beam_size` 0: the turns' beam)."""
-        audio = close_pauses(pcm_to_float16k(pcm))
-        segments = self._segments(audio, expect, beam_size)
-        if not segments:
-            # No segment at all: faster-whisper skipped the window as no speech (its
-            # no_speech_prob over 0.6 with avg_logprob under -1), which a lone short word cut
-            # tight gets too (pauses.with_margins); heard once more with silence around it.
-            # `make bench-yes-no`: 2 more of 200 short fragments of other words became a yes
-            # so (23, with the prompt above), 1 more of 60 noise bursts (2). A segment kept
-            # and filtered below is not heard again.
-            segments = self._segments(with_margins(audio), expect, beam_size)
-        return " ".join(s.text.strip() for s in segments if s.no_speech_prob < NO_SPEECH).strip()
-
-    def _segments(self, audio: np.ndarray, expect: str, beam_size: int) -> list[Any]:
-        segments, _info = self.stt.model().transcribe(
-            audio,
-            language="fr",
+        return turn_words(
+            self.stt.model(),
+            pcm_to_float16k(pcm),
             beam_size=beam_size or self.turns.stt_beam_size,
-            temperature=0.0,
-            vad_filter=False,
-            condition_on_previous_text=False,
-            without_timestamps=True,
-            initial_prompt=INITIAL_PROMPTS.get(expect),
+            prompt=INITIAL_PROMPTS.get(expect),
         )
-        return list(segments)
 
     def lookup_address(self, lookup: Lookup) -> tuple[AddressCandidates, GeocodeResult]:
         """Gazetteer candidates for what was heard, and the address the words alone give."""

@@ -18,7 +18,13 @@ from activities.geo.territory_file import load_territory
 from activities.geocode import GeocodeActivities
 from activities.live.pauses import MARGIN_AFTER_S, MARGIN_BEFORE_S
 from activities.live.turns import TurnTaking
-from activities.live.work import LEAD_IN_LEVEL, CallWork, located, trim_leading_silence
+from activities.live.work import (
+    LEAD_IN_LEVEL,
+    CallWork,
+    located,
+    trim_leading_silence,
+    turn_words,
+)
 from activities.speech.engine import SpeechEngine
 from activities.speech.tts import Tts
 from activities.understand import load_catalogue
@@ -339,6 +345,14 @@ def test_a_turn_heard_as_nothing_is_heard_again_with_silence_around_it() -> None
     assert work.transcribe(b"\x00\x10" * 6400, Expect.YES_NO) == "Oui."
     bare, padded = stt.lengths
     assert padded - bare == int(16000 * (MARGIN_BEFORE_S + MARGIN_AFTER_S))
+
+
+def test_the_bench_without_margins_hears_the_turn_once() -> None:
+    # bench_yes_no's « before » column: the same decoding, without the retry.
+    stt = TightWordStt([SimpleNamespace(text="Oui.", no_speech_prob=0.6)])
+    audio = np.full(6400, 0.01, dtype=np.float32)
+    assert turn_words(stt, audio, beam_size=1, prompt=None, margins=False) == ""
+    assert len(stt.lengths) == 1
 
 
 class NoSpeechStt(TightWordStt):
