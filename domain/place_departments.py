@@ -28,7 +28,7 @@ _OTHER_DEPARTMENTS = {
 # spelling names nothing a caller would be « dans le » (audio corpus 9898, never read: « Ausez,
 # dans le gars » for « à Uzès, dans le Gard », an outside caller booked in Marseille at 0.99).
 # Only after « dans le »: « le gars » alone is a man.
-_HEARD_AFTER_DANS_LE = {("gars",): ("Gard", "30")}
+_HEARD_AFTER_DANS_LE: dict[tuple[str, ...], tuple[str, str]] = {("gars",): ("Gard", "30")}
 _DEPARTMENT_ARTICLES = frozenset({("dans", "le"), ("dans", "la"), ("dans", "les"), ("dans", "l")})
 # Every département called « les Alpes… » is outside the territory: « dans les Alpes »
 # names the caller's place even when the rest is garbled (« dans les Alpes d'autres

@@ -111,6 +111,10 @@ class Dialogue(AddressSteps):
         # answered there (on_faq).
         self._faq_misses = 0
         self._faq_answers: set[str] = set()
+        # The words of an answer to the items question taken for a question: heard again as
+        # an answer when the FAQ has nothing for them (on_faq, on_items).
+        self._items_as_question = ""
+        self._items_heard_again_after_faq = False
 
     # ------------------------------------------------------------------ state
 
@@ -166,6 +170,7 @@ class Dialogue(AddressSteps):
                 return self._ask(Lookup(LookupKind.SPELLED, text=letters, address=u.address))
         u = understand(text, self._caller, self._catalogue, self._territory)
         if u.intent == Intent.QUESTION:
+            self._items_as_question = text if phase == Phase.ASK_ITEMS else ""
             return self._ask(Lookup(LookupKind.FAQ, text=text))
         if phase == Phase.ASK_STREET:
             if u.address is not None and u.address.street:
@@ -202,10 +207,7 @@ class Dialogue(AddressSteps):
             return self._failed()
         if phase == Phase.ASK_ITEMS:
             merge_understanding(self._understanding(), u, address=False)
-            if not (u.items or u.refused_items) and (
-                says_something(text)
-                or find_item_slots(text, self._catalogue, self._territory, answer=True)
-            ):
+            if not (u.items or u.refused_items) and self._worth_hearing_again(text):
                 # Short answers on the phone come out garbled ("un effigier hâteau"): heard
                 # again, the audio may still name the item, as for a voicemail. Not a filler
                 # (« euh », « je sais pas »): asked again at once.
@@ -324,15 +326,27 @@ class Dialogue(AddressSteps):
         """The items the audio of the last answer names (none: asked again). A name only
         wins the vote by a clear margin, and the read-back says the items."""
         self._resolve(LookupKind.ITEMS)
+        after_faq, self._items_heard_again_after_faq = self._items_heard_again_after_faq, False
         u = self._understanding()
         merge_understanding(u, heard, address=False)
         if u.items:
             u.notes = [n for n in u.notes if n != NO_ITEMS_NOTE]
+        if after_faq and not (heard.items or heard.refused_items):
+            # Neither a question the FAQ answers nor an answer: the FAQ's miss, as before.
+            return self._faq_missed(answered=False)
         return self._after_items(heard)
 
     def on_faq(self, result: FaqResult) -> Step:
         self._resolve(LookupKind.FAQ)
         answered = bool(result.confident and result.answer)
+        words, self._items_as_question = self._items_as_question, ""
+        if not answered and self.phase == Phase.ASK_ITEMS and self._worth_hearing_again(words):
+            # An answer to « quels objets ? » garbled into a question (« je voudrais … je vous
+            # prénez les morts » for « que vous preniez une armoire et quatre pneus »: « vous
+            # prenez les … » asks, question mark or not) is heard again as an answer, as any
+            # answer naming no item; nothing heard there is the FAQ's miss (on_items).
+            self._items_heard_again_after_faq = True
+            return self._ask(Lookup(LookupKind.ITEMS, text=words))
         # The entry, or the answer for the item catalogue, which answers every item under one
         # entry (a generated answer is worded anew each time: the entry is what repeats).
         key = result.answer if result.source == "catalogue" else result.entry_id
@@ -342,19 +356,32 @@ class Dialogue(AddressSteps):
             if result.entry_id not in self.progress.faq_entries:
                 self.progress.faq_entries.append(result.entry_id)
         if not answered or repeated:
-            # A "question" the FAQ cannot answer, or the same answer again, leaves the
-            # question asked unanswered: two on one question hand the call to a person, where
-            # a caller whose answers are heard as questions used to get the same prompt until
-            # the call's time ran out. Counted apart from the question's own failures: a
-            # caller who also answered it badly once is not cut off by one question more.
-            self._faq_misses += 1
-            if self._faq_misses >= self._max_failures:
-                return self._transfer(TransferReason.TWO_FAILURES)
+            return self._faq_missed(answered, result.answer)
+        say = Prompt("faq_answer", {"answer": result.answer}, static=False)
+        return Step([say, self._question()], EXPECT[self.phase], keys=KEYS.get(self.phase, 0))
+
+    def _faq_missed(self, answered: bool, answer: str = "") -> Step:
+        """A "question" the FAQ cannot answer, or the same answer again, leaves the question
+        asked unanswered: two on one question hand the call to a person, where a caller whose
+        answers are heard as questions used to get the same prompt until the call's time ran
+        out. Counted apart from the question's own failures: a caller who also answered it
+        badly once is not cut off by one question more."""
+        self._faq_misses += 1
+        if self._faq_misses >= self._max_failures:
+            return self._transfer(TransferReason.TWO_FAILURES)
         if answered:
-            say = [Prompt("faq_answer", {"answer": result.answer}, static=False)]
+            say = Prompt("faq_answer", {"answer": answer}, static=False)
         else:
-            say = [Prompt("faq_unknown")]
-        return Step([*say, self._question()], EXPECT[self.phase], keys=KEYS.get(self.phase, 0))
+            say = Prompt("faq_unknown")
+        return Step([say, self._question()], EXPECT[self.phase], keys=KEYS.get(self.phase, 0))
+
+    def _worth_hearing_again(self, text: str) -> bool:
+        """Whether an answer to the items question that names no item may still name one in
+        its audio: a word other than fillers, or a noun phrase that sounds like an item."""
+        return bool(text) and (
+            says_something(text)
+            or bool(find_item_slots(text, self._catalogue, self._territory, answer=True))
+        )
 
     # ------------------------------------------------------------------ helpers
 

@@ -483,3 +483,57 @@ def test_a_question_answered_at_the_address_may_be_asked_again_at_the_items(
     d.on_utterance("Est-ce que vous ramassez les gravats ?")
     step = d.on_faq(gravats)
     assert step.hang_up and d.progress.transfer_reason == "two_failures"
+
+
+# « que vous preniez une armoire et quatre pneus » through a GSM line (the call set's
+# paused-rome): « vous prenez les … » makes it a question, the FAQ has nothing for it.
+GARBLED_ITEMS = "Je voudrais qu'au bout de l'un de mes morts, je vous prénez les morts."
+UNKNOWN = FaqResult(answer="", entry_id="", confident=False)
+
+
+def test_an_items_answer_taken_for_a_question_is_heard_again_when_the_faq_has_nothing(
+    catalogue: Catalogue, territory: Territory
+) -> None:
+    d = dialogue(catalogue, territory)
+    items_step(d)
+    step = d.on_utterance(GARBLED_ITEMS)
+    assert step.lookup is not None and step.lookup.kind == LookupKind.FAQ
+    step = d.on_faq(UNKNOWN)
+    assert step.lookup is not None and step.lookup.kind == LookupKind.ITEMS
+    assert step.lookup.text == GARBLED_ITEMS
+    step = d.on_items(
+        Understanding(intent=Intent.BOOKING.value, items=[ItemCount(item="armoire", count=1)])
+    )
+    # The caller's mobile is known: the day is looked up for the read-back.
+    assert step.lookup is not None and step.lookup.kind == LookupKind.SLOT
+    assert d.progress.failures == 0
+    assert [i.item for i in d.progress.understanding.items] == ["armoire"]  # type: ignore[union-attr]
+
+
+def test_an_items_answer_taken_for_a_question_and_heard_as_nothing_is_the_faqs_miss(
+    catalogue: Catalogue, territory: Territory
+) -> None:
+    """Heard again, it names nothing: « je n'ai pas de réponse », the items asked again, and
+    the second such miss on the question hands the call over, as for any unanswered one."""
+    d = dialogue(catalogue, territory)
+    items_step(d)
+    nothing = Understanding(intent=Intent.BOOKING.value)
+    d.on_utterance(GARBLED_ITEMS)
+    d.on_faq(UNKNOWN)
+    step = d.on_items(nothing)
+    assert not step.hang_up and [p.template for p in step.say] == ["faq_unknown", "ask_items"]
+    assert d.progress.failures == 0
+    d.on_utterance(GARBLED_ITEMS)
+    d.on_faq(UNKNOWN)
+    step = d.on_items(nothing)
+    assert step.hang_up and d.progress.transfer_reason == "two_failures"
+
+
+def test_a_question_unanswered_elsewhere_is_not_heard_as_items(
+    catalogue: Catalogue, territory: Territory
+) -> None:
+    """Only the items question's answers are heard again: at the address, the FAQ's miss."""
+    d = dialogue(catalogue, territory)
+    d.on_utterance(GARBLED_ITEMS)
+    step = d.on_faq(UNKNOWN)
+    assert step.lookup is None and [p.template for p in step.say] == ["faq_unknown", "ask_address"]
