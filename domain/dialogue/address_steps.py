@@ -78,7 +78,7 @@ class AddressSteps:
     def _failed(self, *, count: bool = True) -> Step:
         raise NotImplementedError
 
-    def _resolve(self, kind: LookupKind) -> None:
+    def _resolve(self, kind: LookupKind) -> Lookup:
         raise NotImplementedError
 
     # ------------------------------------------------------------------ step by step

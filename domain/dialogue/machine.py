@@ -111,9 +111,8 @@ class Dialogue(AddressSteps):
         # answered there (on_faq).
         self._faq_misses = 0
         self._faq_answers: set[str] = set()
-        # The words of an answer to the items question taken for a question: heard again as
-        # an answer when the FAQ has nothing for them (on_faq, on_items).
-        self._items_as_question = ""
+        # An answer to the items question taken for a question the FAQ has nothing for, heard
+        # again as an answer (on_faq): what it names is then that answer's (on_items).
         self._items_heard_again_after_faq = False
 
     # ------------------------------------------------------------------ state
@@ -170,7 +169,6 @@ class Dialogue(AddressSteps):
                 return self._ask(Lookup(LookupKind.SPELLED, text=letters, address=u.address))
         u = understand(text, self._caller, self._catalogue, self._territory)
         if u.intent == Intent.QUESTION:
-            self._items_as_question = text if phase == Phase.ASK_ITEMS else ""
             return self._ask(Lookup(LookupKind.FAQ, text=text))
         if phase == Phase.ASK_STREET:
             if u.address is not None and u.address.street:
@@ -337,9 +335,8 @@ class Dialogue(AddressSteps):
         return self._after_items(heard)
 
     def on_faq(self, result: FaqResult) -> Step:
-        self._resolve(LookupKind.FAQ)
+        words = self._resolve(LookupKind.FAQ).text
         answered = bool(result.confident and result.answer)
-        words, self._items_as_question = self._items_as_question, ""
         if not answered and self.phase == Phase.ASK_ITEMS and self._worth_hearing_again(words):
             # An answer to « quels objets ? » garbled into a question (« je voudrais … je vous
             # prénez les morts » for « que vous preniez une armoire et quatre pneus »: « vous
@@ -533,7 +530,10 @@ class Dialogue(AddressSteps):
         if self._pending is not None:
             raise ValueError(f"a {self._pending.kind} lookup is pending")
 
-    def _resolve(self, kind: LookupKind) -> None:
-        if self._pending is None or self._pending.kind != kind:
+    def _resolve(self, kind: LookupKind) -> Lookup:
+        """The lookup pending, of that kind, now answered."""
+        pending = self._pending
+        if pending is None or pending.kind != kind:
             raise ValueError(f"no {kind} lookup pending")
         self._pending = None
+        return pending
