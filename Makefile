@@ -155,6 +155,20 @@ bench-yes-no: install $(TTS_VENV)/.installed
 	$(BIN)/python bench/bench_yes_no.py --answers var/yes-no --shared $(SHARED) \
 		--out var/bench-yes-no.json
 
+# A live turn over Whisper's 30-s window and over the turn plus PADS seconds of silence
+# (bench/bench_turn_window.py), on answers of every corpus voice never used in tuning (TTS
+# venv, var/turn-answers and var/yes-no, never committed): CPU per turn, addresses, items and
+# yes/no heard right, fragments taken for a yes.
+TURN_SEED ?= 5151
+PADS ?= 6,10,15
+.PHONY: bench-turn-window
+bench-turn-window: install $(TTS_VENV)/.installed
+	$(TTS_PYTHON) -m scripts.turn_answers --seed $(TURN_SEED) --shared $(SHARED) \
+		--out var/turn-answers
+	$(TTS_PYTHON) -m scripts.yes_no_answers --out var/yes-no
+	$(BIN)/python bench/bench_turn_window.py --answers var/turn-answers --yes-no var/yes-no \
+		--pads $(PADS) --shared $(SHARED) --out var/bench-turn-window.json
+
 # The booking threshold chosen on training folds, reported on held-out folds (by message and
 # by speaker), with the decisions per kind and the reliability curve (bench/calibrate_folds.py,
 # text level: about a minute). Needs only the corpus plan (no audio), made here when missing.

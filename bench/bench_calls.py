@@ -1,6 +1,7 @@
 """Benchmark: the scripted live calls (bench/calls/calls.yaml) through AudioSocket.
 
     .venv/bin/python bench/bench_calls.py --turn-rule fixed,semantic,smart --calls 4
+    .venv/bin/python bench/bench_calls.py --turn-rule semantic@0,semantic@10   # two windows
 
 The same machinery as bench/bench_turn_latency.py (a Temporal dev server, the workers and the
 telephony process in this process, a fresh set for each rule; the AudioSocket test client
@@ -46,6 +47,7 @@ from bench_turn_latency import (  # noqa: E402 - the repository first on the pat
     bench_settings,
     record_turn_ends,
     speech_end_s,
+    valid_spec,
 )
 from calls_support import (  # noqa: E402
     ONSET_GAP_S,
@@ -454,8 +456,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("var/bench-calls.json"))
     args = parser.parse_args()
     rules = [r.strip() for r in args.turn_rule.split(",") if r.strip()]
-    if not rules or set(rules) - set(RULES):
-        parser.error(f"--turn-rule: one or more of {', '.join(RULES)}")
+    if not rules or not all(valid_spec(r) for r in rules):
+        parser.error(f"--turn-rule: one or more of {', '.join(RULES)}, each with @PAD_S or not")
     script = load_script(args.script) if args.script else load_script()
     seed = script.seed if args.seed is None else args.seed
     chosen = script.calls

@@ -14,7 +14,9 @@ reply. Writes JSON, prints a table. Not a test: it asserts nothing.
     --turn-rule fixed|semantic|smart   the end-of-turn rule (TelephonySettings.turn_rule);
                                  several, comma-separated, play the same calls under each rule
                                  one after the other (a fresh dev server and workers each) and
-                                 print them side by side
+                                 print them side by side; `semantic@10`: the rule with each
+                                 turn encoded over itself and 10 s of silence
+                                 (STT_WINDOW_PAD_S; `@0`: Whisper's 30-s window)
     --paused N                   N more calls whose caller stops 1.5 s after "j'habite au
                                  douze" to find the street: a cut-off is the bot speaking in
                                  that gap; otherwise the latency after the rest of the address.
@@ -171,9 +173,29 @@ async def one_call(
         await call.wait_closed(30)
 
 
-def bench_settings(base: Any, address: str, data: Path, rule: str) -> Any:
+def rule_and_window(spec: str) -> tuple[str, float | None]:
+    """`semantic@10`: the semantic rule, turns encoded with 10 s of silence after them
+    (STT_WINDOW_PAD_S; 0: Whisper's 30-s window); `semantic`: the settings' window."""
+    rule, _, pad = spec.partition("@")
+    return rule, float(pad) if pad else None
+
+
+def valid_spec(spec: str) -> bool:
+    rule, _, pad = spec.partition("@")
+    if rule not in RULES:
+        return False
+    try:
+        return not pad or 0 <= float(pad) <= 30
+    except ValueError:
+        return False
+
+
+def bench_settings(base: Any, address: str, data: Path, spec: str) -> Any:
     """The workers' and telephony's settings for a bench run: a dev server at `address`,
-    everything written under `data`, the AudioSocket on a free port, `rule` ending turns."""
+    everything written under `data`, the AudioSocket on a free port, the turns ended and
+    encoded as `spec` says (rule_and_window)."""
+    rule, pad = rule_and_window(spec)
+    window = base.telephony.stt_window_pad_s if pad is None else pad
     return base.model_copy(
         update={
             "data_dir": data,
@@ -201,6 +223,7 @@ def bench_settings(base: Any, address: str, data: Path, rule: str) -> Any:
                     "audiosocket_port": 0,
                     "tts_cache_dir": data / "tts",
                     "turn_rule": rule,
+                    "stt_window_pad_s": window,
                 }
             ),
             "retention": base.retention.model_copy(update={"schedule_enabled": False}),
@@ -248,7 +271,8 @@ async def main_async(args: argparse.Namespace, rule: str) -> dict[str, Any]:
                 stop.set()
                 await task
         processing = list(tel.activities.turn_latencies)
-        inferences = list(smart_turn().timings) if rule == "smart" else []
+        smart = rule_and_window(rule)[0] == "smart"
+        inferences = list(smart_turn().timings) if smart else []
         transcribed = dict(tel.activities.transcribed)
     every = [v for values in samples.values() for v in values]
     cut["all"] = sum(cut.values())
@@ -311,8 +335,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("var/bench-turn-latency.json"))
     args = parser.parse_args()
     rules = [r.strip() for r in args.turn_rule.split(",") if r.strip()]
-    if not rules or set(rules) - set(RULES):
-        parser.error(f"--turn-rule: one or more of {', '.join(RULES)}")
+    if not rules or not all(valid_spec(r) for r in rules):
+        parser.error(f"--turn-rule: one or more of {', '.join(RULES)}, each with @PAD_S or not")
     started = time.monotonic()
     record_turn_ends()
     reports = {rule: asyncio.run(main_async(args, rule)) for rule in rules}

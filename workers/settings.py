@@ -217,6 +217,10 @@ class TelephonySettings(BaseModel):
     # them (README, Live calls: measured on the call set's answers and on other voices'). Equal
     # to stt_beam_size: not heard again.
     stt_items_beam_size: int = Field(default=5, ge=1, le=10)
+    # A turn is encoded with this much silence after it instead of Whisper's 30-s window
+    # (activities/live/window.py: the encoder is most of a turn's transcription). 0: the
+    # 30-s window. Under 6 s, Whisper base loops on short turns.
+    stt_window_pad_s: float = Field(default=0.0, ge=0.0, le=30.0)
     # After this much quiet (less than the end pause), the turn so far is transcribed while
     # the pause runs out; kept if the pause is confirmed, dropped if the caller goes on
     # (activities/live/turns.py). 0: transcribe only once the turn has ended.

@@ -66,6 +66,8 @@ class TurnTaking:
     stt_beam_size: int = 1
     # An answer to the items question whose words name no item is heard again with this beam.
     stt_items_beam_size: int = 5
+    # Silence after the turn in its encoder window (activities/live/window.py); 0: 30 s.
+    stt_window_pad_s: float = 0.0
     # Quiet this long (but not yet the end pause): transcribe what was said meanwhile. 0: off.
     speculate_ms: int = 250
     # TurnRule: "semantic" lets the speculative transcript end the pause early or stretch it.

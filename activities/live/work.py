@@ -24,6 +24,7 @@ import numpy as np
 from activities.bookings.store import BookingRejected, BookingStore
 from activities.live.pauses import close_pauses, with_margins
 from activities.live.turns import TurnTaking
+from activities.live.window import SAMPLE_RATE, WINDOW_S, WindowedTurns
 from activities.metrics import StepMetrics
 from activities.speech.engine import SpeechEngine
 from activities.speech.tts import Tts, resample_s16
@@ -61,6 +62,11 @@ VOICE_TEMPLATES_DIR = TEMPLATES_DIR / "voice"
 INITIAL_PROMPTS: dict[str, str] = {
     Expect.YES_NO.value: "Euh. Oui. Non. Bon. Merci. Attendez. Pardon."
 }
+# The answers heard over a short window when STT_WINDOW_PAD_S is set: a « oui » or « non »
+# (or a number said) of a second, padded short, comes out distorted, « Non, c'est pas ça »
+# as « L'Op C'est ça. », a yes (`make bench-turn-window`: 83 → 79-80 of 84 yes/no answers
+# right, 0 → 1 heard as the opposite): those keep Whisper's 30 s.
+WINDOWED = frozenset({Expect.ADDRESS.value, Expect.SPEECH.value})
 # Whisper fills a near-silent clip with stock phrases; a segment it gives this probability of
 # no speech or more is dropped.
 NO_SPEECH = 0.8
@@ -71,13 +77,22 @@ LEAD_IN_LEVEL = 200
 
 
 def turn_words(
-    model: Any, audio: np.ndarray, *, beam_size: int, prompt: str | None, margins: bool = True
+    model: Any,
+    audio: np.ndarray,
+    *,
+    beam_size: int,
+    prompt: str | None,
+    margins: bool = True,
+    window: WindowedTurns | None = None,
 ) -> str:
-    """What Whisper hears in one turn's audio (16 kHz float), its long pauses closed.
+    """What Whisper hears in one turn's audio (16 kHz float), its long pauses closed, over
+    `window` (None: faster-whisper's 30 s).
 
     `margins` False only for the bench that measures the retry (`make bench-yes-no`)."""
 
     def segments(clip: np.ndarray) -> list[Any]:
+        if window is not None and len(clip) < WINDOW_S * SAMPLE_RATE:
+            return list(window.segments(clip, beam_size=beam_size, prompt=prompt))
         found, _info = model.transcribe(
             clip,
             language="fr",
@@ -186,6 +201,8 @@ class CallWork:
         self.faq = faq
         self.turns = turns or TurnTaking()
         self.clock = clock
+        # Built on the first turn (the model loads then); two turns racing build two alike.
+        self._window: WindowedTurns | None = None
         self._templates = jinja2.Environment(
             loader=jinja2.FileSystemLoader(templates_dir),
             undefined=jinja2.StrictUndefined,
@@ -210,11 +227,15 @@ class CallWork:
 
     def transcribe(self, pcm: bytes, expect: str = "", beam_size: int = 0) -> str:
         """The turn's words (`beam_size` 0: the turns' beam)."""
+        model = self.stt.model()
+        if self.turns.stt_window_pad_s and self._window is None:
+            self._window = WindowedTurns(model, self.turns.stt_window_pad_s)
         return turn_words(
-            self.stt.model(),
+            model,
             pcm_to_float16k(pcm),
             beam_size=beam_size or self.turns.stt_beam_size,
             prompt=INITIAL_PROMPTS.get(expect),
+            window=self._window if expect in WINDOWED else None,
         )
 
     def lookup_address(self, lookup: Lookup) -> tuple[AddressCandidates, GeocodeResult]:

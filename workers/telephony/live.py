@@ -108,6 +108,7 @@ def turn_taking(settings: TelephonySettings) -> TurnTaking:
         max_utterance_s=settings.max_utterance_s,
         stt_beam_size=settings.stt_beam_size,
         stt_items_beam_size=settings.stt_items_beam_size,
+        stt_window_pad_s=settings.stt_window_pad_s,
         speculate_ms=settings.speculate_ms,
         rule=settings.turn_rule,
         incomplete_pause_ms=settings.incomplete_pause_ms,
