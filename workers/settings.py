@@ -219,7 +219,9 @@ class TelephonySettings(BaseModel):
     stt_items_beam_size: int = Field(default=5, ge=1, le=10)
     # A turn is encoded with this much silence after it instead of Whisper's 30-s window
     # (activities/live/window.py: the encoder is most of a turn's transcription). 0: the
-    # 30-s window. Under 6 s, Whisper base loops on short turns.
+    # 30-s window, kept: with Whisper base the words were no better on voices never tuned
+    # on, the semantic rule lost its « … » cue, and under 6 s short turns loop (README,
+    # "The shorter window again").
     stt_window_pad_s: float = Field(default=0.0, ge=0.0, le=30.0)
     # After this much quiet (less than the end pause), the turn so far is transcribed while
     # the pause runs out; kept if the pause is confirmed, dropped if the caller goes on

@@ -63,9 +63,10 @@ INITIAL_PROMPTS: dict[str, str] = {
     Expect.YES_NO.value: "Euh. Oui. Non. Bon. Merci. Attendez. Pardon."
 }
 # The answers heard over a short window when STT_WINDOW_PAD_S is set: a « oui » or « non »
-# (or a number said) of a second, padded short, comes out distorted, « Non, c'est pas ça »
-# as « L'Op C'est ça. », a yes (`make bench-turn-window`: 83 → 79-80 of 84 yes/no answers
-# right, 0 → 1 heard as the opposite): those keep Whisper's 30 s.
+# of a second, padded short, comes out distorted, « Non, c'est pas ça » as « L'Op C'est
+# ça. », a yes (`make bench-turn-window`: 83 → 79-80 of 84 yes/no answers right, 0 → 1
+# heard as the opposite); they keep Whisper's 30 s, and so does a number said on the
+# keypad's question, as short (not measured apart).
 WINDOWED = frozenset({Expect.ADDRESS.value, Expect.SPEECH.value})
 # Whisper fills a near-silent clip with stock phrases; a segment it gives this probability of
 # no speech or more is dropped.
