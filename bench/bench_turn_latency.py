@@ -181,13 +181,11 @@ def rule_and_window(spec: str) -> tuple[str, float | None]:
 
 
 def valid_spec(spec: str) -> bool:
-    rule, _, pad = spec.partition("@")
-    if rule not in RULES:
-        return False
     try:
-        return not pad or 0 <= float(pad) <= 30
+        rule, pad = rule_and_window(spec)
     except ValueError:
         return False
+    return rule in RULES and (pad is None or 0 <= pad <= 30)
 
 
 def bench_settings(base: Any, address: str, data: Path, spec: str) -> Any:

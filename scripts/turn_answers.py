@@ -16,16 +16,14 @@ import json
 import random
 from pathlib import Path
 
-from scripts.yes_no_answers import CONDITIONS, KEEP, SILENCE_LEVEL
+from scripts.yes_no_answers import CONDITIONS, said_tight
 
 # How a caller answers « Quelle est votre adresse ? » (scripts/corpus/templates.py).
 PHRASINGS = ("habite_au", "je_suis_au", "mon_adresse")
 
 
 def main() -> None:
-    import numpy as np
-
-    from scripts.corpus import conditions, item_talk, templates
+    from scripts.corpus import item_talk, templates
     from scripts.corpus.addresses import bookable_address
     from scripts.corpus.synth import Engines
     from scripts.corpus.territory import Territory
@@ -61,12 +59,8 @@ def main() -> None:
             request = requests[(i * args.items + k) % len(requests)]
             answers.append(("items", request.request, {"items": request.items}))
         for kind, text, expected in answers:
-            audio = conditions.peak_normalise(engines.voice(text, speaker, 1.0))
-            loud = np.flatnonzero(np.abs(audio) > SILENCE_LEVEL)
-            if loud.size:
-                audio = audio[max(0, loud[0] - KEEP) : loud[-1] + KEEP]
             condition, params = CONDITIONS[n % len(CONDITIONS)]
-            audio = conditions.apply(audio.astype(np.float32), condition, params)
+            audio = said_tight(engines, text, speaker, condition, params)
             name = f"{n:04d}-{speaker.id}-{kind}-{condition}.wav"
             engines.demo.write_wav(args.out / name, audio)
             meta.append(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 ANSWERS = {
     "oui": "Oui.",
@@ -34,10 +35,21 @@ SILENCE_LEVEL = 0.01
 KEEP = 800
 
 
-def main() -> None:
+def said_tight(engines: Any, text: str, speaker: Any, condition: str, params: dict) -> Any:
+    """`text` said by `speaker` (scripts.corpus.synth.Engines), cut tight as a turn is (the
+    synthesizer's silence off, KEEP samples left), under the line `condition`."""
     import numpy as np
 
     from scripts.corpus import conditions
+
+    audio = conditions.peak_normalise(engines.voice(text, speaker, 1.0))
+    loud = np.flatnonzero(np.abs(audio) > SILENCE_LEVEL)
+    if loud.size:
+        audio = audio[max(0, loud[0] - KEEP) : loud[-1] + KEEP]
+    return conditions.apply(audio.astype(np.float32), condition, params)
+
+
+def main() -> None:
     from scripts.corpus.synth import Engines
     from scripts.corpus.voices import SPEAKERS
 
@@ -49,12 +61,8 @@ def main() -> None:
     meta = []
     for i, speaker in enumerate(SPEAKERS):
         for key, text in ANSWERS.items():
-            audio = conditions.peak_normalise(engines.voice(text, speaker, 1.0))
-            loud = np.flatnonzero(np.abs(audio) > SILENCE_LEVEL)
-            if loud.size:
-                audio = audio[max(0, loud[0] - KEEP) : loud[-1] + KEEP]
             condition, params = CONDITIONS[(i + len(key)) % len(CONDITIONS)]
-            audio = conditions.apply(audio.astype(np.float32), condition, params)
+            audio = said_tight(engines, text, speaker, condition, params)
             name = f"{speaker.id}-{key}-{condition}.wav"
             engines.demo.write_wav(args.out / name, audio)
             meta.append({"file": name, "speaker": speaker.id, "said": key, "condition": condition})
