@@ -360,6 +360,7 @@ class LiveCallWorkflow(ClaimableCase):
                 "no_slot": "aucun jour libre à proposer",
                 "no_answer": "l'appelant ne répondait plus",
                 "too_long": "appel trop long",
+                "out_of_territory": "code postal hors du territoire du service",
             }.get(p.transfer_reason, "transfert vers un conseiller")
         if outcome == Outcome.HANGUP:
             return "l'appelant a raccroché avant la fin"

@@ -19,9 +19,9 @@ from domain.dialogue.slots import (
     vote_wanted,
     with_street,
 )
-from domain.dialogue.steps import EXPECT, Lookup, LookupKind, Prompt, Step
+from domain.dialogue.steps import EXPECT, KEYS, Lookup, LookupKind, Prompt, Step
 from domain.keypad import Field
-from domain.live_call_models import LiveCallProgress, Phase
+from domain.live_call_models import LiveCallProgress, Phase, TransferReason
 from domain.models import (
     AddressMatch,
     GeocodeResult,
@@ -30,6 +30,9 @@ from domain.models import (
     Understanding,
 )
 from domain.understanding import Territory
+
+# Postcodes typed outside the territory before a person takes over: one slip is forgiven.
+OUTSIDE_POSTCODES = 2
 
 
 class AddressSteps:
@@ -57,6 +60,7 @@ class AddressSteps:
         # "Rue Julia" for "rejoulier"), kept for the typed postcode to agree with.
         self._heard_street: AddressMatch | None = None
         self._step_by_step = False  # the address asked one field at a time, once a call
+        self._outside_postcodes = 0  # postcodes of no commune of the territory typed in a row
 
     # ------------------------------------------------------------------ the Dialogue's
 
@@ -80,6 +84,38 @@ class AddressSteps:
 
     def _resolve(self, kind: LookupKind) -> Lookup:
         raise NotImplementedError
+
+    def _transfer(self, reason: TransferReason, first: Prompt | None = None) -> Step:
+        raise NotImplementedError
+
+    @property
+    def ended(self) -> bool:
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ the postcode
+
+    def _postcode_misheard(self) -> Step:
+        """A postcode of no commune of the territory said at the postcode question: most often
+        Whisper's (« 30000 » for « treize mille cinq », the live call set's
+        paused-chave-number, cut off mid-address). Taken for the place, the street was spelled
+        among the streets of a town the service has none of, twice, then a person took over.
+        Never the place of a lookup: an answer not understood, the postcode asked on the
+        keypad, where it cannot be misheard; not counted as outside (`_outside_postcode`)."""
+        step = self._failed()
+        if not self.ended:
+            step.say = [Prompt("postcode_not_heard")]
+        return step
+
+    def _outside_postcode(self) -> Step:
+        """A postcode of no commune of the territory typed at the postcode question: a key
+        slipped, or the caller lives elsewhere. Never the place of a lookup: typed once more,
+        then a person, who is told why (two in a row, a postcode of the territory typed in
+        between forgives the first)."""
+        self._outside_postcodes += 1
+        if self._outside_postcodes >= OUTSIDE_POSTCODES:
+            return self._transfer(TransferReason.OUT_OF_TERRITORY)
+        phase = Phase.ASK_POSTCODE
+        return Step([Prompt("outside_postcode")], EXPECT[phase], keys=KEYS[phase])
 
     # ------------------------------------------------------------------ step by step
 

@@ -180,6 +180,11 @@ class Dialogue(AddressSteps):
                 return self._with_street(SpokenAddress(street=street))
             return self._street_not_heard()
         if phase in (Phase.ASK_ADDRESS, Phase.ASK_POSTCODE):
+            said = u.address.postcode if u.address is not None else ""
+            if phase == Phase.ASK_POSTCODE and said and not self._territory.in_territory(said):
+                # The rest of the answer is kept (items), not the address it misplaces.
+                merge_understanding(self._understanding(), u, address=False)
+                return self._postcode_misheard()
             held = self._understanding().address
             if (
                 phase == Phase.ASK_POSTCODE
@@ -228,6 +233,9 @@ class Dialogue(AddressSteps):
             code = keyed_postcode(digits)
             if code is None:
                 return self._failed()
+            if not self._territory.in_territory(code):
+                return self._outside_postcode()
+            self._outside_postcodes = 0
             u = self._understanding()
             address = replace(u.address or SpokenAddress(), postcode=code, citycode="", city="")
             heard, self._heard_street = self._heard_street, None

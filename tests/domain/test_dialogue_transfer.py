@@ -10,8 +10,14 @@ import pytest
 from activities.understand import load_catalogue
 from corpus import TEMPLATES_DIR
 from domain.catalogue import Catalogue
-from domain.dialogue import Dialogue, Prompt, callback_details_markdown, transfer_prompt
-from domain.live_call_models import LiveCallProgress, Outcome, TransferReason
+from domain.dialogue import (
+    Dialogue,
+    Expect,
+    Prompt,
+    callback_details_markdown,
+    transfer_prompt,
+)
+from domain.live_call_models import LiveCallProgress, Outcome, Phase, TransferReason
 from domain.models import GeocodeResult, GeocodeStatus
 from domain.understanding import Territory
 from tests.domain.test_dialogue import MATCH, confirm_step, dialogue
@@ -124,3 +130,83 @@ def test_a_hang_up_during_the_transfer_is_noted(catalogue: Catalogue, territory:
     d.on_dtmf("0")
     d.on_transfer_dropped()
     assert d.progress.dropped and d.progress.outcome == Outcome.TRANSFER
+
+
+def postcode_step(catalogue: Catalogue, territory: Territory) -> Dialogue:
+    """An address not found: the postcode asked on the keypad."""
+    d = dialogue(catalogue, territory)
+    d.on_utterance("J'habite au 12 boulevard Chave")
+    d.on_address(GeocodeResult(GeocodeStatus.NOT_FOUND))
+    assert d.phase == Phase.ASK_POSTCODE
+    return d
+
+
+def test_a_postcode_said_outside_the_territory_is_typed_not_looked_up(
+    catalogue: Catalogue, territory: Territory
+) -> None:
+    """« treize mille cinq » heard « 30000 » (the live call set, paused-chave-number): taken for
+    the place, the street was spelled among the streets of a town the service has none of."""
+    d = postcode_step(catalogue, territory)
+    step = d.on_utterance("Les boulevards chavaient 30000 marseilles, et j'ai un canapé.")
+    assert step.lookup is None and d.phase == Phase.ASK_POSTCODE
+    assert step.expect == Expect.DIGITS and step.keys == 5
+    assert said(step.say[0]) == (
+        "Je n'ai pas bien compris le code postal. Tapez-le sur votre clavier, en cinq chiffres."
+    )
+    assert d.progress.understanding is not None
+    assert [i.item for i in d.progress.understanding.items] == ["canapé"]  # the rest is kept
+    step = d.on_dtmf("13005")
+    assert step.lookup is not None and step.lookup.address is not None
+    assert step.lookup.address.postcode == "13005"
+    assert step.lookup.address.street.lower() == "boulevard chave"  # the street held
+    # Said inside the territory, as before: the place joins the street held.
+    d = postcode_step(catalogue, territory)
+    step = d.on_utterance("treize mille cinq")
+    assert step.lookup is not None and step.lookup.address is not None
+    assert step.lookup.address.postcode == "13005"
+
+
+def test_a_postcode_said_outside_twice_is_two_answers_not_understood(
+    catalogue: Catalogue, territory: Territory
+) -> None:
+    """Misheard is not outside: a caller of Marseille is not told the service is not theirs."""
+    d = postcode_step(catalogue, territory)
+    d.on_utterance("30000")
+    d.on_utterance("30000")
+    assert d.ended and d.progress.transfer_reason == TransferReason.TWO_FAILURES
+
+
+def test_a_postcode_typed_outside_the_territory_twice_goes_to_a_person_told_why(
+    catalogue: Catalogue, territory: Territory
+) -> None:
+    d = postcode_step(catalogue, territory)
+    step = d.on_dtmf("30000")
+    assert step.lookup is None and not d.ended
+    assert said(step.say[0]).startswith("Ce code postal n'est pas desservi par notre service.")
+    step = d.on_dtmf("30000")
+    assert d.ended and d.progress.outcome == Outcome.TRANSFER
+    assert d.progress.transfer_reason == TransferReason.OUT_OF_TERRITORY
+    assert step.lookup is None  # never looked up: no street of the territory is there
+    assert said(step.say[-1]).startswith(
+        "Ce code postal n'est pas desservi par notre service : je vous passe un conseiller, "
+        "qui vous dira à qui vous adresser."
+    )
+
+
+def test_a_slip_forgiven_is_forgiven_again_after_a_postcode_of_the_territory(
+    catalogue: Catalogue, territory: Territory
+) -> None:
+    d = postcode_step(catalogue, territory)
+    d.on_dtmf("31005")  # a slip
+    step = d.on_dtmf("13005")
+    assert step.lookup is not None
+    d.on_address(GeocodeResult(GeocodeStatus.MATCHED, match=MATCH))
+    d.on_utterance("un canapé")
+    d.on_slot("2026-12-01")
+    d.on_dtmf("2")  # the read-back is wrong: number, street right, the commune wrong
+    d.on_dtmf("1")
+    d.on_dtmf("1")
+    step = d.on_dtmf("2")
+    assert d.phase == Phase.ASK_POSTCODE
+    step = d.on_dtmf("31004")  # another slip: forgiven, not a transfer
+    assert not d.ended and step.say[0].template == "outside_postcode"

@@ -68,6 +68,8 @@ STATIC_PROMPTS = (
     "ask_address",
     "ask_postcode",
     "retry_postcode",
+    "outside_postcode",
+    "postcode_not_heard",
     "retry_address",
     "ask_items",
     "retry_items",
