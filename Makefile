@@ -169,6 +169,19 @@ bench-turn-window: install $(TTS_VENV)/.installed
 	$(BIN)/python bench/bench_turn_window.py --answers var/turn-answers --yes-no var/yes-no \
 		--pads $(PADS) --shared $(SHARED) --out var/bench-turn-window.json
 
+# The answer to the live call's items question, cut by the turn listener and heard by the
+# call's steps (bench/bench_items_answer.py), on item requests of every corpus voice never
+# used in tuning (TTS venv; one answer set per seed of ITEMS_SEEDS, never committed).
+ITEMS_SEEDS ?= 6262 7373
+.PHONY: bench-items-answer
+bench-items-answer: install $(TTS_VENV)/.installed
+	for seed in $(ITEMS_SEEDS); do \
+		$(TTS_PYTHON) -m scripts.turn_answers --seed $$seed --addresses 0 --items 10 \
+			--shared $(SHARED) --out var/items-answers-$$seed || exit 1; \
+	done
+	$(BIN)/python bench/bench_items_answer.py --out var/bench-items-answer.json \
+		--answers $(foreach seed,$(ITEMS_SEEDS),var/items-answers-$(seed))
+
 # The booking threshold chosen on training folds, reported on held-out folds (by message and
 # by speaker), with the decisions per kind and the reliability curve (bench/calibrate_folds.py,
 # text level: about a minute). Needs only the corpus plan (no audio), made here when missing.

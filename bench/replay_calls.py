@@ -164,6 +164,46 @@ def replay(
     }
 
 
+class OfflineCall:
+    """The call's steps and dialogue as `make bench-calls` runs them (its settings, the
+    workers' services), with nothing spoken and no Temporal: data written under `data`."""
+
+    def __init__(self, data: Path) -> None:
+        from bench_turn_latency import bench_settings
+
+        from activities.live.work import CallWork
+        from activities.speech.engine import SpeechEngine
+        from workers.settings import Settings
+        from workers.telephony.live import turn_taking
+        from workers.worker.composition import build_services
+
+        # The rule does not matter: there is no turn detection here.
+        self.settings = bench_settings(Settings(), "127.0.0.1:7233", data, "fixed")
+        self.services = build_services(self.settings)
+        geocode = self.services.geocode
+        stt = SpeechEngine(self.settings.stt, self.services.catalogue, territory=geocode.territory)
+        self.steps = CallWork(
+            None,  # type: ignore[arg-type]  # nothing is spoken offline
+            stt,
+            geocode,
+            self.services.store,
+            self.services.faq,
+            turns=turn_taking(self.settings.telephony),
+        )
+
+    def dialogue(self) -> Dialogue:
+        geocode = self.services.geocode
+        return Dialogue(
+            self.services.catalogue,
+            "",  # no caller id, as over AudioSocket: the mobile is typed
+            service_name=self.settings.sms.service_name,
+            agent_phone=self.settings.sms.agent_phone,
+            territory=geocode.territory,
+            book_threshold=geocode.book_threshold,
+            confirm_threshold=geocode.confirm_threshold,
+        )
+
+
 def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     booked = [r for r in rows if r["expect"] == "booked"]
     counts = Counter(r["score"] for r in rows)
@@ -194,13 +234,6 @@ def main() -> None:
     args = parser.parse_args()
 
     from bench_calls import Voices
-    from bench_turn_latency import bench_settings
-
-    from activities.live.work import CallWork
-    from activities.speech.engine import SpeechEngine
-    from workers.settings import Settings
-    from workers.telephony.live import turn_taking
-    from workers.worker.composition import build_services
 
     script = load_script()
     calls = script.calls
@@ -214,31 +247,12 @@ def main() -> None:
         parser.error(f"caller audio missing: {', '.join(missing)} (set --shared)")
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="encombot-replay-calls-") as tmp:
-        # The settings `make bench-calls` runs the telephony with (its rule does not matter:
-        # there is no turn detection here).
-        settings = bench_settings(Settings(), "127.0.0.1:7233", Path(tmp), "fixed")
-        services = build_services(settings)
-        stt = SpeechEngine(settings.stt, services.catalogue, territory=services.geocode.territory)
-        steps = CallWork(
-            None,  # type: ignore[arg-type]  # nothing is spoken offline
-            stt,
-            services.geocode,
-            services.store,
-            services.faq,
-            turns=turn_taking(settings.telephony),
-        )
+        offline = OfflineCall(Path(tmp))
         rows = []
         for call in calls:
-            dialogue = Dialogue(
-                services.catalogue,
-                "",  # no caller id, as over AudioSocket: the mobile is typed
-                service_name=settings.sms.service_name,
-                agent_phone=settings.sms.agent_phone,
-                territory=services.geocode.territory,
-                book_threshold=services.geocode.book_threshold,
-                confirm_threshold=services.geocode.confirm_threshold,
+            row = replay(
+                call, offline.dialogue(), offline.steps, lambda c, i, a: voices.render(c, i, a)[0]
             )
-            row = replay(call, dialogue, steps, lambda c, i, a: voices.render(c, i, a)[0])
             rows.append(row)
             print(
                 f"{call.id}: {row['score']} ({row['outcome']} {row['transfer_reason']}, "

@@ -24,8 +24,8 @@ from domain.models import (
     ItemCount,
     Understanding,
 )
-from tests.activities.live.test_turns import FedLine
 from tests.domain.test_dialogue import MATCH
+from tests.fakes.fed_line import FedLine
 
 
 class ScriptedWork:

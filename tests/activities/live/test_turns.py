@@ -20,49 +20,13 @@ from activities.speech.engine import SpeechEngine
 from activities.speech.tts import Tts
 from domain.dialogue import Dialogue, Expect
 from domain.live_call_models import LiveCallProgress
-from domain.media import FRAME_BYTES, AudioFrame, Hangup, MediaEvent
+from domain.media import FRAME_BYTES, MediaEvent
 from tests.fakes.caller_turns import caller_turn
+from tests.fakes.fed_line import FedLine
 
 pytest.importorskip("webrtcvad", reason="webrtcvad (the live calls' turn-taking) not installed")
 
 SILENCE = b"\x00" * FRAME_BYTES
-
-
-class FedLine:
-    """A MediaSession whose caller side is a list of frames queued up front."""
-
-    def __init__(self, pcm: bytes) -> None:
-        self.events: asyncio.Queue[MediaEvent] = asyncio.Queue()
-        for i in range(0, len(pcm) - FRAME_BYTES + 1, FRAME_BYTES):
-            self.events.put_nowait(AudioFrame(pcm[i : i + FRAME_BYTES]))
-        self.events.put_nowait(Hangup("end of the test line"))
-
-    @property
-    def call_id(self) -> str:
-        return "fed-line"
-
-    @property
-    def caller(self) -> str | None:
-        return None
-
-    async def receive(self) -> MediaEvent:
-        return await self.events.get()
-
-    async def play(self, pcm: bytes) -> None:
-        pass
-
-    def stop_playing(self) -> None:
-        pass
-
-    @property
-    def playing(self) -> bool:
-        return False
-
-    async def wait_played(self) -> None:
-        pass
-
-    async def hangup(self) -> None:
-        pass
 
 
 def silence(seconds: float) -> bytes:
