@@ -70,7 +70,7 @@ class TransferReason(StrEnum):
     NO_SLOT = "no_slot"
     NO_ANSWER = "no_answer"  # the caller stayed silent
     TOO_LONG = "too_long"  # the call reached its maximum length
-    # The postcode given twice is of no commune of the territory (the service's, not theirs).
+    # The postcode typed twice in a row is of no commune of the territory.
     OUT_OF_TERRITORY = "out_of_territory"
 
 
