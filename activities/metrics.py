@@ -23,3 +23,6 @@ class StepMetrics(Protocol):
 
     def observe_turn_latency(self, seconds: float) -> None:
         """Live calls: end of the caller's turn to the reply queued for playout."""
+
+    def turn_went_on(self) -> None:
+        """Live calls: a turn the caller went on with after the bot took it as ended."""

@@ -306,6 +306,7 @@ async def run_call(call: Call, tel: Any, client: Any, settings: Any, voices: Voi
     refused = 0
     stuck = False
     started = time.monotonic()
+    went_on = tel.activities.went_on
     error = ""
     async with AudioSocketCaller("127.0.0.1", tel.audiosocket_port or 0) as caller:
         cid = caller.call_id
@@ -337,6 +338,8 @@ async def run_call(call: Call, tel: Any, client: Any, settings: Any, voices: Voi
         "stuck": stuck,
         "error": error,
         "readbacks_refused": refused,
+        # Turns the caller went on with after the bot took them as ended (RESUME_MS).
+        "went_on": tel.activities.went_on - went_on,
         "wall_s": round(time.monotonic() - started, 1),
         "turns": turns,
     }
@@ -413,6 +416,7 @@ SUMMARY_ROWS = (
     ("latency p95 s", "latency_p95_s"),
     ("keys latency p50 s", "keys_latency_p50_s"),
     ("cut-offs / spoken turns", None),
+    ("went on after an end", "went_on"),
 )
 
 

@@ -390,5 +390,6 @@ def summarize(rows: list[dict[str, Any]], percentile: Any) -> dict[str, Any]:
         "latency_p95_s": round(percentile(latencies, 0.95), 3) if latencies else None,
         "keys_latency_p50_s": round(percentile(keyed, 0.5), 3) if keyed else None,
         "cut_offs": cuts,
+        "went_on": sum(r.get("went_on", 0) for r in rows),
         "cut_off_pct": round(100 * cuts / len(spoken), 1) if spoken else None,
     }

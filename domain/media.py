@@ -25,6 +25,10 @@ class AudioFrame:
     """20 ms of caller audio (slin16, 8 kHz, mono)."""
 
     pcm: bytes
+    # When the adapter took it off the wire (time.monotonic()); 0: not known. Frames wait in
+    # the session's queue while the bot works, so the order of reading says nothing of when
+    # the caller spoke (activities/live/runner.py: a turn the caller went on with).
+    at: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -166,6 +166,12 @@ class Metrics:
             buckets=TURN_BUCKETS,
             registry=r,
         )
+        self.turns_went_on = Counter(
+            "encombot_turns_went_on",
+            "Live calls: turns the caller went on with after the bot took them as ended "
+            "(heard again as one; many: the end-of-turn pauses are too short for the callers)",
+            registry=r,
+        )
         self.collector_errors = Counter(
             "encombot_metrics_collector_errors",
             "Visibility refreshes that failed",
@@ -208,6 +214,9 @@ class Metrics:
 
     def observe_turn_latency(self, seconds: float) -> None:
         self.turn_latency.observe(max(0.0, seconds))
+
+    def turn_went_on(self) -> None:
+        self.turns_went_on.inc()
 
     # -- processes -----------------------------------------------------------------------
 

@@ -237,6 +237,11 @@ class TelephonySettings(BaseModel):
     incomplete_pause_ms: int = Field(default=2000, ge=200, le=10000)
     smart_ask_ms: int = Field(default=200, ge=20, le=2000)
     smart_threshold: float = Field(default=0.85, gt=0, lt=1)
+    # A caller who speaks again this soon after the end of their turn, and before they could
+    # react to the bot's reply (0.3 s after its first prompt, « un instant » included, was
+    # queued), was not done: the two are heard as one turn, and what the bot made of the first
+    # is taken back (activities/live/runner.py). Whatever the end-of-turn rule. 0: off.
+    resume_ms: int = Field(default=1000, ge=0, le=5000)
     # No heartbeat from the dialogue for this long: the workflow takes the call as lost.
     heartbeat_timeout_s: int = Field(default=12, ge=3)
     # How long a call waits for its workflow to start the dialogue before it is dropped.

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import logging
 import time
+from dataclasses import dataclass
+from typing import Any
 
 from temporalio import activity
 
@@ -18,11 +21,29 @@ from activities.live.vote_audio import VoteAudio
 from activities.live.work import CallWork
 from domain.dialogue import Dialogue, Lookup, LookupKind, Prompt, Step
 from domain.live_call_models import LiveCallProgress
-from domain.media import Hangup, MediaSession
+from domain.media import SAMPLE_RATE, Hangup, MediaSession
 
 log = logging.getLogger(__name__)
 
 HEARTBEAT_EVERY_S = 2.0
+# Speech that starts this soon after the bot began to reply is no reaction to the reply: nobody
+# reacts to its first syllables. A turn that follows another within TurnTaking.resume_ms and
+# starts before that is the rest of the other; one started later is the caller's answer (to
+# « un instant » too: a caller who talks over it is heard as before).
+REACTION_S = 0.3
+
+
+@dataclass
+class _Answered:
+    """The caller's last spoken turn, and the call as it was before it, while the caller may
+    still go on with it."""
+
+    state: dict[str, Any]  # Dialogue.checkpoint() before the turn
+    audio: VoteAudio  # the vote's audio before the turn
+    expect: str
+    pcm: bytes
+    started_at: float
+    ended_on_line: float
 
 
 class CallRunner:
@@ -42,6 +63,8 @@ class CallRunner:
         self.view = CallView(dialogue.progress)
         self._expect = ""
         self.listener = TurnListener(session, self.turns, acts.transcribe, self.view)
+        self._answered: _Answered | None = None
+        self._replied_at: float | None = None  # when the bot began to reply to the last turn
 
     async def run(self) -> LiveCallProgress:
         heartbeat = asyncio.create_task(self._heartbeat())
@@ -67,6 +90,8 @@ class CallRunner:
                 if time.monotonic() > deadline:
                     step = self.dialogue.on_timeout()
                 elif isinstance(turn, Utterance):
+                    turn = self._went_on(turn)
+                    self._replied_at = None
                     self._last_turn_end = turn.ended_at
                     self.audio.heard(turn.pcm, self.dialogue.phase)
                     text = await (
@@ -85,9 +110,11 @@ class CallRunner:
                     step = self.dialogue.on_utterance(text)
                     self.view.progress = self.dialogue.progress
                 elif isinstance(turn, Keys):
+                    self._answered, self._replied_at = None, None
                     self._last_turn_end = time.monotonic()
                     step = self.dialogue.on_dtmf(turn.digits)
                 else:
+                    self._answered, self._replied_at = None, None
                     step = self.dialogue.on_silence()
         finally:
             heartbeat.cancel()
@@ -95,6 +122,62 @@ class CallRunner:
                 await heartbeat
         self._beat()
         return self.dialogue.progress
+
+    def _went_on(self, turn: Utterance) -> Utterance:
+        """The turn as the dialogue is to hear it. One the caller began within resume_ms of
+        the end of their last, before they could react to the bot's reply, is the rest of that
+        one (a pause inside the address longer than the pause rule's: « je suis au quarante…
+        avenue du Prado »): the call goes back to where it was before the last turn, and hears
+        the two as one. Nothing the bot did with the half is kept."""
+        before = self._answered
+        window = self.turns.resume_ms / 1000
+        if window <= 0:
+            return turn
+        if (
+            before is not None
+            and turn.started_at > 0
+            and before.ended_on_line > 0
+            and 0 <= turn.started_at - before.ended_on_line <= window
+            and (self._replied_at is None or turn.started_at < self._replied_at + REACTION_S)
+            and len(before.pcm) + len(turn.pcm) <= self.turns.max_utterance_s * SAMPLE_RATE * 2
+            # Being stopped (workers/telephony/live.py: drain): that mark is not to be undone.
+            and not self.dialogue.progress.outcome
+        ):
+            log.info(
+                "live call %s: the caller went on %.2f s after the end of the turn: heard as one",
+                self.session.call_id,
+                turn.started_at - before.ended_on_line,
+            )
+            self.acts.went_on += 1
+            if self.acts.metrics is not None:
+                self.acts.metrics.turn_went_on()
+            self.dialogue.restore(before.state)
+            self.audio = copy.deepcopy(before.audio)
+            self._expect = before.expect
+            self.view.progress = self.dialogue.progress
+            # The rest's own speculative transcript is dropped (its thread runs out): Whisper
+            # hears the whole again.
+            turn = Utterance(
+                before.pcm + turn.pcm, turn.ended_at, None, before.started_at, turn.ended_on_line
+            )
+            self._answered = _Answered(
+                before.state,
+                before.audio,
+                before.expect,
+                turn.pcm,
+                turn.started_at,
+                turn.ended_on_line,
+            )
+            return turn
+        self._answered = _Answered(
+            self.dialogue.checkpoint(),
+            copy.deepcopy(self.audio),
+            self._expect,
+            turn.pcm,
+            turn.started_at,
+            turn.ended_on_line,
+        )
+        return turn
 
     async def _lookup(self, lookup: Lookup) -> Step:
         if lookup.kind == LookupKind.ADDRESS:
@@ -134,6 +217,7 @@ class CallRunner:
     async def _say(self, prompts: list[Prompt]) -> None:
         pcm = await asyncio.to_thread(self.acts.synthesize, prompts)
         await self.session.play(pcm)
+        self._replied_at = self._replied_at or time.monotonic()
         if self._last_turn_end is not None:
             # Turn latency: end of the caller's turn to the reply queued for playout (the
             # first frame goes out on the next 20 ms tick).

@@ -78,6 +78,8 @@ class TurnTaking:
     smart_ask_ms: int = 200
     smart_threshold: float = 0.85
     completion_probability: CompletionModel | None = None
+    # The caller went on this soon after the end of the turn: one turn (runner.py). 0: off.
+    resume_ms: int = 1000
 
     def detector(self, expect: str) -> TurnDetector:
         fixed = self.pause_frames(expect) * FRAME_MS
@@ -105,6 +107,11 @@ class Utterance:
     ended_at: float  # time.monotonic() when the pause that ended it was complete
     # Its transcript, started during the pause (speculative transcription); None: not started.
     transcript: asyncio.Future[str] | None = None
+    # The line's clock (AudioFrame.at; 0: not known): when the caller began it (its first
+    # voiced frames arrived) and when the frame that ended it arrived. Not `ended_at`, the
+    # reader's clock: frames wait in the queue while the bot works, read seconds late.
+    started_at: float = 0.0
+    ended_on_line: float = 0.0
 
 
 @dataclass
@@ -145,6 +152,8 @@ class _Listening:
     in_turn: bool = False
     digits: str = ""
     last_key: float = 0.0
+    started_at: float = 0.0  # Utterance.started_at of the turn under way
+    line_at: float = 0.0  # the arrival of the last frame read (AudioFrame.at)
     quiet_since: float | None = None
     guess: Speculation | None = None
     # TurnRule.SEMANTIC: the end pause of the fixed rule, and the one it stretches to.
@@ -280,24 +289,26 @@ class TurnListener:
                     return NoInput()
             if event is None:
                 continue
+            st.line_at = event.at
             if st.detector is not None:
-                utterance = await self._smart(st, st.detector, event.pcm, now, playing)
+                utterance = await self._smart(st, st.detector, event, now, playing)
                 if utterance is not None:
                     return utterance
                 continue
             if not st.in_turn:
-                self._before_turn(st, event.pcm, playing)
+                self._before_turn(st, event, playing)
                 continue
             utterance = self._in_turn(st, event.pcm, now)
             if utterance is not None:
                 return utterance
 
-    def _before_turn(self, st: _Listening, pcm: bytes, playing: bool) -> None:
-        st.pre.append(pcm)
-        st.voiced_run = st.voiced_run + 1 if self._voiced(pcm) else 0
+    def _before_turn(self, st: _Listening, frame: AudioFrame, playing: bool) -> None:
+        st.pre.append(frame.pcm)
+        st.voiced_run = st.voiced_run + 1 if self._voiced(frame.pcm) else 0
         if st.voiced_run >= (st.barge_frames if playing else START_FRAMES):
             if playing:
                 self.session.stop_playing()  # barge-in
+            st.started_at = _began(frame, st.voiced_run)
             st.in_turn = True
             st.utterance = list(st.pre)
             st.voiced_total = st.voiced_run
@@ -327,7 +338,8 @@ class TurnListener:
                 return None
             guess = st.guess
             ready = guess.transcript if guess is not None and guess.frames == keep else None
-            return Utterance(b"".join(st.utterance[:keep]), now, ready)
+            said = b"".join(st.utterance[:keep])
+            return Utterance(said, now, ready, st.started_at, st.line_at)
         if (
             st.speculate_frames
             and st.guess is None
@@ -339,9 +351,10 @@ class TurnListener:
         return None
 
     async def _smart(
-        self, st: _Listening, det: TurnDetector, pcm: bytes, now: float, playing: bool
+        self, st: _Listening, det: TurnDetector, frame: AudioFrame, now: float, playing: bool
     ) -> Utterance | None:
         """TurnRule.SMART: the detector's decision on one frame; the utterance once it ends."""
+        pcm = frame.pcm
         voiced = self._voiced(pcm)
         if det.asks_model(voiced):
             if st.speculate_frames and st.guess is None:
@@ -355,6 +368,8 @@ class TurnListener:
             decision = await asyncio.to_thread(det.feed, pcm, voiced, now, playing)
         else:
             decision = det.feed(pcm, voiced, now, playing)
+        if det.in_turn and not st.in_turn:
+            st.started_at = _began(frame, det.voiced_total)
         st.in_turn, st.utterance, st.voiced_total = det.in_turn, det.utterance, det.voiced_total
         if decision == Decision.BARGE_IN:
             self.session.stop_playing()
@@ -366,7 +381,8 @@ class TurnListener:
         if decision == Decision.END:
             guess = st.guess
             ready = guess.transcript if guess is not None and guess.frames == keep else None
-            return Utterance(b"".join(det.utterance[:keep]), now, ready)
+            said = b"".join(det.utterance[:keep])
+            return Utterance(said, now, ready, st.started_at, st.line_at)
         if voiced:
             st.guess = None  # the caller went on: a transcript so far is of half a turn
         elif (
@@ -401,3 +417,9 @@ class TurnListener:
             return bool(self._vad.is_speech(pcm, 8000))
         except Exception:  # a frame of the wrong size: not speech
             return False
+
+
+def _began(frame: AudioFrame, voiced: int) -> float:
+    """When a turn whose `voiced`-th voiced frame is `frame` began (0: the frame's arrival is
+    not known)."""
+    return max(0.0, frame.at - (voiced - 1) * FRAME_MS / 1000) if frame.at else 0.0

@@ -217,6 +217,8 @@ class CallWork:
         self.metrics: StepMetrics | None = None
         # Spoken turns whose transcript was ready from the pause ("during") or started after it.
         self.transcribed: dict[str, int] = {"during": 0, "after": 0}
+        # Turns the caller went on with after they were taken as ended (runner.py).
+        self.went_on = 0
 
     def render(self, prompt: Prompt) -> str:
         text = self._templates.get_template(f"{prompt.template}.j2").render(**prompt.context)

@@ -25,7 +25,9 @@ certain.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import replace
+from typing import Any
 
 from domain.catalogue import Catalogue
 from domain.decision import BOOK_THRESHOLD, CONFIRM_THRESHOLD
@@ -128,6 +130,21 @@ class Dialogue(AddressSteps):
     @property
     def pending(self) -> Lookup | None:
         return self._pending
+
+    def checkpoint(self) -> dict[str, Any]:
+        """The call's state so far, to go back to when a turn proves to be half of one (the
+        caller went on after the pause: activities/live/runner.py hears the two as one)."""
+        return copy.deepcopy(self.__dict__, self._shared())
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Back to a checkpoint (which stays usable: the caller may go on more than once)."""
+        state = copy.deepcopy(state, self._shared())
+        self.__dict__.clear()
+        self.__dict__.update(state)
+
+    def _shared(self) -> dict[int, Any]:
+        # The service's catalogue and territory: read-only, and large.
+        return {id(self._catalogue): self._catalogue, id(self._territory): self._territory}
 
     # ------------------------------------------------------------------ events
 

@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import asyncio
 
-from domain.media import FRAME_BYTES, AudioFrame, Hangup, MediaEvent
+from domain.media import FRAME_BYTES, FRAME_MS, AudioFrame, Hangup, MediaEvent
 
 
 class FedLine:
     """A MediaSession whose caller side is a list of frames queued up front."""
 
-    def __init__(self, pcm: bytes) -> None:
+    def __init__(self, pcm: bytes, at: float = 0.0) -> None:
+        """`at`: the frames arrived from then on, 20 ms apart (0: arrival not known)."""
         self.events: asyncio.Queue[MediaEvent] = asyncio.Queue()
         for i in range(0, len(pcm) - FRAME_BYTES + 1, FRAME_BYTES):
-            self.events.put_nowait(AudioFrame(pcm[i : i + FRAME_BYTES]))
+            arrived = at + i // FRAME_BYTES * FRAME_MS / 1000 if at else 0.0
+            self.events.put_nowait(AudioFrame(pcm[i : i + FRAME_BYTES], arrived))
         self.events.put_nowait(Hangup("end of the test line"))
 
     @property

@@ -117,6 +117,7 @@ def turn_taking(settings: TelephonySettings) -> TurnTaking:
         smart_ask_ms=settings.smart_ask_ms,
         smart_threshold=settings.smart_threshold,
         completion_probability=model,
+        resume_ms=settings.resume_ms,
     )
 
 

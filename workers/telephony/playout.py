@@ -14,6 +14,7 @@ import abc
 import asyncio
 import contextlib
 import logging
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 
@@ -89,6 +90,8 @@ class PacedSession(abc.ABC):
         """An inbound event from the wire; ignored once the call has ended."""
         if self._ended is not None:
             return
+        if isinstance(event, AudioFrame) and not event.at:
+            event = AudioFrame(event.pcm, time.monotonic())
         if self._events.qsize() >= MAX_INBOUND_EVENTS:
             self._events.get_nowait()
             self._dropped_inbound += 1

@@ -39,6 +39,7 @@ class ScriptedWork:
         self.turn_latencies: deque[float] = deque()
         self.metrics = None
         self.transcribed = {"during": 0, "after": 0}
+        self.went_on = 0
         self.said: list[str] = []
         self.item_votes: list[bytes] = []
         self.address_votes: list[bytes] = []
@@ -73,7 +74,7 @@ class ScriptedWork:
         return "2026-12-01"
 
 
-def runner(work: ScriptedWork, turns: list[Turn]) -> CallRunner:
+def runner(work: ScriptedWork, turns: list[Turn], *, resume_ms: int = 1000) -> CallRunner:
     dialogue = Dialogue(
         load_catalogue(),
         "+33612345678",
@@ -81,6 +82,7 @@ def runner(work: ScriptedWork, turns: list[Turn]) -> CallRunner:
         agent_phone="",
         territory=load_territory(),
     )
+    work.turns = TurnTaking(resume_ms=resume_ms)
     call = CallRunner(work, FedLine(b""), dialogue, max_call_s=60)  # type: ignore[arg-type]
     script = iter(turns)
 
@@ -207,3 +209,73 @@ async def test_a_number_typed_in_the_street_named_gets_no_second_vote() -> None:
     assert "number_not_found" in work.said
     assert work.address_votes == [b"address"]
     assert progress.outcome == Outcome.CONFIRMED
+
+
+# A caller who pauses inside the address longer than the pause rule: the end of the turn
+# cut « J'habite au 12 », the bot went to work on it, the caller went on.
+WENT_ON = {
+    b"au 12": "J'habite au 12.",
+    b"au 12" + b" chave": "J'habite au 12 boulevard Chave, 13005 Marseille.",
+    b" chave": "Boulevard Chave, 13005 Marseille.",
+    b"items": "un canapé",
+    b"yes": "Oui.",
+}
+
+
+def cut_short(*, went_on_after: float, worked: float = 5.0) -> list[Turn]:
+    """The address cut by the pause rule `worked` s ago (the bot has been at work since), its
+    rest begun `went_on_after` s after that end, then the items and the « oui »."""
+    ended = time.monotonic() - worked
+    rest = ended + went_on_after
+    return [
+        Utterance(b"au 12", ended, None, ended - 1.5, ended),
+        Utterance(b" chave", rest + 1.5, None, rest, rest + 1.5),
+        said(b"items"),
+        said(b"yes"),
+    ]
+
+
+async def test_a_turn_the_caller_went_on_with_is_heard_as_one() -> None:
+    work = ScriptedWork(WENT_ON, address_found=False)
+    call = runner(work, cut_short(went_on_after=0.4))
+    progress = await call.run()
+    assert work.went_on == 1
+    # What the bot made of « J'habite au 12 » is taken back: one address answer, whole.
+    assert progress.heard[0] == WENT_ON[b"au 12 chave"]
+    assert WENT_ON[b"au 12"] not in progress.heard
+    assert progress.turns == 3
+    # The words alone find nothing: the vote hears the whole address, never the half (nor
+    # the rest alone, as with the window off).
+    assert work.address_votes == [b"au 12 chave"]
+    assert progress.outcome == Outcome.CONFIRMED
+
+
+async def test_an_answer_to_the_reply_is_not_the_rest_of_the_last_turn() -> None:
+    """Begun 3 s after the last turn (within a 5-s window): the bot's reply had been playing
+    for longer than anyone takes to react to it (« un instant » included: the bench's
+    barging caller repeats the address over it)."""
+    work = ScriptedWork(WENT_ON)
+    turns = cut_short(went_on_after=3.0, worked=0.0)
+    call = runner(work, turns, resume_ms=5000)
+    progress = await call.run()
+    assert work.went_on == 0
+    assert progress.heard[:2] == [WENT_ON[b"au 12"], WENT_ON[b" chave"]]
+
+
+@pytest.mark.parametrize(("went_on_after", "resume_ms"), [(1.5, 1000), (0.4, 0)])
+async def test_a_turn_begun_past_the_window_or_with_it_off_is_a_turn_of_its_own(
+    went_on_after: float, resume_ms: int
+) -> None:
+    work = ScriptedWork(WENT_ON)
+    call = runner(work, cut_short(went_on_after=went_on_after), resume_ms=resume_ms)
+    progress = await call.run()
+    assert work.went_on == 0
+    assert progress.heard[:2] == [WENT_ON[b"au 12"], WENT_ON[b" chave"]]
+
+
+async def test_keys_between_two_turns_end_the_first() -> None:
+    work = ScriptedWork(WENT_ON)
+    turns = cut_short(went_on_after=0.4)
+    call = runner(work, [turns[0], Keys("12#"), *turns[1:]])
+    await call.run()
+    assert work.went_on == 0

@@ -24,7 +24,9 @@ from domain.media import FRAME_BYTES, MediaEvent
 from tests.fakes.caller_turns import caller_turn
 from tests.fakes.fed_line import FedLine
 
-pytest.importorskip("webrtcvad", reason="webrtcvad (the live calls' turn-taking) not installed")
+webrtcvad = pytest.importorskip(
+    "webrtcvad", reason="webrtcvad (the live calls' turn-taking) not installed"
+)
 
 SILENCE = b"\x00" * FRAME_BYTES
 
@@ -33,7 +35,9 @@ def silence(seconds: float) -> bytes:
     return SILENCE * int(seconds * 50)
 
 
-def listener(stt: SpeechEngine, pcm: bytes, turns: TurnTaking) -> tuple[CallRunner, FedLine]:
+def listener(
+    stt: SpeechEngine, pcm: bytes, turns: TurnTaking, at: float = 0.0
+) -> tuple[CallRunner, FedLine]:
     acts = LiveCallActivities(
         SessionRegistry(),
         Tts(),
@@ -46,7 +50,7 @@ def listener(stt: SpeechEngine, pcm: bytes, turns: TurnTaking) -> tuple[CallRunn
         agent_phone="",
         turns=turns,
     )
-    line = FedLine(pcm)
+    line = FedLine(pcm, at)
     dialogue = Dialogue(
         stt.catalogue(), service_name="test", agent_phone="", territory=stt.territory()
     )
@@ -248,3 +252,25 @@ async def test_smart_rule_starts_the_transcript_with_the_model() -> None:
     assert turn.transcript is not None
     assert await turn.transcript == "Je voudrais faire enlever un canapé et deux chaises."
     assert heard[-1] == len(turn.pcm)
+
+
+@pytest.mark.parametrize("rule", ["fixed", "smart"])
+async def test_a_turn_begins_when_its_first_voiced_frames_arrived(
+    stt: SpeechEngine, rule: str
+) -> None:
+    """Frames wait in the session's queue while the bot works: when the caller began a turn
+    is the arrival of its frames, not the time they were read (runner.py compares it with
+    the end of the turn before)."""
+    line_audio = silence(0.6) + caller_turn("items") + silence(1.0)
+    turns = TurnTaking(speculate_ms=0, rule=rule, completion_probability=Completion(1))
+    call, _ = listener(stt, line_audio, turns, at=500.0)
+    turn = await call._listen(Expect.SPEECH)
+    assert isinstance(turn, Utterance)
+    vad = webrtcvad.Vad(turns.vad_mode)
+    frames = [line_audio[i : i + FRAME_BYTES] for i in range(0, len(line_audio), FRAME_BYTES)]
+    first = next(i for i, f in enumerate(frames) if vad.is_speech(f, 8000))
+    assert 500.0 + first * 0.02 - 1e-6 <= turn.started_at <= 500.0 + (first + 5) * 0.02
+    # Its end on the same clock: the frame that completed the pause, the turn's audio after
+    # its start (the kept trailing silence aside, the pause itself is not in the audio).
+    assert turn.started_at + len(turn.pcm) / 16000 - 0.5 < turn.ended_on_line
+    assert turn.ended_on_line <= 500.0 + len(frames) * 0.02

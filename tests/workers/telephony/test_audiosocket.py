@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import time
 import uuid
 from collections.abc import AsyncIterator
 
@@ -447,3 +448,31 @@ async def test_connections_that_never_send_a_uuid_are_bounded() -> None:
         assert limits.refused == {"connections": 1}
         for _, writer in idle:
             writer.close()
+
+
+async def test_frames_carry_their_arrival_not_the_time_they_are_read() -> None:
+    """The dialogue reads the queue late while it works: when the caller spoke is a frame's
+    arrival (AudioFrame.at), stamped as the adapter delivers it."""
+    read: list[tuple[AudioFrame, float]] = []
+    done = asyncio.Event()
+
+    async def late_reader(session: MediaSession) -> None:
+        await asyncio.sleep(0.5)
+        try:
+            while not isinstance(event := await session.receive(), Hangup):
+                if isinstance(event, AudioFrame):
+                    read.append((event, time.monotonic()))
+        finally:
+            done.set()
+
+    async with serving(late_reader) as server:
+        async with AudioSocketCaller(HOST, server.port) as call:
+            sent = time.monotonic()
+            await call.say(tone(0.1))
+            await asyncio.sleep(0.7)
+        await asyncio.wait_for(done.wait(), 2)
+    tone_frames = [(f, when) for f, when in read if frame_rms(f.pcm) > 1000]
+    assert len(tone_frames) == 5  # the caller's line sends silence around the tone
+    for frame, when in tone_frames:
+        assert sent <= frame.at <= sent + 0.3
+        assert when - frame.at >= 0.2
