@@ -10,7 +10,7 @@ import contextlib
 import copy
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from temporalio import activity
@@ -160,14 +160,8 @@ class CallRunner:
             turn = Utterance(
                 before.pcm + turn.pcm, turn.ended_at, None, before.started_at, turn.ended_on_line
             )
-            self._answered = _Answered(
-                before.state,
-                before.audio,
-                before.expect,
-                turn.pcm,
-                turn.started_at,
-                turn.ended_on_line,
-            )
+            # The checkpoint stays the one before the first half: the caller may go on again.
+            self._answered = replace(before, pcm=turn.pcm, ended_on_line=turn.ended_on_line)
             return turn
         self._answered = _Answered(
             self.dialogue.checkpoint(),
