@@ -26,3 +26,10 @@ class StepMetrics(Protocol):
 
     def turn_went_on(self) -> None:
         """Live calls: a turn the caller went on with after the bot took it as ended."""
+
+    def observe_answer_latency(self, seconds: float) -> None:
+        """Live calls: end of the caller's turn to the answer queued for playout (the
+        acknowledgement and « un instant » before it are not the answer)."""
+
+    def turn_acknowledged(self) -> None:
+        """Live calls: a turn acknowledged because its answer was late (ack_ms)."""

@@ -307,6 +307,7 @@ async def run_call(call: Call, tel: Any, client: Any, settings: Any, voices: Voi
     stuck = False
     started = time.monotonic()
     went_on = tel.activities.went_on
+    acknowledged = tel.activities.acknowledged
     error = ""
     async with AudioSocketCaller("127.0.0.1", tel.audiosocket_port or 0) as caller:
         cid = caller.call_id
@@ -340,6 +341,8 @@ async def run_call(call: Call, tel: Any, client: Any, settings: Any, voices: Voi
         "readbacks_refused": refused,
         # Turns the caller went on with after the bot took them as ended (RESUME_MS).
         "went_on": tel.activities.went_on - went_on,
+        # Turns the bot acknowledged before its answer was ready (ACK_MS).
+        "acknowledged": tel.activities.acknowledged - acknowledged,
         "wall_s": round(time.monotonic() - started, 1),
         "turns": turns,
     }
@@ -369,6 +372,7 @@ async def run_rule(calls: list[Call], voices: Voices, rule: str) -> dict[str, An
                 run_telephony(client, settings, stop=stop, on_ready=ready.set_result)
             )
             tel = await asyncio.wait_for(ready, 120)
+            bot_clock: dict[str, list[float]] = {}
             try:
                 for call in calls:
                     try:
@@ -387,12 +391,24 @@ async def run_rule(calls: list[Call], voices: Voices, rule: str) -> dict[str, An
                         }
                     print(f"  {rule} {call.id}: {row['score']} ({len(row['turns'])} turns)")
                     rows.append(row)
+                # The bot's own clock, from the end of each turn it took: to its first
+                # sound, and to the answer (the acknowledgement and « un instant » are not).
+                bot_clock = {
+                    "first_sound": list(tel.activities.turn_latencies),
+                    "answer": list(tel.activities.answer_latencies),
+                }
             finally:
                 stop.set()
                 await task
+    summary = summarize(rows, percentile)
+    for name, values in bot_clock.items():
+        for q in (50, 95):
+            summary[f"bot_{name}_p{q}_s"] = (
+                round(percentile(values, q / 100), 3) if values else None
+            )
     return {
         "rule": rule,
-        "summary": summarize(rows, percentile),
+        "summary": summary,
         "calls": rows,
         "machine": {
             "cpus": os.cpu_count(),
@@ -417,6 +433,10 @@ SUMMARY_ROWS = (
     ("keys latency p50 s", "keys_latency_p50_s"),
     ("cut-offs / spoken turns", None),
     ("went on after an end", "went_on"),
+    ("acknowledged", "acknowledged"),
+    ("bot: first sound p50 s", "bot_first_sound_p50_s"),
+    ("bot: answer p50 s", "bot_answer_p50_s"),
+    ("bot: answer p95 s", "bot_answer_p95_s"),
 )
 
 
@@ -429,7 +449,7 @@ def summary_cell(s: dict[str, Any], label: str, key: str | None) -> str:
         return f"{s['cut_offs']}/{s['spoken_turns']} ({s['cut_off_pct']} %)"
     if key == "booked_right_pct":
         return f"{s['booked_right']}/{s['booked_expected']} ({s[key]} %)"
-    return str(s[key]) if key else ""
+    return str(s.get(key)) if key else ""
 
 
 def print_tables(reports: dict[str, dict[str, Any]]) -> None:

@@ -391,5 +391,6 @@ def summarize(rows: list[dict[str, Any]], percentile: Any) -> dict[str, Any]:
         "keys_latency_p50_s": round(percentile(keyed, 0.5), 3) if keyed else None,
         "cut_offs": cuts,
         "went_on": sum(r.get("went_on", 0) for r in rows),
+        "acknowledged": sum(r.get("acknowledged", 0) for r in rows),
         "cut_off_pct": round(100 * cuts / len(spoken), 1) if spoken else None,
     }

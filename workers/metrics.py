@@ -166,6 +166,18 @@ class Metrics:
             buckets=TURN_BUCKETS,
             registry=r,
         )
+        self.answer_latency = Histogram(
+            "encombot_answer_latency_seconds",
+            "Live calls: end of the caller's turn to the answer queued for playout (the "
+            "acknowledgement and « un instant » before it are not the answer)",
+            buckets=TURN_BUCKETS,
+            registry=r,
+        )
+        self.turns_acknowledged = Counter(
+            "encombot_turns_acknowledged",
+            "Live calls: turns acknowledged because their answer was late (ACK_MS)",
+            registry=r,
+        )
         self.turns_went_on = Counter(
             "encombot_turns_went_on",
             "Live calls: turns the caller went on with after the bot took them as ended "
@@ -217,6 +229,12 @@ class Metrics:
 
     def turn_went_on(self) -> None:
         self.turns_went_on.inc()
+
+    def observe_answer_latency(self, seconds: float) -> None:
+        self.answer_latency.observe(max(0.0, seconds))
+
+    def turn_acknowledged(self) -> None:
+        self.turns_acknowledged.inc()
 
     # -- processes -----------------------------------------------------------------------
 

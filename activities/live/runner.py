@@ -20,7 +20,7 @@ from activities.live.turns import Keys, NoInput, Turn, TurnListener, Utterance
 from activities.live.vote_audio import VoteAudio
 from activities.live.work import CallWork
 from domain.dialogue import Dialogue, Lookup, LookupKind, Prompt, Step
-from domain.live_call_models import LiveCallProgress
+from domain.live_call_models import LiveCallProgress, Phase
 from domain.media import SAMPLE_RATE, Hangup, MediaSession
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,19 @@ HEARTBEAT_EVERY_S = 2.0
 # starts before that is the rest of the other; one started later is the caller's answer (to
 # « un instant » too: a caller who talks over it is heard as before).
 REACTION_S = 0.3
+# What the bot says when the reply is late (TurnTaking.ack_ms): for an address, what it says
+# before its lookup anyway; for the items, a note being taken (their vote takes seconds);
+# elsewhere a plain « D'accord. ». None claims the answer was understood.
+ACKS = {
+    Phase.GREETING: "one_moment",
+    Phase.ASK_ADDRESS: "one_moment",
+    Phase.ASK_STREET: "one_moment",
+    Phase.ASK_NUMBER: "one_moment",
+    Phase.SPELL_STREET: "one_moment",
+    Phase.ASK_POSTCODE: "one_moment",
+    Phase.ASK_ITEMS: "ack_items",
+}
+ACK = "ack"
 
 
 @dataclass
@@ -65,6 +78,10 @@ class CallRunner:
         self.listener = TurnListener(session, self.turns, acts.transcribe, self.view)
         self._answered: _Answered | None = None
         self._replied_at: float | None = None  # when the bot began to reply to the last turn
+        # The acknowledgement of the last turn, waiting for its moment or being said.
+        self._ack: asyncio.Task[None] | None = None
+        self._ack_said = False  # the last turn was acknowledged (its « un instant » too)
+        self._answer_from: float | None = None  # the turn's end, until the answer is queued
 
     async def run(self) -> LiveCallProgress:
         heartbeat = asyncio.create_task(self._heartbeat())
@@ -92,7 +109,8 @@ class CallRunner:
                 elif isinstance(turn, Utterance):
                     turn = self._went_on(turn)
                     self._replied_at = None
-                    self._last_turn_end = turn.ended_at
+                    self._last_turn_end = self._answer_from = turn.ended_at
+                    self._acknowledge_unless_answered(turn.ended_at)
                     self.audio.heard(turn.pcm, self.dialogue.phase)
                     text = await (
                         turn.transcript
@@ -118,8 +136,11 @@ class CallRunner:
                     step = self.dialogue.on_silence()
         finally:
             heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await heartbeat
+            for task in (heartbeat, self._ack):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
         self._beat()
         return self.dialogue.progress
 
@@ -179,7 +200,7 @@ class CallRunner:
             pcm = self.audio.for_address(lookup)
             if candidates.candidates and pcm and self.dialogue.vote_wanted(geo):
                 # Seconds of CPU: the caller hears that the bot is on it.
-                await self._say([Prompt("one_moment")])
+                await self._one_moment()
                 self.audio.voted(lookup)
                 try:
                     geo = await asyncio.to_thread(self.acts.vote_address, lookup, candidates, pcm)
@@ -199,7 +220,7 @@ class CallRunner:
             return self.dialogue.on_spelled(street)
         if lookup.kind == LookupKind.ITEMS:
             pcm = self.audio.take()
-            await self._say([Prompt("one_moment")])  # seconds of CPU, as for the address
+            await self._one_moment()  # seconds of CPU, as for the address
             heard = await asyncio.to_thread(self.acts.hear_items, lookup, pcm)
             return self.dialogue.on_items(heard)
         if lookup.kind == LookupKind.SLOT:
@@ -208,7 +229,57 @@ class CallRunner:
         faq = await asyncio.to_thread(self.acts.answer, lookup.text)
         return self.dialogue.on_faq(faq)
 
+    def _acknowledge_unless_answered(self, ended_at: float) -> None:
+        """Whisper on 2 cores takes about as long as the pause: a caller left in silence
+        after their turn wonders whether they were heard. When nothing has been said ack_ms
+        after the end of the turn, a short acknowledgement is; the answer follows it."""
+        self._ack_said = False
+        if self._ack is not None:
+            self._ack.cancel()
+            self._ack = None
+        if self.turns.ack_ms <= 0:
+            return
+        prompt = Prompt(ACKS.get(self.dialogue.phase, ACK))
+        delay = max(0.0, ended_at + self.turns.ack_ms / 1000 - time.monotonic())
+        self._ack = asyncio.create_task(self._acknowledge(prompt, delay))
+
+    async def _acknowledge(self, prompt: Prompt, delay: float) -> None:
+        await asyncio.sleep(delay)
+        self._ack_said = True  # from here on the answer waits for it, not cancels it
+        await self._play([prompt])
+        self.acts.acknowledged += 1
+        if self.acts.metrics is not None:
+            self.acts.metrics.turn_acknowledged()
+
+    async def _acknowledged(self) -> bool:
+        """The turn's acknowledgement is out of the way: queued before the answer if it has
+        begun, dropped if the answer is ready first. Whether it was said."""
+        ack, self._ack = self._ack, None
+        if ack is not None:
+            if self._ack_said:
+                await ack
+            else:
+                ack.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await ack
+        return self._ack_said
+
+    async def _one_moment(self) -> None:
+        """« Un instant » before seconds of CPU, unless the turn was acknowledged already."""
+        if not await self._acknowledged():
+            await self._play([Prompt("one_moment")])
+
     async def _say(self, prompts: list[Prompt]) -> None:
+        await self._acknowledged()
+        await self._play(prompts)
+        if self._answer_from is not None:
+            latency = time.monotonic() - self._answer_from
+            self.acts.answer_latencies.append(latency)
+            if self.acts.metrics is not None:
+                self.acts.metrics.observe_answer_latency(latency)
+            self._answer_from = None
+
+    async def _play(self, prompts: list[Prompt]) -> None:
         pcm = await asyncio.to_thread(self.acts.synthesize, prompts)
         await self.session.play(pcm)
         self._replied_at = self._replied_at or time.monotonic()
@@ -224,6 +295,8 @@ class CallRunner:
     async def _speak_and_listen(self, step: Step) -> Turn:
         if step.say:
             await self._say(step.say)
+        else:
+            await self._acknowledged()
         if step.hang_up:
             return await self._finish_playout()
         self._expect = step.expect

@@ -80,6 +80,9 @@ class TurnTaking:
     completion_probability: CompletionModel | None = None
     # The caller went on this soon after the end of the turn: one turn (runner.py). 0: off.
     resume_ms: int = 1000
+    # Nothing said this long after the end of a spoken turn: a short acknowledgement is
+    # (runner.py). 0: off.
+    ack_ms: int = 0
 
     def detector(self, expect: str) -> TurnDetector:
         fixed = self.pause_frames(expect) * FRAME_MS

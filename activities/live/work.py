@@ -219,6 +219,11 @@ class CallWork:
         self.transcribed: dict[str, int] = {"during": 0, "after": 0}
         # Turns the caller went on with after they were taken as ended (runner.py).
         self.went_on = 0
+        # Turns acknowledged while their answer was not ready (TurnTaking.ack_ms), and the
+        # end of each spoken turn to its answer's first prompt (« un instant » and the
+        # acknowledgement are not answers; turn_latencies counts them).
+        self.acknowledged = 0
+        self.answer_latencies: deque[float] = deque(maxlen=TURN_LATENCIES_KEPT)
 
     def render(self, prompt: Prompt) -> str:
         text = self._templates.get_template(f"{prompt.template}.j2").render(**prompt.context)

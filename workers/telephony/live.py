@@ -65,6 +65,8 @@ log = logging.getLogger(__name__)
 # first caller does not wait for them.
 STATIC_PROMPTS = (
     "one_moment",
+    "ack",
+    "ack_items",
     "ask_address",
     "ask_postcode",
     "retry_postcode",
@@ -118,6 +120,7 @@ def turn_taking(settings: TelephonySettings) -> TurnTaking:
         smart_threshold=settings.smart_threshold,
         completion_probability=model,
         resume_ms=settings.resume_ms,
+        ack_ms=settings.ack_ms,
     )
 
 

@@ -40,6 +40,8 @@ class ScriptedWork:
         self.metrics = None
         self.transcribed = {"during": 0, "after": 0}
         self.went_on = 0
+        self.acknowledged = 0
+        self.answer_latencies: deque[float] = deque()
         self.said: list[str] = []
         self.item_votes: list[bytes] = []
         self.address_votes: list[bytes] = []
@@ -74,7 +76,16 @@ class ScriptedWork:
         return "2026-12-01"
 
 
-def runner(work: ScriptedWork, turns: list[Turn], *, resume_ms: int = 1000) -> CallRunner:
+def runner(
+    work: ScriptedWork,
+    turns: list[Turn],
+    *,
+    resume_ms: int = 1000,
+    ack_ms: int = 0,
+    live: bool = False,
+) -> CallRunner:
+    """`live`: each utterance ends as the bot starts listening for it (its latencies are
+    the bot's, not the script's)."""
     dialogue = Dialogue(
         load_catalogue(),
         "+33612345678",
@@ -82,15 +93,20 @@ def runner(work: ScriptedWork, turns: list[Turn], *, resume_ms: int = 1000) -> C
         agent_phone="",
         territory=load_territory(),
     )
-    work.turns = TurnTaking(resume_ms=resume_ms)
+    work.turns = TurnTaking(resume_ms=resume_ms, ack_ms=ack_ms)
     call = CallRunner(work, FedLine(b""), dialogue, max_call_s=60)  # type: ignore[arg-type]
     script = iter(turns)
 
     async def speak_and_listen(step: Step) -> Turn:
         if step.say:
             await call._say(step.say)
+        else:
+            await call._acknowledged()
         call._expect = step.expect
-        return next(script, Hangup("end of the script"))
+        turn = next(script, Hangup("end of the script"))
+        if live and isinstance(turn, Utterance):
+            turn = replace(turn, ended_at=time.monotonic())
+        return turn
 
     call._speak_and_listen = speak_and_listen  # type: ignore[method-assign]
     return call
@@ -279,3 +295,56 @@ async def test_keys_between_two_turns_end_the_first() -> None:
     call = runner(work, [turns[0], Keys("12#"), *turns[1:]])
     await call.run()
     assert work.went_on == 0
+
+
+class SlowWords(ScriptedWork):
+    """Whisper on a loaded host: each turn's words come `slow_s` after the turn."""
+
+    slow_s = 0.25
+
+    def transcribe(self, pcm: bytes, expect: str = "") -> str:
+        time.sleep(self.slow_s)
+        return super().transcribe(pcm, expect)
+
+
+PLAIN = {
+    b"address": "J'habite au 12 boulevard Chave, 13005 Marseille",
+    b"items": "Je souhaite un rendez-vous pour un effrayé hâteur",
+    b"yes": "Oui.",
+}
+
+
+async def test_a_late_answer_is_acknowledged_before_it() -> None:
+    work = SlowWords(PLAIN)
+    call = runner(work, [said(b"address"), said(b"items"), said(b"yes")], ack_ms=50, live=True)
+    progress = await call.run()
+    assert progress.outcome == Outcome.CONFIRMED
+    asked = work.said.index("ask_items")
+    # The address: « un instant, je vérifie l'adresse » once, as soon as it was late, not a
+    # second time before the lookup; the items and the « oui » each get theirs.
+    assert work.said[:asked].count("one_moment") == 1
+    assert work.said[asked + 1] == "ack_items"
+    assert work.said[-2:] == ["ack", "confirmed"]
+    assert work.acknowledged == 3
+    # The first sound comes at the acknowledgement, the answer once the words are in.
+    assert len(work.answer_latencies) == 3
+    assert all(a >= SlowWords.slow_s for a in work.answer_latencies)
+    assert all(t < SlowWords.slow_s for t in work.turn_latencies)
+
+
+@pytest.mark.parametrize(("ack_ms", "slow_s"), [(0, 0.25), (1000, 0.0)])
+async def test_an_answer_in_time_or_with_acks_off_is_not_acknowledged(
+    ack_ms: int, slow_s: float
+) -> None:
+    work = SlowWords(PLAIN)
+    work.slow_s = slow_s
+    turns: list[Turn] = [said(b"address"), said(b"items"), said(b"yes")]
+    call = runner(work, turns, ack_ms=ack_ms, live=True)
+    progress = await call.run()
+    assert progress.outcome == Outcome.CONFIRMED
+    assert work.acknowledged == 0
+    assert not {"ack", "ack_items"} & set(work.said)
+    # « Un instant » before the lookups, as without acknowledgements.
+    assert work.said[work.said.index("ask_items") + 1 :][:2] == ["one_moment", "readback"]
+    # Without an acknowledgement, the answer is the first sound (« un instant » is none).
+    assert len(work.answer_latencies) == 3
