@@ -118,6 +118,7 @@ def turn_taking(settings: TelephonySettings) -> TurnTaking:
         incomplete_pause_ms=settings.incomplete_pause_ms,
         smart_ask_ms=settings.smart_ask_ms,
         smart_threshold=settings.smart_threshold,
+        smart_at_address=settings.smart_at_address,
         completion_probability=model,
         resume_ms=settings.resume_ms,
         ack_ms=settings.ack_ms,

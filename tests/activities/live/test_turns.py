@@ -202,13 +202,16 @@ class Completion:
 
 
 async def test_smart_rule_keeps_listening_through_a_paused_address() -> None:
-    """The same paused caller as above: the model hears "au douze" as unfinished (fake), the
-    turn goes on through the 1.5 s pause and ends 200 ms after "Marseille"."""
+    """The same paused caller as above, the model deciding addresses too: it hears "au
+    douze" as unfinished (fake), the turn goes on through the 1.5 s pause and ends 200 ms
+    after "Marseille"."""
     address = caller_turn("address")
     head, tail = address[: int(0.95 * 16000)], address[int(0.95 * 16000) :]
     pcm = silence(0.3) + head + silence(1.5) + tail + silence(2.5)
     model = Completion(len(address))
-    turns = TurnTaking(address_pause_ms=1200, rule="smart", completion_probability=model)
+    turns = TurnTaking(
+        address_pause_ms=1200, rule="smart", completion_probability=model, smart_at_address=True
+    )
     transcribe = scripted("J'habite au 12", "J'habite au 12 boulevard Chave", len(address))
     turn, line = await listen_once(pcm, turns, Expect.ADDRESS, transcribe)
     assert len(turn.pcm) >= len(address)
@@ -217,6 +220,21 @@ async def test_smart_rule_keeps_listening_through_a_paused_address() -> None:
     # Ended about 0.3 s into the final 2.5 s of silence (webrtcvad's tail, the model's 200 ms
     # and its answer), not after the fixed 1.2 s.
     assert line.frames_left() > (2.5 - 0.8) * 50, line.frames_left()
+
+
+async def test_smart_rule_leaves_the_address_to_its_pause_by_default() -> None:
+    """Without smart_at_address, an address ends on its own pause (1.2 s), as under the
+    fixed rule: the model, which would end it 200 ms into the pause, is not asked."""
+    address = caller_turn("address")
+    pcm = silence(0.3) + address + silence(2.5)
+    model = Completion(0)
+    turns = TurnTaking(address_pause_ms=1200, rule="smart", completion_probability=model)
+    transcribe = scripted("", "J'habite au 12 boulevard Chave", len(address))
+    turn, line = await listen_once(pcm, turns, Expect.ADDRESS, transcribe)
+    assert len(turn.pcm) >= len(address)
+    assert model.threads == []
+    # Frames left when the turn ended: about 2.5 - 1.2 s of the final silence, not 2.2 s.
+    assert line.frames_left() < (2.5 - 0.8) * 50, line.frames_left()
 
 
 @pytest.mark.parametrize(("model", "early"), [(True, True), (False, False)])
