@@ -39,6 +39,22 @@ def test_smart_rule_gets_the_model_and_its_settings() -> None:
     assert detector.feed(b"\x00" * 320, False, 0.0, False) == Decision.LISTEN
 
 
+@pytest.mark.parametrize("at_address", [False, True])
+def test_smart_rule_decides_addresses_only_when_asked(at_address: bool) -> None:
+    turns = turn_taking(TelephonySettings(turn_rule="semantic", smart_at_address=at_address))
+    # Not the smart rule: it decides nothing.
+    assert not turns.smart_decides(Expect.SPEECH)
+    smart = type(turns)(rule="smart", smart_at_address=turns.smart_at_address)
+    assert smart.smart_decides(Expect.SPEECH) and smart.smart_decides(Expect.YES_NO)
+    assert smart.smart_decides(Expect.ADDRESS) is at_address
+    assert smart.smart_decides(Expect.DIGITS) is at_address
+
+
+def test_acknowledgements_reach_the_turn_taking() -> None:
+    assert turn_taking(TelephonySettings()).ack_ms == 0
+    assert turn_taking(TelephonySettings(ack_ms=150)).ack_ms == 150
+
+
 def test_unknown_rule_is_refused() -> None:
     with pytest.raises(ValueError):
         TelephonySettings(turn_rule="psychic")  # type: ignore[arg-type]
