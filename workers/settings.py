@@ -247,8 +247,8 @@ class TelephonySettings(BaseModel):
     # is taken back (activities/live/runner.py). Whatever the end-of-turn rule. 0: off.
     resume_ms: int = Field(default=1000, ge=0, le=5000)
     # Nothing said this long after the end of a spoken turn (Whisper on 2 cores takes about
-    # 0.7 s a turn): the bot acknowledges it (« Un instant, je vérifie l'adresse. », « Je
-    # note. », « D'accord. ») and the answer follows. 0: silence until the answer.
+    # 0.7 s a turn): the bot acknowledges it (« Un instant. », « Je note. », « D'accord. »,
+    # activities/live/runner.py: ACKS) and the answer follows. 0: silence until the answer.
     ack_ms: int = Field(default=0, ge=0, le=5000)
     # No heartbeat from the dialogue for this long: the workflow takes the call as lost.
     heartbeat_timeout_s: int = Field(default=12, ge=3)

@@ -31,16 +31,20 @@ HEARTBEAT_EVERY_S = 2.0
 # starts before that is the rest of the other; one started later is the caller's answer (to
 # « un instant » too: a caller who talks over it is heard as before).
 REACTION_S = 0.3
-# What the bot says when the reply is late (TurnTaking.ack_ms): for an address, what it says
-# before its lookup anyway; for the items, a note being taken (their vote takes seconds);
-# elsewhere a plain « D'accord. ». None claims the answer was understood.
+# What the bot says when the reply is late (TurnTaking.ack_ms): where an address is asked, « Un
+# instant. » (its lookup and vote take seconds more; a question asked there hears it too, so
+# it names nothing); at the items, a note being taken (their vote takes seconds); elsewhere a
+# plain « D'accord. ». None claims the answer was understood. An acknowledgement holds a
+# reply like « un instant »: a caller who speaks 0.3 s into it is answering it (REACTION_S),
+# so with ACK_MS the window for going on (RESUME_MS) ends then.
+ACK_MOMENT = "ack_moment"
 ACKS = {
-    Phase.GREETING: "one_moment",
-    Phase.ASK_ADDRESS: "one_moment",
-    Phase.ASK_STREET: "one_moment",
-    Phase.ASK_NUMBER: "one_moment",
-    Phase.SPELL_STREET: "one_moment",
-    Phase.ASK_POSTCODE: "one_moment",
+    Phase.GREETING: ACK_MOMENT,
+    Phase.ASK_ADDRESS: ACK_MOMENT,
+    Phase.ASK_STREET: ACK_MOMENT,
+    Phase.ASK_NUMBER: ACK_MOMENT,
+    Phase.SPELL_STREET: ACK_MOMENT,
+    Phase.ASK_POSTCODE: ACK_MOMENT,
     Phase.ASK_ITEMS: "ack_items",
 }
 ACK = "ack"
@@ -80,7 +84,8 @@ class CallRunner:
         self._replied_at: float | None = None  # when the bot began to reply to the last turn
         # The acknowledgement of the last turn, waiting for its moment or being said.
         self._ack: asyncio.Task[None] | None = None
-        self._ack_said = False  # the last turn was acknowledged (its « un instant » too)
+        # The acknowledgement said for the turn being answered ("": none), until the answer.
+        self._ack_said = ""
         self._answer_from: float | None = None  # the turn's end, until the answer is queued
 
     async def run(self) -> LiveCallProgress:
@@ -129,18 +134,17 @@ class CallRunner:
                     self.view.progress = self.dialogue.progress
                 elif isinstance(turn, Keys):
                     self._answered, self._replied_at = None, None
-                    self._last_turn_end = time.monotonic()
+                    self._last_turn_end = self._answer_from = time.monotonic()
                     step = self.dialogue.on_dtmf(turn.digits)
                 else:
                     self._answered, self._replied_at = None, None
                     step = self.dialogue.on_silence()
         finally:
             heartbeat.cancel()
-            for task in (heartbeat, self._ack):
-                if task is not None:
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+            if self._ack is not None:
+                self._ack.cancel()  # the call is over: whatever it left unsaid stays so
         self._beat()
         return self.dialogue.progress
 
@@ -200,7 +204,7 @@ class CallRunner:
             pcm = self.audio.for_address(lookup)
             if candidates.candidates and pcm and self.dialogue.vote_wanted(geo):
                 # Seconds of CPU: the caller hears that the bot is on it.
-                await self._one_moment()
+                await self._one_moment(ACK_MOMENT)
                 self.audio.voted(lookup)
                 try:
                     geo = await asyncio.to_thread(self.acts.vote_address, lookup, candidates, pcm)
@@ -220,7 +224,7 @@ class CallRunner:
             return self.dialogue.on_spelled(street)
         if lookup.kind == LookupKind.ITEMS:
             pcm = self.audio.take()
-            await self._one_moment()  # seconds of CPU, as for the address
+            await self._one_moment("ack_items")  # seconds of CPU, as for the address
             heard = await asyncio.to_thread(self.acts.hear_items, lookup, pcm)
             return self.dialogue.on_items(heard)
         if lookup.kind == LookupKind.SLOT:
@@ -233,7 +237,7 @@ class CallRunner:
         """Whisper on 2 cores takes about as long as the pause: a caller left in silence
         after their turn wonders whether they were heard. When nothing has been said ack_ms
         after the end of the turn, a short acknowledgement is; the answer follows it."""
-        self._ack_said = False
+        self._ack_said = ""
         if self._ack is not None:
             self._ack.cancel()
             self._ack = None
@@ -245,15 +249,24 @@ class CallRunner:
 
     async def _acknowledge(self, prompt: Prompt, delay: float) -> None:
         await asyncio.sleep(delay)
-        self._ack_said = True  # from here on the answer waits for it, not cancels it
-        await self._play([prompt])
+        self._ack_said = prompt.template  # from here on the answer waits for it
+        try:
+            await self._play([prompt])
+        except Exception as exc:
+            # A courtesy: its failure must not end the call (the answer is played after it).
+            log.error(
+                "live call %s: acknowledgement failed (%s)",
+                self.session.call_id,
+                exc.__class__.__name__,
+            )
+            return
         self.acts.acknowledged += 1
         if self.acts.metrics is not None:
             self.acts.metrics.turn_acknowledged()
 
-    async def _acknowledged(self) -> bool:
+    async def _acknowledged(self) -> str:
         """The turn's acknowledgement is out of the way: queued before the answer if it has
-        begun, dropped if the answer is ready first. Whether it was said."""
+        begun, dropped if the answer is ready first. The one said ("": none)."""
         ack, self._ack = self._ack, None
         if ack is not None:
             if self._ack_said:
@@ -264,14 +277,16 @@ class CallRunner:
                     await ack
         return self._ack_said
 
-    async def _one_moment(self) -> None:
-        """« Un instant » before seconds of CPU, unless the turn was acknowledged already."""
-        if not await self._acknowledged():
+    async def _one_moment(self, covered_by: str) -> None:
+        """« Un instant » before seconds of CPU, unless the turn's acknowledgement
+        (`covered_by`) said as much."""
+        if await self._acknowledged() != covered_by:
             await self._play([Prompt("one_moment")])
 
     async def _say(self, prompts: list[Prompt]) -> None:
         await self._acknowledged()
         await self._play(prompts)
+        self._ack_said = ""  # answered: the acknowledgement covers nothing after this
         if self._answer_from is not None:
             latency = time.monotonic() - self._answer_from
             self.acts.answer_latencies.append(latency)

@@ -67,6 +67,7 @@ STATIC_PROMPTS = (
     "one_moment",
     "ack",
     "ack_items",
+    "ack_moment",
     "ask_address",
     "ask_postcode",
     "retry_postcode",

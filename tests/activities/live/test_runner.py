@@ -102,6 +102,8 @@ def runner(
             await call._say(step.say)
         else:
             await call._acknowledged()
+        # Nothing of the last turn is left to say while the caller is listened to.
+        assert call._ack is None
         call._expect = step.expect
         turn = next(script, Hangup("end of the script"))
         if live and isinstance(turn, Utterance):
@@ -300,7 +302,7 @@ async def test_keys_between_two_turns_end_the_first() -> None:
 class SlowWords(ScriptedWork):
     """Whisper on a loaded host: each turn's words come `slow_s` after the turn."""
 
-    slow_s = 0.25
+    slow_s = 0.5
 
     def transcribe(self, pcm: bytes, expect: str = "") -> str:
         time.sleep(self.slow_s)
@@ -316,23 +318,22 @@ PLAIN = {
 
 async def test_a_late_answer_is_acknowledged_before_it() -> None:
     work = SlowWords(PLAIN)
-    call = runner(work, [said(b"address"), said(b"items"), said(b"yes")], ack_ms=50, live=True)
+    call = runner(work, [said(b"address"), said(b"items"), said(b"yes")], ack_ms=20, live=True)
     progress = await call.run()
     assert progress.outcome == Outcome.CONFIRMED
     asked = work.said.index("ask_items")
-    # The address: « un instant, je vérifie l'adresse » once, as soon as it was late, not a
-    # second time before the lookup; the items and the « oui » each get theirs.
-    assert work.said[:asked].count("one_moment") == 1
-    assert work.said[asked + 1] == "ack_items"
+    # The address: « un instant » as soon as it was late, not said again before the lookup;
+    # the items: « je note », and no « un instant » before their vote; the « oui »: « d'accord ».
+    assert work.said[:asked].count("ack_moment") == 1 and "one_moment" not in work.said
+    assert work.said[asked + 1 : asked + 3] == ["ack_items", "readback"]
     assert work.said[-2:] == ["ack", "confirmed"]
     assert work.acknowledged == 3
-    # The first sound comes at the acknowledgement, the answer once the words are in.
-    assert len(work.answer_latencies) == 3
-    assert all(a >= SlowWords.slow_s for a in work.answer_latencies)
-    assert all(t < SlowWords.slow_s for t in work.turn_latencies)
+    # Each turn's first sound (the acknowledgement) comes before its answer.
+    assert len(work.answer_latencies) == len(work.turn_latencies) == 3
+    assert all(a > t for a, t in zip(work.answer_latencies, work.turn_latencies, strict=True))
 
 
-@pytest.mark.parametrize(("ack_ms", "slow_s"), [(0, 0.25), (1000, 0.0)])
+@pytest.mark.parametrize(("ack_ms", "slow_s"), [(0, 0.5), (1000, 0.0)])
 async def test_an_answer_in_time_or_with_acks_off_is_not_acknowledged(
     ack_ms: int, slow_s: float
 ) -> None:
@@ -343,8 +344,28 @@ async def test_an_answer_in_time_or_with_acks_off_is_not_acknowledged(
     progress = await call.run()
     assert progress.outcome == Outcome.CONFIRMED
     assert work.acknowledged == 0
-    assert not {"ack", "ack_items"} & set(work.said)
+    assert not {"ack", "ack_items", "ack_moment"} & set(work.said)
     # « Un instant » before the lookups, as without acknowledgements.
     assert work.said[work.said.index("ask_items") + 1 :][:2] == ["one_moment", "readback"]
-    # Without an acknowledgement, the answer is the first sound (« un instant » is none).
+    # The « oui »'s answer is its first sound (nothing before the booking's confirmation).
     assert len(work.answer_latencies) == 3
+    assert abs(work.answer_latencies[-1] - work.turn_latencies[-1]) < 0.05
+
+
+class SlowPlaceNeededVote(SlowWords, PlaceNeededVote):
+    pass
+
+
+async def test_an_acknowledgement_covers_its_own_turn_only() -> None:
+    """The spoken address acknowledged, found by no vote; the postcode typed brings a second
+    vote on the same audio: « un instant » before it (the keys were not acknowledged)."""
+    work = SlowPlaceNeededVote(
+        {**PLAIN, b"address": "J'habite au 12 rejoulier"}, address_found=False
+    )
+    turns: list[Turn] = [said(b"address"), Keys("13005"), said(b"items"), said(b"yes")]
+    progress = await runner(work, turns, ack_ms=20, live=True).run()
+    assert work.address_votes == [b"address", b"address"]
+    asked = work.said.index("ask_postcode")
+    assert "ack_moment" in work.said[:asked] and "one_moment" not in work.said[:asked]
+    assert work.said[asked + 1] == "one_moment"
+    assert progress.outcome == Outcome.CONFIRMED
