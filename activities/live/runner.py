@@ -312,6 +312,7 @@ class CallRunner:
             await self._say(step.say)
         else:
             await self._acknowledged()
+            self._ack_said = ""  # what follows is a new turn's
         if step.hang_up:
             return await self._finish_playout()
         self._expect = step.expect
