@@ -88,11 +88,13 @@ def outbox(settings: Settings, to: str) -> list[str]:
 def sent_keys(settings: Settings) -> list[tuple[str, str]]:
     """The send ledger's purposes and states (the key's last part: no number)."""
     from activities.bookings.engine import make_engine
-    from activities.messaging.ledger import SmsLedger
 
-    ledger = SmsLedger(make_engine(settings.booking.database_url))
-    with ledger.engine.connect() as conn:
-        rows = conn.execute(select(SMS_LEDGER.c.key, SMS_LEDGER.c.state)).all()
+    engine = make_engine(settings.booking.database_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(select(SMS_LEDGER.c.key, SMS_LEDGER.c.state)).all()
+    finally:
+        engine.dispose()
     return [(key.rsplit(":", 1)[-1], state) for key, state in rows]
 
 
